@@ -1,0 +1,84 @@
+"""Small file helpers shared by every writer: atomic output and image loading."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import IlatError
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    On any exception the temporary file is removed, so a failed run never leaves a half-written
+    file behind and never touches what was at `path` before. The folder must exist.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise IlatError(f"{path}: the output folder {folder} does not exist")
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def check_output_path(output: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
+    """Refuse an output path that is one of the inputs or lies in a missing folder."""
+    output = Path(output)
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise IlatError(f"{output}: the output folder {folder} does not exist")
+    for item in inputs:
+        if item is not None and output.resolve() == Path(item).resolve():
+            raise IlatError(f"{output}: the output path is also an input; choose another path")
+    return output
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 (H, W, 3) RGB.
+
+    Grayscale, palette, 16-bit and RGBA images are converted explicitly; transparent pixels of an
+    RGBA image are composited onto white (photos with an alpha channel are usually cut-outs).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise IlatError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return image_to_rgb(img)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise IlatError(f"{path}: not a readable image ({exc})") from exc
+
+
+def image_to_rgb(img) -> np.ndarray:
+    """Convert a PIL image of any mode to uint8 (H, W, 3) RGB (alpha composited onto white)."""
+    from PIL import Image
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
