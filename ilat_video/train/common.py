@@ -681,8 +681,9 @@ class TrainingRun:
         callback: Callable[[Progress], None] | None = None,
     ):
         for name, value in (("steps", total_steps), ("log_every", log_every), ("checkpoint_every", checkpoint_every),
-                            ("sample_every", sample_every), ("keep_checkpoints", keep_checkpoints)):
+                            ("keep_checkpoints", keep_checkpoints)):
             check_positive(name, value)
+        check_positive("sample_every", sample_every, allow_zero=True)  # 0: no sample grids
         check_positive("max_minutes", max_minutes)
         self.out = Path(out)
         self.ctx, self.config, self.kind, self.seed = ctx, config, kind, seed
@@ -841,7 +842,9 @@ class TrainingRun:
         return None
 
     def wants_samples(self, step: int) -> bool:
-        return self.ctx.is_main and (step % self.sample_every == 0 or step == self.total_steps)
+        if not self.ctx.is_main or self.sample_every == 0:
+            return False
+        return step % self.sample_every == 0 or step == self.total_steps
 
     def sample_path(self, step: int) -> Path:
         return self.out / "samples" / f"step-{step:08d}.png"

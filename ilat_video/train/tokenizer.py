@@ -1,0 +1,455 @@
+"""Training the TS-VQGAN tokenizer (paper 3.1, "Implementation Details").
+
+Stage 1 trains a plain VQGAN: no regions. Stage 2 (usually `init` from stage 1) trains with
+regions, so the decoder learns Eq. 4: codebook vectors inside the region, the encoder's continuous
+features outside. Regions in stage 2 are, per image, the data's pose region (the union of the
+pair's two poses, DESIGN.md section 8) with probability `region_mix`, otherwise a random free-form
+mask (strokes and blobs).
+
+Per step:
+1. generator: L1 + codebook term (+ perceptual) + GAN weight * hinge generator loss (after
+   `gan_start`), Adam(0.5, 0.9), gradient clipping;
+2. discriminator (after `gan_start`): hinge loss on real and reconstructed images in one batch.
+The learning rate halves every `lr_decay_every` steps (the paper: 50k of 150k per stage).
+
+    from ilat_video.train.tokenizer import TokenizerTrainConfig, train_tokenizer
+    result = train_tokenizer(TokenizerTrainConfig(data="synthetic", preset="small-64", out="runs/tok1"))
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset, IterableDataset
+
+from ..errors import DatasetError, IlatError, ModelFileError
+from ..nn.pretrained import CONFIG_NAME, WEIGHTS_NAME, load_config, load_weights, unwrap
+from . import common
+from .common import BatchStream, CodebookUsage, Progress, StepDecay, TrainingRun, TrainResult
+from .discriminator import DiscriminatorConfig, PatchDiscriminator
+from .distributed import DistributedContext, mean_over_ranks, setup_distributed, teardown_distributed
+from .losses import PerceptualLoss, adaptive_gan_weight, gan_factor, hinge_d_loss, hinge_g_loss, load_vgg16_features
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TokenizerTrainConfig:
+    data: str = "synthetic"  # "synthetic", a Penn Action folder or a folder of videos
+    out: str = "runs/tokenizer"
+    preset: str = "small-64"  # a tokenizer preset name or a config.json path
+    stage: int = 1  # 1: no regions; 2: pose regions + free-form masks, Eq. 4 reconstruction
+    steps: int = 10_000
+    batch_size: int = 16  # images per step and rank
+    lr: float = 8e-5  # the paper's pose-guiding rate (2e-4 for faces)
+    lr_decay_every: int | None = None  # None: steps // 3 (the paper: every 50k of 150k)
+    lr_decay_factor: float = 0.5
+    beta1: float = 0.5
+    beta2: float = 0.9
+    grad_clip: float | None = 1.0  # max gradient norm; None or 0 turns clipping off
+    codebook_weight: float = 1.0
+    gan_weight: float | None = None  # None: taming's adaptive weight; a number: fixed (paper: 0.1)
+    gan_start: int | None = None  # None: steps // 5, or 0 when `init` brings a trained discriminator
+    disc_lr: float | None = None  # None: same as lr
+    disc_channels: int = 64
+    disc_layers: int = 3
+    perceptual_weight: float = 1.0  # used only with vgg_weights
+    vgg_weights: str | None = None  # a local VGG16 .safetensors file; nothing downloads
+    region_mix: float = 0.5  # stage 2: share of images with the data's pose region (else free-form)
+    init: str | None = None  # a model folder (or a run folder) to start the weights from
+    resume: bool = False
+    seed: int = 0
+    num_workers: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    sample_count: int = 4
+    keep_checkpoints: int = 2
+    max_minutes: float | None = None  # wall-clock budget; checkpoint and stop when spent
+    device: str | None = None  # None: CUDA if available, else CPU
+    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    data_segment_steps: int = 1000  # a streamed dataset is re-seeded every this many steps
+
+    def validate(self) -> None:
+        if self.stage not in (1, 2):
+            raise IlatError(f"--stage must be 1 or 2, got {self.stage}")
+        for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+        for name in ("codebook_weight", "perceptual_weight", "lr_decay_factor", "num_workers"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+        for name in ("lr_decay_every", "disc_lr"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+        for name in ("gan_weight", "gan_start", "grad_clip"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+        if not 0.0 <= self.region_mix <= 1.0:
+            raise IlatError(f"--region-mix must be in [0, 1], got {self.region_mix}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise IlatError(f"Adam betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
+
+
+# --------------------------------------------------------------------------------------------
+# Building the pieces
+# --------------------------------------------------------------------------------------------
+
+
+def tokenizer_config_from(preset: str | os.PathLike):
+    """A TokenizerConfig from a preset name or a config.json path (IlatError if neither)."""
+    from ..nn.tokenizer import TokenizerConfig, tokenizer_preset
+
+    path = Path(preset)
+    if path.suffix == ".json" or path.is_file():
+        return load_config(TokenizerConfig, path)
+    try:
+        return tokenizer_preset(str(preset))
+    except (KeyError, ValueError) as exc:
+        raise IlatError(f"unknown tokenizer preset {preset!r} ({exc})") from exc
+
+
+def image_size_of(config) -> int:
+    """The square input size of a tokenizer config."""
+    for name in ("image_size", "resolution", "size"):
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+            return int(value[0])
+    raise ModelFileError(f"cannot tell the image size from the tokenizer config {config!r}")
+
+
+def codebook_size_of(config) -> int:
+    for name in ("codebook_size", "num_codes", "n_embed"):
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    raise ModelFileError(f"cannot tell the codebook size from the tokenizer config {config!r}")
+
+
+def indices_from_info(info: Any) -> torch.Tensor | None:
+    """The codebook indices (B, h, w) reported by a tokenizer's forward, if any."""
+    if isinstance(info, dict):
+        for key in ("indices", "codes", "min_encoding_indices"):
+            if isinstance(info.get(key), torch.Tensor):
+                return info[key]
+    if isinstance(info, torch.Tensor) and not info.is_floating_point():
+        return info
+    if isinstance(info, (tuple, list)):
+        for item in info:
+            if isinstance(item, torch.Tensor) and not item.is_floating_point():
+                return item
+    return None
+
+
+def resolve_init(init: str | os.PathLike) -> tuple[Path, Path | None]:
+    """(model folder, discriminator weights or None) for `--init`: a model folder, or a run folder
+    whose `model/` and latest checkpoint's discriminator are used."""
+    root = Path(init)
+    if (root / CONFIG_NAME).is_file() and (root / WEIGHTS_NAME).is_file():
+        model_dir = root
+        run_dir = root.parent if root.name == "model" else None
+    elif (root / "model" / CONFIG_NAME).is_file():
+        model_dir, run_dir = root / "model", root
+    else:
+        raise ModelFileError(f"{root}: --init needs a model folder (config.json + model.safetensors) or a run folder")
+    disc = None
+    if run_dir is not None:
+        checkpoint = common.latest_checkpoint(run_dir)
+        if checkpoint is not None and (checkpoint / "discriminator.safetensors").is_file():
+            disc = checkpoint / "discriminator.safetensors"
+    return model_dir, disc
+
+
+def build_tokenizer(config: TokenizerTrainConfig, seed: int) -> tuple[nn.Module, Path | None]:
+    """The tokenizer to train (from the preset, or from `init`) and the discriminator weights that
+    `init` brings, if any."""
+    from ..nn.tokenizer import TSVQGAN, TokenizerConfig
+
+    disc_weights = None
+    if config.init is not None:
+        model_dir, disc_weights = resolve_init(config.init)
+        model_config = load_config(TokenizerConfig, model_dir / CONFIG_NAME)
+        with common.seeded_torch(seed):
+            model = TSVQGAN(model_config)
+        load_weights(model, model_dir / WEIGHTS_NAME)
+        log.info("initialised the tokenizer from %s", model_dir)
+    else:
+        with common.seeded_torch(seed):
+            model = TSVQGAN(tokenizer_config_from(config.preset))
+    return model, disc_weights
+
+
+def _open_data(config: TokenizerTrainConfig, ctx: DistributedContext, size: int, dataset, start_batch: int,
+               pairs_per_batch: int) -> BatchStream:
+    kwargs = dict(
+        batch_size=pairs_per_batch, seed=common.derive_seed(config.seed, 3), rank=ctx.rank,
+        world_size=ctx.world_size, num_workers=config.num_workers, start_batch=start_batch,
+        segment_batches=config.data_segment_steps, pin_memory=ctx.device.type == "cuda",
+    )
+    if dataset is None:
+        mapped, make = common.open_pairs_dataset(
+            config.data, size, split="train", seed=kwargs["seed"], rank=ctx.rank, world_size=ctx.world_size
+        )
+        return BatchStream(dataset=mapped, make_iterable=make, **kwargs)
+    if callable(dataset) and not isinstance(dataset, (Dataset, IterableDataset)):
+        return BatchStream(make_iterable=dataset, **kwargs)
+    if common.is_map_style(dataset):
+        return BatchStream(dataset=dataset, **kwargs)
+    return BatchStream(make_iterable=lambda segment: dataset, **kwargs)
+
+
+def _sample_batch(config: TokenizerTrainConfig, size: int, dataset, ctx: DistributedContext) -> dict[str, torch.Tensor]:
+    """A fixed small batch for the sample grids: the test split when there is one."""
+    count = config.sample_count
+    stream = None
+    if dataset is None:
+        try:
+            mapped, make = common.open_pairs_dataset(
+                config.data, size, split="test", seed=common.derive_seed(config.seed, 4), rank=0, world_size=1
+            )
+            stream = BatchStream(dataset=mapped, make_iterable=make, batch_size=count, seed=config.seed)
+        except (DatasetError, TypeError):
+            stream = None
+    if stream is None:
+        stream = _open_data(
+            dataclasses.replace(config, num_workers=0, seed=config.seed + 1),
+            DistributedContext(device=ctx.device), size, dataset, 0, count,
+        )
+    try:
+        return next(stream)
+    finally:
+        stream.close()
+
+
+def images_and_regions(
+    batch: dict[str, torch.Tensor], batch_size: int, stage: int, region_mix: float, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The step's images (B, 3, S, S) and, in stage 2, regions (B, S, S) bool.
+
+    Pair samples give both their reference and target image (the same union region applies to
+    both); samples with an "image" key (any image dataset) give that.
+    """
+    if "image" in batch:
+        images, pose_regions = batch["image"], batch.get("region")
+    else:
+        # Interleaved (ref 0, target 0, ref 1, ...), so a trimmed batch still holds whole pairs.
+        images = torch.stack([batch["reference"], batch["target"]], dim=1).flatten(0, 1)
+        pose_regions = batch["region"].repeat_interleave(2, dim=0) if "region" in batch else None
+    images = images[:batch_size]
+    if stage == 1:
+        return images, None
+    from ..regions import free_form_mask
+
+    _, _, height, width = images.shape
+    regions = []
+    for i in range(images.shape[0]):
+        if pose_regions is not None and rng.random() < region_mix:
+            regions.append(pose_regions[i].bool())
+        else:
+            regions.append(torch.from_numpy(free_form_mask(rng, height, width)))
+    return images, torch.stack(regions)
+
+
+def psnr(images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
+    """Mean PSNR in dB of images in [-1, 1] (peak 1 after mapping to [0, 1])."""
+    mse = ((reconstructions.detach().float().clamp(-1, 1) - images.float()) / 2).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).mean()
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+
+def train_tokenizer(
+    config: TokenizerTrainConfig,
+    *,
+    model: nn.Module | None = None,
+    dataset: Dataset | IterableDataset | Callable[[int], IterableDataset] | None = None,
+    callback: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train the tokenizer as configured; returns where the run stopped and its last log record.
+
+    model: a tokenizer to train instead of building one from `preset` / `init` (it needs the
+        TSVQGAN training interface: forward(image, region) -> (reconstruction, codebook_loss, info),
+        `last_layer`, `config`).
+    dataset: data instead of `config.data`: a map-style dataset, an endless IterableDataset, or a
+        function segment -> IterableDataset. Samples are pair dicts or {"image", optional "region"}.
+    callback: called on rank 0 after every step with a Progress (the CLI's progress bar).
+
+    Under torchrun this trains with DDP; every rank must call it with the same config.
+    Interrupting with SIGTERM / SIGINT checkpoints and returns with stopped_by="signal".
+    """
+    config.validate()
+    ctx = setup_distributed(config.device)
+    try:
+        return _train(config, ctx, model, dataset, callback)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainResult:
+    device = ctx.device
+    disc_init = None
+    if model is None:
+        model, disc_init = build_tokenizer(config, common.derive_seed(config.seed, 0))
+    model.to(device).train()
+    size = image_size_of(model.config)
+    codebook_size = codebook_size_of(model.config)
+    discriminator = PatchDiscriminator(DiscriminatorConfig(
+        base_channels=config.disc_channels, num_layers=config.disc_layers
+    ))
+    if disc_init is not None:
+        load_weights(discriminator, disc_init)
+        log.info("initialised the discriminator from %s", disc_init)
+    discriminator.to(device).train()
+    gan_start = config.gan_start
+    if gan_start is None:
+        gan_start = 0 if disc_init is not None else config.steps // 5
+    perceptual = None
+    if config.vgg_weights is not None and config.perceptual_weight > 0:
+        perceptual = PerceptualLoss(load_vgg16_features(config.vgg_weights)).to(device)
+
+    betas = (config.beta1, config.beta2)
+    opt_g = torch.optim.Adam(model.parameters(), lr=config.lr, betas=betas)
+    disc_lr = config.disc_lr or config.lr
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=disc_lr, betas=betas)
+    decay_every = config.lr_decay_every or max(1, config.steps // 3)
+    schedule_g = StepDecay(config.lr, decay_every, config.lr_decay_factor)
+    schedule_d = StepDecay(disc_lr, decay_every, config.lr_decay_factor)
+
+    run = TrainingRun(
+        out=config.out, ctx=ctx, config=config, kind="tokenizer", seed=config.seed, total_steps=config.steps,
+        resume=config.resume, log_every=config.log_every, checkpoint_every=config.checkpoint_every,
+        sample_every=config.sample_every, max_minutes=config.max_minutes, images_per_step=config.batch_size,
+        keep_checkpoints=config.keep_checkpoints, callback=callback,
+    )
+    run.prepare_out()
+    start = run.start(model, {"discriminator": discriminator}, {"generator": opt_g, "discriminator": opt_d})
+    stream = None
+    try:
+        if ctx.distributed:
+            ddp_kwargs = {"device_ids": [device]} if device.type == "cuda" else {}
+            train_model = DistributedDataParallel(model, **ddp_kwargs)
+            train_disc = DistributedDataParallel(discriminator, **ddp_kwargs)
+        else:
+            train_model, train_disc = model, discriminator
+        samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
+        # Our pair datasets give two images per sample (reference and target); other datasets may
+        # give one ("image"), so they are asked for a full batch of samples.
+        pairs_per_batch = math.ceil(config.batch_size / 2) if dataset is None else config.batch_size
+        stream = _open_data(config, ctx, size, dataset, start, pairs_per_batch)
+        usage = CodebookUsage(codebook_size)
+        step, reason = start, "steps"
+        if start >= config.steps:
+            log.info("the run already has %d of %d steps", start, config.steps)
+        while step < config.steps:
+            lr_g, lr_d = schedule_g(step), schedule_d(step)
+            common.set_lr(opt_g, lr_g)
+            common.set_lr(opt_d, lr_d)
+            batch = next(stream)
+            images, regions = images_and_regions(
+                batch, config.batch_size, config.stage, config.region_mix, run.numpy_rng
+            )
+            images = images.to(device, non_blocking=True)
+            regions = None if regions is None else regions.to(device, non_blocking=True)
+            metrics = _step(
+                config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
+                opt_g, opt_d, gan_start, ctx, usage,
+            )
+            step += 1
+            run.end_step(step, lr_g, metrics, extra=lambda: usage.summary(ctx))
+            if run.wants_samples(step):
+                _write_samples(run.sample_path(step), model, samples, config, run, device)
+            reason_now = run.stop_reason()
+            if reason_now is not None:
+                reason = reason_now
+                break
+        return run.finish(step, reason)
+    finally:
+        run.close()
+        if stream is not None:
+            stream.close()
+
+
+def _step(config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
+          opt_g, opt_d, gan_start, ctx, usage) -> dict[str, torch.Tensor]:
+    device = images.device
+    gan_on = gan_factor(step, gan_start) > 0
+    metrics: dict[str, torch.Tensor] = {}
+
+    # 1. Generator. The discriminator is used unwrapped and frozen here so that DDP's gradient
+    #    hooks of the discriminator fire only in its own update below.
+    discriminator.requires_grad_(False)
+    with common.autocast(device, config.bf16):
+        reconstructions, codebook_loss, info = train_model(images, regions)
+        l1 = (reconstructions.float() - images.float()).abs().mean()
+        rec_loss = l1
+        if perceptual is not None:
+            p_loss = perceptual(images, reconstructions)
+            rec_loss = rec_loss + config.perceptual_weight * p_loss
+            metrics["perceptual"] = p_loss.detach()
+        loss = rec_loss + config.codebook_weight * codebook_loss
+        if gan_on:
+            g_loss = hinge_g_loss(discriminator(reconstructions).float())
+            if config.gan_weight is None:
+                weight = adaptive_gan_weight(rec_loss, g_loss, unwrap(model).last_layer)
+                # Ranks see different batches; one shared weight keeps their objectives equal.
+                weight = mean_over_ranks(ctx, weight.reshape(1)).reshape(())
+            else:
+                weight = torch.tensor(float(config.gan_weight), device=device)
+            loss = loss + weight * g_loss
+            metrics["g_loss"] = g_loss.detach()
+            metrics["gan_weight"] = weight.detach()
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip:
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    opt_g.step()
+    discriminator.requires_grad_(True)
+
+    # 2. Discriminator: real and reconstructed images in one forward (one DDP forward per backward).
+    if gan_on:
+        with common.autocast(device, config.bf16):
+            logits = train_disc(torch.cat([images, reconstructions.detach().to(images.dtype)])).float()
+            logits_real, logits_fake = logits.chunk(2)
+            d_loss = hinge_d_loss(logits_real, logits_fake)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(discriminator.parameters(), config.grad_clip)
+        opt_d.step()
+        metrics.update(d_loss=d_loss.detach(), logits_real=logits_real.detach().mean(),
+                       logits_fake=logits_fake.detach().mean())
+
+    indices = indices_from_info(info)
+    if indices is not None:
+        usage.update(indices)
+    first = {"loss": loss.detach(), "l1": l1.detach(), "codebook": codebook_loss.detach().float(),
+             "psnr": psnr(images, reconstructions)}
+    return {**first, **metrics}
+
+
+@torch.no_grad()
+def _write_samples(path: Path, model: nn.Module, samples, config, run: TrainingRun, device) -> None:
+    """Grid: input (region tinted in stage 2) | reconstruction, for the fixed sample batch."""
+    rng = np.random.default_rng(config.seed)  # the same regions at every sample step
+    images, regions = images_and_regions(samples, config.sample_count, config.stage, config.region_mix, rng)
+    images = images.to(device)
+    regions = None if regions is None else regions.to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        with common.autocast(device, config.bf16):
+            reconstructions, _, _ = model(images, regions)
+    finally:
+        model.train(was_training)
+    shown = images if regions is None else common.region_overlay(images, regions)
+    common.save_image_grid(path, [shown, reconstructions.float()])

@@ -1,0 +1,345 @@
+"""Training the LA transformer (paper 3.2-3.3, "Implementation Details").
+
+The tokenizer is frozen. For a pair (reference, target) from one video with region = the union of
+both poses' regions (DESIGN.md section 8):
+    condition tokens c = encode(reference) indices                       (no region)
+    target tokens    t = encode(target, region) indices                  (clean outside the region)
+    token region       = tokenizer.token_region(region)                  (B, h, w)
+    poses              = (x / S, y / S, confidence), S the crop size      (B, 13, 3) in [0, 1]
+The transformer sees [c, pose | t] under the LA attention mask and is trained with cross-entropy
+on the outputs that predict region tokens only. `mask="ar"` trains the vanilla AR baseline (the
+paper's Taming): plain causal attention over the target block and a loss on every target token.
+
+AdamW(0.9, 0.95), weight decay 0.01 on matrices only, linear warmup then linear decay to 0 at the
+last step (the paper: 10k warmup, 300k steps, lr 5e-5, batch 16).
+
+    from ilat_video.train.transformer import TransformerTrainConfig, train_transformer
+    train_transformer(TransformerTrainConfig(data="synthetic", tokenizer="runs/tok2/model", out="runs/lat"))
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset, IterableDataset
+
+from ..errors import DatasetError, IlatError, ModelFileError
+from ..nn.pretrained import CONFIG_NAME, load_config, unwrap
+from . import common
+from .common import BatchStream, CodebookUsage, Progress, TrainingRun, TrainResult, WarmupLinearDecay
+from .distributed import DistributedContext, setup_distributed, teardown_distributed
+from .tokenizer import codebook_size_of, image_size_of
+
+log = logging.getLogger(__name__)
+
+MASKS = ("la", "ar")
+
+
+@dataclasses.dataclass
+class TransformerTrainConfig:
+    data: str = "synthetic"  # "synthetic", a Penn Action folder or a folder of videos
+    tokenizer: str = "models/demo/tokenizer"  # a trained tokenizer's model folder (frozen here)
+    out: str = "runs/transformer"
+    preset: str = "small"  # a transformer preset name or a config.json path
+    mask: str = "la"  # "la": local AR (iLAT); "ar": the vanilla AR baseline
+    reference_pose: bool = False  # also feed the reference pose as condition tokens (official code)
+    steps: int = 10_000
+    batch_size: int = 16  # pairs per step and rank
+    lr: float = 5e-5  # the paper's rate
+    warmup_steps: int | None = None  # None: steps / 30 (the paper: 10k of 300k)
+    beta1: float = 0.9
+    beta2: float = 0.95
+    weight_decay: float = 0.01
+    grad_clip: float | None = 1.0
+    resume: bool = False
+    seed: int = 0
+    num_workers: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    sample_count: int = 4
+    keep_checkpoints: int = 2
+    max_minutes: float | None = None
+    device: str | None = None
+    bf16: bool = True  # bf16 autocast on CUDA for the transformer (the tokenizer runs in fp32)
+    data_segment_steps: int = 1000
+
+    def validate(self) -> None:
+        if self.mask not in MASKS:
+            raise IlatError(f"--mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
+        for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+        for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers"):
+            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise IlatError(f"AdamW betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
+
+
+def load_frozen_tokenizer(folder: str | os.PathLike, device: torch.device) -> nn.Module:
+    """A trained tokenizer in eval mode with gradients off. `folder` is a model folder or a run
+    folder holding `model/`."""
+    from ..nn.tokenizer import TSVQGAN
+
+    folder = Path(folder)
+    if not (folder / CONFIG_NAME).is_file() and (folder / "model" / CONFIG_NAME).is_file():
+        folder = folder / "model"
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder}: no such tokenizer folder (--tokenizer takes a trained tokenizer's model folder)")
+    tokenizer = TSVQGAN.from_pretrained(folder, map_location=device)
+    return tokenizer.eval().requires_grad_(False)
+
+
+def transformer_config_from(preset: str | os.PathLike, codebook_size: int, tokenizer=None):
+    """A TransformerConfig from a preset name or a config.json path, sized for the tokenizer."""
+    from ..nn.transformer import TransformerConfig, transformer_preset
+
+    path = Path(preset)
+    if path.suffix == ".json" or path.is_file():
+        config = load_config(TransformerConfig, path)
+    else:
+        try:
+            config = transformer_preset(str(preset), codebook_size=codebook_size)
+        except (KeyError, ValueError) as exc:
+            raise IlatError(f"unknown transformer preset {preset!r} ({exc})") from exc
+    got = getattr(config, "codebook_size", codebook_size)
+    if got != codebook_size:
+        raise ModelFileError(f"the transformer config has codebook_size {got}, the tokenizer {codebook_size}")
+    return config
+
+
+def normalize_pose(pose: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 13, 3) x, y in pixels of the SxS crop + confidence -> x / S, y / S in [0, 1] (joints off
+    the crop are clamped to its border), confidence unchanged."""
+    xy = (pose[..., :2] / float(size)).clamp(0.0, 1.0)
+    return torch.cat([xy, pose[..., 2:3]], dim=-1)
+
+
+@torch.no_grad()
+def tokenize_batch(tokenizer: nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
+                   size: int, reference_pose: bool) -> dict[str, torch.Tensor]:
+    """The transformer's inputs for a batch of pairs (see the module docstring)."""
+    reference = batch["reference"].to(device, non_blocking=True)
+    target = batch["target"].to(device, non_blocking=True)
+    region = batch["region"].to(device, non_blocking=True).bool()
+    _, cond_idx, _ = tokenizer.encode(reference)  # (B, h, w)
+    _, target_idx, target_z = tokenizer.encode(target, region)  # (B, h, w)
+    token_region = tokenizer.token_region(region)  # (B, h, w)
+    out = {
+        "cond": cond_idx.flatten(1),  # (B, N)
+        "target": target_idx.flatten(1),  # (B, N)
+        "target_z": target_z,
+        "region": region,
+        "token_region": token_region.bool(),
+        "target_pose": normalize_pose(batch["target_pose"].to(device).float(), size),
+        "reference_image": reference,
+        "target_image": target,
+    }
+    out["reference_pose"] = (
+        normalize_pose(batch["reference_pose"].to(device).float(), size) if reference_pose else None
+    )
+    return out
+
+
+def _open_data(config: TransformerTrainConfig, ctx: DistributedContext, size: int, dataset,
+               start_batch: int, batch_size: int, *, split: str = "train", seed_part: int = 3) -> BatchStream:
+    kwargs = dict(
+        batch_size=batch_size, seed=common.derive_seed(config.seed, seed_part), rank=ctx.rank,
+        world_size=ctx.world_size, num_workers=config.num_workers, start_batch=start_batch,
+        segment_batches=config.data_segment_steps, pin_memory=ctx.device.type == "cuda",
+    )
+    if dataset is None:
+        mapped, make = common.open_pairs_dataset(
+            config.data, size, split=split, seed=kwargs["seed"], rank=ctx.rank, world_size=ctx.world_size
+        )
+        return BatchStream(dataset=mapped, make_iterable=make, **kwargs)
+    if callable(dataset) and not isinstance(dataset, (Dataset, IterableDataset)):
+        return BatchStream(make_iterable=dataset, **kwargs)
+    if common.is_map_style(dataset):
+        return BatchStream(dataset=dataset, **kwargs)
+    return BatchStream(make_iterable=lambda segment: dataset, **kwargs)
+
+
+def _sample_batch(config, size, dataset, ctx) -> dict[str, torch.Tensor]:
+    single = DistributedContext(device=ctx.device)
+    cfg = dataclasses.replace(config, num_workers=0)
+    if dataset is None:
+        try:
+            stream = _open_data(cfg, single, size, None, 0, config.sample_count, split="test", seed_part=4)
+            try:
+                return next(stream)
+            finally:
+                stream.close()
+        except (DatasetError, TypeError):
+            pass
+    stream = _open_data(cfg, single, size, dataset, 0, config.sample_count, seed_part=4)
+    try:
+        return next(stream)
+    finally:
+        stream.close()
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on matrices and embeddings (dim >= 2), not on biases and norm gains."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed: int) -> nn.Module:
+    from ..nn.transformer import LATransformer
+
+    model_config = transformer_config_from(config.preset, codebook_size_of(tokenizer.config), tokenizer)
+    if hasattr(model_config, "reference_pose") and isinstance(model_config.reference_pose, bool):
+        model_config = dataclasses.replace(model_config, reference_pose=config.reference_pose)
+    with common.seeded_torch(seed):
+        return LATransformer(model_config)
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+
+def train_transformer(
+    config: TransformerTrainConfig,
+    *,
+    model: nn.Module | None = None,
+    tokenizer: nn.Module | None = None,
+    dataset: Dataset | IterableDataset | Callable[[int], IterableDataset] | None = None,
+    callback: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train the LA transformer (or the AR baseline) on a frozen tokenizer.
+
+    model / tokenizer: modules to use instead of building them from `preset` / loading `tokenizer`.
+    dataset: pair data instead of `config.data` (map-style, endless iterable, or segment -> iterable).
+    callback: called on rank 0 after every step with a Progress.
+    Under torchrun this trains with DDP. SIGTERM / SIGINT checkpoint and return stopped_by="signal".
+    """
+    config.validate()
+    ctx = setup_distributed(config.device)
+    try:
+        return _train(config, ctx, model, tokenizer, dataset, callback)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback) -> TrainResult:
+    device = ctx.device
+    if tokenizer is None:
+        tokenizer = load_frozen_tokenizer(config.tokenizer, device)
+    tokenizer.to(device).eval().requires_grad_(False)
+    size = image_size_of(tokenizer.config)
+    codebook_size = codebook_size_of(tokenizer.config)
+    if model is None:
+        model = build_transformer(config, tokenizer, common.derive_seed(config.seed, 0))
+    model.to(device).train()
+    opt = torch.optim.AdamW(
+        _param_groups(model, config.weight_decay), lr=config.lr, betas=(config.beta1, config.beta2)
+    )
+    warmup = config.warmup_steps if config.warmup_steps is not None else max(1, round(config.steps / 30))
+    schedule = WarmupLinearDecay(config.lr, warmup, config.steps)
+
+    run = TrainingRun(
+        out=config.out, ctx=ctx, config=config, kind="transformer", seed=config.seed, total_steps=config.steps,
+        resume=config.resume, log_every=config.log_every, checkpoint_every=config.checkpoint_every,
+        sample_every=config.sample_every, max_minutes=config.max_minutes, images_per_step=config.batch_size,
+        keep_checkpoints=config.keep_checkpoints, callback=callback,
+    )
+    run.prepare_out()
+    start = run.start(model, {}, {"transformer": opt})
+    stream = None
+    try:
+        if ctx.distributed:
+            ddp_kwargs = {"device_ids": [device]} if device.type == "cuda" else {}
+            # Some parameters (reference-pose embeddings, say) may sit idle for a configuration.
+            train_model = DistributedDataParallel(model, find_unused_parameters=True, **ddp_kwargs)
+        else:
+            train_model = model
+        samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
+        stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
+        usage = CodebookUsage(codebook_size)
+        step, reason = start, "steps"
+        while step < config.steps:
+            lr = schedule(step)
+            common.set_lr(opt, lr)
+            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.reference_pose)
+            metrics = _step(config, train_model, model, opt, inputs)
+            usage.update(inputs["target"])
+            step += 1
+            run.end_step(step, lr, metrics, extra=lambda: {
+                f"target_{k}": v for k, v in usage.summary(ctx).items()
+            })
+            if run.wants_samples(step):
+                _write_samples(run.sample_path(step), model, tokenizer, samples, config, device, size)
+            reason_now = run.stop_reason()
+            if reason_now is not None:
+                reason = reason_now
+                break
+        return run.finish(step, reason)
+    finally:
+        run.close()
+        if stream is not None:
+            stream.close()
+
+
+def _loss_region(config, token_region: torch.Tensor) -> torch.Tensor:
+    # The AR baseline generates every target token, so it learns every token.
+    return torch.ones_like(token_region) if config.mask == "ar" else token_region
+
+
+def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
+    device = inputs["cond"].device
+    with common.autocast(device, config.bf16):
+        logits = train_model(
+            inputs["cond"], inputs["target"], inputs["target_pose"], inputs["token_region"],
+            reference_pose=inputs["reference_pose"], mask=config.mask,
+        )  # (B, N, K)
+        loss_region = _loss_region(config, inputs["token_region"])
+        loss = unwrap(model).loss(logits.float(), inputs["target"], loss_region)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    metrics = {"loss": loss.detach()}
+    if config.grad_clip:
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    opt.step()
+    with torch.no_grad():
+        where = loss_region.flatten(1)
+        hits = (logits.detach().argmax(-1) == inputs["target"]) & where
+        metrics["token_accuracy"] = hits.sum().float() / where.sum().clamp_min(1)
+        metrics["region_rate"] = inputs["token_region"].float().mean()
+    return metrics
+
+
+@torch.no_grad()
+def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, config, device, size) -> None:
+    """Grid: reference | target | greedy sample decoded with Eq. 4 (region tinted on the target)."""
+    from ..sampling import sample_local
+
+    inputs = tokenize_batch(tokenizer, samples, device, size, config.reference_pose)
+    region = inputs["token_region"]
+    if config.mask == "ar":
+        region = torch.ones_like(region)
+    was_training = model.training
+    model.eval()
+    try:
+        tokens = sample_local(
+            model, inputs["cond"], inputs["target"], inputs["target_pose"], region,
+            reference_pose=inputs["reference_pose"], top_k=1,
+        )  # (B, N)
+    finally:
+        model.train(was_training)
+    b, h, w = region.shape
+    pixel_region = inputs["region"] if config.mask == "la" else torch.ones_like(inputs["region"])
+    generated = tokenizer.decode_indices(tokens.view(b, h, w), z=inputs["target_z"], region=pixel_region)
+    common.save_image_grid(path, [
+        inputs["reference_image"],
+        common.region_overlay(inputs["target_image"], inputs["region"]),
+        generated.float(),
+    ])
