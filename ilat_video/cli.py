@@ -165,3 +165,30 @@ def train_transformer_command(**options) -> None:
 
     config = TransformerTrainConfig(**options)
     _train_with_progress(train_transformer, config, f"transformer ({options['mask']})")
+
+
+# --- training data (synthetic people) ---
+@main.command("synth")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--videos", type=click.IntRange(min=0), default=16, show_default=True, help="Clips of --split.")
+@click.option("--frames", type=click.IntRange(min=2), default=32, show_default=True, help="Frames per clip.")
+@click.option("--size", type=click.IntRange(min=16), default=128, show_default=True, help="Frame side in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="The split of the clips (their identities and backgrounds never meet the other split's).")
+@click.option("--test-videos", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also write this many test-split clips after them, in the same folder.")
+@user_errors
+def synth_command(out, videos, frames, size, seed, split, test_videos) -> None:
+    """Render synthetic people in the Penn Action layout (OUT/frames, OUT/labels)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .data.synth import write_penn_dataset
+
+    with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("frames", total=(videos + test_videos) * frames)
+        written = write_penn_dataset(out, videos=videos, frames=frames, size=size, seed=seed, split=split,
+                                     test_videos=test_videos,
+                                     progress=lambda done, total: bar.update(task, completed=done))
+    click.echo(f"wrote {len(written)} videos ({(videos + test_videos) * frames} frames of {size}x{size}) to {out}")

@@ -1,0 +1,151 @@
+"""Pose regions, token regions and free-form masks (ilat_video.regions)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ilat_video.pose import skeleton as sk
+from ilat_video.regions import (
+    free_form_mask,
+    pose_region,
+    region_rate,
+    token_region,
+    torso_length,
+    union_region,
+)
+
+
+def random_pose(rng: np.random.Generator, size: int, hidden: float = 0.0) -> np.ndarray:
+    """A loosely human layout of 13 joints inside a size x size canvas."""
+    cx, top = rng.uniform(0.3, 0.7) * size, rng.uniform(0.1, 0.3) * size
+    unit = rng.uniform(0.08, 0.15) * size
+    base = np.array([[0, 0], [-1, 1.5], [1, 1.5], [-1.5, 3], [1.5, 3], [-1.7, 4.5], [1.7, 4.5],
+                     [-0.7, 4.5], [0.7, 4.5], [-0.8, 6.2], [0.8, 6.2], [-0.9, 7.8], [0.9, 7.8]])
+    xy = np.column_stack([cx + unit * base[:, 0], top + unit * base[:, 1] * 0.7]) + rng.normal(0, unit * 0.2, (13, 2))
+    conf = (rng.uniform(size=13) >= hidden).astype(np.float32)
+    return np.column_stack([np.clip(xy, 0, size - 1), conf]).astype(np.float32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), size=st.sampled_from([32, 64, 128, 96]))
+def test_region_contains_visible_joints_and_bones(seed, size):
+    rng = np.random.default_rng(seed)
+    pose = random_pose(rng, size, hidden=0.2)
+    region = pose_region(pose, size, size)
+    assert region.shape == (size, size) and region.dtype == bool
+    for j in np.flatnonzero(pose[:, 2] > 0):
+        x, y = np.rint(pose[j, :2]).astype(int)
+        assert region[y, x], f"joint {sk.JOINT_NAMES[j]} at ({x}, {y}) is outside its region"
+    for a, b in sk.BONES:
+        if pose[a, 2] > 0 and pose[b, 2] > 0:
+            for t in np.linspace(0, 1, 9):
+                x, y = np.rint(pose[a, :2] * (1 - t) + pose[b, :2] * t).astype(int)
+                assert region[y, x], f"bone {a}-{b} is not covered at t={t:.2f}"
+
+
+def test_hidden_joint_is_skipped():
+    rng = np.random.default_rng(0)
+    pose = random_pose(rng, 128)
+    far = pose.copy()
+    far[sk.L_WRIST] = (120, 5, 0.0)  # far away and not visible
+    assert not pose_region(far, 128, 128)[5, 120]
+    far[sk.L_WRIST, 2] = 1.0
+    assert pose_region(far, 128, 128)[5, 120]
+
+
+def test_empty_pose_gives_empty_region():
+    assert not pose_region(np.zeros((13, 3), np.float32), 40, 50).any()
+    assert pose_region(np.zeros((13, 3), np.float32), 40, 50).shape == (40, 50)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_thickness_follows_body_size(seed):
+    # The same pose drawn twice as large covers about four times the area.
+    rng = np.random.default_rng(seed)
+    pose = random_pose(rng, 64)
+    big = pose.copy()
+    big[:, :2] = (big[:, :2] + 0.5) * 2 - 0.5
+    ratio = pose_region(big, 128, 128).sum() / pose_region(pose, 64, 64).sum()
+    assert 3.4 < ratio < 4.6
+    assert torso_length(big) == pytest.approx(2 * torso_length(pose), rel=1e-5)
+
+
+def test_explicit_thickness_grows_region():
+    pose = random_pose(np.random.default_rng(1), 128)
+    thin = pose_region(pose, 128, 128, thickness=2, dilation=0)
+    thick = pose_region(pose, 128, 128, thickness=10, dilation=0)
+    assert thin.sum() < thick.sum() and not (thin & ~thick).any()
+
+
+def test_union_is_the_union():
+    rng = np.random.default_rng(2)
+    a, b = random_pose(rng, 96), random_pose(rng, 96)
+    union = union_region(a, b, 96, 96)
+    assert np.array_equal(union, pose_region(a, 96, 96) | pose_region(b, 96, 96))
+
+
+def test_region_covers_synthetic_people():
+    # Ground truth silhouettes: the region of the true pose must cover the drawn person.
+    from ilat_video.data import synth
+
+    for index in range(12):
+        video = synth.file_video(7, "test", index, 96, 8)
+        for frame in (0, 5):
+            person = video.render_mask(frame)
+            region = pose_region(video.poses[frame], 96, 96)
+            covered = (person & region).sum() / person.sum()
+            assert covered > 0.97, f"video {index} ({video.action}) frame {frame}: region covers {covered:.3f}"
+            assert region.sum() < 4.5 * person.sum()
+
+
+def brute_force_tokens(region: np.ndarray, h: int, w: int) -> np.ndarray:
+    H, W = region.shape[-2:]
+    out = np.zeros(region.shape[:-2] + (h, w), dtype=bool)
+    for i in range(h):
+        for j in range(w):
+            rows = slice((i * H) // h, -(-((i + 1) * H) // h))
+            cols = slice((j * W) // w, -(-((j + 1) * W) // w))
+            out[..., i, j] = region[..., rows, cols].any(axis=(-2, -1))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), H=st.integers(4, 40), W=st.integers(4, 40),
+       h=st.integers(1, 8), w=st.integers(1, 8), density=st.floats(0.0, 0.2))
+def test_token_region_is_any_pixel(seed, H, W, h, w, density):
+    h, w = min(h, H), min(w, W)
+    rng = np.random.default_rng(seed)
+    region = rng.uniform(size=(2, H, W)) < density
+    expected = brute_force_tokens(region, h, w)
+    assert np.array_equal(token_region(region, (h, w)), expected)
+    as_torch = token_region(torch.from_numpy(region), (h, w))
+    assert as_torch.dtype == torch.bool and np.array_equal(as_torch.numpy(), expected)
+
+
+def test_token_region_single_pixel_marks_its_token():
+    region = np.zeros((64, 64), bool)
+    region[17, 40] = True
+    tokens = token_region(region, (8, 8))
+    assert tokens.sum() == 1 and tokens[17 // 8, 40 // 8]
+
+
+def test_free_form_mask_deterministic_and_varied():
+    a = free_form_mask(np.random.default_rng(5), 64, 80)
+    b = free_form_mask(np.random.default_rng(5), 64, 80)
+    assert a.shape == (64, 80) and np.array_equal(a, b)
+    rates = [region_rate(free_form_mask(np.random.default_rng(s), 64, 64)) for s in range(40)]
+    assert min(rates) > 0.0 and max(rates) < 1.0
+    assert np.std(rates) > 0.02  # not one fixed shape
+
+
+def test_region_rate():
+    region = np.zeros((3, 10, 10), bool)
+    region[1, :5] = True
+    region[2] = True
+    assert np.allclose(region_rate(region), [0.0, 0.5, 1.0])
+    assert region_rate(region[1]) == 0.5
+    assert np.allclose(region_rate(torch.from_numpy(region)), [0.0, 0.5, 1.0])
