@@ -164,3 +164,16 @@ class TinyTransformer(PretrainedMixin, nn.Module):
         where = region.flatten(1)
         ce = F.cross_entropy(logits.transpose(1, 2), target_tokens, reduction="none")
         return (ce * where).sum() / where.sum().clamp_min(1)
+
+
+def seeded_tokenizer(seed: int = 0, **config) -> TinyTokenizer:
+    """A TinyTokenizer whose initial weights depend only on `seed`."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return TinyTokenizer(TinyTokenizerConfig(**config))
+
+
+def seeded_transformer(seed: int = 0, **config) -> TinyTransformer:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return TinyTransformer(TinyTransformerConfig(**config))

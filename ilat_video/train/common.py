@@ -207,6 +207,9 @@ class BatchStream:
         )
         if self.num_workers > 0:
             kwargs["prefetch_factor"] = 2
+        # The loader draws its workers' base seed from this generator; without one it would draw
+        # from torch's global RNG and shift dropout's random stream every time a loader opens.
+        kwargs["generator"] = torch.Generator().manual_seed(derive_seed(self.seed, self.rank, self.batch, 7))
         return kwargs
 
     def _open(self) -> None:

@@ -303,9 +303,10 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
     model.to(device).train()
     size = image_size_of(model.config)
     codebook_size = codebook_size_of(model.config)
-    discriminator = PatchDiscriminator(DiscriminatorConfig(
-        base_channels=config.disc_channels, num_layers=config.disc_layers
-    ))
+    with common.seeded_torch(common.derive_seed(config.seed, 5)):
+        discriminator = PatchDiscriminator(DiscriminatorConfig(
+            base_channels=config.disc_channels, num_layers=config.disc_layers
+        ))
     if disc_init is not None:
         load_weights(discriminator, disc_init)
         log.info("initialised the discriminator from %s", disc_init)
