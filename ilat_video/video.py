@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -22,7 +24,7 @@ from .fileio import atomic_output
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["VideoReader", "VideoWriter", "open_video", "read_frames", "probe_video"]
+__all__ = ["VideoReader", "VideoWriter", "open_video", "read_frames", "probe_video", "prefetch"]
 
 # Used only when a container states no frame rate at all (rare: some raw streams).
 FALLBACK_FPS = 25.0
@@ -66,7 +68,7 @@ class VideoReader:
             raise VideoError(f"{self.path}: not a readable video ({_reason(exc)})") from exc
         try:
             if not self._container.streams.video:
-                raise VideoError(f"{self.path}: has no video stream (expected a video file)")
+                raise VideoError(f"{self.path}: has no video stream (not a video, or cut off before its index)")
             self._stream = self._container.streams.video[0]
             if threads:
                 # Frame- and slice-threaded decoding: the decoder's threads run without the GIL.
@@ -157,8 +159,10 @@ class VideoReader:
             else:
                 rgb = frame.to_ndarray(format="rgb24", width=out_w, height=out_h, interpolation="AREA")
             if k:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k))
-            yield rgb
+                rgb = np.rot90(rgb, k)
+            # FFmpeg pads picture rows for alignment, so to_ndarray can return a strided view;
+            # C-contiguous frames are what other libraries (MediaPipe, PIL) expect.
+            yield np.ascontiguousarray(rgb)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
@@ -225,6 +229,64 @@ def probe_video(path: str | os.PathLike) -> dict:
     with open_video(path) as video:
         return dict(fps=video.fps, num_frames=video.num_frames, width=video.width,
                     height=video.height, rotation=video.rotation, has_audio=video.has_audio)
+
+
+class prefetch:
+    """Run an iterator in a background thread, `depth` items ahead of the consumer.
+
+    Decoding releases the GIL, so frames are decoded while the consumer works on earlier ones.
+    Exceptions raised by the iterator are re-raised, in order, by `next()`. Call `close()` (or
+    exhaust it) before closing what the iterator reads from.
+    """
+
+    def __init__(self, iterable, depth: int = 4):
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, args=(iter(iterable),), daemon=True,
+                                        name="ilat-video-prefetch")
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, iterator) -> None:
+        try:
+            for item in iterator:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            self._put(("error", exc))
+
+    def __iter__(self) -> "prefetch":
+        return self
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == "item":
+            return value
+        self._done = True
+        self._thread.join()
+        if kind == "end":
+            raise StopIteration
+        raise value
+
+    def close(self) -> None:
+        """Stop the background thread and wait for it."""
+        self._done = True
+        self._stop.set()
+        self._thread.join()
 
 
 # --- writing --------------------------------------------------------------------------------------
