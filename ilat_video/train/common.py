@@ -268,7 +268,7 @@ def open_pairs_dataset(
     path that does not exist.
     """
     if str(data) == "synthetic":
-        from ..data import SyntheticPairs
+        from ..data.synth import SyntheticPairs
 
         def make(segment: int) -> IterableDataset:
             return SyntheticPairs(
@@ -282,11 +282,11 @@ def open_pairs_dataset(
     if not root.is_dir():
         raise DatasetError(f"{root}: --data must be a folder (Penn Action layout or videos) or 'synthetic'")
     if (root / "frames").is_dir() or (root / "labels").is_dir():
-        from ..data import PennActionPairs
+        from ..data.penn_action import PennActionPairs
 
         dataset = PennActionPairs(root, size, split=split)
     else:
-        from ..data import VideoFolderPairs
+        from ..data.own_videos import VideoFolderPairs
 
         dataset = VideoFolderPairs(root, size)
     if is_map_style(dataset):
