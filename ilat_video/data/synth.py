@@ -216,6 +216,8 @@ def random_motion(rng: np.random.Generator, num_frames: int, action: str | None 
     yaw0 = rng.choice([-1, 1]) * abs(rng.normal(0, 30)) * deg
     if action == "walking" and rng.uniform() < 0.4:
         yaw0 = rng.choice([-1, 1]) * rng.uniform(55, 90) * deg
+    elif action in ("bending", "squatting", "kicking") and rng.uniform() < 0.5:
+        yaw0 = rng.choice([-1, 1]) * rng.uniform(35, 80) * deg  # these read best from the side
     yaw = yaw0 + rng.uniform(-15, 15) * deg * t / max(t[-1], 1e-6) * (rng.uniform() < 0.4)
     yaw = np.clip(yaw, -95 * deg, 95 * deg) + zeros
 
