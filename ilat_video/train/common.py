@@ -155,6 +155,11 @@ class ShardedInfiniteSampler(Sampler[int]):
         return math.ceil(self.length / self.world_size)
 
     def __iter__(self) -> Iterator[int]:
+        for _, index in self.with_epochs():
+            yield index
+
+    def with_epochs(self) -> Iterator[tuple[int, int]]:
+        """(epoch, index) pairs: what `EpochIndexed` needs to give datasets their epoch."""
         per_rank = self.per_rank()
         epoch, offset = divmod(self.start, per_rank)
         while True:
@@ -162,8 +167,37 @@ class ShardedInfiniteSampler(Sampler[int]):
             order = torch.randperm(self.length, generator=gen).tolist()
             order += order[: per_rank * self.world_size - len(order)]
             mine = order[self.rank :: self.world_size]
-            yield from mine[offset:]
+            for index in mine[offset:]:
+                yield epoch, index
             epoch, offset = epoch + 1, 0
+
+
+class _EpochSampler(Sampler):
+    def __init__(self, sampler: ShardedInfiniteSampler):
+        self.sampler = sampler
+
+    def __iter__(self):
+        return self.sampler.with_epochs()
+
+
+class EpochIndexed(Dataset):
+    """Indexed by (epoch, index): calls the wrapped dataset's `set_epoch(epoch)` before reading, so
+    a dataset that draws its pairs per epoch (Penn Action) gets fresh pairs every epoch, the same
+    in every DataLoader worker and after a resume."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+        self.epoch: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        epoch, index = key
+        if epoch != self.epoch:
+            self.dataset.set_epoch(epoch)
+            self.epoch = epoch
+        return self.dataset[index]
 
 
 class BatchStream:
@@ -218,7 +252,11 @@ class BatchStream:
                 len(self.dataset), seed=self.seed, rank=self.rank, world_size=self.world_size,
                 start=self.batch * self.batch_size,
             )
-            self._loader = DataLoader(self.dataset, sampler=sampler, **self._loader_kwargs())
+            if hasattr(self.dataset, "set_epoch"):
+                self._loader = DataLoader(EpochIndexed(self.dataset), sampler=_EpochSampler(sampler),
+                                          **self._loader_kwargs())
+            else:
+                self._loader = DataLoader(self.dataset, sampler=sampler, **self._loader_kwargs())
             self._iter = iter(self._loader)
             self._segment_end = None
         else:
@@ -254,6 +292,30 @@ class BatchStream:
         self._loader = None
 
 
+def check_data_arg(data: str | os.PathLike) -> Path:
+    """Fail early and clearly on a `--data` that cannot be a dataset: missing, not a folder, empty.
+    (The dataset classes check the layout and the labels.)"""
+    root = Path(data)
+    expected = "give 'synthetic', a Penn Action folder (frames/ + labels/) or a folder of videos"
+    if not root.exists():
+        raise DatasetError(f"{root}: no such data folder ({expected})")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder ({expected})")
+    if not any(p for p in root.iterdir() if not p.name.startswith(".")):
+        raise DatasetError(f"{root}: the data folder is empty ({expected})")
+    return root
+
+
+def _construct(cls, *args, **kwargs):
+    """cls(*args, **kwargs) passing only the keyword arguments its constructor accepts."""
+    import inspect
+
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    return cls(*args, **kwargs)
+
+
 def is_map_style(dataset) -> bool:
     return not isinstance(dataset, IterableDataset) and hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")
 
@@ -267,7 +329,7 @@ def open_pairs_dataset(
     Dataset classes raise DatasetError for empty folders or wrong layouts; this adds the case of a
     path that does not exist.
     """
-    if str(data) == "synthetic":
+    if str(data) == "synthetic":  # a folder literally named so must be given as ./synthetic
         from ..data.synth import SyntheticPairs
 
         def make(segment: int) -> IterableDataset:
@@ -276,19 +338,15 @@ def open_pairs_dataset(
             )
 
         return None, make
-    root = Path(data)
-    if not root.exists():
-        raise DatasetError(f"{root}: no such data folder (give 'synthetic', a Penn Action folder or a folder of videos)")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: --data must be a folder (Penn Action layout or videos) or 'synthetic'")
+    root = check_data_arg(data)
     if (root / "frames").is_dir() or (root / "labels").is_dir():
         from ..data.penn_action import PennActionPairs
 
-        dataset = PennActionPairs(root, size, split=split)
+        dataset = PennActionPairs(root, size, split=split, seed=seed)
     else:
         from ..data.own_videos import VideoFolderPairs
 
-        dataset = VideoFolderPairs(root, size)
+        dataset = _construct(VideoFolderPairs, root, size, split=split, seed=seed)
     if is_map_style(dataset):
         if len(dataset) == 0:
             raise DatasetError(f"{root}: no training pairs found (split {split!r})")

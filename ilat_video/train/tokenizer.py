@@ -288,6 +288,8 @@ def train_tokenizer(
     Interrupting with SIGTERM / SIGINT checkpoints and returns with stopped_by="signal".
     """
     config.validate()
+    if dataset is None and config.data != "synthetic":
+        common.check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
         return _train(config, ctx, model, dataset, callback)

@@ -223,6 +223,8 @@ def train_transformer(
     Under torchrun this trains with DDP. SIGTERM / SIGINT checkpoint and return stopped_by="signal".
     """
     config.validate()
+    if dataset is None and config.data != "synthetic":
+        common.check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
         return _train(config, ctx, model, tokenizer, dataset, callback)
