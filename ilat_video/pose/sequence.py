@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from ..errors import PoseFileError
-from .skeleton import FLIP_PERMUTATION, NUM_JOINTS
+from .skeleton import FLIP_PERMUTATION, JOINT_NAMES, NUM_JOINTS
 
 
 @dataclass(eq=False)
@@ -50,14 +51,17 @@ class PoseSequence:
         bad = ~np.isfinite(kp).all(axis=(1, 2))
         if bad.any():
             frame = int(np.argmax(bad))
-            raise PoseFileError(f"{where}: frame {frame}: coordinates or confidences are not finite (NaN or inf)")
+            joint = int(np.argmax(~np.isfinite(kp[frame]).all(axis=1)))
+            raise PoseFileError(f"{where}: frame {frame}, joint {joint} ({JOINT_NAMES[joint]}): "
+                                f"coordinates or confidence not finite (NaN or inf): {kp[frame, joint].tolist()}")
         conf = kp[..., 2]
         bad = ((conf < 0) | (conf > 1)).any(axis=1)
         if bad.any():
             frame = int(np.argmax(bad))
             joint = int(np.argmax((conf[frame] < 0) | (conf[frame] > 1)))
             raise PoseFileError(
-                f"{where}: frame {frame}, joint {joint}: confidence must be in [0, 1], got {conf[frame, joint]}"
+                f"{where}: frame {frame}, joint {joint} ({JOINT_NAMES[joint]}): confidence must be in "
+                f"[0, 1], got {conf[frame, joint]:g}"
             )
 
     def __repr__(self) -> str:
@@ -155,7 +159,42 @@ class PoseSequence:
         xy = kp[visible, :2]
         return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
+    # --- building ------------------------------------------------------------------------------
     @classmethod
     def empty(cls, num_frames: int, width: int, height: int, fps: float = 30.0) -> "PoseSequence":
         """A sequence of `num_frames` frames with no person in any."""
         return cls(np.zeros((num_frames, NUM_JOINTS, 3), np.float32), width, height, fps)
+
+    @classmethod
+    def from_frames(cls, frames: Iterable[np.ndarray | None], width: int, height: int, fps: float = 30.0,
+                    source: str = "<memory>") -> "PoseSequence":
+        """Build a sequence from per-frame poses: each a (13, 3) array, or None for no person."""
+        rows = [np.zeros((NUM_JOINTS, 3), np.float32) if f is None else np.asarray(f, np.float32)
+                for f in frames]
+        for i, row in enumerate(rows):
+            if row.shape != (NUM_JOINTS, 3):
+                raise PoseFileError(f"{source}: frame {i}: expected a ({NUM_JOINTS}, 3) pose, got shape {row.shape}")
+        kp = np.stack(rows) if rows else np.zeros((0, NUM_JOINTS, 3), np.float32)
+        return cls(kp, width, height, fps, source)
+
+    @classmethod
+    def concatenate(cls, sequences: Sequence["PoseSequence"]) -> "PoseSequence":
+        """One sequence after another. All must share width, height and fps (rescale/resample first)."""
+        if not sequences:
+            raise ValueError("concatenate needs at least one sequence")
+        first = sequences[0]
+        for seq in sequences[1:]:
+            if (seq.width, seq.height) != (first.width, first.height) or seq.fps != first.fps:
+                raise PoseFileError(
+                    f"{seq.source}: cannot follow {first.source}: it is {seq.width}x{seq.height} at "
+                    f"{seq.fps:g} fps, expected {first.width}x{first.height} at {first.fps:g} fps "
+                    "(use rescaled() / resample() first)")
+        kp = np.concatenate([s.keypoints for s in sequences], axis=0)
+        return first.replace(keypoints=kp)
+
+    # --- comparing -------------------------------------------------------------------------------
+    def same_as(self, other: "PoseSequence", *, atol: float = 0.0) -> bool:
+        """True if both hold the same poses (within atol) at the same size and fps; source ignored."""
+        return (isinstance(other, PoseSequence) and self.keypoints.shape == other.keypoints.shape
+                and (self.width, self.height, self.fps) == (other.width, other.height, other.fps)
+                and bool(np.allclose(self.keypoints, other.keypoints, rtol=0.0, atol=atol)))
