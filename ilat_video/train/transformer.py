@@ -85,13 +85,16 @@ class TransformerTrainConfig:
 def load_frozen_tokenizer(folder: str | os.PathLike, device: torch.device) -> nn.Module:
     """A trained tokenizer in eval mode with gradients off. `folder` is a model folder or a run
     folder holding `model/`."""
-    from ..nn.tokenizer import TSVQGAN
-
     folder = Path(folder)
     if not (folder / CONFIG_NAME).is_file() and (folder / "model" / CONFIG_NAME).is_file():
         folder = folder / "model"
-    if not folder.is_dir():
-        raise ModelFileError(f"{folder}: no such tokenizer folder (--tokenizer takes a trained tokenizer's model folder)")
+    if not (folder / CONFIG_NAME).is_file():
+        raise ModelFileError(
+            f"{folder}: not a tokenizer model folder (no {CONFIG_NAME}); --tokenizer takes the model/ folder "
+            "of a train-tokenizer run, or the run folder"
+        )
+    from ..nn.tokenizer import TSVQGAN
+
     tokenizer = TSVQGAN.from_pretrained(folder, map_location=device)
     return tokenizer.eval().requires_grad_(False)
 

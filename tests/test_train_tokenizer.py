@@ -1,0 +1,193 @@
+"""The tokenizer training loop: stages 1 and 2, GAN schedule and weights, regions, sample grids,
+codebook usage, init from stage 1, bad input. Tiny stand-ins keep it fast (tests/_train_stubs.py);
+the last tests run the real TS-VQGAN at its small preset for a few steps."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from _train_stubs import TinyPairs, TinyTokenizer, TinyTokenizerConfig, seeded_tokenizer
+from ilat_video.cli import main
+from ilat_video.errors import DatasetError, IlatError
+from ilat_video.train.common import read_log
+from ilat_video.train.losses import VGG16Features
+from ilat_video.train.tokenizer import TokenizerTrainConfig, images_and_regions, train_tokenizer
+
+HAVE_TOKENIZER = importlib.util.find_spec("ilat_video.nn.tokenizer") is not None
+
+
+def config(out, **overrides):
+    values = dict(out=str(out), steps=40, batch_size=4, lr=1e-2, lr_decay_every=1000, log_every=8,
+                  checkpoint_every=20, sample_every=20, sample_count=3, gan_start=1000, disc_channels=8,
+                  disc_layers=2, seed=0)
+    values.update(overrides)
+    return TokenizerTrainConfig(**values)
+
+
+class Recording(TinyTokenizer):
+    """Remembers the regions it was called with."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.regions = []
+
+    def forward(self, image, region=None):
+        if self.training:
+            self.regions.append(None if region is None else region.clone())
+        return super().forward(image, region)
+
+
+def test_stage_1_learns_and_writes_log_grids_and_model(tmp_path):
+    out = tmp_path / "run"
+    model = Recording()
+    result = train_tokenizer(config(out), model=model, dataset=TinyPairs())
+    assert result.step == 40 and result.stopped_by == "steps"
+    assert all(r is None for r in model.regions)  # stage 1: no regions
+    records = read_log(out / "log.jsonl")
+    assert [r["step"] for r in records] == [8, 16, 24, 32, 40]
+    assert records[-1]["l1"] < 0.8 * records[0]["l1"]
+    assert records[-1]["psnr"] > records[0]["psnr"]
+    for r in records:
+        assert 1.0 <= r["perplexity"] <= 16 and 0 <= r["dead_codes"] < 16
+        assert r["lr"] == 1e-2 and r["steps_per_s"] > 0 and r["images_per_s"] == pytest.approx(4 * r["steps_per_s"])
+        assert "g_loss" not in r and "d_loss" not in r  # the GAN has not started
+    # Sample grids: 3 rows (sample_count) x 2 columns (input | reconstruction), 16 px + 2 px padding.
+    grids = sorted((out / "samples").glob("*.png"))
+    assert [g.name for g in grids] == ["step-00000020.png", "step-00000040.png"]
+    assert Image.open(grids[0]).size == (2 * 18 + 2, 3 * 18 + 2)
+    # The model folder holds the final weights and loads on its own.
+    loaded = TinyTokenizer.from_pretrained(out / "model")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["kind"] == "tokenizer" and saved["steps"] == 40
+
+
+def test_gan_starts_at_its_step_with_a_fixed_or_adaptive_weight(tmp_path):
+    fixed = train_tokenizer(config(tmp_path / "fixed", steps=16, log_every=4, gan_start=8, gan_weight=0.1),
+                            model=seeded_tokenizer(), dataset=TinyPairs())
+    records = read_log(fixed.out / "log.jsonl")
+    assert ["g_loss" in r for r in records] == [False, False, True, True]
+    assert all(r["gan_weight"] == pytest.approx(0.1) for r in records[2:])
+    assert all(np.isfinite(r["d_loss"]) and r["d_loss"] >= 0 for r in records[2:])
+    adaptive = train_tokenizer(config(tmp_path / "adaptive", steps=16, log_every=4, gan_start=8),
+                               model=seeded_tokenizer(), dataset=TinyPairs())
+    weights = [r["gan_weight"] for r in read_log(adaptive.out / "log.jsonl")[2:]]
+    assert all(0 < w < 1e4 for w in weights) and weights != [pytest.approx(0.1)] * 2
+    # The discriminator was trained and saved beside the model.
+    assert set(load_file(str(adaptive.out / "checkpoints" / "step-00000016" / "discriminator.safetensors")))
+
+
+def test_stage_2_mixes_pose_regions_and_free_form_masks():
+    batch = {k: torch.stack([v[k] for v in (TinyPairs()[i] for i in range(8))]) for k in TinyPairs()[0]}
+    rng = np.random.default_rng(0)
+    images, regions = images_and_regions(batch, 16, 2, 1.0, rng)
+    # Pairs are interleaved (reference 0, target 0, ...) and both use the pair's union region.
+    assert torch.equal(images[0], batch["reference"][0]) and torch.equal(images[1], batch["target"][0])
+    assert torch.equal(regions[0], batch["region"][0]) and torch.equal(regions[1], batch["region"][0])
+    _, free = images_and_regions(batch, 16, 2, 0.0, np.random.default_rng(0))
+    assert free.dtype == torch.bool and free.shape == (16, 16, 16)
+    assert not any(torch.equal(free[i], batch["region"][i // 2]) for i in range(16))
+    _, mixed = images_and_regions(batch, 16, 2, 0.5, np.random.default_rng(0))
+    from_pose = sum(torch.equal(mixed[i], batch["region"][i // 2]) for i in range(16))
+    assert 0 < from_pose < 16
+    # Same generator state, same regions; stage 1 has none; a smaller batch is trimmed.
+    _, again = images_and_regions(batch, 16, 2, 0.5, np.random.default_rng(0))
+    assert torch.equal(mixed, again)
+    images1, none = images_and_regions(batch, 5, 1, 0.5, rng)
+    assert none is None and images1.shape == (5, 3, 16, 16)
+
+
+def test_stage_2_trains_with_regions_from_init(tmp_path):
+    stage1 = train_tokenizer(config(tmp_path / "s1", steps=8, gan_start=4), model=seeded_tokenizer(),
+                             dataset=TinyPairs())
+    model = Recording()
+    from ilat_video.train.tokenizer import resolve_init
+
+    model_dir, disc = resolve_init(stage1.out)
+    assert model_dir == stage1.out / "model" and disc.name == "discriminator.safetensors"
+    # init is applied by the builder; with an explicit model the caller loads the weights.
+    from ilat_video.nn.pretrained import load_weights
+
+    load_weights(model, model_dir / "model.safetensors")
+    train_tokenizer(config(tmp_path / "s2", stage=2, steps=8, region_mix=0.5, gan_start=0), model=model,
+                    dataset=TinyPairs())
+    assert len(model.regions) == 8
+    assert all(r is not None and r.shape == (4, 16, 16) and r.dtype == torch.bool for r in model.regions)
+    assert all(r.any() for r in model.regions)
+    grid = Image.open(tmp_path / "s2" / "samples" / "step-00000008.png")
+    assert grid.size == (38, 56)
+
+
+def test_perceptual_loss_from_a_local_vgg_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "vgg16.safetensors"
+    save_file({k: v.contiguous() for k, v in VGG16Features().state_dict().items()}, str(path))
+    result = train_tokenizer(config(tmp_path / "run", steps=2, log_every=1, sample_every=0, vgg_weights=str(path)),
+                             model=seeded_tokenizer(), dataset=TinyPairs())
+    records = read_log(result.out / "log.jsonl")
+    assert all(r["perceptual"] > 0 for r in records)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(stage=3), "--stage"), (dict(steps=0), "--steps"), (dict(region_mix=1.5), "--region-mix"),
+    (dict(batch_size=-1), "--batch-size"), (dict(beta2=1.0), "betas"),
+])
+def test_bad_settings_are_refused(tmp_path, bad, message):
+    with pytest.raises(IlatError, match=message):
+        train_tokenizer(config(tmp_path / "run", **bad), model=seeded_tokenizer(), dataset=TinyPairs())
+
+
+def test_bad_data_folders_raise_dataset_errors(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="empty"):
+        train_tokenizer(config(tmp_path / "run", data=str(empty)), model=seeded_tokenizer())
+    with pytest.raises(DatasetError, match="no such data folder"):
+        train_tokenizer(config(tmp_path / "run", data=str(tmp_path / "missing")), model=seeded_tokenizer())
+    half = tmp_path / "half"
+    (half / "frames" / "0001").mkdir(parents=True)  # Penn Action frames without labels
+    with pytest.raises(DatasetError, match="labels"):
+        train_tokenizer(config(tmp_path / "run", data=str(half)), model=seeded_tokenizer())
+
+
+def test_cli_exits_2_with_a_clear_message_on_bad_data(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runner = CliRunner()
+    for data, message in ((empty, "empty"), (tmp_path / "missing", "no such data folder")):
+        result = runner.invoke(main, ["train-tokenizer", "--data", str(data), "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2, result.output
+        text = " ".join(result.output.split())  # rich wraps long lines
+        assert message in text and "Traceback" not in text
+    result = runner.invoke(main, ["train-tokenizer", "--data", "synthetic", "--out", str(tmp_path / "o"),
+                                  "--gan-weight", "lots"])
+    assert result.exit_code == 2 and "adaptive" in result.output
+
+
+# -- the real TS-VQGAN ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_real_tokenizer_trains_both_stages_through_the_cli(tmp_path):
+    runner = CliRunner()
+    common = ["--data", "synthetic", "--preset", "small-64", "--steps", "3", "--batch-size", "2",
+              "--log-every", "1", "--checkpoint-every", "2", "--sample-every", "3", "--gan-start", "1"]
+    s1 = runner.invoke(main, ["train-tokenizer", *common, "--out", str(tmp_path / "s1"), "--stage", "1"])
+    assert s1.exit_code == 0, s1.output
+    s2 = runner.invoke(main, ["train-tokenizer", *common, "--out", str(tmp_path / "s2"), "--stage", "2",
+                              "--init", str(tmp_path / "s1")])
+    assert s2.exit_code == 0, s2.output
+    from ilat_video.nn.tokenizer import TSVQGAN
+
+    model = TSVQGAN.from_pretrained(tmp_path / "s2" / "model")
+    assert model.config == TSVQGAN.from_pretrained(tmp_path / "s1" / "model").config
+    assert [r["step"] for r in read_log(tmp_path / "s2" / "log.jsonl")] == [1, 2, 3]
+    assert (tmp_path / "s2" / "samples" / "step-00000003.png").is_file()
