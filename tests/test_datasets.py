@@ -248,3 +248,138 @@ def test_split_with_no_videos(tmp_path):
     write_penn_video(root, "1660", DATA / "penn_action" / "1660.mat", radius=3)
     with pytest.raises(DatasetError, match="no videos in the train split"):
         PennActionPairs(root, 32, "train")
+
+
+# --- own videos -------------------------------------------------------------------------------
+@pytest.fixture()
+def video_folder(tmp_path, monkeypatch):
+    """Two short synthetic videos on disk and an extractor stand-in returning their true poses."""
+    from ilat_video.pose import extract
+    from ilat_video.pose.sequence import PoseSequence
+    from ilat_video.video import VideoWriter
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    truth = {}
+    for k in range(2):
+        video = synth.file_video(5, "train", k, 64, 8)
+        path = folder / f"clip{k}.mp4"
+        with VideoWriter(path, fps=10, preset="ultrafast") as writer:
+            for f in range(video.num_frames):
+                writer.write(video.render(f))
+        truth[path.name] = video
+    (folder / "notes.txt").write_text("not a video")
+    calls = []
+
+    def fake_extract(path, *, model_path=None, smooth=True, progress=None):
+        calls.append(Path(path).name)
+        video = truth[Path(path).name]
+        return PoseSequence(video.poses, 64, 64, fps=10, source=str(path))
+
+    monkeypatch.setattr(extract, "extract_poses", fake_extract)
+    return folder, truth, calls
+
+
+def test_own_videos_extract_once_and_reuse(video_folder):
+    from ilat_video.data.own_videos import VideoFolderPairs, cache_paths
+
+    folder, truth, calls = video_folder
+    dataset = VideoFolderPairs(folder, 32, pairs_per_video=2)
+    assert sorted(calls) == ["clip0.mp4", "clip1.mp4"] and dataset.extracted == 2
+    assert len(dataset) == 4
+    for video in dataset.videos:
+        assert all(p.is_file() for p in cache_paths(video.path))
+    again = VideoFolderPairs(folder, 32)
+    assert len(calls) == 2 and again.extracted == 0  # all from the cache
+    assert np.allclose(again.videos[0].poses, truth["clip0.mp4"].poses, atol=1e-5)
+
+
+def test_own_videos_cache_invalidation(video_folder):
+    import os
+
+    from ilat_video.data.own_videos import VideoFolderPairs, cache_paths
+
+    folder, truth, calls = video_folder
+    VideoFolderPairs(folder, 32)
+    assert len(calls) == 2
+    clip0 = folder / "clip0.mp4"
+    # Touched (new time, same bytes): reused, and the key takes the new time.
+    os.utime(clip0, ns=(clip0.stat().st_atime_ns, clip0.stat().st_mtime_ns + 5_000_000_000))
+    VideoFolderPairs(folder, 32)
+    assert len(calls) == 2
+    # Replaced by another video: extracted again, only that one.
+    (folder / "clip1.mp4").replace(clip0)
+    shutil.copy(clip0, folder / "clip1.mp4")
+    truth["clip0.mp4"] = truth["clip1.mp4"]
+    VideoFolderPairs(folder, 32)
+    assert calls[2:] == ["clip0.mp4"] or sorted(calls[2:]) == ["clip0.mp4", "clip1.mp4"]
+    assert "clip0.mp4" in calls[2:]
+    # A damaged cache is extracted again; a missing key too.
+    poses_file, key_file = cache_paths(clip0)
+    n = len(calls)
+    poses_file.write_text("{broken")
+    VideoFolderPairs(folder, 32)
+    assert calls[n:] == ["clip0.mp4"]
+    key_file.unlink()
+    VideoFolderPairs(folder, 32)
+    assert calls[n + 1:] == ["clip0.mp4"]
+    # Other extraction settings: extracted again.
+    VideoFolderPairs(folder, 32, smooth=False)
+    assert len(calls) == n + 4
+
+
+def test_own_video_sample_is_the_right_frame_and_person(video_folder):
+    from ilat_video.data.own_videos import VideoFolderPairs
+    from scipy import ndimage
+
+    folder, truth, calls = video_folder
+    dataset = VideoFolderPairs(folder, 48, pairs_per_video=3, seed=2)
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        video_index = index // 3
+        video = truth[dataset.videos[video_index].path.name]
+        box = square_crop_box(dataset.person_boxes[video_index], 64, 64, margin=dataset.margin)
+        for image_key, pose_key in (("reference", "reference_pose"), ("target", "target_pose")):
+            pose = sample[pose_key].numpy()
+            # Which frame was it? The poses say; the decoded pixels must be that frame.
+            distances = [np.abs(crop_pose(video.poses[f], box, 48) - pose).max() for f in range(video.num_frames)]
+            frame = int(np.argmin(distances))
+            assert distances[frame] < 1e-3
+            expected = crop_frame(video.render(frame), box, 48).astype(float)
+            assert np.abs(tensor_to_image(sample[image_key]).astype(float) - expected).mean() < 6
+            mask = crop_frame(np.repeat(video.render_mask(frame)[..., None] * np.uint8(255), 3, 2), box, 48)[..., 0] > 127
+            assert (mask & sample["region"].numpy()).sum() >= 0.95 * mask.sum()
+            on_body = ndimage.binary_dilation(mask, iterations=1)
+            xy = np.clip(np.rint(pose[:, :2]).astype(int), 0, 47)
+            assert on_body[xy[:, 1], xy[:, 0]].all()
+
+
+def test_own_videos_bad_folders(tmp_path):
+    from ilat_video.data.own_videos import VideoFolderPairs
+
+    with pytest.raises(DatasetError, match="no such folder of videos"):
+        VideoFolderPairs(tmp_path / "missing", 32)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("x")
+    with pytest.raises(DatasetError, match=r"empty: no video files \(.mp4"):
+        VideoFolderPairs(empty, 32)
+
+
+def test_own_videos_poses_longer_than_the_video(video_folder, monkeypatch):
+    from ilat_video.data.own_videos import VideoFolderPairs
+    from ilat_video.pose import extract
+    from ilat_video.pose.sequence import PoseSequence
+
+    folder, truth, calls = video_folder
+    for name in ("clip1.mp4",):
+        (folder / name).unlink()
+    long_poses = np.concatenate([truth["clip0.mp4"].poses] * 3)
+    monkeypatch.setattr(extract, "extract_poses",
+                        lambda path, **kw: PoseSequence(long_poses, 64, 64, fps=10, source=str(path)))
+    dataset = VideoFolderPairs(folder, 32, min_gap=20, seed=0)
+    with pytest.raises(DatasetError, match="clip0.mp4: the video has 8 frames but its poses"):
+        for index in range(len(dataset)):
+            for epoch in range(5):
+                dataset.set_epoch(epoch)
+                dataset[index]
