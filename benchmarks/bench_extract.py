@@ -39,23 +39,16 @@ DATA = ROOT / "tests" / "data"
 VIDEO = DATA / "video" / "person_dribble.mp4"
 RESULTS = ROOT / "benchmarks" / "results"
 
-# COCO's 17 keypoints -> our 13 joints (head = nose). Index order: skeleton.JOINT_NAMES.
-COCO_TO_OURS = (0, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
-
-
 def coco_people(json_path: Path, min_labelled: int = 10):
-    """{image file: [(joints (13, 3) with conf 1 where labelled, box side)]} from a COCO file."""
-    data = json.loads(json_path.read_text())
-    files = {img["id"]: img["file_name"] for img in data["images"]}
-    people: dict[str, list] = {name: [] for name in files.values()}
-    for ann in data["annotations"]:
-        kp = np.asarray(ann["keypoints"], np.float32).reshape(17, 3)[list(COCO_TO_OURS)]
-        labelled = kp[:, 2] > 0
-        if labelled.sum() < min_labelled:
-            continue
-        joints = np.concatenate([kp[:, :2], labelled[:, None].astype(np.float32)], axis=1)
-        people[files[ann["image_id"]]].append((joints, float(max(ann["bbox"][2], ann["bbox"][3])),
-                                               ann["bbox"]))
+    """{image file: [(joints (13, 3), larger box side, box)]} for people with >= min_labelled of our
+    13 joints labelled. The head is COCO's as pose.formats reads it (the nose when labelled)."""
+    from ilat_video.pose.formats import read_coco_people
+
+    people: dict[str, list] = {}
+    for p in read_coco_people(json_path):
+        people.setdefault(p.file_name, [])
+        if (p.joints[:, 2] > 0).sum() >= min_labelled and not p.iscrowd:
+            people[p.file_name].append((p.joints, float(max(p.bbox[2], p.bbox[3])), p.bbox))
     return people
 
 
@@ -241,7 +234,15 @@ def bench_filter() -> dict:
 
 
 def machine() -> dict:
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(),
             "python": platform.python_version(), "load_average": os.getloadavg()}
 
 

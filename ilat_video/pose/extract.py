@@ -137,6 +137,7 @@ class _Landmarker:
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_poses=int(num_poses),
         )
+        self._seen_person = False
         try:
             with _quiet_native_stderr():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
@@ -156,10 +157,15 @@ class _Landmarker:
 
         # MediaPipe silently finds nobody in a strided (non-contiguous) array
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-        if timestamp_ms is None:
-            result = self._landmarker.detect(image)
-        else:
-            result = self._landmarker.detect_for_video(image, timestamp_ms)
+        # LiteRT logs two one-off warnings straight to stderr: at the first call, and at the
+        # first call that finds a person. Keep the user's terminal clean of them.
+        quiet = _quiet_native_stderr() if not self._seen_person else contextlib.nullcontext()
+        with quiet:
+            if timestamp_ms is None:
+                result = self._landmarker.detect(image)
+            else:
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+        self._seen_person = self._seen_person or bool(result.pose_landmarks)
         h, w = frame.shape[:2]
         people = []
         for landmarks in result.pose_landmarks:
