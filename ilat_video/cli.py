@@ -333,3 +333,54 @@ def render_poses_command(poses_path, output, background) -> None:
         for frame in render_poses(seq, frames, progress=lambda done, total: bar.update(task, completed=done)):
             writer.write(frame)
     click.echo(f"wrote {output}: {writer.num_frames} frames, {writer.width}x{writer.height} at {seq.fps:g} fps")
+
+
+# --- pose files ---
+def _frame_size(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise click.BadParameter(f"expected WIDTHxHEIGHT in pixels, e.g. 1920x1080, got {value!r}")
+    return int(parts[0]), int(parts[1])
+
+
+@main.command("convert-poses")
+@click.argument("source", metavar="IN", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Where to write. --to openpose: a .json path gives one file, any other path a new folder "
+                   "with one file per frame.")
+@click.option("--to", "to_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
+              help="ilat: our JSON (docs/pose-format.md); openpose: OpenPose COCO-18 JSON as ControlNet tools read it.")
+@click.option("--person-id", type=int, default=None,
+              help="OpenPose: the person_id to follow; COCO: the annotation id (default: the largest person).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Frame rate for inputs that record none (OpenPose, COCO, Penn Action: default 30).")
+@click.option("--size", callback=_frame_size, default=None, metavar="WIDTHxHEIGHT",
+              help="Frame size for OpenPose files that record none (OpenPose's own output does not).")
+@click.option("--keep-confidence", is_flag=True,
+              help="--to openpose: write our confidences instead of 1 for every present joint "
+                   "(ControlNet ignores joints with confidence below 1).")
+@user_errors
+def convert_poses_command(source, output, to_format, person_id, fps, size, keep_confidence) -> None:
+    """Convert a pose file IN to another format.
+
+    \b
+    IN is detected from its content: our JSON, OpenPose JSON (BODY_25 or
+    COCO-18; one file, or a folder with one file per frame), COCO keypoints
+    JSON, or Penn Action .mat labels.
+
+    \b
+    Examples:
+      ilat-video convert-poses openpose_frames/ --size 1920x1080 --fps 25 -o poses.json
+      ilat-video convert-poses poses.json --to openpose -o controlnet_poses.json
+      ilat-video convert-poses labels/0001.mat -o 0001.json
+    """
+    from .fileio import check_output_path
+    from .pose.formats import load_poses, save_poses
+
+    check_output_path(output, source)
+    seq = load_poses(source, person_id=person_id, fps=fps, size=size)
+    save_poses(seq, output, format=to_format, keep_confidence=keep_confidence)
+    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person), "
+               f"{seq.width}x{seq.height} at {seq.fps:g} fps")

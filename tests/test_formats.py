@@ -610,3 +610,70 @@ def test_documented_mapping_table_matches_the_code():
     assert sorted(table) == list(range(13))
     for j, row in table.items():
         assert row == (BODY_25.to_ilat[j], COCO_18.to_ilat[j], COCO_17.to_ilat[j])
+
+
+# --------------------------------------------------------------------------------------------
+# The convert-poses command
+# --------------------------------------------------------------------------------------------
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from ilat_video.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cli_help_explains_formats():
+    result = _cli("convert-poses", "--help")
+    assert result.exit_code == 0
+    for word in ("OpenPose", "COCO", "Penn Action", "--size", "--person-id", "--to"):
+        assert word in result.output
+
+
+@pytest.mark.parametrize("to,out", [("ilat", "p.json"), ("openpose", "p.json"), ("openpose", "frames")])
+def test_cli_converts_and_the_result_reads_back(tmp_path, to, out):
+    result = _cli("convert-poses", OPENPOSE / "body25_frames", "--size", "640x480", "--fps", "12",
+                  "--to", to, "-o", tmp_path / out)
+    assert result.exit_code == 0, result.output
+    assert "4 frames (3 with a person)" in result.output
+    back = load_poses(tmp_path / out, fps=12)
+    original = load_poses(OPENPOSE / "body25_frames", size=(640, 480), fps=12)
+    assert back.has_person.tolist() == original.has_person.tolist()
+    np.testing.assert_allclose(back.xy, original.xy, atol=1e-3)
+
+
+def test_cli_penn_to_ours(tmp_path):
+    result = _cli("convert-poses", PENN / "1037.mat", "-o", tmp_path / "p.json")
+    assert result.exit_code == 0, result.output
+    assert load_poses(tmp_path / "p.json").same_as(load_poses(PENN / "1037.mat"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["missing.json"], "no such pose file"),
+    ([OPENPOSE / "body25_frames"], "--size"),
+    ([COCO], "frame 1"),
+    ([COCO, "--person-id", "1"], "no person annotation has id 1"),
+    ([OPENPOSE / "body25_frames", "--size", "640by480"], "WIDTHxHEIGHT"),
+])
+def test_cli_errors_exit_2_and_leave_no_output(tmp_path, args, message):
+    out = tmp_path / "out.json"
+    result = _cli("convert-poses", *args, "-o", out)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_bad_file_exits_2_naming_the_frame(tmp_path):
+    bad = _write(tmp_path, "bad.json", _ours(frames=[GOOD_FRAME, GOOD_FRAME[:12]]))
+    result = _cli("convert-poses", bad, "--to", "openpose", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "frame 1: expected 13 joints, got 12" in " ".join(result.output.split())
+    assert os.listdir(tmp_path) == ["bad.json"]
+
+
+def test_cli_refuses_to_overwrite_its_input(tmp_path):
+    path = tmp_path / "p.json"
+    save_poses(load_poses(PENN / "1037.mat"), path)
+    before = path.read_bytes()
+    result = _cli("convert-poses", path, "-o", path)
+    assert result.exit_code == 2 and path.read_bytes() == before
