@@ -154,8 +154,12 @@ def image_to_tensor(image: np.ndarray):
     """uint8 (S, S, 3) RGB -> float32 torch tensor (3, S, S) in [-1, 1]."""
     import torch
 
-    array = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
-    return torch.from_numpy(array).to(torch.float32).div_(127.5).sub_(1.0)
+    # In numpy: torch's element-wise ops on small tensors pay thread start-up costs that
+    # dominate at this size when the cores are busy (measured 6 ms vs 0.1 ms at 128x128).
+    array = np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32)
+    array *= 1.0 / 127.5
+    array -= 1.0
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def tensor_to_image(tensor) -> np.ndarray:
