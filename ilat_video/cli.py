@@ -225,9 +225,9 @@ def _ranges(frames) -> str:
               help="Smoothing: how fast the cutoff rises with speed; higher = less lag on fast moves.")
 @click.option("--max-gap", type=click.IntRange(min=0), default=3, show_default=True,
               help="Fill runs of up to this many frames where nobody was found by interpolation (0: never).")
-@click.option("--people", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--people", type=click.IntRange(min=1), default=None,
               help="People looked for in each frame; the main one (largest at the start) is followed. "
-                   "1 is about 1.4x faster but takes whoever is detected.")
+                   "Default: 1 if the first frame shows at most one person (faster), else 2.")
 @click.option("--max-side", type=click.IntRange(min=16), default=None,
               help="Shrink frames to at most this many pixels on their larger side before the pose model "
                    "(coordinates stay in the video's pixels).")

@@ -216,6 +216,9 @@ def test_image_with_two_people_largest_first():
     canvas[400:861, 900:1207] = np.asarray(Image.fromarray(woman).resize((307, 461)))
     people = extract_image_poses(canvas, max_people=4)
     assert len(people) == 2
+    # a video starting like this is searched for 2 people per frame; one with her alone for 1
+    assert ex._people_at_start(find_pose_model(), canvas) == 2
+    assert ex._people_at_start(find_pose_model(), woman) == 1
     assert people[0][:, 0].mean() < 614 < 900 < people[1][:, 0].mean()
     assert np.allclose(extract_image_pose(canvas), people[0])
 
