@@ -177,8 +177,15 @@ def test_cli_exits_2_with_a_clear_message_on_bad_data(tmp_path):
 
 @pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
 def test_real_tokenizer_trains_both_stages_through_the_cli(tmp_path):
+    from ilat_video.nn.pretrained import save_config
+    from ilat_video.nn.tokenizer import TokenizerConfig
+
+    # --preset also takes a config.json: a tiny TS-VQGAN keeps this test fast.
+    tiny = tmp_path / "tiny.json"
+    save_config(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2), codebook_size=32,
+                                code_dim=8), tiny)
     runner = CliRunner()
-    common = ["--data", "synthetic", "--preset", "small-64", "--steps", "3", "--batch-size", "2",
+    common = ["--data", "synthetic", "--preset", str(tiny), "--steps", "3", "--batch-size", "2",
               "--log-every", "1", "--checkpoint-every", "2", "--sample-every", "3", "--gan-start", "1"]
     s1 = runner.invoke(main, ["train-tokenizer", *common, "--out", str(tmp_path / "s1"), "--stage", "1"])
     assert s1.exit_code == 0, s1.output
