@@ -383,3 +383,34 @@ def test_own_videos_poses_longer_than_the_video(video_folder, monkeypatch):
             for epoch in range(5):
                 dataset.set_epoch(epoch)
                 dataset[index]
+
+
+def test_own_video_splits_are_disjoint_and_stable(tmp_path):
+    from ilat_video.data.own_videos import split_videos
+
+    paths = [tmp_path / f"video_{k:02d}.mp4" for k in range(40)]
+    train, test = split_videos(paths, "train"), split_videos(paths, "test")
+    assert not set(train) & set(test) and set(train) | set(test) == set(paths)
+    assert 1 <= len(test) <= 12
+    # Adding videos (or moving the folder) never moves an old video to the other split.
+    more = [tmp_path / "elsewhere" / p.name for p in paths] + [tmp_path / f"extra_{k}.mp4" for k in range(30)]
+    assert {p.name for p in split_videos(more, "test")} >= {p.name for p in test}
+    assert {p.name for p in split_videos(more, "train")} >= {p.name for p in train}
+    # Small folders still get one test video; a single video is training data.
+    assert len(split_videos(paths[:2], "test")) == 1
+    assert split_videos(paths[:1], "train") == paths[:1] and split_videos(paths[:1], "test") == []
+    with pytest.raises(DatasetError, match="split must be one of"):
+        split_videos(paths, "val")
+
+
+def test_own_videos_test_split(video_folder):
+    from ilat_video.data.own_videos import VideoFolderPairs
+
+    folder, truth, calls = video_folder
+    train = VideoFolderPairs(folder, 32, split="train")
+    test = VideoFolderPairs(folder, 32, split="test")
+    assert len(train.videos) == 1 and len(test.videos) == 1
+    assert train.videos[0].path != test.videos[0].path
+    (folder / "clip1.mp4").unlink()
+    with pytest.raises(DatasetError, match="no videos in the test split"):
+        VideoFolderPairs(folder, 32, split="test")

@@ -27,6 +27,7 @@ from .pairs import make_pair_sample, person_box, sample_pair_indices, square_cro
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+SPLITS = ("all", "train", "test")
 POSES_SUFFIX = ".poses.json"
 KEY_SUFFIX = ".poses-key.json"
 KEY_VERSION = 1
@@ -95,6 +96,30 @@ def cached_poses(video: str | os.PathLike, *, model_path=None, smooth: bool = Tr
     return poses, True
 
 
+def _name_hash(path: Path) -> float:
+    """A number in [0, 1) fixed by the file name alone."""
+    return int(hashlib.sha1(path.name.encode("utf-8")).hexdigest()[:12], 16) / float(1 << 48)
+
+
+def split_videos(paths: list[Path], split: str, test_fraction: float = 0.1) -> list[Path]:
+    """The videos of one split, chosen by file name, so a video keeps its split when it is
+    re-encoded or touched and when other videos are added.
+
+    A video is in the test split when the hash of its name (a number in [0, 1)) is below
+    test_fraction. If that leaves the test split empty and there are at least 2 videos, the one
+    with the smallest hash is the test split (this one case can change as videos are added).
+    A single video is in the train split.
+    """
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split == "all":
+        return list(paths)
+    test = {p for p in paths if _name_hash(p) < test_fraction}
+    if not test and len(paths) >= 2:
+        test = {min(paths, key=_name_hash)}
+    return [p for p in paths if (p in test) == (split == "test")]
+
+
 @dataclass
 class OwnVideo:
     """One video of the folder and its poses, float32 (T, 13, 3) in the video's pixels."""
@@ -131,7 +156,9 @@ def read_frame_pair(path: Path, i: int, j: int, num_frames: int) -> tuple[np.nda
 class VideoFolderPairs(torch.utils.data.Dataset):
     """(reference, target) frame pairs from a folder of your own videos.
 
-    root: a folder of videos (VIDEO_SUFFIXES, not searched recursively). Poses come from
+    root: a folder of videos (VIDEO_SUFFIXES, not searched recursively). split: "all", or
+    "train" / "test" by file name (`split_videos`: about test_fraction of the videos, at least
+    one, are the test split; a folder of one video has no test split). Poses come from
     `cached_poses` (extracted on first use, with `model_path` and `smooth`). Videos in which no
     frame has a person are skipped with a warning. size, seed, pairs_per_video, min_gap,
     scale_jitter, shift_jitter, flip, set_epoch: as PennActionPairs. The crop is the square
@@ -141,7 +168,8 @@ class VideoFolderPairs(torch.utils.data.Dataset):
     Sample: see `ilat_video.data.pairs`.
     """
 
-    def __init__(self, root: str | os.PathLike, size: int, *, seed: int = 0, pairs_per_video: int = 1,
+    def __init__(self, root: str | os.PathLike, size: int, *, split: str = "all", test_fraction: float = 0.1,
+                 seed: int = 0, pairs_per_video: int = 1,
                  min_gap: int = 1, margin: float = 0.2, scale_jitter: float = 0.0, shift_jitter: float = 0.0,
                  flip: float = 0.0, model_path: str | os.PathLike | None = None, smooth: bool = True,
                  progress: Callable[[int, int], None] | None = None) -> None:
@@ -154,6 +182,11 @@ class VideoFolderPairs(torch.utils.data.Dataset):
                        if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
         if not paths:
             raise DatasetError(f"{root}: no video files ({', '.join(VIDEO_SUFFIXES)}) in this folder")
+        total = len(paths)
+        paths = split_videos(paths, split, test_fraction)
+        if not paths:
+            raise DatasetError(f"{root}: no videos in the {split} split ({total} video{'s' if total != 1 else ''} "
+                               "in the folder; the test split needs at least 2)")
         self.videos: list[OwnVideo] = []
         self.person_boxes = []
         self.extracted = 0  # how many videos needed extraction this time (the rest came from the cache)
@@ -171,6 +204,7 @@ class VideoFolderPairs(torch.utils.data.Dataset):
         if not self.videos:
             raise DatasetError(f"{root}: no person was found in any of its {len(paths)} videos")
         self.root = root
+        self.split = split
         self.size = int(size)
         self.seed = int(seed)
         self.epoch = 0
