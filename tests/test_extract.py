@@ -186,12 +186,13 @@ def test_frames_and_path_agree_and_extraction_is_causal(dribble):
     assert np.allclose(poses.keypoints, result.poses.keypoints[:10], atol=1e-3)
 
 
-def test_downscaled_extraction_maps_back_to_full_size(dribble):
-    result, _ = dribble
-    small = extract_poses(DRIBBLE, max_side=960)
-    assert (small.width, small.height) == (1080, 1920)
-    shift = np.linalg.norm(small.xy - result.poses.xy, axis=-1) / 1920
-    assert np.median(shift) < 0.01
+def test_downscaled_extraction_maps_back_to_full_size(small_dribble):
+    full = extract_poses(small_dribble)
+    small = extract_poses(small_dribble, max_side=240)  # frames decoded at 135x240
+    assert (small.width, small.height) == (270, 480)
+    shift = np.linalg.norm(small.xy - full.xy, axis=-1) / 480
+    assert np.median(shift) < 0.01, np.median(shift)
+    assert np.median(small.xy[..., 1]) > 200  # in full-size pixels, not the shrunk frame's
 
 
 def test_rgba_photo():
@@ -431,3 +432,26 @@ def test_commands_bad_input_exit_2_and_write_nothing(tmp_path):
     # the output may not overwrite the input
     result = run_cli("extract-poses", gradient, "-o", gradient)
     assert result.exit_code == 2 and gradient.stat().st_size > 0
+
+
+def test_rotated_phone_video_gives_upright_poses(tmp_path, small_dribble):
+    """A portrait clip stored landscape with a 'rotate 90' tag: poses in the upright picture."""
+    import av
+
+    upright = list(read_frames(small_dribble))
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 480, 270, "yuv420p"
+        stream.set_display_rotation(-90)  # shown turned 90 degrees clockwise
+        for frame in upright:
+            coded = np.ascontiguousarray(np.rot90(frame, 1))  # what the phone stored
+            for packet in stream.encode(av.VideoFrame.from_ndarray(coded, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    rotated = extract_poses(path)
+    straight = extract_poses(small_dribble)
+    assert (rotated.width, rotated.height) == (270, 480)
+    shift = np.linalg.norm(rotated.xy - straight.xy, axis=-1)
+    assert np.median(shift) < 4.0, np.median(shift)
