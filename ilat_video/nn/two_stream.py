@@ -1,0 +1,117 @@
+"""Two-stream convolution (iLAT paper 3.1, Eq. 2-3; DESIGN.md section 4).
+
+A region is a bool map, True = pixels to generate. With a region, a two-stream conv keeps every
+output *outside* the region (at the output's resolution) a function of input values outside the
+region only, so a stack of them never leaks the region's content into the tokens around it.
+
+The paper's rule, for input features F and the region M' at the input's size:
+
+    F_m = F * (1 - M')                                   the clean stream
+    M_l = (conv_ones(M') > 0) and not M_out              the leak ring (Eq. 2)
+    out = conv(F) off the ring, conv(F_m) on the ring    (Eq. 3)
+
+where M_out is the region at the output size (max-pooled with the conv's stride: a cell is in the
+region iff any of its pixels is). Off the ring and outside M_out, a receptive field holds no
+region position, so there conv(F) and conv(F_m) see the same numbers. We therefore compute the
+equivalent form
+
+    out = conv(F) inside M_out, conv(F_m) everywhere else
+
+which takes every outside output from the clean stream: the outside values then do not depend on
+the region's content even at the level of floating-point rounding (a conv algorithm that mixes
+neighbouring inputs, e.g. Winograd tiles, cannot reintroduce it). `eq3_reference` is the literal
+Eq. 3 form, used by the tests to show the two agree.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["TwoStreamConv2d", "downsample_region", "leak_ring", "eq3_reference"]
+
+
+def downsample_region(region: torch.Tensor, factor: int) -> torch.Tensor:
+    """The region at a `factor`-times coarser grid: a cell is in it iff any of its pixels is.
+
+    region: (B, H, W) bool. Returns (B, ceil(H / factor), ceil(W / factor)) bool (cells at the
+    bottom / right border cover fewer pixels, matching the output size of a stride-`factor` conv
+    with "same"-style padding).
+    """
+    if factor == 1:
+        return region
+    pooled = F.max_pool2d(region[:, None].to(torch.float32), factor, factor, ceil_mode=True)
+    return pooled[:, 0] > 0
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+class TwoStreamConv2d(nn.Module):
+    """An nn.Conv2d that, given a region, keeps its outputs outside the region leak-free.
+
+    Any kernel size, stride, padding or dilation (groups too); 1x1 stride-1 convs cannot leak, so
+    they take the one-stream path. Without a region (or with an empty one) it is exactly the
+    wrapped conv. The weights live in `self.conv`, so state dicts match a model built with plain
+    convs wrapped the same way.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros"):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                              dilation=dilation, groups=groups, bias=bias, padding_mode=padding_mode)
+        self.stride = _pair(stride)
+        if self.stride[0] != self.stride[1]:
+            raise ValueError(f"two-stream conv needs a square stride, got {stride}")
+        k = _pair(kernel_size)
+        self.pointwise = k == (1, 1) and self.stride == (1, 1)
+
+    def output_region(self, region: torch.Tensor) -> torch.Tensor:
+        """The region at this conv's output size, (B, H, W) -> (B, H_out, W_out) bool."""
+        return downsample_region(region, self.stride[0])
+
+    def forward(self, features: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
+        """features: (B, C_in, H, W); region: (B, H, W) bool at the features' size, True = generate,
+        or None. Returns (B, C_out, H_out, W_out); outside `output_region(region)` each value
+        depends only on the features outside `region`."""
+        if region is None or self.pointwise or not bool(region.any()):
+            return self.conv(features)
+        if region.shape != (features.shape[0], *features.shape[-2:]):
+            raise ValueError(f"region {tuple(region.shape)} does not match features {tuple(features.shape)}")
+        keep = (~region)[:, None].to(features.dtype)  # (B, 1, H, W)
+        batch = features.shape[0]
+        # One conv call over both streams: [F; F_m] along the batch.
+        both = self.conv(torch.cat([features, features * keep], 0))  # (2B, C_out, H_out, W_out)
+        full, clean = both[:batch], both[batch:]
+        inside = self.output_region(region)
+        if inside.shape[-2:] != full.shape[-2:]:
+            raise ValueError(
+                f"conv output {tuple(full.shape[-2:])} is not the region pooled by the stride "
+                f"{tuple(inside.shape[-2:])}: use 'same'-style padding"
+            )
+        return torch.where(inside[:, None], full, clean)
+
+
+def leak_ring(conv: nn.Conv2d, region: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: output positions whose receptive field touches the region but that lie outside the
+    region at the output size. region: (B, H, W) bool at the input size -> (B, H_out, W_out) bool."""
+    m = region[:, None].to(torch.float32)
+    if conv.padding_mode != "zeros":
+        ph, pw = _pair(conv.padding)
+        m = F.pad(m, (pw, pw, ph, ph), mode=conv.padding_mode)
+        padding = 0
+    else:
+        padding = conv.padding
+    ones = torch.ones(1, 1, *conv.kernel_size)
+    touched = F.conv2d(m, ones, stride=conv.stride, padding=padding, dilation=conv.dilation)[:, 0] > 0
+    return touched & ~downsample_region(region, conv.stride[0])
+
+
+def eq3_reference(conv: nn.Conv2d, features: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """The paper's Eq. 3 written out literally: conv(F) off the ring, conv(F * (1 - M')) on it."""
+    keep = (~region)[:, None].to(features.dtype)
+    ring = leak_ring(conv, region)[:, None]
+    return torch.where(ring, conv(features * keep), conv(features))
+
