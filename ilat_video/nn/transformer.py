@@ -1,0 +1,342 @@
+"""The LA transformer: a decoder-only transformer over [condition | target] tokens (paper 3.2).
+
+Sequence (DESIGN.md section 5, `masks.py` for the exact layout and the attention rule)::
+
+    [ c_s  c_0 .. c_{N-1}  p_0 .. p_12  (r_0 .. r_12) | t_s  t_0 .. t_{N-1} ]
+
+c are the reference image's token ids, p the target pose's PointMLP tokens, r (optional) the
+reference pose's, t the target image's token ids. One token embedding table serves condition and
+target tokens (they come from the same codebook), with two extra ids for the start tokens c_s and
+t_s; learned position embeddings tell the blocks apart. Pre-norm blocks; attention is
+`F.scaled_dot_product_attention` with a boolean (B, 1, L, L) mask, True = may attend.
+
+Besides the parallel `forward`, the model can run one target position per sample against a
+key/value cache (`new_cache`, `prefill`, `step`): this is what makes local AR sampling cost one
+single-token step per region token (`sampling.py`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..masks import attention_mask, flatten_region
+from .pointmlp import PointMLP
+from .pretrained import PretrainedMixin
+
+
+@dataclasses.dataclass
+class TransformerConfig:
+    codebook_size: int = 1024  # K, the tokenizer's codebook size
+    grid: tuple[int, int] = (16, 16)  # (h, w) tokens per image
+    num_layers: int = 12
+    num_heads: int = 12
+    width: int = 768
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0  # embedding, attention and residual dropout while training
+    num_joints: int = 13
+    use_reference_pose: bool = False  # also feed the reference pose as 13 condition tokens
+    pose_hidden: int = 256  # PointMLP hidden width
+
+    def __post_init__(self):
+        self.grid = tuple(int(g) for g in self.grid)
+        if self.width % self.num_heads:
+            raise ValueError(f"width {self.width} is not divisible by num_heads {self.num_heads}")
+        if len(self.grid) != 2 or min(self.grid) < 1:
+            raise ValueError(f"grid must be (h, w) with h, w >= 1, got {self.grid}")
+
+    @property
+    def num_tokens(self) -> int:
+        """N = h * w tokens per image."""
+        return self.grid[0] * self.grid[1]
+
+    @property
+    def num_condition(self) -> int:
+        """C: c_s, N reference tokens, the target pose's joints (and the reference pose's)."""
+        poses = 2 if self.use_reference_pose else 1
+        return 1 + self.num_tokens + poses * self.num_joints
+
+    @property
+    def seq_len(self) -> int:
+        """L = C + N + 1 (the target block holds t_s, t_0 .. t_{N-1})."""
+        return self.num_condition + self.num_tokens + 1
+
+
+_PRESETS = {
+    # The official code's size: 12 layers, 12 heads, width 768, 16x16 tokens.
+    "paper-256": dict(grid=(16, 16), num_layers=12, num_heads=12, width=768, pose_hidden=256),
+    # CPU-trainable at 16x16 tokens (see benchmarks/results/sampling.md for its step time).
+    "small": dict(grid=(16, 16), num_layers=4, num_heads=4, width=256, pose_hidden=128),
+    # For tests and smoke runs.
+    "tiny": dict(grid=(4, 4), num_layers=2, num_heads=2, width=32, pose_hidden=32),
+}
+
+
+def transformer_preset(name: str, codebook_size: int = 1024, **overrides) -> TransformerConfig:
+    """A TransformerConfig by preset name ("paper-256", "small", "tiny"), fields overridable."""
+    if name not in _PRESETS:
+        raise KeyError(f"unknown transformer preset {name!r}; known: {sorted(_PRESETS)}")
+    return TransformerConfig(codebook_size=codebook_size, **{**_PRESETS[name], **overrides})
+
+
+class KVCache:
+    """Keys and values of every layer for B sequences of length L, and the attention mask in use.
+
+    keys[i], values[i]: (B, nh, L, hs) for layer i. mask: (B, L, L) bool, set by `prefill`.
+    """
+
+    def __init__(self, num_layers: int, batch: int, num_heads: int, length: int, head_size: int,
+                 device: torch.device, dtype: torch.dtype):
+        shape = (batch, num_heads, length, head_size)
+        self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
+        self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
+        self.mask: torch.Tensor | None = None
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.qkv = nn.Linear(config.width, 3 * config.width)
+        self.proj = nn.Linear(config.width, config.width)
+        self.dropout = config.dropout
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
+        """x: (B, T, W); mask: (B, 1, T, S) bool.
+
+        cache: None (keys = this x), or (keys, values, write) with keys/values (B, nh, S, hs) of
+        the whole sequence and write(cache_tensor, new (B, nh, T, hs)) storing this x's entries
+        into the cache before attending over all S positions.
+        """
+        b, t, width = x.shape
+        q, k, v = self.qkv(x).split(width, dim=2)
+        q = q.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        if cache is not None:
+            keys, values, write = cache
+            write(keys, k)
+            write(values, v)
+            k, v = keys, values  # (B, nh, S, hs)
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(b, t, width)  # (B, T, W)
+        return self.resid_dropout(self.proj(y))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        hidden = int(round(config.mlp_ratio * config.width))
+        self.ln_attn = nn.LayerNorm(config.width)
+        self.attn = SelfAttention(config)
+        self.ln_mlp = nn.LayerNorm(config.width)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.width, hidden), nn.GELU(), nn.Linear(hidden, config.width),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
+        """x: (B, T, W), mask: (B, 1, T, S) bool; cache as in `SelfAttention.forward`."""
+        x = x + self.attn(self.ln_attn(x), mask, cache)
+        return x + self.mlp(self.ln_mlp(x))
+
+
+class LATransformer(PretrainedMixin, nn.Module):
+    """The iLAT transformer. See the module docstring and `masks.py` for the sequence layout."""
+
+    config_class = TransformerConfig
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.config = config
+        k, width = config.codebook_size, config.width
+        self.cond_start_id, self.target_start_id = k, k + 1
+        self.token_embedding = nn.Embedding(k + 2, width)
+        self.position_embedding = nn.Parameter(torch.zeros(config.seq_len, width))
+        self.pose_encoder = PointMLP(width, config.pose_hidden, config.num_joints)
+        self.embed_dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.ln_out = nn.LayerNorm(width)
+        self.head = nn.Linear(width, k, bias=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear) and module is not self.head:
+                nn.init.normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=0.02)
+        nn.init.normal_(self.position_embedding, std=0.02)
+        nn.init.normal_(self.head.weight, std=0.02)
+        # Residual projections scaled down with depth (GPT-2) so the residual stream starts tame.
+        for block in self.blocks:
+            for proj in (block.attn.proj, block.mlp[2]):
+                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * self.config.num_layers))
+
+    # ---------------------------------------------------------------------------------------
+    # inputs
+
+    def _check(self, cond_tokens, target_tokens, target_pose, region, reference_pose) -> torch.Tensor:
+        """Validate shapes (and token ranges); return the region flattened to (B, N)."""
+        c = self.config
+        n = c.num_tokens
+        b = cond_tokens.shape[0]
+        if cond_tokens.shape != (b, n) or target_tokens.shape != (b, n):
+            raise ValueError(f"cond_tokens and target_tokens must be (B, {n}) for grid {c.grid}, got "
+                             f"{tuple(cond_tokens.shape)} and {tuple(target_tokens.shape)}")
+        for name, tokens in (("cond_tokens", cond_tokens), ("target_tokens", target_tokens)):
+            if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= c.codebook_size):
+                raise ValueError(f"{name} must lie in [0, {c.codebook_size}), got "
+                                 f"[{int(tokens.min())}, {int(tokens.max())}]")
+        if target_pose.shape != (b, c.num_joints, 3):
+            raise ValueError(f"target_pose must be (B, {c.num_joints}, 3), got {tuple(target_pose.shape)}")
+        if c.use_reference_pose:
+            if reference_pose is None:
+                raise ValueError("this model was built with use_reference_pose: pass reference_pose")
+            if reference_pose.shape != (b, c.num_joints, 3):
+                raise ValueError(f"reference_pose must be (B, {c.num_joints}, 3), got {tuple(reference_pose.shape)}")
+        elif reference_pose is not None:
+            raise ValueError("reference_pose given but this model was built without use_reference_pose")
+        flat = flatten_region(region)
+        if flat.shape != (b, n):
+            raise ValueError(f"region must be (B, {c.grid[0]}, {c.grid[1]}) or (B, {n}), got {tuple(region.shape)}")
+        return flat
+
+    def target_inputs(self, target_tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N) target ids -> (B, N + 1) ids held by the target block: t_s, t_0 .. t_{N-1}."""
+        start = torch.full_like(target_tokens[:, :1], self.target_start_id)
+        return torch.cat([start, target_tokens], dim=1)
+
+    def _embed(self, cond_tokens, target_tokens, target_pose, reference_pose) -> torch.Tensor:
+        """The whole input sequence with position embeddings: (B, L, W)."""
+        start = torch.full_like(cond_tokens[:, :1], self.cond_start_id)
+        parts = [self.token_embedding(torch.cat([start, cond_tokens], dim=1)),
+                 self.pose_encoder(target_pose.to(self.position_embedding.dtype))]
+        if self.config.use_reference_pose:
+            parts.append(self.pose_encoder(reference_pose.to(self.position_embedding.dtype)))
+        parts.append(self.token_embedding(self.target_inputs(target_tokens)))
+        x = torch.cat(parts, dim=1)  # (B, L, W)
+        return self.embed_dropout(x + self.position_embedding)
+
+    def build_mask(self, region: torch.Tensor, mask: str | torch.Tensor = "la") -> torch.Tensor:
+        """The (B, L, L) bool attention mask for `region`: a kind ("la", "ar", "ae") or a given mask."""
+        if isinstance(mask, str):
+            return attention_mask(mask, region, self.config.num_condition)
+        b, length = flatten_region(region).shape[0], self.config.seq_len
+        if mask.dtype != torch.bool or mask.shape[-2:] != (length, length):
+            raise ValueError(f"an explicit mask must be bool (B, {length}, {length}), got "
+                             f"{mask.dtype} {tuple(mask.shape)}")
+        return mask.expand(b, length, length)
+
+    # ---------------------------------------------------------------------------------------
+    # parallel pass (training, teacher forcing)
+
+    def forward_features(self, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None,
+                         mask: str | torch.Tensor = "la") -> torch.Tensor:
+        """Final-normalized hidden states of every position: (B, L, W). Arguments as `forward`."""
+        self._check(cond_tokens, target_tokens, target_pose, region, reference_pose)
+        attn_mask = self.build_mask(region, mask).to(cond_tokens.device)[:, None]  # (B, 1, L, L)
+        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)
+        for block in self.blocks:
+            x = block(x, attn_mask)
+        return self.ln_out(x)
+
+    def forward(self, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None,
+                mask: str | torch.Tensor = "la") -> torch.Tensor:
+        """Teacher-forced logits (B, N, K): logits[:, j] predicts t_j.
+
+        cond_tokens: (B, N) long, the reference image's token ids.
+        target_tokens: (B, N) long, the target image's ids (any placeholder inside the region at
+            sampling time: the mask keeps every output from seeing the tokens it must not).
+        target_pose: (B, 13, 3) float, (x / width, y / height, confidence) in [0, 1].
+        region: (B, h, w) or (B, N) bool, True = generate.
+        reference_pose: (B, 13, 3) float, required iff config.use_reference_pose.
+        mask: "la" (iLAT), "ar" (vanilla AR baseline), "ae", or an explicit bool (B, L, L) mask.
+        """
+        features = self.forward_features(cond_tokens, target_tokens, target_pose, region,
+                                         reference_pose=reference_pose, mask=mask)
+        c, n = self.config.num_condition, self.config.num_tokens
+        return self.head(features[:, c:c + n])  # (B, N, K)
+
+    @staticmethod
+    def loss(logits: torch.Tensor, target_tokens: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy over region tokens only (0, with a graph, for an empty region).
+
+        logits: (B, N, K); target_tokens: (B, N) long; region: (B, h, w) or (B, N) bool.
+        """
+        where = flatten_region(region).to(torch.float32)  # (B, N)
+        ce = F.cross_entropy(logits.float().transpose(1, 2), target_tokens, reduction="none")  # (B, N)
+        return (ce * where).sum() / where.sum().clamp_min(1.0)
+
+    # ---------------------------------------------------------------------------------------
+    # cached inference
+
+    def new_cache(self, batch: int, device=None, dtype=None) -> KVCache:
+        """An empty key/value cache for `batch` full-length sequences."""
+        c = self.config
+        p = self.position_embedding
+        return KVCache(c.num_layers, batch, c.num_heads, c.seq_len, c.width // c.num_heads,
+                       device or p.device, dtype or p.dtype)
+
+    def prefill(self, cache: KVCache, cond_tokens, target_tokens, target_pose, region, *,
+                reference_pose=None, mask: str | torch.Tensor = "la", length: int | None = None) -> torch.Tensor:
+        """Run positions [0, length) in parallel, storing their keys/values and the mask in `cache`.
+
+        Arguments as `forward`; `length` defaults to the whole sequence L (it must be at least C,
+        and the mask must keep those positions from attending later ones, as every mask here
+        does). Returns the logits of the target positions computed, (B, min(length - C, N), K).
+        """
+        self._check(cond_tokens, target_tokens, target_pose, region, reference_pose)
+        c = self.config
+        length = c.seq_len if length is None else length
+        if not c.num_condition <= length <= c.seq_len:
+            raise ValueError(f"length must be in [{c.num_condition}, {c.seq_len}], got {length}")
+        cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
+        attn_mask = cache.mask[:, None, :length, :length]  # (B, 1, T, T)
+        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)[:, :length]
+
+        def write(store, new):  # new: (B, nh, T, hs)
+            store[:, :, :length] = new
+
+        for i, block in enumerate(self.blocks):
+            keys, values = cache.keys[i][:, :, :length], cache.values[i][:, :, :length]
+            x = block(x, attn_mask, (keys, values, write))
+        n_out = min(length - c.num_condition, c.num_tokens)
+        return self.head(self.ln_out(x[:, c.num_condition:c.num_condition + n_out]))
+
+    def step(self, cache: KVCache, positions: torch.Tensor, tokens: torch.Tensor,
+             active: torch.Tensor | None = None) -> torch.Tensor:
+        """Run one target position per sample against the cache; return its logits (B, K).
+
+        positions: (B,) long target positions j in [0, N] (sequence index C + j).
+        tokens: (B,) long ids those positions hold (t_{j-1}, or `target_start_id` at j = 0).
+        active: (B,) bool or None; inactive samples' cache entries are left untouched (their
+            logits are computed but meaningless). Each layer writes the position's key/value into
+            the cache, then attends over the cache with row C + j of the mask prefilled.
+        """
+        c = self.config
+        b = positions.shape[0]
+        index = positions + c.num_condition  # (B,) sequence positions
+        rows = torch.arange(b, device=positions.device)
+        attn_mask = cache.mask[rows, index][:, None, None, :]  # (B, 1, 1, L)
+        x = (self.token_embedding(tokens) + self.position_embedding[index])[:, None]  # (B, 1, W)
+        keep = None if active is None else active.view(b, 1, 1)
+
+        def write(store, new):  # store (B, nh, L, hs), new (B, nh, 1, hs)
+            new = new[:, :, 0]  # (B, nh, hs)
+            if keep is not None:
+                new = torch.where(keep, new, store[rows, :, index])
+            store[rows, :, index] = new
+
+        for i, block in enumerate(self.blocks):
+            x = block(x, attn_mask, (cache.keys[i], cache.values[i], write))
+        return self.head(self.ln_out(x[:, 0]))  # (B, K)
