@@ -5,6 +5,7 @@ data (the sharded sampler), that only rank 0 wrote the run folder, and that the 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,6 +20,9 @@ from safetensors.torch import load_file
 from ilat_video.train.common import read_log
 
 TESTS = Path(__file__).parent
+HAVE_NETWORKS = all(
+    importlib.util.find_spec(m) is not None for m in ("ilat_video.nn.tokenizer", "ilat_video.nn.transformer")
+)
 
 WORKER = textwrap.dedent(
     """
@@ -47,12 +51,28 @@ WORKER = textwrap.dedent(
                                       lr_decay_every=100, log_every=8, checkpoint_every=20, sample_every=20,
                                       sample_count=2, gan_start=10, disc_channels=8, disc_layers=2, seed=1)
         result = train_tokenizer(config, model=model, dataset=Recorded(length=64))
-    else:
+    elif stage == "transformer":
         model = seeded_transformer(seed=rank)
         config = TransformerTrainConfig(out=root + "/run", steps=40, batch_size=4, lr=1e-2, warmup_steps=2,
                                         log_every=8, checkpoint_every=20, sample_every=0, seed=1)
         result = train_transformer(config, model=model, tokenizer=seeded_tokenizer(seed=7),
                                    dataset=Recorded(length=64))
+    if stage == "real":  # the real tiny networks: tokenizer stage 2 with the adaptive GAN weight, then the LA transformer
+        from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+        torch.manual_seed(rank)
+        model = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                                        code_dim=8))
+        config = TokenizerTrainConfig(out=root + "/tok", data="synthetic", stage=2, steps=3, batch_size=2,
+                                      log_every=1, sample_every=0, gan_start=1, disc_channels=8, seed=1)
+        train_tokenizer(config, model=model)
+        state = {{k: v.contiguous() for k, v in unwrap(model).state_dict().items()}}
+        save_file(state, f"{{root}}/tok-rank{{rank}}.safetensors")
+        config = TransformerTrainConfig(out=root + "/run", data="synthetic", tokenizer=root + "/tok/model",
+                                        preset="tiny", steps=3, batch_size=2, log_every=1, sample_every=0, seed=1)
+        from ilat_video.train.transformer import build_transformer, load_frozen_tokenizer
+        torch.manual_seed(rank)
+        model = build_transformer(config, load_frozen_tokenizer(root + "/tok/model", torch.device("cpu")), rank)
+        result = train_transformer(config, model=model)
     state = {{k: v.contiguous() for k, v in unwrap(model).state_dict().items()}}
     save_file(state, f"{{root}}/rank{{rank}}.safetensors")
     with open(f"{{root}}/rank{{rank}}.json", "w") as fh:
@@ -101,3 +121,16 @@ def test_two_gloo_processes_train_in_lockstep(tmp_path, stage):
     assert sum(curve[-2:]) / 2 < 0.9 * sum(curve[:2]) / 2, curve
     assert (run / "samples").is_dir() == (stage == "tokenizer")
     assert not list(tmp_path.glob("run*/checkpoints/.tmp-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
+def test_real_networks_train_in_lockstep(tmp_path):
+    _torchrun("real", tmp_path)
+    for name in ("tok-rank{}", "rank{}"):
+        w0 = load_file(str(tmp_path / (name.format(0) + ".safetensors")))
+        w1 = load_file(str(tmp_path / (name.format(1) + ".safetensors")))
+        assert w0.keys() == w1.keys()
+        for key in w0:
+            assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
+    assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [1, 2, 3]

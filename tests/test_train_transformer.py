@@ -29,9 +29,9 @@ from ilat_video.train.transformer import (
 )
 
 HAVE_NETWORKS = all(
-    importlib.util.find_spec(m) is not None
-    for m in ("ilat_video.nn.tokenizer", "ilat_video.nn.transformer", "ilat_video.sampling")
+    importlib.util.find_spec(m) is not None for m in ("ilat_video.nn.tokenizer", "ilat_video.nn.transformer")
 )
+HAVE_SAMPLER = importlib.util.find_spec("ilat_video.sampling") is not None
 
 
 def config(out, **overrides):
@@ -195,20 +195,34 @@ def test_missing_tokenizer_and_bad_data_exit_2(tmp_path):
     assert result.exit_code == 2 and "empty" in result.output
 
 
-@pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer / sampler have not landed")
+@pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
 def test_real_networks_train_through_the_cli(tmp_path):
-    from ilat_video.nn.tokenizer import TSVQGAN, tokenizer_preset
+    from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+    from ilat_video.nn.transformer import LATransformer
 
     torch.manual_seed(0)
-    TSVQGAN(tokenizer_preset("small-64")).save_pretrained(tmp_path / "tok")
+    # A tiny TS-VQGAN (32x32 images, 8x8 tokens) and the "tiny" transformer keep this fast.
+    TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                            code_dim=8)).save_pretrained(tmp_path / "tok")
     runner = CliRunner()
-    for mask in ("la", "ar"):
+    sample_every = "2" if HAVE_SAMPLER else "0"
+    for name, flags in (("la", ["--mask", "la"]), ("ar", ["--mask", "ar"]), ("ref", ["--reference-pose"])):
         result = runner.invoke(main, [
-            "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "small",
-            "--out", str(tmp_path / mask), "--mask", mask, "--steps", "2", "--batch-size", "2", "--log-every", "1",
-            "--sample-every", "2", "--checkpoint-every", "2", "--lr", "1e-3",
+            "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "tiny",
+            "--out", str(tmp_path / name), *flags, "--steps", "2", "--batch-size", "2", "--log-every", "1",
+            "--sample-every", sample_every, "--checkpoint-every", "2", "--lr", "1e-3",
         ])
         assert result.exit_code == 0, result.output
-        records = read_log(tmp_path / mask / "log.jsonl")
+        records = read_log(tmp_path / name / "log.jsonl")
         assert [r["step"] for r in records] == [1, 2] and all(np.isfinite(r["loss"]) for r in records)
-        assert (tmp_path / mask / "samples" / "step-00000002.png").is_file()
+        model = LATransformer.from_pretrained(tmp_path / name / "model")
+        assert model.config.grid == (8, 8) and model.config.codebook_size == 32
+        assert model.config.use_reference_pose == (name == "ref")
+        if HAVE_SAMPLER:
+            assert (tmp_path / name / "samples" / "step-00000002.png").is_file()
+    # Resuming with the other reference-pose setting is refused (the network would differ).
+    result = runner.invoke(main, [
+        "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "tiny",
+        "--out", str(tmp_path / "ref"), "--no-reference-pose", "--steps", "3", "--resume",
+    ])
+    assert result.exit_code == 2 and "reference_pose" in result.output

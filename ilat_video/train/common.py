@@ -937,6 +937,10 @@ class TrainingRun:
         try:
             if step != self.last_checkpoint_step and step > 0:
                 self.checkpoint(step)
+            # Every rank returns only once rank 0's files exist (the next stage may read them).
+            from .distributed import barrier
+
+            barrier(self.ctx)
         finally:
             self.close()
         signum = self.stop.signum if reason == "signal" else None

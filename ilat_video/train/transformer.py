@@ -99,21 +99,34 @@ def load_frozen_tokenizer(folder: str | os.PathLike, device: torch.device) -> nn
     return tokenizer.eval().requires_grad_(False)
 
 
-def transformer_config_from(preset: str | os.PathLike, codebook_size: int, tokenizer=None):
-    """A TransformerConfig from a preset name or a config.json path, sized for the tokenizer."""
+def transformer_config_from(preset: str | os.PathLike, tokenizer_config, reference_pose: bool):
+    """A TransformerConfig from a preset name or a config.json path, sized for the tokenizer
+    (codebook size and token grid) and with the reference-pose tokens on or off as asked."""
     from ..nn.transformer import TransformerConfig, transformer_preset
 
+    codebook_size = codebook_size_of(tokenizer_config)
+    grid = getattr(tokenizer_config, "token_grid", None)
     path = Path(preset)
     if path.suffix == ".json" or path.is_file():
         config = load_config(TransformerConfig, path)
+        if config.use_reference_pose != reference_pose:
+            raise IlatError(
+                f"{path} has use_reference_pose={config.use_reference_pose} but the run asks for "
+                f"{'--reference-pose' if reference_pose else '--no-reference-pose'}"
+            )
     else:
+        overrides = {"use_reference_pose": reference_pose}
+        if grid is not None:
+            overrides["grid"] = tuple(grid)
         try:
-            config = transformer_preset(str(preset), codebook_size=codebook_size)
-        except (KeyError, ValueError) as exc:
+            config = transformer_preset(str(preset), codebook_size=codebook_size, **overrides)
+        except KeyError as exc:
             raise IlatError(f"unknown transformer preset {preset!r} ({exc})") from exc
-    got = getattr(config, "codebook_size", codebook_size)
-    if got != codebook_size:
-        raise ModelFileError(f"the transformer config has codebook_size {got}, the tokenizer {codebook_size}")
+    if config.codebook_size != codebook_size:
+        raise ModelFileError(f"the transformer config has codebook_size {config.codebook_size}, "
+                             f"the tokenizer {codebook_size}")
+    if grid is not None and tuple(config.grid) != tuple(grid):
+        raise ModelFileError(f"the transformer config has a {config.grid} token grid, the tokenizer {tuple(grid)}")
     return config
 
 
@@ -198,9 +211,7 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed: int) -> nn.Module:
     from ..nn.transformer import LATransformer
 
-    model_config = transformer_config_from(config.preset, codebook_size_of(tokenizer.config), tokenizer)
-    if hasattr(model_config, "reference_pose") and isinstance(model_config.reference_pose, bool):
-        model_config = dataclasses.replace(model_config, reference_pose=config.reference_pose)
+    model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose)
     with common.seeded_torch(seed):
         return LATransformer(model_config)
 
