@@ -125,16 +125,19 @@ def map_keypoints(points: np.ndarray, mapping: JointMapping) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _ilat_to_coco18(pose: np.ndarray) -> np.ndarray:
-    """One (13, 3) pose of ours -> (18, 3) OpenPose COCO-18 keypoints; missing joints are zeros."""
-    out = np.zeros((COCO_18.num_keypoints, 3), np.float32)
+def _ilat_to_coco18(poses: np.ndarray) -> np.ndarray:
+    """Our poses (..., 13, 3) -> OpenPose COCO-18 keypoints (..., 18, 3); missing joints are zeros."""
+    poses = np.asarray(poses, np.float32)
+    out = np.zeros(poses.shape[:-2] + (COCO_18.num_keypoints, 3), np.float32)
     for slot, src in enumerate(ILAT_TO_COCO_18):
         if src == "neck":
-            a, b = pose[R_SHOULDER], pose[L_SHOULDER]
-            if a[2] > 0 and b[2] > 0:
-                out[slot] = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, min(a[2], b[2]))
-        elif src is not None and pose[src, 2] > 0:
-            out[slot] = pose[src]
+            a, b = poses[..., R_SHOULDER, :], poses[..., L_SHOULDER, :]
+            both = (a[..., 2] > 0) & (b[..., 2] > 0)
+            neck = np.concatenate([(a[..., :2] + b[..., :2]) / 2, np.minimum(a[..., 2:], b[..., 2:])], axis=-1)
+            out[..., slot, :] = np.where(both[..., None], neck, 0.0)
+        elif src is not None:
+            present = poses[..., src, 2] > 0
+            out[..., slot, :] = np.where(present[..., None], poses[..., src, :], 0.0)
     return out
 
 
@@ -640,7 +643,11 @@ def save_poses(seq: PoseSequence, path: str | os.PathLike, format: str = "ilat",
         return path
     if format != "openpose":
         raise IlatError(f"{path}: unknown pose format {format!r}; expected 'ilat' or 'openpose'")
-    frames = [_openpose_frame(seq, t, keep_confidence) for t in range(len(seq))]
+    points = _ilat_to_coco18(seq.keypoints)  # (T, 18, 3)
+    if not keep_confidence:
+        points[..., 2] = (points[..., 2] > 0).astype(np.float32)
+    rows = points.reshape(len(seq), COCO_18.num_keypoints * 3).tolist()
+    frames = [_openpose_frame(seq, row, present) for row, present in zip(rows, seq.has_person.tolist())]
     if path.suffix.lower() == ".json":
         with atomic_output(path) as tmp:
             tmp.write_text("[\n" + ",\n".join(json.dumps(f) for f in frames) + "\n]\n", encoding="utf-8")
@@ -669,14 +676,11 @@ def _write_folder(path: Path, files: dict[str, str]) -> None:
         raise
 
 
-def _openpose_frame(seq: PoseSequence, t: int, keep_confidence: bool) -> dict:
+def _openpose_frame(seq: PoseSequence, values: list[float], present: bool) -> dict:
     people = []
-    if seq.has_person[t]:
-        points = _ilat_to_coco18(seq.keypoints[t])
-        if not keep_confidence:
-            points[:, 2] = (points[:, 2] > 0).astype(np.float32)
-        people.append({"person_id": [-1], "pose_keypoints_2d": [float(v) for v in points.ravel()],
-                       "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": []})
+    if present:
+        people.append({"person_id": [-1], "pose_keypoints_2d": values, "face_keypoints_2d": [],
+                       "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": []})
     return {"version": 1.3, "people": people, "canvas_width": seq.width, "canvas_height": seq.height}
 
 
