@@ -384,3 +384,54 @@ def convert_poses_command(source, output, to_format, person_id, fps, size, keep_
     save_poses(seq, output, format=to_format, keep_confidence=keep_confidence)
     click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person), "
                f"{seq.width}x{seq.height} at {seq.fps:g} fps")
+
+
+# --- retargeting ---
+_POSE_SUFFIXES = (".json", ".mat")
+
+
+@main.command("retarget")
+@click.argument("poses", type=click.Path(path_type=Path))
+@click.option("--reference", required=True, type=click.Path(path_type=Path), metavar="IMG|POSE",
+              help="The reference image (its person's pose is found with MediaPipe), or a pose file "
+                   "(.json, .mat or an OpenPose folder) holding one frame: the reference person's pose.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Pose file to write, in the reference image's pixels (see --format).")
+@click.option("--mode", type=click.Choice(["none", "scale", "relative", "bones"]), default="scale", show_default=True,
+              help="none: as given, stretched to the reference size; scale: the reference's height, ground "
+                   "line and hip position; relative: the reference pose plus the motion since the first "
+                   "frame; bones: the reference's bone lengths with the driving's joint angles.")
+@click.option("--format", "pose_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
+              help="Pose file format: ours, or OpenPose COCO-18 JSON (for ControlNet-style tools).")
+@click.option("--pose-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MediaPipe PoseLandmarker model (.task) for a reference image. Default: "
+                   "$ILAT_VIDEO_POSE_MODEL, then the project's copy.")
+@user_errors
+def retarget_command(poses, reference, output, mode, pose_format, pose_model) -> None:
+    """Move the motion in POSES onto the person in the reference, in the reference's pixels.
+
+    \b
+    Examples:
+      ilat-video retarget dance.json --reference me.png -o dance_on_me.json
+      ilat-video retarget labels/0001.mat --reference me_pose.json -o out.json --mode bones
+    Frames of POSES with no person stay frames with no person.
+    """
+    from .fileio import check_output_path, load_image
+    from .pose.formats import load_poses, save_poses
+    from .pose.retarget import retarget
+
+    check_output_path(output, poses, reference)
+    driving = load_poses(poses)
+    if reference.is_dir() or reference.suffix.lower() in _POSE_SUFFIXES:
+        reference_pose = load_poses(reference)
+        size = (reference_pose.width, reference_pose.height)
+    else:
+        from .pose.extract import extract_image_pose
+
+        image = load_image(reference)
+        size = (image.shape[1], image.shape[0])
+        reference_pose = extract_image_pose(reference, model_path=pose_model)
+    target = retarget(driving, reference_pose, size, mode=mode)
+    save_poses(target, output, format=pose_format)
+    click.echo(f"wrote {output} ({pose_format}, mode {mode}): {len(target)} frames "
+               f"({int(target.has_person.sum())} with a person), {target.width}x{target.height} at {target.fps:g} fps")

@@ -1,0 +1,471 @@
+"""Motion retargeting: move a driving person's motion onto the reference person's body and image.
+
+    target = retarget(driving, reference_pose, (width, height), mode="scale")
+
+`driving` is a PoseSequence in the pixels of its own frames; `reference_pose` is the (13, 3) pose of
+the person in the reference image. The result is a PoseSequence in the reference image's pixels
+(reference width x height), at the driving sequence's fps, one frame per driving frame.
+
+Modes (DESIGN.md section 7):
+
+- ``none``: the driving poses as given, stretched to the reference image size per axis
+  (`PoseSequence.rescaled`). The driving person's size and position leak through; nothing is filled.
+- ``scale``: one similarity transform for the whole sequence (Everybody Dance Now's global pose
+  normalization with a single reference frame): scale ``s = H_ref / median_t H_drv(t)`` with H the
+  body height of `body_height`, and a translation that puts the driving sequence's ground line
+  (the median over frames of the lowest visible ankle) on the reference's lowest ankle and the
+  median hip midpoint's x on the reference's hip midpoint. The driving motion is kept (a person who
+  walks or jumps still does), its size and place are not. EDN also interpolates the scale between
+  the nearest and farthest ankle positions; with one reference frame there is one target size,
+  and a per-frame scale would make a jumping person grow, so the scale is one number.
+- ``relative``: FOMM's relative mode: joint j in frame t is ``ref_j + s * (drv_j(t) - drv_j(t0))``
+  with t0 the first frame with a person, so that frame equals the reference pose exactly. A joint
+  the driving first sees later is anchored, in that frame, where the fill rule below puts it.
+- ``bones``: the reference's bone lengths with the driving's joint angles. The `scale` result is
+  the guide: the torso block (head, shoulders, hips) is the reference's torso moved rigidly (the
+  2-D rotation and translation that best fit the guide's torso, least squares), then each limb
+  bone (shoulder-elbow-wrist, hip-knee-ankle) takes the guide's direction and the reference's
+  length. Every bone of `skeleton.BONES` therefore has the reference's length in every frame; the
+  root (the torso) follows the driving trajectory scaled by s. The price of exact 2-D lengths: no
+  foreshortening, and the torso keeps the reference's shape (no twist, the head stays fixed to the
+  shoulders). The driving person's proportions do not leak; the feet may leave the reference
+  ground line when the two people's leg-to-height ratios differ.
+
+Body height (`body_height`): the length of the chain head -> neck (shoulder midpoint) -> pelvis (hip
+midpoint) -> knee -> ankle (the two legs averaged), which bends with the body but does not
+shrink with it. When part of the chain is not visible, the visible parts are divided by their
+usual share of the chain (rough adult proportions, `CHAIN_SHARES`); with no chain part visible,
+the visible bones are used the same way (`BONE_SHARES`).
+
+Missing joints (confidence 0), `scale`, `relative` and `bones`:
+1. The reference is completed first: a joint the reference lacks but the driving sees takes the
+   driving's position for it (in the first frame that sees it) relative to the joints both see,
+   scaled by s.
+2. In each frame with a person, a joint the driving does not see takes its last seen value: its
+   position in the last frame that saw it (before any: the completed reference), carried along
+   with the body by the 2-D similarity that best moves the joints seen in both frames from there
+   to here (a translation when fewer than 3 are shared). See `_CarryAlong`.
+3. A joint that neither the reference nor any driving frame shows stays missing (confidence 0).
+
+Output confidences: a joint the driving sees keeps the driving's confidence (in every mode; in
+`bones` too, where its position comes from the reference's bone lengths). A filled joint gets
+``min(FILL_CONFIDENCE, confidence of the value it was filled from)``, so filled joints are always
+present but never more trusted than 0.5.
+
+Frames with no person stay frames with no person (all confidences 0): a gap is reported, never
+invented here; holding the last pose is the caller's choice. Output coordinates may fall outside
+the reference image (an arm raised above the frame); they are not clipped.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import IlatError, NoPersonError, PoseFileError
+from .sequence import PoseSequence
+from .skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NUM_JOINTS, R_ANKLE,
+                       R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["retarget", "body_height", "MODES", "FILL_CONFIDENCE", "CHAIN_SHARES", "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
+
+MODES: tuple[str, ...] = ("none", "scale", "relative", "bones")
+
+# The highest confidence a filled (not seen) joint gets.
+FILL_CONFIDENCE = 0.5
+
+# A standard adult figure, standing straight and facing the camera, in shares of standing height
+# (rounded from segment-length tables): head joint 0.11 above the shoulder line, shoulders 0.20
+# apart, hips 0.10 apart and 0.29 below the shoulders, thighs and shins 0.245, upper arms 0.186,
+# forearms 0.146. Only used to estimate the head-to-ankle chain when parts of it are not visible;
+# with the whole chain visible the height is its exact length whatever these are.
+_HEAD_NECK, _TORSO, _THIGH, _SHIN, _UPPER_ARM, _FOREARM = 0.11, 0.29, 0.245, 0.245, 0.186, 0.146
+_SHOULDER_HALF, _HIP_HALF = 0.10, 0.05
+_CHAIN_OF_STATURE = _HEAD_NECK + _TORSO + _THIGH + _SHIN
+CHAIN_SHARES: tuple[float, float, float] = (_HEAD_NECK / _CHAIN_OF_STATURE, _TORSO / _CHAIN_OF_STATURE,
+                                            (_THIGH + _SHIN) / _CHAIN_OF_STATURE)
+# Each bone of skeleton.BONES in the standard figure, as a share of the chain: the last resort when
+# no chain part is visible.
+_BONE_OF_STATURE = {
+    (HEAD, R_SHOULDER): float(np.hypot(_SHOULDER_HALF, _HEAD_NECK)),
+    (HEAD, L_SHOULDER): float(np.hypot(_SHOULDER_HALF, _HEAD_NECK)),
+    (R_SHOULDER, L_SHOULDER): 2 * _SHOULDER_HALF,
+    (R_SHOULDER, R_ELBOW): _UPPER_ARM, (R_ELBOW, R_WRIST): _FOREARM,
+    (L_SHOULDER, L_ELBOW): _UPPER_ARM, (L_ELBOW, L_WRIST): _FOREARM,
+    (R_SHOULDER, R_HIP): float(np.hypot(_SHOULDER_HALF - _HIP_HALF, _TORSO)),
+    (L_SHOULDER, L_HIP): float(np.hypot(_SHOULDER_HALF - _HIP_HALF, _TORSO)),
+    (R_HIP, L_HIP): 2 * _HIP_HALF,
+    (R_HIP, R_KNEE): _THIGH, (R_KNEE, R_ANKLE): _SHIN, (L_HIP, L_KNEE): _THIGH, (L_KNEE, L_ANKLE): _SHIN,
+}
+BONE_SHARES: dict[tuple[int, int], float] = {bone: v / _CHAIN_OF_STATURE for bone, v in _BONE_OF_STATURE.items()}
+
+
+
+def _standard_figure() -> np.ndarray:
+    """The standard figure as a (13, 3) pose of chain length 1, pelvis at the origin, arms hanging."""
+    pose = np.ones((NUM_JOINTS, 3))
+    shoulder_y, head_y = -_TORSO, -_TORSO - _HEAD_NECK
+    for sign, (shoulder, elbow, wrist, hip, knee, ankle) in ((-1, (R_SHOULDER, R_ELBOW, R_WRIST, R_HIP, R_KNEE, R_ANKLE)),
+                                                             (1, (L_SHOULDER, L_ELBOW, L_WRIST, L_HIP, L_KNEE, L_ANKLE))):
+        pose[shoulder, :2] = (sign * _SHOULDER_HALF, shoulder_y)
+        pose[elbow, :2] = (sign * _SHOULDER_HALF, shoulder_y + _UPPER_ARM)
+        pose[wrist, :2] = (sign * _SHOULDER_HALF, shoulder_y + _UPPER_ARM + _FOREARM)
+        pose[hip, :2] = (sign * _HIP_HALF, 0.0)
+        pose[knee, :2] = (sign * _HIP_HALF, _THIGH)
+        pose[ankle, :2] = (sign * _HIP_HALF, _THIGH + _SHIN)
+    pose[HEAD, :2] = (0.0, head_y)
+    pose[:, :2] /= _CHAIN_OF_STATURE
+    return pose
+
+
+# The standard figure (x, y, confidence 1) with a chain length of 1: `body_height` measures 1 on it
+# with any subset of joints visible that has a bone.
+STANDARD_FIGURE = _standard_figure()
+
+# Moved rigidly in `bones` mode (all their pairwise distances are reference bones or fixed with them).
+TORSO_JOINTS: tuple[int, ...] = (HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP)
+# (parent, child), parents before children: walked from the torso outwards in `bones` mode.
+LIMB_BONES: tuple[tuple[int, int], ...] = (
+    (R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST),
+    (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST),
+    (R_HIP, R_KNEE), (R_KNEE, R_ANKLE),
+    (L_HIP, L_KNEE), (L_KNEE, L_ANKLE),
+)
+_LEGS = ((R_HIP, R_KNEE, R_ANKLE), (L_HIP, L_KNEE, L_ANKLE))
+
+
+def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
+             reference_size: tuple[int, int] | None = None, mode: str = "scale") -> PoseSequence:
+    """The driving motion on the reference body, in the reference image's pixels.
+
+    driving: the motion, (T, 13, 3) in the pixels of its own frames.
+    reference_pose: the reference person's pose, float (13, 3) x, y pixels + confidence, or a
+        PoseSequence of one frame.
+    reference_size: (width, height) of the reference image. Default: the PoseSequence's size (an
+        array needs it). A PoseSequence of another size is rescaled to it first.
+    mode: one of MODES (see the module docstring for each, the fill rule and the confidences).
+    Returns a PoseSequence of T frames, reference_size, driving.fps; frames without a person stay so.
+    Raises IlatError for an unknown mode, PoseFileError for a malformed reference, NoPersonError
+    when the reference (or, for modes other than `none`, every driving frame) shows too little of a
+    body to measure its size.
+    """
+    if mode not in MODES:
+        raise IlatError(f"unknown retarget mode {mode!r}; expected one of: {', '.join(MODES)}")
+    ref, (width, height), ref_name = _reference(reference_pose, reference_size)
+    source = f"{driving.source} retargeted ({mode}) onto {ref_name}"
+    if mode == "none":
+        return driving.rescaled(width, height).replace(source=source)
+
+    num_frames = len(driving)
+    out = np.zeros((num_frames, NUM_JOINTS, 3), np.float64)
+    person = driving.has_person
+    if not (ref[:, 2] > 0).any():
+        raise NoPersonError(f"{ref_name}: the reference pose has no visible joint (every confidence is 0)")
+    if not person.any():
+        logger.warning("%s: no frame has a person; the retargeted sequence has none either", driving.source)
+        return PoseSequence(out.astype(np.float32), width, height, driving.fps, source)
+
+    drv = driving.keypoints.astype(np.float64)
+    ratio = _size_ratio(ref, ref_name, drv[person], driving.source)
+    ref_full = _complete_reference(ref, drv[person], ratio)
+    guide = _scale_mode(drv, person, ref, ref_full, ratio)
+    if mode == "scale":
+        out = guide
+    elif mode == "relative":
+        out = _relative_mode(drv, person, ref_full, ratio)
+    else:
+        out = _bones_mode(guide, person, ref_full)
+    return PoseSequence(out.astype(np.float32), width, height, driving.fps, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a body
+# --------------------------------------------------------------------------------------------
+def body_height(keypoints: np.ndarray) -> np.ndarray | float:
+    """Body height in pixels: the head-neck-pelvis-knee-ankle chain length (module docstring).
+
+    keypoints: (13, 3) or (T, 13, 3). Returns a float, or (T,) floats; NaN where no two joints
+    joined by a bone are visible (or all visible bones have length 0).
+    """
+    kp = np.asarray(keypoints, np.float64)
+    single = kp.ndim == 2
+    kp = kp[None] if single else kp
+    xy, seen = kp[..., :2], kp[..., 2] > 0
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(a - b, axis=-1)
+
+    neck = (xy[:, R_SHOULDER] + xy[:, L_SHOULDER]) / 2
+    has_neck = seen[:, R_SHOULDER] & seen[:, L_SHOULDER]
+    pelvis = (xy[:, R_HIP] + xy[:, L_HIP]) / 2
+    has_pelvis = seen[:, R_HIP] & seen[:, L_HIP]
+    head_neck = np.where(seen[:, HEAD] & has_neck, dist(xy[:, HEAD], neck), np.nan)
+    torso = np.where(has_neck & has_pelvis, dist(neck, pelvis), np.nan)
+    legs = np.stack([np.where(seen[:, a] & seen[:, b] & seen[:, c], dist(xy[:, a], xy[:, b]) + dist(xy[:, b], xy[:, c]),
+                              np.nan) for a, b, c in _LEGS])                      # (2, T)
+    leg_count = np.isfinite(legs).sum(0)
+    leg = np.where(leg_count > 0, np.where(np.isfinite(legs), legs, 0.0).sum(0) / np.maximum(leg_count, 1), np.nan)
+
+    parts = np.stack([head_neck, torso, leg], axis=-1)                           # (T, 3)
+    present = np.isfinite(parts)
+    share = (present * np.asarray(CHAIN_SHARES)).sum(-1)
+    chain = np.where(present, parts, 0.0).sum(-1) / np.where(share > 0, share, 1.0)
+
+    bone_sum, bone_share = np.zeros(len(kp)), np.zeros(len(kp))
+    for (a, b), bone in BONE_SHARES.items():
+        both = seen[:, a] & seen[:, b]
+        bone_sum += np.where(both, dist(xy[:, a], xy[:, b]), 0.0)
+        bone_share += both * bone
+    from_bones = np.where(bone_share > 0, bone_sum / np.where(bone_share > 0, bone_share, 1.0), np.nan)
+
+    height = np.where(share > 0, chain, from_bones)
+    height = np.where(height > 0, height, np.nan)         # a body collapsed to a point has no size
+    return float(height[0]) if single else height
+
+
+def _size_ratio(ref: np.ndarray, ref_name: str, drv: np.ndarray, drv_name: str) -> float:
+    """s = reference height / median driving height (drv: frames with a person only)."""
+    ref_height = body_height(ref)
+    if not np.isfinite(ref_height):
+        raise NoPersonError(f"{ref_name}: the reference pose shows too little of the body to measure its size "
+                            "(needs two visible joints joined by a bone)")
+    heights = body_height(drv)
+    heights = heights[np.isfinite(heights)]
+    if heights.size == 0:
+        raise NoPersonError(f"{drv_name}: no frame shows enough of the body to measure its size "
+                            "(needs two visible joints joined by a bone)")
+    ratio = ref_height / float(np.median(heights))
+    logger.info("retarget: reference height %.1f px, driving median height %.1f px, ratio %.4f",
+                ref_height, float(np.median(heights)), ratio)
+    return ratio
+
+
+def _anchor_candidates(kp: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-frame anchor points, best first: x candidates and y candidates, each (T,) with NaN.
+
+    x: hip midpoint, shoulder midpoint, centroid of visible joints.
+    y: ground line (lowest visible ankle, the largest y), hip midpoint, shoulder midpoint, centroid.
+    """
+    xy, seen = kp[..., :2], kp[..., 2] > 0
+
+    def midpoint(a: int, b: int) -> np.ndarray:
+        ok = (seen[:, a] & seen[:, b])[:, None]
+        return np.where(ok, (xy[:, a] + xy[:, b]) / 2, np.nan)
+
+    pelvis, neck = midpoint(R_HIP, L_HIP), midpoint(R_SHOULDER, L_SHOULDER)
+    count = seen.sum(1)
+    centroid = np.where((count > 0)[:, None], (xy * seen[..., None]).sum(1) / np.maximum(count, 1)[:, None], np.nan)
+    ankles_y = np.where(seen[:, [R_ANKLE, L_ANKLE]], xy[:, [R_ANKLE, L_ANKLE], 1], -np.inf).max(1)
+    ground = np.where(np.isfinite(ankles_y), ankles_y, np.nan)
+    return ([pelvis[:, 0], neck[:, 0], centroid[:, 0]],
+            [ground, pelvis[:, 1], neck[:, 1], centroid[:, 1]])
+
+
+def _anchors(ref: np.ndarray, drv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(reference anchor (2,), driving anchor (2,)): per axis the first kind both have, median over frames."""
+    ref_x, ref_y = _anchor_candidates(ref[None])
+    drv_x, drv_y = _anchor_candidates(drv)
+    ref_point, drv_point = np.zeros(2), np.zeros(2)
+    for axis, (ref_kinds, drv_kinds) in enumerate(((ref_x, drv_x), (ref_y, drv_y))):
+        for ref_value, drv_values in zip(ref_kinds, drv_kinds):
+            drv_values = drv_values[np.isfinite(drv_values)]
+            if np.isfinite(ref_value[0]) and drv_values.size:
+                ref_point[axis], drv_point[axis] = ref_value[0], np.median(drv_values)
+                break
+    return ref_point, drv_point
+
+
+# --------------------------------------------------------------------------------------------
+# Filling missing joints
+# --------------------------------------------------------------------------------------------
+def _complete_reference(ref: np.ndarray, drv: np.ndarray, ratio: float) -> np.ndarray:
+    """The reference with joints it lacks taken from the driving (fill rule 1). drv: person frames."""
+    full = ref.copy()
+    ref_seen = ref[:, 2] > 0
+    for joint in np.flatnonzero(~ref_seen):
+        frames = np.flatnonzero(drv[:, joint, 2] > 0)
+        for t in frames:
+            common = ref_seen & (drv[t, :, 2] > 0)
+            if common.any():
+                offset = drv[t, joint, :2] - drv[t, common, :2].mean(0)
+                full[joint, :2] = ref[common, :2].mean(0) + ratio * offset
+                full[joint, 2] = min(FILL_CONFIDENCE, drv[t, joint, 2])
+                break
+    return full
+
+
+class _CarryAlong:
+    """Fill rule 2. Remembers, per joint, the last frame that saw it (at first: the completed reference).
+
+    A joint missing now is moved from that frame by the 2-D similarity (scale, rotation, translation;
+    least squares) that takes the joints seen in both frames from there to here: a translation only
+    when fewer than 3 joints are shared, nothing when none are. Fitting to the joint's own last seen
+    frame, not chaining frame to frame, keeps a long gap from drifting.
+    """
+
+    def __init__(self, start: np.ndarray):
+        seen = start[:, 2] > 0
+        self.last: list[tuple[np.ndarray, np.ndarray] | None] = [(start, seen) if seen[j] else None
+                                                                 for j in range(NUM_JOINTS)]
+
+    def fill(self, current: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """current (13, 3) with `seen` (13,) bool placed; returns a copy with the other joints filled."""
+        out = current.copy()
+        groups: dict[int, list[int]] = {}
+        for joint in np.flatnonzero(~seen):
+            if self.last[joint] is not None:
+                groups.setdefault(id(self.last[joint]), []).append(int(joint))
+        for joints in groups.values():
+            key_pose, key_seen = self.last[joints[0]]
+            common = seen & key_seen
+            scale_rotation, shift = _fit_similarity(key_pose[common, :2], current[common, :2])
+            out[joints, :2] = key_pose[joints, :2] @ scale_rotation.T + shift
+            out[joints, 2] = np.minimum(key_pose[joints, 2], FILL_CONFIDENCE)
+        return out
+
+    def update(self, pose: np.ndarray, seen: np.ndarray) -> None:
+        """Record `pose` (13, 3) as the last frame that saw the joints where `seen` is True."""
+        entry = (pose, seen.copy())
+        for joint in np.flatnonzero(seen):
+            self.last[joint] = entry
+
+
+def _fit_similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M (2, 2), t (2,)) with target ~ source @ M.T + t; M = scale x rotation. source, target: (N, 2)."""
+    if len(source) == 0:
+        return np.eye(2), np.zeros(2)
+    source_center, target_center = source.mean(0), target.mean(0)
+    a, b = source - source_center, target - target_center
+    spread = float((a * a).sum())
+    if len(source) < 3 or spread < 1e-9:
+        return np.eye(2), target_center - source_center
+    dot = float((a * b).sum()) / spread
+    cross = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / spread
+    matrix = np.array([[dot, -cross], [cross, dot]])
+    return matrix, target_center - source_center @ matrix.T
+
+
+# --------------------------------------------------------------------------------------------
+# The modes
+# --------------------------------------------------------------------------------------------
+def _scale_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: np.ndarray,
+                ratio: float) -> np.ndarray:
+    """(T, 13, 3): one similarity (ratio, anchors) for all frames, then the fill rule."""
+    ref_anchor, drv_anchor = _anchors(ref, drv[person])
+    logger.info("retarget: driving anchor (%.1f, %.1f) -> reference anchor (%.1f, %.1f)", *drv_anchor, *ref_anchor)
+    out = np.zeros_like(drv)
+    seen = drv[..., 2] > 0
+    mapped = ratio * (drv[..., :2] - drv_anchor) + ref_anchor
+    out[..., :2] = np.where(seen[..., None], mapped, 0.0)
+    out[..., 2] = drv[..., 2]
+    carry = _CarryAlong(ref_full)
+    for t in np.flatnonzero(person):
+        out[t] = carry.fill(out[t], seen[t])
+        carry.update(out[t], seen[t])
+    return out
+
+
+def _relative_mode(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, ratio: float) -> np.ndarray:
+    """(T, 13, 3): reference + ratio x displacement since each joint's anchor frame, then the fill rule."""
+    out = np.zeros_like(drv)
+    anchored = np.zeros(NUM_JOINTS, bool)
+    anchor_out = np.zeros((NUM_JOINTS, 2))   # where the joint was put in its anchor frame
+    anchor_drv = np.zeros((NUM_JOINTS, 2))   # where the driving had it then
+    carry = _CarryAlong(ref_full)
+    for t in np.flatnonzero(person):
+        seen = drv[t, :, 2] > 0
+        old = seen & anchored
+        current = np.zeros((NUM_JOINTS, 3))
+        current[old, :2] = anchor_out[old] + ratio * (drv[t, old, :2] - anchor_drv[old])
+        current[old, 2] = drv[t, old, 2]
+        # Everything else where the fill rule puts it; a joint seen for the first time is anchored
+        # there (in the first frame that is the reference itself: nothing has moved yet).
+        current = carry.fill(current, old)
+        new = seen & ~anchored & (current[:, 2] > 0)
+        anchor_out[new] = current[new, :2]
+        anchor_drv[new] = drv[t, new, :2]
+        anchored |= new
+        current[new, 2] = drv[t, new, 2]
+        # A seen joint that cannot be placed (no reference, no earlier frame) stays missing.
+        current[seen & ~anchored] = 0.0
+        out[t] = current
+        carry.update(current, seen & anchored)
+    return out
+
+
+def _bones_mode(guide: np.ndarray, person: np.ndarray, ref_full: np.ndarray) -> np.ndarray:
+    """(T, 13, 3): the reference torso fitted rigidly to the guide, limbs at the guide's angles."""
+    out = np.zeros_like(guide)
+    in_ref = ref_full[:, 2] > 0
+    torso = [j for j in TORSO_JOINTS if in_ref[j]]
+    ref_torso = ref_full[torso, :2]
+    ref_center = ref_torso.mean(0) if torso else np.zeros(2)
+    last_direction: dict[tuple[int, int], np.ndarray] = {}
+    for t in np.flatnonzero(person):
+        frame = guide[t].copy()
+        placed = frame[:, 2] > 0
+        if torso:
+            # The guide has every joint the completed reference has (fill rule), so the fit uses all.
+            center = frame[torso, :2].mean(0)
+            rotation = _best_rotation(ref_torso - ref_center, frame[torso, :2] - center)
+            frame[torso, :2] = (ref_torso - ref_center) @ rotation.T + center
+        for parent, child in LIMB_BONES:
+            if not (placed[child] and placed[parent] and in_ref[child] and in_ref[parent]):
+                continue  # no reference length for this bone: the guide's position stays
+            length = float(np.linalg.norm(ref_full[child, :2] - ref_full[parent, :2]))
+            direction = guide[t, child, :2] - guide[t, parent, :2]
+            norm = float(np.linalg.norm(direction))
+            if norm > 1e-9:
+                direction = direction / norm
+            else:  # the guide's bone has no direction: keep the last one (or the reference's)
+                direction = last_direction.get((parent, child))
+                if direction is None:
+                    ref_bone = ref_full[child, :2] - ref_full[parent, :2]
+                    direction = ref_bone / length if length > 0 else np.array([0.0, 1.0])
+            last_direction[(parent, child)] = direction
+            frame[child, :2] = frame[parent, :2] + length * direction
+        out[t] = frame
+    return out
+
+
+def _best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2x2 rotation R minimising sum |R source_i - target_i|^2 (both centred, (N, 2))."""
+    dot = float((source * target).sum())
+    cross = float((source[:, 0] * target[:, 1] - source[:, 1] * target[:, 0]).sum())
+    angle = np.arctan2(cross, dot) if (dot or cross) else 0.0
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+def _reference(reference_pose: np.ndarray | PoseSequence, reference_size: Sequence[int] | None
+               ) -> tuple[np.ndarray, tuple[int, int], str]:
+    """(pose float64 (13, 3), (width, height), name for messages), validated."""
+    if isinstance(reference_pose, PoseSequence):
+        name = reference_pose.source
+        if len(reference_pose) != 1:
+            raise PoseFileError(f"{name}: a reference pose must be one frame, got {len(reference_pose)} frames")
+        if reference_size is None:
+            reference_size = (reference_pose.width, reference_pose.height)
+        elif (reference_pose.width, reference_pose.height) != tuple(int(v) for v in reference_size):
+            logger.info("%s: rescaling the reference pose from %dx%d to %dx%d", name, reference_pose.width,
+                        reference_pose.height, *reference_size)
+            reference_pose = reference_pose.rescaled(*reference_size)
+        pose = reference_pose.keypoints[0]
+    else:
+        name = "<reference pose>"
+        if reference_size is None:
+            raise IlatError("retarget: reference_size=(width, height) is needed with a reference pose array")
+        pose = np.asarray(reference_pose, np.float64)
+        if pose.shape != (NUM_JOINTS, 3):
+            raise PoseFileError(f"{name}: expected a ({NUM_JOINTS}, 3) array, got shape {pose.shape}")
+    if len(reference_size) != 2:
+        raise IlatError(f"retarget: reference_size must be (width, height), got {reference_size!r}")
+    width, height = (int(v) for v in reference_size)
+    checked = PoseSequence(np.asarray(pose, np.float32)[None], width, height, source=name)  # validates
+    return checked.keypoints[0].astype(np.float64), (width, height), name

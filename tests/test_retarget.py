@@ -1,0 +1,529 @@
+"""Motion retargeting: each mode's defining property, what must not leak from the driving person,
+missing joints and empty frames, real Penn Action motion, bad input, and the `retarget` command."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ilat_video.cli import main
+from ilat_video.errors import IlatError, NoPersonError, PoseFileError
+from ilat_video.pose import skeleton as sk
+from ilat_video.pose.formats import load_poses, save_poses
+from ilat_video.pose.retarget import FILL_CONFIDENCE, LIMB_BONES, MODES, STANDARD_FIGURE, body_height, retarget
+from ilat_video.pose.sequence import PoseSequence
+
+DATA = Path(__file__).parent / "data"
+PENN = sorted((DATA / "penn_action").glob("*.mat"))
+WOMAN = DATA / "images" / "standing_woman_rgba.png"
+MOVING_MODES = ("scale", "relative", "bones")  # the modes that must hide the driving person's size and place
+
+
+# --- building poses ---------------------------------------------------------------------------
+
+def random_pose(rng: np.random.Generator, height: float = 200.0, center=(300.0, 250.0)) -> np.ndarray:
+    """A plausible (13, 3) pose walked out from the pelvis: random proportions and joint angles."""
+    def unit(angle):  # 0 = straight down (image y grows downwards)
+        return np.array([np.sin(angle), np.cos(angle)])
+
+    length = lambda share: share * height * rng.uniform(0.75, 1.3)  # noqa: E731
+    pose = np.zeros((sk.NUM_JOINTS, 3))
+    pose[:, 2] = 1.0
+    pelvis = np.asarray(center, float)
+    lean = rng.uniform(-0.4, 0.4)
+    side = np.array([np.cos(lean), -np.sin(lean)])  # points to the image's right
+    up = -unit(lean)
+    hip_half, shoulder_half = length(0.09), length(0.12)
+    neck = pelvis + up * length(0.32)
+    pose[sk.R_HIP, :2], pose[sk.L_HIP, :2] = pelvis - side * hip_half, pelvis + side * hip_half
+    pose[sk.R_SHOULDER, :2], pose[sk.L_SHOULDER, :2] = neck - side * shoulder_half, neck + side * shoulder_half
+    pose[sk.HEAD, :2] = neck + unit(np.pi + lean + rng.uniform(-0.4, 0.4)) * length(0.12)
+    for a, b, c in ((sk.R_SHOULDER, sk.R_ELBOW, sk.R_WRIST), (sk.L_SHOULDER, sk.L_ELBOW, sk.L_WRIST)):
+        pose[b, :2] = pose[a, :2] + unit(rng.uniform(-np.pi, np.pi)) * length(0.18)
+        pose[c, :2] = pose[b, :2] + unit(rng.uniform(-np.pi, np.pi)) * length(0.15)
+    for a, b, c in ((sk.R_HIP, sk.R_KNEE, sk.R_ANKLE), (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE)):
+        pose[b, :2] = pose[a, :2] + unit(rng.uniform(-0.8, 0.8)) * length(0.25)
+        pose[c, :2] = pose[b, :2] + unit(rng.uniform(-0.8, 0.8)) * length(0.25)
+    return pose
+
+
+def random_motion(rng: np.random.Generator, frames: int, *, missing: float = 0.0, empty: float = 0.0,
+                  width: int = 640, height: int = 480) -> PoseSequence:
+    """A driving sequence: random poses of one random-sized person wandering about the frame.
+
+    missing: chance that a joint is dropped (confidence 0) in a frame; empty: chance of a frame with
+    no person. Confidences of seen joints are random in (0.2, 1].
+    """
+    size = rng.uniform(80, 300)
+    start = rng.uniform([150, 150], [450, 300])
+    poses = []
+    for t in range(frames):
+        pose = random_pose(rng, size * rng.uniform(0.9, 1.1), start + rng.normal(0, 20, 2) * t)
+        pose[:, 2] = rng.uniform(0.2, 1.0, sk.NUM_JOINTS)
+        pose[rng.random(sk.NUM_JOINTS) < missing, 2] = 0.0
+        if not any(pose[a, 2] > 0 and pose[b, 2] > 0 for a, b in sk.BONES):
+            pose[[sk.R_SHOULDER, sk.L_SHOULDER], 2] = 1.0  # keep the body measurable (a bone to see)
+        if rng.random() < empty:
+            pose[:] = 0.0
+        pose[pose[:, 2] == 0, :2] = 0.0
+        poses.append(pose)
+    return PoseSequence(np.stack(poses), width, height, fps=25.0, source="driving")
+
+
+def still(pose: np.ndarray, frames: int = 6, width: int = 640, height: int = 480) -> PoseSequence:
+    return PoseSequence(np.repeat(pose[None], frames, 0), width, height, fps=25.0, source="still")
+
+
+def similar(pose: np.ndarray, scale: float, angle: float, shift) -> np.ndarray:
+    """The pose moved by a 2-D similarity (confidences unchanged)."""
+    c, s = np.cos(angle), np.sin(angle)
+    out = pose.copy()
+    out[:, :2] = scale * pose[:, :2] @ np.array([[c, -s], [s, c]]).T + np.asarray(shift)
+    return out
+
+
+def moved(seq: PoseSequence, scale: float, shift) -> PoseSequence:
+    """The whole sequence scaled about the origin and shifted, on a canvas scaled to match."""
+    kp = seq.keypoints.astype(np.float64)
+    seen = kp[..., 2:] > 0
+    kp[..., :2] = np.where(seen, kp[..., :2] * scale + np.asarray(shift), 0.0)
+    return PoseSequence(kp.astype(np.float32), round(seq.width * scale), round(seq.height * scale), seq.fps,
+                        seq.source)
+
+
+def bone_length(kp: np.ndarray, a: int, b: int) -> np.ndarray:
+    return np.linalg.norm(kp[..., a, :2].astype(np.float64) - kp[..., b, :2], axis=-1)
+
+
+def ground(kp: np.ndarray) -> np.ndarray:
+    return kp[..., [sk.R_ANKLE, sk.L_ANKLE], 1].max(-1)
+
+
+def pelvis_x(kp: np.ndarray) -> np.ndarray:
+    return (kp[..., sk.R_HIP, 0] + kp[..., sk.L_HIP, 0]) / 2
+
+
+REF_SIZE = (512, 384)
+seeds = st.integers(0, 2**32 - 1)
+
+
+# --- body height ------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, scale=st.floats(0.1, 10), dx=st.floats(-500, 500), dy=st.floats(-500, 500))
+def test_body_height_is_the_chain_length_and_scales_with_the_body(seed, scale, dx, dy):
+    pose = random_pose(np.random.default_rng(seed))
+    neck = pose[[sk.R_SHOULDER, sk.L_SHOULDER], :2].mean(0)
+    pelvis = pose[[sk.R_HIP, sk.L_HIP], :2].mean(0)
+    legs = [np.linalg.norm(pose[h, :2] - pose[k, :2]) + np.linalg.norm(pose[k, :2] - pose[a, :2])
+            for h, k, a in ((sk.R_HIP, sk.R_KNEE, sk.R_ANKLE), (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE))]
+    chain = np.linalg.norm(pose[sk.HEAD, :2] - neck) + np.linalg.norm(neck - pelvis) + np.mean(legs)
+    assert body_height(pose) == pytest.approx(chain, rel=1e-9)
+    assert body_height(similar(pose, scale, 0.7, (dx, dy))) == pytest.approx(scale * chain, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, scale=st.floats(10, 1000), angle=st.floats(-np.pi, np.pi))
+def test_body_height_estimates_hidden_parts_from_the_usual_shares(seed, scale, angle):
+    # On the standard figure every subset of joints that still has a bone gives the same height.
+    rng = np.random.default_rng(seed)
+    pose = similar(STANDARD_FIGURE, scale, angle, (300, 200))
+    pose[rng.random(sk.NUM_JOINTS) < rng.random(), 2] = 0
+    has_bone = any(pose[a, 2] > 0 and pose[b, 2] > 0 for a, b in sk.BONES)
+    if has_bone:
+        assert body_height(pose) == pytest.approx(scale, rel=1e-9)
+    else:
+        assert np.isnan(body_height(pose))
+    head_only = pose.copy()
+    head_only[1:, 2] = 0
+    assert np.isnan(body_height(head_only))
+
+
+# --- what each mode promises ------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 12), missing=st.sampled_from([0.0, 0.2, 0.5]),
+       ref_missing=st.sampled_from([0.0, 0.3]))
+def test_bones_keeps_every_reference_bone_length_in_every_frame(seed, frames, missing, ref_missing):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames, missing=missing, empty=0.2)
+    reference = random_pose(rng, rng.uniform(100, 300), (256, 200))
+    droppable = np.arange(3, sk.NUM_JOINTS)  # head and shoulders stay: the body stays measurable
+    reference[droppable[rng.random(droppable.size) < ref_missing], 2] = 0
+    out = retarget(driving, reference, REF_SIZE, "bones").keypoints
+    person = driving.has_person
+    assert (out[..., 2] > 0).any(1).tolist() == person.tolist()
+    for a, b in sk.BONES:
+        if reference[a, 2] > 0 and reference[b, 2] > 0:
+            want = bone_length(reference, a, b)
+            got = bone_length(out[person], a, b)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3, err_msg=f"bone {a}-{b}")
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 10))
+def test_bones_takes_the_driving_joint_angles(seed, frames):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames)
+    out = retarget(driving, random_pose(rng), REF_SIZE, "bones").keypoints
+    for parent, child in LIMB_BONES:
+        want = driving.keypoints[:, child, :2] - driving.keypoints[:, parent, :2]
+        got = out[:, child, :2] - out[:, parent, :2]
+        want = want / np.linalg.norm(want, axis=-1, keepdims=True)
+        got = got / np.linalg.norm(got, axis=-1, keepdims=True)
+        np.testing.assert_allclose(got, want, atol=1e-4, err_msg=f"bone {parent}-{child}")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 12))
+def test_scale_matches_the_reference_height_ground_and_hips(seed, frames):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames)
+    reference = random_pose(rng, rng.uniform(100, 300), (256, 200))
+    out = retarget(driving, reference, REF_SIZE, "scale")
+    kp = out.keypoints.astype(np.float64)
+    assert (out.width, out.height, out.fps) == (*REF_SIZE, driving.fps)
+    # Over the sequence (medians, as documented); with T even the median averages two frames.
+    assert np.median(body_height(kp)) == pytest.approx(body_height(reference), rel=1e-5)
+    assert np.median(ground(kp)) == pytest.approx(ground(reference), abs=1e-3)
+    assert np.median(pelvis_x(kp)) == pytest.approx(pelvis_x(reference), abs=1e-3)
+    # One similarity for the whole sequence: every distance scales by the same ratio, so the motion
+    # (and its shape) is the driving's.
+    ratio = body_height(reference) / np.median(body_height(driving.keypoints))
+    for a, b in sk.BONES:
+        np.testing.assert_allclose(bone_length(kp, a, b), ratio * bone_length(driving.keypoints, a, b),
+                                   rtol=1e-5, atol=1e-3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds)
+def test_scale_on_a_still_pose_matches_height_and_ground_in_every_frame(seed):
+    rng = np.random.default_rng(seed)
+    reference = random_pose(rng, 150, (256, 200))
+    out = retarget(still(random_pose(rng, 250)), reference, REF_SIZE, "scale").keypoints.astype(np.float64)
+    np.testing.assert_allclose(body_height(out), body_height(reference), rtol=1e-5)
+    np.testing.assert_allclose(ground(out), ground(reference), atol=1e-3)
+    np.testing.assert_allclose(pelvis_x(out), pelvis_x(reference), atol=1e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 10), leading_empty=st.integers(0, 3), missing=st.sampled_from([0.0, 0.3]))
+def test_relative_starts_exactly_at_the_reference(seed, frames, leading_empty, missing):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames, missing=missing)
+    kp = driving.keypoints.copy()
+    kp[:leading_empty] = 0  # the first frames may have nobody: the first frame *with* a person counts
+    driving = driving.replace(keypoints=kp)
+    if not driving.has_person.any():
+        return
+    reference = random_pose(rng, 180, (256, 200))
+    out = retarget(driving, reference, REF_SIZE, "relative").keypoints
+    first = int(np.argmax(driving.has_person))
+    np.testing.assert_allclose(out[first, :, :2], reference[:, :2], atol=1e-4)
+    assert not out[:first].any()
+    # Later frames move by the driving displacement scaled by the size ratio (joints seen in both).
+    ratio = body_height(reference) / np.nanmedian(body_height(kp[driving.has_person]))
+    both = (kp[first, :, 2] > 0)[None] & (kp[:, :, 2] > 0)
+    want = reference[None, :, :2] + ratio * (kp[..., :2] - kp[first, None, :, :2])
+    np.testing.assert_allclose(out[..., :2][both], want[both], rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=15, deadline=None)
+@given(seed=seeds, missing=st.sampled_from([0.0, 0.3]))
+def test_every_mode_keeps_a_still_driving_pose_still(mode, seed, missing):
+    rng = np.random.default_rng(seed)
+    pose = random_pose(rng)
+    pose[1:][rng.random(sk.NUM_JOINTS - 1) < missing, 2] = 0
+    reference = random_pose(rng, 150, (256, 200))
+    out = retarget(still(pose, 5), reference, REF_SIZE, mode).keypoints
+    np.testing.assert_allclose(out, np.repeat(out[:1], len(out), 0), atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", MOVING_MODES)
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds, scale=st.floats(0.3, 3.0), dx=st.floats(-300, 300), dy=st.floats(-300, 300),
+       missing=st.sampled_from([0.0, 0.3]))
+def test_driving_size_and_position_do_not_leak(mode, seed, scale, dx, dy, missing):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, int(rng.integers(1, 8)), missing=missing, empty=0.1)
+    if not driving.has_person.any():
+        return
+    reference = random_pose(rng, 170, (256, 200))
+    base = retarget(driving, reference, REF_SIZE, mode).keypoints
+    other = retarget(moved(driving, scale, (dx, dy)), reference, REF_SIZE, mode).keypoints
+    np.testing.assert_allclose(other, base, rtol=1e-4, atol=2e-3)
+
+
+def test_none_mode_is_the_driving_rescaled_and_lets_size_leak():
+    rng = np.random.default_rng(3)
+    driving = random_motion(rng, 5, missing=0.2)
+    reference = random_pose(rng, 170, (256, 200))
+    out = retarget(driving, reference, REF_SIZE, "none")
+    assert out.same_as(driving.rescaled(*REF_SIZE))
+    # The leak test above can fail: `none` does leak the driving person's size and place.
+    other = retarget(moved(driving, 2.0, (40, 0)), reference, REF_SIZE, "none")
+    assert not np.allclose(other.keypoints, out.keypoints, atol=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, stretch=st.floats(0.5, 2.0))
+def test_bones_hides_the_driving_persons_arm_proportions(seed, stretch):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, 4)
+    kp = driving.keypoints.astype(np.float64)
+    longer = kp.copy()
+    # Longer arms, same angles: shift each elbow and wrist along its bone.
+    for shoulder, elbow, wrist in ((sk.R_SHOULDER, sk.R_ELBOW, sk.R_WRIST), (sk.L_SHOULDER, sk.L_ELBOW, sk.L_WRIST)):
+        longer[:, elbow, :2] = kp[:, shoulder, :2] + stretch * (kp[:, elbow, :2] - kp[:, shoulder, :2])
+        longer[:, wrist, :2] = longer[:, elbow, :2] + stretch * (kp[:, wrist, :2] - kp[:, elbow, :2])
+    reference = random_pose(rng, 170, (256, 200))
+    base = retarget(driving, reference, REF_SIZE, "bones").keypoints
+    other = retarget(driving.replace(keypoints=longer.astype(np.float32)), reference, REF_SIZE, "bones").keypoints
+    np.testing.assert_allclose(other, base, rtol=1e-4, atol=2e-3)
+
+
+# --- missing joints, empty frames, confidences --------------------------------------------------
+
+def rigid_motion_with_holes(rng, frames: int, hideable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(full (T, 13, 3), with hidden joints, reference): one random pose under a different 2-D
+    similarity in every frame and in the reference; some of `hideable` hidden in each frame."""
+    pose = random_pose(rng, 150)
+    full = np.stack([similar(pose, rng.uniform(0.7, 1.4), rng.uniform(-0.5, 0.5), rng.uniform(-50, 50, 2))
+                     for _ in range(frames)])
+    holes = full.copy()
+    for t in range(frames):
+        hidden = [j for j in hideable if rng.random() < 0.5]
+        holes[t, hidden] = 0.0
+    return full, holes, similar(pose, 1.3, 0.2, (40, 10))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=seeds, frames=st.integers(2, 10))
+def test_scale_fills_missing_joints_where_a_rigidly_moving_body_has_them(seed, frames):
+    # A joint hidden in a body that moves rigidly (a similarity) is exactly where the rest of the
+    # body says it is. Hidden joints change the sequence statistics, so `scale` may pick another
+    # similarity: the output must be *one* similarity of the full driving, filled joints included.
+    rng = np.random.default_rng(seed)
+    kept = (sk.HEAD, sk.R_HIP, sk.L_ANKLE)  # 3 joints always shared, so the carrying fit is exact
+    full, holes, reference = rigid_motion_with_holes(rng, frames, [j for j in range(sk.NUM_JOINTS) if j not in kept])
+    got = retarget(PoseSequence(holes, 640, 480), reference, REF_SIZE, "scale").keypoints.astype(np.float64)
+    seen = holes[..., 2] > 0
+    # Fit got = s * full + t on the seen joints (x and y stacked), then check every joint.
+    xs, ys = full[..., 0][seen], full[..., 1][seen]
+    design = np.concatenate([np.stack([xs, np.ones_like(xs), np.zeros_like(xs)], 1),
+                             np.stack([ys, np.zeros_like(ys), np.ones_like(ys)], 1)])
+    target = np.concatenate([got[..., 0][seen], got[..., 1][seen]])
+    (scale, tx, ty), *_ = np.linalg.lstsq(design, target, rcond=None)
+    np.testing.assert_allclose(got[..., :2], scale * full[..., :2] + (tx, ty), rtol=1e-4, atol=2e-3)
+    assert (got[..., 2][~seen] == FILL_CONFIDENCE).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=seeds, frames=st.integers(2, 10))
+def test_bones_fills_hidden_arms_where_a_rigidly_moving_body_has_them(seed, frames):
+    # Only arm joints are hidden, so the sequence statistics (height, ground, hips) are unchanged.
+    rng = np.random.default_rng(seed)
+    full, holes, reference = rigid_motion_with_holes(rng, frames, (sk.R_ELBOW, sk.L_ELBOW, sk.R_WRIST, sk.L_WRIST))
+    want = retarget(PoseSequence(full, 640, 480), reference, REF_SIZE, "bones").keypoints
+    got = retarget(PoseSequence(holes, 640, 480), reference, REF_SIZE, "bones").keypoints
+    np.testing.assert_allclose(got[..., :2], want[..., :2], rtol=1e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("mode", MOVING_MODES)
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 10))
+def test_confidences_seen_joints_keep_theirs_filled_ones_are_capped(mode, seed, frames):
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames, missing=0.3, empty=0.2)
+    reference = random_pose(rng, 170, (256, 200))
+    out = retarget(driving, reference, REF_SIZE, mode)
+    seen = driving.confidence > 0
+    np.testing.assert_array_equal(out.confidence[seen], driving.confidence[seen])
+    person = driving.has_person
+    filled = ~seen & person[:, None]
+    # Every joint the reference has is placed in every frame with a person, at most half trusted.
+    assert (out.confidence[filled] > 0).all() and (out.confidence[filled] <= FILL_CONFIDENCE).all()
+    assert np.isfinite(out.keypoints).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_frames_without_a_person_stay_empty(mode):
+    rng = np.random.default_rng(7)
+    driving = random_motion(rng, 8)
+    kp = driving.keypoints.copy()
+    kp[[0, 3, 4, 7]] = 0
+    driving = driving.replace(keypoints=kp)
+    out = retarget(driving, random_pose(rng, 170, (256, 200)), REF_SIZE, mode)
+    assert out.has_person.tolist() == driving.has_person.tolist()
+    assert not out.keypoints[~driving.has_person].any()
+    nobody = retarget(PoseSequence.empty(5, 640, 480), random_pose(rng), REF_SIZE, mode)
+    assert len(nobody) == 5 and not nobody.has_person.any()
+
+
+@pytest.mark.parametrize("mode", MOVING_MODES)
+def test_a_joint_nobody_shows_stays_missing_and_reference_gaps_come_from_the_driving(mode):
+    rng = np.random.default_rng(11)
+    driving = random_motion(rng, 6)
+    kp = driving.keypoints.copy()
+    kp[:, sk.L_WRIST] = 0        # the driving never shows the left wrist
+    kp[:3, sk.R_ELBOW] = 0       # ... and shows the right elbow only from frame 3 on
+    driving = driving.replace(keypoints=kp)
+    reference = random_pose(rng, 170, (256, 200))
+    reference[sk.L_WRIST] = 0    # nor does the reference: it stays missing
+    reference[sk.R_ELBOW] = 0    # the reference lacks the right elbow: completed from the driving
+    reference[sk.L_KNEE] = 0     # ... and the left knee, which the driving shows
+    out = retarget(driving, reference, REF_SIZE, mode)
+    assert (out.confidence[:, sk.L_WRIST] == 0).all()
+    assert (out.confidence[3:, sk.R_ELBOW] == kp[3:, sk.R_ELBOW, 2]).all()
+    # Before frame 3 it comes from the completed reference (which took it from frame 3): present, capped.
+    early = out.confidence[:3, sk.R_ELBOW]
+    assert ((early > 0) & (early <= FILL_CONFIDENCE)).all()
+    assert (out.confidence[:, sk.L_KNEE] == kp[:, sk.L_KNEE, 2]).all()
+    if mode == "bones":  # the completed knee's bones have one length throughout
+        for a, b in ((sk.L_HIP, sk.L_KNEE), (sk.L_KNEE, sk.L_ANKLE)):
+            lengths = bone_length(out.keypoints, a, b)
+            np.testing.assert_allclose(lengths, lengths[0], rtol=1e-5)
+
+
+# --- real motion ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_real_penn_action_motion_gives_sane_poses(mode):
+    sequences = [load_poses(path) for path in PENN]
+    assert len(sequences) == 3
+    for driving in sequences:
+        for reference_seq in sequences:
+            reference = reference_seq.keypoints[0]
+            size = (reference_seq.width, reference_seq.height)
+            out = retarget(driving, reference, size, mode)
+            kp = out.keypoints
+            assert len(out) == len(driving) and out.fps == driving.fps and (out.width, out.height) == size
+            assert np.isfinite(kp).all()
+            assert out.has_person.tolist() == driving.has_person.tolist()
+            # Nobody flies off: every joint within one image size of the image.
+            assert (kp[..., 0] > -size[0]).all() and (kp[..., 0] < 2 * size[0]).all()
+            assert (kp[..., 1] > -size[1]).all() and (kp[..., 1] < 2 * size[1]).all()
+            heights = body_height(kp[out.has_person])
+            assert np.isfinite(heights).all()
+            if mode != "none":  # the body keeps about the reference's size (never collapses or explodes)
+                ratio = np.median(heights) / body_height(reference)
+                assert 0.6 < ratio < 1.6, (driving.source, reference_seq.source, ratio)
+            if mode == "bones":
+                for a, b in sk.BONES:
+                    if reference[a, 2] > 0 and reference[b, 2] > 0:
+                        np.testing.assert_allclose(bone_length(kp, a, b), bone_length(reference, a, b),
+                                                   rtol=1e-5, atol=1e-3)
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+def test_bad_input_gives_clear_errors():
+    rng = np.random.default_rng(0)
+    driving = random_motion(rng, 3)
+    reference = random_pose(rng)
+    with pytest.raises(IlatError, match="unknown retarget mode 'scaled'; expected one of: none, scale, relative, bones"):
+        retarget(driving, reference, REF_SIZE, "scaled")
+    with pytest.raises(PoseFileError, match=r"expected a \(13, 3\) array, got shape \(12, 3\)"):
+        retarget(driving, reference[:12], REF_SIZE)
+    with pytest.raises(IlatError, match="reference_size"):
+        retarget(driving, reference)
+    with pytest.raises(NoPersonError, match="the reference pose has no visible joint"):
+        retarget(driving, np.zeros((13, 3)), REF_SIZE)
+    head_only = np.zeros((13, 3))
+    head_only[0] = (10, 10, 1)
+    with pytest.raises(NoPersonError, match="reference pose shows too little of the body"):
+        retarget(driving, head_only, REF_SIZE)
+    with pytest.raises(NoPersonError, match="still: no frame shows enough of the body"):
+        retarget(still(head_only), reference, REF_SIZE)
+    two = PoseSequence(np.stack([reference, reference]), *REF_SIZE, source="ref.json")
+    with pytest.raises(PoseFileError, match="ref.json: a reference pose must be one frame, got 2 frames"):
+        retarget(driving, two)
+    bad = reference.copy()
+    bad[4, 2] = 1.5
+    with pytest.raises(PoseFileError, match=r"joint 4 \(left_elbow\): confidence must be in \[0, 1\]"):
+        retarget(driving, bad, REF_SIZE)
+
+
+def test_a_reference_pose_sequence_brings_its_size():
+    rng = np.random.default_rng(1)
+    driving = random_motion(rng, 4)
+    reference = random_pose(rng, 170, (256, 200))
+    seq = PoseSequence(reference[None], *REF_SIZE, source="ref")
+    assert retarget(driving, seq).same_as(retarget(driving, reference, REF_SIZE))
+    doubled = retarget(driving, seq, (REF_SIZE[0] * 2, REF_SIZE[1] * 2))
+    assert doubled.same_as(retarget(driving, seq.rescaled(REF_SIZE[0] * 2, REF_SIZE[1] * 2)), atol=1e-3)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+@pytest.fixture
+def pose_files(tmp_path):
+    driving = load_poses(PENN[0])
+    reference = load_poses(PENN[1])[:1]
+    save_poses(reference, tmp_path / "ref.json")
+    return driving, reference, tmp_path
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retarget_command_with_a_reference_pose(pose_files, mode):
+    driving, reference, tmp_path = pose_files
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["retarget", str(PENN[0]), "--reference", str(tmp_path / "ref.json"),
+                                       "-o", str(out), "--mode", mode])
+    assert result.exit_code == 0, result.output
+    written = load_poses(out)
+    assert written.same_as(retarget(driving, reference, mode=mode), atol=1e-4)
+
+
+def test_retarget_command_with_a_reference_image(tmp_path):
+    from ilat_video.fileio import load_image
+    from ilat_video.pose.extract import extract_image_pose
+
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["retarget", str(PENN[2]), "--reference", str(WOMAN), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    image = load_image(WOMAN)
+    written = load_poses(out)
+    assert (written.width, written.height) == (image.shape[1], image.shape[0])
+    want = retarget(load_poses(PENN[2]), extract_image_pose(WOMAN), (image.shape[1], image.shape[0]))
+    assert written.same_as(want, atol=1e-3)
+
+
+def test_retarget_command_bad_input_exits_2_and_writes_nothing(pose_files):
+    driving, reference, tmp_path = pose_files
+    runner = CliRunner()
+    ref = str(tmp_path / "ref.json")
+    out = tmp_path / "out.json"
+
+    def run(*args):
+        result = runner.invoke(main, ["retarget", *args])
+        assert result.exit_code == 2, result.output
+        return " ".join(result.output.split())  # rich wraps long lines
+
+    assert "scaled" in run(str(PENN[0]), "--reference", ref, "-o", str(out), "--mode", "scaled")
+    assert "does not exist" in run(str(PENN[0]), "--reference", ref, "-o", str(tmp_path / "no" / "out.json"))
+    assert "also an input" in run(str(PENN[0]), "--reference", ref, "-o", ref)
+    assert "no such pose file" in run(str(tmp_path / "missing.json"), "--reference", ref, "-o", str(out))
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(blank)
+    assert "no person found" in run(str(PENN[0]), "--reference", str(blank), "-o", str(out))
+    nobody = tmp_path / "nobody.json"
+    save_poses(PoseSequence.empty(1, 64, 64), nobody)
+    assert "no visible joint" in run(str(PENN[0]), "--reference", str(nobody), "-o", str(out))
+    video_poses = tmp_path / "video.json"
+    save_poses(driving[:3], video_poses)
+    assert "one frame, got 3" in run(str(PENN[0]), "--reference", str(video_poses), "-o", str(out))
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.png", "nobody.json", "ref.json", "video.json"]
+
+
+def test_retarget_command_offers_every_mode():
+    command = main.commands["retarget"]
+    mode = next(p for p in command.params if p.name == "mode")
+    assert tuple(mode.type.choices) == MODES
