@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["OneEuroFilter", "one_euro", "smooth_poses", "fill_gaps",
            "DEFAULT_MIN_CUTOFF", "DEFAULT_BETA", "DEFAULT_D_CUTOFF", "GAP_CONFIDENCE"]
 
-# Defaults chosen with benchmarks/bench_extract.py --filter (real Penn Action motion plus
+# Defaults chosen with `benchmarks/bench_extract.py --only filter` (real Penn Action motion plus
 # synthetic jitter; see benchmarks/results/extract.md).
 DEFAULT_MIN_CUTOFF = 0.5  # Hz: cutoff when a joint is still
 DEFAULT_BETA = 200.0  # Hz per (frame sides / second): how fast the cutoff rises with speed
