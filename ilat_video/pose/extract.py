@@ -3,9 +3,12 @@
     poses = extract_poses("dance.mp4")          # PoseSequence (T, 13, 3), pixels of the video
     joints = extract_image_pose("me.png")       # (13, 3) for a single photo
 
-Videos run the landmarker in VIDEO mode (it tracks between frames, so most frames skip the person
-detector). When several people are in view the main person is followed: the largest one when
-tracking starts, then in each frame the candidate nearest to the last tracked pose.
+Videos run the landmarker in VIDEO mode (it tracks the person from frame to frame). The first
+frame decides how many people to look for: one person there -> 1 (fastest: the detector runs only
+when tracking is lost); several -> 2 per frame, and the main person is followed: the largest one
+when tracking starts, then in each frame the candidate nearest to the last tracked pose (a
+candidate too far from it is not taken; after REACQUIRE_SECONDS without the person the largest
+one in view is taken again, with a warning).
 
 Confidence of a joint = MediaPipe's `visibility` of the landmark it comes from: the landmarker's
 estimate (a sigmoid, in [0, 1]) that the point is visible in the picture and not occluded or
