@@ -19,7 +19,8 @@ Modes (DESIGN.md section 7):
   the nearest and farthest ankle positions; with one reference frame there is one target size,
   and a per-frame scale would make a jumping person grow, so the scale is one number.
 - ``relative``: FOMM's relative mode: joint j in frame t is ``ref_j + s * (drv_j(t) - drv_j(t0))``
-  with t0 the first frame with a person, so that frame equals the reference pose exactly. A joint
+  with t0 the first frame with a person (so that frame equals the reference pose exactly) and s the
+  size ratio of `scale` (medians over the whole sequence, so one odd first frame cannot set it). A joint
   the driving first sees later is anchored, in that frame, where the fill rule below puts it.
 - ``bones``: the reference's bone lengths with the driving's joint angles. The `scale` result is
   the guide: the torso block (head, shoulders, hips) is the reference's torso moved rigidly (the
@@ -70,7 +71,8 @@ from .skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["retarget", "body_height", "MODES", "FILL_CONFIDENCE", "CHAIN_SHARES", "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
+__all__ = ["retarget", "body_height", "MODES", "FILL_CONFIDENCE", "CHAIN_SHARES", "BONE_SHARES", "STANDARD_FIGURE",
+           "TORSO_JOINTS", "LIMB_BONES"]
 
 MODES: tuple[str, ...] = ("none", "scale", "relative", "bones")
 
@@ -101,7 +103,6 @@ _BONE_OF_STATURE = {
     (R_HIP, R_KNEE): _THIGH, (R_KNEE, R_ANKLE): _SHIN, (L_HIP, L_KNEE): _THIGH, (L_KNEE, L_ANKLE): _SHIN,
 }
 BONE_SHARES: dict[tuple[int, int], float] = {bone: v / _CHAIN_OF_STATURE for bone, v in _BONE_OF_STATURE.items()}
-
 
 
 def _standard_figure() -> np.ndarray:
