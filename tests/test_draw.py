@@ -190,7 +190,7 @@ def test_save_pose_image_errors_leave_nothing(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(20, 300), st.integers(20, 300))
 def test_drawing_inside_the_joints_box_equals_drawing_on_the_whole_image(seed, width, height):
-    # draw_pose paints only a crop around the joints (10x faster on 1080x1920 frames); the result
+    # draw_pose paints only a crop around the joints (3-10x faster on 1080x1920 frames); the result
     # must be what painting the whole image gives, also for skeletons partly or wholly outside it.
     # PIL's polygon filling is not exactly shift-invariant (about 1 image in 600 differs by a few
     # edge pixels), so a handful of differing pixels is allowed; a wrong crop or offset differs by

@@ -77,7 +77,7 @@ def draw_pose(image: np.ndarray, pose: np.ndarray, *, thickness: int | None = No
     width = max(1, int(thickness) if thickness is not None else bone_thickness(pose, min_confidence))
     radius = width / 2
     # Draw only inside the box around the visible joints (plus the line width), where every stroke
-    # lies: 10x faster on a 1080x1920 frame (benchmarks/results/pose_io.md). PIL's rasterizer is
+    # lies: 3-10x faster on a 1080x1920 frame (benchmarks/results/pose_io.md). PIL's rasterizer is
     # not exactly shift-invariant, so rarely a stroke edge pixel differs from full-image drawing.
     margin = int(np.ceil(radius)) + 2
     xy = pose[visible, :2]
