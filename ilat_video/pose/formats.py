@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def load_poses(path: str | os.PathLike, *, person_id: int | None = None, fps: fl
             _ignored(path, "person_id", person_id)
             seq = _load_ilat(path, data)
         elif kind == "coco":
-            return _load_coco(path, data, person_id, fps)
+            seq = _load_coco(path, data, person_id, fps)
         else:
             frames = data if isinstance(data, list) else [data]
             labels = [f"{path}: frame {i}" for i in range(len(frames))] if isinstance(data, list) else [str(path)]
