@@ -240,8 +240,9 @@ SCRIPT = textwrap.dedent(
 def _launch(config: dict) -> subprocess.Popen:
     code = SCRIPT.format(tests=str(TESTS), config=config)
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # Its own process group, so a signal can go to the whole group as Ctrl-C in a terminal does.
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, start_new_session=True)
 
 
 def _wait_for(predicate, proc, timeout=60.0):
@@ -272,18 +273,24 @@ def _logged_steps(out):
 
 
 @pytest.mark.slow
-def test_sigterm_checkpoints_the_current_step_and_resume_continues(tmp_path):
+@pytest.mark.parametrize("how", ["sigterm-process", "sigint-group-with-workers", "sigterm-group-with-workers"])
+def test_a_signal_checkpoints_the_current_step_and_resume_continues(tmp_path, how):
     out = tmp_path / "run"
-    proc = _launch(_config_dict(out))
+    workers = 1 if how.endswith("workers") else 0
+    proc = _launch(_config_dict(out, num_workers=workers))
     _wait_for(lambda: len(_logged_steps(out)) >= 7, proc)
-    proc.send_signal(signal.SIGTERM)
+    if how == "sigterm-process":
+        proc.send_signal(signal.SIGTERM)
+    else:  # Ctrl-C, or a scheduler stopping the job: the loader's worker gets the signal too and
+        # must not die before the main process has checkpointed.
+        os.killpg(proc.pid, signal.SIGINT if how.startswith("sigint") else signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     stopped = int(stdout.split("RESULT signal ")[1].split()[0])
     assert stopped >= 7
     assert latest_checkpoint(out).name == f"step-{stopped:08d}"  # the step it stopped at, not the last periodic one
     total = stopped + 4
-    result = train_tokenizer(TokenizerTrainConfig(**_config_dict(out, steps=total, resume=True)),
+    result = train_tokenizer(TokenizerTrainConfig(**_config_dict(out, steps=total, resume=True, num_workers=workers)),
                              model=TinyTokenizer(), dataset=TinyPairs())
     assert result.step == total
     records = read_log(out / "log.jsonl")

@@ -244,6 +244,8 @@ class BatchStream:
         # The loader draws its workers' base seed from this generator; without one it would draw
         # from torch's global RNG and shift dropout's random stream every time a loader opens.
         kwargs["generator"] = torch.Generator().manual_seed(derive_seed(self.seed, self.rank, self.batch, 7))
+        if self.num_workers > 0:
+            kwargs["worker_init_fn"] = _ignore_stop_signals
         return kwargs
 
     def _open(self) -> None:
@@ -314,6 +316,14 @@ def _construct(cls, *args, **kwargs):
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in params}
     return cls(*args, **kwargs)
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    # Ctrl-C in a terminal (and a scheduler's SIGTERM) reaches every process of the group. The main
+    # process must finish its step and checkpoint, so its loader workers must not die first; they
+    # are shut down by the main process when the loader closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def is_map_style(dataset) -> bool:
@@ -437,18 +447,21 @@ class CodebookUsage:
 
     def __init__(self, codebook_size: int):
         self.codebook_size = codebook_size
-        self.counts = torch.zeros(codebook_size, dtype=torch.float64)
+        self.counts: torch.Tensor | None = None  # on the indices' device: no GPU sync per step
 
     def update(self, indices: torch.Tensor) -> None:
-        flat = indices.detach().reshape(-1).to("cpu", torch.int64)
-        self.counts += torch.bincount(flat, minlength=self.codebook_size)[: self.codebook_size].double()
+        flat = indices.detach().reshape(-1).long()
+        if self.counts is None:
+            self.counts = torch.zeros(self.codebook_size, dtype=torch.int64, device=flat.device)
+        self.counts += torch.bincount(flat, minlength=self.codebook_size)[: self.codebook_size]
 
     def summary(self, ctx: DistributedContext | None = None, reset: bool = True) -> dict[str, float]:
-        counts = self.counts
+        counts = self.counts if self.counts is not None else torch.zeros(self.codebook_size, dtype=torch.int64)
         if ctx is not None and ctx.distributed:
             from .distributed import sum_over_ranks
 
-            counts = sum_over_ranks(ctx, counts.float()).double()
+            counts = sum_over_ranks(ctx, counts)
+        counts = counts.double().cpu()
         total = counts.sum()
         if total > 0:
             p = counts / total
@@ -456,27 +469,31 @@ class CodebookUsage:
             out = {"perplexity": float(entropy.exp()), "dead_codes": int((counts == 0).sum())}
         else:
             out = {"perplexity": float("nan"), "dead_codes": self.codebook_size}
-        if reset:
+        if reset and self.counts is not None:
             self.counts.zero_()
         return out
 
 
 class Meter:
-    """Running means of scalar metrics between log records (float() of tensors happens here only)."""
+    """Running means of scalar metrics between log records. Tensors are summed as tensors and read
+    only in `means`, so a GPU run does not wait for every step's values."""
 
     def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.count = 0
+        self.sums: dict[str, float | torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
 
     def add(self, values: dict[str, float | torch.Tensor]) -> None:
         for key, value in values.items():
-            self.sums[key] = self.sums.get(key, 0.0) + float(value)
-        self.count += 1
+            if isinstance(value, torch.Tensor):
+                value = value.detach().float()
+            self.sums[key] = self.sums[key] + value if key in self.sums else value
+            self.counts[key] = self.counts.get(key, 0) + 1
 
     def means(self, reset: bool = True) -> dict[str, float]:
-        out = {k: v / max(1, self.count) for k, v in self.sums.items()}
+        # A metric that exists on some steps only (the GAN terms) is averaged over those steps.
+        out = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
         if reset:
-            self.sums, self.count = {}, 0
+            self.sums, self.counts = {}, {}
         return out
 
 
