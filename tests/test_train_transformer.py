@@ -156,13 +156,13 @@ def test_weight_decay_applies_to_matrices_only():
 
 def test_sample_grid_shows_reference_target_and_greedy_sample(tmp_path, monkeypatch):
     # A stand-in sampler with the sampling module's signature (the real one is tested on its own).
-    def sample_local(model, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None, top_k=None,
-                     temperature=1.0, generator=None):
-        assert top_k == 1  # greedy, as in the paper
+    def sample_local(model, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None, greedy=True):
+        assert greedy and not model.training  # greedy, as in the paper, in eval mode
         logits = model(cond_tokens, target_tokens, target_pose, region, reference_pose=reference_pose)
         return torch.where(region.flatten(1), logits.argmax(-1), target_tokens)
 
-    monkeypatch.setitem(sys.modules, "ilat_video.sampling", types.SimpleNamespace(sample_local=sample_local))
+    monkeypatch.setitem(sys.modules, "ilat_video.sampling",
+                        types.SimpleNamespace(sample_local=sample_local, sample_vanilla=None))
     train_transformer(config(tmp_path / "run", steps=4, sample_every=2, sample_count=3), model=seeded_transformer(),
                       tokenizer=seeded_tokenizer(), dataset=TinyPairs())
     grids = sorted((tmp_path / "run" / "samples").glob("*.png"))

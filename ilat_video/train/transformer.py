@@ -335,25 +335,29 @@ def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
 
 @torch.no_grad()
 def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, config, device, size) -> None:
-    """Grid: reference | target | greedy sample decoded with Eq. 4 (region tinted on the target)."""
-    from ..sampling import sample_local
+    """Grid: reference | target (region tinted) | greedy sample decoded with Eq. 4.
+
+    LA: the region's tokens are sampled with the cached local sampler, the rest are the target's
+    (encoded with the region, as in training). AR: every token is sampled (the baseline)."""
+    from ..sampling import sample_local, sample_vanilla
 
     inputs = tokenize_batch(tokenizer, samples, device, size, config.reference_pose)
-    region = inputs["token_region"]
-    if config.mask == "ar":
-        region = torch.ones_like(region)
     was_training = model.training
     model.eval()
     try:
-        tokens = sample_local(
-            model, inputs["cond"], inputs["target"], inputs["target_pose"], region,
-            reference_pose=inputs["reference_pose"], top_k=1,
-        )  # (B, N)
+        if config.mask == "ar":
+            tokens = sample_vanilla(model, inputs["cond"], inputs["target_pose"],
+                                    reference_pose=inputs["reference_pose"])  # (B, N)
+        else:
+            tokens = sample_local(model, inputs["cond"], inputs["target"], inputs["target_pose"],
+                                  inputs["token_region"], reference_pose=inputs["reference_pose"])  # (B, N)
     finally:
         model.train(was_training)
-    b, h, w = region.shape
-    pixel_region = inputs["region"] if config.mask == "la" else torch.ones_like(inputs["region"])
-    generated = tokenizer.decode_indices(tokens.view(b, h, w), z=inputs["target_z"], region=pixel_region)
+    b, h, w = inputs["token_region"].shape
+    if config.mask == "ar":
+        generated = tokenizer.decode_indices(tokens.view(b, h, w))
+    else:
+        generated = tokenizer.decode_indices(tokens.view(b, h, w), z=inputs["target_z"], region=inputs["region"])
     common.save_image_grid(path, [
         inputs["reference_image"],
         common.region_overlay(inputs["target_image"], inputs["region"]),
