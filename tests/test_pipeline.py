@@ -1,0 +1,211 @@
+"""The Animator and `ilat-video animate`, on tiny random models (fast; quality is the benchmarks' job)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from ilat_video.cli import main
+from ilat_video.data.synth import file_video
+from ilat_video.errors import IlatError, ModelFileError, NoPersonError
+from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
+from ilat_video.nn.transformer import LATransformer, transformer_preset
+from ilat_video.pipeline import Animator
+from ilat_video.pose.formats import load_poses, save_poses
+from ilat_video.pose.sequence import PoseSequence
+from ilat_video.video import VideoWriter, read_frames
+
+DATA = Path(__file__).parent / "data"
+
+
+def tiny_models(seed: int = 0, reference_pose: bool = False):
+    torch.manual_seed(seed)
+    tokenizer = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4, 4),
+                                        codebook_size=32, code_dim=8))
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(4, 4),
+                                                   use_reference_pose=reference_pose))
+    return tokenizer.eval(), transformer.eval()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    tokenizer, transformer = tiny_models()
+    tokenizer.save_pretrained(folder / "tokenizer")
+    transformer.save_pretrained(folder / "transformer")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, Path]:
+    """A synthetic person (MediaPipe need not find them) as a PNG and its pose file."""
+    folder = tmp_path_factory.mktemp("reference")
+    video = file_video(3, "test", 0, 96, 2)
+    Image.fromarray(video.render(0)).save(folder / "person.png")
+    save_poses(PoseSequence(video.poses[:1], 96, 96, 30.0), folder / "person_pose.json")
+    return folder / "person.png", folder / "person_pose.json"
+
+
+@pytest.fixture(scope="module")
+def driving() -> Path:
+    return DATA / "penn_action" / "1037.mat"
+
+
+def test_frames_come_out_at_model_size_one_per_driving_frame(model_dir, reference, driving):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    frames = list(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=5, batch_size=2))
+    assert len(frames) == 5
+    assert all(f.shape == (32, 32, 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, driving):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    kwargs = dict(reference_pose=reference[1], max_frames=4)
+    one = list(animator.animate(reference[0], driving, batch_size=1, seed=1, **kwargs))
+    four = list(animator.animate(reference[0], driving, batch_size=4, seed=7, **kwargs))
+    # Same tokens; the decoder's float sums differ by ~1e-6 between batch sizes, which can move a
+    # pixel that sits on a rounding boundary by one level.
+    assert len(one) == len(four) == 4
+    assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(one, four))
+
+
+def test_sampling_is_reproducible_per_seed(model_dir, reference, driving):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    kwargs = dict(reference_pose=reference[1], max_frames=3, top_k=8, temperature=1.5)
+    a = list(animator.animate(reference[0], driving, seed=3, **kwargs))
+    b = list(animator.animate(reference[0], driving, seed=3, **kwargs))
+    c = list(animator.animate(reference[0], driving, seed=4, **kwargs))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_frames_without_a_person_hold_the_last_pose(model_dir, reference):
+    seq = load_poses(DATA / "penn_action" / "1037.mat")[:6]
+    keypoints = seq.keypoints.copy()
+    keypoints[3] = 0.0
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    ref = animator.load_reference(reference[0], reference[1])
+    plan = animator.plan(ref, seq.replace(keypoints=keypoints))
+    assert plan.missing.tolist() == [False, False, False, True, False, False]
+    np.testing.assert_array_equal(plan.target_crop[3], plan.target_crop[2])
+
+
+def test_animate_to_file_writes_a_playable_mp4_and_poses(model_dir, reference, driving, tmp_path):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    out = tmp_path / "out.mp4"
+    summary = animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=4,
+                                       side_by_side=True, save_poses=tmp_path / "poses.json", fps=10)
+    frames = list(read_frames(out))
+    assert summary.frames == len(frames) == 4
+    assert frames[0].shape[1] == 3 * frames[0].shape[0]  # reference | skeleton | result
+    poses = load_poses(tmp_path / "poses.json")
+    assert len(poses) == 4 and poses.has_person.all()
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_mismatched_model_configs_are_refused():
+    tokenizer, _ = tiny_models()
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=64, grid=(4, 4)))
+    with pytest.raises(ModelFileError, match="codes"):
+        Animator(tokenizer, transformer, device="cpu")
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(8, 8)))
+    with pytest.raises(ModelFileError, match="grid"):
+        Animator(tokenizer, transformer, device="cpu")
+
+
+# --- the CLI: bad input gets exit code 2, a clear message, and no output file ------------------
+
+def run_animate(*args):
+    return CliRunner().invoke(main, ["animate", *map(str, args)])
+
+
+def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path):
+    out = tmp_path / "cli.mp4"
+    result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
+                         "--max-frames", 3, "--batch-size", 2)
+    assert result.exit_code == 0, result.output
+    assert "3 frames" in result.output
+    assert len(list(read_frames(out))) == 3
+
+
+@pytest.fixture(scope="module")
+def blank_video(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("blank") / "nobody.mp4"
+    ramp = np.linspace(0, 255, 64, dtype=np.uint8)
+    with VideoWriter(path, 10) as writer:
+        for t in range(6):
+            writer.write(np.stack([np.tile(ramp, (64, 1))] * 3, axis=-1))
+    return path
+
+
+def bad_cases(model_dir, reference, driving, blank_video, tmp_path):
+    no_person_image = tmp_path / "nobody.png"
+    Image.fromarray(np.full((80, 60, 3), 200, np.uint8)).save(no_person_image)
+    empty_pose = tmp_path / "empty_pose.json"
+    save_poses(PoseSequence.empty(1, 96, 96), empty_pose)
+    broken_model = tmp_path / "broken_model"
+    (broken_model / "tokenizer").mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (broken_model / "tokenizer" / name).write_bytes((model_dir / "tokenizer" / name).read_bytes())
+    (broken_model / "transformer").mkdir()
+    (broken_model / "transformer" / "config.json").write_bytes((model_dir / "transformer" / "config.json").read_bytes())
+    mismatched = tmp_path / "mismatched"
+    (mismatched / "tokenizer").mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (mismatched / "tokenizer" / name).write_bytes((model_dir / "tokenizer" / name).read_bytes())
+    LATransformer(transformer_preset("tiny", codebook_size=64, grid=(4, 4))).save_pretrained(mismatched / "transformer")
+    ref, pose = reference
+    model = ["--model", model_dir]
+    return {
+        "reference without a person": ([no_person_image, driving, *model], "no person"),
+        "reference pose without a person": ([ref, driving, *model, "--reference-pose", empty_pose], "no person"),
+        "driving video without a person": ([ref, blank_video, *model, "--reference-pose", pose], "no person"),
+        "missing reference": ([tmp_path / "missing.png", driving, *model, "--reference-pose", pose], "missing.png"),
+        "model missing a file": ([ref, driving, "--model", broken_model, "--reference-pose", pose], "model.safetensors"),
+        "model with mismatched configs": ([ref, driving, "--model", mismatched, "--reference-pose", pose], "codes"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "reference without a person", "reference pose without a person", "driving video without a person",
+    "missing reference", "model missing a file", "model with mismatched configs",
+])
+def test_cli_bad_input_exits_2_without_output(case, model_dir, reference, driving, blank_video, tmp_path):
+    args, message = bad_cases(model_dir, reference, driving, blank_video, tmp_path)[case]
+    out = tmp_path / "out.mp4"
+    result = run_animate(*args, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if ".part" in p.name]
+
+
+def test_cli_output_equal_to_an_input_or_in_a_missing_folder(model_dir, reference, driving, tmp_path):
+    ref, pose = reference
+    before = ref.read_bytes()
+    result = run_animate(ref, driving, "-o", ref, "--model", model_dir, "--reference-pose", pose)
+    assert result.exit_code == 2 and "also an input" in result.output
+    assert ref.read_bytes() == before
+    result = run_animate(ref, driving, "-o", tmp_path / "nope" / "out.mp4", "--model", model_dir, "--reference-pose", pose)
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_cli_failure_midway_leaves_the_old_output_untouched(model_dir, reference, driving, tmp_path, monkeypatch):
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"the user's earlier video")
+    import ilat_video.pipeline as pipeline
+
+    def broken(self, *args, **kwargs):
+        yield np.zeros((32, 32, 3), np.uint8)
+        raise IlatError("simulated failure after the first frame")
+
+    monkeypatch.setattr(pipeline.Animator, "generate", broken)
+    result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1])
+    assert result.exit_code == 2
+    assert out.read_bytes() == b"the user's earlier video"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.mp4"]
