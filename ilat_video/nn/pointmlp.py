@@ -28,6 +28,18 @@ class PointMLP(nn.Module):
         )
         self.joint_embedding = nn.Parameter(torch.zeros(num_joints, dim))
         self.missing_embedding = nn.Parameter(torch.zeros(dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # The hidden layers keep PyTorch's default (Kaiming-uniform) init: with the small normal
+        # init used for the rest of the transformer, three ReLU layers fed values in [0, 1] pass
+        # on ~1e-5 of the coordinates and the pose hardly trains. The output layer and the
+        # embeddings start at the scale of the token embeddings.
+        for layer in self.mlp[:-1]:
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+        nn.init.normal_(self.mlp[-1].weight, std=0.02)
+        nn.init.zeros_(self.mlp[-1].bias)
         nn.init.normal_(self.joint_embedding, std=0.02)
         nn.init.normal_(self.missing_embedding, std=0.02)
 

@@ -175,6 +175,7 @@ class LATransformer(PretrainedMixin, nn.Module):
                     nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Embedding):
                 nn.init.normal_(module.weight, std=0.02)
+        self.pose_encoder.reset_parameters()  # its own init (see PointMLP)
         nn.init.normal_(self.position_embedding, std=0.02)
         nn.init.normal_(self.head.weight, std=0.02)
         # Residual projections scaled down with depth (GPT-2) so the residual stream starts tame.

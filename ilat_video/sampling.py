@@ -1,0 +1,189 @@
+"""Sampling target tokens from an LA transformer (DESIGN.md section 6).
+
+- `sample_local`: iLAT's local AR sampler with a key/value cache. One parallel pass over the whole
+  sequence fills the cache (condition and global positions are final after it: they never see a
+  region token), then one single-token step per causal position, in raster order, with row p of
+  the same LA mask used in training. Steps per frame ~ the region size, not N. Frames with
+  different regions run as one batch, the step loop padded to the longest schedule.
+- `sample_vanilla`: the vanilla AR baseline (the paper's Taming): every token, causal mask,
+  cached too, so that speed comparisons are fair.
+- `sample_naive`: recomputes the whole sequence at every step (no cache), generating the region
+  tokens in raster order under a chosen mask. The reference for tests, and the speed of the
+  official code's approach.
+
+Decoding rule, the same for all three: greedy argmax by default (`greedy=True`, the paper's
+setting; `top_k=1` is greedy too). `greedy=False` samples from softmax(logits / temperature),
+restricted to the `top_k` most likely ids when `top_k` is given, drawing from `generator`, which
+is then required so that the same inputs and seed give the same tokens.
+
+All samplers take `max_steps` for benchmarks only: stop after that many sequential steps, the
+region tokens not reached yet keep their input ids.
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from .masks import causal_positions, flatten_region
+from .nn.transformer import LATransformer
+
+log = logging.getLogger(__name__)
+
+
+def _check_decoding(greedy: bool, top_k: int | None, temperature: float, generator) -> None:
+    if greedy:
+        if top_k not in (None, 1) or temperature != 1.0:
+            raise ValueError("top_k > 1 and temperature apply to sampling: pass greedy=False")
+        return
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    if generator is None:
+        raise ValueError("greedy=False needs an explicit torch.Generator (same seed, same tokens)")
+
+
+def choose_tokens(logits: torch.Tensor, *, greedy: bool = True, top_k: int | None = None,
+                  temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, K) logits -> (B,) token ids by the module's decoding rule."""
+    if greedy or top_k == 1:
+        return logits.argmax(dim=-1)
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+def _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator):
+    _check_decoding(greedy, top_k, temperature, generator)
+    if model.training:
+        log.warning("sampling from a model in training mode (dropout is active); call model.eval()")
+    return target_tokens.clone(), flatten_region(region).to(target_tokens.device)
+
+
+def _held_tokens(model: LATransformer, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """(B,) ids held by target positions (B,): t_s at 0, else t_{j-1} from tokens (B, N)."""
+    previous = tokens.gather(1, (positions - 1).clamp_min(0)[:, None])[:, 0]
+    return torch.where(positions == 0, torch.full_like(previous, model.target_start_id), previous)
+
+
+@torch.inference_mode()
+def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens: torch.Tensor,
+                 target_pose: torch.Tensor, region: torch.Tensor, *, reference_pose: torch.Tensor | None = None,
+                 greedy: bool = True, top_k: int | None = None, temperature: float = 1.0,
+                 generator: torch.Generator | None = None, return_logits: bool = False,
+                 max_steps: int | None = None):
+    """Generate the region's tokens with the cached local AR sampler.
+
+    cond_tokens, target_tokens: (B, N) long; target_tokens outside the region are the known
+        tokens (returned unchanged), inside it any placeholder.
+    target_pose, reference_pose: (B, 13, 3) normalized poses, as `LATransformer.forward`.
+    region: (B, h, w) or (B, N) bool, True = generate; frames may have different regions.
+    Returns (B, N) long tokens, and with `return_logits` also (B, N, K) logits: at region
+    positions the logits each token was drawn from; elsewhere those of the parallel pass, which
+    are exact for global positions only (a causal position predicting a known token saw
+    placeholders).
+    """
+    tokens, flat = _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator)
+    b = tokens.shape[0]
+    rows = torch.arange(b, device=tokens.device)
+    schedule = causal_positions(flat)
+    cache = model.new_cache(b, device=tokens.device)
+    # 1. One parallel pass: condition and global positions are final, the cache is full length.
+    logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
+                               mask="la")  # (B, N, K)
+    steps = schedule.positions.shape[1] if max_steps is None else min(max_steps, schedule.positions.shape[1])
+    for s in range(steps):
+        positions, active = schedule.positions[:, s], schedule.valid[:, s]
+        if s == 0:
+            # The first causal position holds a known token and sees no region token: the pass
+            # above already computed it exactly.
+            logits = logits_all[rows, positions]
+        else:
+            # 2. One position per frame against the cache, its keys/values written at the position.
+            logits = model.step(cache, positions, _held_tokens(model, tokens, positions), active)
+        write = schedule.predicts[:, s]
+        picked = choose_tokens(logits, greedy=greedy, top_k=top_k, temperature=temperature, generator=generator)
+        tokens[rows, positions] = torch.where(write, picked, tokens[rows, positions])
+        if return_logits:
+            logits_all[rows[write], positions[write]] = logits[write].to(logits_all.dtype)
+    return (tokens, logits_all) if return_logits else tokens
+
+
+@torch.inference_mode()
+def sample_vanilla(model: LATransformer, cond_tokens: torch.Tensor, target_pose: torch.Tensor, *,
+                   reference_pose: torch.Tensor | None = None, greedy: bool = True, top_k: int | None = None,
+                   temperature: float = 1.0, generator: torch.Generator | None = None,
+                   return_logits: bool = False, max_steps: int | None = None):
+    """Generate all N target tokens with the vanilla AR mask, cached: the Taming baseline.
+
+    A parallel pass over the condition block and t_s, then N - 1 single-token steps. Returns
+    (B, N) long (and the (B, N, K) logits with `return_logits`).
+    """
+    c = model.config
+    b, n = cond_tokens.shape
+    tokens, _ = _prepare(model, cond_tokens, torch.zeros_like(cond_tokens), torch.ones(b, n, dtype=torch.bool),
+                         greedy, top_k, temperature, generator)
+    full = torch.ones(b, n, dtype=torch.bool, device=tokens.device)
+    cache = model.new_cache(b, device=tokens.device)
+    logits = model.prefill(cache, cond_tokens, tokens, target_pose, full, reference_pose=reference_pose,
+                           mask="ar", length=c.num_condition + 1)[:, 0]  # (B, K), predicts t_0
+    all_logits = [logits] if return_logits else None
+    steps = n if max_steps is None else min(max_steps, n)
+    for j in range(steps):
+        if j > 0:
+            positions = torch.full((b,), j, dtype=torch.long, device=tokens.device)
+            logits = model.step(cache, positions, tokens[:, j - 1])
+            if return_logits:
+                all_logits.append(logits)
+        tokens[:, j] = choose_tokens(logits, greedy=greedy, top_k=top_k, temperature=temperature,
+                                     generator=generator)
+    if not return_logits:
+        return tokens
+    out = torch.zeros(b, n, c.codebook_size, dtype=logits.dtype, device=tokens.device)
+    out[:, :len(all_logits)] = torch.stack(all_logits, dim=1)
+    return tokens, out
+
+
+@torch.inference_mode()
+def sample_naive(model: LATransformer, cond_tokens: torch.Tensor, target_tokens: torch.Tensor,
+                 target_pose: torch.Tensor, region: torch.Tensor, *, reference_pose: torch.Tensor | None = None,
+                 mask: str = "la", greedy: bool = True, top_k: int | None = None, temperature: float = 1.0,
+                 generator: torch.Generator | None = None, return_logits: bool = False,
+                 max_steps: int | None = None):
+    """Generate the region's tokens in raster order, re-running the whole sequence every step.
+
+    Arguments as `sample_local`; `mask` is "la" or "ar" (with a full region, "ar" is the vanilla
+    baseline without a cache). Step s runs a full forward and takes, per frame, the logits of
+    its s-th region token; frames with fewer region tokens idle through the padding.
+    """
+    if mask not in ("la", "ar"):
+        raise ValueError(f"mask must be 'la' or 'ar', got {mask!r}")
+    tokens, flat = _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator)
+    b, n = flat.shape
+    rows = torch.arange(b, device=tokens.device)
+    counts = flat.sum(dim=1)  # (B,)
+    # Region positions in raster order, padded: a stable sort puts them first.
+    order = torch.sort((~flat).to(torch.uint8), dim=1, stable=True).indices  # (B, N)
+    logits_all = None
+    steps = int(counts.max()) if b else 0
+    steps = steps if max_steps is None else min(max_steps, steps)
+    for s in range(steps):
+        active = counts > s
+        positions = order[:, s]
+        logits_full = model(cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose, mask=mask)
+        if return_logits and logits_all is None:
+            logits_all = logits_full.clone()
+        logits = logits_full[rows, positions]  # (B, K)
+        picked = choose_tokens(logits, greedy=greedy, top_k=top_k, temperature=temperature, generator=generator)
+        tokens[rows, positions] = torch.where(active, picked, tokens[rows, positions])
+        if return_logits:
+            logits_all[rows[active], positions[active]] = logits[active]
+    if not return_logits:
+        return tokens
+    if logits_all is None:
+        logits_all = model(cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose, mask=mask)
+    return tokens, logits_all

@@ -1,0 +1,157 @@
+"""Samplers: the cached local sampler is exact (same greedy tokens as recomputing everything, logits
+equal to the teacher-forced forward, batched equals one by one), the vanilla baseline likewise,
+decoding options, and a small model that learns a toy task through its conditioning."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ilat_video.masks import causal_group
+from ilat_video.nn.transformer import LATransformer, TransformerConfig
+from ilat_video.sampling import choose_tokens, sample_local, sample_naive, sample_vanilla
+
+K = 16
+QKV_SCALE = 6.0  # peaky attention: outputs depend strongly on individual earlier tokens
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and the machine's cores are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def sharp_model(seed: int, grid=(3, 3), use_reference_pose: bool = False) -> LATransformer:
+    """A random tiny model whose logits are spread wide, so that argmax ties within float error
+    (which would let two exact samplers disagree for no reason) are vanishingly rare, and whose
+    attention is peaky, so that a stale cache entry changes the greedy tokens (at the default
+    init, attention is near uniform over ~100 keys and one wrong key rarely flips an argmax)."""
+    config = TransformerConfig(codebook_size=K, grid=grid, num_layers=2, num_heads=2, width=32, pose_hidden=32,
+                               use_reference_pose=use_reference_pose)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = LATransformer(config).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(100.0)
+        for block in model.blocks:
+            block.attn.qkv.weight.mul_(QKV_SCALE)
+    return model
+
+
+def random_batch(model: LATransformer, generator: torch.Generator, batch: int = 4):
+    c = model.config
+    n = c.num_tokens
+    cond = torch.randint(0, K, (batch, n), generator=generator)
+    target = torch.randint(0, K, (batch, n), generator=generator)
+    pose = torch.rand(batch, 13, 3, generator=generator)
+    rate = torch.rand(batch, 1, 1, generator=generator)  # a different region size per frame
+    region = torch.rand(batch, *c.grid, generator=generator) < rate
+    region[0] = False  # always one empty ...
+    if batch > 1:
+        region[1] = True  # ... and one full region in the batch
+    ref = torch.rand(batch, 13, 3, generator=generator) if c.use_reference_pose else None
+    return cond, target, pose, region, ref
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), reference_pose=st.booleans(), grid=st.sampled_from([(3, 3), (2, 4), (4, 4)]))
+def test_cached_local_equals_naive_and_teacher_forcing(seed, reference_pose, grid):
+    model = sharp_model(seed % 5, grid, reference_pose)
+    g = torch.Generator().manual_seed(seed)
+    cond, target, pose, region, ref = random_batch(model, g)
+    tokens, step_logits = sample_local(model, cond, target, pose, region, reference_pose=ref, return_logits=True)
+    naive = sample_naive(model, cond, target, pose, region, reference_pose=ref, mask="la")
+    assert torch.equal(tokens, naive)
+    flat = region.flatten(1)
+    assert torch.equal(tokens[~flat], target[~flat])  # known tokens come back unchanged
+    # Each step's logits equal the teacher-forced forward on the sampled tokens, and so do the
+    # global positions' logits of the parallel pass.
+    with torch.no_grad():
+        forced = model(cond, tokens, pose, region, reference_pose=ref)
+    exact = flat | ~causal_group(region)[:, :-1]
+    assert (step_logits - forced)[exact].abs().max() < 1e-4
+    # The placeholder ids inside the region do not matter.
+    other = torch.where(flat, (target + 5) % K, target)
+    assert torch.equal(sample_local(model, cond, other, pose, region, reference_pose=ref), tokens)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_batch_equals_one_at_a_time(seed):
+    model = sharp_model(seed % 3, (4, 4))
+    g = torch.Generator().manual_seed(seed)
+    cond, target, pose, region, _ = random_batch(model, g, batch=5)
+    batched = sample_local(model, cond, target, pose, region)
+    for i in range(5):
+        one = sample_local(model, cond[i:i + 1], target[i:i + 1], pose[i:i + 1], region[i:i + 1])
+        assert torch.equal(batched[i:i + 1], one)
+
+
+def test_sampled_logits_match_teacher_forcing_when_sampling():
+    model = sharp_model(1, (4, 4))
+    with torch.no_grad():
+        model.head.weight.div_(100.0)  # soft logits, so top-k sampling really draws
+    g = torch.Generator().manual_seed(1)
+    cond, target, pose, region, _ = random_batch(model, g)
+    tokens, logits = sample_local(model, cond, target, pose, region, greedy=False, top_k=4, temperature=1.5,
+                                  generator=torch.Generator().manual_seed(2), return_logits=True)
+    with torch.no_grad():
+        forced = model(cond, tokens, pose, region)
+    flat = region.flatten(1)
+    assert (logits - forced)[flat].abs().max() < 1e-4
+    # Every drawn token is among the top 4 of the logits it was drawn from.
+    rank = (logits > logits.gather(2, tokens[..., None])).sum(-1)  # (B, N)
+    assert (rank[flat] < 4).all()
+    again = sample_local(model, cond, target, pose, region, greedy=False, top_k=4, temperature=1.5,
+                         generator=torch.Generator().manual_seed(2))
+    assert torch.equal(again, tokens)  # same seed, same tokens
+    greedy = sample_local(model, cond, target, pose, region)
+    assert not torch.equal(greedy, tokens)  # it did sample (with 4 candidates, a tie is unlikely)
+
+
+def test_vanilla_cached_equals_naive_ar():
+    model = sharp_model(2, (3, 3), use_reference_pose=True)
+    g = torch.Generator().manual_seed(3)
+    cond, target, pose, _, ref = random_batch(model, g, batch=3)
+    tokens, logits = sample_vanilla(model, cond, pose, reference_pose=ref, return_logits=True)
+    full = torch.ones(3, 3, 3, dtype=torch.bool)
+    naive = sample_naive(model, cond, torch.zeros_like(cond), pose, full, reference_pose=ref, mask="ar")
+    assert torch.equal(tokens, naive)
+    with torch.no_grad():
+        forced = model(cond, tokens, pose, full, reference_pose=ref, mask="ar")
+    assert (logits - forced).abs().max() < 1e-4
+    # With a full region the LA mask is the AR mask: the local sampler is the vanilla one.
+    assert torch.equal(sample_local(model, cond, target, pose, full, reference_pose=ref), tokens)
+
+
+def test_max_steps_stops_early():
+    model = sharp_model(3, (3, 3))
+    g = torch.Generator().manual_seed(4)
+    cond, target, pose, _, _ = random_batch(model, g, batch=2)
+    full = torch.ones(2, 9, dtype=torch.bool)
+    first3 = sample_local(model, cond, target, pose, full, max_steps=3)
+    whole = sample_local(model, cond, target, pose, full)
+    assert torch.equal(first3[:, :3], whole[:, :3]) and torch.equal(first3[:, 3:], target[:, 3:])
+    assert torch.equal(sample_vanilla(model, cond, pose, max_steps=3)[:, :3], whole[:, :3])
+    assert torch.equal(sample_naive(model, cond, target, pose, full, max_steps=3), first3)
+
+
+def test_decoding_rule():
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
+    assert choose_tokens(logits).item() == 1
+    g = torch.Generator().manual_seed(0)
+    assert choose_tokens(logits, greedy=False, top_k=1, generator=g).item() == 1
+    draws = torch.stack([choose_tokens(logits, greedy=False, top_k=2, generator=g) for _ in range(200)])
+    assert set(draws.flatten().tolist()) == {1, 3}
+    model = sharp_model(0)
+    cond, target, pose, region, _ = random_batch(model, torch.Generator().manual_seed(0), batch=1)
+    with pytest.raises(ValueError, match="greedy=False"):
+        sample_local(model, cond, target, pose, region, top_k=5)
+    with pytest.raises(ValueError, match="Generator"):
+        sample_local(model, cond, target, pose, region, greedy=False)
+    with pytest.raises(ValueError, match="temperature"):
+        sample_local(model, cond, target, pose, region, greedy=False, temperature=0.0, generator=g)
