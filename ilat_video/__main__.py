@@ -1,0 +1,4 @@
+"""`python -m ilat_video ...` is `ilat-video ...`."""
+from .cli import main
+
+main()
