@@ -79,10 +79,13 @@ PRESETS: dict[str, TokenizerConfig] = {
     "paper-256": TokenizerConfig(resolution=256, base_channels=128, channel_mult=(1, 1, 2, 2, 4),
                                  num_res_blocks=2, codebook_size=1024, code_dim=256,
                                  decoder_attention=True),
-    # Small CPU presets for the demo model: 16x16 tokens each.
-    "small-64": TokenizerConfig(resolution=64, base_channels=32, channel_mult=(1, 2, 4),
+    # Small CPU presets for the demo model: 16x16 tokens each (at 64x64 with 8x8 tokens limbs
+    # vanished). Every conv costs about the same (channels double as the side halves); sized so a
+    # stage-2 training step of batch 8 stays well under a second on 2 CPU cores
+    # (benchmarks/results/tokenizer_speed.md).
+    "small-64": TokenizerConfig(resolution=64, base_channels=16, channel_mult=(1, 2, 4),
                                 num_res_blocks=1, codebook_size=512, code_dim=32),
-    "small-128": TokenizerConfig(resolution=128, base_channels=16, channel_mult=(1, 2, 4, 4),
+    "small-128": TokenizerConfig(resolution=128, base_channels=8, channel_mult=(1, 2, 4, 8),
                                  num_res_blocks=1, codebook_size=512, code_dim=32),
 }
 
@@ -202,7 +205,8 @@ class Encoder(nn.Module):
     def forward(self, image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
         if not self.two_stream:
             region = None  # the iLAT* ablation: one stream, the region is not used
-        h = self.conv_in(image, region)
+        # Channels-last makes the per-position LayerNorm a contiguous op (and suits CPU convs).
+        h = self.conv_in(image.contiguous(memory_format=torch.channels_last), region)
         for level, blocks in enumerate(self.blocks):
             for block in blocks:
                 h = block(h, region)
@@ -211,7 +215,7 @@ class Encoder(nn.Module):
                 region = None if region is None else downsample_region(region, 2)
         for block in self.mid:
             h = block(h, region)
-        return self.conv_out(F.silu(self.norm_out(h)), region)
+        return self.conv_out(F.silu(self.norm_out(h)), region).contiguous()
 
 
 class Decoder(nn.Module):

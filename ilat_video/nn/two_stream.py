@@ -81,18 +81,44 @@ class TwoStreamConv2d(nn.Module):
         if region.shape != (features.shape[0], *features.shape[-2:]):
             raise ValueError(f"region {tuple(region.shape)} does not match features {tuple(features.shape)}")
         keep = (~region)[:, None].to(features.dtype)  # (B, 1, H, W)
-        batch = features.shape[0]
-        # One conv call over both streams: [F; F_m] along the batch.
-        both = self.conv(torch.cat([features, features * keep], 0))  # (2B, C_out, H_out, W_out)
-        full, clean = both[:batch], both[batch:]
-        inside = self.output_region(region)
-        if inside.shape[-2:] != full.shape[-2:]:
+        clean = self.conv(features * keep)  # the clean stream, used everywhere outside the region
+        inside = self.output_region(region)  # (B, H_out, W_out)
+        if inside.shape[-2:] != clean.shape[-2:]:
             raise ValueError(
-                f"conv output {tuple(full.shape[-2:])} is not the region pooled by the stride "
+                f"conv output {tuple(clean.shape[-2:])} is not the region pooled by the stride "
                 f"{tuple(inside.shape[-2:])}: use 'same'-style padding"
             )
-        return torch.where(inside[:, None], full, clean)
+        # The full stream is needed only inside the region: compute it on the region's bounding
+        # box (over the batch) when that box is clearly smaller than the map.
+        rows = torch.nonzero(inside.any(2).any(0)).reshape(-1)
+        cols = torch.nonzero(inside.any(1).any(0)).reshape(-1)
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        h_out, w_out = clean.shape[-2:]
+        if (r1 - r0) * (c1 - c0) > 0.7 * h_out * w_out:
+            return torch.where(inside[:, None], self.conv(features), clean)
+        full = self._conv_window(features, r0, r1, c0, c1)  # (B, C_out, r1 - r0, c1 - c0)
+        out = clean.clone()
+        out[:, :, r0:r1, c0:c1] = torch.where(inside[:, None, r0:r1, c0:c1], full, clean[:, :, r0:r1, c0:c1])
+        return out
 
+    def _conv_window(self, features: torch.Tensor, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
+        """conv(features) at output rows r0:r1 and columns c0:c1 only, exactly as the full conv
+        computes them (same padding), from the input window those outputs read."""
+        conv = self.conv
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+        h, w = features.shape[-2:]
+        # Input window in padded coordinates, then in unpadded ones (may run past the border).
+        top, bottom = r0 * sh - ph, (r1 - 1) * sh + dh * (kh - 1) + 1 - ph
+        left, right = c0 * sw - pw, (c1 - 1) * sw + dw * (kw - 1) + 1 - pw
+        if conv.padding_mode == "zeros":
+            window = features[..., max(top, 0):min(bottom, h), max(left, 0):min(right, w)]
+            pads = (max(-left, 0), max(right - w, 0), max(-top, 0), max(bottom - h, 0))
+            if any(pads):
+                window = F.pad(window, pads)
+        else:  # reflect / replicate / circular: pad the whole map the conv's way, then cut
+            padded = F.pad(features, (pw, pw, ph, ph), mode=conv.padding_mode)
+            window = padded[..., top + ph:bottom + ph, left + pw:right + pw]
+        return F.conv2d(window, conv.weight, conv.bias, conv.stride, 0, conv.dilation, conv.groups)
 
 def leak_ring(conv: nn.Conv2d, region: torch.Tensor) -> torch.Tensor:
     """Eq. 2: output positions whose receptive field touches the region but that lie outside the
