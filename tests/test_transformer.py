@@ -17,6 +17,15 @@ from ilat_video.nn.transformer import LATransformer, TransformerConfig, transfor
 K = 16
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and the machine's cores are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny_model(seed: int = 0, **overrides) -> LATransformer:
     config = TransformerConfig(**{**dict(codebook_size=K, grid=(3, 3), num_layers=2, num_heads=2, width=32,
                                          pose_hidden=32), **overrides})
