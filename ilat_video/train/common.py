@@ -881,7 +881,7 @@ class TrainingRun:
             if self.ctx.distributed and means:
                 from .distributed import mean_over_ranks
 
-                keys = sorted(means)
+                keys = list(means)  # the same order on every rank (same code path)
                 reduced = mean_over_ranks(self.ctx, torch.tensor([means[k] for k in keys], dtype=torch.float64))
                 means = dict(zip(keys, reduced.tolist()))
             steps_per_s = self.speed.steps_per_s()
