@@ -32,7 +32,7 @@ from torch import nn
 
 from .pretrained import PretrainedMixin
 from .quantizer import VectorQuantizer
-from .two_stream import TwoStreamConv2d, downsample_region
+from .two_stream import RegionMasks, TwoStreamConv2d, downsample_region
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class EncoderResBlock(nn.Module):
         self.conv2 = TwoStreamConv2d(out_channels, out_channels, 3, padding=1)
         self.shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
-    def forward(self, x: torch.Tensor, region: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, region: RegionMasks | None) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)), region)
         h = self.conv2(self.dropout(F.silu(self.norm2(h))), region)
         return self.shortcut(x) + h
@@ -203,8 +203,10 @@ class Encoder(nn.Module):
         self.conv_out = TwoStreamConv2d(width, config.code_dim, 3, padding=1)
 
     def forward(self, image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
-        if not self.two_stream:
+        if not self.two_stream or region is None:
             region = None  # the iLAT* ablation: one stream, the region is not used
+        else:
+            region = RegionMasks(region)  # the region at the current resolution, masks shared
         # Channels-last makes the per-position LayerNorm a contiguous op (and suits CPU convs).
         h = self.conv_in(image.contiguous(memory_format=torch.channels_last), region)
         for level, blocks in enumerate(self.blocks):
@@ -212,7 +214,7 @@ class Encoder(nn.Module):
                 h = block(h, region)
             if level < len(self.downsamples):
                 h = self.downsamples[level](h, region)
-                region = None if region is None else downsample_region(region, 2)
+                region = None if region is None else region.coarser(2)
         for block in self.mid:
             h = block(h, region)
         return self.conv_out(F.silu(self.norm_out(h)), region).contiguous()

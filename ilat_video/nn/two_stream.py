@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TwoStreamConv2d", "downsample_region", "leak_ring", "eq3_reference"]
+__all__ = ["TwoStreamConv2d", "RegionMasks", "downsample_region", "leak_ring", "eq3_reference"]
 
 
 def downsample_region(region: torch.Tensor, factor: int) -> torch.Tensor:
@@ -46,6 +46,44 @@ def downsample_region(region: torch.Tensor, factor: int) -> torch.Tensor:
 
 def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
+
+
+class RegionMasks:
+    """A region at one feature size plus what two-stream convs derive from it, computed once and
+    shared by every conv at that size (the encoder makes one per resolution).
+
+    region: (B, H, W) bool, True = generate.
+    """
+
+    def __init__(self, region: torch.Tensor):
+        self.region = region.bool()
+        self.any = bool(self.region.any())
+        self._weights: dict = {}
+        self._coarser: dict = {}
+        self._box = None
+
+    def coarser(self, factor: int) -> "RegionMasks":
+        """The region max-pooled by `factor` (see `downsample_region`), cached."""
+        if factor == 1:
+            return self
+        if factor not in self._coarser:
+            self._coarser[factor] = RegionMasks(downsample_region(self.region, factor))
+        return self._coarser[factor]
+
+    def weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """(keep, inside) as (B, 1, H, W) 0/1 tensors of `dtype`: keep = 1 outside the region."""
+        if dtype not in self._weights:
+            inside = self.region[:, None].to(dtype)
+            self._weights[dtype] = (1 - inside, inside)
+        return self._weights[dtype]
+
+    def box(self) -> tuple[int, int, int, int]:
+        """(row0, row1, col0, col1), end exclusive: the bounding box of the region over the batch."""
+        if self._box is None:
+            rows = torch.nonzero(self.region.any(2).any(0)).reshape(-1)
+            cols = torch.nonzero(self.region.any(1).any(0)).reshape(-1)
+            self._box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+        return self._box
 
 
 class TwoStreamConv2d(nn.Module):
@@ -72,33 +110,36 @@ class TwoStreamConv2d(nn.Module):
         """The region at this conv's output size, (B, H, W) -> (B, H_out, W_out) bool."""
         return downsample_region(region, self.stride[0])
 
-    def forward(self, features: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
-        """features: (B, C_in, H, W); region: (B, H, W) bool at the features' size, True = generate,
-        or None. Returns (B, C_out, H_out, W_out); outside `output_region(region)` each value
-        depends only on the features outside `region`."""
-        if region is None or self.pointwise or not bool(region.any()):
+    def forward(self, features: torch.Tensor, region: torch.Tensor | RegionMasks | None = None) -> torch.Tensor:
+        """features: (B, C_in, H, W); region: (B, H, W) bool at the features' size, True = generate
+        (or its RegionMasks), or None. Returns (B, C_out, H_out, W_out); outside
+        `output_region(region)` each value depends only on the features outside `region`."""
+        if region is None or self.pointwise:
             return self.conv(features)
-        if region.shape != (features.shape[0], *features.shape[-2:]):
-            raise ValueError(f"region {tuple(region.shape)} does not match features {tuple(features.shape)}")
-        keep = (~region)[:, None].to(features.dtype)  # (B, 1, H, W)
+        masks = region if isinstance(region, RegionMasks) else RegionMasks(region)
+        if not masks.any:
+            return self.conv(features)
+        if masks.region.shape != (features.shape[0], *features.shape[-2:]):
+            raise ValueError(f"region {tuple(masks.region.shape)} does not match features {tuple(features.shape)}")
+        keep, _ = masks.weights(features.dtype)
         clean = self.conv(features * keep)  # the clean stream, used everywhere outside the region
-        inside = self.output_region(region)  # (B, H_out, W_out)
-        if inside.shape[-2:] != clean.shape[-2:]:
+        out_masks = masks.coarser(self.stride[0])
+        if out_masks.region.shape[-2:] != clean.shape[-2:]:
             raise ValueError(
                 f"conv output {tuple(clean.shape[-2:])} is not the region pooled by the stride "
-                f"{tuple(inside.shape[-2:])}: use 'same'-style padding"
+                f"{tuple(out_masks.region.shape[-2:])}: use 'same'-style padding"
             )
-        # The full stream is needed only inside the region: compute it on the region's bounding
-        # box (over the batch) when that box is clearly smaller than the map.
-        rows = torch.nonzero(inside.any(2).any(0)).reshape(-1)
-        cols = torch.nonzero(inside.any(1).any(0)).reshape(-1)
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        _, inside = out_masks.weights(clean.dtype)
+        # lerp with 0/1 weights selects exactly: clean + 0 * (full - clean) outside, full inside.
+        r0, r1, c0, c1 = out_masks.box()
         h_out, w_out = clean.shape[-2:]
         if (r1 - r0) * (c1 - c0) > 0.7 * h_out * w_out:
-            return torch.where(inside[:, None], self.conv(features), clean)
+            return torch.lerp(clean, self.conv(features), inside)
+        # The full stream is needed only inside the region: compute it on the region's bounding
+        # box (over the batch) when that box is clearly smaller than the map.
         full = self._conv_window(features, r0, r1, c0, c1)  # (B, C_out, r1 - r0, c1 - c0)
         out = clean.clone()
-        out[:, :, r0:r1, c0:c1] = torch.where(inside[:, None, r0:r1, c0:c1], full, clean[:, :, r0:r1, c0:c1])
+        out[:, :, r0:r1, c0:c1] = torch.lerp(clean[:, :, r0:r1, c0:c1], full, inside[:, :, r0:r1, c0:c1])
         return out
 
     def _conv_window(self, features: torch.Tensor, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
