@@ -39,6 +39,10 @@ causal t0, t1, t2, t4, t5, t6, t7 (t0, t1, t4, t6 predict the region tokens t1, 
 t2, t5, t7 are region tokens); global t_s, t3, t8. Row t4 (position 5) sees t_s, t3, t8 and t0,
 t1, t2, t4; row t3 (position 4, global) sees t_s, t3, t8 only.
 
+Shared-reference variant (optional, `shared_prefix` = 1 + N): the reference image's tokens (c_s,
+c_0 .. c_{N-1}) attend only each other, while pose tokens and targets still see them. Their keys
+and values then do not depend on the target pose, so a video computes them once, not per frame.
+
 Baselines: `ar` is plain causal attention over the target block (the vanilla AR model the paper
 calls Taming; it generates every token); `ae` lets every target position see every position that
 holds a known token and none that holds a region token (one-shot prediction).
@@ -126,57 +130,61 @@ def causal_positions(region: torch.Tensor) -> CausalSchedule:
     return CausalSchedule(positions, valid, step_predicts)
 
 
-def _with_condition(target_to_target: torch.Tensor, num_condition: int) -> torch.Tensor:
+def _with_condition(target_to_target: torch.Tensor, num_condition: int, shared_prefix: int) -> torch.Tensor:
     """Eq. 7: wrap a (B, T, T) target mask into the full (B, C + T, C + T) mask."""
     b, t, _ = target_to_target.shape
     c = num_condition
     full = torch.zeros(b, c + t, c + t, dtype=torch.bool, device=target_to_target.device)
     full[:, :c, :c] = True  # C -> C: all
+    full[:, :shared_prefix, shared_prefix:c] = False  # ... unless the reference attends only itself
     full[:, c:, :c] = True  # T -> C: all (C -> T stays none)
     full[:, c:, c:] = target_to_target
     return full
 
 
-def _check_condition(num_condition: int) -> None:
+def _check_condition(num_condition: int, shared_prefix: int = 0) -> None:
     if num_condition < 1:
         raise ValueError(f"num_condition must be >= 1 (the start token c_s), got {num_condition}")
+    if not 0 <= shared_prefix <= num_condition:
+        raise ValueError(f"shared_prefix must be in [0, {num_condition}], got {shared_prefix}")
 
 
-def la_attention_mask(region: torch.Tensor, num_condition: int) -> torch.Tensor:
+def la_attention_mask(region: torch.Tensor, num_condition: int, *, shared_prefix: int = 0) -> torch.Tensor:
     """The LA attention mask (B, L, L), L = num_condition + N + 1; True = query may attend key.
 
     region: (B, h, w) or (B, N) bool, True = generate. See the module docstring for the rule and
-    the paper's 3x3 example.
+    the paper's 3x3 example. shared_prefix: the first condition positions that attend only each
+    other (0 = none, the paper's mask; 1 + N = the shared-reference variant).
     """
-    _check_condition(num_condition)
+    _check_condition(num_condition, shared_prefix)
     causal = causal_group(region)  # (B, T), T = N + 1
     t = causal.shape[1]
     lower = torch.ones(t, t, dtype=torch.bool, device=causal.device).tril()  # k <= q
     see_global = (~causal)[:, None, :]  # (B, 1, T): every query sees global keys
     both_causal = causal[:, :, None] & causal[:, None, :] & lower  # (B, T, T)
-    return _with_condition(see_global | both_causal, num_condition)
+    return _with_condition(see_global | both_causal, num_condition, shared_prefix)
 
 
-def ar_attention_mask(region: torch.Tensor, num_condition: int) -> torch.Tensor:
+def ar_attention_mask(region: torch.Tensor, num_condition: int, *, shared_prefix: int = 0) -> torch.Tensor:
     """The vanilla AR mask (B, L, L): causal over the whole target block; the region only sets B, N."""
-    _check_condition(num_condition)
+    _check_condition(num_condition, shared_prefix)
     region = flatten_region(region)
     b, n = region.shape
     lower = torch.ones(n + 1, n + 1, dtype=torch.bool, device=region.device).tril()
-    return _with_condition(lower.expand(b, -1, -1), num_condition)
+    return _with_condition(lower.expand(b, -1, -1), num_condition, shared_prefix)
 
 
-def ae_attention_mask(region: torch.Tensor, num_condition: int) -> torch.Tensor:
+def ae_attention_mask(region: torch.Tensor, num_condition: int, *, shared_prefix: int = 0) -> torch.Tensor:
     """The AE mask (B, L, L): every target position sees every position holding a known token."""
-    _check_condition(num_condition)
+    _check_condition(num_condition, shared_prefix)
     known = ~holds_region(region)  # (B, T)
     t = known.shape[1]
-    return _with_condition(known[:, None, :].expand(-1, t, -1), num_condition)
+    return _with_condition(known[:, None, :].expand(-1, t, -1), num_condition, shared_prefix)
 
 
-def attention_mask(kind: str, region: torch.Tensor, num_condition: int) -> torch.Tensor:
+def attention_mask(kind: str, region: torch.Tensor, num_condition: int, *, shared_prefix: int = 0) -> torch.Tensor:
     """The (B, L, L) attention mask of `kind` in {"la", "ar", "ae"}."""
     builders = {"la": la_attention_mask, "ar": ar_attention_mask, "ae": ae_attention_mask}
     if kind not in builders:
         raise ValueError(f"mask kind must be one of {MASK_KINDS}, got {kind!r}")
-    return builders[kind](region, num_condition)
+    return builders[kind](region, num_condition, shared_prefix=shared_prefix)

@@ -26,7 +26,7 @@ import logging
 import torch
 
 from .masks import causal_positions, flatten_region
-from .nn.transformer import LATransformer
+from .nn.transformer import LATransformer, ReferenceKV
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,15 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
                  target_pose: torch.Tensor, region: torch.Tensor, *, reference_pose: torch.Tensor | None = None,
                  greedy: bool = True, top_k: int | None = None, temperature: float = 1.0,
                  generator: torch.Generator | None = None, return_logits: bool = False,
-                 max_steps: int | None = None):
+                 max_steps: int | None = None, reference_kv: ReferenceKV | None = None):
     """Generate the region's tokens with the cached local AR sampler.
 
     cond_tokens, target_tokens: (B, N) long; target_tokens outside the region are the known
         tokens (returned unchanged), inside it any placeholder.
     target_pose, reference_pose: (B, 13, 3) normalized poses, as `LATransformer.forward`.
     region: (B, h, w) or (B, N) bool, True = generate; frames may have different regions.
+    reference_kv: for shared-reference models, `model.reference_kv(cond_tokens[:1])` computed once
+        per video (all frames share the reference): the pass then skips those 1 + N positions.
     Returns (B, N) long tokens, and with `return_logits` also (B, N, K) logits: at region
     positions the logits each token was drawn from; elsewhere those of the parallel pass, which
     are exact for global positions only (a causal position predicting a known token saw
@@ -94,7 +96,7 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     cache = model.new_cache(b, device=tokens.device)
     # 1. One parallel pass: condition and global positions are final, the cache is full length.
     logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
-                               mask="la")  # (B, N, K)
+                               mask="la", reference=reference_kv)  # (B, N, K)
     steps = schedule.positions.shape[1] if max_steps is None else min(max_steps, schedule.positions.shape[1])
     for s in range(steps):
         positions, active = schedule.positions[:, s], schedule.valid[:, s]

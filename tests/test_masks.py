@@ -170,3 +170,15 @@ def test_region_shapes_and_errors():
         la_attention_mask(region, 0)
     with pytest.raises(ValueError):
         la_attention_mask(region[0, 0], 3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(region=regions, c=st.integers(1, 6), kind=st.sampled_from(["la", "ar", "ae"]), data=st.data())
+def test_shared_prefix_only_closes_the_reference_rows(region, c, kind, data):
+    shared = data.draw(st.integers(0, c))
+    base = attention_mask(kind, region, c)
+    mask = attention_mask(kind, region, c, shared_prefix=shared)
+    assert not mask[:, :shared, shared:].any()  # the reference sees only itself ...
+    assert mask[:, :shared, :shared].all()
+    assert torch.equal(mask[:, shared:], base[:, shared:])  # ... and nothing else changes
+    assert mask.any(dim=-1).all()

@@ -205,3 +205,23 @@ def test_small_model_learns_through_its_conditioning():
     moved = sample_local(model, cond, placeholder, shifted, region)
     expected = (cond + ((q + 1) % 4)[:, None]) % 8
     assert (moved[flat] == expected[flat]).float().mean() > 0.95
+
+
+def test_shared_reference_sampling_equals_the_full_pass():
+    config = TransformerConfig(codebook_size=K, grid=(4, 4), num_layers=2, num_heads=2, width=32, pose_hidden=32,
+                               shared_reference=True)
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        model = LATransformer(config).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(100.0)
+    g = torch.Generator().manual_seed(5)
+    cond, target, pose, region, _ = random_batch(model, g)
+    cond[:] = cond[:1]  # the frames of one video share the reference
+    once = model.reference_kv(cond[:1])
+    tokens, logits = sample_local(model, cond, target, pose, region, reference_kv=once, return_logits=True)
+    assert torch.equal(tokens, sample_local(model, cond, target, pose, region))
+    with torch.no_grad():
+        forced = model(cond, tokens, pose, region)
+    flat = region.flatten(1)
+    assert (logits - forced)[flat].abs().max() < 1e-4

@@ -230,3 +230,25 @@ def test_presets():
     assert transformer_preset("small", codebook_size=64, num_layers=2).num_layers == 2
     with pytest.raises(KeyError):
         transformer_preset("huge")
+
+
+def test_shared_reference_keys_are_pose_independent_and_reusable():
+    model = tiny_model(8, shared_reference=True, use_reference_pose=True)
+    g = torch.Generator().manual_seed(8)
+    cond, target, pose, region, ref = random_inputs(model, 3, g)
+    cond[:] = cond[:1]  # one video: every frame has the same reference
+    r = model.config.num_reference
+    with torch.no_grad():
+        feats = model.forward_features(cond, target, pose, region, reference_pose=ref)
+        other = model.forward_features(cond, target, torch.rand(pose.shape, generator=g), region,
+                                       reference_pose=torch.rand(ref.shape, generator=g))
+        assert torch.equal(feats[:, :r], other[:, :r])  # the reference never sees a pose
+        assert not torch.allclose(feats[:, r:], other[:, r:])  # the rest does
+        # The pass with the reference's keys/values computed once equals the full pass.
+        full = model.prefill(model.new_cache(3), cond, target, pose, region, reference_pose=ref)
+        shared = model.reference_kv(cond[:1])
+        reused = model.prefill(model.new_cache(3), cond, target, pose, region, reference_pose=ref,
+                               reference=shared)
+    assert (full - reused).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="shared_reference"):
+        tiny_model(8).reference_kv(cond)

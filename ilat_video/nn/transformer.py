@@ -40,6 +40,9 @@ class TransformerConfig:
     num_joints: int = 13
     use_reference_pose: bool = False  # also feed the reference pose as 13 condition tokens
     pose_hidden: int = 256  # PointMLP hidden width
+    # The shared-reference variant: c_s and the reference tokens attend only each other, so their
+    # keys/values are computed once per video (`reference_kv`) instead of once per frame.
+    shared_reference: bool = False
 
     def __post_init__(self):
         self.grid = tuple(int(g) for g in self.grid)
@@ -58,6 +61,11 @@ class TransformerConfig:
         """C: c_s, N reference tokens, the target pose's joints (and the reference pose's)."""
         poses = 2 if self.use_reference_pose else 1
         return 1 + self.num_tokens + poses * self.num_joints
+
+    @property
+    def num_reference(self) -> int:
+        """R = 1 + N: c_s and the reference image's tokens, the start of the condition block."""
+        return 1 + self.num_tokens
 
     @property
     def seq_len(self) -> int:
@@ -94,6 +102,17 @@ class KVCache:
         self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
         self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
         self.mask: torch.Tensor | None = None
+
+
+class ReferenceKV:
+    """Keys and values of c_s and the reference tokens for every layer, from `reference_kv`.
+
+    keys[i], values[i]: (B or 1, nh, R, hs), R = 1 + N. Valid only for shared-reference models,
+    whose reference positions attend nothing else; one per video, reused for every frame.
+    """
+
+    def __init__(self, keys: list[torch.Tensor], values: list[torch.Tensor]):
+        self.keys, self.values = keys, values
 
 
 class SelfAttention(nn.Module):
@@ -231,7 +250,8 @@ class LATransformer(PretrainedMixin, nn.Module):
     def build_mask(self, region: torch.Tensor, mask: str | torch.Tensor = "la") -> torch.Tensor:
         """The (B, L, L) bool attention mask for `region`: a kind ("la", "ar", "ae") or a given mask."""
         if isinstance(mask, str):
-            return attention_mask(mask, region, self.config.num_condition)
+            shared = self.config.num_reference if self.config.shared_reference else 0
+            return attention_mask(mask, region, self.config.num_condition, shared_prefix=shared)
         b, length = flatten_region(region).shape[0], self.config.seq_len
         if mask.dtype != torch.bool or mask.shape[-2:] != (length, length):
             raise ValueError(f"an explicit mask must be bool (B, {length}, {length}), got "
@@ -288,31 +308,68 @@ class LATransformer(PretrainedMixin, nn.Module):
         return KVCache(c.num_layers, batch, c.num_heads, c.seq_len, c.width // c.num_heads,
                        device or p.device, dtype or p.dtype)
 
+    def reference_kv(self, cond_tokens: torch.Tensor) -> ReferenceKV:
+        """Keys/values of c_s and the reference tokens (B, N), for every frame of a video.
+
+        Only for `shared_reference` models (elsewhere those positions also attend the pose).
+        """
+        c = self.config
+        if not c.shared_reference:
+            raise ValueError("reference_kv needs a model built with shared_reference=True")
+        b, r = cond_tokens.shape[0], c.num_reference
+        if cond_tokens.shape != (b, c.num_tokens):
+            raise ValueError(f"cond_tokens must be (B, {c.num_tokens}), got {tuple(cond_tokens.shape)}")
+        start = torch.full_like(cond_tokens[:, :1], self.cond_start_id)
+        x = self.token_embedding(torch.cat([start, cond_tokens], dim=1)) + self.position_embedding[:r]  # (B, R, W)
+        cache = KVCache(c.num_layers, b, c.num_heads, r, c.width // c.num_heads, x.device, x.dtype)
+        everything = torch.ones(1, 1, r, r, dtype=torch.bool, device=x.device)
+        self._run_cached(x, everything, cache, 0, r)
+        return ReferenceKV(cache.keys, cache.values)
+
+    def _run_cached(self, x: torch.Tensor, attn_mask: torch.Tensor, cache: KVCache, start: int,
+                    length: int) -> torch.Tensor:
+        """Blocks over positions [start, length) (x: (B, length - start, W)), writing their
+        keys/values into the cache and attending over cache positions [0, length)."""
+
+        def write(store, new):  # new: (B, nh, T, hs)
+            store[:, :, start:] = new
+
+        for i, block in enumerate(self.blocks):
+            keys, values = cache.keys[i][:, :, :length], cache.values[i][:, :, :length]
+            x = block(x, attn_mask, (keys, values, write))
+        return x
+
     def prefill(self, cache: KVCache, cond_tokens, target_tokens, target_pose, region, *,
-                reference_pose=None, mask: str | torch.Tensor = "la", length: int | None = None) -> torch.Tensor:
+                reference_pose=None, mask: str | torch.Tensor = "la", length: int | None = None,
+                reference: ReferenceKV | None = None) -> torch.Tensor:
         """Run positions [0, length) in parallel, storing their keys/values and the mask in `cache`.
 
         Arguments as `forward`; `length` defaults to the whole sequence L (it must be at least C,
         and the mask must keep those positions from attending later ones, as every mask here
-        does). Returns the logits of the target positions computed, (B, min(length - C, N), K).
+        does). `reference`, from `reference_kv(cond_tokens)` (batch B or 1), supplies the first
+        R positions' keys/values, which are then not recomputed. Returns the logits of the target
+        positions computed, (B, min(length - C, N), K).
         """
         self._check(cond_tokens, target_tokens, target_pose, region, reference_pose)
         c = self.config
         length = c.seq_len if length is None else length
         if not c.num_condition <= length <= c.seq_len:
             raise ValueError(f"length must be in [{c.num_condition}, {c.seq_len}], got {length}")
+        start = 0
+        if reference is not None:
+            if not c.shared_reference:
+                raise ValueError("a shared reference needs a model built with shared_reference=True")
+            start = c.num_reference
+            for i in range(c.num_layers):
+                cache.keys[i][:, :, :start] = reference.keys[i]  # broadcasts a batch of 1
+                cache.values[i][:, :, :start] = reference.values[i]
         cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
-        attn_mask = cache.mask[:, None, :length, :length]  # (B, 1, T, T)
-        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)[:, :length]
-
-        def write(store, new):  # new: (B, nh, T, hs)
-            store[:, :, :length] = new
-
-        for i, block in enumerate(self.blocks):
-            keys, values = cache.keys[i][:, :, :length], cache.values[i][:, :, :length]
-            x = block(x, attn_mask, (keys, values, write))
+        attn_mask = cache.mask[:, None, start:length, :length]  # (B, 1, T, length)
+        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)[:, start:length]
+        x = self._run_cached(x, attn_mask, cache, start, length)
         n_out = min(length - c.num_condition, c.num_tokens)
-        return self.head(self.ln_out(x[:, c.num_condition:c.num_condition + n_out]))
+        first = c.num_condition - start
+        return self.head(self.ln_out(x[:, first:first + n_out]))
 
     def step(self, cache: KVCache, positions: torch.Tensor, tokens: torch.Tensor,
              active: torch.Tensor | None = None) -> torch.Tensor:
