@@ -1,0 +1,405 @@
+"""Evaluation: metric properties against independent computations, every method on tiny random
+models, the Animator's inference reproduced exactly, the CLI and its results file."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from ilat_video import evaluate as ev
+from ilat_video.cli import main
+from ilat_video.data.pairs import tensor_to_image
+from ilat_video.errors import DatasetError, IlatError, ModelFileError
+from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
+from ilat_video.nn.transformer import LATransformer, transformer_preset
+
+SIZE = 32
+
+
+def tiny_models(seed: int = 0, reference_pose: bool = False):
+    torch.manual_seed(seed)
+    tokenizer = TSVQGAN(TokenizerConfig(resolution=SIZE, base_channels=8, channel_mult=(1, 2, 4, 4),
+                                        codebook_size=32, code_dim=8))
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(4, 4),
+                                                   use_reference_pose=reference_pose))
+    return tokenizer.eval(), transformer.eval()
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_models()
+
+
+@pytest.fixture(scope="module")
+def subsets():
+    return ev.pair_subsets("synthetic", SIZE, count=3, seeds=(0, 1, 2))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, models) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    models[0].save_pretrained(folder / "tokenizer")
+    models[1].save_pretrained(folder / "transformer")
+    return folder
+
+
+def random_image(seed: int, shape=(40, 48, 3)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+def test_psnr_of_identical_images_is_the_cap_not_inf():
+    image = random_image(0)
+    assert ev.psnr(image, image) == ev.PSNR_CAP_DB
+    assert ev.psnr(image, image, cap=60.0) == 60.0
+
+
+def test_psnr_and_mae_of_a_known_error():
+    target = np.full((20, 20, 3), 100, np.uint8)
+    pred = target + np.uint8(10)  # every value off by 10 levels
+    assert ev.mse(pred, target) == pytest.approx((10 / 255) ** 2)
+    assert ev.psnr(pred, target) == pytest.approx(20 * math.log10(255 / 10))
+    assert ev.mae(pred, target) == pytest.approx(10 / 255)
+    # Float images in [0, 1] give the same numbers as uint8.
+    assert ev.psnr(pred / 255.0, target / 255.0) == pytest.approx(ev.psnr(pred, target))
+    assert ev.mae(np.zeros((12, 12, 3)), np.ones((12, 12, 3))) == 1.0
+
+
+def test_region_metrics_are_masked_means():
+    target = random_image(1)
+    pred = target.astype(np.int16)
+    region = np.zeros(target.shape[:2], bool)
+    region[5:20, 10:30] = True
+    pred[region] += 20  # error inside the region only
+    pred = np.clip(pred, 0, 255).astype(np.uint8)
+    error = (pred.astype(np.float64) - target) / 255.0
+    assert ev.mse(pred, target, region) == pytest.approx((error[region] ** 2).mean())
+    assert ev.mae(pred, target, region) == pytest.approx(np.abs(error[region]).mean())
+    assert ev.psnr(pred, target, ~region) == ev.PSNR_CAP_DB  # nothing differs outside
+    # The frame's MSE is the region's weighted by its share of the pixels.
+    assert ev.mse(pred, target) == pytest.approx(ev.mse(pred, target, region) * region.mean())
+    assert math.isnan(ev.psnr(pred, target, np.zeros_like(region)))
+
+
+def _reference_ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Wang et al. (2004) SSIM map per channel, Gaussian sigma 1.5 truncated at 3.5 sigma (11x11),
+    population statistics, on [0, 1] images: written out from the paper's formula."""
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    out = np.empty_like(x)
+    for c in range(x.shape[2]):
+        a, b = x[..., c], y[..., c]
+
+        def blur(v):
+            return gaussian_filter(v, sigma=1.5, truncate=3.5, mode="reflect")
+
+        mu_a, mu_b = blur(a), blur(b)
+        var_a, var_b = blur(a * a) - mu_a ** 2, blur(b * b) - mu_b ** 2
+        cov = blur(a * b) - mu_a * mu_b
+        out[..., c] = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return out
+
+
+def test_ssim_matches_the_papers_formula():
+    x = random_image(2) / 255.0
+    y = np.clip(x + np.random.default_rng(3).normal(0, 0.1, x.shape), 0, 1)
+    expected = _reference_ssim_map(x, y)
+    np.testing.assert_allclose(ev.ssim_map(x, y), expected, atol=1e-6)
+    # Whole frame: the mean away from the 5-pixel border where the 11x11 window does not fit.
+    assert ev.ssim(x, y) == pytest.approx(expected[5:-5, 5:-5].mean(), abs=1e-6)
+    region = np.zeros(x.shape[:2], bool)
+    region[:12, 3:40] = True
+    assert ev.ssim(x, y, region) == pytest.approx(expected[region].mean(), abs=1e-6)
+
+
+def test_ssim_properties():
+    x = random_image(4)
+    assert ev.ssim(x, x) == pytest.approx(1.0)
+    region = np.zeros(x.shape[:2], bool)
+    region[10:20, 10:20] = True
+    assert ev.ssim(x, x, region) == pytest.approx(1.0)
+    rng = np.random.default_rng(5)
+    noisy = [np.clip(x + rng.normal(0, s, x.shape), 0, 255).astype(np.uint8) for s in (5, 20, 60)]
+    values = [ev.ssim(n, x) for n in noisy]
+    assert values[0] > values[1] > values[2]  # more noise, lower SSIM
+    assert ev.ssim(noisy[1], x) == pytest.approx(ev.ssim(x, noisy[1]))  # symmetric
+    assert ev.ssim(noisy[1], x, region) == pytest.approx(ev.ssim(x, noisy[1], region))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), share=st.floats(0.05, 0.95))
+def test_metric_ranges_on_random_images(seed, share):
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 256, (2, 16, 24, 3), dtype=np.uint8)
+    region = rng.random((16, 24)) < share
+    region[0, 0] = True
+    numbers = ev.image_metrics(a, b, region)
+    for scope in ("frame", "region"):
+        m = numbers[scope]
+        assert 0.0 <= m["mae"] <= 1.0
+        assert -1.0 <= m["ssim"] <= 1.0
+        assert 0.0 < m["psnr"] <= ev.PSNR_CAP_DB
+        # Jensen: MAE <= RMSE = 10^(-PSNR/20).
+        assert m["mae"] <= 10 ** (-m["psnr"] / 20) + 1e-12
+    assert numbers["region"]["psnr"] == pytest.approx(ev.psnr(a, b, region))
+    assert numbers["region"]["ssim"] == pytest.approx(ev.ssim(a, b, region))
+    assert numbers["frame"]["mae"] == pytest.approx(ev.mae(a, b))
+
+
+def test_bad_images_are_refused():
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        ev.psnr(np.full((16, 16, 3), 2.0), np.zeros((16, 16, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        ev.mae(np.zeros((16, 16, 3)), np.zeros((16, 17, 3)))
+    with pytest.raises(ValueError, match="region"):
+        ev.mae(np.zeros((16, 16, 3)), np.zeros((16, 16, 3)), np.ones((8, 8), bool))
+    with pytest.raises(ValueError, match="11x11"):
+        ev.ssim(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))
+
+
+# --------------------------------------------------------------------------------------------
+# Frechet distance
+# --------------------------------------------------------------------------------------------
+
+
+def test_frechet_distance_of_known_gaussians():
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2 for standard deviations s.
+    assert ev.frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4.0 + 1.0)
+    # Diagonal covariances: the sum over dimensions.
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var1, var2 = np.array([1.0, 4.0, 0.25]), np.array([4.0, 1.0, 1.0])
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(var1) - np.sqrt(var2)) ** 2).sum()
+    assert ev.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected)
+    # Rotating both distributions changes nothing (the covariances then do not commute with the axes).
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))
+    rotated = ev.frechet_distance(q @ mu1, q @ np.diag(var1) @ q.T, q @ mu2, q @ np.diag(var2) @ q.T)
+    assert rotated == pytest.approx(expected, rel=1e-6)
+    sigma = q @ np.diag(var1) @ q.T
+    assert ev.frechet_distance(mu1, sigma, mu1, sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_from_samples_approaches_the_exact_value():
+    rng = np.random.default_rng(1)
+    a = rng.normal([0.0, 0.0], [1.0, 2.0], size=(20000, 2))
+    b = rng.normal([1.0, 0.0], [1.0, 1.0], size=(20000, 2))
+    exact = 1.0 + (2.0 - 1.0) ** 2
+    assert ev.frechet_distance(*ev.feature_statistics(a), *ev.feature_statistics(b)) == pytest.approx(exact, abs=0.06)
+    with pytest.raises(ValueError):
+        ev.feature_statistics(np.zeros((1, 4)))
+
+
+# --------------------------------------------------------------------------------------------
+# Methods on tiny random models
+# --------------------------------------------------------------------------------------------
+
+
+def test_test_pairs_are_fixed_per_seed_and_differ_between_seeds(subsets):
+    again = ev.pair_subsets("synthetic", SIZE, count=3, seeds=(0, 1, 2))
+    for seed in (0, 1, 2):
+        for a, b in zip(subsets[seed], again[seed]):
+            assert torch.equal(a["reference"], b["reference"]) and torch.equal(a["target"], b["target"])
+    assert not torch.equal(subsets[0][0]["reference"], subsets[1][0]["reference"])
+
+
+@pytest.mark.parametrize("method", ev.METHODS)
+def test_every_method_gives_sane_numbers(models, subsets, method):
+    result = ev.evaluate_model(models, subsets, method=method, batch_size=2, device="cpu", keep_examples=2)
+    assert [s.seed for s in result.subsets] == [0, 1, 2]
+    assert all(s.pairs == 3 for s in result.subsets)
+    summary = result.summary()
+    for scope in ("frame", "region"):
+        m = {k: v["mean"] for k, v in summary["metrics"][scope].items()}
+        assert 0 < m["psnr"] <= ev.PSNR_CAP_DB and -1 <= m["ssim"] <= 1 and 0 <= m["mae"] <= 1
+        assert summary["metrics"][scope]["psnr"]["std"] >= 0
+    assert 0 < summary["region_rate"]["mean"] <= 1
+    assert summary["seconds_per_frame"]["mean"] >= 0
+    assert len(result.examples) == 2 and result.examples[0].shape == (SIZE, SIZE, 3)
+    # Every method but vanilla keeps the outside of the region through Eq. 4 or by copying.
+    if method == "copy":
+        assert summary["metrics"]["outside"]["psnr"]["mean"] > summary["metrics"]["region"]["psnr"]["mean"]
+
+
+def test_copy_gives_exactly_the_metrics_of_reference_against_target(subsets):
+    result = ev.evaluate_model(None, subsets, method="copy", device="cpu")
+    for subset in result.subsets:
+        numbers = [ev.image_metrics(tensor_to_image(p["reference"]), tensor_to_image(p["target"]),
+                                    p["region"].numpy()) for p in subsets[subset.seed]]
+        for scope in ("frame", "region"):
+            for metric in ev.METRICS:
+                assert subset.metrics[scope][metric] == pytest.approx(np.mean([n[scope][metric] for n in numbers]))
+    assert math.isnan(result.summary()["region_rate"]["mean"])  # no tokenizer, no token grid
+
+
+def test_ilat_reproduces_the_animators_frames(models, subsets):
+    from ilat_video.pipeline import AnimationPlan, Animator
+
+    tokenizer, transformer = tiny_models(reference_pose=True)  # the reference-pose tokens too
+    animator = Animator(tokenizer, transformer, device="cpu")
+    pairs = subsets[1][:2]
+    result = ev.evaluate_model((tokenizer, transformer), {1: pairs}, method="ilat", device="cpu", keep_examples=2)
+    for pair, frame in zip(pairs, result.examples):
+        plan = AnimationPlan(reference=None, driving=None, target=None, missing=None, box=None, size=SIZE,
+                             reference_crop=tensor_to_image(pair["reference"]),
+                             reference_pose_crop=pair["reference_pose"].numpy(),
+                             target_crop=pair["target_pose"].numpy()[None])
+        (expected,) = list(animator.generate(plan))
+        # Batch 1 against batch 2: float sums may move a pixel on a rounding edge by one level.
+        assert np.abs(expected.astype(int) - frame).max() <= 1
+
+
+def test_reconstruction_with_an_empty_region_decodes_the_reference_features(models, subsets):
+    tokenizer, transformer = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    batch["region"] = torch.zeros_like(batch["region"])
+    out = ev.generate("reconstruction", tokenizer, transformer, batch)
+    with torch.no_grad():
+        _, _, z = tokenizer.encode(batch["reference"], batch["region"])
+        expected = tokenizer.decoder(z).clamp(-1, 1)
+    torch.testing.assert_close(out, expected)
+
+
+def test_reconstruction_of_the_reference_itself_is_the_tokenizers_region_forward(models, subsets):
+    tokenizer, _ = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    batch["target"] = batch["reference"]
+    out = ev.generate("reconstruction", tokenizer, None, batch)
+    with torch.no_grad():
+        expected, _, _ = tokenizer(batch["reference"], batch["region"])
+    torch.testing.assert_close(out, expected.clamp(-1, 1))
+
+
+def test_vanilla_is_every_token_by_plain_ar_decoded_without_eq4(models, subsets):
+    from ilat_video.sampling import sample_naive
+    from ilat_video.train.transformer import normalize_pose
+
+    tokenizer, transformer = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    vanilla = ev.generate("vanilla", tokenizer, transformer, batch)
+    # The same through the uncached sampler that re-runs the whole sequence at each step.
+    with torch.no_grad():
+        _, cond, _ = tokenizer.encode(batch["reference"])
+        everything = torch.ones_like(cond, dtype=torch.bool)
+        tokens = sample_naive(transformer, cond.flatten(1), torch.zeros_like(cond.flatten(1)),
+                              normalize_pose(batch["target_pose"], SIZE), everything, mask="ar")
+        expected = tokenizer.decoder(tokenizer.quantizer.lookup(tokens.view_as(cond))).clamp(-1, 1)
+    torch.testing.assert_close(vanilla, expected)
+
+
+def test_sampling_is_seeded_and_greedy_is_deterministic(models, subsets):
+    kwargs = dict(method="ilat", device="cpu", keep_examples=3)
+    pairs = {0: subsets[0]}
+    greedy = [ev.evaluate_model(models, pairs, **kwargs).examples for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*greedy))
+    same = [ev.evaluate_model(models, pairs, top_k=8, temperature=2.0, **kwargs).examples for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*same))
+
+
+def test_a_penn_folder_gives_test_pairs(tmp_path):
+    from ilat_video.data.synth import write_penn_dataset
+
+    write_penn_dataset(tmp_path, videos=1, frames=4, size=48, seed=0, test_videos=2)
+    subsets = ev.pair_subsets(tmp_path, SIZE, count=3, seeds=(0, 1))
+    assert [len(s) for s in subsets.values()] == [3, 3]
+    assert subsets[0][0]["reference"].shape == (3, SIZE, SIZE)
+    with pytest.raises(DatasetError):
+        ev.pair_subsets(tmp_path / "missing", SIZE, count=3)
+
+
+def test_bad_model_folders(tmp_path, models):
+    with pytest.raises(ModelFileError, match="no such model folder"):
+        ev.load_models(tmp_path / "missing")
+    models[1].save_pretrained(tmp_path / "transformer_only")
+    with pytest.raises(ModelFileError, match="--tokenizer"):
+        ev.load_models(tmp_path / "transformer_only")
+    other = TSVQGAN(TokenizerConfig(resolution=SIZE, base_channels=8, channel_mult=(1, 2, 4),
+                                    codebook_size=32, code_dim=8))  # 8x8 tokens, not 4x4
+    other.save_pretrained(tmp_path / "other_tokenizer")
+    with pytest.raises(ModelFileError, match="grid"):
+        ev.load_models(tmp_path / "transformer_only", tokenizer=tmp_path / "other_tokenizer")
+    with pytest.raises(IlatError, match="unknown method"):
+        ev.evaluate_model(models, {0: []}, method="nope")
+
+
+def test_comparison_strip_layout(subsets):
+    pairs = subsets[0][:2]
+    images = [np.full((SIZE, SIZE, 3), 200, np.uint8)] * 2
+    strip = ev.comparison_strip(pairs, {"ilat": images, "vanilla": images}, scale=2)
+    band = strip.shape[0] - 2 * SIZE * 2
+    assert strip.shape[1] == 5 * SIZE * 2 and band >= 0
+    body = strip[band:]
+    # Column 0 is the reference, the last the ground truth, the middle ones the given images.
+    np.testing.assert_array_equal(body[:SIZE * 2:2, :SIZE * 2:2], tensor_to_image(pairs[0]["reference"]))
+    np.testing.assert_array_equal(body[:SIZE * 2:2, 4 * SIZE * 2::2], tensor_to_image(pairs[0]["target"]))
+    assert (body[:, 2 * SIZE * 2:4 * SIZE * 2] == 200).all()
+    with pytest.raises(ValueError):
+        ev.comparison_strip(pairs, {"ilat": images[:1]})
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_writes_json_markdown_and_strip(tmp_path, model_dir):
+    out, md, strip = tmp_path / "r.json", tmp_path / "r.md", tmp_path / "s.png"
+    result = CliRunner().invoke(main, [
+        "evaluate", "--model", str(model_dir), "--data", "synthetic", "--pairs", "2", "--seeds", "0,1,2",
+        "--method", "ilat,copy,reconstruction", "--out", str(out), "--markdown", str(md), "--strip", str(strip),
+        "--strip-pairs", "2", "--device", "cpu",
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == ev.SCHEMA
+    assert doc["data"] == {"source": "synthetic", "split": "test", "pairs_per_subset": 2,
+                           "subset_seeds": [0, 1, 2], "size": SIZE}
+    assert set(doc["methods"]) == {"ilat", "copy", "reconstruction"}
+    assert doc["command"].startswith("ilat-video ")
+    for name, entry in doc["methods"].items():
+        assert entry["pairs"] == 6 and len(entry["subsets"]) == 3
+        for scope in ev.SCOPES:
+            for metric in ev.METRICS:
+                stats = entry["metrics"][scope][metric]
+                assert set(stats) == {"mean", "std"}
+                assert stats["mean"] is None or math.isfinite(stats["mean"])
+        assert entry["fid"] is None
+        assert entry["subsets"][0]["metrics"]["region"]["psnr"] is not None
+    assert doc["methods"]["copy"]["model"] is None and doc["methods"]["ilat"]["model"] == str(model_dir)
+    table = md.read_text()
+    assert "| method |" in table and "| ilat |" in table and "| copy |" in table
+    with Image.open(strip) as image:  # reference, pose, ilat, reconstruction, ground truth
+        assert image.size[0] == 5 * SIZE * 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "{tmp}/missing", "--data", "synthetic"], "no such model folder"),
+    (["--data", "{tmp}/missing"], "Penn Action layout"),
+    (["--data", "{tmp}/empty"], "Penn Action layout"),
+    (["--data", "synthetic", "--method", "vanilla"], "--baseline-model"),
+    (["--data", "synthetic", "--fid"], "--inception-weights"),
+    (["--data", "synthetic", "--out", "{tmp}/nowhere/r.json"], "does not exist"),
+    (["--data", "synthetic", "--seeds", "0,x"], "comma-separated"),
+    (["--data", "synthetic", "--method", "ilat,best"], "distinct methods"),
+])
+def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, model_dir, args, message):
+    (tmp_path / "empty").mkdir()
+    args = [a.format(tmp=tmp_path) for a in args]
+    if "--model" not in args:
+        args = ["--model", str(model_dir), *args]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["evaluate", "--pairs", "1", "--seeds", "0", *args]
+                                if "--seeds" not in args else ["evaluate", "--pairs", "1", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
