@@ -387,13 +387,20 @@ class LATransformer(PretrainedMixin, nn.Module):
         rows = torch.arange(b, device=positions.device)
         attn_mask = cache.mask[rows, index][:, None, None, :]  # (B, 1, 1, L)
         x = (self.token_embedding(tokens) + self.position_embedding[index])[:, None]  # (B, 1, W)
-        keep = None if active is None else active.view(b, 1, 1)
+        keep = None  # (B * nh, 1): which samples' cache entries are written
+        if active is not None and not bool(active.all()):
+            keep = active.repeat_interleave(c.num_heads)[:, None]
+        # Rows of the cache viewed as (B * nh * L, hs): writing through one flat index per
+        # (sample, head) is a small scatter, where store[rows, :, index] would copy the cache.
+        heads = torch.arange(c.num_heads, device=positions.device)
+        flat_index = ((rows[:, None] * c.num_heads + heads) * c.seq_len + index[:, None]).reshape(-1)  # (B * nh,)
 
         def write(store, new):  # store (B, nh, L, hs), new (B, nh, 1, hs)
-            new = new[:, :, 0]  # (B, nh, hs)
+            flat = store.view(-1, store.shape[-1])  # (B * nh * L, hs)
+            new = new.reshape(-1, store.shape[-1])  # (B * nh, hs)
             if keep is not None:
-                new = torch.where(keep, new, store[rows, :, index])
-            store[rows, :, index] = new
+                new = torch.where(keep, new, flat[flat_index])
+            flat[flat_index] = new
 
         for i, block in enumerate(self.blocks):
             x = block(x, attn_mask, (cache.keys[i], cache.values[i], write))
