@@ -547,7 +547,8 @@ def _method_list(ctx, param, value):
 
 @main.command("evaluate")
 @click.option("--model", required=True, type=click.Path(path_type=Path),
-              help="Model folder (tokenizer/ + transformer/), or a transformer folder or run with --tokenizer.")
+              help="Model folder (tokenizer/ + transformer/), a transformer folder or run with --tokenizer, "
+                   "or a tokenizer alone for copy and reconstruction.")
 @click.option("--tokenizer", type=click.Path(path_type=Path), default=None,
               help="Tokenizer model folder or run, when --model is a transformer folder (or to override its own).")
 @click.option("--data", required=True, help="'synthetic' (held-out synthetic people) or a Penn Action layout folder.")
@@ -566,6 +567,8 @@ def _method_list(ctx, param, value):
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Sampling temperature (implies sampling; default greedy).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch (default: torch's choice; 1 is steadier on a busy machine).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the results as JSON.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the results table as markdown.")
@@ -577,7 +580,7 @@ def _method_list(ctx, param, value):
               help="Local Inception-v3 weights (safetensors) for FID; nothing is downloaded.")
 @user_errors
 def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_model, batch_size, top_k, temperature,
-                     device, out, markdown, strip, strip_pairs, fid, inception_weights) -> None:
+                     device, threads, out, markdown, strip, strip_pairs, fid, inception_weights) -> None:
     """Measure a model on test pairs with ground truth: PSNR, SSIM, MAE (frame, region, outside), s/frame.
 
     \b
@@ -609,12 +612,16 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     if data != "synthetic" and not Path(data).is_dir():
         raise IlatError(f"--data {data}: expected 'synthetic' or a dataset folder in the Penn Action layout")
 
-    main_models = ev.load_models(model, tokenizer=tokenizer, device=device)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    main_models = ev.load_models(model, tokenizer=tokenizer, device=device, transformer_required="ilat" in methods)
     baseline_models = None
     if needs_baseline:
         # A full model folder brings its own tokenizer; a transformer folder or run uses --model's.
         own = (baseline_model / "tokenizer").is_dir() and tokenizer is None
-        shared = tokenizer or (model / "tokenizer" if (model / "tokenizer").is_dir() else None)
+        shared = tokenizer or (model / "tokenizer" if (model / "tokenizer").is_dir() else model)
         baseline_models = ev.load_models(baseline_model, tokenizer=None if own else shared, device=device)
     features = None
     if inception_weights is not None:
@@ -650,7 +657,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
         table.add_column(name, justify="left" if name == "method" else "right")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     if out is not None:
         ev.write_json(out, document)
         click.echo(f"wrote {out}")

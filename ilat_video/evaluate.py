@@ -243,14 +243,31 @@ def _model_subfolder(folder: Path) -> Path | None:
     return None
 
 
-def load_models(folder: str | os.PathLike, *, tokenizer: str | os.PathLike | None = None,
-                device: str | torch.device | None = "cpu"):
-    """(tokenizer, transformer) in eval mode from a model folder.
+def _config_kind(folder: Path) -> str:
+    """"tokenizer" or "transformer": what a model folder's config.json describes."""
+    import json
 
-    folder: a shipped model folder (tokenizer/ and transformer/, as `Animator.from_pretrained`), or,
-    with `tokenizer` given, a transformer model folder or training run folder (holding model/).
-    `tokenizer` overrides the folder's own tokenizer; it may be a run folder too.
-    Raises ModelFileError when a part is missing or the two do not fit together.
+    try:
+        keys = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{folder / 'config.json'}: not a readable JSON config ({exc})") from exc
+    if isinstance(keys, dict) and "resolution" in keys:
+        return "tokenizer"
+    if isinstance(keys, dict) and "num_layers" in keys:
+        return "transformer"
+    raise ModelFileError(f"{folder / 'config.json'}: neither a tokenizer nor a transformer config")
+
+
+def load_models(folder: str | os.PathLike, *, tokenizer: str | os.PathLike | None = None,
+                device: str | torch.device | None = "cpu", transformer_required: bool = True):
+    """(tokenizer, transformer) in eval mode from model folders.
+
+    folder: a shipped model folder (tokenizer/ and transformer/, as `Animator.from_pretrained`);
+    or a transformer model folder or training run folder (holding model/), with `tokenizer` naming
+    the tokenizer's; or, when `transformer_required` is False, a tokenizer's folder or run alone
+    (the transformer is then None: enough for "copy" and "reconstruction"). `tokenizer` overrides
+    a shipped folder's own tokenizer. Raises ModelFileError when a part is missing or the two do
+    not fit together.
     """
     from .nn.tokenizer import TSVQGAN
     from .nn.transformer import LATransformer
@@ -258,24 +275,34 @@ def load_models(folder: str | os.PathLike, *, tokenizer: str | os.PathLike | Non
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFileError(f"{folder}: no such model folder")
-    if (folder / "transformer").is_dir():
+    tokenizer_dir = transformer_dir = None
+    if (folder / "transformer").is_dir() or (folder / "tokenizer").is_dir():
         transformer_dir = _model_subfolder(folder / "transformer")
+        tokenizer_dir = _model_subfolder(folder / "tokenizer")
     else:
-        transformer_dir = _model_subfolder(folder)
-    tokenizer_dir = _model_subfolder(Path(tokenizer)) if tokenizer is not None else (
-        _model_subfolder(folder / "tokenizer") if (folder / "tokenizer").is_dir() else None)
-    if transformer_dir is None:
-        raise ModelFileError(f"{folder}: no transformer (expected transformer/config.json, config.json "
-                             "or model/config.json)")
+        single = _model_subfolder(folder)
+        if single is None:
+            raise ModelFileError(f"{folder}: not a model folder (expected tokenizer/ and transformer/, "
+                                 "config.json, or a run's model/config.json)")
+        if _config_kind(single) == "tokenizer":
+            tokenizer_dir = single
+        else:
+            transformer_dir = single
+    if tokenizer is not None:
+        tokenizer_dir = _model_subfolder(Path(tokenizer))
+        if tokenizer_dir is None or _config_kind(tokenizer_dir) != "tokenizer":
+            raise ModelFileError(f"{tokenizer}: not a tokenizer model folder or run")
     if tokenizer_dir is None:
-        where = tokenizer if tokenizer is not None else folder / "tokenizer"
-        raise ModelFileError(f"{where}: no tokenizer model folder (config.json + model.safetensors); "
+        raise ModelFileError(f"{folder}: no tokenizer (config.json + model.safetensors); "
                              "a transformer-only folder needs --tokenizer")
+    if transformer_dir is None and transformer_required:
+        raise ModelFileError(f"{folder}: no transformer; only 'copy' and 'reconstruction' run without one")
     tok = TSVQGAN.from_pretrained(tokenizer_dir)
-    tr = LATransformer.from_pretrained(transformer_dir)
-    _check_fit(tok, tr, f"{tokenizer_dir} + {transformer_dir}")
+    tr = None if transformer_dir is None else LATransformer.from_pretrained(transformer_dir)
+    if tr is not None:
+        _check_fit(tok, tr, f"{tokenizer_dir} + {transformer_dir}")
     device = torch.device(device) if device is not None else None
-    return tok.to(device).eval(), tr.to(device).eval()
+    return tok.to(device).eval(), None if tr is None else tr.to(device).eval()
 
 
 def _check_fit(tokenizer, transformer, name: str) -> None:
@@ -473,7 +500,8 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     tok = tr = None
     if isinstance(model, (str, os.PathLike)):
         name = str(model)
-        tok, tr = load_models(model, tokenizer=tokenizer, device=device)
+        tok, tr = load_models(model, tokenizer=tokenizer, device=device,
+                              transformer_required=method in ("ilat", "vanilla", "taming-la"))
     elif model is not None:
         tok, tr = model
         tok = tok.to(device).eval()

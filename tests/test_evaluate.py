@@ -34,6 +34,16 @@ def tiny_models(seed: int = 0, reference_pose: bool = False):
     return tokenizer.eval(), transformer.eval()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: with the cores busy, two threads that wait on each other make these tiny
+    models 50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def models():
     return tiny_models()
@@ -403,3 +413,54 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, model_dir, args, mes
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --------------------------------------------------------------------------------------------
+# FID plumbing and the Inception network
+# --------------------------------------------------------------------------------------------
+
+
+def _colour_features(images: np.ndarray) -> np.ndarray:
+    """A cheap stand-in feature extractor: each image's mean colour and its spread."""
+    x = images.astype(np.float64) / 255.0
+    return np.concatenate([x.mean(axis=(1, 2)), x.std(axis=(1, 2))], axis=1)
+
+
+def test_fid_is_zero_when_the_results_are_the_ground_truth(subsets):
+    same = {0: [{**p, "target": p["reference"]} for p in subsets[0]] + [{**p, "target": p["reference"]}
+                                                                        for p in subsets[1]]}
+    result = ev.evaluate_model(None, same, method="copy", features=_colour_features)
+    assert result.fid == pytest.approx(0.0, abs=1e-6)
+    moved = ev.evaluate_model(None, {0: subsets[0] + subsets[1]}, method="copy", features=_colour_features)
+    assert moved.fid > 0  # references and targets differ where the person moved
+    assert moved.to_dict()["fid"] == moved.fid
+
+
+def test_inception_network_has_the_published_size_and_loads_strictly(tmp_path):
+    from safetensors.torch import save_file
+
+    from ilat_video.inception import InceptionFeatures, InceptionPool3
+
+    network = InceptionPool3()
+    # torchvision's inception_v3 has 27,161,264 parameters; less its classifier (2048 x 1000 + 1000)
+    # and its auxiliary head (conv 768->128 1x1, BN, conv 128->768 5x5, BN, fc 768 x 1000 + 1000).
+    aux = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    assert sum(p.numel() for p in network.parameters()) == 27_161_264 - (2048 * 1000 + 1000) - aux
+    state = {k: v.contiguous() for k, v in network.state_dict().items() if not k.endswith("num_batches_tracked")}
+    # The FID port's file also holds its 1008-way classifier, which pool3 does not use.
+    save_file({**state, "fc.weight": torch.zeros(1008, 2048), "fc.bias": torch.zeros(1008)},
+              str(tmp_path / "ok.safetensors"))
+    features = InceptionFeatures.from_file(tmp_path / "ok.safetensors")
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    out = features(images)
+    assert out.shape == (2, 2048) and np.isfinite(out).all()
+    for name, broken in [
+        ("missing", {k: v for k, v in state.items() if k != "Mixed_7c.branch_pool.conv.weight"}),
+        ("unexpected", {**state, "Mixed_8a.conv.weight": torch.zeros(1)}),
+        ("wrong shapes", {**state, "Conv2d_1a_3x3.conv.weight": torch.zeros(32, 3, 5, 5)}),
+    ]:
+        with pytest.raises(ModelFileError, match=name):
+            network.load_strict(broken)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelFileError, match="safetensors"):
+        InceptionFeatures.from_file(tmp_path / "junk.safetensors")
