@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -26,7 +27,8 @@ HAVE_NETWORKS = all(
 
 WORKER = textwrap.dedent(
     """
-    import json, os, sys
+    import faulthandler, json, os, sys
+    faulthandler.dump_traceback_later(240, exit=True)  # a hung collective prints where it hangs
     sys.path.insert(0, {tests!r})
     import torch
     from safetensors.torch import save_file
@@ -59,6 +61,10 @@ WORKER = textwrap.dedent(
                                    dataset=Recorded(length=64))
     if stage == "real":  # the real tiny networks: tokenizer stage 2 with the adaptive GAN weight, then the LA transformer
         from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+        import torch.distributed as dist
+        # Two stages in one process: the caller owns the process group (re-creating the default
+        # group on torchrun's store reuses its key names), and the training functions join it.
+        dist.init_process_group("gloo")
         torch.manual_seed(rank)
         model = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
                                         code_dim=8))
@@ -73,6 +79,8 @@ WORKER = textwrap.dedent(
         torch.manual_seed(rank)
         model = build_transformer(config, load_frozen_tokenizer(root + "/tok/model", torch.device("cpu")), rank)
         result = train_transformer(config, model=model)
+        assert dist.is_initialized()  # left to its owner
+        dist.destroy_process_group()
     state = {{k: v.contiguous() for k, v in unwrap(model).state_dict().items()}}
     save_file(state, f"{{root}}/rank{{rank}}.safetensors")
     with open(f"{{root}}/rank{{rank}}.json", "w") as fh:
@@ -87,8 +95,16 @@ def _torchrun(stage: str, root: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(script), stage, str(root)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    # A session of its own, so that on a timeout the workers are killed with torchrun.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        raise AssertionError("torchrun timed out:\n" + stdout[-4000:] + stderr[-4000:]) from None
+    assert proc.returncode == 0, stdout[-4000:] + stderr[-4000:]
 
 
 @pytest.mark.slow

@@ -45,7 +45,10 @@ def _env_int(name: str, default: int) -> int:
 def setup_distributed(device: str | torch.device | None = None) -> DistributedContext:
     """Join the torchrun process group if there is one; pick this rank's device.
 
-    `device` None means: CUDA (this rank's local GPU) when available, else CPU.
+    `device` None means: CUDA (this rank's local GPU) when available, else CPU. A process group
+    that already exists is used as it is and left alive by `teardown_distributed`: a program that
+    runs several trainings in one process under torchrun should create the group once itself
+    (destroying and re-creating the default group reuses its key names on torchrun's store).
     """
     world_size = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
