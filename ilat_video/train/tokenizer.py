@@ -442,9 +442,11 @@ def _step(config, step, images, regions, train_model, model, train_disc, discrim
 
 @torch.no_grad()
 def _write_samples(path: Path, model: nn.Module, samples, config, run: TrainingRun, device) -> None:
-    """Grid: input (region tinted in stage 2) | reconstruction, for the fixed sample batch."""
+    """Grid: input (region tinted in stage 2) | reconstruction, for the fixed sample batch.
+
+    Stage 2 shows the data's pose regions (the animation case) where the data has them."""
     rng = np.random.default_rng(config.seed)  # the same regions at every sample step
-    images, regions = images_and_regions(samples, config.sample_count, config.stage, config.region_mix, rng)
+    images, regions = images_and_regions(samples, config.sample_count, config.stage, 1.0, rng)
     images = images.to(device)
     regions = None if regions is None else regions.to(device)
     was_training = model.training
