@@ -53,6 +53,12 @@ WORKER = textwrap.dedent(
                                       lr_decay_every=100, log_every=8, checkpoint_every=20, sample_every=20,
                                       sample_count=2, gan_start=10, disc_channels=8, disc_layers=2, seed=1)
         result = train_tokenizer(config, model=model, dataset=Recorded(length=64))
+    elif stage == "penn":  # a Penn Action folder: the epoch-aware sharded sampler, rank 0 opening first
+        model = seeded_tokenizer(seed=rank)
+        config = TokenizerTrainConfig(out=root + "/run", data=root + "/penn", stage=2, steps=6, batch_size=4,
+                                      lr=1e-2, log_every=2, checkpoint_every=3, sample_every=6, sample_count=2,
+                                      gan_start=3, disc_channels=8, disc_layers=2, seed=1, num_workers=1)
+        result = train_tokenizer(config, model=model)
     elif stage == "transformer":
         model = seeded_transformer(seed=rank)
         config = TransformerTrainConfig(out=root + "/run", steps=40, batch_size=4, lr=1e-2, warmup_steps=2,
@@ -150,3 +156,16 @@ def test_real_networks_train_in_lockstep(tmp_path):
         for key in w0:
             assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
     assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_penn_action_folder_trains_in_lockstep(tmp_path):
+    from ilat_video.data.synth import write_penn_dataset
+
+    write_penn_dataset(tmp_path / "penn", videos=6, frames=6, size=32, seed=0, test_videos=2)
+    _torchrun("penn", tmp_path)
+    w0 = load_file(str(tmp_path / "rank0.safetensors"))
+    w1 = load_file(str(tmp_path / "rank1.safetensors"))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [2, 4, 6]
+    assert (tmp_path / "run" / "samples" / "step-00000006.png").is_file()

@@ -131,7 +131,51 @@ def test_batch_stream_resumed_at_any_batch_gives_the_same_batches(kind):
         assert resumed.batch == 10
 
 
+class EpochRecorder(torch.utils.data.Dataset):
+    """Returns (epoch, index) so a test can see which epoch each sample was drawn in."""
+
+    def __init__(self, length=5):
+        self.length, self.epoch = length, 0
+
+    def __len__(self):
+        return self.length
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __getitem__(self, index):
+        return torch.tensor([self.epoch, index])
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_datasets_with_epochs_get_theirs_in_workers_and_after_resume(workers):
+    def drawn(start, count):
+        stream = BatchStream(dataset=EpochRecorder(), batch_size=2, seed=0, start_batch=start, num_workers=workers)
+        out = torch.cat([next(stream) for _ in range(count)]).tolist()
+        stream.close()
+        return out
+
+    full = drawn(0, 8)  # 16 samples = 3 epochs of 5 and one more
+    assert [e for e, _ in full] == [0] * 5 + [1] * 5 + [2] * 5 + [3]
+    for epoch in range(3):
+        assert sorted(i for e, i in full if e == epoch) == list(range(5))
+    assert drawn(3, 5) == full[6:]
+
+
 # -- resume after a crash (in process) ---------------------------------------------------------
+
+
+def test_penn_action_run_resumes_exactly(tmp_path):
+    from ilat_video.data.synth import write_penn_dataset
+
+    write_penn_dataset(tmp_path / "penn", videos=5, frames=6, size=32, seed=0)
+    cfg = dict(data=str(tmp_path / "penn"), steps=8, sample_every=0, checkpoint_every=3)
+    train_tokenizer(tok_config(tmp_path / "reference", **cfg), model=TinyTokenizer())
+    with pytest.raises(Crash):
+        train_tokenizer(tok_config(tmp_path / "crashed", **cfg), model=TinyTokenizer(), callback=crash_at(5))
+    train_tokenizer(tok_config(tmp_path / "crashed", resume=True, **cfg), model=TinyTokenizer())
+    assert curve(tmp_path / "crashed") == curve(tmp_path / "reference")
+    assert_same_weights(tmp_path / "crashed", tmp_path / "reference")
 
 
 def test_tokenizer_run_resumes_exactly_after_a_crash(tmp_path):

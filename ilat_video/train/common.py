@@ -294,6 +294,19 @@ class BatchStream:
         self._loader = None
 
 
+def prepare_data_once(ctx: DistributedContext, data: str | os.PathLike, size: int, seed: int) -> None:
+    """Under DDP, let rank 0 open a folder dataset first while the others wait: opening a folder of
+    videos extracts and caches their poses, which every rank would otherwise do at once, writing
+    the same cache files."""
+    if not ctx.distributed or str(data) == "synthetic":
+        return
+    from .distributed import barrier
+
+    if ctx.is_main:
+        open_pairs_dataset(data, size, split="train", seed=seed, rank=0, world_size=1)
+    barrier(ctx)
+
+
 def check_data_arg(data: str | os.PathLike) -> Path:
     """Fail early and clearly on a `--data` that cannot be a dataset: missing, not a folder, empty.
     (The dataset classes check the layout and the labels.)"""

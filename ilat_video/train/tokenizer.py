@@ -344,6 +344,8 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
             train_disc = DistributedDataParallel(discriminator, **ddp_kwargs)
         else:
             train_model, train_disc = model, discriminator
+        if dataset is None:
+            common.prepare_data_once(ctx, config.data, size, config.seed)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
         # Our pair datasets give two images per sample (reference and target); other datasets may
         # give one ("image"), so they are asked for a full batch of samples.

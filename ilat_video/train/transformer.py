@@ -278,6 +278,8 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
             train_model = DistributedDataParallel(model, find_unused_parameters=True, **ddp_kwargs)
         else:
             train_model = model
+        if dataset is None:
+            common.prepare_data_once(ctx, config.data, size, config.seed)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
         stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
         usage = CodebookUsage(codebook_size)
