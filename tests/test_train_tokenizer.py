@@ -198,3 +198,25 @@ def test_real_tokenizer_trains_both_stages_through_the_cli(tmp_path):
     assert model.config == TSVQGAN.from_pretrained(tmp_path / "s1" / "model").config
     assert [r["step"] for r in read_log(tmp_path / "s2" / "log.jsonl")] == [1, 2, 3]
     assert (tmp_path / "s2" / "samples" / "step-00000003.png").is_file()
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_cli_wrong_layout_and_bad_labels_exit_2(tmp_path):
+    from ilat_video.data.synth import write_penn_dataset
+    from ilat_video.nn.pretrained import save_config
+    from ilat_video.nn.tokenizer import TokenizerConfig
+
+    tiny = tmp_path / "tiny.json"
+    save_config(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2), codebook_size=32, code_dim=8), tiny)
+    half = tmp_path / "half"
+    (half / "frames" / "0001").mkdir(parents=True)
+    penn = tmp_path / "penn"
+    write_penn_dataset(penn, videos=2, frames=4, size=32, seed=0)
+    next((penn / "frames" / "0001").glob("*.jpg")).unlink()  # labels now promise a frame that is gone
+    runner = CliRunner()
+    for data, message in ((half, "labels"), (penn, "0001")):
+        result = runner.invoke(main, ["train-tokenizer", "--data", str(data), "--preset", str(tiny),
+                                      "--out", str(tmp_path / "o"), "--steps", "1"])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert message in text and "Traceback" not in text
