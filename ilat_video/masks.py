@@ -130,6 +130,52 @@ def causal_positions(region: torch.Tensor) -> CausalSchedule:
     return CausalSchedule(positions, valid, step_predicts)
 
 
+class SamplingSteps(NamedTuple):
+    """The causal positions grouped into one sampler step per region token, padded to the longest.
+
+    positions: (B, S, 2) long. Slot 1 is the position whose output predicts the step's region
+        token. Slot 0, when valid, is the causal position just before it in the schedule, which
+        holds the last token of the previous region run and predicts a known token: its input
+        was sampled at the previous step, so it can run in the same step as slot 1 (it only
+        refreshes its keys/values, which slot 1 and later positions read).
+    valid: (B, S, 2) bool. Invalid slots point at slot 1's position + 1 (never a duplicate of a
+        valid slot in the same step), so a cached step may leave their cache entries unwritten.
+    """
+
+    positions: torch.Tensor
+    valid: torch.Tensor
+
+
+def sampling_steps(region: torch.Tensor) -> SamplingSteps:
+    """Group `causal_positions(region)` into steps that each end at a predicting position.
+
+    In raster order, a causal position that predicts a known token is always followed by one that
+    predicts a region token (the next run's predictor), so every group holds at most two
+    positions, and S = the number of region tokens: one step per sampled token. For Fig. 3(b):
+    steps [-, t0] [-, t1] [t2, t4] [t5, t6] (by the tokens the positions hold).
+    """
+    schedule = causal_positions(region)
+    b, s = schedule.positions.shape
+    device = schedule.positions.device
+    counts = schedule.predicts.sum(dim=1)  # (B,) region tokens per sample
+    steps = int(counts.max().item()) if b else 0
+    if steps == 0:
+        empty = torch.zeros(b, 0, 2, dtype=torch.long, device=device)
+        return SamplingSteps(empty, empty.bool())
+    # Schedule index of each predicting entry, in order, padded by repeating the last one.
+    order = torch.sort((~schedule.predicts).to(torch.uint8), dim=1, stable=True).indices[:, :steps]  # (B, S)
+    valid_step = torch.arange(steps, device=device)[None, :] < counts[:, None]  # (B, S)
+    last = order.gather(1, (counts - 1).clamp_min(0)[:, None]).expand(-1, steps)
+    order = torch.where(valid_step, order, last)
+    predictor = schedule.positions.gather(1, order)  # (B, S)
+    before = (order - 1).clamp_min(0)
+    has_before = valid_step & (order > 0) & ~schedule.predicts.gather(1, before) & schedule.valid.gather(1, before)
+    refresh = torch.where(has_before, schedule.positions.gather(1, before), predictor + 1)
+    positions = torch.stack([refresh, predictor], dim=2)  # (B, S, 2)
+    valid = torch.stack([has_before, valid_step], dim=2)
+    return SamplingSteps(positions, valid)
+
+
 def _with_condition(target_to_target: torch.Tensor, num_condition: int, shared_prefix: int) -> torch.Tensor:
     """Eq. 7: wrap a (B, T, T) target mask into the full (B, C + T, C + T) mask."""
     b, t, _ = target_to_target.shape

@@ -2,9 +2,12 @@
 
 - `sample_local`: iLAT's local AR sampler with a key/value cache. One parallel pass over the whole
   sequence fills the cache (condition and global positions are final after it: they never see a
-  region token), then one single-token step per causal position, in raster order, with row p of
-  the same LA mask used in training. Steps per frame ~ the region size, not N. Frames with
-  different regions run as one batch, the step loop padded to the longest schedule.
+  region token), then cached steps through the causal positions in raster order, with their rows
+  of the same LA mask used in training. A step runs the position that predicts the next region
+  token, together with the one holding the previous run's last region token when there is one
+  (`masks.sampling_steps`), so a frame takes one sequential step per region token after the
+  first (which the pass already predicts), not N. Frames with different regions run as one
+  batch, the step loop padded to the longest.
 - `sample_vanilla`: the vanilla AR baseline (the paper's Taming): every token, causal mask,
   cached too, so that speed comparisons are fair.
 - `sample_naive`: recomputes the whole sequence at every step (no cache), generating the region
@@ -25,7 +28,7 @@ import logging
 
 import torch
 
-from .masks import causal_positions, flatten_region
+from .masks import flatten_region, sampling_steps
 from .nn.transformer import LATransformer, ReferenceKV
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,8 @@ def _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperatu
 
 
 def _held_tokens(model: LATransformer, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """(B,) ids held by target positions (B,): t_s at 0, else t_{j-1} from tokens (B, N)."""
-    previous = tokens.gather(1, (positions - 1).clamp_min(0)[:, None])[:, 0]
+    """Ids held by target positions (B, Q): t_s at 0, else t_{j-1} from tokens (B, N)."""
+    previous = tokens.gather(1, (positions - 1).clamp_min(0))
     return torch.where(positions == 0, torch.full_like(previous, model.target_start_id), previous)
 
 
@@ -92,22 +95,22 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     tokens, flat = _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator)
     b = tokens.shape[0]
     rows = torch.arange(b, device=tokens.device)
-    schedule = causal_positions(flat)
+    schedule = sampling_steps(flat)  # positions, valid: (B, S, 2); slot 1 predicts
     cache = model.new_cache(b, device=tokens.device)
     # 1. One parallel pass: condition and global positions are final, the cache is full length.
     logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
                                mask="la", reference=reference_kv)  # (B, N, K)
     steps = schedule.positions.shape[1] if max_steps is None else min(max_steps, schedule.positions.shape[1])
     for s in range(steps):
-        positions, active = schedule.positions[:, s], schedule.valid[:, s]
+        pair, valid = schedule.positions[:, s], schedule.valid[:, s]  # (B, 2)
+        positions, write = pair[:, 1], valid[:, 1]
         if s == 0:
             # The first causal position holds a known token and sees no region token: the pass
             # above already computed it exactly.
             logits = logits_all[rows, positions]
         else:
-            # 2. One position per frame against the cache, its keys/values written at the position.
-            logits = model.step(cache, positions, _held_tokens(model, tokens, positions), active)
-        write = schedule.predicts[:, s]
+            # 2. Up to two positions per frame against the cache, keys/values written in place.
+            logits = model.step(cache, pair, _held_tokens(model, tokens, pair), valid)[:, 1]
         picked = choose_tokens(logits, greedy=greedy, top_k=top_k, temperature=temperature, generator=generator)
         tokens[rows, positions] = torch.where(write, picked, tokens[rows, positions])
         if return_logits:

@@ -15,6 +15,7 @@ from ilat_video.masks import (
     causal_positions,
     la_attention_mask,
     predicts_region,
+    sampling_steps,
 )
 
 
@@ -61,6 +62,15 @@ def test_fig3b_schedule():
     assert schedule.positions.tolist() == [[1, 2, 3, 5, 6, 7]]  # hold t0, t1, t2, t4, t5, t6
     assert schedule.predicts.tolist() == [[True, True, False, True, False, True]]
     assert schedule.valid.all()
+
+
+def test_fig3b_sampling_steps():
+    """One step per region token; t2 (holding the run's last token t1) runs with t4's step."""
+    steps = sampling_steps(fig3b_region())
+    held = lambda p: f"t{p - 1}"  # noqa: E731, target position p holds t_{p-1}
+    got = [[held(p) if v else "-" for p, v in zip(pair, valid)]
+           for pair, valid in zip(steps.positions[0].tolist(), steps.valid[0].tolist())]
+    assert got == [["-", "t0"], ["-", "t1"], ["t2", "t4"], ["t5", "t6"]]
 
 
 def reference_la(region_flat: list[bool], c: int) -> torch.Tensor:
@@ -182,3 +192,23 @@ def test_shared_prefix_only_closes_the_reference_rows(region, c, kind, data):
     assert mask[:, :shared, :shared].all()
     assert torch.equal(mask[:, shared:], base[:, shared:])  # ... and nothing else changes
     assert mask.any(dim=-1).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(region=regions)
+def test_sampling_steps_cover_the_schedule_one_step_per_region_token(region):
+    steps = sampling_steps(region)
+    schedule = causal_positions(region)
+    pred = predicts_region(region)
+    flat = region.flatten(1)
+    assert steps.positions.shape[1] == int(flat.sum(1).max())
+    for b in range(region.shape[0]):
+        valid = steps.valid[b]
+        assert int(valid[:, 1].sum()) == int(flat[b].sum())  # one step per region token
+        covered = steps.positions[b][valid].tolist()  # row-major: slot 0 before slot 1
+        assert covered == schedule.positions[b][schedule.valid[b]].tolist()
+        assert all(pred[b, p] for p in steps.positions[b, :, 1][valid[:, 1]].tolist())
+        assert not any(pred[b, p] for p in steps.positions[b, :, 0][valid[:, 0]].tolist())
+        # Padding never collides with a valid position of the same step.
+        for pair, ok in zip(steps.positions[b].tolist(), valid.tolist()):
+            assert pair[0] != pair[1]

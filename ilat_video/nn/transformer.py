@@ -373,35 +373,45 @@ class LATransformer(PretrainedMixin, nn.Module):
 
     def step(self, cache: KVCache, positions: torch.Tensor, tokens: torch.Tensor,
              active: torch.Tensor | None = None) -> torch.Tensor:
-        """Run one target position per sample against the cache; return its logits (B, K).
+        """Run a few target positions per sample against the cache; return their logits.
 
-        positions: (B,) long target positions j in [0, N] (sequence index C + j).
-        tokens: (B,) long ids those positions hold (t_{j-1}, or `target_start_id` at j = 0).
-        active: (B,) bool or None; inactive samples' cache entries are left untouched (their
-            logits are computed but meaningless). Each layer writes the position's key/value into
-            the cache, then attends over the cache with row C + j of the mask prefilled.
+        positions: (B,) or (B, Q) long target positions j in [0, N] (sequence index C + j),
+            distinct within a sample.
+        tokens: the same shape, the ids those positions hold (t_{j-1}, `target_start_id` at 0).
+        active: the same shape, bool, or None; inactive entries' cache entries are left untouched
+            (their logits are computed but meaningless).
+        Each layer first writes every active position's key/value into the cache, then attends
+        over the cache with the positions' rows of the prefilled mask, so a position sees the
+        others of the same step exactly when the mask lets it. Returns (B, K) or (B, Q, K).
         """
         c = self.config
-        b = positions.shape[0]
-        index = positions + c.num_condition  # (B,) sequence positions
+        single = positions.dim() == 1
+        if single:
+            positions, tokens = positions[:, None], tokens[:, None]
+            active = None if active is None else active[:, None]
+        b, q = positions.shape
+        index = positions + c.num_condition  # (B, Q) sequence positions
         rows = torch.arange(b, device=positions.device)
-        attn_mask = cache.mask[rows, index][:, None, None, :]  # (B, 1, 1, L)
-        x = (self.token_embedding(tokens) + self.position_embedding[index])[:, None]  # (B, 1, W)
-        keep = None  # (B * nh, 1): which samples' cache entries are written
+        attn_mask = cache.mask[rows[:, None], index][:, None]  # (B, 1, Q, L)
+        x = self.token_embedding(tokens) + self.position_embedding[index]  # (B, Q, W)
+        keep = None  # (B * nh * Q, 1): which entries are written
         if active is not None and not bool(active.all()):
-            keep = active.repeat_interleave(c.num_heads)[:, None]
-        # Rows of the cache viewed as (B * nh * L, hs): writing through one flat index per
-        # (sample, head) is a small scatter, where store[rows, :, index] would copy the cache.
+            keep = active[:, None, :].expand(b, c.num_heads, q).reshape(-1, 1)
+        # The cache viewed as rows (B * nh * L, hs), written through one flat index per
+        # (sample, head, position): a plain scatter on a 2-D view (5 us per write, against 13 us
+        # for store[rows, :, index] on the 4-D tensor).
         heads = torch.arange(c.num_heads, device=positions.device)
-        flat_index = ((rows[:, None] * c.num_heads + heads) * c.seq_len + index[:, None]).reshape(-1)  # (B * nh,)
+        flat_index = ((rows[:, None, None] * c.num_heads + heads[None, :, None]) * c.seq_len
+                      + index[:, None, :]).reshape(-1)  # (B * nh * Q,)
 
-        def write(store, new):  # store (B, nh, L, hs), new (B, nh, 1, hs)
+        def write(store, new):  # store (B, nh, L, hs), new (B, nh, Q, hs)
             flat = store.view(-1, store.shape[-1])  # (B * nh * L, hs)
-            new = new.reshape(-1, store.shape[-1])  # (B * nh, hs)
+            new = new.reshape(-1, store.shape[-1])  # (B * nh * Q, hs)
             if keep is not None:
                 new = torch.where(keep, new, flat[flat_index])
             flat[flat_index] = new
 
         for i, block in enumerate(self.blocks):
             x = block(x, attn_mask, (cache.keys[i], cache.values[i], write))
-        return self.head(self.ln_out(x[:, 0]))  # (B, K)
+        logits = self.head(self.ln_out(x))  # (B, Q, K)
+        return logits[:, 0] if single else logits
