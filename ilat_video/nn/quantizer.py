@@ -41,7 +41,7 @@ class VectorQuantizer(nn.Module):
 
     def __init__(self, codebook_size: int, code_dim: int, *, beta: float = 0.25, l2_normalize: bool = True,
                  restart_dead_codes: bool = False, dead_code_threshold: float = 0.03,
-                 usage_decay: float = 0.99):
+                 usage_decay: float = 0.9):
         super().__init__()
         self.codebook_size, self.code_dim = codebook_size, code_dim
         self.beta, self.l2_normalize = beta, l2_normalize

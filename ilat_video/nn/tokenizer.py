@@ -54,9 +54,9 @@ class TokenizerConfig:
     # Quantizer (see nn/quantizer.py)
     beta: float = 0.25                 # commitment weight
     l2_normalize: bool = True          # codes and z on the unit sphere (cosine nearest code)
-    restart_dead_codes: bool = False   # restart codes whose usage share < threshold / K
+    restart_dead_codes: bool = True    # restart codes whose usage share < threshold / K
     dead_code_threshold: float = 0.03
-    usage_decay: float = 0.99
+    usage_decay: float = 0.9
 
     def __post_init__(self):
         self.channel_mult = tuple(self.channel_mult)
@@ -204,7 +204,7 @@ class Encoder(nn.Module):
 
     def forward(self, image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
         if not self.two_stream or region is None:
-            region = None  # the iLAT* ablation: one stream, the region is not used
+            region = None  # one stream (the iLAT* ablation ignores the region)
         else:
             region = RegionMasks(region)  # the region at the current resolution, masks shared
         # Channels-last makes the per-position LayerNorm a contiguous op (and suits CPU convs).
