@@ -115,3 +115,31 @@ def test_no_restart_without_the_option():
     for _ in range(3):
         vq(z)
     assert torch.equal(before, vq.codebook.detach())
+
+
+def _restart_worker(rank: int, world: int, store_file: str, out: str) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store_file}", rank=rank, world_size=world)
+    try:
+        vq, _ = make(0, True, k=16, d=4, restart_dead_codes=True, dead_code_threshold=0.5, usage_decay=0.5)
+        vq.train()
+        g = torch.Generator().manual_seed(100 + rank)  # each rank sees different data
+        total = 0
+        for _ in range(4):
+            z = vq.normalize(vq.codes()[0].detach().reshape(1, 4, 1, 1) + 0.5 * torch.randn(2, 4, 4, 4, generator=g))
+            total += int(vq(z)[3]["restarted"])
+        torch.save({"codebook": vq.codebook.detach(), "usage": vq.usage, "restarted": total}, f"{out}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_restarts_stay_identical_across_ddp_ranks(tmp_path):
+    """Usage is summed over ranks and replacements come from rank 0: codebooks never diverge."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_restart_worker, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True)
+    a, b = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
+    assert a["restarted"] == b["restarted"] > 0
+    assert torch.equal(a["codebook"], b["codebook"]) and torch.equal(a["usage"], b["usage"])
