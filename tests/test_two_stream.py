@@ -114,3 +114,19 @@ def test_gradients_flow_through_both_streams():
     features.requires_grad_(True)
     layer(features, region).sum().backward()
     assert layer.conv.weight.grad is not None and features.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("shape", [(3, 1, 1, 1), (3, 2, 1, 1)])
+def test_gradients_match_the_literal_eq3(shape, compact):
+    """The in-place selection keeps autograd right: same gradients as the literal Eq. 3."""
+    layer, features, region = make_case(5, shape, compact=compact, size=16)
+    weights = torch.randn(layer(features, region).shape, generator=torch.Generator().manual_seed(0))
+    grads = []
+    for fn in (lambda x: layer(x, region), lambda x: eq3_reference(layer.conv, x, region)):
+        x = features.clone().requires_grad_(True)
+        layer.zero_grad()
+        (fn(x) * weights).sum().backward()
+        grads.append((x.grad, layer.conv.weight.grad.clone()))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4)

@@ -133,14 +133,15 @@ class TwoStreamConv2d(nn.Module):
         # lerp with 0/1 weights selects exactly: clean + 0 * (full - clean) outside, full inside.
         r0, r1, c0, c1 = out_masks.box()
         h_out, w_out = clean.shape[-2:]
+        # In place: clean is a fresh conv output that autograd does not keep, and a new map per
+        # call costs page faults that matter on thin, memory-bound layers.
         if (r1 - r0) * (c1 - c0) > 0.7 * h_out * w_out:
-            return torch.lerp(clean, self.conv(features), inside)
+            return clean.lerp_(self.conv(features), inside)
         # The full stream is needed only inside the region: compute it on the region's bounding
         # box (over the batch) when that box is clearly smaller than the map.
         full = self._conv_window(features, r0, r1, c0, c1)  # (B, C_out, r1 - r0, c1 - c0)
-        out = clean.clone()
-        out[:, :, r0:r1, c0:c1] = torch.lerp(clean[:, :, r0:r1, c0:c1], full, inside[:, :, r0:r1, c0:c1])
-        return out
+        clean[:, :, r0:r1, c0:c1].lerp_(full, inside[:, :, r0:r1, c0:c1])
+        return clean
 
     def _conv_window(self, features: torch.Tensor, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
         """conv(features) at output rows r0:r1 and columns c0:c1 only, exactly as the full conv
