@@ -22,7 +22,7 @@ def user_errors(func):
         try:
             return func(*args, **kwargs)
         except IlatError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper
