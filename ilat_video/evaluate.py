@@ -37,6 +37,8 @@ the mean and the sample standard deviation (ddof 1) over the subsets.
 
 Seconds per frame: the wall time of encoding, sampling and decoding (not of the metrics) divided
 by the frames, after one untimed warm-up pair; batches of `batch_size` pairs as the Animator runs.
+Also this process's CPU time per frame, which other jobs on a shared machine disturb far less
+(on one torch thread it is the work done; on a GPU it is only the host's part).
 
 FID (optional): only with an explicit feature extractor (see `inception.py`, which needs local
 Inception weights; nothing is downloaded). Features of all subsets' results against those of
@@ -406,14 +408,16 @@ class SubsetResult:
     seed: int
     pairs: int
     metrics: dict[str, dict[str, float]]
-    seconds_per_frame: float
+    seconds_per_frame: float  # wall time
     region_rate: float  # mean share of tokens in the token region
     scope_pairs: dict[str, int]  # pairs that count in each scope (a pair with no region pixel does not)
+    cpu_seconds_per_frame: float = math.nan  # this process's CPU time: steadier than wall time on a busy machine
 
     def to_dict(self) -> dict:
         return {"seed": self.seed, "pairs": self.pairs, "scope_pairs": self.scope_pairs,
-                "metrics": _json_numbers(self.metrics), "seconds_per_frame": _json_number(self.seconds_per_frame),
-                "region_rate": _json_number(self.region_rate)}
+                "metrics": json_numbers(self.metrics), "seconds_per_frame": json_number(self.seconds_per_frame),
+                "cpu_seconds_per_frame": json_number(self.cpu_seconds_per_frame),
+                "region_rate": json_number(self.region_rate)}
 
 
 @dataclasses.dataclass
@@ -432,15 +436,17 @@ class MethodResult:
                            for metric in METRICS} for scope in self.subsets[0].metrics}
         return {"metrics": metrics,
                 "seconds_per_frame": _mean_std([s.seconds_per_frame for s in self.subsets]),
+                "cpu_seconds_per_frame": _mean_std([s.cpu_seconds_per_frame for s in self.subsets]),
                 "region_rate": _mean_std([s.region_rate for s in self.subsets])}
 
     def to_dict(self) -> dict:
         summary = self.summary()
         return {"method": self.method, "model": self.model, "pairs": sum(s.pairs for s in self.subsets),
-                "metrics": _json_numbers(summary["metrics"]),
-                "seconds_per_frame": _json_numbers(summary["seconds_per_frame"]),
-                "region_rate": _json_numbers(summary["region_rate"]),
-                "fid": _json_number(self.fid), "subsets": [s.to_dict() for s in self.subsets]}
+                "metrics": json_numbers(summary["metrics"]),
+                "seconds_per_frame": json_numbers(summary["seconds_per_frame"]),
+                "cpu_seconds_per_frame": json_numbers(summary["cpu_seconds_per_frame"]),
+                "region_rate": json_numbers(summary["region_rate"]),
+                "fid": json_number(self.fid), "subsets": [s.to_dict() for s in self.subsets]}
 
 
 def _mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -450,16 +456,16 @@ def _mean_std(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan}
 
 
-def _json_number(value):
+def json_number(value):
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return float(value)
 
 
-def _json_numbers(tree):
+def json_numbers(tree):
     if isinstance(tree, Mapping):
-        return {k: _json_numbers(v) for k, v in tree.items()}
-    return _json_number(tree)
+        return {k: json_numbers(v) for k, v in tree.items()}
+    return json_number(tree)
 
 
 ProgressCallback = Callable[[int, int], None]  # (pairs done, pairs in all) for one method
@@ -524,7 +530,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
             raise DatasetError(f"subset {seed} has no pairs")
         generator = torch.Generator(device=device).manual_seed(int(seed))
         per_pair = {scope: {m: [] for m in METRICS} for scope in SCOPES}
-        seconds, rates = 0.0, []
+        seconds, cpu_seconds, rates = 0.0, 0.0, []
         for start in range(0, len(subset), batch_size):
             chunk = subset[start:start + batch_size]
             batch = _stack(chunk, device)
@@ -533,10 +539,11 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                          temperature=temperature, generator=torch.Generator(device=device).manual_seed(0))
                 warm = True
             _synchronize(device)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator)
             _synchronize(device)
             seconds += time.perf_counter() - started
+            cpu_seconds += time.process_time() - cpu_started
             predicted = [tensor_to_image(f) for f in frames]
             truths = [tensor_to_image(t) for t in batch["target"]]
             regions = batch["region"].bool().cpu().numpy()
@@ -563,6 +570,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                               for m, v in per_pair[scope].items()}
         results.append(SubsetResult(seed=int(seed), pairs=len(subset), metrics=metrics,
                                     seconds_per_frame=seconds / len(subset),
+                                    cpu_seconds_per_frame=cpu_seconds / len(subset),
                                     region_rate=float(np.mean(rates)) if rates else math.nan,
                                     scope_pairs=counts))
         log.info("%s subset %d: region PSNR %.2f dB, %.4f s/frame", method, seed,
@@ -690,7 +698,8 @@ def results_markdown(document: Mapping) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += [
         "",
-        f"Settings: {document['settings']}.",
+        "Settings: " + ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                                 for k, v in document["settings"].items() if v is not None) + ".",
         f"Machine: {machine.get('cpu', machine.get('platform'))}, device {machine['device']}, "
         f"torch {machine['torch']}, {machine['torch_threads']} threads.",
     ]

@@ -384,6 +384,7 @@ def test_cli_writes_json_markdown_and_strip(tmp_path, model_dir):
                 assert set(stats) == {"mean", "std"}
                 assert stats["mean"] is None or math.isfinite(stats["mean"])
         assert entry["fid"] is None
+        assert entry["seconds_per_frame"]["mean"] >= 0 and entry["cpu_seconds_per_frame"]["mean"] >= 0
         assert entry["subsets"][0]["metrics"]["region"]["psnr"] is not None
     assert doc["methods"]["copy"]["model"] is None and doc["methods"]["ilat"]["model"] == str(model_dir)
     table = md.read_text()
