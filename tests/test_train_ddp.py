@@ -18,6 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
 from ilat_video.train.common import read_log
 
 TESTS = Path(__file__).parent

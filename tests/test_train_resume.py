@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from _train_stubs import TinyPairs, TinyPairStream
+from _train_stubs import TinyPairs, TinyPairStream, one_torch_thread  # noqa: F401 (autouse fixture)
 from _train_stubs import seeded_tokenizer as TinyTokenizer
 from _train_stubs import seeded_transformer as TinyTransformer
 from ilat_video.errors import IlatError

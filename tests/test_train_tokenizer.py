@@ -14,6 +14,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from _train_stubs import TinyPairs, TinyTokenizer, TinyTokenizerConfig, seeded_tokenizer
+from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
 from ilat_video.cli import main
 from ilat_video.errors import DatasetError, IlatError
 from ilat_video.train.common import read_log
@@ -32,10 +33,13 @@ def config(out, **overrides):
 
 
 class Recording(TinyTokenizer):
-    """Remembers the regions it was called with."""
+    """Remembers the regions it was called with. Initial weights seeded (tests must not depend on
+    the global RNG)."""
 
-    def __init__(self, config=None):
-        super().__init__(config)
+    def __init__(self, config=None, seed=0):
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            super().__init__(config)
         self.regions = []
 
     def forward(self, image, region=None):
@@ -46,16 +50,16 @@ class Recording(TinyTokenizer):
 
 def test_stage_1_learns_and_writes_log_grids_and_model(tmp_path):
     out = tmp_path / "run"
-    model = Recording()
+    model = Recording(TinyTokenizerConfig(codebook_size=64, factor=2))  # 8x8 tokens, 64 codes
     result = train_tokenizer(config(out), model=model, dataset=TinyPairs())
     assert result.step == 40 and result.stopped_by == "steps"
     assert all(r is None for r in model.regions)  # stage 1: no regions
     records = read_log(out / "log.jsonl")
     assert [r["step"] for r in records] == [8, 16, 24, 32, 40]
-    assert records[-1]["l1"] < 0.8 * records[0]["l1"]
-    assert records[-1]["psnr"] > records[0]["psnr"]
+    assert records[-1]["l1"] < 0.85 * records[0]["l1"]
+    assert records[-1]["psnr"] > records[0]["psnr"] + 1.0
     for r in records:
-        assert 1.0 <= r["perplexity"] <= 16 and 0 <= r["dead_codes"] < 16
+        assert 1.0 <= r["perplexity"] <= 64 and 0 <= r["dead_codes"] < 64
         assert r["lr"] == 1e-2 and r["steps_per_s"] > 0 and r["images_per_s"] == pytest.approx(4 * r["steps_per_s"])
         assert "g_loss" not in r and "d_loss" not in r  # the GAN has not started
     # Sample grids: 3 rows (sample_count) x 2 columns (input | reconstruction), 16 px + 2 px padding.
@@ -64,6 +68,7 @@ def test_stage_1_learns_and_writes_log_grids_and_model(tmp_path):
     assert Image.open(grids[0]).size == (2 * 18 + 2, 3 * 18 + 2)
     # The model folder holds the final weights and loads on its own.
     loaded = TinyTokenizer.from_pretrained(out / "model")
+    assert loaded.config == model.config
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
     saved = json.loads((out / "train_config.json").read_text())

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from _train_stubs import TinyPairs, TinyTransformer, seeded_tokenizer, seeded_transformer
+from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
 from ilat_video.cli import main
 from ilat_video.errors import IlatError, ModelFileError
 from ilat_video.train.common import read_log
