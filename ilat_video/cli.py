@@ -105,10 +105,19 @@ def _common_training_options(func):
         click.option("--max-minutes", type=float, default=None, help="Wall-clock budget: checkpoint and stop when spent."),
         click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA if available)."),
         click.option("--bf16/--no-bf16", default=True, show_default=True, help="bf16 autocast on CUDA."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads for torch (1 is fastest when the cores are shared; default: torch's)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _gan_weight(ctx, param, value):
@@ -138,10 +147,11 @@ def _gan_weight(ctx, param, value):
 @click.option("--region-mix", type=float, default=0.5, show_default=True,
               help="Stage 2: share of pose regions (the rest free-form masks).")
 @user_errors
-def train_tokenizer_command(stage, **options) -> None:
+def train_tokenizer_command(stage, threads, **options) -> None:
     """Train the TS-VQGAN tokenizer (stage 1, then stage 2 with --init)."""
     from .train.tokenizer import TokenizerTrainConfig, train_tokenizer
 
+    _set_threads(threads)
     config = TokenizerTrainConfig(stage=int(stage), **options)
     _train_with_progress(train_tokenizer, config, f"tokenizer stage {stage}")
 
@@ -159,10 +169,11 @@ def train_tokenizer_command(stage, **options) -> None:
 @click.option("--warmup-steps", type=int, default=None, help="Linear warmup (default: steps/30), then linear decay to 0.")
 @click.option("--weight-decay", type=float, default=0.01, show_default=True)
 @user_errors
-def train_transformer_command(**options) -> None:
+def train_transformer_command(threads, **options) -> None:
     """Train the LA transformer on a frozen tokenizer."""
     from .train.transformer import TransformerTrainConfig, train_transformer
 
+    _set_threads(threads)
     config = TransformerTrainConfig(**options)
     _train_with_progress(train_transformer, config, f"transformer ({options['mask']})")
 
