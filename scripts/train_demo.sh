@@ -16,6 +16,9 @@ TR_MIN=${TR_MIN:-60}
 TOK_PRESET=${TOK_PRESET:-configs/demo-tokenizer.json}
 TR_PRESET=${TR_PRESET:-small}
 SEED=${SEED:-0}
+# One torch thread per process: on 2 shared cores, 2 threads measured 2.7-3.5x slower per step
+# (benchmarks/results/train.md); on a quiet or bigger machine raise THREADS.
+THREADS=${THREADS:-1}
 
 # --resume when the phase has a checkpoint; a phase whose budget is 0 is skipped.
 resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
@@ -23,16 +26,16 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
 # Stage 1: a plain VQGAN (no regions). L1 + codebook terms only: the GAN starts beyond the budget,
 # since on this CPU every step is better spent on reconstruction (measured PSNR is what we report).
 [ "$TOK1_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-stage1" \
-  --stage 1 --steps 100000 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed "$SEED" \
+  --stage 1 --steps 100000 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed "$SEED" --threads "$THREADS" \
   --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK1_MIN" $(resume_flag "$runs/tokenizer-stage1")
 
 # Stage 2: pose regions and free-form masks with Eq. 4 (two-stream encoder), from stage 1's weights.
 [ "$TOK2_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-stage2" \
   --stage 2 --init "$runs/tokenizer-stage1" --steps 100000 --batch-size 8 --lr 2e-4 --gan-start 1000000 \
-  --seed "$SEED" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK2_MIN" \
+  --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK2_MIN" \
   $(resume_flag "$runs/tokenizer-stage2")
 
 # The LA transformer on the frozen stage-2 tokenizer.
 [ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer-stage2" --preset "$TR_PRESET" \
-  --out "$runs/transformer" --steps 60000 --batch-size 16 --lr 5e-4 --warmup-steps 500 --seed "$SEED" \
+  --out "$runs/transformer" --steps 60000 --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed "$SEED" --threads "$THREADS" \
   --checkpoint-every 200 --sample-every 1000 --max-minutes "$TR_MIN" $(resume_flag "$runs/transformer")
