@@ -67,6 +67,7 @@ __all__ = [
     "to_unit_float", "mse", "psnr", "mae", "ssim", "ssim_map", "image_metrics",
     "feature_statistics", "frechet_distance",
     "load_models", "pair_subsets", "generate", "evaluate_model", "SubsetResult", "MethodResult",
+    "paired_difference",
     "results_document", "results_markdown", "write_json", "write_text",
     "comparison_strip", "save_strip",
 ]
@@ -412,12 +413,16 @@ class SubsetResult:
     region_rate: float  # mean share of tokens in the token region
     scope_pairs: dict[str, int]  # pairs that count in each scope (a pair with no region pixel does not)
     cpu_seconds_per_frame: float = math.nan  # this process's CPU time: steadier than wall time on a busy machine
+    per_pair: dict[str, dict[str, list[float]]] | None = None  # scope -> metric -> value per pair (NaN: none)
 
     def to_dict(self) -> dict:
         return {"seed": self.seed, "pairs": self.pairs, "scope_pairs": self.scope_pairs,
                 "metrics": json_numbers(self.metrics), "seconds_per_frame": json_number(self.seconds_per_frame),
                 "cpu_seconds_per_frame": json_number(self.cpu_seconds_per_frame),
-                "region_rate": json_number(self.region_rate)}
+                "region_rate": json_number(self.region_rate),
+                "per_pair": None if self.per_pair is None else {
+                    scope: {m: [json_number(v) for v in values] for m, values in metrics.items()}
+                    for scope, metrics in self.per_pair.items()}}
 
 
 @dataclasses.dataclass
@@ -572,7 +577,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                                     seconds_per_frame=seconds / len(subset),
                                     cpu_seconds_per_frame=cpu_seconds / len(subset),
                                     region_rate=float(np.mean(rates)) if rates else math.nan,
-                                    scope_pairs=counts))
+                                    scope_pairs=counts, per_pair=per_pair))
         log.info("%s subset %d: region PSNR %.2f dB, %.4f s/frame", method, seed,
                  metrics["region"]["psnr"], seconds / len(subset))
     fid = None
@@ -585,6 +590,28 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def paired_difference(a: MethodResult, b: MethodResult, *, scope: str = "region", metric: str = "psnr") -> dict:
+    """a minus b on the same pairs: per subset the mean of the per-pair differences, then mean and
+    std (ddof 1) over the subsets, and the share of pairs where a is better (higher, or lower for
+    MAE). Pairing removes the spread that comes from which pairs a subset holds."""
+    if [s.seed for s in a.subsets] != [s.seed for s in b.subsets] or \
+            [s.pairs for s in a.subsets] != [s.pairs for s in b.subsets]:
+        raise ValueError("the two results are not on the same subsets")
+    means, wins, counted = [], 0, 0
+    for sa, sb in zip(a.subsets, b.subsets):
+        if sa.per_pair is None or sb.per_pair is None:
+            raise ValueError("per-pair values are missing")
+        diff = np.asarray(sa.per_pair[scope][metric], np.float64) - np.asarray(sb.per_pair[scope][metric], np.float64)
+        diff = diff[~np.isnan(diff)]
+        if len(diff):
+            means.append(float(diff.mean()))
+            wins += int((diff < 0).sum() if metric == "mae" else (diff > 0).sum())
+            counted += len(diff)
+    stats = _mean_std(means)
+    return {"mean": stats["mean"], "std": stats["std"], "better_share": wins / counted if counted else math.nan,
+            "pairs": counted}
 
 
 def _resolve_subsets(pairs, seeds, count, size) -> dict[int, list[dict]]:
@@ -651,7 +678,20 @@ def results_document(results: Sequence[MethodResult], *, data: str, pairs_per_su
         "metrics_note": ("PSNR (dB, capped at %g), SSIM (Gaussian window, sigma 1.5), MAE on [0, 1]; "
                          "mean over pairs per subset, then mean and std (ddof 1) over subsets" % PSNR_CAP_DB),
         "methods": {r.method: r.to_dict() for r in results},
+        "paired": paired_table(results),
     }
+
+
+def paired_table(results: Sequence[MethodResult], scope: str = "region") -> dict:
+    """{"A - B": {metric: paired_difference}} of the first method against each other one."""
+    out = {}
+    if len(results) < 2 or any(r.subsets[0].per_pair is None for r in results):
+        return out
+    first = results[0]
+    for other in results[1:]:
+        out[f"{first.method} - {other.method}"] = {
+            metric: json_numbers(paired_difference(first, other, scope=scope, metric=metric)) for metric in METRICS}
+    return out
 
 
 def _cell(stats: Mapping, digits: int) -> str:
@@ -696,6 +736,14 @@ def results_markdown(document: Mapping) -> str:
         "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if document.get("paired"):
+        lines += ["", "Paired differences inside the region (same pairs; mean ± std over subsets; share of "
+                      "pairs where the first method is better):", "",
+                  "| difference | region PSNR | region SSIM | region MAE |", "|---|---:|---:|---:|"]
+        for name, entry in document["paired"].items():
+            cells = [f"{_cell(entry[m], d)} ({100 * entry[m]['better_share']:.0f}%)"
+                     if entry[m]["mean"] is not None else "-" for m, d in (("psnr", 2), ("ssim", 3), ("mae", 4))]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Settings: " + ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"

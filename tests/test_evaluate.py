@@ -252,6 +252,21 @@ def test_copy_gives_exactly_the_metrics_of_reference_against_target(subsets):
     assert math.isnan(result.summary()["region_rate"]["mean"])  # no tokenizer, no token grid
 
 
+def test_paired_difference_on_the_same_pairs(models, subsets):
+    copy = ev.evaluate_model(models, subsets, method="copy", device="cpu")
+    recon = ev.evaluate_model(models, subsets, method="reconstruction", device="cpu")
+    assert ev.paired_difference(copy, copy)["mean"] == 0.0
+    assert ev.paired_difference(copy, copy)["better_share"] == 0.0  # ties are not wins
+    diff = ev.paired_difference(copy, recon, metric="mae")
+    # The mean of differences is the difference of means (every pair has a region here).
+    expected = np.mean([a.metrics["region"]["mae"] - b.metrics["region"]["mae"]
+                        for a, b in zip(copy.subsets, recon.subsets)])
+    assert diff["mean"] == pytest.approx(expected)
+    assert diff["pairs"] == 9 and 0.0 <= diff["better_share"] <= 1.0
+    with pytest.raises(ValueError, match="same subsets"):
+        ev.paired_difference(copy, ev.evaluate_model(models, {0: subsets[0]}, method="copy", device="cpu"))
+
+
 def test_ilat_reproduces_the_animators_frames(models, subsets):
     from ilat_video.pipeline import AnimationPlan, Animator
 
@@ -386,8 +401,12 @@ def test_cli_writes_json_markdown_and_strip(tmp_path, model_dir):
         assert entry["fid"] is None
         assert entry["seconds_per_frame"]["mean"] >= 0 and entry["cpu_seconds_per_frame"]["mean"] >= 0
         assert entry["subsets"][0]["metrics"]["region"]["psnr"] is not None
+        assert len(entry["subsets"][0]["per_pair"]["region"]["psnr"]) == 2
     assert doc["methods"]["copy"]["model"] is None and doc["methods"]["ilat"]["model"] == str(model_dir)
+    assert set(doc["paired"]) == {"ilat - copy", "ilat - reconstruction"}
+    assert set(doc["paired"]["ilat - copy"]["psnr"]) == {"mean", "std", "better_share", "pairs"}
     table = md.read_text()
+    assert "| ilat - copy |" in table
     assert "| method |" in table and "| ilat |" in table and "| copy |" in table
     with Image.open(strip) as image:  # reference, pose, ilat, reconstruction, ground truth
         assert image.size[0] == 5 * SIZE * 2
