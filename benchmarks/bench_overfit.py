@@ -11,8 +11,8 @@ PSNR over the image and over the person's pixels at the model's own size, and PS
 (a 64x64 model's output upscaled bilinearly) so the two presets compare on equal footing.
 
 A run is `<preset>` or `<preset>:<variant>` with variant `no-l2` (plain codes, taming's init),
-`l2` (l2-normalized codes, no restarts), `restart` (l2 codes + dead-code restarts), `dim8`
-(8-dimensional codes): the quantizer choice is measured here too.
+`l2` (l2-normalized codes, no restarts), `restart` (l2 codes + dead-code restarts, the default),
+`dim8` / `dim8-restart` (8-dimensional codes): the quantizer choice is measured here too.
 Writes benchmarks/results/tokenizer_overfit.{json,md} and a reconstruction grid per preset.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ VARIANTS = {
     "no-l2": {"l2_normalize": False, "restart_dead_codes": False},
     "l2": {"l2_normalize": True, "restart_dead_codes": False},
     "restart": {"l2_normalize": True, "restart_dead_codes": True},
-    "dim8": {"code_dim": 8},
+    "dim8": {"code_dim": 8, "restart_dead_codes": False},
     "dim8-restart": {"code_dim": 8, "restart_dead_codes": True},
 }
 
