@@ -45,7 +45,7 @@ def config_from_dict(config_class: type[C], values: dict[str, Any], source: str 
         fixed[key] = value
     try:
         return config_class(**fixed)
-    except TypeError as exc:  # a required field is missing
+    except (TypeError, ValueError) as exc:  # a required field is missing, or a value is invalid
         raise ModelFileError(f"{source}: {exc}") from exc
 
 
