@@ -484,3 +484,27 @@ def test_inception_network_has_the_published_size_and_loads_strictly(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelFileError, match="safetensors"):
         InceptionFeatures.from_file(tmp_path / "junk.safetensors")
+
+
+def test_cli_baselines_from_a_transformer_folder_and_a_tokenizer_alone(tmp_path, model_dir, models):
+    models[1].save_pretrained(tmp_path / "ar_transformer")  # stands in for a --mask ar run
+    out = tmp_path / "ar.json"
+    result = CliRunner().invoke(main, [
+        "evaluate", "--model", str(model_dir), "--baseline-model", str(tmp_path / "ar_transformer"),
+        "--data", "synthetic", "--pairs", "2", "--seeds", "0,1,2", "--device", "cpu", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    # Without --method: iLAT, the tokenizer bound and copy, plus both baselines.
+    assert list(doc["methods"]) == ["ilat", "reconstruction", "copy", "vanilla", "taming-la"]
+    assert doc["methods"]["vanilla"]["model"] == str(tmp_path / "ar_transformer")
+    # A tokenizer alone serves copy and reconstruction, and is refused for ilat.
+    tokenizer_only = model_dir / "tokenizer"
+    tok, tr = ev.load_models(tokenizer_only, transformer_required=False)
+    assert tr is None and tok.config.resolution == SIZE
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(tokenizer_only), "--data", "synthetic",
+                                       "--pairs", "1", "--seeds", "0", "--method", "copy,reconstruction"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(tokenizer_only), "--data", "synthetic",
+                                       "--pairs", "1", "--seeds", "0", "--method", "ilat"])
+    assert result.exit_code == 2 and "no transformer" in result.output
