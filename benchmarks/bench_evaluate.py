@@ -5,9 +5,11 @@ decode; batches of the test split's pairs with their real regions), at the test 
 rate, for batch 1 and the Animator's default batch 8. The machine is shared, so each batch runs
 `--repeats` times with the methods interleaved (they meet the same load) and the fastest run
 counts, wall and CPU time each (as timeit does); per subset the times are summed over its
-batches, then mean ± std over subsets (which includes real differences in region size). Without --model the demo's architecture (configs/demo-tokenizer.json and
-the "small" transformer preset sized for it) runs with random weights: the work per frame does not
-depend on the weights (the same number of sampling steps, the same layers), only the tokens do.
+batches, then mean ± std over subsets (which includes real differences in region size).
+
+Without --model the demo's architecture (configs/demo-tokenizer.json and the "small" transformer
+preset sized for it) runs with random weights: the work per frame does not depend on the weights
+(the same number of sampling steps, the same layers), only the tokens do.
 With --model (and --baseline-model for the ar-trained transformer) trained weights are timed.
 
     python benchmarks/bench_evaluate.py                        # random demo-sized models
@@ -114,7 +116,8 @@ def main(argv=None) -> None:
               f"s/frame, ratio {row['ilat_over_vanilla']:.2f}; CPU time ratio {row['ilat_over_vanilla_cpu']:.2f}")
     document = {"source": source, "size": size, "pairs_per_subset": args.pairs, "subset_seeds": seeds,
                 "repeats": args.repeats, "machine": ev.machine_info("cpu"),
-                "command": "python benchmarks/bench_evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+                "command": "python benchmarks/bench_evaluate.py "
+                           + " ".join(argv if argv is not None else sys.argv[1:]),
                 "rows": [ev.json_numbers(r) for r in rows]}
     out = Path(args.out)
     ev.write_json(out.with_suffix(".json"), document)

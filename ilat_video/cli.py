@@ -574,7 +574,8 @@ def _method_list(ctx, param, value):
               help="The ar-mask transformer (a model folder, or a transformer folder/run using --model's "
                    "tokenizer) for vanilla and taming-la.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--top-k", type=click.IntRange(min=1), default=None, help="Sample among the k likeliest (default greedy).")
+@click.option("--top-k", type=click.IntRange(min=1), default=None,
+              help="Sample among the k likeliest (default greedy).")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Sampling temperature (implies sampling; default greedy).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")

@@ -217,7 +217,8 @@ class InceptionPool3(nn.Module):
         wrong = sorted(k for k in set(own) & set(wanted) if tuple(own[k].shape) != tuple(wanted[k].shape))
         problems = []
         if missing:
-            problems.append(f"{len(missing)} missing keys ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})")
+            problems.append(f"{len(missing)} missing keys ({', '.join(missing[:5])}"
+                            f"{' ...' if len(missing) > 5 else ''})")
         if unexpected:
             problems.append(f"{len(unexpected)} unexpected keys ({', '.join(unexpected[:5])}"
                             f"{' ...' if len(unexpected) > 5 else ''})")
