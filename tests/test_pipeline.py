@@ -209,3 +209,15 @@ def test_cli_failure_midway_leaves_the_old_output_untouched(model_dir, reference
     assert result.exit_code == 2
     assert out.read_bytes() == b"the user's earlier video"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.mp4"]
+
+
+def test_the_shipped_demo_model_loads_and_animates(tmp_path):
+    """The embedded default: its two configs agree and it makes frames from the example inputs."""
+    from ilat_video.pipeline import default_model_dir
+
+    root = Path(__file__).resolve().parents[1]
+    animator = Animator.from_pretrained(default_model_dir(), device="cpu")
+    assert animator.tokenizer.config.two_stream
+    frames = list(animator.animate(root / "examples" / "reference.png", root / "examples" / "driving_poses.json",
+                                   reference_pose=root / "examples" / "reference_pose.json", max_frames=2))
+    assert len(frames) == 2 and frames[0].shape == (animator.size, animator.size, 3)
