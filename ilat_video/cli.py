@@ -41,6 +41,12 @@ def main(verbose: int) -> None:
       ilat-video extract-poses VIDEO -o poses.json --overlay overlay.mp4
       ilat-video render-poses poses.json -o skeleton.mp4
       ilat-video convert-poses IN -o OUT --to openpose
+      ilat-video retarget poses.json --reference me.png -o on_me.json
+    Training and measuring:
+      ilat-video synth data/synth --videos 600 --frames 32 --size 128
+      ilat-video train-tokenizer --data synthetic --out runs/tok --stage 1
+      ilat-video train-transformer --data synthetic --tokenizer runs/tok --out runs/lat
+      ilat-video evaluate --model models/demo --data synthetic
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
