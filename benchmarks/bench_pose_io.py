@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -34,18 +33,10 @@ from PIL import Image  # noqa: E402
 from ilat_video.pose.draw import _paint, bone_thickness, draw_pose, render_poses  # noqa: E402
 from ilat_video.pose.formats import load_poses, save_poses  # noqa: E402
 from ilat_video.pose.sequence import PoseSequence  # noqa: E402
+from _common import median_time as _median_time
 
 RESULTS = ROOT / "benchmarks" / "results"
 PENN = ROOT / "tests" / "data" / "penn_action" / "0004.mat"
-
-
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _long_sequence(frames: int, seed: int = 0) -> PoseSequence:

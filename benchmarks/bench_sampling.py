@@ -45,6 +45,7 @@ import torch
 from ilat_video.masks import sampling_steps
 from ilat_video.nn.transformer import LATransformer, transformer_preset
 from ilat_video.sampling import sample_local, sample_naive, sample_vanilla
+from _common import median_time
 
 RATES = {"FFHQ 6.6%": 0.066, "SDF 28%": 0.28, "PA 32%": 0.32}
 CODEBOOK = {"small": 512, "paper-256": 1024}
@@ -65,15 +66,6 @@ def box_regions(batch: int, grid: tuple[int, int], rate: float, generator: torch
         box[:area] = True
         regions[b, y:y + box_h, x:x + box_w] = box.view(box_h, box_w)
     return regions
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) -> dict:

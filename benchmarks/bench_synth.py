@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from ilat_video.data import synth  # noqa: E402
 from ilat_video.data.penn_action import PennActionPairs  # noqa: E402
+from _common import cpu_name
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET_FPS = 300.0
@@ -42,16 +42,6 @@ def median_rate(fn, repeats: int) -> float:
         items = fn()
         rates.append(items / (time.perf_counter() - start))
     return statistics.median(rates)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def write_docs() -> None:

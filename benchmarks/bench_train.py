@@ -25,19 +25,10 @@ import time
 from pathlib import Path
 
 import torch
+from _common import cpu_name
 
 STAGES = ("tokenizer-1", "tokenizer-2", "transformer-la", "transformer-ar")
 RESULTS = Path(__file__).parent / "results"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def time_steps(train, config, **kwargs) -> list[float]:
