@@ -109,6 +109,9 @@ def _common_training_options(func):
         click.option("--checkpoint-every", type=int, default=500, show_default=True),
         click.option("--sample-every", type=int, default=500, show_default=True, help="Sample grid PNG interval (0: none)."),
         click.option("--max-minutes", type=float, default=None, help="Wall-clock budget: checkpoint and stop when spent."),
+        click.option("--stop-at", type=click.IntRange(min=1), default=None,
+                     help="Stop (with a checkpoint) after this step while the LR schedule still runs to --steps: "
+                          "gives an ablation the exact step budget of a time-limited run."),
         click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA if available)."),
         click.option("--bf16/--no-bf16", default=True, show_default=True, help="bf16 autocast on CUDA."),
         click.option("--threads", type=click.IntRange(min=1), default=None,

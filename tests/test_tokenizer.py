@@ -287,3 +287,26 @@ def test_two_stream_and_plain_share_parameter_names():
     b = TSVQGAN(TokenizerConfig(**TINY, two_stream=False)).state_dict()
     assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
     assert dataclasses.replace(TokenizerConfig(**TINY)).two_stream
+
+
+def test_a_grown_codebook_keeps_the_trained_parts_and_restarts_the_new_codes():
+    model = tiny_model()
+    grown = model.with_codebook_size(64)
+    assert grown.config == dataclasses.replace(model.config, codebook_size=64)
+    old, new = model.state_dict(), grown.state_dict()
+    for key in old:
+        if not key.startswith("quantizer."):
+            assert torch.equal(old[key], new[key]), key
+    k = model.config.codebook_size
+    assert torch.equal(new["quantizer.codebook"][:k], old["quantizer.codebook"])
+    assert torch.equal(new["quantizer.usage"][:k], old["quantizer.usage"])
+    assert (new["quantizer.usage"][k:] == 0).all()  # dead at once: the first steps restart them
+    # After one training pass on data the new codes are in use (they were restarted onto it).
+    _, image, region, _, _, _ = encoded(5)
+    assert grown.config.restart_dead_codes
+    with torch.no_grad():
+        grown.train()(image, region)  # a training pass restarts dead codes
+        _, _, info = grown.eval()(image, region)
+    assert (info["indices"] >= k).any()
+    shrunk = model.with_codebook_size(8)
+    assert torch.equal(shrunk.state_dict()["quantizer.codebook"], old["quantizer.codebook"][:8])

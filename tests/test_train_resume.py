@@ -250,6 +250,27 @@ def test_time_budget_checkpoints_and_stops(tmp_path):
     assert (out / "model" / "model.safetensors").is_file()
 
 
+@pytest.mark.parametrize("kind", ["tokenizer", "transformer"])
+def test_stop_at_is_an_exact_prefix_of_the_full_schedule(tmp_path, kind):
+    # An ablation gets a time-limited run's exact step budget: stop at step 7 of a 12-step schedule,
+    # with the learning rate of the 12-step run (not a schedule squeezed into 7 steps).
+    def run(out, **overrides):
+        if kind == "tokenizer":
+            return train_tokenizer(tok_config(out, **overrides), model=TinyTokenizer(), dataset=TinyPairs())
+        return train_transformer(tf_config(out, **overrides), model=TinyTransformer(), tokenizer=TinyTokenizer(),
+                                 dataset=TinyPairs())
+
+    run(tmp_path / "full")
+    result = run(tmp_path / "stopped", stop_at=7)
+    assert result.step == 7 and result.stopped_by == "steps"
+    assert latest_checkpoint(tmp_path / "stopped").name == "step-00000007"
+    assert curve(tmp_path / "stopped") == curve(tmp_path / "full")[:7]
+    # Resumed without stop_at, it continues to the full run's curve and weights.
+    run(tmp_path / "stopped", resume=True)
+    assert curve(tmp_path / "stopped") == curve(tmp_path / "full")
+    assert_same_weights(tmp_path / "stopped", tmp_path / "full")
+
+
 def test_latest_checkpoint_ignores_partial_folders(tmp_path):
     out = tmp_path / "run"
     train_tokenizer(tok_config(out, steps=8, keep_checkpoints=3), model=TinyTokenizer(), dataset=TinyPairs())

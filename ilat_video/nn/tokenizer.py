@@ -278,6 +278,26 @@ class TSVQGAN(PretrainedMixin, nn.Module):
     def downsample_factor(self) -> int:
         return self.config.downsample_factor
 
+    def with_codebook_size(self, codebook_size: int) -> "TSVQGAN":
+        """A copy with K = codebook_size codes, to continue training a trained tokenizer with more
+        codes (more bits per token) without starting over.
+
+        The encoder, decoder and the first min(K, K_old) codes are kept. Added codes get usage 0,
+        so with `restart_dead_codes` the first training steps place them on the encoder outputs the
+        codebook fits worst (nn/quantizer.py); until then they are random directions."""
+        if codebook_size < 1:
+            raise ValueError(f"codebook_size must be >= 1, got {codebook_size}")
+        grown = type(self)(dataclasses.replace(self.config, codebook_size=codebook_size))
+        state = {k: v for k, v in self.state_dict().items() if not k.startswith("quantizer.")}
+        missing, unexpected = grown.load_state_dict(state, strict=False)
+        assert not unexpected and all(k.startswith("quantizer.") for k in missing), (missing, unexpected)
+        keep = min(codebook_size, self.config.codebook_size)
+        with torch.no_grad():
+            grown.quantizer.codebook[:keep] = self.quantizer.codebook[:keep]
+            grown.quantizer.usage.zero_()
+            grown.quantizer.usage[:keep] = self.quantizer.usage[:keep]
+        return grown
+
     @property
     def last_layer(self) -> torch.Tensor:
         """The decoder's final conv weight (for the adaptive GAN weight)."""

@@ -75,6 +75,7 @@ class TokenizerTrainConfig:
     sample_count: int = 4
     keep_checkpoints: int = 2
     max_minutes: float | None = None  # wall-clock budget; checkpoint and stop when spent
+    stop_at: int | None = None  # stop after this step; the LR schedule still follows `steps`
     device: str | None = None  # None: CUDA if available, else CPU
     bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     data_segment_steps: int = 1000  # a streamed dataset is re-seeded every this many steps
@@ -355,7 +356,8 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
         step, reason = start, "steps"
         if start >= config.steps:
             log.info("the run already has %d of %d steps", start, config.steps)
-        while step < config.steps:
+        end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
+        while step < end:
             lr_g, lr_d = schedule_g(step), schedule_d(step)
             common.set_lr(opt_g, lr_g)
             common.set_lr(opt_d, lr_d)

@@ -67,6 +67,7 @@ class TransformerTrainConfig:
     sample_count: int = 4
     keep_checkpoints: int = 2
     max_minutes: float | None = None
+    stop_at: int | None = None  # stop after this step; the LR schedule still follows `steps`
     device: str | None = None
     bf16: bool = True  # bf16 autocast on CUDA for the transformer (the tokenizer runs in fp32)
     data_segment_steps: int = 1000
@@ -284,7 +285,8 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
         usage = CodebookUsage(codebook_size)
         step, reason = start, "steps"
-        while step < config.steps:
+        end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
+        while step < end:
             lr = schedule(step)
             common.set_lr(opt, lr)
             inputs = tokenize_batch(tokenizer, next(stream), device, size, config.reference_pose)
