@@ -97,17 +97,21 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     rows = torch.arange(b, device=tokens.device)
     schedule = sampling_steps(flat)  # positions, valid: (B, S, 2); slot 1 predicts
     cache = model.new_cache(b, device=tokens.device)
+    total = schedule.positions.shape[1]
     # 1. One parallel pass: condition and global positions are final, the cache is full length.
+    # Its only logits in use are the first predictor's, so unless all are asked for, the pass
+    # computes those alone (the last layer's queries and the head for one position per frame).
+    first = schedule.positions[:, :1, 1] if total and not return_logits else None  # (B, 1)
     logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
-                               mask="la", reference=reference_kv)  # (B, N, K)
-    steps = schedule.positions.shape[1] if max_steps is None else min(max_steps, schedule.positions.shape[1])
+                               mask="la", reference=reference_kv, outputs=first)  # (B, N or 1, K)
+    steps = total if max_steps is None else min(max_steps, total)
     for s in range(steps):
         pair, valid = schedule.positions[:, s], schedule.valid[:, s]  # (B, 2)
         positions, write = pair[:, 1], valid[:, 1]
         if s == 0:
             # The first causal position holds a known token and sees no region token: the pass
             # above already computed it exactly.
-            logits = logits_all[rows, positions]
+            logits = logits_all[:, 0] if first is not None else logits_all[rows, positions]
         else:
             # 2. Up to two positions per frame against the cache, keys/values written in place.
             logits = model.step(cache, pair, _held_tokens(model, tokens, pair), valid)[:, 1]

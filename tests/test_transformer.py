@@ -252,3 +252,25 @@ def test_shared_reference_keys_are_pose_independent_and_reusable():
     assert (full - reused).abs().max() < 1e-5
     with pytest.raises(ValueError, match="shared_reference"):
         tiny_model(8).reference_kv(cond)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_prefill_for_chosen_outputs_fills_the_same_cache_and_logits(shared):
+    # The sampler asks the pass for one position's logits per frame; the cache it leaves must be
+    # the full pass's, and those logits the full pass's at the chosen positions.
+    model = tiny_model(9, shared_reference=shared, num_layers=3)
+    g = torch.Generator().manual_seed(9)
+    cond, target, pose, region, _ = random_inputs(model, 3, g)
+    reference = model.reference_kv(cond) if shared else None
+    outputs = torch.randint(0, model.config.num_tokens, (3, 2), generator=g)
+    with torch.no_grad():
+        full_cache, some_cache = model.new_cache(3), model.new_cache(3)
+        full = model.prefill(full_cache, cond, target, pose, region, reference=reference)
+        some = model.prefill(some_cache, cond, target, pose, region, reference=reference, outputs=outputs)
+    assert some.shape == (3, 2, K)
+    want = full.gather(1, outputs[..., None].expand(-1, -1, K))
+    assert (some - want).abs().max() < 1e-5
+    for a, b in zip(full_cache.keys + full_cache.values, some_cache.keys + some_cache.values):
+        assert (a - b).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="outputs"):
+        model.prefill(model.new_cache(3), cond, target, pose, region, outputs=outputs + model.config.num_tokens)

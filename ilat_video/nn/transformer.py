@@ -124,18 +124,30 @@ class SelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None,
+                rows: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, T, W); mask: (B, 1, T, S) bool.
 
         cache: None (keys = this x), or (keys, values, write) with keys/values (B, nh, S, hs) of
         the whole sequence and write(cache_tensor, new (B, nh, T, hs)) storing this x's entries
         into the cache before attending over all S positions.
+        rows: (B, Q) long indices into T, or None: keys/values come from all T positions, but only
+        these rows query, so the output is (B, Q, W) instead of (B, T, W).
         """
         b, t, width = x.shape
-        q, k, v = self.qkv(x).split(width, dim=2)
-        q = q.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
-        v = v.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        if rows is not None:
+            # Queries of the chosen rows only: project them separately from keys and values.
+            w_q, w_kv = self.qkv.weight.split([width, 2 * width])
+            b_q, b_kv = self.qkv.bias.split([width, 2 * width])
+            k, v = F.linear(x, w_kv, b_kv).split(width, dim=2)
+            q = F.linear(x.gather(1, rows[..., None].expand(-1, -1, width)), w_q, b_q)
+            mask = mask.gather(2, rows[:, None, :, None].expand(-1, mask.shape[1], -1, mask.shape[-1]))
+            t = rows.shape[1]
+        else:
+            q, k, v = self.qkv(x).split(width, dim=2)
+        k = k.view(b, x.shape[1], self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(b, x.shape[1], self.num_heads, -1).transpose(1, 2)  # (B, nh, T, hs)
+        q = q.view(b, t, self.num_heads, -1).transpose(1, 2)  # (B, nh, T or Q, hs)
         if cache is not None:
             keys, values, write = cache
             write(keys, k)
@@ -161,9 +173,14 @@ class Block(nn.Module):
             nn.Dropout(config.dropout),
         )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        """x: (B, T, W), mask: (B, 1, T, S) bool; cache as in `SelfAttention.forward`."""
-        x = x + self.attn(self.ln_attn(x), mask, cache)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: tuple | None = None,
+                rows: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T, W), mask: (B, 1, T, S) bool; cache and rows as in `SelfAttention.forward`
+        (with rows, the output is those rows' only: (B, Q, W))."""
+        attended = self.attn(self.ln_attn(x), mask, cache, rows)
+        if rows is not None:
+            x = x.gather(1, rows[..., None].expand(-1, -1, x.shape[-1]))
+        x = x + attended
         return x + self.mlp(self.ln_mlp(x))
 
 
@@ -327,28 +344,35 @@ class LATransformer(PretrainedMixin, nn.Module):
         return ReferenceKV(cache.keys, cache.values)
 
     def _run_cached(self, x: torch.Tensor, attn_mask: torch.Tensor, cache: KVCache, start: int,
-                    length: int) -> torch.Tensor:
+                    length: int, rows: torch.Tensor | None = None) -> torch.Tensor:
         """Blocks over positions [start, length) (x: (B, length - start, W)), writing their
-        keys/values into the cache and attending over cache positions [0, length)."""
+        keys/values into the cache and attending over cache positions [0, length).
+
+        rows: (B, Q) indices into x whose outputs are wanted, or None for all. Every layer's
+        keys/values are still computed for all positions (that is what the cache needs), but the
+        last layer runs its queries, attention and MLP for these rows only: (B, Q, W)."""
 
         def write(store, new):  # new: (B, nh, T, hs)
             store[:, :, start:] = new
 
+        last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
             keys, values = cache.keys[i][:, :, :length], cache.values[i][:, :, :length]
-            x = block(x, attn_mask, (keys, values, write))
+            x = block(x, attn_mask, (keys, values, write), rows if i == last else None)
         return x
 
     def prefill(self, cache: KVCache, cond_tokens, target_tokens, target_pose, region, *,
                 reference_pose=None, mask: str | torch.Tensor = "la", length: int | None = None,
-                reference: ReferenceKV | None = None) -> torch.Tensor:
+                reference: ReferenceKV | None = None, outputs: torch.Tensor | None = None) -> torch.Tensor:
         """Run positions [0, length) in parallel, storing their keys/values and the mask in `cache`.
 
         Arguments as `forward`; `length` defaults to the whole sequence L (it must be at least C,
         and the mask must keep those positions from attending later ones, as every mask here
         does). `reference`, from `reference_kv(cond_tokens)` (batch B or 1), supplies the first
         R positions' keys/values, which are then not recomputed. Returns the logits of the target
-        positions computed, (B, min(length - C, N), K).
+        positions computed, (B, min(length - C, N), K); with `outputs` ((B, Q) long target positions
+        j < length - C), those positions' logits only, (B, Q, K), at a lower cost (the last layer
+        and the head run for them alone; the cache is filled all the same).
         """
         self._check(cond_tokens, target_tokens, target_pose, region, reference_pose)
         c = self.config
@@ -366,9 +390,16 @@ class LATransformer(PretrainedMixin, nn.Module):
         cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
         attn_mask = cache.mask[:, None, start:length, :length]  # (B, 1, T, length)
         x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)[:, start:length]
-        x = self._run_cached(x, attn_mask, cache, start, length)
         n_out = min(length - c.num_condition, c.num_tokens)
         first = c.num_condition - start
+        if outputs is not None:
+            if outputs.dim() != 2 or outputs.shape[0] != x.shape[0]:
+                raise ValueError(f"outputs must be (B, Q) target positions, got {tuple(outputs.shape)}")
+            if outputs.numel() and not (0 <= int(outputs.min()) and int(outputs.max()) < n_out):
+                raise ValueError(f"outputs must lie in [0, {n_out}), got [{int(outputs.min())}, {int(outputs.max())}]")
+            x = self._run_cached(x, attn_mask, cache, start, length, rows=outputs + first)
+            return self.head(self.ln_out(x))
+        x = self._run_cached(x, attn_mask, cache, start, length)
         return self.head(self.ln_out(x[:, first:first + n_out]))
 
     def step(self, cache: KVCache, positions: torch.Tensor, tokens: torch.Tensor,
