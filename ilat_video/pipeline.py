@@ -256,6 +256,9 @@ class Animator:
         cond = cond_indices.flatten(1)  # (1, N)
         ref_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3)
         ref_pose = normalize_pose(ref_pose, size) if self.transformer.config.use_reference_pose else None
+        # A shared-reference model's reference positions see nothing else: their keys and values
+        # are computed once for the whole video instead of once per frame.
+        reference_kv = self.transformer.reference_kv(cond) if self.transformer.config.shared_reference else None
         total = len(plan.target_crop)
         for start in range(0, total, batch_size):
             poses = plan.target_crop[start:start + batch_size]  # (B, 13, 3)
@@ -270,6 +273,7 @@ class Animator:
                 self.transformer, cond.expand(b, -1), indices.flatten(1), target_pose, token_region,
                 reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
                 greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
+                reference_kv=reference_kv,
             )  # (B, N)
             images = self.tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region)
             for image in images:

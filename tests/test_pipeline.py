@@ -74,6 +74,30 @@ def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, dri
     assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(one, four))
 
 
+def test_a_shared_reference_model_reuses_the_reference_keys_with_the_same_frames(reference, driving, monkeypatch):
+    import ilat_video.sampling as sampling
+
+    tokenizer, _ = tiny_models(4)
+    torch.manual_seed(4)
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(4, 4), shared_reference=True)).eval()
+    animator = Animator(tokenizer, transformer, device="cpu")
+    calls = []
+    real = sampling.sample_local
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("reference_kv"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "sample_local", spy)
+    kwargs = dict(reference_pose=reference[1], max_frames=5, batch_size=2)
+    shared = list(animator.animate(reference[0], driving, **kwargs))
+    assert len(calls) == 3 and calls[0] is not None and all(c is calls[0] for c in calls)  # once per video
+    # The same frames as recomputing the reference in every frame's pass.
+    monkeypatch.setattr(sampling, "sample_local", lambda *a, **k: real(*a, **{**k, "reference_kv": None}))
+    full = list(animator.animate(reference[0], driving, **kwargs))
+    assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(shared, full))
+
+
 def test_sampling_is_reproducible_per_seed(model_dir, reference, driving):
     animator = Animator.from_pretrained(model_dir, device="cpu")
     kwargs = dict(reference_pose=reference[1], max_frames=3, top_k=8, temperature=1.5)
