@@ -5,13 +5,17 @@
 #
 # Each phase runs for a wall-clock budget and checkpoints; run the script again to continue where
 # it stopped (every phase resumes from its latest checkpoint). Budgets are minutes per call:
-#   TOK1_MIN (stage 1), TOK2_MIN (stage 2), TR_MIN (transformer).
+#   TOK1_MIN (stage 1), TOK2_MIN (stage 2, 512 codes), TOK3_MIN (stage 2 again after growing the
+#   codebook to GROW_TO codes: 512 codes of 16 pixels each could not hold the synthetic palette,
+#   and growing keeps the trained encoder and decoder), TR_MIN (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
 mkdir -p "$runs"
 TOK1_MIN=${TOK1_MIN:-25}
 TOK2_MIN=${TOK2_MIN:-15}
+TOK3_MIN=${TOK3_MIN:-60}
+GROW_TO=${GROW_TO:-4096}
 TR_MIN=${TR_MIN:-60}
 TOK_PRESET=${TOK_PRESET:-configs/demo-tokenizer.json}
 TR_PRESET=${TR_PRESET:-small}
@@ -35,7 +39,21 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
   --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK2_MIN" \
   $(resume_flag "$runs/tokenizer-stage2")
 
-# The LA transformer on the frozen stage-2 tokenizer.
-[ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer-stage2" --preset "$TR_PRESET" \
+# Stage 2 with a grown codebook, from stage 2's weights (new codes are restarted onto the data).
+tokenizer="$runs/tokenizer-stage2"
+if [ "$TOK3_MIN" != 0 ]; then
+  [ -d "$runs/tokenizer-grown-init" ] || python scripts/grow_codebook.py "$runs/tokenizer-stage2/model" \
+    "$runs/tokenizer-grown-init" --codebook-size "$GROW_TO"
+  ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-grown" \
+    --stage 2 --init "$runs/tokenizer-grown-init" --steps 100000 --batch-size 8 --lr 2e-4 --gan-start 1000000 \
+    --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK3_MIN" \
+    $(resume_flag "$runs/tokenizer-grown")
+fi
+# The transformer trains on the grown tokenizer whenever there is one (also when TOK3_MIN=0 on a
+# later call, so that a resumed transformer keeps its tokenizer).
+[ ! -f "$runs/tokenizer-grown/model/config.json" ] || tokenizer="$runs/tokenizer-grown"
+
+# The LA transformer on the frozen final tokenizer.
+[ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$tokenizer" --preset "$TR_PRESET" \
   --out "$runs/transformer" --steps 60000 --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed "$SEED" --threads "$THREADS" \
   --checkpoint-every 200 --sample-every 1000 --max-minutes "$TR_MIN" $(resume_flag "$runs/transformer")
