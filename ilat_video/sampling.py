@@ -94,8 +94,20 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     """
     tokens, flat = _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator)
     b = tokens.shape[0]
+    # Frames run in order of falling region size, so the frames still sampling at any step are a
+    # prefix of the batch and later steps run on a narrower view of the cache: a batch pays for
+    # each frame's own steps, not B times its largest region's. Results come back in input order.
+    counts = flat.sum(dim=1)  # (B,) region tokens = steps per frame
+    order = torch.sort(counts, descending=True, stable=True).indices
+    unsort = torch.argsort(order)
+    cond_tokens, tokens, target_pose, flat = cond_tokens[order], tokens[order], target_pose[order], flat[order]
+    if reference_pose is not None:
+        reference_pose = reference_pose[order]
+    if reference_kv is not None and reference_kv.keys[0].shape[0] > 1:
+        reference_kv = ReferenceKV([k[order] for k in reference_kv.keys], [v[order] for v in reference_kv.values])
+    sorted_counts = counts[order].tolist()
     rows = torch.arange(b, device=tokens.device)
-    schedule = sampling_steps(flat)  # positions, valid: (B, S, 2); slot 1 predicts
+    schedule = sampling_steps(flat)
     cache = model.new_cache(b, device=tokens.device)
     total = schedule.positions.shape[1]
     # 1. One parallel pass: condition and global positions are final, the cache is full length.
@@ -105,20 +117,35 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
                                mask="la", reference=reference_kv, outputs=first)  # (B, N or 1, K)
     steps = total if max_steps is None else min(max_steps, total)
+    active = b
     for s in range(steps):
-        pair, valid = schedule.positions[:, s], schedule.valid[:, s]  # (B, 2)
-        positions, write = pair[:, 1], valid[:, 1]
+        while sorted_counts[active - 1] <= s:  # frames whose region is done leave the batch
+            active -= 1
+        n = active
+        pair = schedule.positions[:n, s]  # (n, 2); slot 1 is valid for every active frame
+        positions = pair[:, 1]
         if s == 0:
             # The first causal position holds a known token and sees no region token: the pass
             # above already computed it exactly.
-            logits = logits_all[:, 0] if first is not None else logits_all[rows, positions]
+            logits = logits_all[:n, 0] if first is not None else logits_all[rows[:n], positions]
         else:
             # 2. Up to two positions per frame against the cache, keys/values written in place.
-            logits = model.step(cache, pair, _held_tokens(model, tokens, pair), valid)[:, 1]
-        picked = choose_tokens(logits, greedy=greedy, top_k=top_k, temperature=temperature, generator=generator)
-        tokens[rows, positions] = torch.where(write, picked, tokens[rows, positions])
+            view = cache if n == b else cache.narrow(n)
+            logits = model.step(view, pair, _held_tokens(model, tokens[:n], pair), schedule.valid[:n, s])[:, 1]
+        if greedy:
+            picked = choose_tokens(logits, greedy=True)
+        else:
+            # Draws for all B frames in input order, whichever are still active, so that a seed
+            # gives each frame the same random stream as before frames were reordered.
+            padded = torch.cat([logits, logits.new_zeros(b - n, logits.shape[-1])]) if n < b else logits
+            picked = choose_tokens(padded[unsort], greedy=False, top_k=top_k, temperature=temperature,
+                                   generator=generator)[order][:n]
+        tokens[rows[:n], positions] = picked
         if return_logits:
-            logits_all[rows[write], positions[write]] = logits[write].to(logits_all.dtype)
+            logits_all[rows[:n], positions] = logits.to(logits_all.dtype)
+    tokens = tokens[unsort]
+    if return_logits:
+        logits_all = logits_all[unsort]
     return (tokens, logits_all) if return_logits else tokens
 
 

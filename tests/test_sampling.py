@@ -91,6 +91,50 @@ def test_batch_equals_one_at_a_time(seed):
         assert torch.equal(batched[i:i + 1], one)
 
 
+def test_a_batch_pays_for_each_frames_own_steps():
+    """Frames whose region is done leave the step loop: the steps run one row per frame and step
+    after the parallel pass (which covers every frame's first step), not B rows per step of the
+    largest region."""
+    model = sharp_model(4, (4, 4))
+    g = torch.Generator().manual_seed(5)
+    cond, target, pose, region, _ = random_batch(model, g, batch=6)
+    counts = region.flatten(1).sum(dim=1)
+    assert len(set(counts.tolist())) > 2  # regions of several sizes, incl. empty and full
+    rows_per_step = []
+    step = model.step
+
+    def counting_step(cache, positions, *args, **kwargs):
+        rows_per_step.append(positions.shape[0])
+        return step(cache, positions, *args, **kwargs)
+
+    model.step = counting_step
+    tokens = sample_local(model, cond, target, pose, region)
+    del model.step
+    assert sum(rows_per_step) == int((counts - 1).clamp_min(0).sum())
+    assert len(rows_per_step) == int(counts.max()) - 1
+    assert torch.equal(tokens, sample_naive(model, cond, target, pose, region, mask="la"))
+
+
+def test_a_seed_draws_the_same_tokens_whatever_the_batch_order():
+    """The cached sampler reorders frames by region size internally but draws in the caller's
+    frame order, as the naive sampler does: a seed gives both samplers the same tokens."""
+    model = sharp_model(1, (4, 4))
+    with torch.no_grad():
+        model.head.weight.div_(100.0)  # soft logits, so top-k sampling really draws
+    g = torch.Generator().manual_seed(6)
+    cond, target, pose, region, _ = random_batch(model, g, batch=4)
+    region[2] = False
+    region[2, 0, :3] = True  # a small region after a full one: the internal order differs
+    kwargs = dict(greedy=False, top_k=4, temperature=1.5)
+    first = sample_local(model, cond, target, pose, region, generator=torch.Generator().manual_seed(3), **kwargs)
+    again = sample_local(model, cond, target, pose, region, generator=torch.Generator().manual_seed(3), **kwargs)
+    assert torch.equal(first, again)
+    # The naive sampler draws for all frames in input order at every step, like the cached one.
+    naive = sample_naive(model, cond, target, pose, region, mask="la", generator=torch.Generator().manual_seed(3),
+                         **kwargs)
+    assert torch.equal(first, naive)
+
+
 def test_sampled_logits_match_teacher_forcing_when_sampling():
     model = sharp_model(1, (4, 4))
     with torch.no_grad():

@@ -103,6 +103,14 @@ class KVCache:
         self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
         self.mask: torch.Tensor | None = None
 
+    def narrow(self, batch: int) -> "KVCache":
+        """The first `batch` sequences, as views: writes through it land in this cache."""
+        view = KVCache.__new__(KVCache)
+        view.keys = [k[:batch] for k in self.keys]
+        view.values = [v[:batch] for v in self.values]
+        view.mask = None if self.mask is None else self.mask[:batch]
+        return view
+
 
 class ReferenceKV:
     """Keys and values of c_s and the reference tokens for every layer, from `reference_kv`.
