@@ -484,6 +484,9 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="Sample among the k likeliest tokens instead of taking the likeliest (greedy, the default).")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Sampling temperature (implies sampling; default greedy).")
+@click.option("--background", type=click.Choice(["reference", "model"]), default="reference", show_default=True,
+              help="Outside the generated region: the reference's own pixels, or the model's decoding of them "
+                   "(the paper's Eq. 4 output, softer).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--save-poses", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the retargeted target poses (ilat-video JSON, in the reference's pixels).")
@@ -494,8 +497,8 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
-                    batch_size, seed, top_k, temperature, device, save_poses, side_by_side, keep_audio,
-                    pose_model) -> None:
+                    batch_size, seed, top_k, temperature, background, device, save_poses, side_by_side,
+                    keep_audio, pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -526,7 +529,8 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
 
         summary = animator.animate_to_file(
             reference, driving, output, reference_pose=reference_pose, retarget=retarget_mode,
-            batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature, max_frames=max_frames,
+            batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature, background=background,
+            max_frames=max_frames,
             stride=stride, fps=fps, side_by_side=side_by_side, keep_audio=keep_audio, save_poses=save_poses,
             progress=progress,
         )
@@ -637,7 +641,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
         import torch
 
         torch.set_num_threads(threads)
-    main_models = ev.load_models(model, tokenizer=tokenizer, device=device, transformer_required="ilat" in methods)
+    main_models = ev.load_models(model, tokenizer=tokenizer, device=device, transformer_required=any(m in ("ilat", "ilat-paste") for m in methods))
     baseline_models = None
     if needs_baseline:
         # A full model folder brings its own tokenizer; a transformer folder or run uses --model's.

@@ -9,10 +9,12 @@ ground truth:
     result.summary()["region"]["psnr"]   # {"mean": ..., "std": ...} over the subsets
 
 Methods (`METHODS`):
-- "ilat": the Animator's inference exactly: condition tokens from the reference encoded without a
-  region; the reference encoded with the pair's union region for the known tokens and the clean
+- "ilat": the paper's inference, as the Animator with `background="model"`: condition tokens from
+  the reference encoded without a region; the reference encoded with the pair's union region for the known tokens and the clean
   features z outside; `sample_local` (cached local AR, greedy unless top_k / temperature);
   `decode_indices` with Eq. 4 (codes inside the token region, z outside).
+- "ilat-paste": "ilat" with the reference's own pixels outside the region (`regions.paste_outside`),
+  as the Animator's default `background="reference"`: the same inside the region, by construction.
 - "vanilla": the paper's Taming: an `ar`-mask transformer samples all N tokens with
   `sample_vanilla` and all of them are decoded (no Eq. 4, no z outside).
 - "taming-la": the paper's Taming*: the same `ar`-trained transformer sampled with the LA mask
@@ -72,7 +74,8 @@ __all__ = [
     "comparison_strip", "save_strip",
 ]
 
-METHODS = ("ilat", "vanilla", "taming-la", "copy", "reconstruction")
+METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la", "copy", "reconstruction")
+MODEL_METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la")  # need a transformer
 BASELINE_METHODS = ("vanilla", "taming-la")  # need an ar-trained transformer
 SCOPES = ("frame", "region", "outside")
 METRICS = ("psnr", "ssim", "mae")
@@ -371,6 +374,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
              temperature: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods."""
+    from .regions import paste_outside
     from .sampling import sample_local, sample_vanilla
     from .train.transformer import normalize_pose
 
@@ -393,13 +397,14 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     if method == "vanilla":
         tokens = sample_vanilla(transformer, cond, target_pose, reference_pose=reference_pose, **sampling)
         return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
-    if method not in ("ilat", "taming-la"):
+    if method not in ("ilat", "ilat-paste", "taming-la"):
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     _, indices, z = tokenizer.encode(reference, region)  # (B, h, w), z clean outside the region
     token_region = tokenizer.token_region(region)  # (B, h, w)
     tokens = sample_local(transformer, cond, indices.flatten(1), target_pose, token_region,
                           reference_pose=reference_pose, **sampling)  # (B, N)
-    return tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region).clamp(-1, 1)
+    images = tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region).clamp(-1, 1)
+    return paste_outside(images.float(), reference, region) if method == "ilat-paste" else images
 
 
 @dataclasses.dataclass
@@ -512,7 +517,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     if isinstance(model, (str, os.PathLike)):
         name = str(model)
         tok, tr = load_models(model, tokenizer=tokenizer, device=device,
-                              transformer_required=method in ("ilat", "vanilla", "taming-la"))
+                              transformer_required=method in MODEL_METHODS)
     elif model is not None:
         tok, tr = model
         tok = tok.to(device).eval()
@@ -521,7 +526,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
             _check_fit(tok, tr, "<models>")
     if method != "copy" and tok is None:
         raise IlatError(f"method {method!r} needs a model")
-    if method in ("ilat", "vanilla", "taming-la") and tr is None:
+    if method in MODEL_METHODS and tr is None:
         raise IlatError(f"method {method!r} needs a transformer")
 
     subsets = _resolve_subsets(pairs, seeds, count, None if tok is None else tok.config.resolution)

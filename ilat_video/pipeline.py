@@ -29,6 +29,8 @@ from .pose.sequence import PoseSequence
 log = logging.getLogger(__name__)
 
 RETARGET_MODES = ("none", "scale", "relative", "bones")
+# What the frame shows outside the region: the reference's own pixels, or the model's Eq. 4 decoding.
+BACKGROUNDS = ("reference", "model")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".gif", ".mkv", ".m4v"}
 
 
@@ -234,15 +236,23 @@ class Animator:
     # --- 4.-5. generate -----------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
-                 temperature: float | None = None, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
-        """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order."""
+                 temperature: float | None = None, background: str = "reference",
+                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+        """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
+
+        background: "reference" (default) keeps the reference's own pixels outside the region
+        (`regions.paste_outside`, feathered over 2 pixels); "model" keeps the paper's Eq. 4
+        decoding everywhere, i.e. the tokenizer's re-rendering of the reference outside the region.
+        """
         from .data.pairs import image_to_tensor, tensor_to_image
-        from .regions import union_region
+        from .regions import paste_outside, union_region
         from .sampling import sample_local
         from .train.transformer import normalize_pose
 
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
+        if background not in BACKGROUNDS:
+            raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
         # Greedy (the paper's top-1) unless the caller asks for sampling with top_k or temperature.
         greedy = top_k is None and temperature is None
         if top_k is not None and top_k < 1:
@@ -276,6 +286,8 @@ class Animator:
                 reference_kv=reference_kv,
             )  # (B, N)
             images = self.tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region)
+            if background == "reference":
+                images = paste_outside(images.float().clamp(-1, 1), reference, region)
             for image in images:
                 yield tensor_to_image(image.float().clamp(-1, 1))
             if progress is not None:
@@ -283,26 +295,27 @@ class Animator:
 
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
-                max_frames: int | None = None, stride: int = 1,
+                background: str = "reference", max_frames: int | None = None, stride: int = 1,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
         reference: image path or uint8 (H, W, 3) RGB array. driving: a video path, a pose file path
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
-        given, at `temperature`, default 1) with a generator seeded by `seed`. Frames are made `batch_size` at a time and yielded in order.
+        given, at `temperature`, default 1) with a generator seeded by `seed`. background: see
+        `generate`. Frames are made `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
         yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k,
-                                 temperature=temperature, progress=progress)
-
+                                 temperature=temperature, background=background, progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
-                        max_frames: int | None = None, stride: int = 1, fps: float | None = None,
+                        background: str = "reference", max_frames: int | None = None, stride: int = 1,
+                        fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
@@ -315,6 +328,8 @@ class Animator:
         """
         from .video import VideoWriter
 
+        if background not in BACKGROUNDS:
+            raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -330,7 +345,7 @@ class Animator:
             raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
         frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k,
-                               temperature=temperature, progress=progress)
+                               temperature=temperature, background=background, progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:

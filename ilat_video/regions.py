@@ -11,6 +11,8 @@ keep (copied from the reference through the clean stream of the tokenizer). DESI
 - `token_region`: the region at the token grid by max-pooling: a token is in the region iff any
   of its pixels is.
 - `free_form_mask`: random strokes and blobs, mixed in for the tokenizer's stage 2.
+- `paste_outside`: a generated frame inside the region, the reference's pixels outside it
+  (feathered), for output whose background is the source's, not the tokenizer's re-rendering.
 
 The attention mask of the transformer is a different thing and lives in `masks.py`.
 """
@@ -184,6 +186,37 @@ def token_region(region, grid: tuple[int, int]):
                     axis=-2)  # (..., h, W)
     return np.stack([rows[..., (j * W) // w: -(-((j + 1) * W) // w)].any(axis=-1) for j in range(w)],
                     axis=-1)
+
+
+def feathered_weights(region, feather: int = 2):
+    """Blend weights (B, 1, H, W) in [0, 1] for a pixel region (B, H, W) torch bool: 1 inside the
+    region, falling linearly to 0 over `feather` pixels outside it (chessboard distance), 0 beyond.
+
+    The mean of the region dilated 0, 1, ..., feather times by a 3x3 max-pool: a pixel at distance
+    d <= feather from the region gets (feather + 1 - d) / (feather + 1).
+    """
+    import torch
+
+    if feather < 0:
+        raise ValueError(f"feather must be non-negative, got {feather}")
+    grown = region[:, None].to(torch.float32)  # (B, 1, H, W)
+    total = grown.clone()
+    for _ in range(feather):
+        grown = torch.nn.functional.max_pool2d(grown, 3, stride=1, padding=1)
+        total += grown
+    return total / (feather + 1)
+
+
+def paste_outside(generated, reference, region, feather: int = 2):
+    """The generated frames inside the region and the reference's own pixels outside it, blended
+    over `feather` pixels just outside the region's edge.
+
+    generated: (B, C, H, W); reference: (B or 1, C, H, W); region: (B, H, W) bool (torch).
+    Inside the region the result is `generated` exactly; beyond the feather it is `reference`
+    exactly: what Eq. 4 re-renders from the clean features there, taken from the source instead.
+    """
+    weight = feathered_weights(region, feather).to(generated.dtype)
+    return weight * generated + (1 - weight) * reference
 
 
 def free_form_mask(rng: np.random.Generator, height: int, width: int, *, max_strokes: int = 4,

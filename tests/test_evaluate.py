@@ -267,21 +267,49 @@ def test_paired_difference_on_the_same_pairs(models, subsets):
         ev.paired_difference(copy, ev.evaluate_model(models, {0: subsets[0]}, method="copy", device="cpu"))
 
 
-def test_ilat_reproduces_the_animators_frames(models, subsets):
+@pytest.mark.parametrize("method, background", [("ilat", "model"), ("ilat-paste", "reference")])
+def test_ilat_reproduces_the_animators_frames(models, subsets, method, background):
     from ilat_video.pipeline import AnimationPlan, Animator
 
     tokenizer, transformer = tiny_models(reference_pose=True)  # the reference-pose tokens too
     animator = Animator(tokenizer, transformer, device="cpu")
     pairs = subsets[1][:2]
-    result = ev.evaluate_model((tokenizer, transformer), {1: pairs}, method="ilat", device="cpu", keep_examples=2)
+    result = ev.evaluate_model((tokenizer, transformer), {1: pairs}, method=method, device="cpu", keep_examples=2)
     for pair, frame in zip(pairs, result.examples):
         plan = AnimationPlan(reference=None, driving=None, target=None, missing=None, box=None, size=SIZE,
                              reference_crop=tensor_to_image(pair["reference"]),
                              reference_pose_crop=pair["reference_pose"].numpy(),
                              target_crop=pair["target_pose"].numpy()[None])
-        (expected,) = list(animator.generate(plan))
+        (expected,) = list(animator.generate(plan, background=background))
         # Batch 1 against batch 2: float sums may move a pixel on a rounding edge by one level.
         assert np.abs(expected.astype(int) - frame).max() <= 1
+
+
+def test_ilat_paste_changes_only_what_lies_outside_the_region(models, subsets):
+    pairs = {0: subsets[0][:4]}
+    plain = ev.evaluate_model(models, pairs, method="ilat", device="cpu", keep_examples=4)
+    pasted = ev.evaluate_model(models, pairs, method="ilat-paste", device="cpu", keep_examples=4)
+    for pair, a, b in zip(pairs[0], plain.examples, pasted.examples):
+        region = pair["region"].numpy()
+        assert region.any() and not region.all()
+        assert np.array_equal(a[region], b[region])  # inside: the model's pixels, untouched
+        far = ~ev_dilate(region, 2)
+        reference = tensor_to_image(pair["reference"])
+        assert np.array_equal(b[far], reference[far])  # beyond the feather: the reference's own
+    (a,), (b,) = plain.subsets, pasted.subsets
+    # Region PSNR and MAE see region pixels only; region SSIM's 11x11 window reaches outside.
+    assert {m: a.metrics["region"][m] for m in ("psnr", "mae")} == {m: b.metrics["region"][m] for m in ("psnr", "mae")}
+    assert b.metrics["outside"]["psnr"] > a.metrics["outside"]["psnr"] + 3
+
+
+def ev_dilate(region: np.ndarray, steps: int) -> np.ndarray:
+    """Chessboard dilation of a bool (H, W) array by `steps` pixels."""
+    grown = region.copy()
+    for _ in range(steps):
+        padded = np.pad(grown, 1)
+        grown = np.max([padded[i:i + grown.shape[0], j:j + grown.shape[1]] for i in range(3) for j in range(3)],
+                       axis=0)
+    return grown
 
 
 def test_reconstruction_with_an_empty_region_decodes_the_reference_features(models, subsets):

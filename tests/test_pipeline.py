@@ -148,10 +148,11 @@ def run_animate(*args):
     return CliRunner().invoke(main, ["animate", *map(str, args)])
 
 
-def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path):
+@pytest.mark.parametrize("background", ["reference", "model"])
+def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, background):
     out = tmp_path / "cli.mp4"
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                         "--max-frames", 3, "--batch-size", 2)
+                         "--max-frames", 3, "--batch-size", 2, "--background", background)
     assert result.exit_code == 0, result.output
     assert "3 frames" in result.output
     assert len(list(read_frames(out))) == 3

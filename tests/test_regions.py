@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from ilat_video.pose import skeleton as sk
 from ilat_video.regions import (
+    feathered_weights,
     free_form_mask,
+    paste_outside,
     pose_region,
     region_rate,
     token_region,
@@ -149,3 +151,35 @@ def test_region_rate():
     assert np.allclose(region_rate(region), [0.0, 0.5, 1.0])
     assert region_rate(region[1]) == 0.5
     assert np.allclose(region_rate(torch.from_numpy(region)), [0.0, 0.5, 1.0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), feather=st.integers(0, 4), density=st.floats(0.0, 0.05))
+def test_feathered_weights_fall_linearly_with_the_distance_to_the_region(seed, feather, density):
+    rng = np.random.default_rng(seed)
+    region = rng.uniform(size=(2, 12, 10)) < density
+    weights = feathered_weights(torch.from_numpy(region), feather)[:, 0].numpy()
+    # Chessboard distance from every pixel to the nearest region pixel (inf when there is none).
+    ys, xs = np.mgrid[:12, :10]
+    for b in range(2):
+        points = np.argwhere(region[b])
+        if len(points):
+            d = np.min(np.maximum(np.abs(ys[..., None] - points[:, 0]), np.abs(xs[..., None] - points[:, 1])), axis=-1)
+        else:
+            d = np.full((12, 10), np.inf)
+        expected = np.clip((feather + 1 - d) / (feather + 1), 0, 1)
+        np.testing.assert_allclose(weights[b], expected, atol=1e-6)
+
+
+def test_paste_outside_keeps_the_region_and_the_far_background_exact():
+    g = torch.Generator().manual_seed(0)
+    generated, reference = torch.rand(2, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g)
+    region = torch.zeros(2, 16, 16, dtype=torch.bool)
+    region[0, 4:8, 5:9] = True
+    out = paste_outside(generated, reference, region, feather=2)
+    assert torch.equal(out[0][:, region[0]], generated[0][:, region[0]])
+    far = ~torch.nn.functional.max_pool2d(region[:, None].float(), 5, stride=1, padding=2)[:, 0].bool()
+    assert torch.equal(out[0][:, far[0]], reference[0][:, far[0]])
+    assert torch.equal(out[1], reference[0])  # an empty region: the reference, whole
+    with pytest.raises(ValueError, match="feather"):
+        feathered_weights(region, -1)
