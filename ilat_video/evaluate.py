@@ -69,7 +69,7 @@ __all__ = [
     "to_unit_float", "mse", "psnr", "mae", "ssim", "ssim_map", "image_metrics",
     "feature_statistics", "frechet_distance",
     "load_models", "pair_subsets", "generate", "evaluate_model", "SubsetResult", "MethodResult",
-    "paired_difference",
+    "paired_difference", "load_results",
     "results_document", "results_markdown", "write_json", "write_text",
     "comparison_strip", "save_strip",
 ]
@@ -429,6 +429,21 @@ class SubsetResult:
                     scope: {m: [json_number(v) for v in values] for m, values in metrics.items()}
                     for scope, metrics in self.per_pair.items()}}
 
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "SubsetResult":
+        """The inverse of `to_dict` (null numbers come back as NaN)."""
+        def num(v):
+            return math.nan if v is None else float(v)
+
+        per_pair = d.get("per_pair")
+        return cls(seed=int(d["seed"]), pairs=int(d["pairs"]), scope_pairs=d["scope_pairs"],
+                   metrics={scope: {m: num(v) for m, v in ms.items()} for scope, ms in d["metrics"].items()},
+                   seconds_per_frame=num(d["seconds_per_frame"]), region_rate=num(d["region_rate"]),
+                   cpu_seconds_per_frame=num(d.get("cpu_seconds_per_frame")),
+                   per_pair=None if per_pair is None else {
+                       scope: {m: [num(v) for v in values] for m, values in ms.items()}
+                       for scope, ms in per_pair.items()})
+
 
 @dataclasses.dataclass
 class MethodResult:
@@ -457,6 +472,28 @@ class MethodResult:
                 "cpu_seconds_per_frame": json_numbers(summary["cpu_seconds_per_frame"]),
                 "region_rate": json_numbers(summary["region_rate"]),
                 "fid": json_number(self.fid), "subsets": [s.to_dict() for s in self.subsets]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "MethodResult":
+        """A method's entry of a results file (`to_dict`), without its example frames."""
+        return cls(method=d["method"], model=d.get("model"), fid=d.get("fid"),
+                   subsets=[SubsetResult.from_dict(s) for s in d["subsets"]])
+
+
+def load_results(path: str | os.PathLike) -> dict[str, MethodResult]:
+    """The methods of a results file written by `ilat-video evaluate --out`, by name."""
+    import json
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise IlatError(f"{path}: no such results file") from None
+    except (OSError, ValueError) as error:
+        raise IlatError(f"{path}: not a results file ({error})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise IlatError(f"{path}: not an ilat-video results file (expected schema {SCHEMA!r})")
+    return {name: MethodResult.from_dict(entry) for name, entry in document["methods"].items()}
 
 
 def _mean_std(values: Sequence[float]) -> dict[str, float]:

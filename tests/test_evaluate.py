@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -438,6 +440,18 @@ def test_cli_writes_json_markdown_and_strip(tmp_path, model_dir):
     assert "| method |" in table and "| ilat |" in table and "| copy |" in table
     with Image.open(strip) as image:  # reference, pose, ilat, reconstruction, ground truth
         assert image.size[0] == 5 * SIZE * 2
+    # The file reads back: the same entries, and pairing across files gives the run's own pairing.
+    loaded = ev.load_results(out)
+    assert {k: v.to_dict() for k, v in loaded.items()} == json.loads(json.dumps(doc["methods"]))
+    again = ev.paired_difference(loaded["ilat"], loaded["copy"], scope="region", metric="psnr")
+    assert again == pytest.approx(doc["paired"]["ilat - copy"]["psnr"])
+    # ... and so does the script that pairs methods of different files.
+    script = Path(__file__).parents[1] / "scripts" / "compare_results.py"
+    run = subprocess.run([sys.executable, str(script), f"{out}:ilat", f"{out}:copy"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert f"{again['mean']:+.2f} ± {again['std']:.2f}" in run.stdout
+    bad = subprocess.run([sys.executable, str(script), f"{out}:ilat", f"{out}:vanilla"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no method 'vanilla'" in bad.stderr
 
 
 @pytest.mark.parametrize("args, message", [
