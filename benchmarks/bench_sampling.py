@@ -68,26 +68,42 @@ def box_regions(batch: int, grid: tuple[int, int], rate: float, generator: torch
     return regions
 
 
-def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) -> dict:
+def synchronized(fn, device: torch.device):
+    """fn, waiting for the device's queued work before it returns (so wall time covers it)."""
+    if device.type != "cuda":
+        return fn
+
+    def run():
+        out = fn()
+        torch.cuda.synchronize(device)
+        return out
+    return run
+
+
+def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str,
+          device: torch.device = torch.device("cpu")) -> dict:
     """Time one preset at one batch size; `check` says which end-to-end runs verify the formulas
     ("all", "smallest" or "none")."""
     config = transformer_preset(preset, codebook_size=CODEBOOK[preset])
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        model = LATransformer(config).eval()
+        model = LATransformer(config).eval().to(device)
     g = torch.Generator().manual_seed(0)
     n, c = config.num_tokens, config.num_condition
-    cond = torch.randint(0, config.codebook_size, (batch, n), generator=g)
-    target = torch.randint(0, config.codebook_size, (batch, n), generator=g)
-    pose = torch.rand(batch, 13, 3, generator=g)
-    full_region = torch.ones(batch, n, dtype=torch.bool)
-    regions = {name: box_regions(batch, config.grid, rate, g) for name, rate in RATES.items()}
+    cond = torch.randint(0, config.codebook_size, (batch, n), generator=g).to(device)
+    target = torch.randint(0, config.codebook_size, (batch, n), generator=g).to(device)
+    pose = torch.rand(batch, 13, 3, generator=g).to(device)
+    full_region = torch.ones(batch, n, dtype=torch.bool, device=device)
+    regions = {name: box_regions(batch, config.grid, rate, g).to(device) for name, rate in RATES.items()}
     largest = regions["PA 32%"]
 
-    cache = model.new_cache(batch)
+    def timed_once(fn) -> float:
+        return median_time(synchronized(fn, device), 1)
+
+    cache = model.new_cache(batch, device=device)
     # The shared-reference variant: same weights, the reference's keys/values computed once per
     # video (timed too), the per-frame pass skipping those 1 + N positions.
-    shared_model = LATransformer(dataclasses.replace(config, shared_reference=True)).eval()
+    shared_model = LATransformer(dataclasses.replace(config, shared_reference=True)).eval().to(device)
     shared_model.load_state_dict(model.state_dict())
     reference = shared_model.reference_kv(cond[:1])
     # The sampler's pass asks for the first predictor's logits only (the last layer's queries and
@@ -98,16 +114,16 @@ def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) 
         "pass": lambda: model.prefill(cache, cond, target, pose, largest, outputs=first),
         "pass_all_logits": lambda: model.prefill(cache, cond, target, pose, largest),
         "naive_step": lambda: model(cond, target, pose, largest),
-        "condition_pass": lambda: model.prefill(model.new_cache(batch), cond, target, pose, full_region,
+        "condition_pass": lambda: model.prefill(model.new_cache(batch, device=device), cond, target, pose, full_region,
                                                 mask="ar", length=c + 1),
         "reference_kv": lambda: shared_model.reference_kv(cond[:1]),
-        "shared_pass": lambda: shared_model.prefill(shared_model.new_cache(batch), cond, target, pose, largest,
+        "shared_pass": lambda: shared_model.prefill(shared_model.new_cache(batch, device=device), cond, target, pose, largest,
                                                     reference=reference, outputs=first),
     }
     times = {name: [] for name in timed}
     for _ in range(repeats):  # interleaved rounds
         for name, fn in timed.items():
-            times[name].append(median_time(fn, 1))
+            times[name].append(timed_once(fn))
     med = {name: statistics.median(values) for name, values in times.items()}
     pass_s, naive_step_s, condition_pass_s = med["pass"], med["naive_step"], med["condition_pass"]
     reference_kv_s, shared_pass_s = med["reference_kv"], med["shared_pass"]
@@ -118,19 +134,15 @@ def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) 
     for s in range(1, min(step_repeats + 1, schedule.positions.shape[1])):
         pairs = schedule.positions[:, s]  # (B, 2): the sampler's real steps, one or two positions
         tokens = target.gather(1, (pairs - 1).clamp_min(0))
-        start = time.perf_counter()
-        model.step(cache, pairs, tokens, schedule.valid[:, s])
-        step_times.append(time.perf_counter() - start)
+        step_times.append(timed_once(lambda: model.step(cache, pairs, tokens, schedule.valid[:, s])))
     step_s = statistics.median(step_times)
     # The vanilla sampler's steps run one position each.
-    vanilla_cache = model.new_cache(batch)
+    vanilla_cache = model.new_cache(batch, device=device)
     model.prefill(vanilla_cache, cond, target, pose, full_region, mask="ar", length=c + 1)
     vanilla_times = []
     for j in range(1, step_repeats + 1):
-        positions = torch.full((batch,), j)
-        start = time.perf_counter()
-        model.step(vanilla_cache, positions, target[:, j - 1])
-        vanilla_times.append(time.perf_counter() - start)
+        positions = torch.full((batch,), j, device=device)
+        vanilla_times.append(timed_once(lambda: model.step(vanilla_cache, positions, target[:, j - 1])))
     vanilla_step_s = statistics.median(vanilla_times)
 
     result = {
@@ -150,8 +162,7 @@ def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) 
         "rates": {},
     }
     if check == "all":
-        result["cached_vanilla_measured_s_per_frame"] = median_time(
-            lambda: sample_vanilla(model, cond, pose), 1) / batch
+        result["cached_vanilla_measured_s_per_frame"] = timed_once(lambda: sample_vanilla(model, cond, pose)) / batch
     for i, (name, region) in enumerate(regions.items()):
         steps = sampling_steps(region).positions.shape[1]  # = region tokens (the longest in the batch)
         region_tokens = int(region.flatten(1).sum(1).max())
@@ -164,12 +175,12 @@ def bench(preset: str, batch: int, repeats: int, step_repeats: int, check: str) 
             "naive_local_s_per_frame": region_tokens * naive_step_s / batch,
         }
         if check == "all" or (check == "smallest" and i == 0):
-            row["cached_local_measured_s_per_frame"] = median_time(
-                lambda: sample_local(model, cond, target, pose, region), 1) / batch
+            row["cached_local_measured_s_per_frame"] = timed_once(
+                lambda: sample_local(model, cond, target, pose, region)) / batch
         if check == "all" and i == 0:
             naive_k = 3
-            row["naive_local_measured_first_steps_s_per_frame"] = median_time(
-                lambda: sample_naive(model, cond, target, pose, region, max_steps=naive_k), 1) / naive_k \
+            row["naive_local_measured_first_steps_s_per_frame"] = timed_once(
+                lambda: sample_naive(model, cond, target, pose, region, max_steps=naive_k)) / naive_k \
                 * region_tokens / batch
         row["cached_local_shared_reference_s_per_frame"] = (
             row["cached_local_s_per_frame"] - result["shared_reference"]["saving_s_per_frame"])
@@ -212,8 +223,10 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of pass timings (paper-256 at batch 8: 1)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (a lent GPU); times wait for the device")
     parser.add_argument("--out", default="benchmarks/results/sampling.json")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_grad_enabled(False)
     torch.set_num_threads(args.threads)
     results = []
@@ -223,11 +236,11 @@ def main() -> None:
         for batch in args.batches:
             # paper-256 at batch 8: one round (a full pass there takes 10-20 s on this CPU).
             res = bench(preset, batch, args.repeats if small or batch == 1 else 1, step_repeats=20 if small else 8,
-                        check="all" if small else ("smallest" if batch == 1 else "none"))
+                        check="all" if small else ("smallest" if batch == 1 else "none"), device=device)
             results.append(res)
             print(json.dumps(res, indent=1), flush=True)
     train = []
-    if "small" in args.presets:
+    if "small" in args.presets and device.type == "cpu":  # the CPU thread-count probe
         for threads in sorted({1, 2, args.threads}):
             torch.set_num_threads(threads)
             train.append(bench_train_step("small", 8, args.repeats))
@@ -237,6 +250,7 @@ def main() -> None:
         "command": "python " + " ".join(sys.argv),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
                     "load_average_at_end": os.getloadavg()},
         "total_s": time.perf_counter() - started,
         "results": results,
