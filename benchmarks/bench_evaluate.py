@@ -13,7 +13,7 @@ preset sized for it) runs with random weights: the work per frame does not depen
 With --model (and --baseline-model for the ar-trained transformer) trained weights are timed.
 
     python benchmarks/bench_evaluate.py                        # random demo-sized models
-    python benchmarks/bench_evaluate.py --model models/demo --baseline-model runs/ar/transformer
+    python benchmarks/bench_evaluate.py --model models/demo --baseline-model runs/ablation/vanilla-ar
 
 Writes benchmarks/results/evaluate_speed.{json,md}. torch runs on --threads threads (default 1:
 on two cores shared with training jobs, two threads were many times slower and erratic).

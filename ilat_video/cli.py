@@ -611,7 +611,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     \b
     Examples:
       ilat-video evaluate --model models/demo --data synthetic --out results.json --markdown results.md
-      ilat-video evaluate --model models/demo --data synthetic --baseline-model runs/ar/transformer \\
+      ilat-video evaluate --model models/demo --data synthetic --baseline-model runs/ablation/vanilla-ar \\
           --method ilat,vanilla,taming-la,copy --pairs 50
     """
     import shlex
