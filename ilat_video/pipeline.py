@@ -7,7 +7,8 @@ The steps (DESIGN.md section 1):
 3. crop a square around the reference person at the model's size and encode it once;
 4. per batch of frames: build each frame's region from the reference pose and the frame's pose,
    encode the reference with those regions (the clean stream outside), sample the region's tokens
-   with the cached local AR sampler, decode with Eq. 4;
+   with the cached local AR sampler, decode with Eq. 4, and (by default) keep the reference's own
+   pixels outside the region;
 5. yield frames as they are made (memory does not grow with the video's length).
 """
 from __future__ import annotations
