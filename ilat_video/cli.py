@@ -641,7 +641,8 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
         import torch
 
         torch.set_num_threads(threads)
-    main_models = ev.load_models(model, tokenizer=tokenizer, device=device, transformer_required=any(m in ("ilat", "ilat-paste") for m in methods))
+    main_models = ev.load_models(model, tokenizer=tokenizer, device=device,
+                                 transformer_required=any(m in ev.MAIN_MODEL_METHODS for m in methods))
     baseline_models = None
     if needs_baseline:
         # A full model folder brings its own tokenizer; a transformer folder or run uses --model's.

@@ -75,8 +75,11 @@ __all__ = [
 ]
 
 METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la", "copy", "reconstruction")
-MODEL_METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la")  # need a transformer
+LOCAL_METHODS = ("ilat", "ilat-paste", "taming-la")  # cached local sampling, Eq. 4
 BASELINE_METHODS = ("vanilla", "taming-la")  # need an ar-trained transformer
+MODEL_METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la")  # need a transformer
+# Methods that need --model's own transformer (the baseline methods bring theirs).
+MAIN_MODEL_METHODS = tuple(m for m in MODEL_METHODS if m not in BASELINE_METHODS)
 SCOPES = ("frame", "region", "outside")
 METRICS = ("psnr", "ssim", "mae")
 PSNR_CAP_DB = 100.0  # above any real 8-bit error at our sizes (one level on one value of 128x128x3: 95 dB)
@@ -397,7 +400,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     if method == "vanilla":
         tokens = sample_vanilla(transformer, cond, target_pose, reference_pose=reference_pose, **sampling)
         return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
-    if method not in ("ilat", "ilat-paste", "taming-la"):
+    if method not in LOCAL_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     _, indices, z = tokenizer.encode(reference, region)  # (B, h, w), z clean outside the region
     token_region = tokenizer.token_region(region)  # (B, h, w)

@@ -252,8 +252,7 @@ class Animator:
 
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
-        if background not in BACKGROUNDS:
-            raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+        _check_background(background)
         # Greedy (the paper's top-1) unless the caller asks for sampling with top_k or temperature.
         greedy = top_k is None and temperature is None
         if top_k is not None and top_k < 1:
@@ -287,10 +286,11 @@ class Animator:
                 reference_kv=reference_kv,
             )  # (B, N)
             images = self.tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region)
+            images = images.float().clamp(-1, 1)
             if background == "reference":
-                images = paste_outside(images.float().clamp(-1, 1), reference, region)
+                images = paste_outside(images, reference, region)
             for image in images:
-                yield tensor_to_image(image.float().clamp(-1, 1))
+                yield tensor_to_image(image)
             if progress is not None:
                 progress(min(start + b, total), total)
 
@@ -329,8 +329,7 @@ class Animator:
         """
         from .video import VideoWriter
 
-        if background not in BACKGROUNDS:
-            raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+        _check_background(background)  # before anything is read or written
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -367,6 +366,11 @@ class Animator:
         return AnimationSummary(output=output, frames=count, frames_without_person=int(plan.missing.sum()),
                                 fps=fps, seconds=time.perf_counter() - started, size=plan.size,
                                 region_rate=region_rate)
+
+
+def _check_background(background: str) -> None:
+    if background not in BACKGROUNDS:
+        raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
 
 
 def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
         reference_kv = ReferenceKV([k[order] for k in reference_kv.keys], [v[order] for v in reference_kv.values])
     sorted_counts = counts[order].tolist()
     rows = torch.arange(b, device=tokens.device)
-    schedule = sampling_steps(flat)
+    schedule = sampling_steps(flat)  # positions, valid: (B, S, 2); slot 1 predicts
     cache = model.new_cache(b, device=tokens.device)
     total = schedule.positions.shape[1]
     # 1. One parallel pass: condition and global positions are final, the cache is full length.
