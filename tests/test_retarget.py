@@ -240,7 +240,12 @@ def test_every_mode_keeps_a_still_driving_pose_still(mode, seed, missing):
     pose = random_pose(rng)
     pose[1:][rng.random(sk.NUM_JOINTS - 1) < missing, 2] = 0
     reference = random_pose(rng, 150, (256, 200))
-    out = retarget(still(pose, 5), reference, REF_SIZE, mode).keypoints
+    try:
+        out = retarget(still(pose, 5), reference, REF_SIZE, mode).keypoints
+    except NoPersonError:
+        # Refused only when too few joints are left to measure the body (no visible bone).
+        assert not np.isfinite(body_height(pose))
+        return
     np.testing.assert_allclose(out, np.repeat(out[:1], len(out), 0), atol=1e-4)
 
 
