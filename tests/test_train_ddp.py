@@ -92,6 +92,12 @@ WORKER = textwrap.dedent(
     save_file(state, f"{{root}}/rank{{rank}}.safetensors")
     with open(f"{{root}}/rank{{rank}}.json", "w") as fh:
         json.dump({{"seen": seen, "step": result.step, "model_dir": str(result.model_dir)}}, fh)
+    print(f"rank {{rank}}: outputs written", flush=True)
+    # Leave without the interpreter's finalisation: with torch 2.13 a gloo rank that has destroyed
+    # its process group still aborts there now and then ("terminate called without an active
+    # exception", about 1 run in 40 here, always after this line was printed). Everything this test
+    # checks is written and flushed by now; the crash is torch's exit path, not our training.
+    os._exit(0)
     """
 )
 

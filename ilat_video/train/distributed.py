@@ -71,9 +71,16 @@ def setup_distributed(device: str | torch.device | None = None) -> DistributedCo
     return DistributedContext(rank, world_size, local_rank, device, initialized_here)
 
 
-def teardown_distributed(ctx: DistributedContext) -> None:
-    """Leave the process group if `setup_distributed` created it."""
+def teardown_distributed(ctx: DistributedContext, *, clean: bool = True) -> None:
+    """Leave the process group if `setup_distributed` created it.
+
+    clean: the run ended normally on this rank, so every rank is here too: wait for all of them
+    before any closes its connections (a rank shutting gloo down while a peer still talks to it can
+    abort the peer). After an error the other ranks may never arrive, so nobody waits.
+    """
     if ctx.initialized_here and dist.is_initialized():
+        if clean:
+            dist.barrier()
         dist.destroy_process_group()
 
 

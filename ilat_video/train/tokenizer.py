@@ -293,9 +293,12 @@ def train_tokenizer(
         common.check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
-        return _train(config, ctx, model, dataset, callback)
-    finally:
-        teardown_distributed(ctx)
+        result = _train(config, ctx, model, dataset, callback)
+    except BaseException:
+        teardown_distributed(ctx, clean=False)
+        raise
+    teardown_distributed(ctx)
+    return result
 
 
 def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainResult:
