@@ -174,6 +174,9 @@ def train_tokenizer_command(stage, threads, **options) -> None:
               help="la: iLAT's local AR mask; ar: the vanilla AR baseline.")
 @click.option("--reference-pose/--no-reference-pose", default=False, show_default=True,
               help="Also feed the reference pose as condition tokens.")
+@click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Start from this transformer's weights (its model/ folder or run folder) instead of the "
+                   "preset, e.g. after training the tokenizer further.")
 @click.option("--lr", type=float, default=5e-5, show_default=True)
 @click.option("--warmup-steps", type=int, default=None, help="Linear warmup (default: steps/30), then linear decay to 0.")
 @click.option("--weight-decay", type=float, default=0.01, show_default=True)

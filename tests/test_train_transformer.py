@@ -227,3 +227,48 @@ def test_real_networks_train_through_the_cli(tmp_path):
         "--out", str(tmp_path / "ref"), "--no-reference-pose", "--steps", "3", "--resume",
     ])
     assert result.exit_code == 2 and "reference_pose" in result.output
+
+
+@pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
+def test_init_warm_starts_from_a_trained_transformer(tmp_path):
+    from safetensors.torch import load_file
+
+    from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+    from ilat_video.nn.transformer import LATransformer, transformer_preset
+
+    torch.manual_seed(0)
+    TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                            code_dim=8)).save_pretrained(tmp_path / "tok")
+    torch.manual_seed(1)
+    trained = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(8, 8)))
+    trained.save_pretrained(tmp_path / "trained" / "model")  # a run folder's layout
+    runner = CliRunner()
+
+    def train(out, *flags):
+        return runner.invoke(main, [
+            "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "tiny",
+            "--out", str(tmp_path / out), "--steps", "1", "--batch-size", "2", "--sample-every", "0",
+            "--lr", "1e-9", "--warmup-steps", "0", *flags,
+        ])
+
+    result = train("warm", "--init", str(tmp_path / "trained"))
+    assert result.exit_code == 0, result.output
+    before = trained.state_dict()
+    after = load_file(str(tmp_path / "warm" / "model" / "model.safetensors"))
+    assert after.keys() == before.keys()
+    assert all(torch.allclose(after[k], before[k], atol=1e-6) for k in after)  # a step of lr 1e-9 from init
+    result = train("cold")  # the preset's own initialisation is another network
+    assert result.exit_code == 0, result.output
+    cold = load_file(str(tmp_path / "cold" / "model" / "model.safetensors"))
+    assert not all(torch.allclose(cold[k], before[k], atol=1e-3) for k in cold)
+
+    # A transformer that does not fit the tokenizer, or the run's reference-pose setting, is refused.
+    LATransformer(transformer_preset("tiny", codebook_size=16, grid=(8, 8))).save_pretrained(tmp_path / "k16")
+    result = train("bad", "--init", str(tmp_path / "k16"))
+    assert result.exit_code == 2 and "16 codes" in result.output and not (tmp_path / "bad" / "model").exists()
+    result = train("bad", "--init", str(tmp_path / "trained"), "--reference-pose")
+    assert result.exit_code == 2 and "use_reference_pose" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = train("bad", "--init", str(empty))
+    assert result.exit_code == 2 and "--init needs a transformer model folder" in " ".join(result.output.split())

@@ -50,6 +50,7 @@ class TransformerTrainConfig:
     preset: str = "small"  # a transformer preset name or a config.json path
     mask: str = "la"  # "la": local AR (iLAT); "ar": the vanilla AR baseline
     reference_pose: bool = False  # also feed the reference pose as condition tokens (official code)
+    init: str | None = None  # start from this transformer (a model folder or a run folder) instead of the preset
     steps: int = 10_000
     batch_size: int = 16  # pairs per step and rank
     lr: float = 5e-5  # the paper's rate
@@ -210,11 +211,35 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed: int) -> nn.Module:
-    from ..nn.transformer import LATransformer
+    """The transformer to train: from the preset, or from `init`'s weights (a warm start, e.g. after
+    the tokenizer was trained further: its code indices keep their meaning, so the weights transfer)."""
+    from ..nn.transformer import LATransformer, TransformerConfig
 
-    model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose)
-    with common.seeded_torch(seed):
-        return LATransformer(model_config)
+    if config.init is None:
+        model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose)
+        with common.seeded_torch(seed):
+            return LATransformer(model_config)
+    folder = Path(config.init)
+    if not (folder / CONFIG_NAME).is_file() and (folder / "model" / CONFIG_NAME).is_file():
+        folder = folder / "model"
+    if not (folder / CONFIG_NAME).is_file():
+        raise ModelFileError(f"{folder}: --init needs a transformer model folder (config.json + model.safetensors) "
+                             "or a run folder")
+    model_config = load_config(TransformerConfig, folder / CONFIG_NAME)
+    codebook_size = codebook_size_of(tokenizer.config)
+    grid = getattr(tokenizer.config, "token_grid", None)
+    if model_config.codebook_size != codebook_size:
+        raise ModelFileError(f"{folder}: the transformer has {model_config.codebook_size} codes, "
+                             f"the tokenizer {codebook_size}")
+    if grid is not None and tuple(model_config.grid) != tuple(grid):
+        raise ModelFileError(f"{folder}: the transformer has a {tuple(model_config.grid)} token grid, "
+                             f"the tokenizer {tuple(grid)}")
+    if model_config.use_reference_pose != config.reference_pose:
+        raise IlatError(f"{folder} has use_reference_pose={model_config.use_reference_pose} but the run asks for "
+                        f"{'--reference-pose' if config.reference_pose else '--no-reference-pose'}")
+    model = LATransformer.from_pretrained(folder)
+    log.info("initialised the transformer from %s", folder)
+    return model
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,9 +267,12 @@ def train_transformer(
         common.check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
-        return _train(config, ctx, model, tokenizer, dataset, callback)
-    finally:
-        teardown_distributed(ctx)
+        result = _train(config, ctx, model, tokenizer, dataset, callback)
+    except BaseException:
+        teardown_distributed(ctx, clean=False)
+        raise
+    teardown_distributed(ctx)
+    return result
 
 
 def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback) -> TrainResult:
