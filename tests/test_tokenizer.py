@@ -310,3 +310,53 @@ def test_a_grown_codebook_keeps_the_trained_parts_and_restarts_the_new_codes():
     assert (info["indices"] >= k).any()
     shrunk = model.with_codebook_size(8)
     assert torch.equal(shrunk.state_dict()["quantizer.codebook"], old["quantizer.codebook"][:8])
+
+
+@pytest.mark.parametrize("group_channels", [1, 2, 4, 8])
+def test_norm_groups_keep_the_asked_channels_and_the_weight_layout(group_channels):
+    """norm_group_channels sets the fewest channels per GroupNorm group (decoder and plain encoder)
+    without changing a single weight's name or shape, so trained weights load under either rule."""
+    config = TokenizerConfig(**TINY, norm_group_channels=group_channels)
+    for two_stream in (True, False):
+        model = TSVQGAN(dataclasses.replace(config, two_stream=two_stream))
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+        assert norms and all(n.num_channels // n.num_groups >= min(group_channels, n.num_channels) for n in norms)
+        # The most groups that rule allows (up to 32): VQGAN's own rule when group_channels is 1.
+        for n in norms:
+            assert n.num_groups == max(g for g in (32, 16, 8, 4, 2, 1)
+                                       if n.num_channels % g == 0 and n.num_channels // g >= group_channels)
+        if two_stream:  # the leak-free encoder normalises per position: no GroupNorm there
+            assert not any(name.startswith("encoder") for name, m in model.named_modules()
+                           if isinstance(m, torch.nn.GroupNorm))
+    plain = TSVQGAN(TokenizerConfig(**TINY)).state_dict()
+    wide = TSVQGAN(config).state_dict()
+    assert {k: v.shape for k, v in plain.items()} == {k: v.shape for k, v in wide.items()}
+
+
+def test_instance_norm_decoder_cannot_see_a_global_colour_shift_and_wider_groups_can():
+    """Why norm_group_channels exists: with one channel per group, a colour added to the whole
+    feature map before the last norm cannot reach the output; with 4 channels per group it does."""
+    torch.manual_seed(0)
+    h = torch.randn(1, 8, 16, 16)
+    shift = torch.zeros(1, 8, 1, 1)
+    shift[0, 0] = 3.0
+    outputs = {}
+    for group_channels in (1, 4):
+        decoder = TSVQGAN(TokenizerConfig(**TINY, norm_group_channels=group_channels)).decoder
+        with torch.no_grad():
+            outputs[group_channels] = [decoder.conv_out(torch.nn.functional.silu(decoder.norm_out(x)))
+                                       for x in (h, h + shift)]
+    assert torch.allclose(*outputs[1], atol=1e-5)
+    assert (outputs[4][0] - outputs[4][1]).abs().mean() > 0.01
+
+
+def test_old_configs_load_with_the_old_norms(tmp_path):
+    model = TSVQGAN(TokenizerConfig(**TINY))
+    folder = model.save_pretrained(tmp_path / "tok")
+    config = json.loads((folder / "config.json").read_text())
+    del config["norm_group_channels"]  # a config written before the field existed
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = TSVQGAN.from_pretrained(folder)
+    assert loaded.config.norm_group_channels == 1 and loaded.decoder.norm_out.num_groups == 8
+    with pytest.raises(ValueError, match="norm_group_channels"):
+        TokenizerConfig(**TINY, norm_group_channels=0)

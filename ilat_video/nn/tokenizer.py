@@ -50,6 +50,11 @@ class TokenizerConfig:
     code_dim: int = 32                 # D: channels of z, z_q and the codebook
     two_stream: bool = True            # False: plain encoder (vanilla convs + GroupNorm), iLAT*
     decoder_attention: bool = False    # self-attention in the decoder's middle block (VQGAN has it)
+    # Fewest channels per GroupNorm group (decoder, plain encoder). 1 is VQGAN's rule (32 groups
+    # whenever the width allows), which at a width of 32 is instance norm: every norm then erases
+    # each channel's image-wide mean, and a small decoder hardly learns an image's overall colour
+    # (flat backgrounds came out grey). 4 keeps it; 1 stays the default so older configs load as trained.
+    norm_group_channels: int = 1
     dropout: float = 0.0
     # Quantizer (see nn/quantizer.py)
     beta: float = 0.25                 # commitment weight
@@ -60,6 +65,8 @@ class TokenizerConfig:
 
     def __post_init__(self):
         self.channel_mult = tuple(self.channel_mult)
+        if self.norm_group_channels < 1:
+            raise ValueError(f"norm_group_channels must be >= 1, got {self.norm_group_channels}")
         if self.resolution % self.downsample_factor:
             raise ValueError(f"resolution {self.resolution} is not a multiple of f={self.downsample_factor}")
 
@@ -118,23 +125,26 @@ class ChannelLayerNorm(nn.Module):
         return y.permute(0, 3, 1, 2)
 
 
-def group_norm(channels: int) -> nn.GroupNorm:
-    groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0)
+def group_norm(channels: int, group_channels: int = 1) -> nn.GroupNorm:
+    """GroupNorm with the most groups (up to 32) that divide `channels` and leave at least
+    `group_channels` channels in each."""
+    groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0 and channels // g >= group_channels)
     return nn.GroupNorm(groups, channels, eps=1e-6)
 
 
-def encoder_norm(channels: int, two_stream: bool) -> nn.Module:
-    return ChannelLayerNorm(channels) if two_stream else group_norm(channels)
+def encoder_norm(channels: int, two_stream: bool, group_channels: int = 1) -> nn.Module:
+    return ChannelLayerNorm(channels) if two_stream else group_norm(channels, group_channels)
 
 
 class EncoderResBlock(nn.Module):
     """norm-swish-conv3x3 twice plus a (1x1 when widths differ) shortcut; region-aware convs."""
 
-    def __init__(self, in_channels: int, out_channels: int, two_stream: bool, dropout: float):
+    def __init__(self, in_channels: int, out_channels: int, two_stream: bool, dropout: float,
+                 group_channels: int = 1):
         super().__init__()
-        self.norm1 = encoder_norm(in_channels, two_stream)
+        self.norm1 = encoder_norm(in_channels, two_stream, group_channels)
         self.conv1 = TwoStreamConv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = encoder_norm(out_channels, two_stream)
+        self.norm2 = encoder_norm(out_channels, two_stream, group_channels)
         self.dropout = nn.Dropout(dropout)
         self.conv2 = TwoStreamConv2d(out_channels, out_channels, 3, padding=1)
         self.shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
@@ -146,11 +156,11 @@ class EncoderResBlock(nn.Module):
 
 
 class DecoderResBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, dropout: float):
+    def __init__(self, in_channels: int, out_channels: int, dropout: float, group_channels: int = 1):
         super().__init__()
-        self.norm1 = group_norm(in_channels)
+        self.norm1 = group_norm(in_channels, group_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = group_norm(out_channels)
+        self.norm2 = group_norm(out_channels, group_channels)
         self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
@@ -164,9 +174,9 @@ class DecoderResBlock(nn.Module):
 class SelfAttention2d(nn.Module):
     """Single-head self-attention over all positions (decoder only: it would leak in the encoder)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, group_channels: int = 1):
         super().__init__()
-        self.norm = group_norm(channels)
+        self.norm = group_norm(channels, group_channels)
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
         self.proj = nn.Conv2d(channels, channels, 1)
 
@@ -184,7 +194,7 @@ class Encoder(nn.Module):
     def __init__(self, config: TokenizerConfig):
         super().__init__()
         self.two_stream = config.two_stream
-        ch, mult = config.base_channels, config.channel_mult
+        ch, mult, gc = config.base_channels, config.channel_mult, config.norm_group_channels
         self.conv_in = TwoStreamConv2d(config.in_channels, ch * mult[0], 3, padding=1)
         self.blocks = nn.ModuleList()
         self.downsamples = nn.ModuleList()
@@ -192,14 +202,14 @@ class Encoder(nn.Module):
         for level, m in enumerate(mult):
             blocks = nn.ModuleList()
             for _ in range(config.num_res_blocks):
-                blocks.append(EncoderResBlock(width, ch * m, config.two_stream, config.dropout))
+                blocks.append(EncoderResBlock(width, ch * m, config.two_stream, config.dropout, gc))
                 width = ch * m
             self.blocks.append(blocks)
             if level < len(mult) - 1:
                 self.downsamples.append(TwoStreamConv2d(width, width, 3, stride=2, padding=1))
-        self.mid = nn.ModuleList([EncoderResBlock(width, width, config.two_stream, config.dropout)
+        self.mid = nn.ModuleList([EncoderResBlock(width, width, config.two_stream, config.dropout, gc)
                                   for _ in range(2)])
-        self.norm_out = encoder_norm(width, config.two_stream)
+        self.norm_out = encoder_norm(width, config.two_stream, gc)
         self.conv_out = TwoStreamConv2d(width, config.code_dim, 3, padding=1)
 
     def forward(self, image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
@@ -225,25 +235,25 @@ class Decoder(nn.Module):
 
     def __init__(self, config: TokenizerConfig):
         super().__init__()
-        ch, mult = config.base_channels, config.channel_mult
+        ch, mult, gc = config.base_channels, config.channel_mult, config.norm_group_channels
         width = ch * mult[-1]
         self.conv_in = nn.Conv2d(config.code_dim, width, 3, padding=1)
-        mid = [DecoderResBlock(width, width, config.dropout)]
+        mid = [DecoderResBlock(width, width, config.dropout, gc)]
         if config.decoder_attention:
-            mid.append(SelfAttention2d(width))
-        mid.append(DecoderResBlock(width, width, config.dropout))
+            mid.append(SelfAttention2d(width, gc))
+        mid.append(DecoderResBlock(width, width, config.dropout, gc))
         self.mid = nn.Sequential(*mid)
         self.levels = nn.ModuleList()
         for level in reversed(range(len(mult))):
             blocks = []
             for _ in range(config.num_res_blocks + 1):
-                blocks.append(DecoderResBlock(width, ch * mult[level], config.dropout))
+                blocks.append(DecoderResBlock(width, ch * mult[level], config.dropout, gc))
                 width = ch * mult[level]
             if level > 0:
                 blocks.append(nn.Upsample(scale_factor=2.0, mode="nearest"))
                 blocks.append(nn.Conv2d(width, width, 3, padding=1))
             self.levels.append(nn.Sequential(*blocks))
-        self.norm_out = group_norm(width)
+        self.norm_out = group_norm(width, gc)
         self.conv_out = nn.Conv2d(width, config.in_channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
