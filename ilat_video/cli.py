@@ -155,6 +155,12 @@ def _gan_weight(ctx, param, value):
 @click.option("--perceptual-weight", type=float, default=1.0, show_default=True)
 @click.option("--region-mix", type=float, default=0.5, show_default=True,
               help="Stage 2: share of pose regions (the rest free-form masks).")
+@click.option("--norm-group-channels", type=click.IntRange(min=1), default=None,
+              help="Fewest channels per decoder GroupNorm group (1: VQGAN's 32 groups; 4 keeps an image's "
+                   "overall colour in a small decoder). Overrides the preset's or --init's; weights load either way.")
+@click.option("--decoder-only", is_flag=True,
+              help="Train the decoder only: encoder and codebook stay fixed, so tokens (and a transformer "
+                   "trained on them) stay valid.")
 @user_errors
 def train_tokenizer_command(stage, threads, **options) -> None:
     """Train the TS-VQGAN tokenizer (stage 1, then stage 2 with --init)."""

@@ -144,6 +144,7 @@ def test_perceptual_loss_from_a_local_vgg_file(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     (dict(stage=3), "--stage"), (dict(steps=0), "--steps"), (dict(region_mix=1.5), "--region-mix"),
     (dict(batch_size=-1), "--batch-size"), (dict(beta2=1.0), "betas"),
+    (dict(norm_group_channels=0), "--norm-group-channels"),
 ])
 def test_bad_settings_are_refused(tmp_path, bad, message):
     with pytest.raises(IlatError, match=message):
@@ -203,6 +204,35 @@ def test_real_tokenizer_trains_both_stages_through_the_cli(tmp_path):
     assert model.config == TSVQGAN.from_pretrained(tmp_path / "s1" / "model").config
     assert [r["step"] for r in read_log(tmp_path / "s2" / "log.jsonl")] == [1, 2, 3]
     assert (tmp_path / "s2" / "samples" / "step-00000003.png").is_file()
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_decoder_only_keeps_every_token_and_trains_the_decoder_with_new_norm_groups(tmp_path):
+    """--decoder-only --norm-group-channels: a trained tokenizer gets a retrained decoder under another
+    GroupNorm rule while its encoder and codebook, and so every image's tokens, stay exactly as they were."""
+    from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+
+    torch.manual_seed(0)
+    TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32, code_dim=8,
+                            restart_dead_codes=True)).save_pretrained(tmp_path / "init")
+    before = TSVQGAN.from_pretrained(tmp_path / "init")
+    result = CliRunner().invoke(main, [
+        "train-tokenizer", "--data", "synthetic", "--out", str(tmp_path / "run"), "--stage", "2",
+        "--init", str(tmp_path / "init"), "--decoder-only", "--norm-group-channels", "4", "--steps", "4",
+        "--batch-size", "4", "--lr", "1e-3", "--gan-start", "1000", "--sample-every", "0", "--log-every", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    after = TSVQGAN.from_pretrained(tmp_path / "run" / "model")
+    assert after.config.norm_group_channels == 4 and after.decoder.norm_out.num_groups == 2
+    old, new = before.state_dict(), after.state_dict()
+    for key in old:
+        if key.startswith("decoder."):
+            continue
+        assert torch.equal(old[key], new[key]), f"{key} changed"  # codebook and usage too: no restarts
+    assert any(not torch.equal(old[k], new[k]) for k in old if k.startswith("decoder.") and k.endswith("weight"))
+    image = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(before.encode(image)[1], after.encode(image)[1])
 
 
 @pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")

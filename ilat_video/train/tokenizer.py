@@ -66,6 +66,12 @@ class TokenizerTrainConfig:
     vgg_weights: str | None = None  # a local VGG16 .safetensors file; nothing downloads
     region_mix: float = 0.5  # stage 2: share of images with the data's pose region (else free-form)
     init: str | None = None  # a model folder (or a run folder) to start the weights from
+    # The decoder's GroupNorm rule (nn/tokenizer.py, norm_group_channels) for the model built here,
+    # overriding the preset's or init's; the weights' layout does not depend on it.
+    norm_group_channels: int | None = None
+    # Train the decoder only: the encoder and the codebook stay as they are, so every image keeps its
+    # tokens and a transformer trained on them stays valid (a better decoder for a shipped model).
+    decoder_only: bool = False
     resume: bool = False
     seed: int = 0
     num_workers: int = 0
@@ -91,6 +97,8 @@ class TokenizerTrainConfig:
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
         for name in ("gan_weight", "gan_start", "grad_clip"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+        if self.norm_group_channels is not None and self.norm_group_channels < 1:
+            raise IlatError(f"--norm-group-channels must be >= 1, got {self.norm_group_channels}")
         if not 0.0 <= self.region_mix <= 1.0:
             raise IlatError(f"--region-mix must be in [0, 1], got {self.region_mix}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
@@ -174,17 +182,26 @@ def build_tokenizer(config: TokenizerTrainConfig, seed: int) -> tuple[nn.Module,
     from ..nn.tokenizer import TSVQGAN, TokenizerConfig
 
     disc_weights = None
+    overrides = {} if config.norm_group_channels is None else {"norm_group_channels": config.norm_group_channels}
     if config.init is not None:
         model_dir, disc_weights = resolve_init(config.init)
-        model_config = load_config(TokenizerConfig, model_dir / CONFIG_NAME)
+        model_config = dataclasses.replace(load_config(TokenizerConfig, model_dir / CONFIG_NAME), **overrides)
         with common.seeded_torch(seed):
             model = TSVQGAN(model_config)
         load_weights(model, model_dir / WEIGHTS_NAME)
         log.info("initialised the tokenizer from %s", model_dir)
     else:
         with common.seeded_torch(seed):
-            model = TSVQGAN(tokenizer_config_from(config.preset))
+            model = TSVQGAN(dataclasses.replace(tokenizer_config_from(config.preset), **overrides))
     return model, disc_weights
+
+
+def freeze_all_but_decoder(model: nn.Module) -> None:
+    """Fix the encoder and the codebook (no gradients, no dead-code restarts): tokens stay as they are."""
+    model = unwrap(model)
+    model.encoder.requires_grad_(False)
+    model.quantizer.requires_grad_(False)
+    model.quantizer.restart_dead_codes = False
 
 
 def _open_data(config: TokenizerTrainConfig, ctx: DistributedContext, size: int, dataset, start_batch: int,
@@ -307,6 +324,8 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
     if model is None:
         model, disc_init = build_tokenizer(config, common.derive_seed(config.seed, 0))
     model.to(device).train()
+    if config.decoder_only:
+        freeze_all_but_decoder(model)
     size = image_size_of(model.config)
     codebook_size = codebook_size_of(model.config)
     with common.seeded_torch(common.derive_seed(config.seed, 5)):
@@ -325,7 +344,7 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
         perceptual = PerceptualLoss(load_vgg16_features(config.vgg_weights)).to(device)
 
     betas = (config.beta1, config.beta2)
-    opt_g = torch.optim.Adam(model.parameters(), lr=config.lr, betas=betas)
+    opt_g = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=betas)
     disc_lr = config.disc_lr or config.lr
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=disc_lr, betas=betas)
     decay_every = config.lr_decay_every or max(1, config.steps // 3)
