@@ -7,7 +7,10 @@
 # it stopped (every phase resumes from its latest checkpoint). Budgets are minutes per call:
 #   TOK1_MIN (stage 1), TOK2_MIN (stage 2, 512 codes), TOK3_MIN (stage 2 again after growing the
 #   codebook to GROW_TO codes: 512 codes of 16 pixels each could not hold the synthetic palette,
-#   and growing keeps the trained encoder and decoder), TR_MIN (transformer).
+#   and growing keeps the trained encoder and decoder), TR_MIN (transformer), DEC_MIN (the decoder
+#   alone, retrained with 4 channels per GroupNorm group: the earlier phases' decoder used VQGAN's
+#   32 groups, instance norm at our width, and lost colours; the encoder and codebook stay fixed,
+#   so the tokens, and the transformer trained on them, stay valid).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -17,6 +20,7 @@ TOK2_MIN=${TOK2_MIN:-15}
 TOK3_MIN=${TOK3_MIN:-60}
 GROW_TO=${GROW_TO:-4096}
 TR_MIN=${TR_MIN:-60}
+DEC_MIN=${DEC_MIN:-60}
 TOK_PRESET=${TOK_PRESET:-configs/demo-tokenizer.json}
 TR_PRESET=${TR_PRESET:-small}
 SEED=${SEED:-0}
@@ -57,3 +61,10 @@ fi
 [ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$tokenizer" --preset "$TR_PRESET" \
   --out "$runs/transformer" --steps 60000 --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed "$SEED" --threads "$THREADS" \
   --checkpoint-every 200 --sample-every 1000 --max-minutes "$TR_MIN" $(resume_flag "$runs/transformer")
+
+# The decoder alone, with 4 channels per GroupNorm group, from the final tokenizer. The model is
+# then this run's model/ (tokenizer) with the transformer above.
+[ "$DEC_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/decoder" \
+  --stage 2 --init "$tokenizer" --decoder-only --norm-group-channels 4 --steps 4000 --lr-decay-every 1500 \
+  --batch-size 8 --lr 1e-3 --gan-start 1000000 --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 \
+  --sample-every 500 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
