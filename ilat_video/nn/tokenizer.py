@@ -90,10 +90,12 @@ PRESETS: dict[str, TokenizerConfig] = {
     # vanished). Every conv costs about the same (channels double as the side halves); sized so a
     # stage-2 training step of batch 8 stays well under a second on 2 CPU cores
     # (benchmarks/results/tokenizer_speed.md).
+    # Their widths (8-64) would make VQGAN's 32 GroupNorm groups instance norm, which loses colours
+    # (benchmarks/results/decoder_norm.md): at least 4 channels per group.
     "small-64": TokenizerConfig(resolution=64, base_channels=16, channel_mult=(1, 2, 4),
-                                num_res_blocks=1, codebook_size=512, code_dim=32),
+                                num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4),
     "small-128": TokenizerConfig(resolution=128, base_channels=8, channel_mult=(1, 2, 4, 8),
-                                 num_res_blocks=1, codebook_size=512, code_dim=32),
+                                 num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4),
 }
 
 
