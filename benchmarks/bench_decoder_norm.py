@@ -42,7 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     base = TSVQGAN.from_pretrained(args.model)
-    args.model = str(Path(args.model).resolve().relative_to(ROOT)) if Path(args.model).resolve().is_relative_to(ROOT) else args.model
+    model_path = Path(args.model).resolve()
+    args.model = str(model_path.relative_to(ROOT)) if model_path.is_relative_to(ROOT) else args.model
     size = base.config.resolution
     stream = _open_data(TokenizerTrainConfig(out="-", stage=1, batch_size=8, seed=5), DistributedContext(),
                         size, None, 0, 4)
