@@ -265,7 +265,7 @@ def test_init_warm_starts_from_a_trained_transformer(tmp_path):
     # A transformer that does not fit the tokenizer, or the run's reference-pose setting, is refused.
     LATransformer(transformer_preset("tiny", codebook_size=16, grid=(8, 8))).save_pretrained(tmp_path / "k16")
     result = train("bad", "--init", str(tmp_path / "k16"))
-    assert result.exit_code == 2 and "16 codes" in result.output and not (tmp_path / "bad" / "model").exists()
+    assert result.exit_code == 2 and "codebook_size 16" in result.output and not (tmp_path / "bad" / "model").exists()
     result = train("bad", "--init", str(tmp_path / "trained"), "--reference-pose")
     assert result.exit_code == 2 and "use_reference_pose" in result.output
     empty = tmp_path / "empty"

@@ -125,10 +125,11 @@ def transformer_config_from(preset: str | os.PathLike, tokenizer_config, referen
         except KeyError as exc:
             raise IlatError(f"unknown transformer preset {preset!r} ({exc})") from exc
     if config.codebook_size != codebook_size:
-        raise ModelFileError(f"the transformer config has codebook_size {config.codebook_size}, "
+        raise ModelFileError(f"{preset}: the transformer config has codebook_size {config.codebook_size}, "
                              f"the tokenizer {codebook_size}")
     if grid is not None and tuple(config.grid) != tuple(grid):
-        raise ModelFileError(f"the transformer config has a {config.grid} token grid, the tokenizer {tuple(grid)}")
+        raise ModelFileError(f"{preset}: the transformer config has a {tuple(config.grid)} token grid, "
+                             f"the tokenizer {tuple(grid)}")
     return config
 
 
@@ -213,7 +214,7 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed: int) -> nn.Module:
     """The transformer to train: from the preset, or from `init`'s weights (a warm start, e.g. after
     the tokenizer was trained further: its code indices keep their meaning, so the weights transfer)."""
-    from ..nn.transformer import LATransformer, TransformerConfig
+    from ..nn.transformer import LATransformer
 
     if config.init is None:
         model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose)
@@ -225,18 +226,7 @@ def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed
     if not (folder / CONFIG_NAME).is_file():
         raise ModelFileError(f"{folder}: --init needs a transformer model folder (config.json + model.safetensors) "
                              "or a run folder")
-    model_config = load_config(TransformerConfig, folder / CONFIG_NAME)
-    codebook_size = codebook_size_of(tokenizer.config)
-    grid = getattr(tokenizer.config, "token_grid", None)
-    if model_config.codebook_size != codebook_size:
-        raise ModelFileError(f"{folder}: the transformer has {model_config.codebook_size} codes, "
-                             f"the tokenizer {codebook_size}")
-    if grid is not None and tuple(model_config.grid) != tuple(grid):
-        raise ModelFileError(f"{folder}: the transformer has a {tuple(model_config.grid)} token grid, "
-                             f"the tokenizer {tuple(grid)}")
-    if model_config.use_reference_pose != config.reference_pose:
-        raise IlatError(f"{folder} has use_reference_pose={model_config.use_reference_pose} but the run asks for "
-                        f"{'--reference-pose' if config.reference_pose else '--no-reference-pose'}")
+    transformer_config_from(folder / CONFIG_NAME, tokenizer.config, config.reference_pose)  # it must fit
     model = LATransformer.from_pretrained(folder)
     log.info("initialised the transformer from %s", folder)
     return model
