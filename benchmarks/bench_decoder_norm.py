@@ -51,7 +51,7 @@ def main() -> None:
     batches = [images_and_regions(next(stream), 8, 1, 0.5, rng)[0] for _ in range(args.steps)]
     stream.close()
     with torch.no_grad():  # the frozen encoder and codebook: both arms decode these codes
-        codes = [base.quantizer(base.quantizer.normalize(base.encoder(b)))[0] for b in batches]
+        codes = [base.eval().encode(b)[0] for b in batches]
     arms = {}
     for group_channels in (int(g) for g in args.group_channels.split(",")):
         model = TSVQGAN(dataclasses.replace(base.config, norm_group_channels=group_channels))
