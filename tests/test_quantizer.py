@@ -143,3 +143,24 @@ def test_restarts_stay_identical_across_ddp_ranks(tmp_path):
     a, b = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
     assert a["restarted"] == b["restarted"] > 0
     assert torch.equal(a["codebook"], b["codebook"]) and torch.equal(a["usage"], b["usage"])
+
+
+def test_code_search_is_exact_under_bf16_autocast():
+    # Many near-duplicate l2 codes (4096 of 32 dims, as the demo model has): bf16 products keep 8
+    # bits of mantissa and would pick a wrong neighbour for some vectors; the search must not.
+    torch.manual_seed(0)
+    vq = VectorQuantizer(4096, 32, l2_normalize=True)
+    base = F.normalize(torch.randn(64, 32), dim=1)
+    with torch.no_grad():
+        vq.codebook.copy_(base.repeat_interleave(64, 0) + 0.01 * torch.randn(4096, 32))
+    z = vq.normalize(base[torch.arange(256) % 64].reshape(4, 8, 8, 32).permute(0, 3, 1, 2)
+                     + 0.01 * torch.randn(4, 32, 8, 8))
+    exact = vq.nearest(z)
+    flat = z.permute(0, 2, 3, 1).reshape(-1, 32)
+    codes = vq.codes()
+    rough = (2 * flat.bfloat16() @ codes.bfloat16().t() - codes.pow(2).sum(1).bfloat16()).argmax(1)
+    assert (rough != exact.reshape(-1)).any(), "bf16 scores no longer misorder these codes: the test needs new ones"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(vq.nearest(z), exact)
+        _, indices, _, _ = vq(z)
+    assert torch.equal(indices, exact)

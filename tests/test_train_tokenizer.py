@@ -75,6 +75,32 @@ def test_stage_1_learns_and_writes_log_grids_and_model(tmp_path):
     assert saved["kind"] == "tokenizer" and saved["steps"] == 40
 
 
+class AutocastProbe(Recording):
+    """Remembers, for every training forward, whether CPU bf16 autocast was on."""
+
+    def __init__(self, config=None, seed=0):
+        super().__init__(config, seed)
+        self.autocast = []
+
+    def forward(self, image, region=None):
+        if self.training:
+            self.autocast.append(torch.is_autocast_enabled("cpu"))
+        return super().forward(image, region)
+
+
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_cpu_bf16_autocasts_every_step_keeps_fp32_weights_and_still_learns(tmp_path, cpu_bf16):
+    out = tmp_path / "run"
+    model = AutocastProbe(TinyTokenizerConfig(codebook_size=64, factor=2))
+    train_tokenizer(config(out, cpu_bf16=cpu_bf16, gan_start=30, sample_every=0), model=model, dataset=TinyPairs())
+    assert model.autocast == [cpu_bf16] * 40
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    records = read_log(out / "log.jsonl")
+    assert records[-1]["psnr"] > records[0]["psnr"] + 1.0
+    assert np.isfinite(records[-1]["d_loss"])  # the discriminator's step ran under it too
+    assert json.loads((out / "train_config.json").read_text())["cpu_bf16"] is cpu_bf16
+
+
 def test_gan_starts_at_its_step_with_a_fixed_or_adaptive_weight(tmp_path):
     fixed = train_tokenizer(config(tmp_path / "fixed", steps=16, log_every=4, gan_start=8, gan_weight=0.1),
                             model=seeded_tokenizer(), dataset=TinyPairs())
@@ -196,8 +222,10 @@ def test_real_tokenizer_trains_both_stages_through_the_cli(tmp_path):
     s1 = runner.invoke(main, ["train-tokenizer", *common, "--out", str(tmp_path / "s1"), "--stage", "1"])
     assert s1.exit_code == 0, s1.output
     s2 = runner.invoke(main, ["train-tokenizer", *common, "--out", str(tmp_path / "s2"), "--stage", "2",
-                              "--init", str(tmp_path / "s1")])
+                              "--init", str(tmp_path / "s1"), "--cpu-bf16"])
     assert s2.exit_code == 0, s2.output
+    for run, cpu_bf16 in (("s1", False), ("s2", True)):
+        assert json.loads((tmp_path / run / "train_config.json").read_text())["cpu_bf16"] is cpu_bf16
     from ilat_video.nn.tokenizer import TSVQGAN
 
     model = TSVQGAN.from_pretrained(tmp_path / "s2" / "model")

@@ -82,6 +82,32 @@ def test_transformer_learns_on_a_frozen_tokenizer(tmp_path):
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
 
 
+class AutocastProbe(TinyTransformer):
+    """Remembers, for every training forward, whether CPU bf16 autocast was on."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.autocast = []
+
+    def forward(self, *args, **kwargs):
+        if self.training:
+            self.autocast.append(torch.is_autocast_enabled("cpu"))
+        return super().forward(*args, **kwargs)
+
+
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_cpu_bf16_autocasts_every_step_keeps_fp32_weights_and_still_learns(tmp_path, cpu_bf16):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = AutocastProbe()
+    train_transformer(config(tmp_path / "run", cpu_bf16=cpu_bf16), model=model, tokenizer=seeded_tokenizer(3),
+                      dataset=TinyPairs())
+    assert model.autocast == [cpu_bf16] * 30
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert records[-1]["loss"] < 0.7 * records[0]["loss"]
+
+
 @pytest.mark.parametrize("mask, reference_pose", [("la", False), ("la", True), ("ar", False)])
 def test_the_transformer_is_fed_what_the_design_says(tmp_path, mask, reference_pose):
     tokenizer = seeded_tokenizer(3)

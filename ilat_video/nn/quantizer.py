@@ -70,9 +70,12 @@ class VectorQuantizer(nn.Module):
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
         """Index of the nearest code for each position. z: (B, D, h, w) in code space -> (B, h, w)."""
         flat = z.detach().permute(0, 2, 3, 1).reshape(-1, self.code_dim).float()  # (B*h*w, D)
-        codes = self.codes().detach().float()
-        # ||z||^2 is the same for every code: argmin ||z - e||^2 = argmax (2 z.e - ||e||^2).
-        score = 2 * flat @ codes.t() - codes.pow(2).sum(1)
+        # In fp32 even under autocast: bf16 keeps 8 bits of mantissa, which reorders codes whose
+        # scores differ by under 1%, and a token must not depend on the training precision.
+        with torch.autocast(z.device.type, enabled=False):
+            codes = self.codes().detach().float()
+            # ||z||^2 is the same for every code: argmin ||z - e||^2 = argmax (2 z.e - ||e||^2).
+            score = 2 * flat @ codes.t() - codes.pow(2).sum(1)
         b, _, h, w = z.shape
         return score.argmax(1).reshape(b, h, w)
 

@@ -84,6 +84,7 @@ class TokenizerTrainConfig:
     stop_at: int | None = None  # stop after this step; the LR schedule still follows `steps`
     device: str | None = None  # None: CUDA if available, else CPU
     bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    cpu_bf16: bool = False  # bf16 autocast on the CPU (opt-in: fast only with native bf16)
     data_segment_steps: int = 1000  # a streamed dataset is re-seeded every this many steps
 
     def validate(self) -> None:
@@ -320,6 +321,7 @@ def train_tokenizer(
 
 def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainResult:
     device = ctx.device
+    common.warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
     disc_init = None
     if model is None:
         model, disc_init = build_tokenizer(config, common.derive_seed(config.seed, 0))
@@ -417,7 +419,7 @@ def _step(config, step, images, regions, train_model, model, train_disc, discrim
     # 1. Generator. The discriminator is used unwrapped and frozen here so that DDP's gradient
     #    hooks of the discriminator fire only in its own update below.
     discriminator.requires_grad_(False)
-    with common.autocast(device, config.bf16):
+    with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
         reconstructions, codebook_loss, info = train_model(images, regions)
         l1 = (reconstructions.float() - images.float()).abs().mean()
         rec_loss = l1
@@ -446,7 +448,7 @@ def _step(config, step, images, regions, train_model, model, train_disc, discrim
 
     # 2. Discriminator: real and reconstructed images in one forward (one DDP forward per backward).
     if gan_on:
-        with common.autocast(device, config.bf16):
+        with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
             logits = train_disc(torch.cat([images, reconstructions.detach().to(images.dtype)])).float()
             logits_real, logits_fake = logits.chunk(2)
             d_loss = hinge_d_loss(logits_real, logits_fake)
@@ -478,7 +480,7 @@ def _write_samples(path: Path, model: nn.Module, samples, config, run: TrainingR
     was_training = model.training
     model.eval()
     try:
-        with common.autocast(device, config.bf16):
+        with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
             reconstructions, _, _ = model(images, regions)
     finally:
         model.train(was_training)

@@ -71,6 +71,7 @@ class TransformerTrainConfig:
     stop_at: int | None = None  # stop after this step; the LR schedule still follows `steps`
     device: str | None = None
     bf16: bool = True  # bf16 autocast on CUDA for the transformer (the tokenizer runs in fp32)
+    cpu_bf16: bool = False  # the same on the CPU (opt-in: fast only with native bf16)
     data_segment_steps: int = 1000
 
     def validate(self) -> None:
@@ -267,6 +268,7 @@ def train_transformer(
 
 def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback) -> TrainResult:
     device = ctx.device
+    common.warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
     if tokenizer is None:
         tokenizer = load_frozen_tokenizer(config.tokenizer, device)
     tokenizer.to(device).eval().requires_grad_(False)
@@ -334,7 +336,7 @@ def _loss_region(config, token_region: torch.Tensor) -> torch.Tensor:
 
 def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
     device = inputs["cond"].device
-    with common.autocast(device, config.bf16):
+    with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
         logits = train_model(
             inputs["cond"], inputs["target"], inputs["target_pose"], inputs["token_region"],
             reference_pose=inputs["reference_pose"], mask=config.mask,
