@@ -8,7 +8,8 @@ optimiser (Adam 6e-4, betas 0.5/0.9, L1, fp32, one thread):
 
 - linear: a 4x4 stride-4 conv to 32 channels and a 1x1 conv + pixel shuffle back (the same
   16x16x32 bottleneck as the tokenizer, no depth);
-- our encoder + the linear decoder; the linear encoder + our decoder; our encoder + our decoder.
+- our encoder + the linear decoder; the linear encoder + our decoder; our encoder + our decoder;
+- our encoder + our decoder with `linear_path` (TokenizerConfig): the linear parts added beside them.
 
 Reported on held-out test images: PSNR and the R^2 of the output's chroma (r - g and
 b - (r + g) / 2 of each 4x4 patch's mean colour) against the input's: 1 = every patch's colour
@@ -21,6 +22,7 @@ Writes benchmarks/results/probe_colour.{json,md}.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -76,12 +78,13 @@ def main() -> None:
     train = images(args.steps, 4, "train", 9)
     test = torch.cat(images(8, 4, "test", 2))
     arms = {}
-    for name in ("linear", "our encoder + linear decoder", "linear encoder + our decoder", "our encoder + our decoder"):
+    for name in ("linear", "our encoder + linear decoder", "linear encoder + our decoder", "our encoder + our decoder",
+                 "our encoder + our decoder, linear_path"):
         torch.manual_seed(0)
-        ours = TSVQGAN(config)
+        ours = TSVQGAN(dataclasses.replace(config, linear_path=name.endswith("linear_path")))
         linear_encoder, linear_decoder = linear_parts(config.code_dim)
         encoder = ours.encoder if name.startswith("our encoder") else linear_encoder
-        decoder = ours.decoder if name.endswith("our decoder") else linear_decoder
+        decoder = ours.decoder if "our decoder" in name else linear_decoder
         opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=6e-4, betas=(0.5, 0.9))
         start = time.perf_counter()
         for batch in train:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
@@ -360,3 +361,29 @@ def test_old_configs_load_with_the_old_norms(tmp_path):
     assert loaded.config.norm_group_channels == 1 and loaded.decoder.norm_out.num_groups == 8
     with pytest.raises(ValueError, match="norm_group_channels"):
         TokenizerConfig(**TINY, norm_group_channels=0)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1))
+def test_leak_property_with_the_linear_path(seed):
+    z_change, index_changes, _ = leak(tiny_model(True, linear_path=True), seed)
+    assert z_change <= 1e-6 and index_changes == 0
+
+
+def test_the_linear_path_is_a_patch_conv_in_and_a_pixel_shuffle_out():
+    model = TSVQGAN(TokenizerConfig(**TINY, linear_path=True)).eval()
+    f, d = model.downsample_factor, TINY["code_dim"]
+    with torch.no_grad():  # silence the deep networks: what is left is the linear path alone
+        for conv in (model.encoder.conv_out.conv, model.decoder.conv_out):
+            conv.weight.zero_()
+            conv.bias.zero_()
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    z = torch.randn(2, d, 32 // f, 32 // f, generator=g)
+    patch, unpatch = model.encoder.linear.conv, model.decoder.linear[0]
+    with torch.no_grad():
+        assert torch.allclose(model.encoder(image), F.conv2d(image, patch.weight, patch.bias, stride=f), atol=1e-6)
+        expected = F.pixel_shuffle(F.conv2d(z, unpatch.weight, unpatch.bias), f)
+        assert torch.allclose(model.decoder(z), expected, atol=1e-6)
+    # Without the option there are no such weights: shipped models load as trained.
+    assert not any(".linear." in key for key in TSVQGAN(TokenizerConfig(**TINY)).state_dict())

@@ -55,6 +55,12 @@ class TokenizerConfig:
     # each channel's image-wide mean, and a small decoder hardly learns an image's overall colour
     # (flat backgrounds came out grey). 4 keeps it; 1 stays the default so older configs load as trained.
     norm_group_channels: int = 1
+    # A linear patch path beside the deep networks, through the same codes: the encoder adds an
+    # f x f, stride-f conv of the image to z (each token reads only its own patch, two-stream like
+    # every encoder conv) and the decoder adds a 1x1 conv + pixel shuffle of its input to the image.
+    # Without it our encoder and decoder trained together learn no chroma at all in 300 steps,
+    # though each learns it beside a linear counterpart (benchmarks/results/probe_colour.md).
+    linear_path: bool = False
     dropout: float = 0.0
     # Quantizer (see nn/quantizer.py)
     beta: float = 0.25                 # commitment weight
@@ -213,14 +219,18 @@ class Encoder(nn.Module):
                                   for _ in range(2)])
         self.norm_out = encoder_norm(width, config.two_stream, gc)
         self.conv_out = TwoStreamConv2d(width, config.code_dim, 3, padding=1)
+        f = config.downsample_factor
+        self.linear = TwoStreamConv2d(config.in_channels, config.code_dim, f, stride=f) if config.linear_path else None
 
     def forward(self, image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
         if not self.two_stream or region is None:
             region = None  # one stream (the iLAT* ablation ignores the region)
         else:
             region = RegionMasks(region)  # the region at the current resolution, masks shared
+        full_region = region
         # Channels-last makes the per-position LayerNorm a contiguous op (and suits CPU convs).
-        h = self.conv_in(image.contiguous(memory_format=torch.channels_last), region)
+        image = image.contiguous(memory_format=torch.channels_last)
+        h = self.conv_in(image, region)
         for level, blocks in enumerate(self.blocks):
             for block in blocks:
                 h = block(h, region)
@@ -229,7 +239,10 @@ class Encoder(nn.Module):
                 region = None if region is None else region.coarser(2)
         for block in self.mid:
             h = block(h, region)
-        return self.conv_out(F.silu(self.norm_out(h)), region).contiguous()
+        z = self.conv_out(F.silu(self.norm_out(h)), region)
+        if self.linear is not None:
+            z = z + self.linear(image, full_region)
+        return z.contiguous()
 
 
 class Decoder(nn.Module):
@@ -257,12 +270,16 @@ class Decoder(nn.Module):
             self.levels.append(nn.Sequential(*blocks))
         self.norm_out = group_norm(width, gc)
         self.conv_out = nn.Conv2d(width, config.in_channels, 3, padding=1)
+        f = config.downsample_factor
+        self.linear = (nn.Sequential(nn.Conv2d(config.code_dim, config.in_channels * f * f, 1), nn.PixelShuffle(f))
+                       if config.linear_path else None)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.mid(self.conv_in(z))
         for level in self.levels:
             h = level(h)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        image = self.conv_out(F.silu(self.norm_out(h)))
+        return image if self.linear is None else image + self.linear(z)
 
 
 # --------------------------------------------------------------------------------------------
