@@ -115,7 +115,7 @@ def _common_training_options(func):
         click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA if available)."),
         click.option("--bf16/--no-bf16", default=True, show_default=True, help="bf16 autocast on CUDA."),
         click.option("--cpu-bf16", is_flag=True,
-                     help="bf16 autocast on the CPU too: 1.6-1.8x faster steps where the CPU has native bf16 "
+                     help="bf16 autocast on the CPU too: 1.5-1.8x faster steps where the CPU has native bf16 "
                           "(AVX512-BF16 or AMX), slower elsewhere."),
         click.option("--threads", type=click.IntRange(min=1), default=None,
                      help="CPU threads for torch (1 is fastest when the cores are shared; default: torch's)."),

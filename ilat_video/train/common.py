@@ -727,8 +727,8 @@ def config_record(config) -> dict[str, Any]:
 def autocast(device: torch.device, enabled: bool, *, cpu: bool = False):
     """bf16 autocast: on CUDA when `enabled`, on the CPU when `cpu`; a no-op context otherwise.
 
-    On the CPU it pays only where the CPU computes in bf16 natively (AVX512-BF16 or AMX: 1.6x for
-    a tokenizer step, 1.8x for a transformer step, benchmarks/results/cpu_bf16.md); elsewhere torch
+    On the CPU it pays only where the CPU computes in bf16 natively (AVX512-BF16 or AMX: 1.5-1.8x
+    per training step here, benchmarks/results/cpu_bf16.md); elsewhere torch
     emulates it, so it is opt-in (`--cpu-bf16`) and `warn_if_cpu_bf16_is_emulated` says so."""
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
