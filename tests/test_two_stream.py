@@ -12,7 +12,7 @@ from ilat_video.nn.two_stream import TwoStreamConv2d, downsample_region, eq3_ref
 conv_shapes = st.sampled_from([
     # (kernel, stride, padding, dilation)
     (1, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 2, 1), (5, 2, 2, 1), (4, 2, 1, 1),
-    (3, 1, 2, 2), (1, 2, 0, 1), ((3, 5), 1, (1, 2), 1), (2, 2, 0, 1),
+    (3, 1, 2, 2), (1, 2, 0, 1), ((3, 5), 1, (1, 2), 1), (2, 2, 0, 1), (4, 4, 0, 1),
 ])
 
 

@@ -56,8 +56,8 @@ class TokenizerConfig:
     # (flat backgrounds came out grey). 4 keeps it; 1 stays the default so older configs load as trained.
     norm_group_channels: int = 1
     # A linear patch path beside the deep networks, through the same codes: the encoder adds an
-    # f x f, stride-f conv of the image to z (each token reads only its own patch, two-stream like
-    # every encoder conv) and the decoder adds a 1x1 conv + pixel shuffle of its input to the image.
+    # f x f, stride-f conv of the image to z (each token reads only its own patch, so it cannot
+    # leak) and the decoder adds a 1x1 conv + pixel shuffle of its input to the image.
     # Without it our encoder and decoder trained together learn no chroma at all in 300 steps,
     # though each learns it beside a linear counterpart (benchmarks/results/probe_colour.md).
     linear_path: bool = False

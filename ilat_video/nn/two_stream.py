@@ -89,8 +89,10 @@ class RegionMasks:
 class TwoStreamConv2d(nn.Module):
     """An nn.Conv2d that, given a region, keeps its outputs outside the region leak-free.
 
-    Any kernel size, stride, padding or dilation (groups too); 1x1 stride-1 convs cannot leak, so
-    they take the one-stream path. Without a region (or with an empty one) it is exactly the
+    Any kernel size, stride, padding or dilation (groups too). Convs over non-overlapping patches
+    (kernel = stride, no padding or dilation: 1x1 stride 1, or an f x f stride-f patch conv) cannot
+    leak, since an output cell outside the region reads only its own pixels, none of them in the
+    region; they take the one-stream path. Without a region (or with an empty one) it is exactly the
     wrapped conv. The weights live in `self.conv`, so state dicts match a model built with plain
     convs wrapped the same way.
     """
@@ -104,7 +106,8 @@ class TwoStreamConv2d(nn.Module):
         if self.stride[0] != self.stride[1]:
             raise ValueError(f"two-stream conv needs a square stride, got {stride}")
         k = _pair(kernel_size)
-        self.pointwise = k == (1, 1) and self.stride == (1, 1)
+        no_padding = not isinstance(padding, str) and _pair(padding) == (0, 0)
+        self.patchwise = k == self.stride and no_padding and _pair(dilation) == (1, 1)
 
     def output_region(self, region: torch.Tensor) -> torch.Tensor:
         """The region at this conv's output size, (B, H, W) -> (B, H_out, W_out) bool."""
@@ -114,7 +117,7 @@ class TwoStreamConv2d(nn.Module):
         """features: (B, C_in, H, W); region: (B, H, W) bool at the features' size, True = generate
         (or its RegionMasks), or None. Returns (B, C_out, H_out, W_out); outside
         `output_region(region)` each value depends only on the features outside `region`."""
-        if region is None or self.pointwise:
+        if region is None or self.patchwise:
             return self.conv(features)
         masks = region if isinstance(region, RegionMasks) else RegionMasks(region)
         if not masks.any:
