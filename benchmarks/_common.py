@@ -26,3 +26,26 @@ def median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def write_results(out: str | Path, result: dict, lines: list[str]) -> None:
+    """Write a benchmark's record to OUT.json and its table (markdown lines) to OUT.md."""
+    import json
+
+    out = Path(out)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+def synthetic_pair_batches(count: int, batch_size: int, split: str, seed: int, size: int = 64) -> list[dict]:
+    """`count` batches of streamed synthetic pairs, as the training commands draw them."""
+    from ilat_video.train.distributed import DistributedContext
+    from ilat_video.train.transformer import TransformerTrainConfig, _open_data
+
+    config = TransformerTrainConfig(out="-", batch_size=batch_size, seed=seed, data_segment_steps=10_000)
+    stream = _open_data(config, DistributedContext(), size, None, 0, batch_size, split=split)
+    try:
+        return [next(stream) for _ in range(count)]
+    finally:
+        stream.close()

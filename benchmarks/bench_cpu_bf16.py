@@ -30,7 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import cpu_name  # noqa: E402
+from benchmarks._common import cpu_name, synthetic_pair_batches, write_results  # noqa: E402
 from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 from ilat_video.nn.transformer import LATransformer  # noqa: E402
 from ilat_video.train import common  # noqa: E402
@@ -41,20 +41,11 @@ from ilat_video.train.distributed import DistributedContext  # noqa: E402
 CPU = torch.device("cpu")
 
 
-def pair_batches(count: int, batch_size: int, split: str, seed: int) -> list[dict[str, torch.Tensor]]:
-    config = tr_train.TransformerTrainConfig(out="-", batch_size=batch_size, seed=seed, data_segment_steps=10_000)
-    stream = tr_train._open_data(config, DistributedContext(), 64, None, 0, batch_size, split=split)
-    try:
-        return [next(stream) for _ in range(count)]
-    finally:
-        stream.close()
-
-
 def bench_transformer(folder: Path, steps: int, lr: float) -> dict:
     tokenizer = tr_train.load_frozen_tokenizer(folder / "tokenizer", CPU)
     base = LATransformer.from_pretrained(folder / "transformer")
-    inputs = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in pair_batches(steps, 16, "train", 11)]
-    held_out = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in pair_batches(4, 16, "test", 12)]
+    inputs = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in synthetic_pair_batches(steps, 16, "train", 11)]
+    held_out = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in synthetic_pair_batches(4, 16, "test", 12)]
     arms = {}
     for name, cpu_bf16 in (("fp32", False), ("bf16", True)):
         model = copy.deepcopy(base).train()
@@ -92,8 +83,8 @@ def region_psnr(model: TSVQGAN, images: torch.Tensor, regions: torch.Tensor) -> 
 def bench_tokenizer(folder: Path, steps: int, lr: float) -> dict:
     base = TSVQGAN.from_pretrained(folder / "tokenizer")
     rng = np.random.default_rng(0)
-    train = [tok_train.images_and_regions(b, 8, 2, 0.5, rng) for b in pair_batches(steps, 4, "train", 13)]
-    held_out = [tok_train.images_and_regions(b, 8, 2, 1.0, rng) for b in pair_batches(4, 4, "test", 14)]
+    train = [tok_train.images_and_regions(b, 8, 2, 0.5, rng) for b in synthetic_pair_batches(steps, 4, "train", 13)]
+    held_out = [tok_train.images_and_regions(b, 8, 2, 1.0, rng) for b in synthetic_pair_batches(4, 4, "test", 14)]
     # Tokens under bf16 autocast against fp32, at the shipped weights, for the held-out images.
     with torch.no_grad():
         base.eval()
@@ -146,8 +137,6 @@ def main() -> None:
                       **bench_tokenizer(folder, args.tokenizer_steps, 2.5e-4)},
     }
     result["load_average_at_end"] = round(os.getloadavg()[0], 2)
-    out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     t, k = result["transformer"], result["tokenizer"]
     lines = [
         "# CPU bf16 autocast against fp32 training steps (benchmarks/bench_cpu_bf16.py)", "",
@@ -170,8 +159,7 @@ def main() -> None:
         f"weights): {100 * k['tokens_changed_by_bf16_encoding']:.2f}%. Training encodes under autocast; "
         "`animate` and `evaluate` encode in fp32, and the codebook search itself is always fp32.",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_results(args.out, result, lines)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import cpu_name  # noqa: E402
+from benchmarks._common import cpu_name, write_results  # noqa: E402
 from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 from ilat_video.train.distributed import DistributedContext  # noqa: E402
 from ilat_video.train.tokenizer import TokenizerTrainConfig, _open_data, images_and_regions, psnr  # noqa: E402
@@ -74,8 +74,6 @@ def main() -> None:
         print(group_channels, json.dumps(arms[group_channels]), flush=True)
     result = {"model": args.model, "steps": args.steps, "lr": args.lr, "batch": 8, "cpu": cpu_name(),
               "threads": 1, "arms": arms}
-    out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Decoder GroupNorm rule, A/B on the same batches (benchmarks/bench_decoder_norm.py)", "",
         f"{args.model}, encoder and codebook frozen, decoder trained {args.steps} steps of batch 8 from the "
@@ -86,8 +84,7 @@ def main() -> None:
         curve = " ".join(f"{v:.2f}" for v in arm["psnr_per_20_steps"])
         lines.append(f"| {g}{' (as trained)' if g == base.config.norm_group_channels else ''} | "
                      f"{arm['first_10']:.2f} | {arm['last_20']:.2f} | {curve} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_results(args.out, result, lines)
 
 
 if __name__ == "__main__":

@@ -36,20 +36,15 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import cpu_name  # noqa: E402
+from benchmarks._common import cpu_name, synthetic_pair_batches, write_results  # noqa: E402
 from ilat_video.nn.pretrained import load_config  # noqa: E402
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN  # noqa: E402
-from ilat_video.train.transformer import TransformerTrainConfig, _open_data  # noqa: E402
-from ilat_video.train.distributed import DistributedContext  # noqa: E402
 
 
 def images(count: int, batch_size: int, split: str, seed: int) -> list[torch.Tensor]:
-    config = TransformerTrainConfig(out="-", batch_size=batch_size, seed=seed, data_segment_steps=10_000)
-    stream = _open_data(config, DistributedContext(), 64, None, 0, batch_size, split=split)
-    try:
-        return [torch.cat([b["reference"], b["target"]]) for b in (next(stream) for _ in range(count))]
-    finally:
-        stream.close()
+    """Batches of 2 x batch_size images: each pair's reference and target."""
+    batches = synthetic_pair_batches(count, batch_size, split, seed)
+    return [torch.cat([b["reference"], b["target"]]) for b in batches]
 
 
 def chroma_r2(output: torch.Tensor, target: torch.Tensor) -> list[float]:
@@ -102,8 +97,6 @@ def main() -> None:
     result = {"preset": str(preset.relative_to(ROOT)) if preset.is_relative_to(ROOT) else args.preset,
               "steps": args.steps, "batch": 8, "cpu": cpu_name(), "threads": 1,
               "load_average_at_end": round(os.getloadavg()[0], 2), "arms": arms}
-    out = Path(args.out)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Where the tokenizer loses colour (benchmarks/probe_colour.py)", "",
         f"Autoencoders from scratch, no quantizer, {args.steps} steps of 8 synthetic images, Adam 6e-4, L1, "
@@ -112,8 +105,7 @@ def main() -> None:
     ]
     for name, arm in arms.items():
         lines.append(f"| {name} | {arm['psnr']:.2f} | {arm['chroma_r2'][0]:.3f} | {arm['chroma_r2'][1]:.3f} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_results(args.out, result, lines)
 
 
 if __name__ == "__main__":
