@@ -1,70 +1,59 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v3) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
-# Each phase runs for a wall-clock budget and checkpoints; run the script again to continue where
-# it stopped (every phase resumes from its latest checkpoint). Budgets are minutes per call:
-#   TOK1_MIN (stage 1), TOK2_MIN (stage 2, 512 codes), TOK3_MIN (stage 2 again after growing the
-#   codebook to GROW_TO codes: 512 codes of 16 pixels each could not hold the synthetic palette,
-#   and growing keeps the trained encoder and decoder), TR_MIN (transformer), DEC_MIN (the decoder
-#   alone, retrained with 4 channels per GroupNorm group: the earlier phases' decoder used VQGAN's
-#   32 groups, instance norm at our width, and lost colours; the encoder and codebook stay fixed,
-#   so the tokens, and the transformer trained on them, stay valid).
+# Three phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
+# again to continue where a phase stopped (every phase resumes from its latest checkpoint; a budget
+# of 0 skips the phase):
+#   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
+#            beside the deep encoder and decoder, which is what lets its codes carry colour), up
+#            to TOK_STEPS steps; then it is frozen.
+#   TR_MIN   the LA transformer on the frozen tokenizer's tokens, with a linear LR decay to 0 at
+#            TR_STEPS, stopped at TR_STOP (the shipped weights stopped there, for time).
+#   DEC_MIN  the decoder alone, from the frozen tokenizer: the encoder and codebook stay fixed, so
+#            the tokens, and the transformer trained on them, stay valid.
+# TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
+# run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
+# `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/transformer/model.
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
 mkdir -p "$runs"
-TOK1_MIN=${TOK1_MIN:-25}
-TOK2_MIN=${TOK2_MIN:-15}
-TOK3_MIN=${TOK3_MIN:-60}
-GROW_TO=${GROW_TO:-4096}
-TR_MIN=${TR_MIN:-60}
-DEC_MIN=${DEC_MIN:-60}
-TOK_PRESET=${TOK_PRESET:-configs/demo-tokenizer.json}
-TR_PRESET=${TR_PRESET:-small}
-SEED=${SEED:-0}
+TOK_MIN=${TOK_MIN:-45}
+TOK_STEPS=${TOK_STEPS:-3250}
+TR_MIN=${TR_MIN:-180}
+TR_STEPS=${TR_STEPS:-3600}
+TR_STOP=${TR_STOP:-3407}
+DEC_MIN=${DEC_MIN:-80}
+DEC_STEPS=${DEC_STEPS:-6000}
 # One torch thread per process: on 2 shared cores, 2 threads measured 2.7-3.5x slower per step
 # (benchmarks/results/train.md); on a quiet or bigger machine raise THREADS.
 THREADS=${THREADS:-1}
+# bf16 autocast on the CPU: 1.5-1.8x per step on CPUs with native bf16
+# (benchmarks/results/cpu_bf16.md); set BF16= to train in fp32.
+BF16=${BF16---cpu-bf16}
 
-# --resume when the phase has a checkpoint; a phase whose budget is 0 is skipped.
+# --resume when the phase has a checkpoint.
 resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
 
-# Stage 1: a plain VQGAN (no regions). L1 + codebook terms only: the GAN starts beyond the budget,
-# since on this CPU every step is better spent on reconstruction (measured PSNR is what we report).
-[ "$TOK1_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-stage1" \
-  --stage 1 --steps 100000 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed "$SEED" --threads "$THREADS" \
-  --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK1_MIN" $(resume_flag "$runs/tokenizer-stage1")
+# 1. The tokenizer from scratch, stage 2 (pose regions + free-form masks, Eq. 4, two-stream encoder)
+#    from step 0. L1 + codebook terms only: the GAN starts beyond the budget, since on this CPU
+#    every step is better spent on reconstruction (measured PSNR is what we report).
+[ "$TOK_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset configs/demo-tokenizer-linear.json \
+  --out "$runs/tokenizer" --stage 2 --steps 9000 --lr-decay-every 2500 --batch-size 8 --lr 6e-4 \
+  --gan-start 1000000 --seed 6 --threads "$THREADS" $BF16 --checkpoint-every 250 --sample-every 1000 \
+  --stop-at "$TOK_STEPS" --max-minutes "$TOK_MIN" $(resume_flag "$runs/tokenizer")
 
-# Stage 2: pose regions and free-form masks with Eq. 4 (two-stream encoder), from stage 1's weights.
-[ "$TOK2_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-stage2" \
-  --stage 2 --init "$runs/tokenizer-stage1" --steps 100000 --batch-size 8 --lr 2e-4 --gan-start 1000000 \
-  --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK2_MIN" \
-  $(resume_flag "$runs/tokenizer-stage2")
+# 2. The LA transformer on the frozen tokenizer.
+[ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+  --out "$runs/transformer" --steps "$TR_STEPS" --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed 0 \
+  --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 1000 --stop-at "$TR_STOP" --max-minutes "$TR_MIN" \
+  $(resume_flag "$runs/transformer")
 
-# Stage 2 with a grown codebook, from stage 2's weights (new codes are restarted onto the data).
-tokenizer="$runs/tokenizer-stage2"
-if [ "$TOK3_MIN" != 0 ]; then
-  [ -d "$runs/tokenizer-grown-init" ] || python scripts/grow_codebook.py "$runs/tokenizer-stage2/model" \
-    "$runs/tokenizer-grown-init" --codebook-size "$GROW_TO"
-  ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/tokenizer-grown" \
-    --stage 2 --init "$runs/tokenizer-grown-init" --steps 100000 --batch-size 8 --lr 2e-4 --gan-start 1000000 \
-    --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 --sample-every 500 --max-minutes "$TOK3_MIN" \
-    $(resume_flag "$runs/tokenizer-grown")
-fi
-# The transformer trains on the grown tokenizer whenever there is one (also when TOK3_MIN=0 on a
-# later call, so that a resumed transformer keeps its tokenizer).
-[ ! -f "$runs/tokenizer-grown/model/config.json" ] || tokenizer="$runs/tokenizer-grown"
-
-# The LA transformer on the frozen final tokenizer.
-[ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$tokenizer" --preset "$TR_PRESET" \
-  --out "$runs/transformer" --steps 60000 --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed "$SEED" --threads "$THREADS" \
-  --checkpoint-every 200 --sample-every 1000 --max-minutes "$TR_MIN" $(resume_flag "$runs/transformer")
-
-# The decoder alone, with 4 channels per GroupNorm group, from the final tokenizer. The model is
-# then this run's model/ (tokenizer) with the transformer above.
-[ "$DEC_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset "$TOK_PRESET" --out "$runs/decoder" \
-  --stage 2 --init "$tokenizer" --decoder-only --norm-group-channels 4 --steps 4000 --lr-decay-every 1500 \
-  --batch-size 8 --lr 1e-3 --gan-start 1000000 --seed "$SEED" --threads "$THREADS" --checkpoint-every 200 \
-  --sample-every 500 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
+# 3. The decoder alone, from the frozen tokenizer.
+[ "$DEC_MIN" = 0 ] || ilat-video train-tokenizer --data synthetic --preset configs/demo-tokenizer-linear.json \
+  --out "$runs/decoder" --stage 2 --init "$runs/tokenizer" --decoder-only --steps "$DEC_STEPS" \
+  --lr-decay-every 1500 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed 7 --threads "$THREADS" $BF16 \
+  --checkpoint-every 250 --sample-every 1000 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
