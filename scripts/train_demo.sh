@@ -28,8 +28,9 @@ TR_STEPS=${TR_STEPS:-3600}
 TR_STOP=${TR_STOP:-3407}
 DEC_MIN=${DEC_MIN:-80}
 DEC_STEPS=${DEC_STEPS:-6000}
-# One torch thread per process: on 2 shared cores, 2 threads measured 2.7-3.5x slower per step
-# (benchmarks/results/train.md); on a quiet or bigger machine raise THREADS.
+# One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
+# step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
+# faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
 THREADS=${THREADS:-1}
 # bf16 autocast on the CPU: 1.5-1.8x per step on CPUs with native bf16
 # (benchmarks/results/cpu_bf16.md); set BF16= to train in fp32.
