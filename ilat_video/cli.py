@@ -183,6 +183,9 @@ def train_tokenizer_command(stage, threads, **options) -> None:
               help="la: iLAT's local AR mask; ar: the vanilla AR baseline.")
 @click.option("--reference-pose/--no-reference-pose", default=False, show_default=True,
               help="Also feed the reference pose as condition tokens.")
+@click.option("--changed-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Loss weight of the region tokens whose target differs from the reference's token there "
+                   "(the ones copying gets wrong); 1: the paper's plain mean.")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this transformer's weights (its model/ folder or run folder) instead of the "
                    "preset, e.g. after training the tokenizer further.")

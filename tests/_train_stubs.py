@@ -161,10 +161,12 @@ class TinyTransformer(PretrainedMixin, nn.Module):
         h = self.token(previous) + self.cond(cond_tokens) + self.position + self.pose(target_pose.flatten(1))[:, None]
         return self.mlp(h)  # (B, N, K)
 
-    def loss(self, logits, target_tokens, region):
-        where = region.flatten(1)
+    def loss(self, logits, target_tokens, region, weights=None):
+        where = region.flatten(1).float()
+        if weights is not None:
+            where = where * weights
         ce = F.cross_entropy(logits.transpose(1, 2), target_tokens, reduction="none")
-        return (ce * where).sum() / where.sum().clamp_min(1)
+        return (ce * where).sum() / where.sum().clamp_min(1e-6)
 
 
 def seeded_tokenizer(seed: int = 0, **config) -> TinyTokenizer:

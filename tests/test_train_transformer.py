@@ -47,6 +47,7 @@ class Recording(TinyTransformer):
         super().__init__(config)
         self.calls = []
         self.loss_regions = []
+        self.loss_weights = []
 
     def forward(self, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None, mask="la"):
         if self.training:
@@ -55,9 +56,10 @@ class Recording(TinyTransformer):
         return super().forward(cond_tokens, target_tokens, target_pose, region, reference_pose=reference_pose,
                                 mask=mask)
 
-    def loss(self, logits, target_tokens, region):
+    def loss(self, logits, target_tokens, region, weights=None):
         self.loss_regions.append(region)
-        return super().loss(logits, target_tokens, region)
+        self.loss_weights.append(weights)
+        return super().loss(logits, target_tokens, region, weights)
 
 
 def recording(seed=0):
@@ -142,6 +144,51 @@ def test_the_transformer_is_fed_what_the_design_says(tmp_path, mask, reference_p
         assert torch.equal(loss_region, call["region"])
     else:
         assert bool(loss_region.all())
+
+
+@pytest.mark.parametrize("changed_weight", [1.0, 3.0, 0.5])
+def test_changed_weight_weighs_the_tokens_that_differ_from_the_reference(tmp_path, changed_weight):
+    model = recording()
+    train_transformer(config(tmp_path / "run", steps=3, batch_size=3, changed_weight=changed_weight),
+                      model=model, tokenizer=seeded_tokenizer(3), dataset=TinyPairs())
+    for call, weights in zip(model.calls, model.loss_weights):
+        if changed_weight == 1.0:
+            assert weights is None  # the paper's plain mean
+            continue
+        changed = call["target"] != call["cond"]
+        assert changed.any() and (~changed).any()  # the check below sees both kinds
+        assert torch.equal(weights, torch.where(changed, changed_weight, 1.0))
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert records and all(0 <= r["changed_accuracy"] <= 1 for r in records)
+
+
+def test_changed_accuracy_is_zero_for_a_model_that_copies_the_reference(tmp_path):
+    class Copier(TinyTransformer):
+        """Predicts the reference's token at every position, whatever it is taught."""
+
+        def forward(self, cond_tokens, target_tokens, target_pose, region, *, reference_pose=None, mask="la"):
+            logits = super().forward(cond_tokens, target_tokens, target_pose, region,
+                                     reference_pose=reference_pose, mask=mask)
+            return logits + 1e4 * torch.nn.functional.one_hot(cond_tokens, logits.shape[-1])
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = Copier()
+    train_transformer(config(tmp_path / "run", steps=5, log_every=1), model=model, tokenizer=seeded_tokenizer(3),
+                      dataset=TinyPairs())
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert records and all(r["changed_accuracy"] == 0.0 for r in records)
+    assert all(r["token_accuracy"] > 0 for r in records)  # it is right where the reference is
+
+
+def test_changed_weight_must_be_positive(tmp_path):
+    with pytest.raises(IlatError, match="--changed-weight"):
+        train_transformer(config(tmp_path / "run", changed_weight=0.0), model=recording(),
+                          tokenizer=seeded_tokenizer(3), dataset=TinyPairs())
+    result = CliRunner().invoke(main, ["train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path),
+                                       "--out", str(tmp_path / "cli"), "--changed-weight", "-1"])
+    assert result.exit_code == 2 and "--changed-weight" in result.output
+    assert not (tmp_path / "cli").exists()
 
 
 def test_tokenize_batch_uses_the_region_for_the_target_only():

@@ -145,6 +145,14 @@ def test_loss_counts_region_tokens_only():
     # Logits outside the region do not matter.
     noisy = logits + torch.randn(logits.shape, generator=g) * (~flat)[..., None]
     assert torch.allclose(model.loss(noisy, target, region), loss, atol=1e-6)
+    # Per-token weights give the weighted mean over the region; all-ones weights change nothing.
+    assert torch.allclose(model.loss(logits, target, region, torch.ones(flat.shape)), loss, atol=1e-6)
+    weights = torch.rand(flat.shape, generator=g) * 3
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none")
+    expected = (ce * weights)[flat].sum() / weights[flat].sum()
+    assert torch.allclose(model.loss(logits, target, region, weights), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="weights must be"):
+        model.loss(logits, target, region, weights[:, :-1])
     # Empty region: zero loss, finite zero gradients, no NaN.
     empty = torch.zeros_like(region)
     logits = model(cond, target, pose, empty)

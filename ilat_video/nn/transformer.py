@@ -314,14 +314,22 @@ class LATransformer(PretrainedMixin, nn.Module):
         return self.head(features[:, c:c + n])  # (B, N, K)
 
     @staticmethod
-    def loss(logits: torch.Tensor, target_tokens: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    def loss(logits: torch.Tensor, target_tokens: torch.Tensor, region: torch.Tensor,
+             weights: torch.Tensor | None = None) -> torch.Tensor:
         """Mean cross-entropy over region tokens only (0, with a graph, for an empty region).
 
         logits: (B, N, K); target_tokens: (B, N) long; region: (B, h, w) or (B, N) bool.
+        weights: optional (B, N) non-negative per-token weights: the mean is then weighted
+        (sum of w * ce over the region / sum of w over the region), so the loss keeps its scale.
         """
         where = flatten_region(region).to(torch.float32)  # (B, N)
+        if weights is not None:
+            if weights.shape != where.shape:
+                raise ValueError(f"weights must be {tuple(where.shape)} like the flattened region, "
+                                 f"got {tuple(weights.shape)}")
+            where = where * weights.to(torch.float32)
         ce = F.cross_entropy(logits.float().transpose(1, 2), target_tokens, reduction="none")  # (B, N)
-        return (ce * where).sum() / where.sum().clamp_min(1.0)
+        return (ce * where).sum() / where.sum().clamp_min(1e-6 if weights is not None else 1.0)
 
     # ---------------------------------------------------------------------------------------
     # cached inference
