@@ -348,8 +348,7 @@ def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
         loss_region = _loss_region(config, inputs["token_region"])
         changed = inputs["target"] != inputs["cond"]  # (B, N): the tokens the model must not copy
         weights = None if config.changed_weight == 1.0 else 1.0 + (config.changed_weight - 1.0) * changed.float()
-        loss = unwrap(model).loss(logits.float(), inputs["target"], loss_region,
-                                  **({} if weights is None else {"weights": weights}))
+        loss = unwrap(model).loss(logits.float(), inputs["target"], loss_region, weights=weights)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     metrics = {"loss": loss.detach()}
