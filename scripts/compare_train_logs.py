@@ -13,10 +13,11 @@ lower (for a loss: better).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
+
+from ilat_video.train.common import read_log as read_records
 
 
 def read_log(run: str) -> dict[int, dict]:
@@ -26,17 +27,8 @@ def read_log(run: str) -> dict[int, dict]:
         path = path / "log.jsonl"
     if not path.is_file():
         raise ValueError(f"{path}: no training log (expected a run folder with log.jsonl)")
-    records = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}, line {number}: not JSON ({error.msg})") from None
-        if "step" in record:
-            records[int(record["step"])] = record  # a resumed run logs a step again: keep the last
-    return records
+    # A resumed run logs a step again: the later record wins.
+    return {int(record["step"]): record for record in read_records(path) if "step" in record}
 
 
 def paired_table(first: dict[int, dict], other: dict[int, dict], keys: list[str], window: int) -> list[str]:

@@ -413,8 +413,17 @@ def _record_step(line: str) -> float:
 
 
 def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The records of a log.jsonl (for tests, plots and the CLI)."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a log.jsonl (for tests, plots and the CLI); ValueError naming the file and
+    line for one that is not JSON."""
+    records = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not JSON ({error.msg})") from None
+    return records
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
