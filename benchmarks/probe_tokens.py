@@ -51,7 +51,7 @@ def probe(tokenizer, la_model, ar_model, pairs, batch: int = 10) -> dict[str, fl
         pose = normalize_pose(b["target_pose"].float(), size)
         ref_pose = normalize_pose(b["reference_pose"].float(), size)
         la = sample_local(la_model, cond, known, pose, inside,
-                          reference_pose=ref_pose if la_model.config.use_reference_pose else None)
+                          reference_pose=ref_pose if la_model.config.needs_reference_pose else None)
         changed = inside & (cond != truth)
         sums["la_copy"] += float((la == cond)[inside].sum())
         sums["la_true"] += float((la == truth)[inside].sum())
@@ -60,7 +60,7 @@ def probe(tokenizer, la_model, ar_model, pairs, batch: int = 10) -> dict[str, fl
         sums["la_changed_copy"] += float((la == cond)[changed].sum())
         if ar_model is not None:
             ar = sample_vanilla(ar_model, cond, pose,
-                                reference_pose=ref_pose if ar_model.config.use_reference_pose else None)
+                                reference_pose=ref_pose if ar_model.config.needs_reference_pose else None)
             sums["ar_copy"] += float((ar == cond)[inside].sum())
             sums["ar_true"] += float((ar == truth)[inside].sum())
             sums["ar_outside_kept"] += float((ar == known)[~inside].sum())

@@ -183,6 +183,9 @@ def train_tokenizer_command(stage, threads, **options) -> None:
               help="la: iLAT's local AR mask; ar: the vanilla AR baseline.")
 @click.option("--reference-pose/--no-reference-pose", default=False, show_default=True,
               help="Also feed the reference pose as condition tokens.")
+@click.option("--pose-map/--no-pose-map", default=False, show_default=True,
+              help="Add both poses drawn onto the token grid to the token embeddings (not in the paper); "
+                   "with --init from a model without them, they are added, starting at zero.")
 @click.option("--changed-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Loss weight of the region tokens whose target differs from the reference's token there "
                    "(the ones copying gets wrong); 1: the paper's plain mean.")

@@ -396,7 +396,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     cond = cond_indices.flatten(1)  # (B, N)
     target_pose = normalize_pose(batch["target_pose"].float(), size)
     reference_pose = (normalize_pose(batch["reference_pose"].float(), size)
-                      if transformer.config.use_reference_pose else None)
+                      if transformer.config.needs_reference_pose else None)
     if method == "vanilla":
         tokens = sample_vanilla(transformer, cond, target_pose, reference_pose=reference_pose, **sampling)
         return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z

@@ -265,7 +265,7 @@ class Animator:
         _, cond_indices, _ = self.tokenizer.encode(reference)  # (1, h, w): encoded once per video
         cond = cond_indices.flatten(1)  # (1, N)
         ref_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3)
-        ref_pose = normalize_pose(ref_pose, size) if self.transformer.config.use_reference_pose else None
+        ref_pose = normalize_pose(ref_pose, size) if self.transformer.config.needs_reference_pose else None
         # A shared-reference model's reference positions see nothing else: their keys and values
         # are computed once for the whole video instead of once per frame.
         reference_kv = self.transformer.reference_kv(cond) if self.transformer.config.shared_reference else None

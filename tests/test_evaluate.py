@@ -27,12 +27,14 @@ from ilat_video.nn.transformer import LATransformer, transformer_preset
 SIZE = 32
 
 
-def tiny_models(seed: int = 0, reference_pose: bool = False):
+def tiny_models(seed: int = 0, reference_pose: bool = False, pose_map: bool = False):
     torch.manual_seed(seed)
     tokenizer = TSVQGAN(TokenizerConfig(resolution=SIZE, base_channels=8, channel_mult=(1, 2, 4, 4),
                                         codebook_size=32, code_dim=8))
     transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(4, 4),
-                                                   use_reference_pose=reference_pose))
+                                                   use_reference_pose=reference_pose, pose_map=pose_map))
+    if pose_map:  # it starts at zero: make the maps matter
+        torch.nn.init.normal_(transformer.pose_map.proj.weight)
     return tokenizer.eval(), transformer.eval()
 
 
@@ -269,11 +271,14 @@ def test_paired_difference_on_the_same_pairs(models, subsets):
         ev.paired_difference(copy, ev.evaluate_model(models, {0: subsets[0]}, method="copy", device="cpu"))
 
 
-@pytest.mark.parametrize("method, background", [("ilat", "model"), ("ilat-paste", "reference")])
-def test_ilat_reproduces_the_animators_frames(models, subsets, method, background):
+@pytest.mark.parametrize("method, background, poses", [("ilat", "model", "reference tokens"),
+                                                      ("ilat-paste", "reference", "reference tokens"),
+                                                      ("ilat", "model", "pose maps")])
+def test_ilat_reproduces_the_animators_frames(models, subsets, method, background, poses):
+    """Both feed the reference pose the same way, as tokens or as a pose map."""
     from ilat_video.pipeline import AnimationPlan, Animator
 
-    tokenizer, transformer = tiny_models(reference_pose=True)  # the reference-pose tokens too
+    tokenizer, transformer = tiny_models(reference_pose=poses == "reference tokens", pose_map=poses == "pose maps")
     animator = Animator(tokenizer, transformer, device="cpu")
     pairs = subsets[1][:2]
     result = ev.evaluate_model((tokenizer, transformer), {1: pairs}, method=method, device="cpu", keep_examples=2)

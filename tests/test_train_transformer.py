@@ -280,7 +280,8 @@ def test_real_networks_train_through_the_cli(tmp_path):
                             code_dim=8)).save_pretrained(tmp_path / "tok")
     runner = CliRunner()
     sample_every = "2" if HAVE_SAMPLER else "0"
-    for name, flags in (("la", ["--mask", "la"]), ("ar", ["--mask", "ar"]), ("ref", ["--reference-pose"])):
+    for name, flags in (("la", ["--mask", "la"]), ("ar", ["--mask", "ar"]), ("ref", ["--reference-pose"]),
+                        ("map", ["--pose-map"])):
         result = runner.invoke(main, [
             "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "tiny",
             "--out", str(tmp_path / name), *flags, "--steps", "2", "--batch-size", "2", "--log-every", "1",
@@ -292,6 +293,9 @@ def test_real_networks_train_through_the_cli(tmp_path):
         model = LATransformer.from_pretrained(tmp_path / name / "model")
         assert model.config.grid == (8, 8) and model.config.codebook_size == 32
         assert model.config.use_reference_pose == (name == "ref")
+        assert model.config.pose_map == (name == "map")
+        if name == "map":  # the projection trained away from its zero start
+            assert model.pose_map.proj.weight.abs().max() > 0
         if HAVE_SAMPLER:
             assert (tmp_path / name / "samples" / "step-00000002.png").is_file()
     # Resuming with the other reference-pose setting is refused (the network would differ).
@@ -300,6 +304,12 @@ def test_real_networks_train_through_the_cli(tmp_path):
         "--out", str(tmp_path / "ref"), "--no-reference-pose", "--steps", "3", "--resume",
     ])
     assert result.exit_code == 2 and "reference_pose" in result.output
+    # So is resuming with the other pose-map setting.
+    result = runner.invoke(main, [
+        "train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path / "tok"), "--preset", "tiny",
+        "--out", str(tmp_path / "map"), "--no-pose-map", "--steps", "3", "--resume",
+    ])
+    assert result.exit_code == 2 and "pose_map" in result.output
 
 
 @pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
@@ -330,6 +340,17 @@ def test_init_warm_starts_from_a_trained_transformer(tmp_path):
     after = load_file(str(tmp_path / "warm" / "model" / "model.safetensors"))
     assert after.keys() == before.keys()
     assert all(torch.allclose(after[k], before[k], atol=1e-6) for k in after)  # a step of lr 1e-9 from init
+    # --pose-map grows pose maps on the trained model: every weight kept, the new projection at zero,
+    # so the grown model starts out computing what the trained one did.
+    result = train("grown", "--init", str(tmp_path / "trained"), "--pose-map")
+    assert result.exit_code == 0, result.output
+    grown = load_file(str(tmp_path / "grown" / "model" / "model.safetensors"))
+    assert set(grown) - set(before) == {"pose_map.proj.weight"}
+    assert all(torch.allclose(grown[k], before[k], atol=1e-6) for k in before)
+    assert grown["pose_map.proj.weight"].abs().max() < 1e-6
+    # A model with pose maps trains on only with them.
+    result = train("shrunk", "--init", str(tmp_path / "grown"))
+    assert result.exit_code == 2 and "--pose-map" in result.output
     result = train("cold")  # the preset's own initialisation is another network
     assert result.exit_code == 0, result.output
     cold = load_file(str(tmp_path / "cold" / "model" / "model.safetensors"))

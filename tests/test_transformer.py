@@ -6,12 +6,15 @@ import math
 
 import pytest
 import torch
+from torch import nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ilat_video.errors import ModelFileError
 from ilat_video.masks import causal_group, flatten_region, holds_region, la_attention_mask
 from ilat_video.nn.pointmlp import PointMLP
+from ilat_video.nn.posemap import PoseMap
+from ilat_video.nn.pretrained import load_weights
 from ilat_video.nn.transformer import LATransformer, TransformerConfig, transformer_preset
 
 K = 16
@@ -27,11 +30,15 @@ def one_thread():
 
 
 def tiny_model(seed: int = 0, **overrides) -> LATransformer:
+    """A random tiny model; with pose_map, its projection random too (it starts at zero)."""
     config = TransformerConfig(**{**dict(codebook_size=K, grid=(3, 3), num_layers=2, num_heads=2, width=32,
                                          pose_hidden=32), **overrides})
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return LATransformer(config).eval()
+        model = LATransformer(config).eval()
+        if config.pose_map:
+            nn.init.normal_(model.pose_map.proj.weight)
+        return model
 
 
 def random_inputs(model: LATransformer, batch: int, generator: torch.Generator, region=None):
@@ -42,7 +49,7 @@ def random_inputs(model: LATransformer, batch: int, generator: torch.Generator, 
     pose = torch.rand(batch, c.num_joints, 3, generator=generator)
     if region is None:
         region = torch.rand(batch, *c.grid, generator=generator) < 0.4
-    ref = torch.rand(batch, c.num_joints, 3, generator=generator) if c.use_reference_pose else None
+    ref = torch.rand(batch, c.num_joints, 3, generator=generator) if c.needs_reference_pose else None
     return cond, target, pose, region, ref
 
 
@@ -83,9 +90,9 @@ def leak_report(model, mask, cond, target, pose, region, ref, generator) -> tupl
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), reference_pose=st.booleans())
-def test_la_mask_does_not_leak(seed, reference_pose):
-    model = tiny_model(seed % 7, use_reference_pose=reference_pose)
+@given(seed=st.integers(0, 2**31 - 1), reference_pose=st.booleans(), pose_map=st.booleans())
+def test_la_mask_does_not_leak(seed, reference_pose, pose_map):
+    model = tiny_model(seed % 7, use_reference_pose=reference_pose, pose_map=pose_map)
     g = torch.Generator().manual_seed(seed)
     inputs = random_inputs(model, 3, g)
     assert leak_report(model, "la", *inputs, g) == (False, False)
@@ -282,3 +289,97 @@ def test_prefill_for_chosen_outputs_fills_the_same_cache_and_logits(shared):
         assert (a - b).abs().max() < 1e-6
     with pytest.raises(ValueError, match="outputs"):
         model.prefill(model.new_cache(3), cond, target, pose, region, outputs=outputs + model.config.num_tokens)
+
+
+# ------------------------------------------------------------------------------------------------
+# pose maps (not in the paper; nn/posemap.py)
+
+def pose_at(points: dict[int, tuple[float, float]], num_joints: int = 13) -> torch.Tensor:
+    """(1, J, 3): the given joints at (x, y) in [0, 1], visible; every other joint invisible, with NaN
+    coordinates (as detectors may leave them)."""
+    pose = torch.full((1, num_joints, 3), float("nan"))
+    pose[..., 2] = 0.0
+    for j, (x, y) in points.items():
+        pose[0, j] = torch.tensor([x, y, 1.0])
+    return pose
+
+
+@settings(max_examples=30, deadline=None)
+@given(ax=st.floats(0, 1), ay=st.floats(0, 1), bx=st.floats(0, 1), by=st.floats(0, 1), h=st.integers(2, 8),
+       w=st.integers(2, 8))
+def test_pose_map_draws_each_bone_where_it_lies(ax, ay, bx, by, h, w):
+    from ilat_video.pose.skeleton import BONES
+
+    bone = 4  # any one bone: its joints visible, all others not
+    a, b = BONES[bone]
+    pose_map = PoseMap(8, (h, w))
+    features = pose_map.features(pose_at({a: (ax, ay), b: (bx, by)}))[0]  # (N, bones + joints)
+    assert features.shape == (h * w, len(BONES) + 13) and torch.isfinite(features).all()
+    others = [k for k in range(len(BONES)) if k != bone] + [len(BONES) + j for j in range(13) if j not in (a, b)]
+    assert features[:, others].abs().max() == 0  # invisible: nothing, even with NaN coordinates
+    # The bone's channel is exp(-d^2 / 2 sigma^2) of each cell centre's distance to the segment (in
+    # cells), brute-forced here from 2,001 points along it; its joints' channels from the joints.
+    t = torch.linspace(0, 1, 2001)[:, None]
+    line = (torch.tensor([ax, ay]) + t * torch.tensor([bx - ax, by - ay])) * torch.tensor([w, h])  # (P, 2)
+    rows, cols = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+    centres = torch.stack([cols, rows], -1).reshape(-1, 2)
+    d2 = torch.cdist(centres, line).min(dim=1).values ** 2
+    expected = torch.exp(-d2 / (2 * 0.75 ** 2))
+    assert torch.allclose(features[:, bone], expected, atol=2e-3)
+    d2_a = ((centres - torch.tensor([ax * w, ay * h])) ** 2).sum(-1)
+    assert torch.allclose(features[:, len(BONES) + a], torch.exp(-d2_a / (2 * 0.75 ** 2)), atol=1e-5)
+    assert features[:, bone].max() >= features[:, len(BONES) + a].max() - 1e-6  # a bone holds its ends
+
+
+def test_pose_map_starts_at_zero_so_a_grown_model_computes_what_it_did(tmp_path):
+    plain = tiny_model(8)
+    plain.save_pretrained(tmp_path / "plain")
+    grown = LATransformer(TransformerConfig(**{**plain.config.__dict__, "pose_map": True})).eval()
+    with pytest.raises(ModelFileError, match="pose_map.proj.weight"):
+        load_weights(grown, tmp_path / "plain" / "model.safetensors")  # strict by default
+    load_weights(grown, tmp_path / "plain" / "model.safetensors", missing_ok=("pose_map.",))
+    with pytest.raises(ModelFileError, match="missing keys"):  # other keys stay required
+        load_weights(grown, tmp_path / "plain" / "model.safetensors", missing_ok=("ln_out.",))
+    g = torch.Generator().manual_seed(8)
+    cond, target, pose, region, _ = random_inputs(plain, 2, g)
+    ref = torch.rand(pose.shape, generator=g)
+    with torch.no_grad():
+        assert torch.equal(plain(cond, target, pose, region), grown(cond, target, pose, region, reference_pose=ref))
+
+
+def test_pose_maps_reach_the_reference_tokens_and_the_target_positions():
+    """The reference pose's map goes onto the reference tokens, the target pose's onto the target
+    positions: each pose changes the outputs, and under the LA mask the reference pose reaches a
+    target output only through the condition block (checked by moving it with the tokens fixed)."""
+    model = tiny_model(9, pose_map=True)
+    g = torch.Generator().manual_seed(9)
+    cond, target, pose, region, ref = random_inputs(model, 2, g)
+    other = torch.rand(pose.shape, generator=g)
+    c, n = model.config.num_condition, model.config.num_tokens
+    with torch.no_grad():
+        base = model.forward_features(cond, target, pose, region, reference_pose=ref)
+        moved_target = model.forward_features(cond, target, other, region, reference_pose=ref)
+        moved_ref = model.forward_features(cond, target, pose, region, reference_pose=other)
+        assert not torch.allclose(base[:, c:c + n], moved_target[:, c:c + n])
+        assert not torch.allclose(base[:, 1:1 + n], moved_ref[:, 1:1 + n])
+        assert not torch.allclose(base[:, c:c + n], moved_ref[:, c:c + n])
+        # The map itself: zero except the reference tokens and target positions 0 .. N-1.
+        extra = model._pose_map_embedding(ref, pose)
+        assert extra.shape == (2, model.config.seq_len, model.config.width)
+        assert extra[:, 0].abs().max() == 0 and extra[:, 1 + n:c].abs().max() == 0 and extra[:, -1].abs().max() == 0
+        assert torch.allclose(extra[:, 1:1 + n], model.pose_map(ref))
+        assert torch.allclose(extra[:, c:c + n], model.pose_map(pose))
+
+
+def test_pose_map_config_is_checked():
+    with pytest.raises(ValueError, match="shared_reference"):
+        TransformerConfig(codebook_size=K, grid=(3, 3), num_layers=1, num_heads=2, width=32, pose_map=True,
+                          shared_reference=True)
+    model = tiny_model(10, pose_map=True)
+    assert model.config.needs_reference_pose and model.config.num_condition == tiny_model(10).config.num_condition
+    g = torch.Generator().manual_seed(10)
+    cond, target, pose, region, _ = random_inputs(model, 1, g)
+    with pytest.raises(ValueError, match="reference_pose"):
+        model(cond, target, pose, region)
+    with pytest.raises(ValueError, match=r"pose must be \(B, 13, 3\)"):
+        model.pose_map(pose[:, :5])

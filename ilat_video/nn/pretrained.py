@@ -84,8 +84,12 @@ def save_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
         save_file(state, str(tmp))
 
 
-def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
-    """Load safetensors weights strictly: every key present, no extra key, every shape equal."""
+def load_weights(module: torch.nn.Module, path: str | os.PathLike, *, missing_ok: tuple[str, ...] = ()) -> None:
+    """Load safetensors weights strictly: every key present, no extra key, every shape equal.
+
+    missing_ok: key prefixes the file may lack (a model grown by new parts, e.g. a transformer
+    given pose maps); those parameters keep the module's own values.
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: missing weights file")
@@ -94,7 +98,7 @@ def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise ModelFileError(f"{path}: not a readable safetensors file ({exc})") from exc
     expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(k for k in set(expected) - set(state) if not k.startswith(missing_ok))
     unexpected = sorted(set(state) - set(expected))
     wrong_shape = sorted(
         f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
@@ -110,7 +114,7 @@ def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
         if wrong_shape:
             parts.append(f"wrong shapes {wrong_shape}")
         raise ModelFileError(f"{path}: weights do not match the config: " + "; ".join(parts))
-    module.load_state_dict(state, strict=True)
+    module.load_state_dict(state, strict=not missing_ok)
 
 
 class PretrainedMixin:

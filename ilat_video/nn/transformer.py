@@ -7,7 +7,9 @@ Sequence (DESIGN.md section 5, `masks.py` for the exact layout and the attention
 c are the reference image's token ids, p the target pose's PointMLP tokens, r (optional) the
 reference pose's, t the target image's token ids. One token embedding table serves condition and
 target tokens (they come from the same codebook), with two extra ids for the start tokens c_s and
-t_s; learned position embeddings tell the blocks apart. Pre-norm blocks; attention is
+t_s; learned position embeddings tell the blocks apart. With `pose_map` (not in the paper;
+`posemap.py`), the reference pose drawn onto the token grid is added to c_0 .. c_{N-1} and the target
+pose's to the target positions that predict t_0 .. t_{N-1}. Pre-norm blocks; attention is
 `F.scaled_dot_product_attention` with a boolean (B, 1, L, L) mask, True = may attend.
 
 Besides the parallel `forward`, the model can run one target position per sample against a
@@ -25,6 +27,7 @@ from torch import nn
 
 from ..masks import attention_mask, flatten_region
 from .pointmlp import PointMLP
+from .posemap import PoseMap
 from .pretrained import PretrainedMixin
 
 
@@ -43,9 +46,15 @@ class TransformerConfig:
     # The shared-reference variant: c_s and the reference tokens attend only each other, so their
     # keys/values are computed once per video (`reference_kv`) instead of once per frame.
     shared_reference: bool = False
+    # Not in the paper: add both poses drawn onto the token grid (`posemap.py`) to the reference's
+    # tokens and to the target positions. Needs the reference pose as an input.
+    pose_map: bool = False
 
     def __post_init__(self):
         self.grid = tuple(int(g) for g in self.grid)
+        if self.pose_map and self.shared_reference:
+            raise ValueError("pose_map adds the reference pose to the reference tokens, so their keys/values "
+                             "differ per pose and cannot be shared (shared_reference)")
         if self.width % self.num_heads:
             raise ValueError(f"width {self.width} is not divisible by num_heads {self.num_heads}")
         if len(self.grid) != 2 or min(self.grid) < 1:
@@ -61,6 +70,11 @@ class TransformerConfig:
         """C: c_s, N reference tokens, the target pose's joints (and the reference pose's)."""
         poses = 2 if self.use_reference_pose else 1
         return 1 + self.num_tokens + poses * self.num_joints
+
+    @property
+    def needs_reference_pose(self) -> bool:
+        """Whether the model takes the reference pose (as tokens, or for its pose map)."""
+        return self.use_reference_pose or self.pose_map
 
     @property
     def num_reference(self) -> int:
@@ -102,6 +116,9 @@ class KVCache:
         self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
         self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(num_layers)]
         self.mask: torch.Tensor | None = None
+        # (B, N + 1, W) or None: what `prefill` added to the target positions' embeddings besides
+        # their tokens and positions (the target pose map), for `step` to add again.
+        self.target_extra: torch.Tensor | None = None
 
     def narrow(self, batch: int) -> "KVCache":
         """The first `batch` sequences, as views: writes through it land in this cache."""
@@ -109,6 +126,7 @@ class KVCache:
         view.keys = [k[:batch] for k in self.keys]
         view.values = [v[:batch] for v in self.values]
         view.mask = None if self.mask is None else self.mask[:batch]
+        view.target_extra = None if self.target_extra is None else self.target_extra[:batch]
         return view
 
 
@@ -205,6 +223,7 @@ class LATransformer(PretrainedMixin, nn.Module):
         self.token_embedding = nn.Embedding(k + 2, width)
         self.position_embedding = nn.Parameter(torch.zeros(config.seq_len, width))
         self.pose_encoder = PointMLP(width, config.pose_hidden, config.num_joints)
+        self.pose_map = PoseMap(width, config.grid, config.num_joints) if config.pose_map else None
         self.embed_dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.ln_out = nn.LayerNorm(width)
@@ -220,6 +239,8 @@ class LATransformer(PretrainedMixin, nn.Module):
             elif isinstance(module, nn.Embedding):
                 nn.init.normal_(module.weight, std=0.02)
         self.pose_encoder.reset_parameters()  # its own init (see PointMLP)
+        if self.pose_map is not None:
+            self.pose_map.reset_parameters()  # zero: see posemap.py
         nn.init.normal_(self.position_embedding, std=0.02)
         nn.init.normal_(self.head.weight, std=0.02)
         # Residual projections scaled down with depth (GPT-2) so the residual stream starts tame.
@@ -244,13 +265,13 @@ class LATransformer(PretrainedMixin, nn.Module):
                                  f"[{int(tokens.min())}, {int(tokens.max())}]")
         if target_pose.shape != (b, c.num_joints, 3):
             raise ValueError(f"target_pose must be (B, {c.num_joints}, 3), got {tuple(target_pose.shape)}")
-        if c.use_reference_pose:
+        if c.needs_reference_pose:
             if reference_pose is None:
-                raise ValueError("this model was built with use_reference_pose: pass reference_pose")
+                raise ValueError("this model was built with use_reference_pose or pose_map: pass reference_pose")
             if reference_pose.shape != (b, c.num_joints, 3):
                 raise ValueError(f"reference_pose must be (B, {c.num_joints}, 3), got {tuple(reference_pose.shape)}")
         elif reference_pose is not None:
-            raise ValueError("reference_pose given but this model was built without use_reference_pose")
+            raise ValueError("reference_pose given but this model takes none (neither use_reference_pose nor pose_map)")
         flat = flatten_region(region)
         if flat.shape != (b, n):
             raise ValueError(f"region must be (B, {c.grid[0]}, {c.grid[1]}) or (B, {n}), got {tuple(region.shape)}")
@@ -270,7 +291,19 @@ class LATransformer(PretrainedMixin, nn.Module):
             parts.append(self.pose_encoder(reference_pose.to(self.position_embedding.dtype)))
         parts.append(self.token_embedding(self.target_inputs(target_tokens)))
         x = torch.cat(parts, dim=1)  # (B, L, W)
+        if self.pose_map is not None:
+            x = x + self._pose_map_embedding(reference_pose, target_pose)
         return self.embed_dropout(x + self.position_embedding)
+
+    def _pose_map_embedding(self, reference_pose, target_pose) -> torch.Tensor:
+        """(B, L, W): the reference pose's map on c_0 .. c_{N-1}, the target pose's on target
+        positions 0 .. N-1 (position j predicts t_j, at cell j), zero elsewhere."""
+        c = self.config
+        ref, tgt = self.pose_map(reference_pose), self.pose_map(target_pose)  # (B, N, W)
+        b, w = ref.shape[0], ref.shape[-1]
+        gap = c.num_condition - 1 - c.num_tokens  # the pose tokens
+        zeros = ref.new_zeros
+        return torch.cat([zeros(b, 1, w), ref, zeros(b, gap, w), tgt, zeros(b, 1, w)], dim=1)
 
     def build_mask(self, region: torch.Tensor, mask: str | torch.Tensor = "la") -> torch.Tensor:
         """The (B, L, L) bool attention mask for `region`: a kind ("la", "ar", "ae") or a given mask."""
@@ -305,7 +338,7 @@ class LATransformer(PretrainedMixin, nn.Module):
             sampling time: the mask keeps every output from seeing the tokens it must not).
         target_pose: (B, 13, 3) float, (x / width, y / height, confidence) in [0, 1].
         region: (B, h, w) or (B, N) bool, True = generate.
-        reference_pose: (B, 13, 3) float, required iff config.use_reference_pose.
+        reference_pose: (B, 13, 3) float, required iff config.needs_reference_pose.
         mask: "la" (iLAT), "ar" (vanilla AR baseline), "ae", or an explicit bool (B, L, L) mask.
         """
         features = self.forward_features(cond_tokens, target_tokens, target_pose, region,
@@ -405,7 +438,11 @@ class LATransformer(PretrainedMixin, nn.Module):
                 cache.values[i][:, :, :start] = reference.values[i]
         cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
         attn_mask = cache.mask[:, None, start:length, :length]  # (B, 1, T, length)
-        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)[:, start:length]
+        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)
+        cache.target_extra = None
+        if self.pose_map is not None:
+            cache.target_extra = self._pose_map_embedding(reference_pose, target_pose)[:, c.num_condition:]
+        x = x[:, start:length]
         n_out = min(length - c.num_condition, c.num_tokens)
         first = c.num_condition - start
         if outputs is not None:
@@ -441,6 +478,8 @@ class LATransformer(PretrainedMixin, nn.Module):
         rows = torch.arange(b, device=positions.device)
         attn_mask = cache.mask[rows[:, None], index][:, None]  # (B, 1, Q, L)
         x = self.token_embedding(tokens) + self.position_embedding[index]  # (B, Q, W)
+        if cache.target_extra is not None:
+            x = x + cache.target_extra[rows[:, None], positions]
         keep = None  # (B * nh * Q, 1): which entries are written
         if active is not None and not bool(active.all()):
             keep = active[:, None, :].expand(b, c.num_heads, q).reshape(-1, 1)

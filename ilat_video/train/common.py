@@ -860,7 +860,7 @@ class TrainingRun:
         old = json.loads(path.read_text())
         if old.get("kind") != record["kind"]:
             raise IlatError(f"{self.out} holds a {old.get('kind')} run; cannot resume it as a {record['kind']} run")
-        for key in ("preset", "stage", "mask", "reference_pose", "tokenizer"):
+        for key in ("preset", "stage", "mask", "reference_pose", "pose_map", "tokenizer"):
             if key in old and key in record and old[key] != record[key]:
                 raise IlatError(
                     f"{self.out}: --resume with {key}={record[key]!r}, but the run was started with {old[key]!r}"

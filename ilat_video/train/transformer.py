@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, IterableDataset
 
 from ..errors import DatasetError, IlatError, ModelFileError
-from ..nn.pretrained import CONFIG_NAME, load_config, unwrap
+from ..nn.pretrained import CONFIG_NAME, WEIGHTS_NAME, load_config, load_weights, unwrap
 from . import common
 from .common import BatchStream, CodebookUsage, Progress, TrainingRun, TrainResult, WarmupLinearDecay
 from .distributed import DistributedContext, setup_distributed, teardown_distributed
@@ -50,6 +50,9 @@ class TransformerTrainConfig:
     preset: str = "small"  # a transformer preset name or a config.json path
     mask: str = "la"  # "la": local AR (iLAT); "ar": the vanilla AR baseline
     reference_pose: bool = False  # also feed the reference pose as condition tokens (official code)
+    # Add both poses drawn onto the token grid to the token embeddings (`nn/posemap.py`; not in the
+    # paper). With `init` from a model without them, the model grows them, starting at zero.
+    pose_map: bool = False
     # Loss weight of the region tokens whose true target differs from the reference's token at the
     # same position (the ones that must change); 1 is the paper's plain mean. Not in the paper: the
     # demo transformers learned to copy the reference (benchmarks/results/probe_tokens_v3.md).
@@ -106,9 +109,11 @@ def load_frozen_tokenizer(folder: str | os.PathLike, device: torch.device) -> nn
     return tokenizer.eval().requires_grad_(False)
 
 
-def transformer_config_from(preset: str | os.PathLike, tokenizer_config, reference_pose: bool):
+def transformer_config_from(preset: str | os.PathLike, tokenizer_config, reference_pose: bool,
+                            pose_map: bool | None = None):
     """A TransformerConfig from a preset name or a config.json path, sized for the tokenizer
-    (codebook size and token grid) and with the reference-pose tokens on or off as asked."""
+    (codebook size and token grid) and with the reference-pose tokens and pose maps on or off as
+    asked (a config.json must agree; pose_map None: whatever the file says)."""
     from ..nn.transformer import TransformerConfig, transformer_preset
 
     codebook_size = codebook_size_of(tokenizer_config)
@@ -121,8 +126,15 @@ def transformer_config_from(preset: str | os.PathLike, tokenizer_config, referen
                 f"{path} has use_reference_pose={config.use_reference_pose} but the run asks for "
                 f"{'--reference-pose' if reference_pose else '--no-reference-pose'}"
             )
+        if pose_map is not None and config.pose_map != pose_map:
+            raise IlatError(
+                f"{path} has pose_map={config.pose_map} but the run asks for "
+                f"{'--pose-map' if pose_map else '--no-pose-map'}"
+            )
     else:
         overrides = {"use_reference_pose": reference_pose}
+        if pose_map is not None:
+            overrides["pose_map"] = pose_map
         if grid is not None:
             overrides["grid"] = tuple(grid)
         try:
@@ -222,7 +234,8 @@ def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed
     from ..nn.transformer import LATransformer
 
     if config.init is None:
-        model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose)
+        model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose,
+                                               config.pose_map)
         with common.seeded_torch(seed):
             return LATransformer(model_config)
     folder = Path(config.init)
@@ -231,7 +244,17 @@ def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed
     if not (folder / CONFIG_NAME).is_file():
         raise ModelFileError(f"{folder}: --init needs a transformer model folder (config.json + model.safetensors) "
                              "or a run folder")
-    transformer_config_from(folder / CONFIG_NAME, tokenizer.config, config.reference_pose)  # it must fit
+    # It must fit the tokenizer and the reference-pose setting; pose maps may be added (not removed).
+    init_config = transformer_config_from(folder / CONFIG_NAME, tokenizer.config, config.reference_pose)
+    if config.pose_map and not init_config.pose_map:
+        # Grow pose maps: every weight from `folder`, the new projection at zero (see posemap.py).
+        with common.seeded_torch(seed):
+            model = LATransformer(dataclasses.replace(init_config, pose_map=True))
+        load_weights(model, folder / WEIGHTS_NAME, missing_ok=("pose_map.",))
+        log.info("initialised the transformer from %s, adding pose maps", folder)
+        return model
+    if init_config.pose_map and not config.pose_map:
+        raise IlatError(f"{folder} has pose maps: train it on with --pose-map")
     model = LATransformer.from_pretrained(folder)
     log.info("initialised the transformer from %s", folder)
     return model
@@ -313,7 +336,7 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         while step < end:
             lr = schedule(step)
             common.set_lr(opt, lr)
-            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.reference_pose)
+            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.reference_pose or config.pose_map)
             metrics = _step(config, train_model, model, opt, inputs)
             usage.update(inputs["target"])
             step += 1
@@ -373,7 +396,7 @@ def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, 
     (encoded with the region, as in training). AR: every token is sampled (the baseline)."""
     from ..sampling import sample_local, sample_vanilla
 
-    inputs = tokenize_batch(tokenizer, samples, device, size, config.reference_pose)
+    inputs = tokenize_batch(tokenizer, samples, device, size, config.reference_pose or config.pose_map)
     was_training = model.training
     model.eval()
     try:
