@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo, v3) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v4) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
-# Three phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
+# Four phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
 # again to continue where a phase stopped (every phase resumes from its latest checkpoint; a budget
 # of 0 skips the phase):
 #   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
@@ -13,10 +13,12 @@
 #            TR_STEPS, stopped at TR_STOP (the shipped weights stopped there, for time).
 #   DEC_MIN  the decoder alone, from the frozen tokenizer: the encoder and codebook stay fixed, so
 #            the tokens, and the transformer trained on them, stay valid.
+#   PM_MIN   phase 2's transformer grown with pose maps (--pose-map; they start at zero) and trained
+#            on for PM_STEPS steps with a fresh warmup and decay (v3 -> v4).
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
-# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/transformer/model.
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/posemap/model (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -28,6 +30,8 @@ TR_STEPS=${TR_STEPS:-3600}
 TR_STOP=${TR_STOP:-3407}
 DEC_MIN=${DEC_MIN:-80}
 DEC_STEPS=${DEC_STEPS:-6000}
+PM_MIN=${PM_MIN:-90}
+PM_STEPS=${PM_STEPS:-2400}
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -58,3 +62,9 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
   --out "$runs/decoder" --stage 2 --init "$runs/tokenizer" --decoder-only --steps "$DEC_STEPS" \
   --lr-decay-every 1500 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed 7 --threads "$THREADS" $BF16 \
   --checkpoint-every 250 --sample-every 1000 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
+
+# 4. Pose maps: phase 2's transformer grown with them and trained on (same frozen tokenizer).
+[ "$PM_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+  --init "$runs/transformer/model" --pose-map --out "$runs/posemap" --steps "$PM_STEPS" --batch-size 16 --lr 2e-4 \
+  --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
+  --max-minutes "$PM_MIN" $(resume_flag "$runs/posemap")
