@@ -282,8 +282,10 @@ class LATransformer(PretrainedMixin, nn.Module):
         start = torch.full_like(target_tokens[:, :1], self.target_start_id)
         return torch.cat([start, target_tokens], dim=1)
 
-    def _embed(self, cond_tokens, target_tokens, target_pose, reference_pose) -> torch.Tensor:
-        """The whole input sequence with position embeddings: (B, L, W)."""
+    def _embed(self, cond_tokens, target_tokens, target_pose, reference_pose,
+               pose_maps: torch.Tensor | None = None) -> torch.Tensor:
+        """The whole input sequence with position embeddings: (B, L, W). pose_maps: the
+        `_pose_map_embedding` of these poses when the caller already has it (pose-map models)."""
         start = torch.full_like(cond_tokens[:, :1], self.cond_start_id)
         parts = [self.token_embedding(torch.cat([start, cond_tokens], dim=1)),
                  self.pose_encoder(target_pose.to(self.position_embedding.dtype))]
@@ -292,7 +294,9 @@ class LATransformer(PretrainedMixin, nn.Module):
         parts.append(self.token_embedding(self.target_inputs(target_tokens)))
         x = torch.cat(parts, dim=1)  # (B, L, W)
         if self.pose_map is not None:
-            x = x + self._pose_map_embedding(reference_pose, target_pose)
+            if pose_maps is None:
+                pose_maps = self._pose_map_embedding(reference_pose, target_pose)
+            x = x + pose_maps
         return self.embed_dropout(x + self.position_embedding)
 
     def _pose_map_embedding(self, reference_pose, target_pose) -> torch.Tensor:
@@ -438,11 +442,11 @@ class LATransformer(PretrainedMixin, nn.Module):
                 cache.values[i][:, :, :start] = reference.values[i]
         cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
         attn_mask = cache.mask[:, None, start:length, :length]  # (B, 1, T, length)
-        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose)
-        cache.target_extra = None
+        pose_maps = None
         if self.pose_map is not None:
-            cache.target_extra = self._pose_map_embedding(reference_pose, target_pose)[:, c.num_condition:]
-        x = x[:, start:length]
+            pose_maps = self._pose_map_embedding(reference_pose, target_pose)  # (B, L, W)
+        cache.target_extra = None if pose_maps is None else pose_maps[:, c.num_condition:]
+        x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose, pose_maps)[:, start:length]
         n_out = min(length - c.num_condition, c.num_tokens)
         first = c.num_condition - start
         if outputs is not None:

@@ -81,6 +81,11 @@ class TransformerTrainConfig:
     cpu_bf16: bool = False  # the same on the CPU (opt-in: fast only with native bf16)
     data_segment_steps: int = 1000
 
+    @property
+    def needs_reference_pose(self) -> bool:
+        """Whether the model takes the reference pose (as tokens, or for its pose maps)."""
+        return self.reference_pose or self.pose_map
+
     def validate(self) -> None:
         if self.mask not in MASKS:
             raise IlatError(f"--mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
@@ -336,7 +341,7 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         while step < end:
             lr = schedule(step)
             common.set_lr(opt, lr)
-            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.reference_pose or config.pose_map)
+            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.needs_reference_pose)
             metrics = _step(config, train_model, model, opt, inputs)
             usage.update(inputs["target"])
             step += 1
@@ -396,7 +401,7 @@ def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, 
     (encoded with the region, as in training). AR: every token is sampled (the baseline)."""
     from ..sampling import sample_local, sample_vanilla
 
-    inputs = tokenize_batch(tokenizer, samples, device, size, config.reference_pose or config.pose_map)
+    inputs = tokenize_batch(tokenizer, samples, device, size, config.needs_reference_pose)
     was_training = model.training
     model.eval()
     try:
