@@ -12,7 +12,8 @@ PSNR over the image and over the person's pixels at the model's own size, and PS
 
 A run is `<preset>` or `<preset>:<variant>` with variant `no-l2` (plain codes, taming's init),
 `l2` (l2-normalized codes, no restarts), `restart` (l2 codes + dead-code restarts, the default),
-`dim8` / `dim8-restart` (8-dimensional codes): the quantizer choice is measured here too.
+`dim8` / `dim8-restart` (8-dimensional codes): the quantizer choice is measured here too;
+`no-linear` (no linear patch path, as the small presets were before 2026-11-30).
 Writes benchmarks/results/tokenizer_overfit.{json,md} and a reconstruction grid per preset.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ VARIANTS = {
     "restart": {"l2_normalize": True, "restart_dead_codes": True},
     "dim8": {"code_dim": 8, "restart_dead_codes": False},
     "dim8-restart": {"code_dim": 8, "restart_dead_codes": True},
+    "no-linear": {"linear_path": False},  # the small presets before they had the linear patch path
 }
 
 

@@ -98,10 +98,15 @@ PRESETS: dict[str, TokenizerConfig] = {
     # (benchmarks/results/tokenizer_speed.md).
     # Their widths (8-64) would make VQGAN's 32 GroupNorm groups instance norm, which loses colours
     # (benchmarks/results/decoder_norm.md): at least 4 channels per group.
+    # Both have the linear patch path: without it our encoder and decoder trained together learned
+    # no chroma (benchmarks/results/probe_colour.md). Results recorded before 2026-11-30 with these
+    # presets were made without it (the demo model has always used its own config.json).
     "small-64": TokenizerConfig(resolution=64, base_channels=16, channel_mult=(1, 2, 4),
-                                num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4),
+                                num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4,
+                                linear_path=True),
     "small-128": TokenizerConfig(resolution=128, base_channels=8, channel_mult=(1, 2, 4, 8),
-                                 num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4),
+                                 num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4,
+                                 linear_path=True),
 }
 
 
