@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo, v4) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v5) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
@@ -9,16 +9,15 @@
 #   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
 #            beside the deep encoder and decoder, which is what lets its codes carry colour), up
 #            to TOK_STEPS steps; then it is frozen.
-#   TR_MIN   the LA transformer on the frozen tokenizer's tokens, with a linear LR decay to 0 at
-#            TR_STEPS, stopped at TR_STOP (the shipped weights stopped there, for time).
+#   TR_MIN   the LA transformer with pose maps (--pose-map), from scratch on the frozen tokenizer's
+#            tokens, with a linear LR decay to 0 at TR_STEPS.
 #   DEC_MIN  the decoder alone, from the frozen tokenizer: the encoder and codebook stay fixed, so
 #            the tokens, and the transformer trained on them, stay valid.
-#   PM_MIN   phase 2's transformer grown with pose maps (--pose-map; they start at zero) and trained
-#            on for PM_STEPS steps with a fresh warmup and decay (v3 -> v4).
+#   FT_MIN   phase 2's transformer trained on for FT_STEPS steps with a fresh warmup and decay.
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
-# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/posemap/model (transformer).
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/finetune/model (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -26,12 +25,11 @@ mkdir -p "$runs"
 TOK_MIN=${TOK_MIN:-45}
 TOK_STEPS=${TOK_STEPS:-3250}
 TR_MIN=${TR_MIN:-180}
-TR_STEPS=${TR_STEPS:-3600}
-TR_STOP=${TR_STOP:-3407}
+TR_STEPS=${TR_STEPS:-2800}
 DEC_MIN=${DEC_MIN:-80}
 DEC_STEPS=${DEC_STEPS:-6000}
-PM_MIN=${PM_MIN:-90}
-PM_STEPS=${PM_STEPS:-2400}
+FT_MIN=${FT_MIN:-75}
+FT_STEPS=${FT_STEPS:-2000}
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -51,10 +49,10 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
   --gan-start 1000000 --seed 6 --threads "$THREADS" $BF16 --checkpoint-every 250 --sample-every 1000 \
   --stop-at "$TOK_STEPS" --max-minutes "$TOK_MIN" $(resume_flag "$runs/tokenizer")
 
-# 2. The LA transformer on the frozen tokenizer.
+# 2. The LA transformer with pose maps, from scratch on the frozen tokenizer.
 [ "$TR_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
-  --out "$runs/transformer" --steps "$TR_STEPS" --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed 0 \
-  --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 1000 --stop-at "$TR_STOP" --max-minutes "$TR_MIN" \
+  --pose-map --out "$runs/transformer" --steps "$TR_STEPS" --batch-size 16 --lr 5e-4 --warmup-steps 100 --seed 0 \
+  --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 --max-minutes "$TR_MIN" \
   $(resume_flag "$runs/transformer")
 
 # 3. The decoder alone, from the frozen tokenizer.
@@ -63,8 +61,8 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
   --lr-decay-every 1500 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed 7 --threads "$THREADS" $BF16 \
   --checkpoint-every 250 --sample-every 1000 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
 
-# 4. Pose maps: phase 2's transformer grown with them and trained on (same frozen tokenizer).
-[ "$PM_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
-  --init "$runs/transformer/model" --pose-map --out "$runs/posemap" --steps "$PM_STEPS" --batch-size 16 --lr 2e-4 \
+# 4. Phase 2's transformer trained on with a fresh warmup and decay (same frozen tokenizer).
+[ "$FT_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+  --init "$runs/transformer/model" --pose-map --out "$runs/finetune" --steps "$FT_STEPS" --batch-size 16 --lr 2e-4 \
   --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
-  --max-minutes "$PM_MIN" $(resume_flag "$runs/posemap")
+  --max-minutes "$FT_MIN" $(resume_flag "$runs/finetune")
