@@ -61,7 +61,14 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
   --lr-decay-every 1500 --batch-size 8 --lr 3e-4 --gan-start 1000000 --seed 7 --threads "$THREADS" $BF16 \
   --checkpoint-every 250 --sample-every 1000 --max-minutes "$DEC_MIN" $(resume_flag "$runs/decoder")
 
-# 4. Phase 2's transformer trained on with a fresh warmup and decay (same frozen tokenizer).
+# 4. Phase 2's transformer trained on with a fresh warmup and decay (same frozen tokenizer), once
+#    phase 2 has reached its last step (its newest checkpoint is step TR_STEPS): started from an
+#    unfinished phase 2 it would warm-start from whatever weights that run had last saved.
+phase2_done() { [ "$(cat "$runs/transformer/checkpoints/latest" 2>/dev/null)" = "$(printf 'step-%08d' "$TR_STEPS")" ]; }
+if [ "$FT_MIN" != 0 ] && ! phase2_done; then
+  echo "phase 4 skipped: phase 2 ($runs/transformer) has not reached step $TR_STEPS yet; run this script again when it has" >&2
+  FT_MIN=0
+fi
 [ "$FT_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
   --init "$runs/transformer/model" --pose-map --out "$runs/finetune" --steps "$FT_STEPS" --batch-size 16 --lr 2e-4 \
   --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
