@@ -442,9 +442,8 @@ class LATransformer(PretrainedMixin, nn.Module):
                 cache.values[i][:, :, :start] = reference.values[i]
         cache.mask = self.build_mask(region, mask).to(cond_tokens.device)  # (B, L, L)
         attn_mask = cache.mask[:, None, start:length, :length]  # (B, 1, T, length)
-        pose_maps = None
-        if self.pose_map is not None:
-            pose_maps = self._pose_map_embedding(reference_pose, target_pose)  # (B, L, W)
+        pose_maps = (None if self.pose_map is None  # (B, L, W)
+                     else self._pose_map_embedding(reference_pose, target_pose))
         cache.target_extra = None if pose_maps is None else pose_maps[:, c.num_condition:]
         x = self._embed(cond_tokens, target_tokens, target_pose, reference_pose, pose_maps)[:, start:length]
         n_out = min(length - c.num_condition, c.num_tokens)
