@@ -164,6 +164,11 @@ def _gan_weight(ctx, param, value):
 @click.option("--decoder-only", is_flag=True,
               help="Train the decoder only: encoder and codebook stay fixed, so tokens (and a transformer "
                    "trained on them) stay valid.")
+@click.option("--decoder-channels", type=click.IntRange(min=1), default=None,
+              help="With --init: a decoder this wide (channels at full resolution); its deep part starts afresh.")
+@click.option("--decoder-res-blocks", type=click.IntRange(min=1), default=None,
+              help="With --init: this many residual blocks per decoder level; added ones start as the "
+                   "identity, so the decoder trains on from --init's.")
 @user_errors
 def train_tokenizer_command(stage, threads, **options) -> None:
     """Train the TS-VQGAN tokenizer (stage 1, then stage 2 with --init)."""

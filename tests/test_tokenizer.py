@@ -313,6 +313,47 @@ def test_a_grown_codebook_keeps_the_trained_parts_and_restarts_the_new_codes():
     assert torch.equal(shrunk.state_dict()["quantizer.codebook"], old["quantizer.codebook"][:8])
 
 
+def test_a_deeper_decoder_decodes_as_before_and_then_learns_with_its_new_blocks(tmp_path):
+    """Added residual blocks start as the identity: same tokens, same images; yet they are on the
+    path (a change to one moves the output), and the grown model saves and loads as such."""
+    model = tiny_model(True, linear_path=True, norm_group_channels=2)
+    deeper = model.with_decoder(res_blocks=4).eval()
+    assert deeper.config.decoder_res_blocks == 4 and deeper.config.decoder_channels == 8
+    _, image, region, _, _, _ = encoded(7)
+    with torch.no_grad():
+        z_q, indices, z = model.encode(image, region)
+        z_q2, indices2, z2 = deeper.encode(image, region)
+        assert torch.equal(indices, indices2) and torch.equal(z, z2)
+        before = model.decode_indices(indices, z, region)
+        after = deeper.decode_indices(indices, z, region)
+        assert torch.allclose(before, after, atol=1e-5)
+        added = [level[3] for level in deeper.decoder.levels]  # blocks 0-1 were there, 2-3 are new
+        assert all(float(block.conv2.weight.abs().sum()) == 0 for block in added)
+        torch.nn.init.normal_(added[-1].conv2.weight, std=0.1)
+        assert not torch.allclose(deeper.decode_indices(indices, z, region), before, atol=1e-3)
+    deeper.save_pretrained(tmp_path / "deeper")
+    loaded = TSVQGAN.from_pretrained(tmp_path / "deeper").eval()
+    with torch.no_grad():
+        assert torch.equal(loaded.decode_indices(indices, z, region), deeper.decode_indices(indices, z, region))
+    with pytest.raises(ValueError, match="only growing"):
+        deeper.with_decoder(res_blocks=2)
+
+
+def test_a_wider_decoder_keeps_the_tokens_and_the_linear_path():
+    model = tiny_model(True, linear_path=True, norm_group_channels=2)
+    wider = model.with_decoder(channels=16).eval()
+    assert wider.config == dataclasses.replace(model.config, decoder_channels=16, decoder_res_blocks=2)
+    old, new = model.state_dict(), wider.state_dict()
+    for key in old:
+        if key.startswith(("encoder.", "quantizer.", "decoder.linear.")):
+            assert torch.equal(old[key], new[key]), key
+    assert new["decoder.conv_in.weight"].shape[0] == 2 * old["decoder.conv_in.weight"].shape[0]
+    _, image, region, _, _, _ = encoded(8)
+    with torch.no_grad():
+        assert torch.equal(wider.encode(image, region)[1], model.encode(image, region)[1])
+        assert wider.decode_indices(*wider.encode(image, region)[1:], region).shape == image.shape
+
+
 @pytest.mark.parametrize("group_channels", [1, 2, 4, 8])
 def test_norm_groups_keep_the_asked_channels_and_the_weight_layout(group_channels):
     """norm_group_channels sets the fewest channels per GroupNorm group (decoder and plain encoder)

@@ -3,6 +3,7 @@ codebook usage, init from stage 1, bad input. Tiny stand-ins keep it fast (tests
 the last tests run the real TS-VQGAN at its small preset for a few steps."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
@@ -171,6 +172,7 @@ def test_perceptual_loss_from_a_local_vgg_file(tmp_path):
     (dict(stage=3), "--stage"), (dict(steps=0), "--steps"), (dict(region_mix=1.5), "--region-mix"),
     (dict(batch_size=-1), "--batch-size"), (dict(beta2=1.0), "betas"),
     (dict(norm_group_channels=0), "--norm-group-channels"),
+    (dict(decoder_res_blocks=3), "needs --init"), (dict(decoder_channels=0, init="x"), "--decoder-channels"),
 ])
 def test_bad_settings_are_refused(tmp_path, bad, message):
     with pytest.raises(IlatError, match=message):
@@ -258,6 +260,37 @@ def test_decoder_only_keeps_every_token_and_trains_the_decoder_with_new_norm_gro
             continue
         assert torch.equal(old[key], new[key]), f"{key} changed"  # codebook and usage too: no restarts
     assert any(not torch.equal(old[k], new[k]) for k in old if k.startswith("decoder.") and k.endswith("weight"))
+    image = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(before.encode(image)[1], after.encode(image)[1])
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_a_deeper_decoder_trains_on_from_init_keeps_the_tokens_and_resumes(tmp_path):
+    """--decoder-res-blocks with --decoder-only: the added blocks train, every token stays as it was,
+    and a stopped run resumes into the same deeper model."""
+    from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+
+    torch.manual_seed(0)
+    TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32, code_dim=8,
+                            linear_path=True, norm_group_channels=2)).save_pretrained(tmp_path / "init")
+    before = TSVQGAN.from_pretrained(tmp_path / "init")
+    command = ["train-tokenizer", "--data", "synthetic", "--out", str(tmp_path / "run"), "--stage", "2",
+               "--init", str(tmp_path / "init"), "--decoder-only", "--decoder-res-blocks", "3", "--steps", "4",
+               "--batch-size", "4", "--lr", "1e-3", "--gan-start", "1000", "--sample-every", "0",
+               "--log-every", "1", "--checkpoint-every", "2"]
+    first = CliRunner().invoke(main, [*command, "--stop-at", "2"])
+    assert first.exit_code == 0, first.output
+    resumed = CliRunner().invoke(main, [*command, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [1, 2, 3, 4]
+    after = TSVQGAN.from_pretrained(tmp_path / "run" / "model")
+    assert after.config == dataclasses.replace(before.config, decoder_channels=8, decoder_res_blocks=3)
+    assert all(level[2].conv2.weight.detach().abs().sum() > 0 for level in after.decoder.levels)  # learned
+    old, new = before.state_dict(), after.state_dict()
+    for key in old:
+        if not key.startswith("decoder."):
+            assert torch.equal(old[key], new[key]), f"{key} changed"
     image = torch.rand(3, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.equal(before.encode(image)[1], after.encode(image)[1])

@@ -61,6 +61,11 @@ class TokenizerConfig:
     # Without it our encoder and decoder trained together learn no chroma at all in 300 steps,
     # though each learns it beside a linear counterpart (benchmarks/results/probe_colour.md).
     linear_path: bool = False
+    # The decoder's own size (None: as the encoder). Tokens depend only on the encoder and the
+    # codebook, so a wider or deeper decoder can be trained for a trained tokenizer while every
+    # image keeps its tokens (TSVQGAN.with_decoder, train-tokenizer --decoder-only).
+    decoder_channels: int | None = None    # channels at full resolution (None: base_channels)
+    decoder_res_blocks: int | None = None  # residual blocks per level (None: num_res_blocks + 1)
     dropout: float = 0.0
     # Quantizer (see nn/quantizer.py)
     beta: float = 0.25                 # commitment weight
@@ -73,6 +78,10 @@ class TokenizerConfig:
         self.channel_mult = tuple(self.channel_mult)
         if self.norm_group_channels < 1:
             raise ValueError(f"norm_group_channels must be >= 1, got {self.norm_group_channels}")
+        for name in ("decoder_channels", "decoder_res_blocks"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value}")
         if self.resolution % self.downsample_factor:
             raise ValueError(f"resolution {self.resolution} is not a multiple of f={self.downsample_factor}")
 
@@ -255,7 +264,9 @@ class Decoder(nn.Module):
 
     def __init__(self, config: TokenizerConfig):
         super().__init__()
-        ch, mult, gc = config.base_channels, config.channel_mult, config.norm_group_channels
+        ch = config.decoder_channels or config.base_channels
+        mult, gc = config.channel_mult, config.norm_group_channels
+        blocks_per_level = config.decoder_res_blocks or config.num_res_blocks + 1
         width = ch * mult[-1]
         self.conv_in = nn.Conv2d(config.code_dim, width, 3, padding=1)
         mid = [DecoderResBlock(width, width, config.dropout, gc)]
@@ -266,7 +277,7 @@ class Decoder(nn.Module):
         self.levels = nn.ModuleList()
         for level in reversed(range(len(mult))):
             blocks = []
-            for _ in range(config.num_res_blocks + 1):
+            for _ in range(blocks_per_level):
                 blocks.append(DecoderResBlock(width, ch * mult[level], config.dropout, gc))
                 width = ch * mult[level]
             if level > 0:
@@ -331,6 +342,45 @@ class TSVQGAN(PretrainedMixin, nn.Module):
             grown.quantizer.usage.zero_()
             grown.quantizer.usage[:keep] = self.quantizer.usage[:keep]
         return grown
+
+    def with_decoder(self, *, channels: int | None = None, res_blocks: int | None = None) -> "TSVQGAN":
+        """A copy with a wider or deeper decoder; the encoder and the codebook are kept, so every
+        image keeps its tokens and a transformer trained on them stays valid.
+
+        channels / res_blocks: the decoder's channels at full resolution and residual blocks per
+        level (None: as now). With the same channels and at least as many blocks the copy decodes
+        exactly as this model does: the old blocks are kept and each added one starts as the
+        identity (its last conv is zero), so training goes on from here. With other channels the
+        deep decoder starts afresh; only the linear patch path, which does not depend on the
+        width, is kept."""
+        old = self.config
+        old_channels = old.decoder_channels or old.base_channels
+        old_blocks = old.decoder_res_blocks or old.num_res_blocks + 1
+        channels = channels or old_channels
+        res_blocks = res_blocks or old_blocks
+        if res_blocks < old_blocks and channels == old_channels:
+            raise ValueError(f"res_blocks {res_blocks} < the decoder's {old_blocks}: only growing is supported")
+        new = type(self)(dataclasses.replace(old, decoder_channels=channels, decoder_res_blocks=res_blocks))
+        new.encoder.load_state_dict(self.encoder.state_dict())
+        new.quantizer.load_state_dict(self.quantizer.state_dict())
+        if new.decoder.linear is not None and self.decoder.linear is not None:
+            new.decoder.linear.load_state_dict(self.decoder.linear.state_dict())
+        if channels != old_channels:
+            log.info("decoder widened from %d to %d channels: its deep part starts afresh", old_channels, channels)
+            return new
+        decoder, grown = self.decoder, new.decoder
+        for name in ("conv_in", "mid", "norm_out", "conv_out"):
+            getattr(grown, name).load_state_dict(getattr(decoder, name).state_dict())
+        for level_old, level_new in zip(decoder.levels, grown.levels):
+            # Each level is [res block] * blocks, then (but for the last) upsample and conv.
+            kept = list(level_old)
+            added = list(level_new)[old_blocks:res_blocks]
+            for source, target in zip(kept, list(level_new)[:old_blocks] + list(level_new)[res_blocks:]):
+                target.load_state_dict(source.state_dict())
+            for block in added:
+                nn.init.zeros_(block.conv2.weight)
+                nn.init.zeros_(block.conv2.bias)
+        return new
 
     @property
     def last_layer(self) -> torch.Tensor:

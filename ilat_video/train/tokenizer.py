@@ -72,6 +72,10 @@ class TokenizerTrainConfig:
     # Train the decoder only: the encoder and the codebook stay as they are, so every image keeps its
     # tokens and a transformer trained on them stays valid (a better decoder for a shipped model).
     decoder_only: bool = False
+    # A wider or deeper decoder for the `init` model (TSVQGAN.with_decoder): added blocks start as the
+    # identity, so with the same channels training goes on from the trained decoder.
+    decoder_channels: int | None = None
+    decoder_res_blocks: int | None = None
     resume: bool = False
     seed: int = 0
     num_workers: int = 0
@@ -100,6 +104,13 @@ class TokenizerTrainConfig:
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         if self.norm_group_channels is not None and self.norm_group_channels < 1:
             raise IlatError(f"--norm-group-channels must be >= 1, got {self.norm_group_channels}")
+        for name in ("decoder_channels", "decoder_res_blocks"):
+            value = getattr(self, name)
+            if value is not None:
+                common.check_positive(f"--{name.replace('_', '-')}", value)
+                if self.init is None:
+                    raise IlatError(f"--{name.replace('_', '-')} changes a trained decoder: it needs --init "
+                                    "(to train a new tokenizer this size, set it in the preset's config.json)")
         if not 0.0 <= self.region_mix <= 1.0:
             raise IlatError(f"--region-mix must be in [0, 1], got {self.region_mix}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
@@ -191,6 +202,11 @@ def build_tokenizer(config: TokenizerTrainConfig, seed: int) -> tuple[nn.Module,
             model = TSVQGAN(model_config)
         load_weights(model, model_dir / WEIGHTS_NAME)
         log.info("initialised the tokenizer from %s", model_dir)
+        if config.decoder_channels is not None or config.decoder_res_blocks is not None:
+            with common.seeded_torch(seed):
+                model = model.with_decoder(channels=config.decoder_channels, res_blocks=config.decoder_res_blocks)
+            log.info("decoder: %d channels, %d residual blocks per level",
+                     model.config.decoder_channels, model.config.decoder_res_blocks)
     else:
         with common.seeded_torch(seed):
             model = TSVQGAN(dataclasses.replace(tokenizer_config_from(config.preset), **overrides))
