@@ -507,9 +507,11 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="Sample among the k likeliest tokens instead of taking the likeliest (greedy, the default).")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Sampling temperature (implies sampling; default greedy).")
-@click.option("--background", type=click.Choice(["reference", "model"]), default="reference", show_default=True,
-              help="Outside the generated region: the reference's own pixels, or the model's decoding of them "
-                   "(the paper's Eq. 4 output, softer).")
+@click.option("--background", type=click.Choice(["unchanged", "reference", "model"]), default="unchanged",
+              show_default=True,
+              help="Where the video shows the reference's own pixels: wherever the model kept the reference's "
+                   "token (unchanged), outside the generated region only (reference), or nowhere: the model's "
+                   "decoding everywhere (model: the paper's Eq. 4 output, softer).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--save-poses", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the retargeted target poses (ilat-video JSON, in the reference's pixels).")
@@ -604,8 +606,9 @@ def _method_list(ctx, param, value):
 @click.option("--seeds", callback=_seed_list, default="0,1,2", show_default=True,
               help="One test subset per seed (mean ± std over them); also seeds sampling.")
 @click.option("--method", "methods", callback=_method_list, default=None,
-              help="Comma-separated: ilat, vanilla, taming-la, copy, reconstruction. Default: ilat, "
-                   "reconstruction, copy, plus vanilla and taming-la with --baseline-model.")
+              help="Comma-separated: ilat, ilat-paste, ilat-unchanged, vanilla, taming-la, copy, reconstruction, "
+                   "reconstruction-unchanged. Default: ilat, ilat-unchanged, reconstruction, "
+                   "reconstruction-unchanged, copy, plus vanilla and taming-la with --baseline-model.")
 @click.option("--baseline-model", type=click.Path(path_type=Path), default=None,
               help="The ar-mask transformer (a model folder, or a transformer folder/run using --model's "
                    "tokenizer) for vanilla and taming-la.")
@@ -645,7 +648,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     from . import evaluate as ev
     from .fileio import check_output_path
 
-    methods = methods or (["ilat", "reconstruction", "copy"]
+    methods = methods or (["ilat", "ilat-unchanged", "reconstruction", "reconstruction-unchanged", "copy"]
                           + (["vanilla", "taming-la"] if baseline_model is not None else []))
     needs_baseline = [m for m in methods if m in ev.BASELINE_METHODS]
     if needs_baseline and baseline_model is None:

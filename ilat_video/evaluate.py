@@ -15,6 +15,11 @@ Methods (`METHODS`):
   `decode_indices` with Eq. 4 (codes inside the token region, z outside).
 - "ilat-paste": "ilat" with the reference's own pixels outside the region (`regions.paste_outside`),
   as the Animator's default `background="reference"`: the same inside the region, by construction.
+- "ilat-unchanged": "ilat" with the reference's own pixels wherever the model kept the reference's
+  token: outside the region, and inside it in the token cells where the generated token is the
+  reference's own there, encoded alone or with the region (`regions.changed_region`, then
+  `paste_outside`), as the Animator's default `background="unchanged"`. Not in the paper: Eq. 4
+  re-renders those cells through the decoder.
 - "vanilla": the paper's Taming: an `ar`-mask transformer samples all N tokens with
   `sample_vanilla` and all of them are decoded (no Eq. 4, no z outside).
 - "taming-la": the paper's Taming*: the same `ar`-trained transformer sampled with the LA mask
@@ -23,6 +28,9 @@ Methods (`METHODS`):
 - "reconstruction": the tokenizer's bound: the true target tokens (the target encoded with the
   region, as in training) decoded with Eq. 4 and the reference's z outside, i.e. what a perfect
   transformer would give at inference.
+- "reconstruction-unchanged": the same bound for "ilat-unchanged": the true target tokens, with the
+  reference's own pixels wherever they are the reference's tokens (so a target equal to the
+  reference comes out as the reference itself).
 
 Metrics (`image_metrics`), on uint8 frames as the user gets them, scaled to [0, 1]:
 - PSNR = 10 log10(1 / MSE), capped at PSNR_CAP_DB when the MSE is 0 (so means and JSON stay finite);
@@ -74,10 +82,11 @@ __all__ = [
     "comparison_strip", "save_strip",
 ]
 
-METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la", "copy", "reconstruction")
-LOCAL_METHODS = ("ilat", "ilat-paste", "taming-la")  # cached local sampling, Eq. 4
+METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "vanilla", "taming-la", "copy", "reconstruction",
+           "reconstruction-unchanged")
+LOCAL_METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "taming-la")  # cached local sampling, Eq. 4
 BASELINE_METHODS = ("vanilla", "taming-la")  # need an ar-trained transformer
-MODEL_METHODS = ("ilat", "ilat-paste", "vanilla", "taming-la")  # need a transformer
+MODEL_METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "vanilla", "taming-la")  # need a transformer
 # Methods that need --model's own transformer (the baseline methods bring theirs).
 MAIN_MODEL_METHODS = tuple(m for m in MODEL_METHODS if m not in BASELINE_METHODS)
 SCOPES = ("frame", "region", "outside")
@@ -377,7 +386,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
              temperature: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods."""
-    from .regions import paste_outside
+    from .regions import changed_region, paste_outside
     from .sampling import sample_local, sample_vanilla
     from .train.transformer import normalize_pose
 
@@ -386,10 +395,16 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         return reference.clone()
     size = reference.shape[-1]
     region = batch["region"].bool()  # (B, S, S)
-    if method == "reconstruction":
+    if method in ("reconstruction", "reconstruction-unchanged"):
         _, _, z = tokenizer.encode(reference, region)  # the clean reference features outside
         _, target_indices, _ = tokenizer.encode(batch["target"], region)  # what training targets
-        return tokenizer.decode_indices(target_indices, z=z, region=tokenizer.token_region(region)).clamp(-1, 1)
+        images = tokenizer.decode_indices(target_indices, z=z, region=tokenizer.token_region(region)).clamp(-1, 1)
+        if method == "reconstruction":
+            return images
+        _, reference_indices, _ = tokenizer.encode(reference)
+        _, reference_region_indices, _ = tokenizer.encode(reference, region)
+        changed = changed_region(region, target_indices, reference_indices, reference_region_indices)
+        return paste_outside(images.float(), reference, changed)
     greedy = top_k is None and temperature is None
     sampling = dict(greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator)
     _, cond_indices, _ = tokenizer.encode(reference)  # condition tokens: no region
@@ -407,6 +422,9 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     tokens = sample_local(transformer, cond, indices.flatten(1), target_pose, token_region,
                           reference_pose=reference_pose, **sampling)  # (B, N)
     images = tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region).clamp(-1, 1)
+    if method == "ilat-unchanged":
+        changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
+        return paste_outside(images.float(), reference, changed)
     return paste_outside(images.float(), reference, region) if method == "ilat-paste" else images
 
 

@@ -30,8 +30,10 @@ from .pose.sequence import PoseSequence
 log = logging.getLogger(__name__)
 
 RETARGET_MODES = ("none", "scale", "relative", "bones")
-# What the frame shows outside the region: the reference's own pixels, or the model's Eq. 4 decoding.
-BACKGROUNDS = ("reference", "model")
+# Where the frame shows the reference's own pixels instead of the model's Eq. 4 decoding: wherever
+# the model kept the reference's token (outside the region and the unchanged cells inside it),
+# outside the region only, or nowhere. The first is the default.
+BACKGROUNDS = ("unchanged", "reference", "model")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".gif", ".mkv", ".m4v"}
 
 
@@ -237,16 +239,19 @@ class Animator:
     # --- 4.-5. generate -----------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
-                 temperature: float | None = None, background: str = "reference",
+                 temperature: float | None = None, background: str = "unchanged",
                  progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
-        background: "reference" (default) keeps the reference's own pixels outside the region
-        (`regions.paste_outside`, feathered over 2 pixels); "model" keeps the paper's Eq. 4
-        decoding everywhere, i.e. the tokenizer's re-rendering of the reference outside the region.
+        background: "unchanged" (default) shows the reference's own pixels wherever the model kept
+        the reference's token: outside the region, and inside it in the token cells where it
+        generated the reference's own token (`regions.changed_region`; the pasted area is feathered
+        over 2 pixels by `regions.paste_outside`). "reference" does so outside the region only;
+        "model" keeps the paper's Eq. 4 decoding everywhere, i.e. the tokenizer's re-rendering of
+        the reference wherever the model did not change it.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
-        from .regions import paste_outside, union_region
+        from .regions import changed_region, paste_outside, union_region
         from .sampling import sample_local
         from .train.transformer import normalize_pose
 
@@ -287,7 +292,10 @@ class Animator:
             )  # (B, N)
             images = self.tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region)
             images = images.float().clamp(-1, 1)
-            if background == "reference":
+            if background == "unchanged":
+                changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
+                images = paste_outside(images, reference, changed)
+            elif background == "reference":
                 images = paste_outside(images, reference, region)
             for image in images:
                 yield tensor_to_image(image)
@@ -296,7 +304,7 @@ class Animator:
 
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
-                background: str = "reference", max_frames: int | None = None, stride: int = 1,
+                background: str = "unchanged", max_frames: int | None = None, stride: int = 1,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
@@ -315,7 +323,7 @@ class Animator:
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
-                        background: str = "reference", max_frames: int | None = None, stride: int = 1,
+                        background: str = "unchanged", max_frames: int | None = None, stride: int = 1,
                         fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,

@@ -219,6 +219,31 @@ def paste_outside(generated, reference, region, feather: int = 2):
     return weight * generated + (1 - weight) * reference
 
 
+def changed_region(region, tokens, *reference_tokens):
+    """The part of a pixel region whose tokens the model changed: region pixels in token cells
+    where `tokens` differs from every one of `reference_tokens` (torch).
+
+    region: (B, H, W) bool; tokens: (B, h, w) generated; reference_tokens: maps (B or 1, h, w) of
+    the reference's own tokens (the pipeline passes both of its encodings: alone, and with the
+    region, whose tokens inside differ near the border). H, W must be multiples of h, w. Pasting
+    the reference outside this narrower region (`paste_outside`) keeps the reference's exact pixels
+    wherever the model kept one of the reference's tokens, instead of the tokenizer's lossy
+    re-rendering of them.
+    """
+    import torch
+
+    (h, w), (H, W) = tokens.shape[-2:], region.shape[-2:]
+    if H % h or W % w:
+        raise ValueError(f"region {H}x{W} is not a whole number of {h}x{w} token cells")
+    if not reference_tokens:
+        raise ValueError("changed_region needs at least one map of reference tokens")
+    changed = torch.ones_like(tokens, dtype=torch.bool)
+    for reference in reference_tokens:
+        changed &= tokens != reference  # (B, h, w)
+    changed = changed.repeat_interleave(H // h, dim=-2).repeat_interleave(W // w, dim=-1)
+    return region & changed
+
+
 def free_form_mask(rng: np.random.Generator, height: int, width: int, *, max_strokes: int = 4,
                    max_blobs: int = 3, max_width_fraction: float = 0.12) -> np.ndarray:
     """A random free-form region, bool (height, width), True = generate.

@@ -273,6 +273,7 @@ def test_paired_difference_on_the_same_pairs(models, subsets):
 
 @pytest.mark.parametrize("method, background, poses", [("ilat", "model", "reference tokens"),
                                                       ("ilat-paste", "reference", "reference tokens"),
+                                                      ("ilat-unchanged", "unchanged", "reference tokens"),
                                                       ("ilat", "model", "pose maps")])
 def test_ilat_reproduces_the_animators_frames(models, subsets, method, background, poses):
     """Both feed the reference pose the same way, as tokens or as a pose map."""
@@ -307,6 +308,45 @@ def test_ilat_paste_changes_only_what_lies_outside_the_region(models, subsets):
     # Region PSNR and MAE see region pixels only; region SSIM's 11x11 window reaches outside.
     assert {m: a.metrics["region"][m] for m in ("psnr", "mae")} == {m: b.metrics["region"][m] for m in ("psnr", "mae")}
     assert b.metrics["outside"]["psnr"] > a.metrics["outside"]["psnr"] + 3
+
+
+@pytest.mark.parametrize("keep", ["all", "none"])
+def test_ilat_unchanged_shows_the_reference_where_the_model_kept_its_tokens(models, subsets, monkeypatch, keep):
+    """A sampler that returns the reference's own tokens everywhere (from either of its encodings):
+    the frames are the reference itself; one that changes every token: the frames are ilat-paste's."""
+    import ilat_video.sampling
+
+    tokenizer, transformer = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    with torch.no_grad():
+        _, reference_tokens, _ = tokenizer.encode(batch["reference"])
+        _, region_tokens, _ = tokenizer.encode(batch["reference"], batch["region"].bool())
+    size = tokenizer.config.codebook_size
+    assert (reference_tokens != region_tokens).any()  # the two encodings differ near the region
+    if keep == "all":  # the reference's tokens, from either encoding
+        tokens = torch.where(torch.arange(reference_tokens.shape[-1]) % 2 == 0, reference_tokens, region_tokens)
+    else:  # a token neither encoding has there
+        tokens = (reference_tokens + 1) % size
+        tokens = torch.where(tokens == region_tokens, (reference_tokens + 2) % size, tokens)
+    monkeypatch.setattr(ilat_video.sampling, "sample_local", lambda *a, **k: tokens.flatten(1).clone())
+    out = ev.generate("ilat-unchanged", tokenizer, transformer, batch)
+    pasted = ev.generate("ilat-paste", tokenizer, transformer, batch)
+    assert batch["region"].any()
+    if keep == "all":
+        assert torch.equal(out, batch["reference"]) and not torch.equal(pasted, batch["reference"])
+    else:
+        assert torch.equal(out, pasted)
+
+
+def test_reconstruction_unchanged_of_the_reference_itself_is_the_reference(models, subsets):
+    """The target's true tokens are the reference's own when the target is the reference: nothing
+    changed, so the bound shows the reference exactly, where Eq. 4 alone re-renders it."""
+    tokenizer, _ = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    batch["target"] = batch["reference"]
+    out = ev.generate("reconstruction-unchanged", tokenizer, None, batch)
+    assert torch.equal(out, batch["reference"])
+    assert not torch.equal(ev.generate("reconstruction", tokenizer, None, batch), batch["reference"])
 
 
 def ev_dilate(region: np.ndarray, steps: int) -> np.ndarray:
@@ -542,8 +582,9 @@ def test_cli_baselines_from_a_transformer_folder_and_a_tokenizer_alone(tmp_path,
     ])
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
-    # Without --method: iLAT, the tokenizer bound and copy, plus both baselines.
-    assert list(doc["methods"]) == ["ilat", "reconstruction", "copy", "vanilla", "taming-la"]
+    # Without --method: iLAT and the tokenizer bound, each also as the Animator writes it, copy, and both baselines.
+    assert list(doc["methods"]) == ["ilat", "ilat-unchanged", "reconstruction", "reconstruction-unchanged", "copy",
+                                    "vanilla", "taming-la"]
     assert doc["methods"]["vanilla"]["model"] == str(tmp_path / "ar_transformer")
     # A tokenizer alone serves copy and reconstruction, and is refused for ilat.
     tokenizer_only = model_dir / "tokenizer"

@@ -148,7 +148,7 @@ def run_animate(*args):
     return CliRunner().invoke(main, ["animate", *map(str, args)])
 
 
-@pytest.mark.parametrize("background", ["reference", "model"])
+@pytest.mark.parametrize("background", ["unchanged", "reference", "model"])
 def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, background):
     out = tmp_path / "cli.mp4"
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ilat_video.pose import skeleton as sk
 from ilat_video.regions import (
+    changed_region,
     feathered_weights,
     free_form_mask,
     paste_outside,
@@ -169,6 +170,38 @@ def test_feathered_weights_fall_linearly_with_the_distance_to_the_region(seed, f
             d = np.full((12, 10), np.inf)
         expected = np.clip((feather + 1 - d) / (feather + 1), 0, 1)
         np.testing.assert_allclose(weights[b], expected, atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), density=st.floats(0.0, 1.0), codes=st.integers(1, 4))
+def test_changed_region_is_the_region_where_the_token_differs(seed, density, codes):
+    """Every region pixel is in the changed region iff its token cell's token differs from each of
+    the reference's maps; nothing outside the region is. With the reference's own pixels pasted outside it,
+    the pixels of unchanged cells are exactly the reference's far from any changed cell."""
+    rng = np.random.default_rng(seed)
+    region = torch.from_numpy(rng.uniform(size=(2, 16, 12)) < density)
+    tokens = torch.from_numpy(rng.integers(0, codes, (2, 4, 3)))
+    reference_tokens = torch.from_numpy(rng.integers(0, codes, (1, 4, 3)))
+    other_tokens = torch.from_numpy(rng.integers(0, codes, (2, 4, 3)))
+    changed = changed_region(region, tokens, reference_tokens, other_tokens)
+    for b, y, x in np.ndindex(2, 16, 12):
+        cell = tokens[b, y // 4, x // 4]
+        differs = bool(cell != reference_tokens[0, y // 4, x // 4]) and bool(cell != other_tokens[b, y // 4, x // 4])
+        assert bool(changed[b, y, x]) == (bool(region[b, y, x]) and differs)
+    generated = torch.rand(2, 3, 16, 12, generator=torch.Generator().manual_seed(seed))
+    reference = torch.rand(1, 3, 16, 12, generator=torch.Generator().manual_seed(seed + 1))
+    out = paste_outside(generated, reference, changed, feather=1)
+
+    def pixels(images):  # (B, H, W, 3)
+        return images.expand(2, -1, -1, -1).permute(0, 2, 3, 1)
+
+    assert torch.equal(pixels(out)[changed], pixels(generated)[changed])
+    near = torch.nn.functional.max_pool2d(changed[:, None].float(), 3, stride=1, padding=1)[:, 0].bool()
+    assert torch.equal(pixels(out)[~near], pixels(reference)[~near])
+    with pytest.raises(ValueError, match="token cells"):
+        changed_region(region[:, :15], tokens, reference_tokens)
+    with pytest.raises(ValueError, match="at least one"):
+        changed_region(region, tokens)
 
 
 def test_paste_outside_keeps_the_region_and_the_far_background_exact():
