@@ -513,6 +513,9 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
                    "token (unchanged), outside the generated region only (reference), or nowhere: the model's "
                    "decoding everywhere (model: the paper's Eq. 4 output, softer).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "
+                   "threads than cores avoids threads waiting on each other).")
 @click.option("--save-poses", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the retargeted target poses (ilat-video JSON, in the reference's pixels).")
 @click.option("--side-by-side", is_flag=True,
@@ -522,8 +525,8 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
-                    batch_size, seed, top_k, temperature, background, device, save_poses, side_by_side,
-                    keep_audio, pose_model) -> None:
+                    batch_size, seed, top_k, temperature, background, device, threads, save_poses,
+                    side_by_side, keep_audio, pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -540,6 +543,7 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
 
     from .pipeline import Animator, default_model_dir
 
+    _set_threads(threads)
     model = model or default_model_dir()
     animator = Animator.from_pretrained(model, device=device, pose_model=pose_model)
     started = _time.perf_counter()

@@ -158,6 +158,16 @@ def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, b
     assert len(list(read_frames(out))) == 3
 
 
+def test_cli_animate_threads_sets_torchs_threads(model_dir, reference, driving, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    result = run_animate(reference[0], driving, "-o", tmp_path / "t.mp4", "--model", model_dir, "--reference-pose",
+                         reference[1], "--max-frames", 1, "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
+    assert run_animate(reference[0], driving, "-o", tmp_path / "u.mp4", "--threads", 0).exit_code == 2
+
+
 @pytest.fixture(scope="module")
 def blank_video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("blank") / "nobody.mp4"
