@@ -396,14 +396,13 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     size = reference.shape[-1]
     region = batch["region"].bool()  # (B, S, S)
     if method in ("reconstruction", "reconstruction-unchanged"):
-        _, _, z = tokenizer.encode(reference, region)  # the clean reference features outside
+        _, known_indices, z = tokenizer.encode(reference, region)  # z: the clean reference features outside
         _, target_indices, _ = tokenizer.encode(batch["target"], region)  # what training targets
         images = tokenizer.decode_indices(target_indices, z=z, region=tokenizer.token_region(region)).clamp(-1, 1)
         if method == "reconstruction":
             return images
         _, reference_indices, _ = tokenizer.encode(reference)
-        _, reference_region_indices, _ = tokenizer.encode(reference, region)
-        changed = changed_region(region, target_indices, reference_indices, reference_region_indices)
+        changed = changed_region(region, target_indices, reference_indices, known_indices)
         return paste_outside(images.float(), reference, changed)
     greedy = top_k is None and temperature is None
     sampling = dict(greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator)
