@@ -512,6 +512,10 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="Where the video shows the reference's own pixels: wherever the model kept the reference's "
                    "token (unchanged), outside the generated region only (reference), or nowhere: the model's "
                    "decoding everywhere (model: the paper's Eq. 4 output, softer).")
+@click.option("--decode", type=click.Choice(["tokens", "expected"]), default="tokens", show_default=True,
+              help="What the decoder renders in the generated region: the sampled tokens (the paper), or at "
+                   "each position the mean code under the model's distribution there (expected: softer where "
+                   "the model is unsure, closer to the truth on average).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "
@@ -525,7 +529,7 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
-                    batch_size, seed, top_k, temperature, background, device, threads, save_poses,
+                    batch_size, seed, top_k, temperature, background, decode, device, threads, save_poses,
                     side_by_side, keep_audio, pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
@@ -559,7 +563,7 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
         summary = animator.animate_to_file(
             reference, driving, output, reference_pose=reference_pose, retarget=retarget_mode,
             batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature, background=background,
-            max_frames=max_frames,
+            decode=decode, max_frames=max_frames,
             stride=stride, fps=fps, side_by_side=side_by_side, keep_audio=keep_audio, save_poses=save_poses,
             progress=progress,
         )
@@ -610,9 +614,10 @@ def _method_list(ctx, param, value):
 @click.option("--seeds", callback=_seed_list, default="0,1,2", show_default=True,
               help="One test subset per seed (mean ± std over them); also seeds sampling.")
 @click.option("--method", "methods", callback=_method_list, default=None,
-              help="Comma-separated: ilat, ilat-paste, ilat-unchanged, vanilla, taming-la, copy, reconstruction, "
-                   "reconstruction-unchanged. Default: ilat, ilat-unchanged, reconstruction, "
-                   "reconstruction-unchanged, copy, plus vanilla and taming-la with --baseline-model.")
+              help="Comma-separated: ilat, ilat-paste, ilat-unchanged, ilat-expected, vanilla, taming-la, copy, "
+                   "reconstruction, reconstruction-unchanged. Default: ilat, ilat-unchanged, ilat-expected, "
+                   "reconstruction, reconstruction-unchanged, copy, plus vanilla and taming-la with "
+                   "--baseline-model.")
 @click.option("--baseline-model", type=click.Path(path_type=Path), default=None,
               help="The ar-mask transformer (a model folder, or a transformer folder/run using --model's "
                    "tokenizer) for vanilla and taming-la.")
@@ -652,7 +657,8 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     from . import evaluate as ev
     from .fileio import check_output_path
 
-    methods = methods or (["ilat", "ilat-unchanged", "reconstruction", "reconstruction-unchanged", "copy"]
+    methods = methods or (["ilat", "ilat-unchanged", "ilat-expected", "reconstruction", "reconstruction-unchanged",
+                           "copy"]
                           + (["vanilla", "taming-la"] if baseline_model is not None else []))
     needs_baseline = [m for m in methods if m in ev.BASELINE_METHODS]
     if needs_baseline and baseline_model is None:

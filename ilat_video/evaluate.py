@@ -20,6 +20,9 @@ Methods (`METHODS`):
   reference's own there, encoded alone or with the region (`regions.changed_region`, then
   `paste_outside`), as the Animator's default `background="unchanged"`. Not in the paper: Eq. 4
   re-renders those cells through the decoder.
+- "ilat-expected": "ilat-unchanged" with the expected code rendered at each region position
+  instead of the picked token's (`sampling.region_codes`), as the Animator's `decode="expected"`;
+  the picked (greedy) tokens still decide the unchanged cells. Not in the paper.
 - "vanilla": the paper's Taming: an `ar`-mask transformer samples all N tokens with
   `sample_vanilla` and all of them are decoded (no Eq. 4, no z outside).
 - "taming-la": the paper's Taming*: the same `ar`-trained transformer sampled with the LA mask
@@ -82,11 +85,12 @@ __all__ = [
     "comparison_strip", "save_strip",
 ]
 
-METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "vanilla", "taming-la", "copy", "reconstruction",
-           "reconstruction-unchanged")
-LOCAL_METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "taming-la")  # cached local sampling, Eq. 4
+METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "ilat-expected", "vanilla", "taming-la", "copy",
+           "reconstruction", "reconstruction-unchanged")
+# cached local sampling, Eq. 4
+LOCAL_METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "ilat-expected", "taming-la")
 BASELINE_METHODS = ("vanilla", "taming-la")  # need an ar-trained transformer
-MODEL_METHODS = ("ilat", "ilat-paste", "ilat-unchanged", "vanilla", "taming-la")  # need a transformer
+MODEL_METHODS = LOCAL_METHODS + ("vanilla",)  # need a transformer
 # Methods that need --model's own transformer (the baseline methods bring theirs).
 MAIN_MODEL_METHODS = tuple(m for m in MODEL_METHODS if m not in BASELINE_METHODS)
 SCOPES = ("frame", "region", "outside")
@@ -387,7 +391,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods."""
     from .regions import changed_region, paste_outside
-    from .sampling import sample_local, sample_vanilla
+    from .sampling import region_codes, sample_local, sample_vanilla
     from .train.transformer import normalize_pose
 
     reference = batch["reference"]
@@ -418,10 +422,14 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     _, indices, z = tokenizer.encode(reference, region)  # (B, h, w), z clean outside the region
     token_region = tokenizer.token_region(region)  # (B, h, w)
-    tokens = sample_local(transformer, cond, indices.flatten(1), target_pose, token_region,
-                          reference_pose=reference_pose, **sampling)  # (B, N)
-    images = tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region).clamp(-1, 1)
-    if method == "ilat-unchanged":
+    expected = method == "ilat-expected"
+    sampled = sample_local(transformer, cond, indices.flatten(1), target_pose, token_region,
+                           reference_pose=reference_pose, return_logits=expected, **sampling)
+    tokens, logits = sampled if expected else (sampled, None)  # (B, N), (B, N, K)
+    codes = region_codes(tokens.view_as(indices), tokenizer.quantizer.codes(), token_region, logits=logits,
+                         top_k=top_k, temperature=temperature or 1.0)
+    images = tokenizer.decode(codes, z=z, region=token_region).clamp(-1, 1)
+    if method in ("ilat-unchanged", "ilat-expected"):
         changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
         return paste_outside(images.float(), reference, changed)
     return paste_outside(images.float(), reference, region) if method == "ilat-paste" else images

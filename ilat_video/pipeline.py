@@ -34,6 +34,9 @@ RETARGET_MODES = ("none", "scale", "relative", "bones")
 # the model kept the reference's token (outside the region and the unchanged cells inside it),
 # outside the region only, or nowhere. The first is the default.
 BACKGROUNDS = ("unchanged", "reference", "model")
+# What the decoder renders inside the region: the sampled tokens' codes (the paper), or the expected
+# code under the distribution each token was drawn from (`sampling.region_codes`).
+DECODINGS = ("tokens", "expected")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".gif", ".mkv", ".m4v"}
 
 
@@ -239,7 +242,7 @@ class Animator:
     # --- 4.-5. generate -----------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
-                 temperature: float | None = None, background: str = "unchanged",
+                 temperature: float | None = None, background: str = "unchanged", decode: str = "tokens",
                  progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
@@ -249,15 +252,22 @@ class Animator:
         over 2 pixels by `regions.paste_outside`). "reference" does so outside the region only;
         "model" keeps the paper's Eq. 4 decoding everywhere, i.e. the tokenizer's re-rendering of
         the reference wherever the model did not change it.
+
+        decode: "tokens" renders the sampled tokens' codes (the paper); "expected" renders, at each
+        region position, the mean code under the distribution its token was drawn from (softmax of
+        the logits at `temperature`, default 1, over the `top_k` most likely codes when given): the
+        model's uncertainty shows as softer detail instead of one confident guess, closer to the
+        truth in squared error. The tokens still decide which cells count as unchanged.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
         from .regions import changed_region, paste_outside, union_region
-        from .sampling import sample_local
+        from .sampling import region_codes, sample_local
         from .train.transformer import normalize_pose
 
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
         _check_background(background)
+        _check_decode(decode)
         # Greedy (the paper's top-1) unless the caller asks for sampling with top_k or temperature.
         greedy = top_k is None and temperature is None
         if top_k is not None and top_k < 1:
@@ -284,13 +294,16 @@ class Animator:
             _, indices, z = self.tokenizer.encode(reference.expand(b, -1, -1, -1), region)
             token_region = self.tokenizer.token_region(region)  # (B, h, w)
             target_pose = normalize_pose(torch.from_numpy(poses).to(device), size)
-            tokens = sample_local(
+            sampled = sample_local(
                 self.transformer, cond.expand(b, -1), indices.flatten(1), target_pose, token_region,
                 reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
                 greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
-                reference_kv=reference_kv,
-            )  # (B, N)
-            images = self.tokenizer.decode_indices(tokens.view_as(indices), z=z, region=token_region)
+                reference_kv=reference_kv, return_logits=decode == "expected",
+            )
+            tokens, logits = sampled if decode == "expected" else (sampled, None)  # (B, N), (B, N, K)
+            codes = region_codes(tokens.view_as(indices), self.tokenizer.quantizer.codes(), token_region,
+                                 logits=logits, top_k=top_k, temperature=temperature or 1.0)
+            images = self.tokenizer.decode(codes, z=z, region=token_region)
             images = images.float().clamp(-1, 1)
             if background == "unchanged":
                 changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
@@ -304,27 +317,27 @@ class Animator:
 
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
-                background: str = "unchanged", max_frames: int | None = None, stride: int = 1,
-                progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+                background: str = "unchanged", decode: str = "tokens", max_frames: int | None = None,
+                stride: int = 1, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
         reference: image path or uint8 (H, W, 3) RGB array. driving: a video path, a pose file path
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
-        given, at `temperature`, default 1) with a generator seeded by `seed`. background: see
-        `generate`. Frames are made `batch_size` at a time and yielded in order.
+        given, at `temperature`, default 1) with a generator seeded by `seed`. background and
+        decode: see `generate`. Frames are made `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
-        yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k,
-                                 temperature=temperature, background=background, progress=progress)
+        yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
+                                 background=background, decode=decode, progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
-                        background: str = "unchanged", max_frames: int | None = None, stride: int = 1,
-                        fps: float | None = None,
+                        background: str = "unchanged", decode: str = "tokens", max_frames: int | None = None,
+                        stride: int = 1, fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
@@ -338,6 +351,7 @@ class Animator:
         from .video import VideoWriter
 
         _check_background(background)  # before anything is read or written
+        _check_decode(decode)
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -352,8 +366,8 @@ class Animator:
         if keep_audio and not driving_is_video:
             raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
-        frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k,
-                               temperature=temperature, background=background, progress=progress)
+        frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
+                               background=background, decode=decode, progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:
@@ -379,6 +393,11 @@ class Animator:
 def _check_background(background: str) -> None:
     if background not in BACKGROUNDS:
         raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+
+
+def _check_decode(decode: str) -> None:
+    if decode not in DECODINGS:
+        raise IlatError(f"decode must be one of {', '.join(DECODINGS)}, got {decode!r}")
 
 
 def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -19,6 +19,13 @@ setting; `top_k=1` is greedy too). `greedy=False` samples from softmax(logits / 
 restricted to the `top_k` most likely ids when `top_k` is given, drawing from `generator`, which
 is then required so that the same inputs and seed give the same tokens.
 
+Decoding what was sampled: the paper decodes the picked tokens. `region_codes` also gives the
+other choice the Animator and `evaluate` offer, the *expected* code at each region position: the
+mean of the codebook under the distribution the token was drawn from (softmax(logits /
+temperature), over the `top_k` most likely ids when given), which the decoder turns into an image
+closer in squared error to the truth than any one token's when the model is unsure (not in the
+paper; measured in `benchmarks/results/probe_soft.md`).
+
 All samplers take `max_steps` for benchmarks only: stop after that many sequential steps, the
 region tokens not reached yet keep their input ids.
 """
@@ -52,12 +59,42 @@ def choose_tokens(logits: torch.Tensor, *, greedy: bool = True, top_k: int | Non
     """(B, K) logits -> (B,) token ids by the module's decoding rule."""
     if greedy or top_k == 1:
         return logits.argmax(dim=-1)
+    probs = torch.softmax(_filtered(logits, top_k, temperature), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+def _filtered(logits: torch.Tensor, top_k: int | None, temperature: float) -> torch.Tensor:
     logits = logits.float() / temperature
     if top_k is not None and top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+    return logits
+
+
+def region_codes(tokens: torch.Tensor, codebook: torch.Tensor, region: torch.Tensor, *,
+                 logits: torch.Tensor | None = None, top_k: int | None = None,
+                 temperature: float = 1.0) -> torch.Tensor:
+    """The code vectors to decode, (B, D, h, w): each token's code, and with `logits` the expected
+    code inside the region instead.
+
+    tokens: (B, h, w) long; codebook: (K, D) codes as the quantizer uses them; region: (B, h, w)
+    bool, True = generated; logits: (B, N, K), N = h * w, as `sample_local(..., return_logits=True)`
+    gives them (at region positions, those each token was drawn from). The expected code is
+    sum_k p_k e_k with p = softmax(logits / temperature) over the `top_k` most likely ids (all when
+    None). Outside the region the tokens' own codes (Eq. 4 replaces them by z there anyway).
+    """
+    b, h, w = tokens.shape
+    codes = torch.nn.functional.embedding(tokens, codebook)  # (B, h, w, D)
+    if logits is not None:
+        if logits.shape[:2] != (b, h * w) or logits.shape[-1] != codebook.shape[0]:
+            raise ValueError(f"logits {tuple(logits.shape)} do not fit tokens {tuple(tokens.shape)} "
+                             f"and a codebook of {codebook.shape[0]}")
+        where = region.reshape(b, h * w).bool()
+        probs = torch.softmax(_filtered(logits[where], top_k, temperature), dim=-1)  # (M, K)
+        codes = codes.reshape(b, h * w, -1).clone()
+        codes[where] = (probs @ codebook.float()).to(codes.dtype)
+        codes = codes.view(b, h, w, -1)
+    return codes.permute(0, 3, 1, 2)
 
 
 def _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator):

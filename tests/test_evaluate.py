@@ -271,11 +271,14 @@ def test_paired_difference_on_the_same_pairs(models, subsets):
         ev.paired_difference(copy, ev.evaluate_model(models, {0: subsets[0]}, method="copy", device="cpu"))
 
 
-@pytest.mark.parametrize("method, background, poses", [("ilat", "model", "reference tokens"),
-                                                      ("ilat-paste", "reference", "reference tokens"),
-                                                      ("ilat-unchanged", "unchanged", "reference tokens"),
-                                                      ("ilat", "model", "pose maps")])
-def test_ilat_reproduces_the_animators_frames(models, subsets, method, background, poses):
+@pytest.mark.parametrize("method, background, decode, poses", [
+    ("ilat", "model", "tokens", "reference tokens"),
+    ("ilat-paste", "reference", "tokens", "reference tokens"),
+    ("ilat-unchanged", "unchanged", "tokens", "reference tokens"),
+    ("ilat-expected", "unchanged", "expected", "reference tokens"),
+    ("ilat", "model", "tokens", "pose maps"),
+])
+def test_ilat_reproduces_the_animators_frames(models, subsets, method, background, decode, poses):
     """Both feed the reference pose the same way, as tokens or as a pose map."""
     from ilat_video.pipeline import AnimationPlan, Animator
 
@@ -288,7 +291,7 @@ def test_ilat_reproduces_the_animators_frames(models, subsets, method, backgroun
                              reference_crop=tensor_to_image(pair["reference"]),
                              reference_pose_crop=pair["reference_pose"].numpy(),
                              target_crop=pair["target_pose"].numpy()[None])
-        (expected,) = list(animator.generate(plan, background=background))
+        (expected,) = list(animator.generate(plan, background=background, decode=decode))
         # Batch 1 against batch 2: float sums may move a pixel on a rounding edge by one level.
         assert np.abs(expected.astype(int) - frame).max() <= 1
 
@@ -336,6 +339,35 @@ def test_ilat_unchanged_shows_the_reference_where_the_model_kept_its_tokens(mode
         assert torch.equal(out, batch["reference"]) and not torch.equal(pasted, batch["reference"])
     else:
         assert torch.equal(out, pasted)
+
+
+def test_ilat_expected_renders_the_expectation_of_the_logits(models, subsets, monkeypatch):
+    """A sampler sure of its tokens (one logit far above the rest): the expected code is the token's
+    own and the frames are ilat-unchanged's; an unsure one (equal logits): the region's changed
+    cells show the mean code instead, and nothing outside them moves."""
+    import ilat_video.sampling
+
+    tokenizer, transformer = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    with torch.no_grad():
+        _, reference_tokens, _ = tokenizer.encode(batch["reference"])
+    size = tokenizer.config.codebook_size
+    tokens = ((reference_tokens + 1) % size).flatten(1)  # changed everywhere
+    sure = torch.nn.functional.one_hot(tokens, size).float() * 1e4
+
+    def sampler(logits):
+        return lambda *a, **k: (tokens.clone(), logits) if k.get("return_logits") else tokens.clone()
+
+    monkeypatch.setattr(ilat_video.sampling, "sample_local", sampler(sure))
+    unchanged = ev.generate("ilat-unchanged", tokenizer, transformer, batch)
+    assert torch.allclose(ev.generate("ilat-expected", tokenizer, transformer, batch), unchanged, atol=1e-5)
+    monkeypatch.setattr(ilat_video.sampling, "sample_local", sampler(torch.zeros_like(sure)))
+    unsure = ev.generate("ilat-expected", tokenizer, transformer, batch)
+    region = batch["region"].bool()
+    assert not torch.allclose(unsure, unchanged, atol=1e-3)
+    grown = np.stack([ev_dilate(r, 2) for r in region.numpy()])
+    far = ~torch.from_numpy(grown)[:, None].expand_as(unsure)
+    assert torch.equal(unsure[far], unchanged[far])  # the reference's own pixels far from the region
 
 
 def test_reconstruction_unchanged_of_the_reference_itself_is_the_reference(models, subsets):
@@ -582,9 +614,10 @@ def test_cli_baselines_from_a_transformer_folder_and_a_tokenizer_alone(tmp_path,
     ])
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
-    # Without --method: iLAT and the tokenizer bound, each also as the Animator writes it, copy, and both baselines.
-    assert list(doc["methods"]) == ["ilat", "ilat-unchanged", "reconstruction", "reconstruction-unchanged", "copy",
-                                    "vanilla", "taming-la"]
+    # Without --method: iLAT and the tokenizer bound, each also as the Animator writes it (and iLAT with
+    # expected codes), copy, and both baselines.
+    assert list(doc["methods"]) == ["ilat", "ilat-unchanged", "ilat-expected", "reconstruction",
+                                    "reconstruction-unchanged", "copy", "vanilla", "taming-la"]
     assert doc["methods"]["vanilla"]["model"] == str(tmp_path / "ar_transformer")
     # A tokenizer alone serves copy and reconstruction, and is refused for ilat.
     tokenizer_only = model_dir / "tokenizer"

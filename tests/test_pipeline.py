@@ -148,11 +148,12 @@ def run_animate(*args):
     return CliRunner().invoke(main, ["animate", *map(str, args)])
 
 
-@pytest.mark.parametrize("background", ["unchanged", "reference", "model"])
-def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, background):
+@pytest.mark.parametrize("background, decode", [("unchanged", "tokens"), ("reference", "tokens"),
+                                                ("model", "tokens"), ("unchanged", "expected")])
+def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, background, decode):
     out = tmp_path / "cli.mp4"
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                         "--max-frames", 3, "--batch-size", 2, "--background", background)
+                         "--max-frames", 3, "--batch-size", 2, "--background", background, "--decode", decode)
     assert result.exit_code == 0, result.output
     assert "3 frames" in result.output
     assert len(list(read_frames(out))) == 3

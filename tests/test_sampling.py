@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ilat_video.masks import causal_group
 from ilat_video.nn.transformer import LATransformer, TransformerConfig
-from ilat_video.sampling import choose_tokens, sample_local, sample_naive, sample_vanilla
+from ilat_video.sampling import choose_tokens, region_codes, sample_local, sample_naive, sample_vanilla
 
 K = 16
 QKV_SCALE = 6.0  # peaky attention: outputs depend strongly on individual earlier tokens
@@ -274,3 +274,35 @@ def test_shared_reference_sampling_equals_the_full_pass():
         forced = model(cond, tokens, pose, region)
     flat = region.flatten(1)
     assert (logits - forced)[flat].abs().max() < 1e-4
+
+
+def test_region_codes_are_the_tokens_codes_or_their_expectation():
+    g = torch.Generator().manual_seed(5)
+    codebook = torch.randn(K, 4, generator=g)
+    tokens = torch.randint(0, K, (2, 3, 3), generator=g)
+    region = torch.rand(2, 3, 3, generator=g) < 0.5
+    region[0, 0, 0], region[1, 2, 2] = True, False
+    picked = codebook[tokens].permute(0, 3, 1, 2)  # (B, D, h, w)
+    assert torch.equal(region_codes(tokens, codebook, region), picked)  # no logits: the tokens' codes
+
+    logits = torch.randn(2, 9, K, generator=g)
+    expected = region_codes(tokens, codebook, region, logits=logits)
+    inside = region[:, None].expand_as(picked)
+    assert torch.equal(expected[~inside], picked[~inside])  # outside the region: untouched
+    probs = torch.softmax(logits, -1).view(2, 3, 3, K)
+    assert torch.allclose(expected.permute(0, 2, 3, 1)[region], probs[region] @ codebook, atol=1e-6)
+    # A sure model (one logit far above the rest) gives exactly its token's code back ...
+    sure = torch.nn.functional.one_hot(tokens.flatten(1), K).float() * 1e4
+    assert torch.allclose(region_codes(tokens, codebook, region, logits=sure), picked, atol=1e-6)
+    # ... as does top_k=1 whatever the logits, with the likeliest code; equal logits give the mean code.
+    top = region_codes(tokens, codebook, region, logits=logits, top_k=1)
+    likeliest = codebook[logits.argmax(-1).view(2, 3, 3)].permute(0, 3, 1, 2)
+    assert torch.allclose(top[inside], likeliest[inside])
+    flat = region_codes(tokens, codebook, region, logits=torch.zeros(2, 9, K))
+    assert torch.allclose(flat.permute(0, 2, 3, 1)[region], codebook.mean(0).expand(int(region.sum()), -1), atol=1e-6)
+    # A higher temperature moves the expectation towards the mean code.
+    hot = region_codes(tokens, codebook, region, logits=logits, temperature=100.0)
+    mean = codebook.mean(0)[None, :, None, None]
+    assert ((hot - mean)[inside].abs().sum() < (expected - mean)[inside].abs().sum())
+    with pytest.raises(ValueError, match="do not fit"):
+        region_codes(tokens, codebook, region, logits=logits[:, :8])
