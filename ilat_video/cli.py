@@ -194,6 +194,9 @@ def train_tokenizer_command(stage, threads, **options) -> None:
 @click.option("--changed-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Loss weight of the region tokens whose target differs from the reference's token there "
                    "(the ones copying gets wrong); 1: the paper's plain mean.")
+@click.option("--expected-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Also train the expected code that `animate --decode expected` renders: this weight times "
+                   "its squared distance from the target token's code (not in the paper); 0: cross-entropy only.")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this transformer's weights (its model/ folder or run folder) instead of the "
                    "preset, e.g. after training the tokenizer further.")

@@ -5,6 +5,7 @@ networks' sizes; tests of the real networks at tiny configs live beside them whe
 from __future__ import annotations
 
 import dataclasses
+import types
 
 import numpy as np
 import pytest
@@ -97,6 +98,11 @@ class TinyTokenizer(PretrainedMixin, nn.Module):
     @property
     def last_layer(self) -> torch.Tensor:
         return self.out.weight
+
+    @property
+    def quantizer(self):
+        """What the training code reads of TSVQGAN's quantizer: the codes as used, (K, c)."""
+        return types.SimpleNamespace(codes=lambda: self.codebook.weight)
 
     def token_region(self, region: torch.Tensor) -> torch.Tensor:
         grid = self.config.image_size // self.config.factor

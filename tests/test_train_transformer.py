@@ -24,6 +24,7 @@ from ilat_video.train.common import read_log
 from ilat_video.train.transformer import (
     TransformerTrainConfig,
     _param_groups,
+    expected_code_loss,
     normalize_pose,
     tokenize_batch,
     train_transformer,
@@ -189,6 +190,43 @@ def test_changed_weight_must_be_positive(tmp_path):
                                        "--out", str(tmp_path / "cli"), "--changed-weight", "-1"])
     assert result.exit_code == 2 and "--changed-weight" in result.output
     assert not (tmp_path / "cli").exists()
+
+
+def test_expected_code_loss_is_the_squared_distance_of_the_mean_code():
+    g = torch.Generator().manual_seed(0)
+    codebook = torch.randn(6, 3, generator=g)
+    logits = torch.randn(2, 4, 6, generator=g, requires_grad=True)
+    target = torch.randint(0, 6, (2, 4), generator=g)
+    region = torch.tensor([[True, False, True, True], [False, False, True, False]])
+    expected = torch.softmax(logits, -1) @ codebook  # (2, 4, 3)
+    manual = (expected - codebook[target])[region].pow(2).mean()
+    loss = expected_code_loss(logits, target, region, codebook)
+    assert torch.allclose(loss, manual)
+    # Sure of the target everywhere: nothing to learn; a gradient step moves the mean code closer.
+    sure = torch.nn.functional.one_hot(target, 6).float() * 1e4
+    assert float(expected_code_loss(sure, target, region, codebook)) < 1e-10
+    loss.backward()
+    stepped = (logits - 10.0 * logits.grad).detach()
+    assert float(expected_code_loss(stepped, target, region, codebook)) < loss.item()
+    assert logits.grad[~region].abs().max() == 0  # positions outside the region do not learn
+    empty = expected_code_loss(logits, target, torch.zeros_like(region), codebook)
+    assert float(empty) == 0.0 and empty.requires_grad
+
+
+def test_expected_weight_adds_the_expected_code_term(tmp_path):
+    train_transformer(config(tmp_path / "run", steps=4, batch_size=3, log_every=1, expected_weight=2.0),
+                      model=recording(), tokenizer=seeded_tokenizer(3), dataset=TinyPairs())
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert len(records) == 4
+    for r in records:
+        assert r["expected_loss"] > 0
+        assert r["loss"] == pytest.approx(r["ce_loss"] + 2.0 * r["expected_loss"], rel=1e-5)
+    train_transformer(config(tmp_path / "plain", steps=2, batch_size=3, log_every=1), model=recording(),
+                      tokenizer=seeded_tokenizer(3), dataset=TinyPairs())
+    assert all("expected_loss" not in r for r in read_log(tmp_path / "plain" / "log.jsonl"))  # 0: the paper's loss
+    result = CliRunner().invoke(main, ["train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path),
+                                       "--out", str(tmp_path / "cli"), "--expected-weight", "-1"])
+    assert result.exit_code == 2 and "--expected-weight" in result.output
 
 
 def test_tokenize_batch_uses_the_region_for_the_target_only():

@@ -57,6 +57,11 @@ class TransformerTrainConfig:
     # same position (the ones that must change); 1 is the paper's plain mean. Not in the paper: the
     # demo transformers learned to copy the reference (benchmarks/results/probe_tokens_v3.md).
     changed_weight: float = 1.0
+    # Also train the expected code that `--decode expected` renders: add this weight times the mean
+    # squared distance, over the region, between sum_k p_k e_k (p the model's distribution, e the
+    # tokenizer's codes) and the target token's code. 0 is the paper's plain cross-entropy. Not in
+    # the paper (benchmarks/results/probe_soft.md).
+    expected_weight: float = 0.0
     init: str | None = None  # start from this transformer (a model folder or a run folder) instead of the preset
     steps: int = 10_000
     batch_size: int = 16  # pairs per step and rank
@@ -91,7 +96,7 @@ class TransformerTrainConfig:
             raise IlatError(f"--mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
         for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps", "changed_weight"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
-        for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers"):
+        for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers", "expected_weight"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise IlatError(f"AdamW betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
@@ -336,12 +341,14 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
         stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
         usage = CodebookUsage(codebook_size)
+        codebook = tokenizer.quantizer.codes().detach().float() if config.expected_weight else None  # (K, D)
         step, reason = start, "steps"
         end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
         while step < end:
             lr = schedule(step)
             common.set_lr(opt, lr)
             inputs = tokenize_batch(tokenizer, next(stream), device, size, config.needs_reference_pose)
+            inputs["codebook"] = codebook
             metrics = _step(config, train_model, model, opt, inputs)
             usage.update(inputs["target"])
             step += 1
@@ -366,6 +373,22 @@ def _loss_region(config, token_region: torch.Tensor) -> torch.Tensor:
     return torch.ones_like(token_region) if config.mask == "ar" else token_region
 
 
+def expected_code_loss(logits: torch.Tensor, target_tokens: torch.Tensor, region: torch.Tensor,
+                       codebook: torch.Tensor) -> torch.Tensor:
+    """Mean over region positions of ||sum_k p_k e_k - e_t||^2 / D: the squared distance between the
+    expected code under softmax(logits) and the target token's code, per code dimension.
+
+    logits: (B, N, K); target_tokens: (B, N) long; region: (B, h, w) or (B, N) bool; codebook:
+    (K, D). 0, with a graph, for an empty region."""
+    from ..masks import flatten_region
+
+    where = flatten_region(region).to(logits.device)  # (B, N)
+    if not where.any():
+        return logits.sum() * 0.0
+    probs = torch.softmax(logits[where].float(), dim=-1)  # (M, K)
+    return (probs @ codebook - codebook[target_tokens[where]]).pow(2).mean()
+
+
 def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
     device = inputs["cond"].device
     with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
@@ -377,9 +400,14 @@ def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
         changed = inputs["target"] != inputs["cond"]  # (B, N): the tokens the model must not copy
         weights = None if config.changed_weight == 1.0 else 1.0 + (config.changed_weight - 1.0) * changed.float()
         loss = unwrap(model).loss(logits.float(), inputs["target"], loss_region, weights=weights)
+        metrics = {"loss": loss.detach()}
+        if config.expected_weight:
+            expected = expected_code_loss(logits, inputs["target"], loss_region, inputs["codebook"])
+            metrics.update(ce_loss=loss.detach(), expected_loss=expected.detach())
+            loss = loss + config.expected_weight * expected
+            metrics["loss"] = loss.detach()
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    metrics = {"loss": loss.detach()}
     if config.grad_clip:
         metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     opt.step()
