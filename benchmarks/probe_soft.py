@@ -40,6 +40,7 @@ from ilat_video.train.transformer import normalize_pose  # noqa: E402
 
 TEMPERATURES = (0.5, 1.0, 1.5)
 SAMPLES = (1, 4, 8)  # Monte-Carlo means of sampled frames (temperature 1)
+KEEP_ABOVE = (0.3, 0.5, 0.7, 0.9)
 
 
 def soft_codes(tokenizer, logits, temperature, exclude=None, normalize=False):
@@ -55,7 +56,7 @@ def soft_codes(tokenizer, logits, temperature, exclude=None, normalize=False):
 
 
 @torch.inference_mode()
-def compose(tokenizer, model, b) -> dict[str, torch.Tensor]:
+def compose(tokenizer, model, b, draws=SAMPLES) -> dict[str, torch.Tensor]:
     reference, region = b["reference"], b["region"].bool()
     size = reference.shape[-1]
     _, alone, _ = tokenizer.encode(reference)
@@ -68,25 +69,34 @@ def compose(tokenizer, model, b) -> dict[str, torch.Tensor]:
     tokens, logits = tokens.view_as(known), logits.view(*known.shape, -1)
     changed = changed_region(region, tokens, alone, known)
     out = {"copy": reference}
+    f = size // tokens.shape[-1]
     decoded = tokenizer.decode_indices(tokens, z=z, region=cells).clamp(-1, 1).float()
     out["unchanged"] = paste_outside(decoded, reference, changed)
-    f = size // tokens.shape[-1]
+    # The expected code everywhere in the region, the reference's pixels only where the model gives
+    # its own token (either encoding) a probability above p.
+    probs = logits.float().softmax(-1)
+    q = probs.gather(-1, alone[..., None])[..., 0]
+    q = q + torch.where(known != alone, probs.gather(-1, known[..., None])[..., 0], torch.zeros_like(q))
+    soft = tokenizer.decode(soft_codes(tokenizer, logits, 1.0), z=z, region=cells).clamp(-1, 1).float()
+    for p in KEEP_ABOVE:
+        cells_kept = (q > p).repeat_interleave(f, -2).repeat_interleave(f, -1)
+        out[f"soft 1.0, keep p > {p}"] = paste_outside(soft, reference, region & ~cells_kept)
     for t in TEMPERATURES:
         for norm in (False, True):
             codes = soft_codes(tokenizer, logits, t, normalize=norm)
             soft = tokenizer.decode(codes, z=z, region=cells).clamp(-1, 1).float()
             out[f"soft {t}{' norm' if norm else ''}"] = paste_outside(soft, reference, changed)
         probs = (logits.float() / t).softmax(-1)
-        q = probs.gather(-1, alone[..., None])[..., 0]
-        q = q + torch.where(known != alone, probs.gather(-1, known[..., None])[..., 0], torch.zeros_like(q))
-        q = q.repeat_interleave(f, -2).repeat_interleave(f, -1)[:, None]  # (B, 1, H, W)
+        qt = probs.gather(-1, alone[..., None])[..., 0]
+        qt = qt + torch.where(known != alone, probs.gather(-1, known[..., None])[..., 0], torch.zeros_like(qt))
+        qt = qt.repeat_interleave(f, -2).repeat_interleave(f, -1)[:, None]  # (B, 1, H, W)
         rest = tokenizer.decode(soft_codes(tokenizer, logits, t, exclude=[alone, known]), z=z,
                                 region=cells).clamp(-1, 1).float()
-        mixed = q * reference + (1 - q) * rest
+        mixed = qt * reference + (1 - qt) * rest
         out[f"mix {t}"] = paste_outside(mixed, reference, region)
-    for draws in SAMPLES:
+    for count in draws:
         hard, soft = [], []
-        for d in range(draws):
+        for d in range(count):
             generator = torch.Generator().manual_seed(d)
             toks, lg = sample_local(model, alone.flatten(1), known.flatten(1),
                                     normalize_pose(b["target_pose"].float(), size), cells, reference_pose=ref_pose,
@@ -97,8 +107,8 @@ def compose(tokenizer, model, b) -> dict[str, torch.Tensor]:
             hard.append(paste_outside(img, reference, kept))
             img = tokenizer.decode(soft_codes(tokenizer, lg, 1.0), z=z, region=cells).clamp(-1, 1).float()
             soft.append(paste_outside(img, reference, kept))
-        out[f"mean of {draws} draws"] = torch.stack(hard).mean(0)
-        out[f"mean of {draws} draws, soft"] = torch.stack(soft).mean(0)
+        out[f"mean of {count} draws"] = torch.stack(hard).mean(0)
+        out[f"mean of {count} draws, soft"] = torch.stack(soft).mean(0)
     return out
 
 
@@ -109,15 +119,18 @@ def main() -> None:
     parser.add_argument("--tokenizer", default=None, help="another tokenizer folder for --model's transformer")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--draws", default=",".join(map(str, SAMPLES)),
+                        help="comma-separated numbers of sampled frames to average ('' for none)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "probe_soft"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    draws = [int(d) for d in args.draws.split(",") if d.strip()]
     tokenizer, model = ev.load_models(args.model, tokenizer=args.tokenizer, device="cpu")
     pairs = ev.pair_subsets("synthetic", tokenizer.config.resolution, count=args.pairs, seeds=(args.seed,))[args.seed]
     scores: dict[str, dict[str, list[float]]] = {}
     for start in range(0, len(pairs), 10):
         b = ev._stack(pairs[start:start + 10], "cpu")
-        for name, frames in compose(tokenizer, model, b).items():
+        for name, frames in compose(tokenizer, model, b, draws).items():
             for frame, truth, region in zip(frames, b["target"], b["region"].bool().numpy()):
                 m = ev.image_metrics(tensor_to_image(frame), tensor_to_image(truth), region)["region"]
                 for metric in ("psnr", "ssim"):

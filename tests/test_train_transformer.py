@@ -210,7 +210,7 @@ def test_expected_code_loss_is_the_squared_distance_of_the_mean_code():
     assert float(expected_code_loss(stepped, target, region, codebook)) < loss.item()
     assert logits.grad[~region].abs().max() == 0  # positions outside the region do not learn
     empty = expected_code_loss(logits, target, torch.zeros_like(region), codebook)
-    assert float(empty) == 0.0 and empty.requires_grad
+    assert empty.item() == 0.0 and empty.requires_grad
 
 
 def test_expected_weight_adds_the_expected_code_term(tmp_path):
