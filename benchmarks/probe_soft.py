@@ -10,12 +10,17 @@ frame is then composed several ways from the same run:
 - "soft T": in the region, the expected code under softmax(logits / T) (Eq. 4 with that mixture
   of codes in place of the picked code; "norm" = rescaled to the codes' unit sphere), the
   reference's pixels where the greedy token is the reference's own;
+- "soft 1.0, keep p > P": the expected code in every region cell, the reference's pixels only
+  where the model gives the reference's own token a probability above P (instead of where it is
+  the greedy pick);
 - "mix T": the expected frame of a two-way split: with the probability q the model gives the
   reference's own token in a cell, the reference's pixels; otherwise the expected code among the
   other tokens: q * reference + (1 - q) * D(soft code without the reference's tokens);
+- "mean of N draws (, soft)": the mean of N frames sampled at temperature 1 (each with its picked
+  tokens, or with its own expected codes), a Monte-Carlo estimate of the mean frame;
 - copy.
 
-    python benchmarks/probe_soft.py --model models/demo --pairs 100
+    python benchmarks/probe_soft.py --model models/demo --pairs 100 --draws 4
 
 Writes benchmarks/results/probe_soft.{json,md}.
 """
