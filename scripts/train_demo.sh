@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo, v5) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v6) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
-# Four phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
+# Six phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
 # again to continue where a phase stopped (every phase resumes from its latest checkpoint; a budget
 # of 0 skips the phase):
 #   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
@@ -14,10 +14,13 @@
 #   DEC_MIN  the decoder alone, from the frozen tokenizer: the encoder and codebook stay fixed, so
 #            the tokens, and the transformer trained on them, stay valid.
 #   FT_MIN   phase 2's transformer trained on for FT_STEPS steps with a fresh warmup and decay.
+#   EXP_MIN  phase 4's transformer trained on for EXP_STEPS steps with the expected-code loss
+#            (--expected-weight 100: not in the paper), then
+#   EXP2_MIN for EXP2_STEPS more at weight 400.
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
-# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/finetune/model (transformer).
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/expected2/model (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -30,6 +33,10 @@ DEC_MIN=${DEC_MIN:-80}
 DEC_STEPS=${DEC_STEPS:-6000}
 FT_MIN=${FT_MIN:-75}
 FT_STEPS=${FT_STEPS:-2000}
+EXP_MIN=${EXP_MIN:-45}
+EXP_STEPS=${EXP_STEPS:-800}
+EXP2_MIN=${EXP2_MIN:-45}
+EXP2_STEPS=${EXP2_STEPS:-1400}
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -64,8 +71,9 @@ resume_flag() { if [ -f "$1/checkpoints/latest" ]; then echo --resume; fi; }
 # 4. Phase 2's transformer trained on with a fresh warmup and decay (same frozen tokenizer), once
 #    phase 2 has reached its last step (its newest checkpoint is step TR_STEPS): started from an
 #    unfinished phase 2 it would warm-start from whatever weights that run had last saved.
-phase2_done() { [ "$(cat "$runs/transformer/checkpoints/latest" 2>/dev/null)" = "$(printf 'step-%08d' "$TR_STEPS")" ]; }
-if [ "$FT_MIN" != 0 ] && ! phase2_done; then
+# Whether the run in $1 has reached step $2 (its newest checkpoint is that step).
+phase_done() { [ "$(cat "$1/checkpoints/latest" 2>/dev/null)" = "$(printf 'step-%08d' "$2")" ]; }
+if [ "$FT_MIN" != 0 ] && ! phase_done "$runs/transformer" "$TR_STEPS"; then
   echo "phase 4 skipped: phase 2 ($runs/transformer) has not reached step $TR_STEPS yet; run this script again when it has" >&2
   FT_MIN=0
 fi
@@ -73,3 +81,22 @@ fi
   --init "$runs/transformer/model" --pose-map --out "$runs/finetune" --steps "$FT_STEPS" --batch-size 16 --lr 2e-4 \
   --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
   --max-minutes "$FT_MIN" $(resume_flag "$runs/finetune")
+
+# 5.-6. Phase 4's transformer trained on with the expected-code loss, at weight 100 then 400, each
+#    once the phase before it has reached its last step.
+if [ "$EXP_MIN" != 0 ] && ! phase_done "$runs/finetune" "$FT_STEPS"; then
+  echo "phase 5 skipped: phase 4 ($runs/finetune) has not reached step $FT_STEPS yet" >&2
+  EXP_MIN=0
+fi
+[ "$EXP_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+  --init "$runs/finetune/model" --pose-map --out "$runs/expected" --steps "$EXP_STEPS" --batch-size 16 --lr 1e-4 \
+  --warmup-steps 50 --seed 12 --expected-weight 100 --threads "$THREADS" $BF16 --checkpoint-every 100 \
+  --sample-every 0 --max-minutes "$EXP_MIN" $(resume_flag "$runs/expected")
+if [ "$EXP2_MIN" != 0 ] && ! phase_done "$runs/expected" "$EXP_STEPS"; then
+  echo "phase 6 skipped: phase 5 ($runs/expected) has not reached step $EXP_STEPS yet" >&2
+  EXP2_MIN=0
+fi
+[ "$EXP2_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+  --init "$runs/expected/model" --pose-map --out "$runs/expected2" --steps "$EXP2_STEPS" --batch-size 16 \
+  --lr 1e-4 --warmup-steps 50 --seed 13 --expected-weight 400 --threads "$THREADS" $BF16 --checkpoint-every 100 \
+  --sample-every 0 --max-minutes "$EXP2_MIN" $(resume_flag "$runs/expected2")
