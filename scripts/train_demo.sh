@@ -16,7 +16,7 @@
 #   FT_MIN   phase 2's transformer trained on for FT_STEPS steps with a fresh warmup and decay.
 #   EXP_MIN  phase 4's transformer trained on for EXP_STEPS steps with the expected-code loss
 #            (--expected-weight 100: not in the paper), then
-#   EXP2_MIN for EXP2_STEPS more at weight 400.
+#   EXP2_MIN for EXP2_STOP more steps at weight 400 (its LR decays to 0 at EXP2_STEPS).
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
@@ -37,6 +37,7 @@ EXP_MIN=${EXP_MIN:-45}
 EXP_STEPS=${EXP_STEPS:-800}
 EXP2_MIN=${EXP2_MIN:-45}
 EXP2_STEPS=${EXP2_STEPS:-1400}
+EXP2_STOP=${EXP2_STOP:-1360}  # the shipped run's budget ended there; its LR schedule runs to EXP2_STEPS
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -99,4 +100,4 @@ fi
 [ "$EXP2_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
   --init "$runs/expected/model" --pose-map --out "$runs/expected2" --steps "$EXP2_STEPS" --batch-size 16 \
   --lr 1e-4 --warmup-steps 50 --seed 13 --expected-weight 400 --threads "$THREADS" $BF16 --checkpoint-every 100 \
-  --sample-every 0 --max-minutes "$EXP2_MIN" $(resume_flag "$runs/expected2")
+  --sample-every 0 --stop-at "$EXP2_STOP" --max-minutes "$EXP2_MIN" $(resume_flag "$runs/expected2")
