@@ -63,9 +63,10 @@ def test_frames_come_out_at_model_size_one_per_driving_frame(model_dir, referenc
     assert all(f.shape == (32, 32, 3) and f.dtype == np.uint8 for f in frames)
 
 
-def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, driving):
+@pytest.mark.parametrize("decode", ["tokens", "expected"])
+def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, driving, decode):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    kwargs = dict(reference_pose=reference[1], max_frames=4)
+    kwargs = dict(reference_pose=reference[1], max_frames=4, decode=decode)
     one = list(animator.animate(reference[0], driving, batch_size=1, seed=1, **kwargs))
     four = list(animator.animate(reference[0], driving, batch_size=4, seed=7, **kwargs))
     # Same tokens; the decoder's float sums differ by ~1e-6 between batch sizes, which can move a
@@ -229,6 +230,20 @@ def test_cli_output_equal_to_an_input_or_in_a_missing_folder(model_dir, referenc
     assert ref.read_bytes() == before
     result = run_animate(ref, driving, "-o", tmp_path / "nope" / "out.mp4", "--model", model_dir, "--reference-pose", pose)
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("option", [dict(background="nowhere"), dict(decode="mean")])
+def test_unknown_background_or_decoding_is_refused_before_any_output(model_dir, reference, driving, tmp_path,
+                                                                     option):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    out = tmp_path / "never.mp4"
+    name, value = next(iter(option.items()))
+    with pytest.raises(IlatError, match=f"{name} must be one of .*got '{value}'"):
+        animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=1, **option)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(IlatError, match=name):
+        next(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=1, **option))
+    assert run_animate(reference[0], driving, "-o", out, f"--{name}", value).exit_code == 2
 
 
 def test_cli_failure_midway_leaves_the_old_output_untouched(model_dir, reference, driving, tmp_path, monkeypatch):
