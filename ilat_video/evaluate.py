@@ -391,7 +391,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods."""
     from .regions import changed_region, paste_outside
-    from .sampling import region_codes, sample_local, sample_vanilla
+    from .sampling import sample_and_decode, sample_vanilla
     from .train.transformer import normalize_pose
 
     reference = batch["reference"]
@@ -422,17 +422,12 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     _, indices, z = tokenizer.encode(reference, region)  # (B, h, w), z clean outside the region
     token_region = tokenizer.token_region(region)  # (B, h, w)
-    expected = method == "ilat-expected"
-    sampled = sample_local(transformer, cond, indices.flatten(1), target_pose, token_region,
-                           reference_pose=reference_pose, return_logits=expected, **sampling)
-    tokens, logits = sampled if expected else (sampled, None)  # (B, N), (B, N, K)
-    codes = region_codes(tokens.view_as(indices), tokenizer.quantizer.codes(), token_region, logits=logits,
-                         top_k=top_k, temperature=temperature or 1.0)
-    images = tokenizer.decode(codes, z=z, region=token_region).clamp(-1, 1)
+    tokens, images = sample_and_decode(tokenizer, transformer, cond, indices, z, target_pose, token_region,
+                                       expected=method == "ilat-expected", reference_pose=reference_pose,
+                                       **sampling)  # (B, h, w), (B, 3, S, S)
     if method in ("ilat-unchanged", "ilat-expected"):
-        changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
-        return paste_outside(images.float(), reference, changed)
-    return paste_outside(images.float(), reference, region) if method == "ilat-paste" else images
+        return paste_outside(images, reference, changed_region(region, tokens, cond_indices, indices))
+    return paste_outside(images, reference, region) if method == "ilat-paste" else images
 
 
 @dataclasses.dataclass

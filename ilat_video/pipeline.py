@@ -261,7 +261,7 @@ class Animator:
         """
         from .data.pairs import image_to_tensor, tensor_to_image
         from .regions import changed_region, paste_outside, union_region
-        from .sampling import region_codes, sample_local
+        from .sampling import sample_and_decode
         from .train.transformer import normalize_pose
 
         if batch_size < 1:
@@ -294,19 +294,15 @@ class Animator:
             _, indices, z = self.tokenizer.encode(reference.expand(b, -1, -1, -1), region)
             token_region = self.tokenizer.token_region(region)  # (B, h, w)
             target_pose = normalize_pose(torch.from_numpy(poses).to(device), size)
-            sampled = sample_local(
-                self.transformer, cond.expand(b, -1), indices.flatten(1), target_pose, token_region,
+            tokens, images = sample_and_decode(
+                self.tokenizer, self.transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
+                expected=decode == "expected",
                 reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
                 greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
-                reference_kv=reference_kv, return_logits=decode == "expected",
-            )
-            tokens, logits = sampled if decode == "expected" else (sampled, None)  # (B, N), (B, N, K)
-            codes = region_codes(tokens.view_as(indices), self.tokenizer.quantizer.codes(), token_region,
-                                 logits=logits, top_k=top_k, temperature=temperature or 1.0)
-            images = self.tokenizer.decode(codes, z=z, region=token_region)
-            images = images.float().clamp(-1, 1)
+                reference_kv=reference_kv,
+            )  # (B, h, w), (B, 3, S, S)
             if background == "unchanged":
-                changed = changed_region(region, tokens.view_as(indices), cond_indices, indices)
+                changed = changed_region(region, tokens, cond_indices, indices)
                 images = paste_outside(images, reference, changed)
             elif background == "reference":
                 images = paste_outside(images, reference, region)

@@ -97,6 +97,28 @@ def region_codes(tokens: torch.Tensor, codebook: torch.Tensor, region: torch.Ten
     return codes.permute(0, 3, 1, 2)
 
 
+def sample_and_decode(tokenizer, model: LATransformer, cond_tokens: torch.Tensor, known: torch.Tensor,
+                      z: torch.Tensor, target_pose: torch.Tensor, token_region: torch.Tensor, *,
+                      expected: bool = False, top_k: int | None = None, temperature: float = 1.0,
+                      **sampling) -> tuple[torch.Tensor, torch.Tensor]:
+    """The region's tokens by `sample_local` and their frames by Eq. 4: what the Animator and
+    `evaluate` both run.
+
+    cond_tokens: (B, N); known: (B, h, w) the reference's tokens encoded with the region; z its
+    clean features (B, D, h, w); token_region: (B, h, w). expected: render the expected code inside
+    the region (`region_codes`) instead of the picked token's. `top_k`, `temperature` and the rest
+    (greedy, generator, reference_pose, reference_kv) go to `sample_local`. Returns the tokens
+    (B, h, w) and the frames (B, 3, H, W) float in [-1, 1].
+    """
+    sampled = sample_local(model, cond_tokens, known.flatten(1), target_pose, token_region, top_k=top_k,
+                           temperature=temperature, return_logits=expected, **sampling)
+    tokens, logits = sampled if expected else (sampled, None)  # (B, N), (B, N, K)
+    tokens = tokens.view_as(known)
+    codes = region_codes(tokens, tokenizer.quantizer.codes(), token_region, logits=logits, top_k=top_k,
+                         temperature=temperature)
+    return tokens, tokenizer.decode(codes, z=z, region=token_region).float().clamp(-1, 1)
+
+
 def _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator):
     _check_decoding(greedy, top_k, temperature, generator)
     if model.training:
