@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo, v6) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v7) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
-# Six phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
+# Seven phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
 # again to continue where a phase stopped (every phase resumes from its latest checkpoint; a budget
 # of 0 skips the phase):
 #   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
@@ -16,11 +16,12 @@
 #   FT_MIN   phase 2's transformer trained on for FT_STEPS steps with a fresh warmup and decay.
 #   EXP_MIN  phase 4's transformer trained on for EXP_STEPS steps with the expected-code loss
 #            (--expected-weight 100: not in the paper), then
-#   EXP2_MIN for EXP2_STOP more steps at weight 400 (its LR decays to 0 at EXP2_STEPS).
+#   EXP2_MIN for EXP2_STOP more steps at weight 400 (its LR decays to 0 at EXP2_STEPS), then
+#   EXP3_MIN for EXP3_STOP more at weight 1000 (decay to 0 at EXP3_STEPS).
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
-# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/expected2/model (transformer).
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/expected3/model (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -38,6 +39,9 @@ EXP_STEPS=${EXP_STEPS:-800}
 EXP2_MIN=${EXP2_MIN:-45}
 EXP2_STEPS=${EXP2_STEPS:-1400}
 EXP2_STOP=${EXP2_STOP:-1360}  # the shipped run's budget ended there; its LR schedule runs to EXP2_STEPS
+EXP3_MIN=${EXP3_MIN:-30}
+EXP3_STEPS=${EXP3_STEPS:-900}
+EXP3_STOP=${EXP3_STOP:-852}
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -83,21 +87,22 @@ fi
   --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
   --max-minutes "$FT_MIN" $(resume_flag "$runs/finetune")
 
-# 5.-6. Phase 4's transformer trained on with the expected-code loss, at weight 100 then 400, each
-#    once the phase before it has reached its last step.
-if [ "$EXP_MIN" != 0 ] && ! phase_done "$runs/finetune" "$FT_STEPS"; then
-  echo "phase 5 skipped: phase 4 ($runs/finetune) has not reached step $FT_STEPS yet" >&2
-  EXP_MIN=0
-fi
-[ "$EXP_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
-  --init "$runs/finetune/model" --pose-map --out "$runs/expected" --steps "$EXP_STEPS" --batch-size 16 --lr 1e-4 \
-  --warmup-steps 50 --seed 12 --expected-weight 100 --threads "$THREADS" $BF16 --checkpoint-every 100 \
-  --sample-every 0 --max-minutes "$EXP_MIN" $(resume_flag "$runs/expected")
-if [ "$EXP2_MIN" != 0 ] && ! phase_done "$runs/expected" "$EXP_STEPS"; then
-  echo "phase 6 skipped: phase 5 ($runs/expected) has not reached step $EXP_STEPS yet" >&2
-  EXP2_MIN=0
-fi
-[ "$EXP2_MIN" = 0 ] || ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
-  --init "$runs/expected/model" --pose-map --out "$runs/expected2" --steps "$EXP2_STEPS" --batch-size 16 \
-  --lr 1e-4 --warmup-steps 50 --seed 13 --expected-weight 400 --threads "$THREADS" $BF16 --checkpoint-every 100 \
-  --sample-every 0 --stop-at "$EXP2_STOP" --max-minutes "$EXP2_MIN" $(resume_flag "$runs/expected2")
+# 5.-7. Phase 4's transformer trained on with the expected-code loss, at weight 100, then 400, then
+#    1000, each phase from the one before it once that one has reached its last step.
+# expected_phase N BUDGET PREV_RUN PREV_LAST OUT STEPS STOP WEIGHT SEED: STEPS is where the LR decay
+# ends, STOP where the shipped run's budget ended (the same step when it ran to the end).
+expected_phase() {
+  local n=$1 budget=$2 prev=$3 prev_last=$4 out=$5 steps=$6 stop=$7 weight=$8 seed=$9
+  [ "$budget" = 0 ] && return 0
+  if ! phase_done "$prev" "$prev_last"; then
+    echo "phase $n skipped: $prev has not reached step $prev_last yet" >&2
+    return 0
+  fi
+  ilat-video train-transformer --data synthetic --tokenizer "$runs/tokenizer" --preset small \
+    --init "$prev/model" --pose-map --out "$out" --steps "$steps" --batch-size 16 --lr 1e-4 \
+    --warmup-steps 50 --seed "$seed" --expected-weight "$weight" --threads "$THREADS" $BF16 \
+    --checkpoint-every 100 --sample-every 0 --stop-at "$stop" --max-minutes "$budget" $(resume_flag "$out")
+}
+expected_phase 5 "$EXP_MIN" "$runs/finetune" "$FT_STEPS" "$runs/expected" "$EXP_STEPS" "$EXP_STEPS" 100 12
+expected_phase 6 "$EXP2_MIN" "$runs/expected" "$EXP_STEPS" "$runs/expected2" "$EXP2_STEPS" "$EXP2_STOP" 400 13
+expected_phase 7 "$EXP3_MIN" "$runs/expected2" "$EXP2_STOP" "$runs/expected3" "$EXP3_STEPS" "$EXP3_STOP" 1000 14
