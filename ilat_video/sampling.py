@@ -24,7 +24,9 @@ other choice the Animator and `evaluate` offer, the *expected* code at each regi
 mean of the codebook under the distribution the token was drawn from (softmax(logits /
 temperature), over the `top_k` most likely ids when given), which the decoder turns into an image
 closer in squared error to the truth than any one token's when the model is unsure (not in the
-paper; measured in `benchmarks/results/probe_soft.md`).
+paper; measured in `benchmarks/results/probe_soft.md`). `sample_local(..., codebook=)` computes
+those codes as it samples, so that nobody keeps every position's logits for them ((B, N, D) floats
+instead of (B, N, K): 1/128 of the memory for the demo model's 4096 codes of 32 dims).
 
 All samplers take `max_steps` for benchmarks only: stop after that many sequential steps, the
 region tokens not reached yet keep their input ids.
@@ -71,30 +73,45 @@ def _filtered(logits: torch.Tensor, top_k: int | None, temperature: float) -> to
     return logits
 
 
+def expected_codes(logits: torch.Tensor, codebook: torch.Tensor, *, top_k: int | None = None,
+                   temperature: float = 1.0) -> torch.Tensor:
+    """(..., K) logits -> (..., D) float: sum_k p_k e_k, p = softmax(logits / temperature) over the
+    `top_k` most likely ids (all when None), e = the (K, D) codebook."""
+    probs = torch.softmax(_filtered(logits, top_k, temperature), dim=-1)
+    return probs @ codebook.float()
+
+
 def region_codes(tokens: torch.Tensor, codebook: torch.Tensor, region: torch.Tensor, *,
-                 logits: torch.Tensor | None = None, top_k: int | None = None,
-                 temperature: float = 1.0) -> torch.Tensor:
-    """The code vectors to decode, (B, D, h, w): each token's code, and with `logits` the expected
-    code inside the region instead.
+                 logits: torch.Tensor | None = None, expected: torch.Tensor | None = None,
+                 top_k: int | None = None, temperature: float = 1.0) -> torch.Tensor:
+    """The code vectors to decode, (B, D, h, w): each token's code, and with `logits` or `expected`
+    the expected code inside the region instead.
 
     tokens: (B, h, w) long; codebook: (K, D) codes as the quantizer uses them; region: (B, h, w)
-    bool, True = generated; logits: (B, N, K), N = h * w, as `sample_local(..., return_logits=True)`
-    gives them (at region positions, those each token was drawn from). The expected code is
-    sum_k p_k e_k with p = softmax(logits / temperature) over the `top_k` most likely ids (all when
-    None). Outside the region the tokens' own codes (Eq. 4 replaces them by z there anyway).
+    bool, True = generated. Either logits: (B, N, K), N = h * w, as `sample_local(...,
+    return_logits=True)` gives them (at region positions, those each token was drawn from), turned
+    into expected codes by `expected_codes` with `top_k` and `temperature`; or expected: (B, N, D)
+    those codes already, as `sample_local(..., codebook=...)` gives them. Outside the region the
+    tokens' own codes (Eq. 4 replaces them by z there anyway).
     """
+    if logits is not None and expected is not None:
+        raise ValueError("pass logits or expected codes, not both")
     b, h, w = tokens.shape
+    k, d = codebook.shape
     codes = torch.nn.functional.embedding(tokens, codebook)  # (B, h, w, D)
+    given, size = (logits, k) if logits is not None else (expected, d)
+    if given is None:
+        return codes.permute(0, 3, 1, 2)
+    if given.shape != (b, h * w, size):
+        raise ValueError(f"{'logits' if logits is not None else 'expected codes'} {tuple(given.shape)} do not "
+                         f"fit tokens {tuple(tokens.shape)} and a codebook of {k} codes of {d} dims")
+    where = region.reshape(b, h * w).bool()
+    inside = given[where]  # (M, K) or (M, D)
     if logits is not None:
-        if logits.shape[:2] != (b, h * w) or logits.shape[-1] != codebook.shape[0]:
-            raise ValueError(f"logits {tuple(logits.shape)} do not fit tokens {tuple(tokens.shape)} "
-                             f"and a codebook of {codebook.shape[0]}")
-        where = region.reshape(b, h * w).bool()
-        probs = torch.softmax(_filtered(logits[where], top_k, temperature), dim=-1)  # (M, K)
-        codes = codes.reshape(b, h * w, -1).clone()
-        codes[where] = (probs @ codebook.float()).to(codes.dtype)
-        codes = codes.view(b, h, w, -1)
-    return codes.permute(0, 3, 1, 2)
+        inside = expected_codes(inside, codebook, top_k=top_k, temperature=temperature)
+    codes = codes.reshape(b, h * w, d).clone()
+    codes[where] = inside.to(codes.dtype)
+    return codes.view(b, h, w, d).permute(0, 3, 1, 2)
 
 
 def sample_and_decode(tokenizer, model: LATransformer, cond_tokens: torch.Tensor, known: torch.Tensor,
@@ -110,12 +127,12 @@ def sample_and_decode(tokenizer, model: LATransformer, cond_tokens: torch.Tensor
     (greedy, generator, reference_pose, reference_kv) go to `sample_local`. Returns the tokens
     (B, h, w) and the frames (B, 3, H, W) float in [-1, 1].
     """
+    codebook = tokenizer.quantizer.codes()
     sampled = sample_local(model, cond_tokens, known.flatten(1), target_pose, token_region, top_k=top_k,
-                           temperature=temperature, return_logits=expected, **sampling)
-    tokens, logits = sampled if expected else (sampled, None)  # (B, N), (B, N, K)
+                           temperature=temperature, codebook=codebook if expected else None, **sampling)
+    tokens, means = sampled if expected else (sampled, None)  # (B, N), (B, N, D)
     tokens = tokens.view_as(known)
-    codes = region_codes(tokens, tokenizer.quantizer.codes(), token_region, logits=logits, top_k=top_k,
-                         temperature=temperature)
+    codes = region_codes(tokens, codebook, token_region, expected=means)
     return tokens, tokenizer.decode(codes, z=z, region=token_region).float().clamp(-1, 1)
 
 
@@ -137,7 +154,8 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
                  target_pose: torch.Tensor, region: torch.Tensor, *, reference_pose: torch.Tensor | None = None,
                  greedy: bool = True, top_k: int | None = None, temperature: float = 1.0,
                  generator: torch.Generator | None = None, return_logits: bool = False,
-                 max_steps: int | None = None, reference_kv: ReferenceKV | None = None):
+                 codebook: torch.Tensor | None = None, max_steps: int | None = None,
+                 reference_kv: ReferenceKV | None = None):
     """Generate the region's tokens with the cached local AR sampler.
 
     cond_tokens, target_tokens: (B, N) long; target_tokens outside the region are the known
@@ -149,7 +167,11 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     Returns (B, N) long tokens, and with `return_logits` also (B, N, K) logits: at region
     positions the logits each token was drawn from; elsewhere those of the parallel pass, which
     are exact for global positions only (a causal position predicting a known token saw
-    placeholders).
+    placeholders). With a (K, D) `codebook`, also (after the logits when both are asked for) the
+    (B, N, D) float expected codes: at region positions `expected_codes` of the logits each token
+    was drawn from (same `top_k` and `temperature`), zeros elsewhere. What `--decode expected`
+    renders, at D / K of the logits' memory, and the parallel pass still computes the head for one
+    position per frame only.
     """
     tokens, flat = _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator)
     b = tokens.shape[0]
@@ -175,6 +197,10 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
     first = schedule.positions[:, :1, 1] if total and not return_logits else None  # (B, 1)
     logits_all = model.prefill(cache, cond_tokens, tokens, target_pose, flat, reference_pose=reference_pose,
                                mask="la", reference=reference_kv, outputs=first)  # (B, N or 1, K)
+    if codebook is not None:
+        if codebook.shape[0] != logits_all.shape[-1]:
+            raise ValueError(f"codebook has {codebook.shape[0]} codes, the model {logits_all.shape[-1]}")
+        means = torch.zeros(b, tokens.shape[1], codebook.shape[1], device=tokens.device)
     steps = total if max_steps is None else min(max_steps, total)
     active = b
     for s in range(steps):
@@ -202,10 +228,15 @@ def sample_local(model: LATransformer, cond_tokens: torch.Tensor, target_tokens:
         tokens[rows[:n], positions] = picked
         if return_logits:
             logits_all[rows[:n], positions] = logits.to(logits_all.dtype)
+        if codebook is not None:
+            means[rows[:n], positions] = expected_codes(logits, codebook, top_k=top_k, temperature=temperature)
     tokens = tokens[unsort]
+    out = [tokens]
     if return_logits:
-        logits_all = logits_all[unsort]
-    return (tokens, logits_all) if return_logits else tokens
+        out.append(logits_all[unsort])
+    if codebook is not None:
+        out.append(means[unsort])
+    return tuple(out) if len(out) > 1 else tokens
 
 
 @torch.inference_mode()

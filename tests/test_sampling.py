@@ -306,3 +306,37 @@ def test_region_codes_are_the_tokens_codes_or_their_expectation():
     assert ((hot - mean)[inside].abs().sum() < (expected - mean)[inside].abs().sum())
     with pytest.raises(ValueError, match="do not fit"):
         region_codes(tokens, codebook, region, logits=logits[:, :8])
+    with pytest.raises(ValueError, match="not both"):
+        region_codes(tokens, codebook, region, logits=logits, expected=torch.zeros(2, 9, 4))
+    # Expected codes given directly go where the region is, as the logits' would.
+    means = torch.softmax(logits, -1) @ codebook  # (B, N, D)
+    assert torch.allclose(region_codes(tokens, codebook, region, expected=means), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="expected codes .* do not fit"):
+        region_codes(tokens, codebook, region, expected=means[..., :3])
+
+
+@pytest.mark.parametrize("decoding", [dict(), dict(greedy=False, top_k=4, temperature=1.5)],
+                         ids=["greedy", "top-k sampling"])
+def test_sampler_expected_codes_equal_those_of_its_logits(decoding):
+    """sample_local(..., codebook=) keeps (B, N, D) expected codes instead of (B, N, K) logits: the
+    same tokens, and at region positions the expectation of the logits each token was drawn from."""
+    model = sharp_model(2, (4, 4))
+    with torch.no_grad():
+        model.head.weight.div_(100.0)  # soft logits, so the expectation is not one code
+    cond, target, pose, region, _ = random_batch(model, torch.Generator().manual_seed(3))
+    codebook = torch.randn(K, 5, generator=torch.Generator().manual_seed(4))
+    seed = dict(generator=torch.Generator().manual_seed(6)) if decoding else {}
+    tokens, logits = sample_local(model, cond, target, pose, region, return_logits=True, **decoding, **seed)
+    seed = dict(generator=torch.Generator().manual_seed(6)) if decoding else {}
+    again, means = sample_local(model, cond, target, pose, region, codebook=codebook, **decoding, **seed)
+    assert torch.equal(again, tokens)
+    assert means.shape == (*tokens.shape, 5)
+    flat = region.flatten(1)
+    assert torch.equal(means[~flat], torch.zeros_like(means[~flat]))
+    h, w = model.config.grid
+    top_k, temperature = decoding.get("top_k"), decoding.get("temperature", 1.0)
+    want = region_codes(tokens.view(-1, h, w), codebook, region, logits=logits, top_k=top_k, temperature=temperature)
+    got = region_codes(tokens.view(-1, h, w), codebook, region, expected=means)
+    assert flat.any() and torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(ValueError, match="codebook has 3 codes"):
+        sample_local(model, cond, target, pose, region, codebook=codebook[:3])
