@@ -23,6 +23,8 @@ Methods (`METHODS`):
 - "ilat-expected": "ilat-unchanged" with the expected code rendered at each region position
   instead of the picked token's (`sampling.region_codes`), as the Animator's `decode="expected"`;
   the picked (greedy) tokens still decide the unchanged cells. Not in the paper.
+With `views` > 1 the local methods ("ilat*", "taming-la") average that many test-time views of
+each pair (mirrored and shifted inputs, `views.py`), as the Animator's `views`. Not in the paper.
 - "vanilla": the paper's Taming: an `ar`-mask transformer samples all N tokens with
   `sample_vanilla` and all of them are decoded (no Eq. 4, no z outside).
 - "taming-la": the paper's Taming*: the same `ar`-trained transformer sampled with the LA mask
@@ -72,6 +74,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError, IlatError, ModelFileError
+from .views import MAX_VIEWS
 
 log = logging.getLogger(__name__)
 
@@ -387,12 +390,16 @@ def _stack(pairs: Sequence[dict], device) -> dict[str, torch.Tensor]:
 
 @torch.inference_mode()
 def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], *, top_k: int | None = None,
-             temperature: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+             temperature: float | None = None, generator: torch.Generator | None = None,
+             views: int = 1) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
-    (tensors stacked, on the models' device). See the module docstring for the methods."""
+    (tensors stacked, on the models' device). See the module docstring for the methods. views:
+    for the local methods, the mean of that many test-time views (`views.py`; 1 = the frame
+    itself); the other methods make one frame whatever it is."""
     from .regions import changed_region, paste_outside
-    from .sampling import sample_and_decode, sample_vanilla
+    from .sampling import sample_vanilla
     from .train.transformer import normalize_pose
+    from .views import average_views, view_list
 
     reference = batch["reference"]
     if method == "copy":
@@ -410,16 +417,39 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         return paste_outside(images.float(), reference, changed)
     greedy = top_k is None and temperature is None
     sampling = dict(greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator)
+    if method == "vanilla":
+        _, cond_indices, _ = tokenizer.encode(reference)  # condition tokens: no region
+        cond = cond_indices.flatten(1)  # (B, N)
+        target_pose = normalize_pose(batch["target_pose"].float(), size)
+        reference_pose = (normalize_pose(batch["reference_pose"].float(), size)
+                          if transformer.config.needs_reference_pose else None)
+        tokens = sample_vanilla(transformer, cond, target_pose, reference_pose=reference_pose, **sampling)
+        return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
+    if method not in LOCAL_METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+
+    def render(view):
+        seen = {"reference": view.images(reference), "region": view.images(region),
+                "reference_pose": view.poses(batch["reference_pose"].float(), size),
+                "target_pose": view.poses(batch["target_pose"].float(), size)}
+        return _local_frames(method, tokenizer, transformer, seen, sampling)
+
+    return average_views(render, view_list(views, tokenizer.downsample_factor // 2))
+
+
+def _local_frames(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], sampling: dict):
+    """`generate` for one of LOCAL_METHODS on one view of the batch."""
+    from .regions import changed_region, paste_outside
+    from .sampling import sample_and_decode
+    from .train.transformer import normalize_pose
+
+    reference, region = batch["reference"], batch["region"].bool()
+    size = reference.shape[-1]
     _, cond_indices, _ = tokenizer.encode(reference)  # condition tokens: no region
     cond = cond_indices.flatten(1)  # (B, N)
     target_pose = normalize_pose(batch["target_pose"].float(), size)
     reference_pose = (normalize_pose(batch["reference_pose"].float(), size)
                       if transformer.config.needs_reference_pose else None)
-    if method == "vanilla":
-        tokens = sample_vanilla(transformer, cond, target_pose, reference_pose=reference_pose, **sampling)
-        return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
-    if method not in LOCAL_METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     _, indices, z = tokenizer.encode(reference, region)  # (B, h, w), z clean outside the region
     token_region = tokenizer.token_region(region)  # (B, h, w)
     tokens, images = sample_and_decode(tokenizer, transformer, cond, indices, z, target_pose, token_region,
@@ -544,7 +574,7 @@ ProgressCallback = Callable[[int, int], None]  # (pairs done, pairs in all) for 
 def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] | None = None, count: int = 100,
                    tokenizer: str | os.PathLike | None = None, batch_size: int = 8,
                    device: str | torch.device | None = None, top_k: int | None = None,
-                   temperature: float | None = None, keep_examples: int = 0,
+                   temperature: float | None = None, views: int = 1, keep_examples: int = 0,
                    features: Callable[[np.ndarray], np.ndarray] | None = None,
                    progress: ProgressCallback | None = None) -> MethodResult:
     """Evaluate one method on test pairs; see the module docstring.
@@ -557,6 +587,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
         "synthetic" / a Penn Action folder, from which `count` pairs per seed are made.
     seeds: the subsets' seeds (default: the mapping's keys, else 0, 1, 2); each also seeds the
         sampler when top_k / temperature ask for sampling (greedy otherwise, as the paper).
+    views: test-time views averaged per frame by the local methods (`views.py`; 1 = none).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
     features: an optional extractor uint8 (n, S, S, 3) -> (n, d) for FID (e.g. `inception.InceptionFeatures`).
     """
@@ -571,6 +602,8 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
         raise IlatError(f"top-k must be at least 1, got {top_k}")
     if temperature is not None and temperature <= 0:
         raise IlatError(f"temperature must be positive, got {temperature}")
+    if not 1 <= views <= MAX_VIEWS:
+        raise IlatError(f"views must be between 1 and {MAX_VIEWS}, got {views}")
     device = pick_device(device)
     name = None
     tok = tr = None
@@ -606,11 +639,13 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
             batch = _stack(chunk, device)
             if not warm:  # the first call pays one-off costs (allocations, kernel selection)
                 generate(method, tok, tr, {k: v[:1] for k, v in batch.items()}, top_k=top_k,
-                         temperature=temperature, generator=torch.Generator(device=device).manual_seed(0))
+                         temperature=temperature, generator=torch.Generator(device=device).manual_seed(0),
+                         views=views)
                 warm = True
             _synchronize(device)
             started, cpu_started = time.perf_counter(), time.process_time()
-            frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator)
+            frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator,
+                              views=views)
             _synchronize(device)
             seconds += time.perf_counter() - started
             cpu_seconds += time.process_time() - cpu_started

@@ -356,7 +356,12 @@ def test_ilat_expected_renders_the_expectation_of_the_logits(models, subsets, mo
     sure = torch.nn.functional.one_hot(tokens, size).float() * 1e4
 
     def sampler(logits):
-        return lambda *a, **k: (tokens.clone(), logits) if k.get("return_logits") else tokens.clone()
+        """sample_local's protocol: the tokens, and with a codebook the expected codes of `logits`."""
+        def sample(*args, codebook=None, **kwargs):
+            if codebook is None:
+                return tokens.clone()
+            return tokens.clone(), ilat_video.sampling.expected_codes(logits, codebook)
+        return sample
 
     monkeypatch.setattr(ilat_video.sampling, "sample_local", sampler(sure))
     unchanged = ev.generate("ilat-unchanged", tokenizer, transformer, batch)
@@ -629,3 +634,28 @@ def test_cli_baselines_from_a_transformer_folder_and_a_tokenizer_alone(tmp_path,
     result = CliRunner().invoke(main, ["evaluate", "--model", str(tokenizer_only), "--data", "synthetic",
                                        "--pairs", "1", "--seeds", "0", "--method", "ilat"])
     assert result.exit_code == 2 and "no transformer" in result.output
+
+
+def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subsets):
+    """views=2 is the mean of the plain frame and the frame made from the mirrored pair (image,
+    region, and poses with left and right swapped) mirrored back; methods without a sampler
+    ignore views."""
+    from ilat_video.pose.skeleton import FLIP_PERMUTATION
+
+    tokenizer, transformer = models
+    batch = ev._stack(subsets[0][:2], "cpu")
+    mirrored = {"reference": batch["reference"].flip(-1), "target": batch["target"].flip(-1),
+                "region": batch["region"].flip(-1)}
+    for key in ("reference_pose", "target_pose"):
+        pose = batch[key][:, list(FLIP_PERMUTATION)].clone()
+        pose[..., 0] = SIZE - 1 - pose[..., 0]
+        mirrored[key] = pose
+    for method in ("ilat", "ilat-unchanged", "ilat-expected"):
+        plain = ev.generate(method, tokenizer, transformer, batch).float()
+        back = ev.generate(method, tokenizer, transformer, mirrored).float().flip(-1)
+        both = ev.generate(method, tokenizer, transformer, batch, views=2)
+        assert not torch.allclose(plain, back, atol=1e-3)  # the mirrored run is a different guess
+        assert torch.allclose(both, (plain + back) / 2, atol=1e-5), method
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, views=4), batch["reference"])
+    with pytest.raises(IlatError, match="views must be between 1 and 8"):
+        ev.evaluate_model(models, subsets, method="ilat", views=9)

@@ -99,6 +99,48 @@ def test_a_shared_reference_model_reuses_the_reference_keys_with_the_same_frames
     assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(shared, full))
 
 
+def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, reference, driving, monkeypatch):
+    import ilat_video.sampling as sampling
+    from ilat_video.pose.skeleton import FLIP_PERMUTATION
+
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    kwargs = dict(reference_pose=reference[1], max_frames=3, batch_size=3)
+    plain = list(animator.animate(reference[0], driving, **kwargs))
+    calls = []
+    real = sampling.sample_local
+
+    def spy(model, cond, known, target_pose, region, **k):
+        calls.append((cond.clone(), target_pose.clone(), region.clone()))
+        return real(model, cond, known, target_pose, region, **k)
+
+    monkeypatch.setattr(sampling, "sample_local", spy)
+    two = list(animator.animate(reference[0], driving, views=2, **kwargs))
+    assert len(calls) == 2  # one batch, one sampler run per view
+    (cond0, pose0, region0), (cond1, pose1, region1) = calls
+    assert torch.equal(region1, region0.flip(-1))  # the mirrored frame's token region
+    assert not torch.equal(cond1, cond0)  # the mirrored reference's own tokens
+    # Mirrored poses: left and right swap names, y stays, x mirrors (x / S -> (S - 1 - x) / S).
+    swapped = pose0[:, list(FLIP_PERMUTATION)]
+    assert torch.equal(pose1[..., 1:], swapped[..., 1:])
+    assert torch.allclose(pose1[..., 0] + swapped[..., 0], torch.full_like(pose1[..., 0], 31 / 32), atol=1e-6)
+    assert len(two) == 3 and not all(np.array_equal(a, b) for a, b in zip(plain, two))
+    assert all(np.array_equal(a, b) for a, b in zip(two, animator.animate(reference[0], driving, views=2, **kwargs)))
+
+
+def test_views_out_of_range_are_refused_before_any_output(model_dir, reference, driving, tmp_path):
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    out = tmp_path / "never.mp4"
+    for views in (0, 9):
+        with pytest.raises(IlatError, match="views must be between 1 and 8"):
+            animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=1, views=views)
+    assert list(tmp_path.iterdir()) == []
+    assert run_animate(reference[0], driving, "-o", out, "--views", 9).exit_code == 2
+    result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
+                         "--max-frames", 2, "--views", 4, "--decode", "expected")
+    assert result.exit_code == 0, result.output
+    assert len(list(read_frames(out))) == 2
+
+
 def test_sampling_is_reproducible_per_seed(model_dir, reference, driving):
     animator = Animator.from_pretrained(model_dir, device="cpu")
     kwargs = dict(reference_pose=reference[1], max_frames=3, top_k=8, temperature=1.5)
