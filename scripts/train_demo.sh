@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train the demo model (models/demo, v7) on streamed synthetic people, resumably, on this CPU.
+# Train the demo model (models/demo, v8) on streamed synthetic people, resumably, on this CPU.
 #
 #   scripts/train_demo.sh [RUNS_DIR]
 #
-# Seven phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
+# Eight phases, each with a wall-clock budget (minutes per call) and checkpoints; run the script
 # again to continue where a phase stopped (every phase resumes from its latest checkpoint; a budget
 # of 0 skips the phase):
 #   TOK_MIN  the tokenizer from scratch (configs/demo-tokenizer-linear.json: a linear patch path
@@ -17,11 +17,12 @@
 #   EXP_MIN  phase 4's transformer trained on for EXP_STEPS steps with the expected-code loss
 #            (--expected-weight 100: not in the paper), then
 #   EXP2_MIN for EXP2_STOP more steps at weight 400 (its LR decays to 0 at EXP2_STEPS), then
-#   EXP3_MIN for EXP3_STOP more at weight 1000 (decay to 0 at EXP3_STEPS).
+#   EXP3_MIN for EXP3_STOP more at weight 1000 (decay to 0 at EXP3_STEPS), then
+#   EXP4_MIN for EXP4_STEPS more at weight 1000 with a fresh warmup and decay.
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
-# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/expected3/model (transformer).
+# The model is then $RUNS_DIR/decoder/model (tokenizer) with $RUNS_DIR/expected4/model (transformer).
 # The phases and their settings are the model card's (models/demo/README.md).
 set -euo pipefail
 runs=${1:-runs/demo}
@@ -42,6 +43,8 @@ EXP2_STOP=${EXP2_STOP:-1360}  # the shipped run's budget ended there; its LR sch
 EXP3_MIN=${EXP3_MIN:-30}
 EXP3_STEPS=${EXP3_STEPS:-900}
 EXP3_STOP=${EXP3_STOP:-852}
+EXP4_MIN=${EXP4_MIN:-110}
+EXP4_STEPS=${EXP4_STEPS:-3000}
 # One torch thread per process: with the other core busy, 2 threads measured 2.7-3.5x slower per
 # step (benchmarks/results/train.md). Alone on the 2 cores, 2 threads ran v3's transformer 1.8x
 # faster (0.55 against 0.31 steps/s): raise THREADS for a phase that runs by itself.
@@ -87,8 +90,8 @@ fi
   --warmup-steps 50 --seed 11 --threads "$THREADS" $BF16 --checkpoint-every 100 --sample-every 0 \
   --max-minutes "$FT_MIN" $(resume_flag "$runs/finetune")
 
-# 5.-7. Phase 4's transformer trained on with the expected-code loss, at weight 100, then 400, then
-#    1000, each phase from the one before it once that one has reached its last step.
+# 5.-8. Phase 4's transformer trained on with the expected-code loss, at weight 100, then 400, then
+#    1000 twice, each phase from the one before it once that one has reached its last step.
 # expected_phase N BUDGET PREV_RUN PREV_LAST OUT STEPS STOP WEIGHT SEED: STEPS is where the LR decay
 # ends, STOP where the shipped run's budget ended (the same step when it ran to the end).
 expected_phase() {
@@ -106,3 +109,4 @@ expected_phase() {
 expected_phase 5 "$EXP_MIN" "$runs/finetune" "$FT_STEPS" "$runs/expected" "$EXP_STEPS" "$EXP_STEPS" 100 12
 expected_phase 6 "$EXP2_MIN" "$runs/expected" "$EXP_STEPS" "$runs/expected2" "$EXP2_STEPS" "$EXP2_STOP" 400 13
 expected_phase 7 "$EXP3_MIN" "$runs/expected2" "$EXP2_STOP" "$runs/expected3" "$EXP3_STEPS" "$EXP3_STOP" 1000 14
+expected_phase 8 "$EXP4_MIN" "$runs/expected3" "$EXP3_STOP" "$runs/expected4" "$EXP4_STEPS" "$EXP4_STEPS" 1000 15
