@@ -71,8 +71,8 @@ class View:
 
 
 def view_list(count: int, shift: int) -> list[View]:
-    """The first `count` (1 to MAX_VIEWS) views: plain, mirrored, then both rolled by `shift` pixels
-    diagonally, vertically and horizontally. `shift`: half a token (the tokenizer's factor // 2)."""
+    """The first `count` (1 to MAX_VIEWS) views: plain and mirrored, each as it is, then rolled by
+    `shift` pixels diagonally, right, and down. `shift`: half a token (the tokenizer's factor // 2)."""
     if not 1 <= count <= MAX_VIEWS:
         raise ValueError(f"views must be between 1 and {MAX_VIEWS}, got {count}")
     if count > 2 and shift < 1:
