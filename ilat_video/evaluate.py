@@ -74,7 +74,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError, IlatError, ModelFileError
-from .views import MAX_VIEWS
+from .views import check_views
 
 log = logging.getLogger(__name__)
 
@@ -602,8 +602,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
         raise IlatError(f"top-k must be at least 1, got {top_k}")
     if temperature is not None and temperature <= 0:
         raise IlatError(f"temperature must be positive, got {temperature}")
-    if not 1 <= views <= MAX_VIEWS:
-        raise IlatError(f"views must be between 1 and {MAX_VIEWS}, got {views}")
+    check_views(views)
     device = pick_device(device)
     name = None
     tok = tr = None

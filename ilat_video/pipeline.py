@@ -26,6 +26,7 @@ import torch
 from .errors import IlatError, ModelFileError, NoPersonError
 from .fileio import check_output_path, load_image
 from .pose.sequence import PoseSequence
+from .views import average_views, check_views, view_list
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,6 @@ class Animator:
         from .regions import changed_region, paste_outside, union_region
         from .sampling import sample_and_decode
         from .train.transformer import normalize_pose
-        from .views import average_views, view_list
 
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
@@ -279,7 +279,7 @@ class Animator:
             raise IlatError(f"top-k must be at least 1, got {top_k}")
         if temperature is not None and temperature <= 0:
             raise IlatError(f"temperature must be positive, got {temperature}")
-        _check_views(views)
+        check_views(views)
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
@@ -369,7 +369,7 @@ class Animator:
 
         _check_background(background)  # before anything is read or written
         _check_decode(decode)
-        _check_views(views)
+        check_views(views)
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -416,13 +416,6 @@ def _check_background(background: str) -> None:
 def _check_decode(decode: str) -> None:
     if decode not in DECODINGS:
         raise IlatError(f"decode must be one of {', '.join(DECODINGS)}, got {decode!r}")
-
-
-def _check_views(views: int) -> None:
-    from .views import MAX_VIEWS
-
-    if not 1 <= views <= MAX_VIEWS:
-        raise IlatError(f"views must be between 1 and {MAX_VIEWS}, got {views}")
 
 
 def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -26,11 +26,12 @@ def main() -> None:
     parser.add_argument("--out", default="docs/demo_decodings.png")
     args = parser.parse_args()
     animator = Animator.from_pretrained(default_model_dir())
+    # Poses extracted and retargeted once; only the generation differs between the rows.
+    plan = animator.plan(animator.load_reference("examples/reference.png", "examples/reference_pose.json"),
+                         animator.load_driving("examples/driving.mp4", max_frames=args.frames))
     rows = []
     for name, options in SETTINGS.items():
-        frames = np.stack(list(animator.animate("examples/reference.png", "examples/driving.mp4",
-                                                reference_pose="examples/reference_pose.json",
-                                                max_frames=args.frames, **options)))
+        frames = np.stack(list(animator.generate(plan, **options)))
         change = np.abs(np.diff(frames.astype(np.float64), axis=0)).mean()
         print(f"{name}: mean frame-to-frame change {change:.2f} grey levels over {len(frames)} frames")
         rows.append(np.concatenate([frames[i] for i in range(0, min(len(frames), 40), 10)], axis=1))
