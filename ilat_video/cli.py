@@ -170,6 +170,12 @@ def _gan_weight(ctx, param, value):
 @click.option("--decoder-res-blocks", type=click.IntRange(min=1), default=None,
               help="With --init: this many residual blocks per decoder level; added ones start as the "
                    "identity, so the decoder trains on from --init's.")
+@click.option("--sampled-from", type=click.Path(exists=True, file_okay=False), default=None,
+              help="With --decoder-only: also train the decoder on the frames this LA transformer (model folder "
+                   "or run) makes for each batch's pairs, greedy, from its expected codes and its tokens, against "
+                   "the targets (not in the paper).")
+@click.option("--sampled-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="Weight of each --sampled-from term: the squared error inside the region, images in [0, 1].")
 @user_errors
 def train_tokenizer_command(stage, threads, **options) -> None:
     """Train the TS-VQGAN tokenizer (stage 1, then stage 2 with --init)."""

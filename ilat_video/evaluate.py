@@ -82,7 +82,7 @@ __all__ = [
     "METHODS", "SCOPES", "METRICS", "PSNR_CAP_DB", "SCHEMA",
     "to_unit_float", "mse", "psnr", "mae", "ssim", "ssim_map", "image_metrics",
     "feature_statistics", "frechet_distance",
-    "load_models", "pair_subsets", "generate", "evaluate_model", "SubsetResult", "MethodResult",
+    "load_models", "load_transformer", "pair_subsets", "generate", "evaluate_model", "SubsetResult", "MethodResult",
     "paired_difference", "load_results",
     "results_document", "results_markdown", "write_json", "write_text",
     "comparison_strip", "save_strip",
@@ -328,6 +328,22 @@ def load_models(folder: str | os.PathLike, *, tokenizer: str | os.PathLike | Non
         _check_fit(tok, tr, f"{tokenizer_dir} + {transformer_dir}")
     device = torch.device(device) if device is not None else None
     return tok.to(device).eval(), None if tr is None else tr.to(device).eval()
+
+
+def load_transformer(folder: str | os.PathLike, tokenizer, *, device: str | torch.device | None = "cpu"):
+    """The LA transformer, in eval mode, of a shipped model folder (its transformer/), a transformer
+    model folder or a training run, checked against `tokenizer` (ModelFileError when there is none
+    or it does not fit)."""
+    from .nn.transformer import LATransformer
+
+    folder = Path(folder)
+    found = _model_subfolder(folder / "transformer") or _model_subfolder(folder)
+    if found is None or _config_kind(found) != "transformer":
+        raise ModelFileError(f"{folder}: no transformer (a model folder with transformer/, a transformer's "
+                             "config.json + model.safetensors, or its run)")
+    transformer = LATransformer.from_pretrained(found)
+    _check_fit(tokenizer, transformer, f"{found} + the tokenizer")
+    return transformer.to(torch.device(device) if device is not None else None).eval()
 
 
 def _check_fit(tokenizer, transformer, name: str) -> None:

@@ -316,3 +316,101 @@ def test_cli_wrong_layout_and_bad_labels_exit_2(tmp_path):
         text = " ".join(result.output.split())
         assert result.exit_code == 2, result.output
         assert message in text and "Traceback" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# --sampled-from: the decoder trained on what the transformer samples
+# --------------------------------------------------------------------------------------------
+
+
+def sampled_models(tmp_path, pose_map=True):
+    """A tiny TS-VQGAN (32x32, 8x8 tokens) and tiny LA transformer, saved; pose maps made to matter."""
+    from ilat_video.nn.tokenizer import TSVQGAN, TokenizerConfig
+    from ilat_video.nn.transformer import LATransformer, transformer_preset
+
+    torch.manual_seed(0)
+    tokenizer = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                                        code_dim=8, linear_path=True)).eval()
+    transformer = LATransformer(transformer_preset("tiny", codebook_size=32, grid=(8, 8), pose_map=pose_map)).eval()
+    if pose_map:
+        torch.nn.init.normal_(transformer.pose_map.proj.weight)
+    tokenizer.save_pretrained(tmp_path / "tok")
+    transformer.save_pretrained(tmp_path / "tr")
+    return tokenizer, transformer
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+@pytest.mark.parametrize("pose_map", [False, True])
+def test_sampled_loss_is_the_error_evaluate_measures_on_the_pipelines_frames(tmp_path, pose_map):
+    """What --sampled-from trains is exactly what `evaluate` scores: the squared error inside the
+    region of the ilat-expected and ilat-unchanged frames (the Animator's), pooled over the batch."""
+    from ilat_video import evaluate as ev
+    from ilat_video.train.tokenizer import sample_for_decoder, sampled_loss
+
+    tokenizer, transformer = sampled_models(tmp_path, pose_map)
+    pairs = ev.pair_subsets("synthetic", 32, count=4, seeds=(3,))[3]
+    batch = ev._stack(pairs, torch.device("cpu"))
+    with torch.no_grad():
+        sampled = sample_for_decoder(tokenizer, transformer, batch, torch.device("cpu"))
+        losses = sampled_loss(tokenizer, sampled)
+    inside = batch["region"].bool()[:, None].expand(-1, 3, -1, -1)
+    for name, method in (("expected", "ilat-expected"), ("tokens", "ilat-unchanged")):
+        frames = ev.generate(method, tokenizer, transformer, batch)
+        want = ((frames - batch["target"]) / 2).pow(2)[inside].mean()
+        assert losses[name].item() == pytest.approx(want.item(), rel=1e-5), name
+    assert sampled["changed"].le(sampled["region"]).all()  # the model changes nothing outside the region
+    assert not torch.equal(sampled["codes"]["expected"], sampled["codes"]["tokens"])
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_sampled_from_trains_the_decoder_only_and_its_term_counts(tmp_path):
+    """--sampled-from: every token stays as it was (the transformer stays valid), both terms are
+    logged, and the term changes what the decoder learns (weight 0 vs 1000, same seed)."""
+    from ilat_video.nn.tokenizer import TSVQGAN
+
+    sampled_models(tmp_path)
+    before = TSVQGAN.from_pretrained(tmp_path / "tok")
+
+    def run(name, weight):
+        result = CliRunner().invoke(main, [
+            "train-tokenizer", "--data", "synthetic", "--out", str(tmp_path / name), "--stage", "2",
+            "--init", str(tmp_path / "tok"), "--decoder-only", "--sampled-from", str(tmp_path / "tr"),
+            "--sampled-weight", str(weight), "--steps", "3", "--batch-size", "4", "--lr", "1e-3",
+            "--gan-start", "1000", "--sample-every", "0", "--log-every", "1",
+        ])
+        assert result.exit_code == 0, result.output
+        return TSVQGAN.from_pretrained(tmp_path / name / "model").state_dict()
+
+    new, without = run("run", 1000), run("zero", 0)
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(0 < r["sampled_expected_psnr"] < 100 and 0 < r["sampled_tokens_psnr"] < 100 for r in records)
+    old = before.state_dict()
+    for key in old:
+        if not key.startswith("decoder."):
+            assert torch.equal(old[key], new[key]), f"{key} changed"
+    decoder = [k for k in old if k.startswith("decoder.") and k.endswith("weight")]
+    assert any(not torch.equal(old[k], new[k]) for k in decoder)
+    assert any(not torch.equal(without[k], new[k]) for k in decoder)
+
+
+def test_sampled_from_needs_a_decoder_only_stage_2_run(tmp_path):
+    for bad in (dict(sampled_from="x"), dict(sampled_from="x", decoder_only=True),
+                dict(sampled_from="x", stage=2)):
+        with pytest.raises(IlatError, match="--sampled-from"):
+            train_tokenizer(config(tmp_path / "run", **bad), model=seeded_tokenizer(), dataset=TinyPairs())
+    with pytest.raises(IlatError, match="--sampled-weight"):
+        train_tokenizer(config(tmp_path / "run", sampled_weight=-1.0), model=seeded_tokenizer(), dataset=TinyPairs())
+
+
+@pytest.mark.skipif(not HAVE_TOKENIZER, reason="ilat_video.nn.tokenizer has not landed")
+def test_sampled_from_a_folder_without_a_transformer_exits_2(tmp_path):
+    sampled_models(tmp_path)
+    result = CliRunner().invoke(main, [
+        "train-tokenizer", "--data", "synthetic", "--out", str(tmp_path / "run"), "--stage", "2",
+        "--init", str(tmp_path / "tok"), "--decoder-only", "--sampled-from", str(tmp_path / "tok"), "--steps", "1",
+        "--batch-size", "2", "--gan-start", "1000", "--sample-every", "0",
+    ])
+    assert result.exit_code == 2, result.output
+    assert "no transformer" in result.output
+    assert not (tmp_path / "run" / "model").exists()

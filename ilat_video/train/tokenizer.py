@@ -76,6 +76,13 @@ class TokenizerTrainConfig:
     # identity, so with the same channels training goes on from the trained decoder.
     decoder_channels: int | None = None
     decoder_res_blocks: int | None = None
+    # With decoder_only: also train the decoder on what this LA transformer (a model folder or run)
+    # samples for each batch's pairs, greedy: the frame of its expected codes and the frame of its
+    # tokens, each against the pair's target, as the pipeline composes them (`sampled_loss`; not
+    # in the paper). The decoder then learns the inputs it gets at animation time, not only the
+    # codes of real images.
+    sampled_from: str | None = None
+    sampled_weight: float = 100.0  # times the mean squared error (images in [0, 1]) inside the region
     resume: bool = False
     seed: int = 0
     num_workers: int = 0
@@ -111,6 +118,10 @@ class TokenizerTrainConfig:
                 if self.init is None:
                     raise IlatError(f"--{name.replace('_', '-')} changes a trained decoder: it needs --init "
                                     "(to train a new tokenizer this size, set it in the preset's config.json)")
+        common.check_positive("--sampled-weight", self.sampled_weight, allow_zero=True)
+        if self.sampled_from is not None and not (self.decoder_only and self.stage == 2):
+            raise IlatError("--sampled-from trains the decoder on a transformer's tokens: it needs --decoder-only "
+                            "and --stage 2 (a trained encoder would change the tokens under the transformer)")
         if not 0.0 <= self.region_mix <= 1.0:
             raise IlatError(f"--region-mix must be in [0, 1], got {self.region_mix}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
@@ -299,6 +310,74 @@ def psnr(images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# The decoder on sampled codes (--sampled-from)
+# --------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sample_for_decoder(tokenizer: nn.Module, transformer: nn.Module, batch: dict[str, torch.Tensor],
+                       device: torch.device) -> dict[str, torch.Tensor]:
+    """What the pipeline hands the decoder for a batch of pairs: the transformer's greedy region
+    tokens and expected codes (cached local sampler, `sampling.sample_local`), the reference's clean
+    features z and the changed region it pastes into, with the pair's target to learn.
+
+    Returns reference, target (B, 3, S, S); region (B, S, S) bool; token_region (B, h, w); z
+    (B, D, h, w); codes {"expected", "tokens"}: (B, D, h, w) each; changed (B, S, S) bool.
+    """
+    from ..regions import changed_region
+    from ..sampling import region_codes, sample_local
+    from .transformer import normalize_pose
+
+    missing = {"reference", "target", "reference_pose", "target_pose", "region"} - set(batch)
+    if missing:
+        raise DatasetError(f"--sampled-from needs pairs with poses and a region; the data lacks {sorted(missing)}")
+    model = unwrap(tokenizer)
+    was_training = model.training
+    model.eval()  # the quantizer's usage statistics follow training images only
+    try:
+        reference = batch["reference"].to(device)
+        region = batch["region"].to(device).bool()
+        size = reference.shape[-1]
+        _, cond, _ = model.encode(reference)  # (B, h, w): the condition tokens, no region
+        _, known, z = model.encode(reference, region)  # known tokens and clean z outside the region
+        token_region = model.token_region(region)
+        reference_pose = (normalize_pose(batch["reference_pose"].to(device).float(), size)
+                          if transformer.config.needs_reference_pose else None)
+        codebook = model.quantizer.codes()
+        tokens, means = sample_local(
+            transformer, cond.flatten(1), known.flatten(1), normalize_pose(batch["target_pose"].to(device).float(), size),
+            token_region, reference_pose=reference_pose, codebook=codebook,
+        )
+        tokens = tokens.view_as(known)
+    finally:
+        model.train(was_training)
+    return {
+        "reference": reference, "target": batch["target"].to(device), "region": region,
+        "token_region": token_region, "z": z,
+        "codes": {"expected": region_codes(tokens, codebook, token_region, expected=means),
+                  "tokens": region_codes(tokens, codebook, token_region)},
+        "changed": changed_region(region, tokens, cond, known),
+    }
+
+
+def sampled_loss(model: nn.Module, sampled: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The mean squared error inside the region (images mapped to [0, 1]) of the frames the
+    pipeline composes from `sample_for_decoder`'s codes: the decoded frame (clamped to [-1, 1]) where
+    the model changed a token, the reference's pixels elsewhere (`regions.paste_outside`), for the
+    expected codes and for the tokens. Returns {"expected": mse, "tokens": mse} (differentiable in the decoder)."""
+    from ..regions import paste_outside
+
+    inside = sampled["region"][:, None].float()  # (B, 1, S, S)
+    count = inside.sum().clamp_min(1) * sampled["target"].shape[1]
+    losses = {}
+    for name, codes in sampled["codes"].items():
+        frames = unwrap(model).decode(codes, z=sampled["z"], region=sampled["token_region"]).float().clamp(-1, 1)
+        composed = paste_outside(frames, sampled["reference"], sampled["changed"])
+        losses[name] = (((composed - sampled["target"]) / 2).pow(2) * inside).sum() / count
+    return losses
+
+
+# --------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------
 
@@ -344,6 +423,13 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
     model.to(device).train()
     if config.decoder_only:
         freeze_all_but_decoder(model)
+    sampler = None
+    if config.sampled_from is not None:
+        from ..evaluate import load_transformer
+
+        sampler = load_transformer(config.sampled_from, unwrap(model), device=device)
+        sampler.requires_grad_(False)
+        log.info("decoder trained also on what %s samples", config.sampled_from)
     size = image_size_of(model.config)
     codebook_size = codebook_size_of(model.config)
     with common.seeded_torch(common.derive_seed(config.seed, 5)):
@@ -407,9 +493,10 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
             )
             images = images.to(device, non_blocking=True)
             regions = None if regions is None else regions.to(device, non_blocking=True)
+            sampled = None if sampler is None else sample_for_decoder(model, sampler, batch, device)
             metrics = _step(
                 config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
-                opt_g, opt_d, gan_start, ctx, usage,
+                opt_g, opt_d, gan_start, ctx, usage, sampled,
             )
             step += 1
             run.end_step(step, lr_g, metrics, extra=lambda: usage.summary(ctx))
@@ -427,7 +514,7 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
 
 
 def _step(config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
-          opt_g, opt_d, gan_start, ctx, usage) -> dict[str, torch.Tensor]:
+          opt_g, opt_d, gan_start, ctx, usage, sampled=None) -> dict[str, torch.Tensor]:
     device = images.device
     gan_on = gan_factor(step, gan_start) > 0
     metrics: dict[str, torch.Tensor] = {}
@@ -444,6 +531,10 @@ def _step(config, step, images, regions, train_model, model, train_disc, discrim
             rec_loss = rec_loss + config.perceptual_weight * p_loss
             metrics["perceptual"] = p_loss.detach()
         loss = rec_loss + config.codebook_weight * codebook_loss
+        if sampled is not None:
+            for name, value in sampled_loss(model, sampled).items():
+                loss = loss + config.sampled_weight * value
+                metrics[f"sampled_{name}_psnr"] = -10 * torch.log10(value.detach().clamp_min(1e-10))
         if gan_on:
             g_loss = hinge_g_loss(discriminator(reconstructions).float())
             if config.gan_weight is None:
