@@ -20,9 +20,10 @@
 #   EXP3_MIN for EXP3_STOP more at weight 1000 (decay to 0 at EXP3_STEPS), then
 #   EXP4_MIN for EXP4_STEPS more at weight 1000 with a fresh warmup and decay, then
 #   EXP5_MIN for EXP5_STEPS more at weight 1000 with a fresh warmup and decay.
-#   SDEC_MIN phase 3's decoder trained on for SDEC_STOP steps (LR halved at 1000) also on what phase 8's transformer
-#            samples (--sampled-from: the frames of its expected codes and of its tokens against
-#            the targets; not in the paper). Encoder and codebook stay fixed: the same tokens.
+#   SDEC_MIN phase 3's decoder trained on for SDEC_STOP steps (LR halved at 1000), also on what
+#            phase 8's transformer samples (--sampled-from: the frames of its expected codes and of
+#            its tokens against the targets; not in the paper). Encoder and codebook stay fixed:
+#            the same tokens.
 # TR and DEC both start from the frozen tokenizer and do not depend on each other: on two cores
 # run them side by side (`TOK_MIN=0 DEC_MIN=0 scripts/train_demo.sh &` and
 # `TOK_MIN=0 TR_MIN=0 scripts/train_demo.sh`), which is how the shipped weights were made.
