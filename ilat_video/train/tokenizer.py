@@ -318,14 +318,14 @@ def psnr(images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
 def sample_for_decoder(tokenizer: nn.Module, transformer: nn.Module, batch: dict[str, torch.Tensor],
                        device: torch.device) -> dict[str, torch.Tensor]:
     """What the pipeline hands the decoder for a batch of pairs: the transformer's greedy region
-    tokens and expected codes (cached local sampler, `sampling.sample_local`), the reference's clean
+    tokens and expected codes (`sampling.sample_codes`, as the pipeline samples), the reference's clean
     features z and the changed region it pastes into, with the pair's target to learn.
 
     Returns reference, target (B, 3, S, S); region (B, S, S) bool; token_region (B, h, w); z
     (B, D, h, w); codes {"expected", "tokens"}: (B, D, h, w) each; changed (B, S, S) bool.
     """
     from ..regions import changed_region
-    from ..sampling import region_codes, sample_local
+    from ..sampling import region_codes, sample_codes
     from .transformer import normalize_pose
 
     missing = {"reference", "target", "reference_pose", "target_pose", "region"} - set(batch)
@@ -343,19 +343,15 @@ def sample_for_decoder(tokenizer: nn.Module, transformer: nn.Module, batch: dict
         token_region = model.token_region(region)
         reference_pose = (normalize_pose(batch["reference_pose"].to(device).float(), size)
                           if transformer.config.needs_reference_pose else None)
-        codebook = model.quantizer.codes()
-        tokens, means = sample_local(
-            transformer, cond.flatten(1), known.flatten(1), normalize_pose(batch["target_pose"].to(device).float(), size),
-            token_region, reference_pose=reference_pose, codebook=codebook,
-        )
-        tokens = tokens.view_as(known)
+        tokens, expected = sample_codes(model, transformer, cond.flatten(1), known,
+                                        normalize_pose(batch["target_pose"].to(device).float(), size), token_region,
+                                        expected=True, reference_pose=reference_pose)
     finally:
         model.train(was_training)
     return {
         "reference": reference, "target": batch["target"].to(device), "region": region,
         "token_region": token_region, "z": z,
-        "codes": {"expected": region_codes(tokens, codebook, token_region, expected=means),
-                  "tokens": region_codes(tokens, codebook, token_region)},
+        "codes": {"expected": expected, "tokens": region_codes(tokens, model.quantizer.codes(), token_region)},
         "changed": changed_region(region, tokens, cond, known),
     }
 
