@@ -204,6 +204,10 @@ def train_tokenizer_command(stage, threads, **options) -> None:
 @click.option("--expected-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Also train the expected code that `animate --decode expected` renders: this weight times "
                    "its squared distance from the target token's code (not in the paper); 0: cross-entropy only.")
+@click.option("--decoded-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Also train the frame `animate --decode expected` shows: this weight times the squared error "
+                   "inside the region of the expected codes decoded by the tokenizer (images in [0, 1]; not in the "
+                   "paper); 0: off.")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this transformer's weights (its model/ folder or run folder) instead of the "
                    "preset, e.g. after training the tokenizer further.")

@@ -88,6 +88,31 @@ WORKER = textwrap.dedent(
         result = train_transformer(config, model=model)
         assert dist.is_initialized()  # left to its owner
         dist.destroy_process_group()
+    if stage == "sampled":  # the terms that run a second network inside the step: --sampled-from, --decoded-weight
+        from ilat_video.nn.tokenizer import TSVQGAN
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        model = TSVQGAN.from_pretrained(root + "/tok")
+        with torch.no_grad():  # different decoders on each rank: DDP must broadcast rank 0's
+            for p in model.decoder.parameters():
+                p.add_(0.01 * rank)
+        config = TokenizerTrainConfig(out=root + "/sdec", data="synthetic", stage=2, decoder_only=True,
+                                      sampled_from=root + "/tr", sampled_weight=100.0, steps=3, batch_size=4,
+                                      lr=1e-3, log_every=1, sample_every=0, gan_start=1000, seed=1)
+        train_tokenizer(config, model=model)
+        state = {{k: v.contiguous() for k, v in unwrap(model).state_dict().items()}}
+        save_file(state, f"{{root}}/tok-rank{{rank}}.safetensors")
+        config = TransformerTrainConfig(out=root + "/run", data="synthetic", tokenizer=root + "/tok",
+                                        init=root + "/tr", preset="tiny", pose_map=True, steps=3, batch_size=2,
+                                        lr=1e-3, warmup_steps=1, log_every=1, sample_every=0, seed=1,
+                                        expected_weight=10.0, decoded_weight=100.0)
+        from ilat_video.train.transformer import build_transformer, load_frozen_tokenizer
+        model = build_transformer(config, load_frozen_tokenizer(root + "/tok", torch.device("cpu")), rank)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01 * rank)
+        result = train_transformer(config, model=model)
+        dist.destroy_process_group()
     state = {{k: v.contiguous() for k, v in unwrap(model).state_dict().items()}}
     save_file(state, f"{{root}}/rank{{rank}}.safetensors")
     with open(f"{{root}}/rank{{rank}}.json", "w") as fh:
@@ -176,3 +201,30 @@ def test_a_penn_action_folder_trains_in_lockstep(tmp_path):
     assert all(torch.equal(w0[k], w1[k]) for k in w0)
     assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [2, 4, 6]
     assert (tmp_path / "run" / "samples" / "step-00000006.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
+def test_terms_through_a_second_network_train_in_lockstep(tmp_path):
+    """`--sampled-from` (the decoder learns from a transformer's samples, the unwrapped decoder used
+    beside the DDP forward) and `--decoded-weight` (the transformer's loss through the frozen
+    decoder) keep the ranks' weights identical and log both terms."""
+    from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
+    from ilat_video.nn.transformer import LATransformer, transformer_preset
+
+    torch.manual_seed(0)
+    TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                            code_dim=8, linear_path=True)).save_pretrained(tmp_path / "tok")
+    LATransformer(transformer_preset("tiny", codebook_size=32, grid=(8, 8), pose_map=True)).save_pretrained(
+        tmp_path / "tr")
+    _torchrun("sampled", tmp_path)
+    for name in ("tok-rank{}", "rank{}"):
+        w0 = load_file(str(tmp_path / (name.format(0) + ".safetensors")))
+        w1 = load_file(str(tmp_path / (name.format(1) + ".safetensors")))
+        assert w0.keys() == w1.keys()
+        for key in w0:
+            assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
+    sdec = read_log(tmp_path / "sdec" / "log.jsonl")
+    assert [r["step"] for r in sdec] == [1, 2, 3] and all("sampled_expected_psnr" in r for r in sdec)
+    run = read_log(tmp_path / "run" / "log.jsonl")
+    assert [r["step"] for r in run] == [1, 2, 3] and all(r["decoded_loss"] > 0 for r in run)

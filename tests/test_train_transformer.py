@@ -229,6 +229,60 @@ def test_expected_weight_adds_the_expected_code_term(tmp_path):
     assert result.exit_code == 2 and "--expected-weight" in result.output
 
 
+@pytest.mark.skipif(not HAVE_NETWORKS, reason="the networks have not landed")
+def test_decoded_frame_loss_is_the_tokenizer_bound_when_the_model_is_sure(tmp_path):
+    """Sure of every target token, the decoded-frame term is exactly the error `evaluate` scores for
+    the tokenizer's bound with the reference kept where the target token is the reference's
+    ("reconstruction-unchanged"): the same codes, the same Eq. 4 decoding, the same pasting."""
+    from ilat_video import evaluate as ev
+    from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
+    from ilat_video.train.transformer import decoded_frame_loss
+
+    torch.manual_seed(0)
+    tokenizer = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
+                                        code_dim=8, linear_path=True)).eval().requires_grad_(False)
+    batch = ev._stack(ev.pair_subsets("synthetic", 32, count=4, seeds=(5,))[5], torch.device("cpu"))
+    inputs = tokenize_batch(tokenizer, batch, torch.device("cpu"), 32, reference_pose=False, known=True)
+    codebook = tokenizer.quantizer.codes().float()
+    sure = (torch.nn.functional.one_hot(inputs["target"], 32).float() * 1e4).requires_grad_(True)
+    loss = decoded_frame_loss(tokenizer, sure, inputs, codebook)
+    frames = ev.generate("reconstruction-unchanged", tokenizer, None, batch)
+    inside = batch["region"].bool()[:, None].expand(-1, 3, -1, -1)
+    want = ((frames - batch["target"]) / 2).pow(2)[inside].mean()
+    assert loss.item() == pytest.approx(want.item(), rel=1e-5)
+
+    # Unsure logits: only region positions learn, and a step along the gradient lowers the error.
+    logits = torch.randn(inputs["target"].shape + (32,), requires_grad=True)
+    loss = decoded_frame_loss(tokenizer, logits, inputs, codebook)
+    loss.backward()
+    outside = ~inputs["token_region"].flatten(1)
+    assert logits.grad[outside].abs().max() == 0 and logits.grad[~outside].abs().max() > 0
+    stepped = (logits - 0.5 * logits.grad / logits.grad.norm()).detach()
+    assert decoded_frame_loss(tokenizer, stepped, inputs, codebook).item() < loss.item()
+
+
+def test_decoded_weight_adds_the_decoded_frame_term_and_keeps_the_tokenizer(tmp_path):
+    tokenizer = seeded_tokenizer(3)
+    before = {k: v.clone() for k, v in tokenizer.state_dict().items()}
+    train_transformer(config(tmp_path / "run", steps=4, batch_size=3, log_every=1, decoded_weight=5.0),
+                      model=recording(), tokenizer=tokenizer, dataset=TinyPairs())
+    records = read_log(tmp_path / "run" / "log.jsonl")
+    assert len(records) == 4
+    for r in records:
+        assert r["decoded_loss"] > 0
+        assert r["loss"] == pytest.approx(r["ce_loss"] + 5.0 * r["decoded_loss"], rel=1e-5)
+    assert all(torch.equal(before[k], v) for k, v in tokenizer.state_dict().items())  # frozen
+    train_transformer(config(tmp_path / "plain", steps=4, batch_size=3, log_every=1), model=recording(),
+                      tokenizer=seeded_tokenizer(3), dataset=TinyPairs())
+    from safetensors.torch import load_file
+
+    weights = [load_file(str(tmp_path / name / "model" / "model.safetensors")) for name in ("run", "plain")]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # the term changes learning
+    result = CliRunner().invoke(main, ["train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path),
+                                       "--out", str(tmp_path / "cli"), "--decoded-weight", "-1"])
+    assert result.exit_code == 2 and "--decoded-weight" in result.output
+
+
 def test_tokenize_batch_uses_the_region_for_the_target_only():
     tokenizer = seeded_tokenizer(1)
     batch = {k: torch.stack([TinyPairs()[i][k] for i in range(2)]) for k in TinyPairs()[0]}

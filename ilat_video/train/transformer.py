@@ -62,6 +62,11 @@ class TransformerTrainConfig:
     # tokenizer's codes) and the target token's code. 0 is the paper's plain cross-entropy. Not in
     # the paper (benchmarks/results/probe_soft.md).
     expected_weight: float = 0.0
+    # Also train the frame `--decode expected` shows: add this weight times the squared error inside
+    # the region (images in [0, 1]) of the expected codes under teacher forcing, decoded by the frozen
+    # tokenizer with Eq. 4, with the reference's pixels where the model's pick is one of the
+    # reference's tokens (as the pipeline composes it). 0: off. Not in the paper.
+    decoded_weight: float = 0.0
     init: str | None = None  # start from this transformer (a model folder or a run folder) instead of the preset
     steps: int = 10_000
     batch_size: int = 16  # pairs per step and rank
@@ -96,7 +101,8 @@ class TransformerTrainConfig:
             raise IlatError(f"--mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
         for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps", "changed_weight"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
-        for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers", "expected_weight"):
+        for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers", "expected_weight",
+                     "decoded_weight"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise IlatError(f"AdamW betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
@@ -169,8 +175,10 @@ def normalize_pose(pose: torch.Tensor, size: int) -> torch.Tensor:
 
 @torch.no_grad()
 def tokenize_batch(tokenizer: nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
-                   size: int, reference_pose: bool) -> dict[str, torch.Tensor]:
-    """The transformer's inputs for a batch of pairs (see the module docstring)."""
+                   size: int, reference_pose: bool, *, known: bool = False) -> dict[str, torch.Tensor]:
+    """The transformer's inputs for a batch of pairs (see the module docstring). known: also the
+    reference encoded with the region ("known" tokens (B, h, w), "reference_z"), what the pipeline
+    decodes around the region and pastes back where the model kept a reference token."""
     reference = batch["reference"].to(device, non_blocking=True)
     target = batch["target"].to(device, non_blocking=True)
     region = batch["region"].to(device, non_blocking=True).bool()
@@ -190,6 +198,8 @@ def tokenize_batch(tokenizer: nn.Module, batch: dict[str, torch.Tensor], device:
     out["reference_pose"] = (
         normalize_pose(batch["reference_pose"].to(device).float(), size) if reference_pose else None
     )
+    if known:
+        _, out["known"], out["reference_z"] = tokenizer.encode(reference, region)
     return out
 
 
@@ -341,15 +351,17 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
         stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
         usage = CodebookUsage(codebook_size)
-        codebook = tokenizer.quantizer.codes().detach().float() if config.expected_weight else None  # (K, D)
+        wants_codes = bool(config.expected_weight or config.decoded_weight)
+        codebook = tokenizer.quantizer.codes().detach().float() if wants_codes else None  # (K, D)
         step, reason = start, "steps"
         end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
         while step < end:
             lr = schedule(step)
             common.set_lr(opt, lr)
-            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.needs_reference_pose)
+            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.needs_reference_pose,
+                                    known=bool(config.decoded_weight))
             inputs["codebook"] = codebook
-            metrics = _step(config, train_model, model, opt, inputs)
+            metrics = _step(config, train_model, model, opt, inputs, tokenizer)
             usage.update(inputs["target"])
             step += 1
             run.end_step(step, lr, metrics, extra=lambda: {
@@ -389,7 +401,32 @@ def expected_code_loss(logits: torch.Tensor, target_tokens: torch.Tensor, region
     return (probs @ codebook - codebook[target_tokens[where]]).pow(2).mean()
 
 
-def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
+def decoded_frame_loss(tokenizer: nn.Module, logits: torch.Tensor, inputs: dict[str, torch.Tensor],
+                       codebook: torch.Tensor) -> torch.Tensor:
+    """The mean squared error inside the pixel region (images mapped to [0, 1]) of the frame
+    `--decode expected` composes, here under teacher forcing: at every region position the expected
+    code under softmax(logits), decoded by the frozen tokenizer with Eq. 4 around the reference's
+    clean features, and the reference's own pixels in the cells whose most likely token is one of
+    the reference's (`regions.changed_region`, `paste_outside`). Differentiable in the logits.
+
+    logits: (B, N, K); inputs: `tokenize_batch(..., known=True)`; codebook: (K, D)."""
+    from ..regions import changed_region, paste_outside
+    from ..sampling import region_codes
+
+    token_region = inputs["token_region"]  # (B, h, w)
+    b, h, w = token_region.shape
+    picks = torch.where(token_region.flatten(1), logits.detach().argmax(-1), inputs["target"]).view(b, h, w)
+    expected = torch.softmax(logits.float(), dim=-1) @ codebook  # (B, N, D)
+    codes = region_codes(picks, codebook, token_region, expected=expected)
+    frames = tokenizer.decode(codes, z=inputs["reference_z"], region=token_region).float().clamp(-1, 1)
+    changed = changed_region(inputs["region"], picks, inputs["cond"].view(b, h, w), inputs["known"])
+    composed = paste_outside(frames, inputs["reference_image"], changed)
+    inside = inputs["region"][:, None].float()  # (B, 1, S, S)
+    count = inside.sum().clamp_min(1) * composed.shape[1]
+    return (((composed - inputs["target_image"]) / 2).pow(2) * inside).sum() / count
+
+
+def _step(config, train_model, model, opt, inputs, tokenizer=None) -> dict[str, torch.Tensor]:
     device = inputs["cond"].device
     with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
         logits = train_model(
@@ -405,6 +442,12 @@ def _step(config, train_model, model, opt, inputs) -> dict[str, torch.Tensor]:
             expected = expected_code_loss(logits, inputs["target"], loss_region, inputs["codebook"])
             metrics.update(ce_loss=loss.detach(), expected_loss=expected.detach())
             loss = loss + config.expected_weight * expected
+            metrics["loss"] = loss.detach()
+        if config.decoded_weight:
+            decoded = decoded_frame_loss(tokenizer, logits, inputs, inputs["codebook"])
+            metrics.setdefault("ce_loss", metrics["loss"])
+            metrics["decoded_loss"] = decoded.detach()
+            loss = loss + config.decoded_weight * decoded
             metrics["loss"] = loss.detach()
     opt.zero_grad(set_to_none=True)
     loss.backward()
