@@ -281,6 +281,8 @@ def test_decoded_weight_adds_the_decoded_frame_term_and_keeps_the_tokenizer(tmp_
     result = CliRunner().invoke(main, ["train-transformer", "--data", "synthetic", "--tokenizer", str(tmp_path),
                                        "--out", str(tmp_path / "cli"), "--decoded-weight", "-1"])
     assert result.exit_code == 2 and "--decoded-weight" in result.output
+    with pytest.raises(IlatError, match="--decoded-weight"):
+        config(tmp_path / "ar", mask="ar", decoded_weight=1.0).validate()
 
 
 def test_tokenize_batch_uses_the_region_for_the_target_only():

@@ -104,6 +104,9 @@ class TransformerTrainConfig:
         for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers", "expected_weight",
                      "decoded_weight"):
             common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+        if self.decoded_weight and self.mask != "la":
+            raise IlatError("--decoded-weight trains the frame the local pipeline composes (Eq. 4 around the "
+                            "region): it needs --mask la")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise IlatError(f"AdamW betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
 
