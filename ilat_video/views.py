@@ -24,7 +24,7 @@ from .pose.skeleton import FLIP_PERMUTATION
 if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads MAX_VIEWS without it
     import torch
 
-MAX_VIEWS = 8
+MAX_VIEWS = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +79,17 @@ def check_views(count: int) -> None:
 
 def view_list(count: int, shift: int) -> list[View]:
     """The first `count` (1 to MAX_VIEWS) views: plain and mirrored, each as it is, then rolled by
-    `shift` pixels diagonally, right, and down. `shift`: half a token (the tokenizer's factor // 2)."""
+    `shift` pixels diagonally, right, and down; past 8, rolled by a quarter and three quarters of a
+    token (`shift // 2` and `3 * shift // 2`) on the same diagonals and across them.
+    `shift`: half a token (the tokenizer's factor // 2)."""
     if not 1 <= count <= MAX_VIEWS:
         raise ValueError(f"views must be between 1 and {MAX_VIEWS}, got {count}")
     if count > 2 and shift < 1:
         raise ValueError(f"more than 2 views need a shift of at least 1 pixel, got {shift}")
-    offsets = [(0, 0), (shift, shift), (0, shift), (shift, 0)]
+    if count > 8 and shift < 2:
+        raise ValueError(f"more than 8 views need a shift of at least 2 pixels, got {shift}")
+    q, t = shift // 2, 3 * shift // 2
+    offsets = [(0, 0), (shift, shift), (0, shift), (shift, 0), (q, q), (t, t), (q, t), (t, q)]
     return [View(flip, dy, dx) for dy, dx in offsets for flip in (False, True)][:count]
 
 

@@ -134,7 +134,7 @@ def test_views_out_of_range_are_refused_before_any_output(model_dir, reference, 
         with pytest.raises(IlatError, match="views must be between 1 and 8"):
             animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=1, views=views)
     assert list(tmp_path.iterdir()) == []
-    assert run_animate(reference[0], driving, "-o", out, "--views", 9).exit_code == 2
+    assert run_animate(reference[0], driving, "-o", out, "--views", 17).exit_code == 2
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
                          "--max-frames", 2, "--views", 4, "--decode", "expected")
     assert result.exit_code == 0, result.output
