@@ -657,5 +657,5 @@ def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subse
         assert not torch.allclose(plain, back, atol=1e-3)  # the mirrored run is a different guess
         assert torch.allclose(both, (plain + back) / 2, atol=1e-5), method
     assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, views=4), batch["reference"])
-    with pytest.raises(IlatError, match="views must be between 1 and 8"):
-        ev.evaluate_model(models, subsets, method="ilat", views=9)
+    with pytest.raises(IlatError, match="views must be between 1 and 16"):
+        ev.evaluate_model(models, subsets, method="ilat", views=17)
