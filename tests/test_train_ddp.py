@@ -145,6 +145,16 @@ def _torchrun(stage: str, root: Path) -> None:
     assert proc.returncode == 0, stdout[-4000:] + stderr[-4000:]
 
 
+def assert_ranks_agree(root: Path, *names: str) -> None:
+    """The weights each rank saved as root/NAME.format(rank).safetensors are identical."""
+    for name in names:
+        w0 = load_file(str(root / (name.format(0) + ".safetensors")))
+        w1 = load_file(str(root / (name.format(1) + ".safetensors")))
+        assert w0.keys() == w1.keys()
+        for key in w0:
+            assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["tokenizer", "transformer"])
 def test_two_gloo_processes_train_in_lockstep(tmp_path, stage):
@@ -181,12 +191,7 @@ def test_two_gloo_processes_train_in_lockstep(tmp_path, stage):
 @pytest.mark.skipif(not HAVE_NETWORKS, reason="the tokenizer / transformer have not landed")
 def test_real_networks_train_in_lockstep(tmp_path):
     _torchrun("real", tmp_path)
-    for name in ("tok-rank{}", "rank{}"):
-        w0 = load_file(str(tmp_path / (name.format(0) + ".safetensors")))
-        w1 = load_file(str(tmp_path / (name.format(1) + ".safetensors")))
-        assert w0.keys() == w1.keys()
-        for key in w0:
-            assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
+    assert_ranks_agree(tmp_path, "tok-rank{}", "rank{}")
     assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")] == [1, 2, 3]
 
 
@@ -218,12 +223,7 @@ def test_terms_through_a_second_network_train_in_lockstep(tmp_path):
     LATransformer(transformer_preset("tiny", codebook_size=32, grid=(8, 8), pose_map=True)).save_pretrained(
         tmp_path / "tr")
     _torchrun("sampled", tmp_path)
-    for name in ("tok-rank{}", "rank{}"):
-        w0 = load_file(str(tmp_path / (name.format(0) + ".safetensors")))
-        w1 = load_file(str(tmp_path / (name.format(1) + ".safetensors")))
-        assert w0.keys() == w1.keys()
-        for key in w0:
-            assert torch.equal(w0[key], w1[key]), f"{name}: {key} differs between ranks"
+    assert_ranks_agree(tmp_path, "tok-rank{}", "rank{}")
     sdec = read_log(tmp_path / "sdec" / "log.jsonl")
     assert [r["step"] for r in sdec] == [1, 2, 3] and all("sampled_expected_psnr" in r for r in sdec)
     run = read_log(tmp_path / "run" / "log.jsonl")
