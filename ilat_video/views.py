@@ -1,7 +1,8 @@
 """Test-time views: the same frame made from mirrored and shifted copies of its inputs, averaged.
 
 Not in the paper. A view mirrors the reference, both poses and the region left-right and/or rolls
-them by half a token (so that the tokenizer cuts the image on another grid); the frame made from it
+them by half a token, or past 8 views by a quarter or three quarters of one (so that the tokenizer
+cuts the image on another grid); the frame made from it
 is mapped back and the views' frames are averaged pixel by pixel. Each view is an equally good
 guess with its own mistakes, so their mean is closer to the truth in squared error than any one of
 them (`docs/results.md`, "Test-time views"), at the price of softer frames and one sampler run per
