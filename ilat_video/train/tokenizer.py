@@ -37,7 +37,15 @@ from . import common
 from .common import BatchStream, CodebookUsage, Progress, StepDecay, TrainingRun, TrainResult
 from .discriminator import DiscriminatorConfig, PatchDiscriminator
 from .distributed import DistributedContext, mean_over_ranks, setup_distributed, teardown_distributed
-from .losses import PerceptualLoss, adaptive_gan_weight, gan_factor, hinge_d_loss, hinge_g_loss, load_vgg16_features
+from .losses import (
+    PerceptualLoss,
+    adaptive_gan_weight,
+    gan_factor,
+    hinge_d_loss,
+    hinge_g_loss,
+    load_vgg16_features,
+    region_mse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -363,13 +371,11 @@ def sampled_loss(model: nn.Module, sampled: dict[str, torch.Tensor]) -> dict[str
     expected codes and for the tokens. Returns {"expected": mse, "tokens": mse} (differentiable in the decoder)."""
     from ..regions import paste_outside
 
-    inside = sampled["region"][:, None].float()  # (B, 1, S, S)
-    count = inside.sum().clamp_min(1) * sampled["target"].shape[1]
     losses = {}
     for name, codes in sampled["codes"].items():
         frames = unwrap(model).decode(codes, z=sampled["z"], region=sampled["token_region"]).float().clamp(-1, 1)
         composed = paste_outside(frames, sampled["reference"], sampled["changed"])
-        losses[name] = (((composed - sampled["target"]) / 2).pow(2) * inside).sum() / count
+        losses[name] = region_mse(composed, sampled["target"], sampled["region"])
     return losses
 
 

@@ -415,6 +415,7 @@ def decoded_frame_loss(tokenizer: nn.Module, logits: torch.Tensor, inputs: dict[
     logits: (B, N, K); inputs: `tokenize_batch(..., known=True)`; codebook: (K, D)."""
     from ..regions import changed_region, paste_outside
     from ..sampling import region_codes
+    from .losses import region_mse
 
     token_region = inputs["token_region"]  # (B, h, w)
     b, h, w = token_region.shape
@@ -424,9 +425,7 @@ def decoded_frame_loss(tokenizer: nn.Module, logits: torch.Tensor, inputs: dict[
     frames = tokenizer.decode(codes, z=inputs["reference_z"], region=token_region).float().clamp(-1, 1)
     changed = changed_region(inputs["region"], picks, inputs["cond"].view(b, h, w), inputs["known"])
     composed = paste_outside(frames, inputs["reference_image"], changed)
-    inside = inputs["region"][:, None].float()  # (B, 1, S, S)
-    count = inside.sum().clamp_min(1) * composed.shape[1]
-    return (((composed - inputs["target_image"]) / 2).pow(2) * inside).sum() / count
+    return region_mse(composed, inputs["target_image"], inputs["region"])
 
 
 def _step(config, train_model, model, opt, inputs, tokenizer=None) -> dict[str, torch.Tensor]:
