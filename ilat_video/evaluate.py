@@ -74,6 +74,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError, IlatError, ModelFileError
+from .personalize import check_personalize
 from .views import check_views
 
 log = logging.getLogger(__name__)
@@ -407,11 +408,13 @@ def _stack(pairs: Sequence[dict], device) -> dict[str, torch.Tensor]:
 @torch.inference_mode()
 def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], *, top_k: int | None = None,
              temperature: float | None = None, generator: torch.Generator | None = None,
-             views: int = 1) -> torch.Tensor:
+             views: int = 1, personalize: int = 0) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods. views:
     for the local methods, the mean of that many test-time views (`views.py`; 1 = the frame
-    itself); the other methods make one frame whatever it is."""
+    itself); the other methods make one frame whatever it is. personalize: for the local methods,
+    decode each pair with a copy of the decoder tuned that many steps on its reference alone
+    (`personalize.py`, as the Animator's `personalize`; 0 = off)."""
     from .regions import changed_region, paste_outside
     from .sampling import sample_vanilla
     from .train.transformer import normalize_pose
@@ -443,6 +446,17 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
     if method not in LOCAL_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    if personalize:  # each pair its own decoder, tuned on its own reference
+        from .personalize import personalize_decoder
+
+        frames = []
+        for i in range(len(reference)):
+            one = {k: v[i:i + 1] for k, v in batch.items()}
+            tuned = personalize_decoder(tokenizer, transformer, one["reference"], one["reference_pose"].float(),
+                                        steps=personalize)
+            frames.append(generate(method, tuned, transformer, one, top_k=top_k, temperature=temperature,
+                                   generator=generator, views=views))
+        return torch.cat(frames)
 
     def render(view):
         seen = {"reference": view.images(reference), "region": view.images(region),
@@ -590,7 +604,8 @@ ProgressCallback = Callable[[int, int], None]  # (pairs done, pairs in all) for 
 def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] | None = None, count: int = 100,
                    tokenizer: str | os.PathLike | None = None, batch_size: int = 8,
                    device: str | torch.device | None = None, top_k: int | None = None,
-                   temperature: float | None = None, views: int = 1, keep_examples: int = 0,
+                   temperature: float | None = None, views: int = 1, personalize: int = 0,
+                   keep_examples: int = 0,
                    features: Callable[[np.ndarray], np.ndarray] | None = None,
                    progress: ProgressCallback | None = None) -> MethodResult:
     """Evaluate one method on test pairs; see the module docstring.
@@ -604,6 +619,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     seeds: the subsets' seeds (default: the mapping's keys, else 0, 1, 2); each also seeds the
         sampler when top_k / temperature ask for sampling (greedy otherwise, as the paper).
     views: test-time views averaged per frame by the local methods (`views.py`; 1 = none).
+    personalize: decoder tuning steps per pair on its reference for the local methods (0 = none).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
     features: an optional extractor uint8 (n, S, S, 3) -> (n, d) for FID (e.g. `inception.InceptionFeatures`).
     """
@@ -619,6 +635,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     if temperature is not None and temperature <= 0:
         raise IlatError(f"temperature must be positive, got {temperature}")
     check_views(views)
+    check_personalize(personalize)
     device = pick_device(device)
     name = None
     tok = tr = None
@@ -655,12 +672,12 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
             if not warm:  # the first call pays one-off costs (allocations, kernel selection)
                 generate(method, tok, tr, {k: v[:1] for k, v in batch.items()}, top_k=top_k,
                          temperature=temperature, generator=torch.Generator(device=device).manual_seed(0),
-                         views=views)
+                         views=views, personalize=personalize)
                 warm = True
             _synchronize(device)
             started, cpu_started = time.perf_counter(), time.process_time()
             frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator,
-                              views=views)
+                              views=views, personalize=personalize)
             _synchronize(device)
             seconds += time.perf_counter() - started
             cpu_seconds += time.process_time() - cpu_started

@@ -25,6 +25,7 @@ import torch
 
 from .errors import IlatError, ModelFileError, NoPersonError
 from .fileio import check_output_path, load_image
+from .personalize import check_personalize, personalize_decoder
 from .pose.sequence import PoseSequence
 from .views import average_views, check_views, view_list
 
@@ -244,7 +245,8 @@ class Animator:
     @torch.inference_mode()
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
                  temperature: float | None = None, background: str = "unchanged", decode: str = "tokens",
-                 views: int = 1, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+                 views: int = 1, personalize: int = 0,
+                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
         background: "unchanged" (default) shows the reference's own pixels wherever the model kept
@@ -263,6 +265,10 @@ class Animator:
         views: make each frame from this many test-time views of its inputs (mirrored, and shifted
         by half a token) and average them (`views.py`; not in the paper): closer to the truth in
         squared error and softer, at one sampler run per view. 1 (default) = the frame itself.
+
+        personalize: before the first frame, tune a copy of the decoder this many steps on the
+        reference alone (`personalize.py`; not in the paper; 0 = off). The tokens stay the same;
+        the frames draw them in this person's colours. About 0.1 s a step on a CPU thread.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
         from .regions import changed_region, paste_outside, union_region
@@ -280,17 +286,21 @@ class Animator:
         if temperature is not None and temperature <= 0:
             raise IlatError(f"temperature must be positive, got {temperature}")
         check_views(views)
+        check_personalize(personalize)
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
         reference_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3) pixels
-        chosen = view_list(views, self.tokenizer.downsample_factor // 2)
+        # The decoder tuned on this reference (the same encoder, codebook and tokens), or the shipped one.
+        tokenizer = personalize_decoder(self.tokenizer, self.transformer, reference, reference_pose,
+                                        steps=personalize, seed=seed)
+        chosen = view_list(views, tokenizer.downsample_factor // 2)
         # Per view, once per video: the reference as the view sees it, its condition tokens and,
         # for a shared-reference model, the keys and values of its positions (they see nothing else).
         seen = {}
         for view in chosen:
             ref = view.images(reference)
-            _, cond_indices, _ = self.tokenizer.encode(ref)  # (1, h, w)
+            _, cond_indices, _ = tokenizer.encode(ref)  # (1, h, w)
             cond = cond_indices.flatten(1)  # (1, N)
             ref_pose = (normalize_pose(view.poses(reference_pose, size), size)
                         if self.transformer.config.needs_reference_pose else None)
@@ -302,11 +312,11 @@ class Animator:
             ref, cond_indices, cond, ref_pose, kv = seen[view]
             region, b = view.images(region), len(poses)
             # The clean stream: outside the region, tokens and features see only outside pixels.
-            _, indices, z = self.tokenizer.encode(ref.expand(b, -1, -1, -1), region)
-            token_region = self.tokenizer.token_region(region)  # (B, h, w)
+            _, indices, z = tokenizer.encode(ref.expand(b, -1, -1, -1), region)
+            token_region = tokenizer.token_region(region)  # (B, h, w)
             target_pose = normalize_pose(view.poses(poses, size), size)
             tokens, images = sample_and_decode(
-                self.tokenizer, self.transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
+                tokenizer, self.transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
                 expected=decode == "expected",
                 reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
                 greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
@@ -333,7 +343,7 @@ class Animator:
 
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
-                background: str = "unchanged", decode: str = "tokens", views: int = 1,
+                background: str = "unchanged", decode: str = "tokens", views: int = 1, personalize: int = 0,
                 max_frames: int | None = None, stride: int = 1,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
@@ -342,19 +352,21 @@ class Animator:
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
         given, at `temperature`, default 1) with a generator seeded by `seed`. background,
-        decode and views: see `generate`. Frames are made `batch_size` at a time and yielded in order.
+        decode, views and personalize: see `generate`. Frames are made `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
         yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
-                                 background=background, decode=decode, views=views, progress=progress)
+                                 background=background, decode=decode, views=views, personalize=personalize,
+                                 progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
                         background: str = "unchanged", decode: str = "tokens", views: int = 1,
-                        max_frames: int | None = None, stride: int = 1, fps: float | None = None,
+                        personalize: int = 0, max_frames: int | None = None, stride: int = 1,
+                        fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
@@ -370,6 +382,7 @@ class Animator:
         _check_background(background)  # before anything is read or written
         _check_decode(decode)
         check_views(views)
+        check_personalize(personalize)
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -385,7 +398,8 @@ class Animator:
             raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
         frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
-                               background=background, decode=decode, views=views, progress=progress)
+                               background=background, decode=decode, views=views, personalize=personalize,
+                               progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:

@@ -1,0 +1,121 @@
+"""Personalising the decoder on the reference: a few steps of test-time fine-tuning. Not in the paper.
+
+The tokenizer's decoder was trained on many people; the one being animated is in the reference
+image. Before the first frame, a copy of the decoder is tuned on that image alone: the transformer
+is asked for the reference's own pose inside the reference's own skeleton region, and its expected
+codes there (what `--decode expected` renders), with the reference's clean features around them
+(Eq. 4), are decoded and pulled towards the reference's pixels inside the region (squared error),
+over the test-time views of the reference (`views.py`). The encoder, the codebook and the
+transformer are untouched, so every token the pipeline samples stays the same; only how the codes
+are drawn changes, towards this person's colours and edges. Measured in `docs/results.md`
+("Personalising the decoder").
+
+    tuned = personalize_decoder(tokenizer, transformer, reference, reference_pose, steps=50)
+    frames = tuned.decode(codes, z=z, region=token_region)
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import TYPE_CHECKING
+
+from .errors import IlatError
+
+if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads MAX_STEPS without it
+    import torch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEARNING_RATE = 1e-4
+DEFAULT_TUNE_VIEWS = 8
+MAX_STEPS = 10_000
+
+
+def check_personalize(steps: int) -> None:
+    """A user's step count: IlatError unless 0 (off) to MAX_STEPS."""
+    if not 0 <= steps <= MAX_STEPS:
+        raise IlatError(f"personalize steps must be between 0 (off) and {MAX_STEPS}, got {steps}")
+
+
+def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
+                    views: int = DEFAULT_TUNE_VIEWS) -> list[tuple[torch.Tensor, ...]]:
+    """Per test-time view of the reference: (decoder input (1, D, h, w), target image (1, 3, S, S),
+    pixel region (1, S, S)). The input holds the transformer's expected codes for the reference's own
+    pose inside the token region and the reference's clean features outside it (Eq. 4).
+
+    reference: (1, 3, S, S) in [-1, 1]; reference_pose: (1, 13, 3) in its pixels."""
+    import numpy as np
+    import torch
+
+    from .regions import union_region
+    from .sampling import sample_codes
+    from .train.transformer import normalize_pose
+    from .views import view_list
+
+    size = reference.shape[-1]
+    pose = reference_pose[0].detach().cpu().numpy().astype(np.float32)
+    region = torch.from_numpy(union_region(pose, pose, size, size))[None].to(reference.device)  # (1, S, S)
+    if not region.any():
+        raise IlatError("cannot personalize: the reference pose has no joint inside the image")
+    examples = []
+    with torch.no_grad():
+        for view in view_list(views, tokenizer.downsample_factor // 2):
+            ref, reg = view.images(reference), view.images(region)
+            _, alone, _ = tokenizer.encode(ref)
+            _, known, z = tokenizer.encode(ref, reg)
+            cells = tokenizer.token_region(reg)
+            seen_pose = normalize_pose(view.poses(reference_pose.float(), size), size)
+            _, codes = sample_codes(tokenizer, transformer, alone.flatten(1), known, seen_pose, cells,
+                                    expected=True,
+                                    reference_pose=seen_pose if transformer.config.needs_reference_pose else None)
+            inputs = torch.where(cells[:, None], codes, z.to(codes.dtype))
+            examples.append((inputs.float(), ref.float(), reg))
+    return examples
+
+
+def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
+                        steps: int, lr: float = DEFAULT_LEARNING_RATE, views: int = DEFAULT_TUNE_VIEWS,
+                        seed: int = 0):
+    """A copy of `tokenizer` whose decoder was tuned `steps` Adam steps (learning rate `lr`, one view
+    of the reference per step, in an order `seed` fixes) on the reference alone; `tokenizer` itself
+    is left as it was. steps 0 returns `tokenizer`.
+
+    reference: (1, 3, S, S) in [-1, 1]; reference_pose: (1, 13, 3) in its pixels (x, y, confidence).
+    Runs with gradients even when called under `torch.inference_mode()`."""
+    import torch
+
+    from .train.losses import region_mse
+
+    check_personalize(steps)
+    if steps == 0:
+        return tokenizer
+    if reference.dim() != 4 or reference.shape[0] != 1:
+        raise ValueError(f"personalize one reference (1, 3, S, S) at a time, got {tuple(reference.shape)}")
+    with torch.inference_mode(False), torch.enable_grad():
+        # Tensors made under inference mode cannot take part in autograd: work on clones.
+        reference, reference_pose = reference.clone(), reference_pose.clone()
+        examples = [tuple(t.clone() for t in e)
+                    for e in tuning_examples(tokenizer, transformer, reference, reference_pose, views=views)]
+        tuned = copy.deepcopy(tokenizer)
+        for p in tuned.parameters():
+            p.requires_grad_(False)
+        decoder = tuned.decoder.train()
+        params = list(decoder.parameters())
+        for p in params:
+            p.requires_grad_(True)
+        optimizer = torch.optim.Adam(params, lr=lr)
+        order = torch.randint(len(examples), (steps,), generator=torch.Generator().manual_seed(int(seed)))
+        first = last = None
+        for step, pick in enumerate(order.tolist()):
+            inputs, target, region = examples[pick]
+            loss = region_mse(decoder(inputs).float(), target, region)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            last = float(loss.detach())
+            first = last if first is None else first
+        for p in params:
+            p.requires_grad_(False)
+        tuned.eval()
+    log.info("personalized the decoder: %d steps, region error %.5f -> %.5f", steps, first, last)
+    return tuned

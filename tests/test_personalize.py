@@ -1,0 +1,147 @@
+"""Personalising the decoder on the reference (`ilat_video/personalize.py`), in the Animator, in
+`evaluate` and on the command line, on tiny random models (quality is the benchmarks' job)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from test_evaluate import SIZE, one_thread, tiny_models  # noqa: F401 (autouse fixture)
+from test_pipeline import driving, model_dir, reference, run_animate  # noqa: F401 (fixtures)
+
+from ilat_video import evaluate as ev
+from ilat_video.cli import main
+from ilat_video.errors import IlatError
+from ilat_video.personalize import MAX_STEPS, personalize_decoder, tuning_examples
+from ilat_video.pipeline import Animator
+from ilat_video.regions import union_region
+from ilat_video.train.losses import region_mse
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_models(3)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return ev.pair_subsets("synthetic", SIZE, count=2, seeds=(0,))[0]
+
+
+def one(pair):
+    return pair["reference"][None], pair["reference_pose"][None].float()
+
+
+def weights(module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_zero_steps_is_the_shipped_tokenizer_itself(models, pairs):
+    tokenizer, transformer = models
+    assert personalize_decoder(tokenizer, transformer, *one(pairs[0]), steps=0) is tokenizer
+
+
+def test_only_a_copy_of_the_decoder_changes(models, pairs):
+    tokenizer, transformer = models
+    before, transformer_before = weights(tokenizer), weights(transformer)
+    tuned = personalize_decoder(tokenizer, transformer, *one(pairs[0]), steps=5)
+    after = weights(tuned)
+    assert all(torch.equal(v, before[k]) for k, v in weights(tokenizer).items())  # the original untouched
+    assert all(torch.equal(v, transformer_before[k]) for k, v in weights(transformer).items())
+    assert all(torch.equal(v, before[k]) for k, v in after.items() if not k.startswith("decoder."))
+    changed = [k for k, v in after.items() if k.startswith("decoder.") and not torch.equal(v, before[k])]
+    assert changed and not tuned.training and not any(p.requires_grad for p in tuned.parameters())
+
+
+def test_tuning_lowers_the_reference_error_it_trains_on(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[1])
+    examples = tuning_examples(tokenizer, transformer, reference, pose)
+
+    def error(tok):
+        with torch.no_grad():
+            return float(np.mean([region_mse(tok.decoder(x).float(), target, region).item()
+                                  for x, target, region in examples]))
+
+    tuned = personalize_decoder(tokenizer, transformer, reference, pose, steps=40, lr=1e-3)
+    assert error(tuned) < 0.8 * error(tokenizer)
+
+
+def test_tuning_examples_cover_the_reference_pose_region_in_every_view(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[0])
+    examples = tuning_examples(tokenizer, transformer, reference, pose, views=4)
+    own = torch.from_numpy(union_region(pose[0].numpy(), pose[0].numpy(), SIZE, SIZE))
+    assert len(examples) == 4
+    assert torch.equal(examples[0][1], reference) and torch.equal(examples[0][2][0], own)
+    assert torch.equal(examples[1][1], reference.flip(-1)) and torch.equal(examples[1][2][0], own.flip(-1))
+
+
+def test_seeded_and_the_same_under_inference_mode(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[0])
+    a = weights(personalize_decoder(tokenizer, transformer, reference, pose, steps=6, seed=1))
+    with torch.inference_mode():  # as the Animator calls it
+        b = weights(personalize_decoder(tokenizer, transformer, reference.clone(), pose.clone(), steps=6, seed=1))
+    c = weights(personalize_decoder(tokenizer, transformer, reference, pose, steps=6, seed=2))
+    assert all(torch.equal(v, b[k]) for k, v in a.items())
+    assert any(not torch.equal(v, c[k]) for k, v in a.items())
+
+
+def test_bad_requests_are_refused(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[0])
+    for steps in (-1, MAX_STEPS + 1):
+        with pytest.raises(IlatError, match="personalize steps must be between 0"):
+            personalize_decoder(tokenizer, transformer, reference, pose, steps=steps)
+    away = pose.clone()
+    away[..., :2] = -1000.0  # every joint far outside the image
+    with pytest.raises(IlatError, match="no joint inside the image"):
+        personalize_decoder(tokenizer, transformer, reference, away, steps=2)
+    with pytest.raises(ValueError, match="one reference"):
+        personalize_decoder(tokenizer, transformer, reference.expand(2, -1, -1, -1), pose.expand(2, -1, -1), steps=2)
+
+
+def test_evaluate_tunes_each_pair_on_its_own_reference(models, pairs):
+    """A batch of two pairs gives each the frame it gets alone: no pair's decoder saw the other."""
+    tokenizer, transformer = models
+    batch = ev._stack(pairs, "cpu")
+    both = ev.generate("ilat-expected", tokenizer, transformer, batch, personalize=4)
+    plain = ev.generate("ilat-expected", tokenizer, transformer, batch)
+    for i in range(2):
+        alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[i:i + 1] for k, v in batch.items()},
+                            personalize=4)
+        assert torch.allclose(both[i], alone[0], atol=1e-5)
+    assert not torch.allclose(both, plain)
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, personalize=4), batch["reference"])
+
+
+def test_animator_frames_change_inside_the_region_only(model_dir, reference, driving):  # noqa: F811
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    plan = animator.plan(animator.load_reference(reference[0], reference[1]),
+                         animator.load_driving(driving, max_frames=3))
+    plain = list(animator.generate(plan, background="reference"))
+    tuned = list(animator.generate(plan, background="reference", personalize=10))
+    assert any(not np.array_equal(a, b) for a, b in zip(plain, tuned))
+    for a, b, pose in zip(plain, tuned, plan.target_crop):
+        region = union_region(plan.reference_pose_crop, pose, plan.size, plan.size)
+        near = torch.nn.functional.max_pool2d(torch.from_numpy(region)[None, None].float(), 7, 1, 3)[0, 0].bool()
+        assert np.array_equal(a[~near.numpy()], b[~near.numpy()])  # beyond the 2-pixel feather: the reference
+
+
+def test_cli_personalize(model_dir, reference, driving, tmp_path):  # noqa: F811
+    out = tmp_path / "out.mp4"
+    bad = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
+                      "--max-frames", 2, "--personalize", -1)
+    assert bad.exit_code == 2 and not out.exists()
+    good = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
+                       "--max-frames", 2, "--personalize", 3)
+    assert good.exit_code == 0, good.output
+    assert out.stat().st_size > 0
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--data", "synthetic", "--pairs", "1",
+                                       "--seeds", "0", "--method", "ilat-expected", "--personalize", "2",
+                                       "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["settings"]["personalize"] == 2
