@@ -539,6 +539,10 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="Before the first frame, tune a copy of the decoder this many steps on the reference alone, "
                    "so frames keep this person's colours (about 0.1 s a step on one CPU thread; 50 is a good "
                    "start; 0 = off). The generated tokens do not change.")
+@click.option("--personalize-transformer", type=click.IntRange(0, MAX_PERSONALIZE_STEPS), default=0,
+              show_default=True, metavar="STEPS",
+              help="Before that, tune a copy of the transformer this many steps on pairs of the reference's own "
+                   "mirrored and shifted views (about 1 s a step on one CPU thread; 5 is a good start; 0 = off).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "
@@ -552,8 +556,9 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
-                    batch_size, seed, top_k, temperature, background, decode, views, personalize, device, threads,
-                    save_poses, side_by_side, keep_audio, pose_model) -> None:
+                    batch_size, seed, top_k, temperature, background, decode, views, personalize,
+                    personalize_transformer, device, threads, save_poses, side_by_side, keep_audio,
+                    pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -586,7 +591,8 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
         summary = animator.animate_to_file(
             reference, driving, output, reference_pose=reference_pose, retarget=retarget_mode,
             batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature, background=background,
-            decode=decode, views=views, personalize=personalize, max_frames=max_frames,
+            decode=decode, views=views, personalize=personalize, personalize_transformer=personalize_transformer,
+            max_frames=max_frames,
             stride=stride, fps=fps, side_by_side=side_by_side, keep_audio=keep_audio, save_poses=save_poses,
             progress=progress,
         )
@@ -655,6 +661,9 @@ def _method_list(ctx, param, value):
               metavar="STEPS",
               help="Decode each pair in the ilat methods with a copy of the decoder tuned this many steps on its "
                    "own reference (as animate --personalize).")
+@click.option("--personalize-transformer", type=click.IntRange(0, MAX_PERSONALIZE_STEPS), default=0,
+              show_default=True, metavar="STEPS",
+              help="Likewise with a copy of the transformer, first (as animate --personalize-transformer).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; 1 is steadier on a busy machine).")
@@ -669,8 +678,8 @@ def _method_list(ctx, param, value):
               help="Local Inception-v3 weights (safetensors) for FID; nothing is downloaded.")
 @user_errors
 def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_model, batch_size, top_k, temperature,
-                     views, personalize, device, threads, out, markdown, strip, strip_pairs, fid,
-                     inception_weights) -> None:
+                     views, personalize, personalize_transformer, device, threads, out, markdown, strip,
+                     strip_pairs, fid, inception_weights) -> None:
     """Measure a model on test pairs with ground truth: PSNR, SSIM, MAE (frame, region, outside), s/frame.
 
     \b
@@ -732,14 +741,15 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
             models = baseline_models if method in ev.BASELINE_METHODS else main_models
             results.append(ev.evaluate_model(
                 models, subsets, method=method, batch_size=batch_size, device=device, top_k=top_k,
-                temperature=temperature, views=views, personalize=personalize, keep_examples=keep, features=features,
+                temperature=temperature, views=views, personalize=personalize,
+                personalize_transformer=personalize_transformer, keep_examples=keep, features=features,
                 progress=lambda done, total, task=task: bar.update(task, completed=done),
             ))
             results[-1].model = None if method == "copy" else str(
                 baseline_model if method in ev.BASELINE_METHODS else model)
     settings = {"methods": methods, "batch_size": batch_size, "greedy": top_k is None and temperature is None,
                 "top_k": top_k, "temperature": temperature, "views": views if views > 1 else None,
-                "personalize": personalize or None,
+                "personalize": personalize or None, "personalize_transformer": personalize_transformer or None,
                 "tokenizer": None if tokenizer is None else str(tokenizer),
                 "baseline_model": None if baseline_model is None else str(baseline_model)}
     document = ev.results_document(results, data=data, pairs_per_subset=count, size=size, settings=settings,

@@ -408,13 +408,14 @@ def _stack(pairs: Sequence[dict], device) -> dict[str, torch.Tensor]:
 @torch.inference_mode()
 def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], *, top_k: int | None = None,
              temperature: float | None = None, generator: torch.Generator | None = None,
-             views: int = 1, personalize: int = 0) -> torch.Tensor:
+             views: int = 1, personalize: int = 0, personalize_transformer: int = 0) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods. views:
     for the local methods, the mean of that many test-time views (`views.py`; 1 = the frame
     itself); the other methods make one frame whatever it is. personalize: for the local methods,
     decode each pair with a copy of the decoder tuned that many steps on its reference alone
-    (`personalize.py`, as the Animator's `personalize`; 0 = off)."""
+    (`personalize.py`, as the Animator's `personalize`; 0 = off); personalize_transformer: likewise
+    with a copy of the transformer tuned on pairs of the reference's views, first."""
     from .regions import changed_region, paste_outside
     from .sampling import sample_vanilla
     from .train.transformer import normalize_pose
@@ -446,15 +447,17 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
         return tokenizer.decode_indices(tokens.view_as(cond_indices)).clamp(-1, 1)  # all tokens, no z
     if method not in LOCAL_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
-    if personalize:  # each pair its own decoder, tuned on its own reference
+    if personalize or personalize_transformer:  # each pair its own models, tuned on its own reference
         from .personalize import personalize_decoder
+        from .personalize import personalize_transformer as tune_transformer
 
         frames = []
         for i in range(len(reference)):
             one = {k: v[i:i + 1] for k, v in batch.items()}
-            tuned = personalize_decoder(tokenizer, transformer, one["reference"], one["reference_pose"].float(),
-                                        steps=personalize)
-            frames.append(generate(method, tuned, transformer, one, top_k=top_k, temperature=temperature,
+            pose = one["reference_pose"].float()
+            tr = tune_transformer(tokenizer, transformer, one["reference"], pose, steps=personalize_transformer)
+            tok = personalize_decoder(tokenizer, tr, one["reference"], pose, steps=personalize)
+            frames.append(generate(method, tok, tr, one, top_k=top_k, temperature=temperature,
                                    generator=generator, views=views))
         return torch.cat(frames)
 
@@ -605,7 +608,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                    tokenizer: str | os.PathLike | None = None, batch_size: int = 8,
                    device: str | torch.device | None = None, top_k: int | None = None,
                    temperature: float | None = None, views: int = 1, personalize: int = 0,
-                   keep_examples: int = 0,
+                   personalize_transformer: int = 0, keep_examples: int = 0,
                    features: Callable[[np.ndarray], np.ndarray] | None = None,
                    progress: ProgressCallback | None = None) -> MethodResult:
     """Evaluate one method on test pairs; see the module docstring.
@@ -619,7 +622,8 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     seeds: the subsets' seeds (default: the mapping's keys, else 0, 1, 2); each also seeds the
         sampler when top_k / temperature ask for sampling (greedy otherwise, as the paper).
     views: test-time views averaged per frame by the local methods (`views.py`; 1 = none).
-    personalize: decoder tuning steps per pair on its reference for the local methods (0 = none).
+    personalize, personalize_transformer: decoder / transformer tuning steps per pair on its
+    reference for the local methods (0 = none).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
     features: an optional extractor uint8 (n, S, S, 3) -> (n, d) for FID (e.g. `inception.InceptionFeatures`).
     """
@@ -636,6 +640,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
         raise IlatError(f"temperature must be positive, got {temperature}")
     check_views(views)
     check_personalize(personalize)
+    check_personalize(personalize_transformer)
     device = pick_device(device)
     name = None
     tok = tr = None
@@ -672,12 +677,14 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
             if not warm:  # the first call pays one-off costs (allocations, kernel selection)
                 generate(method, tok, tr, {k: v[:1] for k, v in batch.items()}, top_k=top_k,
                          temperature=temperature, generator=torch.Generator(device=device).manual_seed(0),
-                         views=views, personalize=personalize)
+                         views=views, personalize=personalize,
+                         personalize_transformer=personalize_transformer)
                 warm = True
             _synchronize(device)
             started, cpu_started = time.perf_counter(), time.process_time()
             frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator,
-                              views=views, personalize=personalize)
+                              views=views, personalize=personalize,
+                              personalize_transformer=personalize_transformer)
             _synchronize(device)
             seconds += time.perf_counter() - started
             cpu_seconds += time.process_time() - cpu_started

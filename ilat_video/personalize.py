@@ -12,6 +12,12 @@ are drawn changes, towards this person's colours and edges. Measured in `docs/re
 
     tuned = personalize_decoder(tokenizer, transformer, reference, reference_pose, steps=50)
     frames = tuned.decode(codes, z=z, region=token_region)
+
+The transformer can be personalised too (`personalize_transformer`, before the decoder): a copy is
+tuned with its own training loss (cross-entropy on the region's tokens, teacher forced, LA mask)
+on pairs made from the reference alone: one test-time view as the reference, another as the
+target (the mirrored view is a real change of pose, left and right swapped; the shifted ones move
+the person by part of a token), so it sees this person's tokens in a pose it was not shown.
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads MAX_STEPS
 log = logging.getLogger(__name__)
 
 DEFAULT_LEARNING_RATE = 1e-4
+TRANSFORMER_LEARNING_RATE = 1e-5
+TRANSFORMER_BATCH = 8
 DEFAULT_TUNE_VIEWS = 8
 MAX_STEPS = 10_000
 
@@ -89,8 +97,7 @@ def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, referen
     check_personalize(steps)
     if steps == 0:
         return tokenizer
-    if reference.dim() != 4 or reference.shape[0] != 1:
-        raise ValueError(f"personalize one reference (1, 3, S, S) at a time, got {tuple(reference.shape)}")
+    _check_one(reference)
     with torch.inference_mode(False), torch.enable_grad():
         # Tensors made under inference mode cannot take part in autograd: work on clones.
         reference, reference_pose = reference.clone(), reference_pose.clone()
@@ -119,3 +126,88 @@ def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, referen
         tuned.eval()
     log.info("personalized the decoder: %d steps, region error %.5f -> %.5f", steps, first, last)
     return tuned
+
+
+def view_pair_examples(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
+                       views: int = DEFAULT_TUNE_VIEWS) -> dict[str, torch.Tensor]:
+    """The transformer's teacher-forcing inputs for every ordered pair (A, B) of distinct test-time
+    views of the reference: view A as the reference (condition tokens, reference pose), view B as
+    the target (its tokens encoded with the union region of both poses, its pose). Returns stacked
+    "cond" (P, N), "target" (P, N), "target_pose" (P, 13, 3) and "reference_pose" (P, 13, 3)
+    (normalized) and "region" (P, h, w), P = views * (views - 1)."""
+    import torch
+
+    from .regions import union_region
+    from .train.transformer import normalize_pose
+    from .views import view_list
+
+    if views < 2:
+        raise ValueError(f"personalizing the transformer needs at least 2 views, got {views}")
+    size = reference.shape[-1]
+    chosen = view_list(views, tokenizer.downsample_factor // 2)
+    with torch.no_grad():
+        images = [view.images(reference) for view in chosen]
+        poses = [view.poses(reference_pose.float(), size) for view in chosen]
+        alone = [tokenizer.encode(image)[1].flatten(1) for image in images]
+        parts = {"cond": [], "target": [], "target_pose": [], "reference_pose": [], "region": []}
+        for a in range(len(chosen)):
+            for b in range(len(chosen)):
+                if a == b:
+                    continue
+                region = union_region(poses[a][0].cpu().numpy(), poses[b][0].cpu().numpy(), size, size)
+                region = torch.from_numpy(region)[None].to(reference.device)
+                _, tokens, _ = tokenizer.encode(images[b], region)
+                parts["cond"].append(alone[a])
+                parts["target"].append(tokens.flatten(1))
+                parts["target_pose"].append(normalize_pose(poses[b], size))
+                parts["reference_pose"].append(normalize_pose(poses[a], size))
+                parts["region"].append(tokenizer.token_region(region))
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def personalize_transformer(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
+                            steps: int, lr: float = TRANSFORMER_LEARNING_RATE, batch_size: int = TRANSFORMER_BATCH,
+                            views: int = DEFAULT_TUNE_VIEWS, seed: int = 0):
+    """A copy of `transformer` tuned `steps` Adam steps (learning rate `lr`, `batch_size` view
+    pairs a step, drawn as `seed` fixes) on pairs of the reference's own views
+    (`view_pair_examples`) with its training loss; `transformer` itself is left as it was. steps 0
+    returns `transformer`. reference, reference_pose: as `personalize_decoder`."""
+    import torch
+
+    check_personalize(steps)
+    if steps == 0:
+        return transformer
+    _check_one(reference)
+    with torch.inference_mode(False), torch.enable_grad():
+        reference, reference_pose = reference.clone(), reference_pose.clone()
+        examples = {k: v.clone() for k, v in
+                    view_pair_examples(tokenizer, transformer, reference, reference_pose, views=views).items()}
+        tuned = copy.deepcopy(transformer).train()
+        for p in tuned.parameters():
+            p.requires_grad_(True)
+        optimizer = torch.optim.Adam(tuned.parameters(), lr=lr)
+        generator = torch.Generator().manual_seed(int(seed))
+        needs_pose = tuned.config.needs_reference_pose
+        first = last = None
+        for _ in range(steps):
+            pick = torch.randperm(len(examples["cond"]), generator=generator)[:batch_size].to(reference.device)
+            ex = {k: v[pick] for k, v in examples.items()}
+            logits = tuned(ex["cond"], ex["target"], ex["target_pose"], ex["region"], mask="la",
+                           reference_pose=ex["reference_pose"] if needs_pose else None)
+            loss = tuned.loss(logits, ex["target"], ex["region"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            last = float(loss.detach())
+            first = last if first is None else first
+        for p in tuned.parameters():
+            p.requires_grad_(False)
+        tuned.eval()
+    log.info("personalized the transformer: %d steps, loss %.4f -> %.4f", steps, first, last)
+    return tuned
+
+
+def _check_one(reference) -> None:
+    if reference.dim() != 4 or reference.shape[0] != 1:
+        raise ValueError(f"personalize one reference (1, 3, S, S) at a time, got {tuple(reference.shape)}")
+

@@ -26,6 +26,7 @@ import torch
 from .errors import IlatError, ModelFileError, NoPersonError
 from .fileio import check_output_path, load_image
 from .personalize import check_personalize, personalize_decoder
+from .personalize import personalize_transformer as tune_transformer
 from .pose.sequence import PoseSequence
 from .views import average_views, check_views, view_list
 
@@ -245,7 +246,7 @@ class Animator:
     @torch.inference_mode()
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
                  temperature: float | None = None, background: str = "unchanged", decode: str = "tokens",
-                 views: int = 1, personalize: int = 0,
+                 views: int = 1, personalize: int = 0, personalize_transformer: int = 0,
                  progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
@@ -269,6 +270,9 @@ class Animator:
         personalize: before the first frame, tune a copy of the decoder this many steps on the
         reference alone (`personalize.py`; not in the paper; 0 = off). The tokens stay the same;
         the frames draw them in this person's colours. About 0.1 s a step on a CPU thread.
+        personalize_transformer: before that, tune a copy of the transformer this many steps on
+        pairs of the reference's own views (`personalize.personalize_transformer`; 0 = off; about
+        1 s a step on a CPU thread): the tokens it samples change.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
         from .regions import changed_region, paste_outside, union_region
@@ -287,12 +291,15 @@ class Animator:
             raise IlatError(f"temperature must be positive, got {temperature}")
         check_views(views)
         check_personalize(personalize)
+        check_personalize(personalize_transformer)
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
         reference_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3) pixels
-        # The decoder tuned on this reference (the same encoder, codebook and tokens), or the shipped one.
-        tokenizer = personalize_decoder(self.tokenizer, self.transformer, reference, reference_pose,
+        # The transformer, then the decoder, tuned on this reference, or the shipped ones.
+        transformer = tune_transformer(self.tokenizer, self.transformer, reference, reference_pose,
+                                       steps=personalize_transformer, seed=seed)
+        tokenizer = personalize_decoder(self.tokenizer, transformer, reference, reference_pose,
                                         steps=personalize, seed=seed)
         chosen = view_list(views, tokenizer.downsample_factor // 2)
         # Per view, once per video: the reference as the view sees it, its condition tokens and,
@@ -303,8 +310,8 @@ class Animator:
             _, cond_indices, _ = tokenizer.encode(ref)  # (1, h, w)
             cond = cond_indices.flatten(1)  # (1, N)
             ref_pose = (normalize_pose(view.poses(reference_pose, size), size)
-                        if self.transformer.config.needs_reference_pose else None)
-            kv = self.transformer.reference_kv(cond) if self.transformer.config.shared_reference else None
+                        if transformer.config.needs_reference_pose else None)
+            kv = transformer.reference_kv(cond) if transformer.config.shared_reference else None
             seen[view] = (ref, cond_indices, cond, ref_pose, kv)
 
         def render(view, region, poses):
@@ -316,7 +323,7 @@ class Animator:
             token_region = tokenizer.token_region(region)  # (B, h, w)
             target_pose = normalize_pose(view.poses(poses, size), size)
             tokens, images = sample_and_decode(
-                tokenizer, self.transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
+                tokenizer, transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
                 expected=decode == "expected",
                 reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
                 greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
@@ -344,7 +351,7 @@ class Animator:
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
                 background: str = "unchanged", decode: str = "tokens", views: int = 1, personalize: int = 0,
-                max_frames: int | None = None, stride: int = 1,
+                personalize_transformer: int = 0, max_frames: int | None = None, stride: int = 1,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
@@ -352,20 +359,21 @@ class Animator:
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
         given, at `temperature`, default 1) with a generator seeded by `seed`. background,
-        decode, views and personalize: see `generate`. Frames are made `batch_size` at a time and yielded in order.
+        decode, views, personalize and personalize_transformer: see `generate`. Frames are made `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
         yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
                                  background=background, decode=decode, views=views, personalize=personalize,
-                                 progress=progress)
+                                 personalize_transformer=personalize_transformer, progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
                         background: str = "unchanged", decode: str = "tokens", views: int = 1,
-                        personalize: int = 0, max_frames: int | None = None, stride: int = 1,
+                        personalize: int = 0, personalize_transformer: int = 0,
+                        max_frames: int | None = None, stride: int = 1,
                         fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
@@ -383,6 +391,7 @@ class Animator:
         _check_decode(decode)
         check_views(views)
         check_personalize(personalize)
+        check_personalize(personalize_transformer)
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -399,7 +408,7 @@ class Animator:
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
         frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
                                background=background, decode=decode, views=views, personalize=personalize,
-                               progress=progress)
+                               personalize_transformer=personalize_transformer, progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:

@@ -14,8 +14,10 @@ from test_pipeline import driving, model_dir, reference, run_animate  # noqa: F4
 from ilat_video import evaluate as ev
 from ilat_video.cli import main
 from ilat_video.errors import IlatError
-from ilat_video.personalize import MAX_STEPS, personalize_decoder, tuning_examples
+from ilat_video.personalize import (MAX_STEPS, personalize_decoder, personalize_transformer, tuning_examples,
+                                    view_pair_examples)
 from ilat_video.pipeline import Animator
+from ilat_video.pose.skeleton import FLIP_PERMUTATION
 from ilat_video.regions import union_region
 from ilat_video.train.losses import region_mse
 
@@ -104,6 +106,43 @@ def test_bad_requests_are_refused(models, pairs):
         personalize_decoder(tokenizer, transformer, reference.expand(2, -1, -1, -1), pose.expand(2, -1, -1), steps=2)
 
 
+def test_view_pairs_are_the_reference_against_its_own_mirrored_and_shifted_views(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[0])
+    ex = view_pair_examples(tokenizer, transformer, reference, pose, views=3)
+    assert len(ex["cond"]) == 6  # ordered pairs of 3 views
+    _, plain, _ = tokenizer.encode(reference)
+    _, mirrored, _ = tokenizer.encode(reference.flip(-1))
+    # Pair (plain, mirrored) first: the plain reference conditions, the mirrored one is the target.
+    assert torch.equal(ex["cond"][0], plain.flatten(1)[0]) and torch.equal(ex["cond"][2], mirrored.flatten(1)[0])
+    # Mirroring keeps every joint's height; left and right swap names.
+    assert torch.allclose(ex["target_pose"][0, list(FLIP_PERMUTATION), 1], ex["reference_pose"][0, :, 1])
+    assert not torch.equal(ex["target_pose"][0], ex["reference_pose"][0])
+    with pytest.raises(ValueError, match="at least 2 views"):
+        view_pair_examples(tokenizer, transformer, reference, pose, views=1)
+
+
+def test_transformer_tuning_lowers_its_loss_on_the_view_pairs_and_leaves_the_original(models, pairs):
+    tokenizer, transformer = models
+    reference, pose = one(pairs[1])
+    before = weights(transformer)
+    ex = view_pair_examples(tokenizer, transformer, reference, pose)
+
+    def loss(model):
+        with torch.no_grad():
+            logits = model(ex["cond"], ex["target"], ex["target_pose"], ex["region"], mask="la")
+            return float(model.loss(logits, ex["target"], ex["region"]))
+
+    assert personalize_transformer(tokenizer, transformer, reference, pose, steps=0) is transformer
+    tuned = personalize_transformer(tokenizer, transformer, reference, pose, steps=10, lr=1e-3)
+    assert loss(tuned) < loss(transformer)
+    assert all(torch.equal(v, before[k]) for k, v in weights(transformer).items())
+    assert not tuned.training and not any(p.requires_grad for p in tuned.parameters())
+    with torch.inference_mode():
+        again = personalize_transformer(tokenizer, transformer, reference.clone(), pose.clone(), steps=10, lr=1e-3)
+    assert all(torch.equal(v, weights(again)[k]) for k, v in weights(tuned).items())  # seeded, inference mode too
+
+
 def test_evaluate_tunes_each_pair_on_its_own_reference(models, pairs):
     """A batch of two pairs gives each the frame it gets alone: no pair's decoder saw the other."""
     tokenizer, transformer = models
@@ -115,6 +154,11 @@ def test_evaluate_tunes_each_pair_on_its_own_reference(models, pairs):
                             personalize=4)
         assert torch.allclose(both[i], alone[0], atol=1e-5)
     assert not torch.allclose(both, plain)
+    with_transformer = ev.generate("ilat-expected", tokenizer, transformer, batch, personalize=4,
+                                   personalize_transformer=3)
+    alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[1:] for k, v in batch.items()},
+                        personalize=4, personalize_transformer=3)
+    assert torch.allclose(with_transformer[1], alone[0], atol=1e-5)
     assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, personalize=4), batch["reference"])
 
 
@@ -124,11 +168,13 @@ def test_animator_frames_change_inside_the_region_only(model_dir, reference, dri
                          animator.load_driving(driving, max_frames=3))
     plain = list(animator.generate(plan, background="reference"))
     tuned = list(animator.generate(plan, background="reference", personalize=10))
+    both = list(animator.generate(plan, background="reference", personalize=10, personalize_transformer=3))
     assert any(not np.array_equal(a, b) for a, b in zip(plain, tuned))
-    for a, b, pose in zip(plain, tuned, plan.target_crop):
+    for a, b, c, pose in zip(plain, tuned, both, plan.target_crop):
         region = union_region(plan.reference_pose_crop, pose, plan.size, plan.size)
         near = torch.nn.functional.max_pool2d(torch.from_numpy(region)[None, None].float(), 7, 1, 3)[0, 0].bool()
         assert np.array_equal(a[~near.numpy()], b[~near.numpy()])  # beyond the 2-pixel feather: the reference
+        assert np.array_equal(a[~near.numpy()], c[~near.numpy()])
 
 
 def test_cli_personalize(model_dir, reference, driving, tmp_path):  # noqa: F811
@@ -137,11 +183,13 @@ def test_cli_personalize(model_dir, reference, driving, tmp_path):  # noqa: F811
                       "--max-frames", 2, "--personalize", -1)
     assert bad.exit_code == 2 and not out.exists()
     good = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                       "--max-frames", 2, "--personalize", 3)
+                       "--max-frames", 2, "--personalize", 3, "--personalize-transformer", 2)
     assert good.exit_code == 0, good.output
     assert out.stat().st_size > 0
     result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--data", "synthetic", "--pairs", "1",
                                        "--seeds", "0", "--method", "ilat-expected", "--personalize", "2",
+                                       "--personalize-transformer", "1",
                                        "--out", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "r.json").read_text())["settings"]["personalize"] == 2
+    settings = json.loads((tmp_path / "r.json").read_text())["settings"]
+    assert settings["personalize"] == 2 and settings["personalize_transformer"] == 1
