@@ -659,3 +659,40 @@ def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subse
     assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, views=4), batch["reference"])
     with pytest.raises(IlatError, match="views must be between 1 and 16"):
         ev.evaluate_model(models, subsets, method="ilat", views=17)
+
+
+def test_merged_parts_give_the_numbers_of_one_run_over_all_their_subsets(tmp_path, model_dir):
+    """scripts/merge_results.py: an evaluation split by seed across processes, put back together."""
+    script = Path(__file__).parents[1] / "scripts" / "merge_results.py"
+
+    def evaluate(seeds, name):
+        result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--data", "synthetic",
+                                           "--pairs", "2", "--seeds", seeds, "--method", "ilat,copy",
+                                           "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        return tmp_path / name
+
+    whole, first, rest = evaluate("0,1,2", "whole.json"), evaluate("1", "a.json"), evaluate("2,0", "b.json")
+    run = subprocess.run([sys.executable, str(script), str(first), str(rest), "-o", str(tmp_path / "m.json"),
+                          "--markdown", str(tmp_path / "m.md")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    merged, joint = json.loads((tmp_path / "m.json").read_text()), json.loads(whole.read_text())
+    assert merged["data"]["subset_seeds"] == [0, 1, 2]
+    for method in ("ilat", "copy"):
+        for scope, metrics in joint["methods"][method]["metrics"].items():
+            for metric, stats in metrics.items():
+                assert merged["methods"][method]["metrics"][scope][metric] == pytest.approx(stats)
+    assert merged["paired"]["ilat - copy"]["psnr"] == pytest.approx(joint["paired"]["ilat - copy"]["psnr"])
+    assert "| ilat |" in (tmp_path / "m.md").read_text()
+    # The same seed twice, or parts of different evaluations, are refused without output.
+    twice = subprocess.run([sys.executable, str(script), str(first), str(whole), "-o", str(tmp_path / "x.json")],
+                           capture_output=True, text=True)
+    assert twice.returncode == 2 and "more than one file" in twice.stderr
+    other = tmp_path / "other.json"
+    document = json.loads(first.read_text())
+    document["settings"]["views"] = 4
+    other.write_text(json.dumps(document))
+    differ = subprocess.run([sys.executable, str(script), str(other), str(rest), "-o", str(tmp_path / "x.json")],
+                            capture_output=True, text=True)
+    assert differ.returncode == 2 and "settings" in differ.stderr
+    assert not (tmp_path / "x.json").exists()
