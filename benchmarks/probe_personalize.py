@@ -71,12 +71,49 @@ def tune(decoder, batches, steps: int, lr: float, seed: int, all_views: bool = F
     return decoder.eval()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def report(script: str, args, psnr: dict[str, list[float]], seconds: dict[int, list[float]], base: str,
+           what: str, column: str) -> list[str]:
+    """Write args.out's .json and .md: each row's mean region PSNR, its paired difference from row
+    `base` and the share of pairs it beats it on, and the median seconds to tune of rows named
+    "tuned STEPS ...". Returns the markdown lines."""
+    first = np.array(psnr[base])
+    rows = {name: {"region_psnr": float(np.mean(v)), "minus_untuned": float(np.mean(np.array(v) - first)),
+                   "better_than_untuned": float(np.mean(np.array(v) > first))} for name, v in psnr.items()}
+    command = f"python benchmarks/{script} " + " ".join(sys.argv[1:])
+    lines = [f"Command: `{command}`", "", what, "",
+             f"| {column} | region PSNR | - untuned | pairs better | s to tune (median) |", "|---|---:|---:|---:|---:|"]
+    for name, r in rows.items():
+        words = name.split()
+        t = f"{np.median(seconds[int(words[1])]):.1f}" if words[0] == "tuned" else ""
+        lines.append(f"| {name} | {r['region_psnr']:.2f} | {r['minus_untuned']:+.2f} | "
+                     f"{100 * r['better_than_untuned']:.0f}% | {t} |")
+    write_results(args.out, {"command": command, "pairs": args.pairs, "seed": args.seed, "rows": rows,
+                             "tune_seconds_median": {s: float(np.median(v)) for s, v in seconds.items()}}, lines)
+    return lines
+
+
+def probe_arguments(description: str, pairs: int) -> argparse.ArgumentParser:
+    """The options both personalisation probes take: model, pairs, subset seed, threads."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", default=str(ROOT / "models" / "demo"))
-    parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pairs", type=int, default=pairs)
+    parser.add_argument("--seed", type=int, default=0, help="the test subset")
     parser.add_argument("--threads", type=int, default=1)
+    return parser
+
+
+def probe_setup(args):
+    """The models, the sorted step counts of --steps, and the test subset's pairs."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    tokenizer, model = ev.load_models(args.model, device="cpu")
+    steps = sorted(int(s) for s in args.steps.split(","))
+    pairs = ev.pair_subsets("synthetic", tokenizer.config.resolution, count=args.pairs, seeds=(args.seed,))[args.seed]
+    return tokenizer, model, steps, pairs
+
+
+def main() -> None:
+    parser = probe_arguments(__doc__.splitlines()[0], pairs=50)
     parser.add_argument("--steps", default="0,10,30,100")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--source", choices=("hard", "expected"), default="hard")
@@ -86,11 +123,7 @@ def main() -> None:
                         help="tune inside the reference's own skeleton region (what a video allows) or the pair's")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "probe_personalize"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    tokenizer, model = ev.load_models(args.model, device="cpu")
-    steps = sorted(int(s) for s in args.steps.split(","))
-    pairs = ev.pair_subsets("synthetic", tokenizer.config.resolution, count=args.pairs, seeds=(args.seed,))[args.seed]
+    tokenizer, model, steps, pairs = probe_setup(args)
     psnr: dict[str, list[float]] = {}
     seconds: dict[int, list[float]] = {s: [] for s in steps}
     for i, pair in enumerate(pairs):
@@ -126,23 +159,11 @@ def main() -> None:
                 ev.psnr(tensor_to_image(frame[0]), tensor_to_image(b["target"][0]), region[0].numpy()))
         if (i + 1) % 10 == 0:
             print(i + 1, {k: round(float(np.mean(v)), 2) for k, v in psnr.items()}, flush=True)
-    base = np.array(psnr[f"tuned {steps[0]}"])
-    rows = {name: {"region_psnr": float(np.mean(v)), "minus_untuned": float(np.mean(np.array(v) - base)),
-                   "better_than_untuned": float(np.mean(np.array(v) > base))} for name, v in psnr.items()}
-    command = "python benchmarks/probe_personalize.py " + " ".join(sys.argv[1:])
-    lines = [f"Command: `{command}`", "",
-             f"{args.pairs} held-out synthetic pairs (subset {args.seed}), greedy, expected codes, reference "
-             f"pasted where unchanged; decoder tuned on the reference ({args.source} codes, {args.tune_views} "
-             f"views{', all in every step' if args.all_views else ''}, {args.tune_region} region, Adam lr {args.lr}); "
-             "region PSNR, mean over pairs.", "",
-             "| decoder | region PSNR | - untuned | pairs better | s to tune (median) |", "|---|---:|---:|---:|---:|"]
-    for name, r in rows.items():
-        s = name.split()[-1]
-        t = f"{np.median(seconds[int(s)]):.1f}" if s.isdigit() else ""
-        lines.append(f"| {name} | {r['region_psnr']:.2f} | {r['minus_untuned']:+.2f} | "
-                     f"{100 * r['better_than_untuned']:.0f}% | {t} |")
-    write_results(args.out, {"command": command, "pairs": args.pairs, "seed": args.seed, "rows": rows,
-                             "tune_seconds_median": {s: float(np.median(v)) for s, v in seconds.items()}}, lines)
+    what = (f"{args.pairs} held-out synthetic pairs (subset {args.seed}), greedy, expected codes, reference "
+            f"pasted where unchanged; decoder tuned on the reference ({args.source} codes, {args.tune_views} "
+            f"views{', all in every step' if args.all_views else ''}, {args.tune_region} region, Adam lr {args.lr}); "
+            "region PSNR, mean over pairs.")
+    lines = report("probe_personalize.py", args, psnr, seconds, f"tuned {steps[0]}", what, "decoder")
     print("\n".join(lines))
 
 

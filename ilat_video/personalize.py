@@ -94,36 +94,21 @@ def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, referen
 
     from .train.losses import region_mse
 
-    check_personalize(steps)
-    if steps == 0:
+    if not _wanted(steps, reference):
         return tokenizer
-    _check_one(reference)
     with torch.inference_mode(False), torch.enable_grad():
         # Tensors made under inference mode cannot take part in autograd: work on clones.
         reference, reference_pose = reference.clone(), reference_pose.clone()
         examples = [tuple(t.clone() for t in e)
                     for e in tuning_examples(tokenizer, transformer, reference, reference_pose, views=views)]
         tuned = copy.deepcopy(tokenizer)
-        for p in tuned.parameters():
-            p.requires_grad_(False)
-        decoder = tuned.decoder.train()
-        params = list(decoder.parameters())
-        for p in params:
-            p.requires_grad_(True)
-        optimizer = torch.optim.Adam(params, lr=lr)
         order = torch.randint(len(examples), (steps,), generator=torch.Generator().manual_seed(int(seed)))
-        first = last = None
-        for step, pick in enumerate(order.tolist()):
-            inputs, target, region = examples[pick]
-            loss = region_mse(decoder(inputs).float(), target, region)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            last = float(loss.detach())
-            first = last if first is None else first
-        for p in params:
-            p.requires_grad_(False)
-        tuned.eval()
+
+        def loss(step):
+            inputs, target, region = examples[order[step]]
+            return region_mse(tuned.decoder(inputs).float(), target, region)
+
+        first, last = _adam(tuned, tuned.decoder, loss, steps, lr)
     log.info("personalized the decoder: %d steps, region error %.5f -> %.5f", steps, first, last)
     return tuned
 
@@ -174,40 +159,58 @@ def personalize_transformer(tokenizer, transformer, reference: torch.Tensor, ref
     returns `transformer`. reference, reference_pose: as `personalize_decoder`."""
     import torch
 
-    check_personalize(steps)
-    if steps == 0:
+    if not _wanted(steps, reference):
         return transformer
-    _check_one(reference)
     with torch.inference_mode(False), torch.enable_grad():
         reference, reference_pose = reference.clone(), reference_pose.clone()
         examples = {k: v.clone() for k, v in
                     view_pair_examples(tokenizer, transformer, reference, reference_pose, views=views).items()}
-        tuned = copy.deepcopy(transformer).train()
-        for p in tuned.parameters():
-            p.requires_grad_(True)
-        optimizer = torch.optim.Adam(tuned.parameters(), lr=lr)
+        tuned = copy.deepcopy(transformer)
         generator = torch.Generator().manual_seed(int(seed))
         needs_pose = tuned.config.needs_reference_pose
-        first = last = None
-        for _ in range(steps):
+
+        def loss(step):
             pick = torch.randperm(len(examples["cond"]), generator=generator)[:batch_size].to(reference.device)
             ex = {k: v[pick] for k, v in examples.items()}
             logits = tuned(ex["cond"], ex["target"], ex["target_pose"], ex["region"], mask="la",
                            reference_pose=ex["reference_pose"] if needs_pose else None)
-            loss = tuned.loss(logits, ex["target"], ex["region"])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            last = float(loss.detach())
-            first = last if first is None else first
-        for p in tuned.parameters():
-            p.requires_grad_(False)
-        tuned.eval()
+            return tuned.loss(logits, ex["target"], ex["region"])
+
+        first, last = _adam(tuned, tuned, loss, steps, lr)
     log.info("personalized the transformer: %d steps, loss %.4f -> %.4f", steps, first, last)
     return tuned
 
 
-def _check_one(reference) -> None:
-    if reference.dim() != 4 or reference.shape[0] != 1:
+def _adam(model, part, loss, steps: int, lr: float) -> tuple[float, float]:
+    """Train `part` (a module of `model`, or all of it) `steps` Adam steps on loss(step) (call under
+    grad mode), the rest of `model` frozen; leave every weight frozen and the model in eval mode.
+    Returns the first and the last step's loss."""
+    import torch
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = list(part.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    part.train()
+    optimizer = torch.optim.Adam(params, lr=lr)
+    losses = []
+    for step in range(steps):
+        value = loss(step)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        losses.append(float(value.detach()))
+    for p in params:
+        p.requires_grad_(False)
+    model.eval()
+    return losses[0], losses[-1]
+
+
+def _wanted(steps: int, reference) -> bool:
+    """Whether to tune at all (steps > 0), after checking the request."""
+    check_personalize(steps)
+    if steps and (reference.dim() != 4 or reference.shape[0] != 1):
         raise ValueError(f"personalize one reference (1, 3, S, S) at a time, got {tuple(reference.shape)}")
+    return steps > 0
 
