@@ -358,8 +358,9 @@ class Animator:
         reference: image path or uint8 (H, W, 3) RGB array. driving: a video path, a pose file path
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
-        given, at `temperature`, default 1) with a generator seeded by `seed`. background,
-        decode, views, personalize and personalize_transformer: see `generate`. Frames are made `batch_size` at a time and yielded in order.
+        given, at `temperature`, default 1) with a generator seeded by `seed`. background, decode,
+        views, personalize and personalize_transformer: see `generate`. Frames are made
+        `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)

@@ -19,8 +19,6 @@ from pathlib import Path
 from ilat_video import evaluate as ev
 from ilat_video.errors import IlatError
 
-SAME = ("settings", "data")  # what the parts must agree on (data apart from its subset seeds)
-
 
 def merge(documents: list[dict]) -> dict:
     """The merged results document of `documents` (each as `ilat-video evaluate --out` writes it)."""
@@ -32,7 +30,8 @@ def merge(documents: list[dict]) -> dict:
 
     for doc in documents[1:]:
         if common(doc) != common(first):
-            raise IlatError("the files differ in their settings or data: only parts of one evaluation can be merged")
+            raise IlatError("the files differ in their settings or data: "
+                            "only parts of one evaluation can be merged")
         if set(doc["methods"]) != set(first["methods"]):
             raise IlatError(f"the files hold different methods: {sorted(first['methods'])} and {sorted(doc['methods'])}")
     seeds = [s for doc in documents for s in doc["data"]["subset_seeds"]]
