@@ -13,6 +13,8 @@ keep (copied from the reference through the clean stream of the tokenizer). DESI
 - `free_form_mask`: random strokes and blobs, mixed in for the tokenizer's stage 2.
 - `paste_outside`: a generated frame inside the region, the reference's pixels outside it
   (feathered), for output whose background is the source's, not the tokenizer's re-rendering.
+- `moved_region` / `paste_still`: the parts of the body that moved between two poses, and the
+  reference's own pixels on the parts that did not (ours, not in the paper).
 
 The attention mask of the transformer is a different thing and lives in `masks.py`.
 """
@@ -22,6 +24,7 @@ import math
 
 import numpy as np
 
+from .errors import IlatError
 from .pose.skeleton import (
     BONES,
     HEAD,
@@ -86,7 +89,7 @@ def default_thickness(pose: np.ndarray) -> float:
 
 
 def pose_region(pose: np.ndarray, height: int, width: int, *, thickness: float | None = None,
-                dilation: float | None = None) -> np.ndarray:
+                dilation: float | None = None, parts: np.ndarray | None = None) -> np.ndarray:
     """The pixels of one person: bool (height, width), True = generate.
 
     pose: (13, 3) x, y in pixels of this canvas and a confidence (0 = skip the joint).
@@ -97,6 +100,10 @@ def pose_region(pose: np.ndarray, height: int, width: int, *, thickness: float |
         Growing a union of discs and capsules by d pixels is the same as drawing them with a
         radius d larger (Minkowski sum with a disc), which is what is done: exact and cheaper
         than a morphological pass.
+    parts: (13,) bool, draw only the parts that touch these joints: the torso if any of its corners
+        is among them, each bone with an end among them (with the discs of both its ends), and
+        their own discs. Sizes still come from the whole pose, so the parts are exactly the pixels
+        they cover in the full drawing. None (default): every part.
     A pose with no visible joint gives an empty region.
     """
     from PIL import Image, ImageDraw
@@ -128,14 +135,19 @@ def pose_region(pose: np.ndarray, height: int, width: int, *, thickness: float |
         x, y = center
         draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
 
+    chosen = np.ones(NUM_JOINTS, dtype=bool) if parts is None else np.asarray(parts, dtype=bool)
+    if chosen.shape != (NUM_JOINTS,):
+        raise ValueError(f"parts must have shape ({NUM_JOINTS},), got {chosen.shape}")
+    discs = chosen & visible
     torso_corners = [j for j in (R_SHOULDER, L_SHOULDER, L_HIP, R_HIP) if visible[j]]
-    if len(torso_corners) >= 3:
+    if len(torso_corners) >= 3 and chosen[torso_corners].any():
         draw.polygon([tuple(xy[j]) for j in torso_corners], fill=255)
     line_width = max(1, int(round(2 * radius)))
     for a, b in BONES:
-        if visible[a] and visible[b]:
+        if visible[a] and visible[b] and (chosen[a] or chosen[b]):
             draw.line([tuple(xy[a]), tuple(xy[b])], fill=255, width=line_width)
-    for j in np.flatnonzero(visible):
+            discs[[a, b]] = True
+    for j in np.flatnonzero(discs):
         disc(xy[j], head_radius if j == HEAD else radius)
     return np.asarray(canvas) > 0
 
@@ -148,6 +160,30 @@ def union_region(reference_pose: np.ndarray, target_pose: np.ndarray, height: in
     """
     return (pose_region(reference_pose, height, width, thickness=thickness)
             | pose_region(target_pose, height, width, thickness=thickness))
+
+
+def moved_joints(reference_pose: np.ndarray, target_pose: np.ndarray, tolerance: float) -> np.ndarray:
+    """(13,) bool: the joints that moved more than `tolerance` pixels between two (13, 3) poses, or
+    that are seen in one of them only (confidence 0 or not finite in the other)."""
+    reference_pose, target_pose = np.asarray(reference_pose, np.float64), np.asarray(target_pose, np.float64)
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be at least 0 pixels, got {tolerance}")
+    seen = [(p[:, 2] > 0) & np.isfinite(p[:, :2]).all(axis=1) for p in (reference_pose, target_pose)]
+    both = seen[0] & seen[1]
+    distance = np.full(NUM_JOINTS, np.inf)
+    distance[both] = np.hypot(*(reference_pose[both, :2] - target_pose[both, :2]).T)
+    return (seen[0] | seen[1]) & (distance > tolerance)
+
+
+def moved_region(reference_pose: np.ndarray, target_pose: np.ndarray, height: int, width: int, *,
+                 tolerance: float) -> np.ndarray:
+    """bool (height, width): the pixels of the body parts that moved (`moved_joints`), where they
+    were and where they go: the parts touching a moved joint drawn in both poses, each at its own
+    pose's size as in `union_region`. The rest of `union_region` holds parts that stayed put
+    (within `tolerance` pixels), whose reference pixels are still right in the target frame."""
+    moved = moved_joints(reference_pose, target_pose, tolerance)
+    return (pose_region(reference_pose, height, width, parts=moved)
+            | pose_region(target_pose, height, width, parts=moved))
 
 
 def token_region(region, grid: tuple[int, int]):
@@ -217,6 +253,30 @@ def paste_outside(generated, reference, region, feather: int = 2):
     """
     weight = feathered_weights(region, feather).to(generated.dtype)
     return weight * generated + (1 - weight) * reference
+
+
+def check_keep_still(tolerance: float | None) -> None:
+    """A user's still tolerance: IlatError unless None (off) or a finite number of pixels >= 0."""
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+        raise IlatError(f"keep-still tolerance must be a number of pixels >= 0, got {tolerance}")
+
+
+def paste_still(frames, reference, region, reference_poses, target_poses, *, tolerance: float, feather: int = 2):
+    """`frames` with the reference's own pixels on the body parts that stayed put: inside the region,
+    outside `moved_region` (the parts whose joints moved more than `tolerance` pixels, where they
+    were and where they go), blended over `feather` pixels. Not in the paper: what did not move
+    is shown as it was instead of re-drawn by the tokenizer, which can only lose detail there.
+
+    frames: (B, C, H, W); reference: (B or 1, C, H, W); region: (B, H, W) bool (torch);
+    reference_poses, target_poses: (B or 1, 13, 3) / (B, 13, 3) numpy, x, y in these pixels."""
+    import torch
+
+    height, width = frames.shape[-2:]
+    reference_poses = np.broadcast_to(reference_poses, np.shape(target_poses))
+    moved = np.stack([moved_region(a, b, height, width, tolerance=tolerance)
+                      for a, b in zip(reference_poses, target_poses)])
+    redrawn = torch.from_numpy(moved).to(region.device) | ~region.bool()
+    return paste_outside(frames, reference.to(frames.dtype), redrawn, feather)
 
 
 def changed_region(region, tokens, *reference_tokens):

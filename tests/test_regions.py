@@ -8,11 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ilat_video.pose import skeleton as sk
+from ilat_video.errors import IlatError
 from ilat_video.regions import (
     changed_region,
+    check_keep_still,
     feathered_weights,
     free_form_mask,
+    moved_joints,
+    moved_region,
     paste_outside,
+    paste_still,
     pose_region,
     region_rate,
     token_region,
@@ -216,3 +221,83 @@ def test_paste_outside_keeps_the_region_and_the_far_background_exact():
     assert torch.equal(out[1], reference[0])  # an empty region: the reference, whole
     with pytest.raises(ValueError, match="feather"):
         feathered_weights(region, -1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), size=st.sampled_from([32, 64, 128]), tolerance=st.sampled_from([0.0, 0.5, 2.0]))
+def test_moved_region_lies_in_the_union_and_covers_what_moved(seed, size, tolerance):
+    rng = np.random.default_rng(seed)
+    reference = random_pose(rng, size, hidden=0.1)
+    target = reference.copy()
+    move = rng.uniform(size=13) < 0.4
+    target[move, :2] = np.clip(target[move, :2] + rng.uniform(-0.2, 0.2, (int(move.sum()), 2)) * size, 0, size - 1)
+    target[~move, :2] += rng.uniform(-1, 1, (int((~move).sum()), 2)) * tolerance / 2  # within the tolerance
+    moved = moved_region(reference, target, size, size, tolerance=tolerance)
+    union = union_region(reference, target, size, size)
+    assert not (moved & ~union).any()  # only ever a part of the union
+    flags = moved_joints(reference, target, tolerance)
+    for pose in (reference, target):  # every moved joint that is seen, where it was and where it goes
+        for j in np.flatnonzero(flags & (pose[:, 2] > 0)):
+            x, y = np.rint(pose[j, :2]).astype(int)
+            assert moved[y, x]
+    # Nothing moved: nothing to redraw; every joint chosen: the whole pose's region.
+    assert np.array_equal(moved_region(reference, reference, size, size, tolerance=0), np.zeros((size, size), bool))
+    everything = np.ones(13, bool)
+    assert np.array_equal(pose_region(reference, size, size, parts=everything), pose_region(reference, size, size))
+
+
+def test_moved_joints_counts_distance_and_joints_seen_once():
+    pose = random_pose(np.random.default_rng(3), 64)
+    other = pose.copy()
+    other[sk.L_WRIST, 0] += 1.0
+    other[sk.R_ANKLE, 2] = 0  # seen in the reference only
+    assert np.flatnonzero(moved_joints(pose, other, 0.5)).tolist() == [sk.L_WRIST, sk.R_ANKLE]
+    assert np.flatnonzero(moved_joints(pose, other, 1.0)).tolist() == [sk.R_ANKLE]  # at most the tolerance: still
+    with pytest.raises(ValueError, match="tolerance"):
+        moved_joints(pose, other, -1)
+
+
+def test_one_moved_forearm_leaves_the_legs_and_the_other_arm_still():
+    pose = random_pose(np.random.default_rng(5), 128)
+    target = pose.copy()
+    target[sk.R_WRIST, :2] += (-20, -25)
+    moved = moved_region(pose, target, 128, 128, tolerance=0.5)
+    forearm = pose_region(pose, 128, 128, parts=np.eye(13, dtype=bool)[sk.R_WRIST])
+    assert np.array_equal(moved, forearm | pose_region(target, 128, 128, parts=np.eye(13, dtype=bool)[sk.R_WRIST]))
+    for j in (sk.L_WRIST, sk.L_ANKLE, sk.R_ANKLE, sk.HEAD):
+        x, y = np.rint(pose[j, :2]).astype(int)
+        assert not moved[y, x]
+
+
+def test_paste_still_shows_the_reference_exactly_on_still_parts_only():
+    rng = np.random.default_rng(7)
+    size = 64
+    reference_pose = random_pose(rng, size)
+    target_pose = reference_pose.copy()
+    target_pose[sk.L_WRIST, :2] += (8, -6)
+    target_pose[sk.L_ELBOW, :2] += (4, -3)
+    region = torch.from_numpy(union_region(reference_pose, target_pose, size, size))[None]
+    frames, reference = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size)
+    out = paste_still(frames, reference, region, reference_pose[None], target_pose[None], tolerance=0.5)
+    moved = torch.from_numpy(moved_region(reference_pose, target_pose, size, size, tolerance=0.5))[None]
+    keep = moved | ~region
+    assert torch.equal(out[:, :, keep[0]], frames[:, :, keep[0]])  # moved parts and outside: the frames
+    far = ~torch.nn.functional.max_pool2d(keep[None].float(), 5, stride=1, padding=2)[0].bool()  # 2+ px away
+    assert far.any() and torch.equal(out[:, :, far[0]], reference[:, :, far[0]])
+    # Nothing moved: the region is the reference (but for the blend at its edge); everything moved:
+    # the frames untouched.
+    inner = ~torch.nn.functional.max_pool2d((~region)[None].float(), 5, stride=1, padding=2)[0].bool()
+    assert torch.equal(paste_still(frames, reference, region, reference_pose[None], reference_pose[None],
+                                   tolerance=0)[:, :, inner[0]], reference[:, :, inner[0]])
+    shifted = reference_pose + np.array([3.0, 2.0, 0.0], np.float32)
+    whole = torch.from_numpy(union_region(reference_pose, shifted, size, size))[None]
+    assert torch.equal(paste_still(frames, reference, whole, reference_pose[None], shifted[None], tolerance=0.5),
+                       frames)
+
+
+def test_keep_still_tolerance_is_checked():
+    check_keep_still(None)
+    check_keep_still(0.0)
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(IlatError, match="keep-still"):
+            check_keep_still(bad)
