@@ -36,10 +36,13 @@ from ilat_video.train.transformer import normalize_pose  # noqa: E402
 from ilat_video.views import view_list  # noqa: E402
 
 
-def tuning_batches(tokenizer, model, reference, ref_pose, region, source: str, views: int):
+def tuning_batches(tokenizer, model, reference, ref_pose, region, source: str, views: int,
+                   temperature: float = 1.0, seed: int = 0):
     """(codes, z, token region, target pixels, region) per view of the reference, no grad.
     source "hard": the reference's own codes in the region; "expected": the transformer's expected
-    codes when asked for the reference's own pose (the kind of code the pipeline decodes)."""
+    codes when asked for the reference's own pose (the kind of code the pipeline decodes); with a
+    temperature other than 1, tokens drawn at that temperature (seeded) and the softer expected
+    codes of those distributions."""
     out = []
     size = reference.shape[-1]
     with torch.inference_mode():
@@ -50,9 +53,38 @@ def tuning_batches(tokenizer, model, reference, ref_pose, region, source: str, v
             if source == "expected":
                 _, alone, _ = tokenizer.encode(ref)
                 pose = normalize_pose(view.poses(ref_pose, size), size)
+                drawn = {} if temperature == 1.0 else dict(
+                    greedy=False, temperature=temperature, generator=torch.Generator().manual_seed(seed))
                 _, z_q = sample_codes(tokenizer, model, alone.flatten(1), known, pose, cells, expected=True,
-                                      reference_pose=pose if model.config.needs_reference_pose else None)
+                                      reference_pose=pose if model.config.needs_reference_pose else None, **drawn)
             out.append((z_q.clone(), z.clone(), cells.clone(), ref.clone(), reg.clone()))
+    return out
+
+
+def pair_batches(tokenizer, model, reference, ref_pose, views: int):
+    """(codes, z, token region, target pixels, region) per ordered pair (A, B) of distinct views of
+    the reference: view A as the reference, view B (its pose and pixels) as the target, the union of
+    both poses' regions, the transformer's expected codes for pose B given A: a real change of pose
+    (the mirrored view) or of place (the shifted ones) whose true frame is known."""
+    out = []
+    size = reference.shape[-1]
+    chosen = view_list(views, tokenizer.downsample_factor // 2)
+    with torch.inference_mode():
+        images = [view.images(reference) for view in chosen]
+        poses = [view.poses(ref_pose, size) for view in chosen]
+        for a in range(len(chosen)):
+            _, alone, _ = tokenizer.encode(images[a])
+            for b in range(len(chosen)):
+                if a == b:
+                    continue
+                reg = torch.from_numpy(union_region(poses[a][0].numpy(), poses[b][0].numpy(), size, size))[None]
+                _, known, z = tokenizer.encode(images[a], reg)
+                cells = tokenizer.token_region(reg)
+                _, z_q = sample_codes(tokenizer, model, alone.flatten(1), known, normalize_pose(poses[b], size),
+                                      cells, expected=True,
+                                      reference_pose=normalize_pose(poses[a], size)
+                                      if model.config.needs_reference_pose else None)
+                out.append((z_q.clone(), z.clone(), cells.clone(), images[b].clone(), reg.clone()))
     return out
 
 
@@ -116,8 +148,11 @@ def main() -> None:
     parser = probe_arguments(__doc__.splitlines()[0], pairs=50)
     parser.add_argument("--steps", default="0,10,30,100")
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--source", choices=("hard", "expected"), default="hard")
+    parser.add_argument("--source", choices=("hard", "expected", "pairs", "both"), default="hard",
+                        help="pairs: view pairs of the reference (pair_batches); both: those and expected")
     parser.add_argument("--tune-views", type=int, default=8)
+    parser.add_argument("--tune-temperature", type=float, default=1.0,
+                        help="draw the tuning codes at this temperature (1: greedy tokens)")
     parser.add_argument("--all-views", action="store_true", help="every view in every step (a batch) instead of one")
     parser.add_argument("--tune-region", choices=("own", "pair"), default="own",
                         help="tune inside the reference's own skeleton region (what a video allows) or the pair's")
@@ -143,7 +178,11 @@ def main() -> None:
             inputs = torch.where(cells[:, None], codes, z)
         own = torch.from_numpy(union_region(pair["reference_pose"], pair["reference_pose"], size, size))[None]
         tune_region = own if args.tune_region == "own" else region
-        batches = tuning_batches(tokenizer, model, reference, ref_pose, tune_region, args.source, args.tune_views)
+        batches = [] if args.source == "pairs" else tuning_batches(
+            tokenizer, model, reference, ref_pose, tune_region, "hard" if args.source == "hard" else "expected",
+            args.tune_views, args.tune_temperature, seed=i)
+        if args.source in ("pairs", "both"):
+            batches += pair_batches(tokenizer, model, reference, ref_pose, args.tune_views)
         psnr.setdefault("copy", []).append(ev.psnr(tensor_to_image(reference[0]), tensor_to_image(b["target"][0]),
                                                    region[0].numpy()))
         decoder, done = copy.deepcopy(tokenizer.decoder), 0
@@ -161,7 +200,8 @@ def main() -> None:
             print(i + 1, {k: round(float(np.mean(v)), 2) for k, v in psnr.items()}, flush=True)
     what = (f"{args.pairs} held-out synthetic pairs (subset {args.seed}), greedy, expected codes, reference "
             f"pasted where unchanged; decoder tuned on the reference ({args.source} codes, {args.tune_views} "
-            f"views{', all in every step' if args.all_views else ''}, {args.tune_region} region, Adam lr {args.lr}); "
+            f"views{', all in every step' if args.all_views else ''}, {args.tune_region} region, Adam lr {args.lr}"
+            f"{f', tokens drawn at temperature {args.tune_temperature:g}' if args.tune_temperature != 1 else ''}); "
             "region PSNR, mean over pairs.")
     lines = report("probe_personalize.py", args, psnr, seconds, f"tuned {steps[0]}", what, "decoder")
     print("\n".join(lines))
