@@ -543,6 +543,10 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               show_default=True, metavar="STEPS",
               help="Before that, tune a copy of the transformer this many steps on pairs of the reference's own "
                    "mirrored and shifted views (about 1 s a step on one CPU thread; 5 is a good start; 0 = off).")
+@click.option("--keep-still", type=click.FloatRange(min=0), default=None, metavar="PIXELS",
+              help="Show the reference's own pixels on body parts whose joints moved at most this many pixels "
+                   "(of the model's frame) from the reference pose, instead of redrawing them (default off; "
+                   "0.25 suits pose files, a real video's pose jitter needs more).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "
@@ -557,7 +561,7 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
                     batch_size, seed, top_k, temperature, background, decode, views, personalize,
-                    personalize_transformer, device, threads, save_poses, side_by_side, keep_audio,
+                    personalize_transformer, keep_still, device, threads, save_poses, side_by_side, keep_audio,
                     pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
@@ -592,7 +596,7 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
             reference, driving, output, reference_pose=reference_pose, retarget=retarget_mode,
             batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature, background=background,
             decode=decode, views=views, personalize=personalize, personalize_transformer=personalize_transformer,
-            max_frames=max_frames,
+            keep_still=keep_still, max_frames=max_frames,
             stride=stride, fps=fps, side_by_side=side_by_side, keep_audio=keep_audio, save_poses=save_poses,
             progress=progress,
         )
@@ -664,6 +668,9 @@ def _method_list(ctx, param, value):
 @click.option("--personalize-transformer", type=click.IntRange(0, MAX_PERSONALIZE_STEPS), default=0,
               show_default=True, metavar="STEPS",
               help="Likewise with a copy of the transformer, first (as animate --personalize-transformer).")
+@click.option("--keep-still", type=click.FloatRange(min=0), default=None, metavar="PIXELS",
+              help="In the ilat methods, show the reference's own pixels on body parts whose joints moved at most "
+                   "this many pixels (as animate --keep-still; default off).")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; 1 is steadier on a busy machine).")
@@ -678,7 +685,7 @@ def _method_list(ctx, param, value):
               help="Local Inception-v3 weights (safetensors) for FID; nothing is downloaded.")
 @user_errors
 def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_model, batch_size, top_k, temperature,
-                     views, personalize, personalize_transformer, device, threads, out, markdown, strip,
+                     views, personalize, personalize_transformer, keep_still, device, threads, out, markdown, strip,
                      strip_pairs, fid, inception_weights) -> None:
     """Measure a model on test pairs with ground truth: PSNR, SSIM, MAE (frame, region, outside), s/frame.
 
@@ -742,7 +749,8 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
             results.append(ev.evaluate_model(
                 models, subsets, method=method, batch_size=batch_size, device=device, top_k=top_k,
                 temperature=temperature, views=views, personalize=personalize,
-                personalize_transformer=personalize_transformer, keep_examples=keep, features=features,
+                personalize_transformer=personalize_transformer, keep_still=keep_still, keep_examples=keep,
+                features=features,
                 progress=lambda done, total, task=task: bar.update(task, completed=done),
             ))
             results[-1].model = None if method == "copy" else str(
@@ -750,7 +758,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     settings = {"methods": methods, "batch_size": batch_size, "greedy": top_k is None and temperature is None,
                 "top_k": top_k, "temperature": temperature, "views": views if views > 1 else None,
                 "personalize": personalize or None, "personalize_transformer": personalize_transformer or None,
-                "tokenizer": None if tokenizer is None else str(tokenizer),
+                "keep_still": keep_still, "tokenizer": None if tokenizer is None else str(tokenizer),
                 "baseline_model": None if baseline_model is None else str(baseline_model)}
     document = ev.results_document(results, data=data, pairs_per_subset=count, size=size, settings=settings,
                                    machine=ev.machine_info(device),

@@ -75,6 +75,7 @@ import torch
 
 from .errors import DatasetError, IlatError, ModelFileError
 from .personalize import check_personalize
+from .regions import check_keep_still
 from .views import check_views
 
 log = logging.getLogger(__name__)
@@ -408,15 +409,18 @@ def _stack(pairs: Sequence[dict], device) -> dict[str, torch.Tensor]:
 @torch.inference_mode()
 def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], *, top_k: int | None = None,
              temperature: float | None = None, generator: torch.Generator | None = None,
-             views: int = 1, personalize: int = 0, personalize_transformer: int = 0) -> torch.Tensor:
+             views: int = 1, personalize: int = 0, personalize_transformer: int = 0,
+             keep_still: float | None = None) -> torch.Tensor:
     """The target frames (B, 3, S, S) in [-1, 1] that `method` makes for a batch of pair samples
     (tensors stacked, on the models' device). See the module docstring for the methods. views:
     for the local methods, the mean of that many test-time views (`views.py`; 1 = the frame
     itself); the other methods make one frame whatever it is. personalize: for the local methods,
     decode each pair with a copy of the decoder tuned that many steps on its reference alone
     (`personalize.py`, as the Animator's `personalize`; 0 = off); personalize_transformer: likewise
-    with a copy of the transformer tuned on pairs of the reference's views, first."""
-    from .regions import changed_region, paste_outside
+    with a copy of the transformer tuned on pairs of the reference's views, first. keep_still: for
+    the local methods, show the reference's own pixels on the body parts whose joints moved at
+    most this many pixels (`regions.paste_still`; None = off)."""
+    from .regions import changed_region, paste_outside, paste_still
     from .sampling import sample_vanilla
     from .train.transformer import normalize_pose
     from .views import average_views, view_list
@@ -459,15 +463,19 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
             tok = personalize_decoder(tokenizer, tr, one["reference"], pose, steps=personalize)
             frames.append(generate(method, tok, tr, one, top_k=top_k, temperature=temperature,
                                    generator=generator, views=views))
-        return torch.cat(frames)
+        frames = torch.cat(frames)
+    else:
+        def render(view):
+            seen = {"reference": view.images(reference), "region": view.images(region),
+                    "reference_pose": view.poses(batch["reference_pose"].float(), size),
+                    "target_pose": view.poses(batch["target_pose"].float(), size)}
+            return _local_frames(method, tokenizer, transformer, seen, sampling)
 
-    def render(view):
-        seen = {"reference": view.images(reference), "region": view.images(region),
-                "reference_pose": view.poses(batch["reference_pose"].float(), size),
-                "target_pose": view.poses(batch["target_pose"].float(), size)}
-        return _local_frames(method, tokenizer, transformer, seen, sampling)
-
-    return average_views(render, view_list(views, tokenizer.downsample_factor // 2))
+        frames = average_views(render, view_list(views, tokenizer.downsample_factor // 2))
+    if keep_still is None:
+        return frames
+    return paste_still(frames, reference, region, batch["reference_pose"].cpu().numpy(),
+                       batch["target_pose"].cpu().numpy(), tolerance=keep_still)
 
 
 def _local_frames(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor], sampling: dict):
@@ -608,7 +616,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                    tokenizer: str | os.PathLike | None = None, batch_size: int = 8,
                    device: str | torch.device | None = None, top_k: int | None = None,
                    temperature: float | None = None, views: int = 1, personalize: int = 0,
-                   personalize_transformer: int = 0, keep_examples: int = 0,
+                   personalize_transformer: int = 0, keep_still: float | None = None, keep_examples: int = 0,
                    features: Callable[[np.ndarray], np.ndarray] | None = None,
                    progress: ProgressCallback | None = None) -> MethodResult:
     """Evaluate one method on test pairs; see the module docstring.
@@ -624,6 +632,8 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     views: test-time views averaged per frame by the local methods (`views.py`; 1 = none).
     personalize, personalize_transformer: decoder / transformer tuning steps per pair on its
     reference for the local methods (0 = none).
+    keep_still: the local methods show the reference's pixels on body parts whose joints moved at
+    most this many pixels (`regions.paste_still`; None = off).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
     features: an optional extractor uint8 (n, S, S, 3) -> (n, d) for FID (e.g. `inception.InceptionFeatures`).
     """
@@ -641,6 +651,7 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
     check_views(views)
     check_personalize(personalize)
     check_personalize(personalize_transformer)
+    check_keep_still(keep_still)
     device = pick_device(device)
     name = None
     tok = tr = None
@@ -678,13 +689,13 @@ def evaluate_model(model, pairs, *, method: str = "ilat", seeds: Sequence[int] |
                 generate(method, tok, tr, {k: v[:1] for k, v in batch.items()}, top_k=top_k,
                          temperature=temperature, generator=torch.Generator(device=device).manual_seed(0),
                          views=views, personalize=personalize,
-                         personalize_transformer=personalize_transformer)
+                         personalize_transformer=personalize_transformer, keep_still=keep_still)
                 warm = True
             _synchronize(device)
             started, cpu_started = time.perf_counter(), time.process_time()
             frames = generate(method, tok, tr, batch, top_k=top_k, temperature=temperature, generator=generator,
                               views=views, personalize=personalize,
-                              personalize_transformer=personalize_transformer)
+                              personalize_transformer=personalize_transformer, keep_still=keep_still)
             _synchronize(device)
             seconds += time.perf_counter() - started
             cpu_seconds += time.process_time() - cpu_started

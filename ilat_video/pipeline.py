@@ -28,6 +28,7 @@ from .fileio import check_output_path, load_image
 from .personalize import check_personalize, personalize_decoder
 from .personalize import personalize_transformer as tune_transformer
 from .pose.sequence import PoseSequence
+from .regions import check_keep_still
 from .views import average_views, check_views, view_list
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,7 @@ class Animator:
     def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
                  temperature: float | None = None, background: str = "unchanged", decode: str = "tokens",
                  views: int = 1, personalize: int = 0, personalize_transformer: int = 0,
+                 keep_still: float | None = None,
                  progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
@@ -273,9 +275,15 @@ class Animator:
         personalize_transformer: before that, tune a copy of the transformer this many steps on
         pairs of the reference's own views (`personalize.personalize_transformer`; 0 = off; about
         1 s a step on a CPU thread): the tokens it samples change.
+
+        keep_still: show the reference's own pixels on the body parts whose joints moved at most
+        this many pixels (of the model's frame) from the reference pose (`regions.paste_still`;
+        not in the paper; None = off): a still arm stays exactly as in the reference instead of
+        being redrawn. Worth it for pose files whose still joints do not move; a detector's
+        jitter on a real video moves every joint a little, so use a tolerance above it there.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
-        from .regions import changed_region, paste_outside, union_region
+        from .regions import changed_region, paste_outside, paste_still, union_region
         from .sampling import sample_and_decode
         from .train.transformer import normalize_pose
 
@@ -292,6 +300,7 @@ class Animator:
         check_views(views)
         check_personalize(personalize)
         check_personalize(personalize_transformer)
+        check_keep_still(keep_still)
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
@@ -341,8 +350,10 @@ class Animator:
             b = len(poses)
             region = np.stack([union_region(plan.reference_pose_crop, p, size, size) for p in poses])
             region = torch.from_numpy(region).to(device)  # (B, S, S)
-            poses = torch.from_numpy(poses).to(device)
-            images = average_views(lambda view: render(view, region, poses), chosen)
+            images = average_views(lambda view: render(view, region, torch.from_numpy(poses).to(device)), chosen)
+            if keep_still is not None:
+                images = paste_still(images, reference, region, plan.reference_pose_crop[None], poses,
+                                     tolerance=keep_still)
             for image in images:
                 yield tensor_to_image(image)
             if progress is not None:
@@ -351,7 +362,8 @@ class Animator:
     def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
                 batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
                 background: str = "unchanged", decode: str = "tokens", views: int = 1, personalize: int = 0,
-                personalize_transformer: int = 0, max_frames: int | None = None, stride: int = 1,
+                personalize_transformer: int = 0, keep_still: float | None = None,
+                max_frames: int | None = None, stride: int = 1,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
@@ -359,7 +371,7 @@ class Animator:
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
         given, at `temperature`, default 1) with a generator seeded by `seed`. background, decode,
-        views, personalize and personalize_transformer: see `generate`. Frames are made
+        views, personalize, personalize_transformer and keep_still: see `generate`. Frames are made
         `batch_size` at a time and yielded in order.
         """
         ref = self.load_reference(reference, reference_pose)
@@ -367,13 +379,14 @@ class Animator:
         plan = self.plan(ref, poses, retarget=retarget)
         yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
                                  background=background, decode=decode, views=views, personalize=personalize,
-                                 personalize_transformer=personalize_transformer, progress=progress)
+                                 personalize_transformer=personalize_transformer, keep_still=keep_still,
+                                 progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
                         retarget: str = "scale", batch_size: int = 8, seed: int = 0,
                         top_k: int | None = None, temperature: float | None = None,
                         background: str = "unchanged", decode: str = "tokens", views: int = 1,
-                        personalize: int = 0, personalize_transformer: int = 0,
+                        personalize: int = 0, personalize_transformer: int = 0, keep_still: float | None = None,
                         max_frames: int | None = None, stride: int = 1,
                         fps: float | None = None,
                         side_by_side: bool = False, keep_audio: bool = False,
@@ -393,6 +406,7 @@ class Animator:
         check_views(views)
         check_personalize(personalize)
         check_personalize(personalize_transformer)
+        check_keep_still(keep_still)
         inputs = [reference, driving, reference_pose]
         output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
         if save_poses is not None:
@@ -409,7 +423,8 @@ class Animator:
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
         frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
                                background=background, decode=decode, views=views, personalize=personalize,
-                               personalize_transformer=personalize_transformer, progress=progress)
+                               personalize_transformer=personalize_transformer, keep_still=keep_still,
+                               progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:
