@@ -544,9 +544,10 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
               help="Before that, tune a copy of the transformer this many steps on pairs of the reference's own "
                    "mirrored and shifted views (about 1 s a step on one CPU thread; 5 is a good start; 0 = off).")
 @click.option("--keep-still", type=click.FloatRange(min=0), default=None, metavar="PIXELS",
-              help="Show the reference's own pixels on body parts whose joints moved at most this many pixels "
-                   "(of the model's frame) from the reference pose, instead of redrawing them (default off; "
-                   "0.25 suits pose files, a real video's pose jitter needs more).")
+              help="Show the reference's own pixels on body parts whose joints are within this many pixels (of "
+                   "the model's frame) of the reference pose, instead of redrawing them (default off). Parts stay "
+                   "there with --retarget relative where the driving person keeps still; 0.5 suits pose files, a "
+                   "detector's jitter needs more.")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "

@@ -279,8 +279,9 @@ class Animator:
         keep_still: show the reference's own pixels on the body parts whose joints moved at most
         this many pixels (of the model's frame) from the reference pose (`regions.paste_still`;
         not in the paper; None = off): a still arm stays exactly as in the reference instead of
-        being redrawn. Worth it for pose files whose still joints do not move; a detector's
-        jitter on a real video moves every joint a little, so use a tolerance above it there.
+        being redrawn. Target joints sit on the reference's where the driving person keeps still
+        under retarget="relative" (the reference pose plus the motion since the first frame); a
+        detector's jitter on a real video moves every joint a little, so use a tolerance above it.
         """
         from .data.pairs import image_to_tensor, tensor_to_image
         from .regions import changed_region, paste_outside, paste_still, union_region
