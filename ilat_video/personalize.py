@@ -47,9 +47,10 @@ def check_personalize(steps: int) -> None:
 
 def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
                     views: int = DEFAULT_TUNE_VIEWS) -> list[tuple[torch.Tensor, ...]]:
-    """Per test-time view of the reference: (decoder input (1, D, h, w), target image (1, 3, S, S),
-    pixel region (1, S, S)). The input holds the transformer's expected codes for the reference's own
-    pose inside the token region and the reference's clean features outside it (Eq. 4).
+    """Per test-time view of the reference: (codes (1, D, h, w), clean features z (1, D, h, w), token
+    region (1, h, w), target image (1, 3, S, S), pixel region (1, S, S)); the codes are the
+    transformer's expected codes for the reference's own pose, decoded with Eq. 4 as
+    `tokenizer.decode(codes, z=z, region=token_region)` (the reference's clean features outside).
 
     reference: (1, 3, S, S) in [-1, 1]; reference_pose: (1, 13, 3) in its pixels."""
     import numpy as np
@@ -76,8 +77,7 @@ def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_p
             _, codes = sample_codes(tokenizer, transformer, alone.flatten(1), known, seen_pose, cells,
                                     expected=True,
                                     reference_pose=seen_pose if transformer.config.needs_reference_pose else None)
-            inputs = torch.where(cells[:, None], codes, z.to(codes.dtype))
-            examples.append((inputs.float(), ref.float(), reg))
+            examples.append((codes.float(), z.float(), cells, ref.float(), reg))
     return examples
 
 
@@ -105,8 +105,8 @@ def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, referen
         order = torch.randint(len(examples), (steps,), generator=torch.Generator().manual_seed(int(seed)))
 
         def loss(step):
-            inputs, target, region = examples[order[step]]
-            return region_mse(tuned.decoder(inputs).float(), target, region)
+            codes, z, cells, target, region = examples[order[step]]
+            return region_mse(tuned.decode(codes, z=z, region=cells).float(), target, region)
 
         first, last = _adam(tuned, tuned.decoder, loss, steps, lr)
     log.info("personalized the decoder: %d steps, region error %.5f -> %.5f", steps, first, last)

@@ -64,8 +64,8 @@ def test_tuning_lowers_the_reference_error_it_trains_on(models, pairs):
 
     def error(tok):
         with torch.no_grad():
-            return float(np.mean([region_mse(tok.decoder(x).float(), target, region).item()
-                                  for x, target, region in examples]))
+            return float(np.mean([region_mse(tok.decode(codes, z=z, region=cells).float(), target, region).item()
+                                  for codes, z, cells, target, region in examples]))
 
     tuned = personalize_decoder(tokenizer, transformer, reference, pose, steps=40, lr=1e-3)
     assert error(tuned) < 0.8 * error(tokenizer)
@@ -77,8 +77,10 @@ def test_tuning_examples_cover_the_reference_pose_region_in_every_view(models, p
     examples = tuning_examples(tokenizer, transformer, reference, pose, views=4)
     own = torch.from_numpy(union_region(pose[0].numpy(), pose[0].numpy(), SIZE, SIZE))
     assert len(examples) == 4
-    assert torch.equal(examples[0][1], reference) and torch.equal(examples[0][2][0], own)
-    assert torch.equal(examples[1][1], reference.flip(-1)) and torch.equal(examples[1][2][0], own.flip(-1))
+    assert torch.equal(examples[0][3], reference) and torch.equal(examples[0][4][0], own)
+    assert torch.equal(examples[1][3], reference.flip(-1)) and torch.equal(examples[1][4][0], own.flip(-1))
+    for codes, z, cells, _, region in examples:  # the codes fill the region's cells, z the rest
+        assert torch.equal(cells, tokenizer.token_region(region)) and codes.shape == z.shape
 
 
 def test_seeded_and_the_same_under_inference_mode(models, pairs):
