@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._common import write_results  # noqa: E402
 from ilat_video import evaluate as ev  # noqa: E402
 from ilat_video.data.pairs import tensor_to_image  # noqa: E402
-from ilat_video.regions import paste_still  # noqa: E402
+from ilat_video.regions import moved_region, paste_still  # noqa: E402
 
 
 def main() -> None:
@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=1)
     parser.add_argument("--personalize", type=int, default=0)
     parser.add_argument("--tolerances", default="0,0.25,0.5,1,1.5,2,3", help="pixels, comma-separated")
+    parser.add_argument("--sample-moved", action="store_true",
+                        help="also rows that sample only the moved parts' tokens (the region given to the "
+                             "pipeline is the moved region), then paste the still parts as before")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "probe_keep_still"))
@@ -64,6 +67,8 @@ def main() -> None:
     pairs = ev.pair_subsets("synthetic", tokenizer.config.resolution, count=args.first + args.pairs,
                             seeds=(args.seed,))[args.seed][args.first:]
     psnr: dict[str, list[float]] = {"copy": [], "off": [], **{f"keep still {t:g}": [] for t in tolerances}}
+    if args.sample_moved:
+        psnr.update({f"sample moved {t:g}": [] for t in tolerances})
     started = time.perf_counter()
     for start in range(0, len(pairs), args.batch_size):
         batch = ev._stack(pairs[start:start + args.batch_size], "cpu")
@@ -75,6 +80,10 @@ def main() -> None:
             outputs[f"keep still {t:g}"] = paste_still(frames, batch["reference"], region,
                                                        batch["reference_pose"].numpy(), batch["target_pose"].numpy(),
                                                        tolerance=t)
+            if args.sample_moved:
+                outputs[f"sample moved {t:g}"] = paste_still(
+                    sample_moved(args, tokenizer, transformer, batch, t), batch["reference"], region,
+                    batch["reference_pose"].numpy(), batch["target_pose"].numpy(), tolerance=t)
         for name, images in outputs.items():
             for image, truth, mask in zip(images, batch["target"], region.numpy()):
                 psnr[name].append(ev.psnr(tensor_to_image(image), tensor_to_image(truth), mask))
@@ -85,6 +94,22 @@ def main() -> None:
             f"(pixels of the {tokenizer.config.resolution}-pixel frame), paired with the frame as made "
             f"({time.perf_counter() - started:.0f} s in all).")
     report(args, psnr, what, dict(seed=args.seed, first=args.first, views=args.views, personalize=args.personalize))
+
+
+def sample_moved(args, tokenizer, transformer, batch: dict, tolerance: float) -> torch.Tensor:
+    """The batch's frames made with only the moved parts as the region (the reference itself for
+    a pair where nothing moved)."""
+    size = batch["reference"].shape[-1]
+    moved = torch.from_numpy(np.stack([moved_region(a, b, size, size, tolerance=tolerance) for a, b in
+                                       zip(batch["reference_pose"].numpy(), batch["target_pose"].numpy())]))
+    frames = batch["reference"].clone()
+    some = moved.flatten(1).any(1)
+    if some.any():
+        part = {k: v[some] for k, v in batch.items()}
+        part["region"] = moved[some]
+        frames[some] = ev.generate(args.method, tokenizer, transformer, part, views=args.views,
+                                   personalize=args.personalize)
+    return frames
 
 
 def report(args, psnr: dict[str, list[float]], what: str, record: dict) -> None:
