@@ -546,8 +546,8 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
 @click.option("--keep-still", type=click.FloatRange(min=0), default=None, metavar="PIXELS",
               help="Show the reference's own pixels on body parts whose joints are within this many pixels (of "
                    "the model's frame) of the reference pose, instead of redrawing them (default off). Parts stay "
-                   "there with --retarget relative where the driving person keeps still; 0.5 suits pose files, a "
-                   "detector's jitter needs more.")
+                   "there with --retarget relative where the driving person keeps still. Best on held-out pairs: "
+                   "1 with one view, 0.5 with --views 16 --personalize; a detector's jitter may need more.")
 @click.option("--device", default=None, help="cpu, cuda, mps ... Default: CUDA, then MPS, then the CPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch (default: torch's choice; on a machine busy with other work, fewer "
