@@ -351,7 +351,8 @@ class Animator:
             b = len(poses)
             region = np.stack([union_region(plan.reference_pose_crop, p, size, size) for p in poses])
             region = torch.from_numpy(region).to(device)  # (B, S, S)
-            images = average_views(lambda view: render(view, region, torch.from_numpy(poses).to(device)), chosen)
+            target = torch.from_numpy(poses).to(device)
+            images = average_views(lambda view: render(view, region, target), chosen)
             if keep_still is not None:
                 images = paste_still(images, reference, region, plan.reference_pose_crop[None], poses,
                                      tolerance=keep_still)
