@@ -372,7 +372,7 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatc
     def boom(_):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(formats, "_ilat_json", boom)
+    monkeypatch.setattr(formats.ours, "ilat_json", boom)
     with pytest.raises(RuntimeError):
         save_poses(seq, target)
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["p.json"]
@@ -380,7 +380,7 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatc
 
 def test_failed_folder_write_leaves_nothing(tmp_path):
     with pytest.raises(OSError):
-        formats._write_folder(tmp_path / "out", {"a.json": "{}", "missing/b.json": "{}"})
+        formats.openpose.write_folder(tmp_path / "out", {"a.json": "{}", "missing/b.json": "{}"})
     assert os.listdir(tmp_path) == []
 
 
