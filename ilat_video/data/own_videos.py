@@ -21,8 +21,12 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..crop import person_box, square_crop_box
 from ..errors import DatasetError, IlatError
-from .pairs import make_pair_sample, person_box, sample_pair_indices, square_crop_box
+from ..fileio import atomic_output
+from ..pose import extract, formats
+from ..video import read_frames
+from .pairs import make_pair_sample, sample_pair_indices
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +60,6 @@ def cached_poses(video: str | os.PathLike, *, model_path=None, smooth: bool = Tr
 
     Returns (PoseSequence (T, 13, 3) in the video's pixels, extracted: bool).
     """
-    from ..fileio import atomic_output
-    from ..pose import extract, formats
-
     video = Path(video)
     poses_file, key_file = cache_paths(video)
     stat = video.stat()
@@ -137,8 +138,6 @@ class OwnVideo:
 
 def read_frame_pair(path: Path, i: int, j: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Frames i and j of a video (decoding from the start up to the later one)."""
-    from ..video import read_frames
-
     wanted = {i, j}
     found = {}
     last = max(wanted)

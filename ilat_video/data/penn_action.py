@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DatasetError
+from ..crop import CropBox, person_box, square_crop_box
+from ..errors import DatasetError, IlatError
+from ..fileio import load_image
 from ..pose.skeleton import NUM_JOINTS
-from .pairs import CropBox, make_pair_sample, person_box, sample_pair_indices, square_crop_box
+from .pairs import make_pair_sample, sample_pair_indices
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +196,6 @@ def _check_size(frame_file: Path, width: int, height: int, label_file: Path) -> 
 
 def load_frame(video: PennVideo, index: int) -> np.ndarray:
     """Frame `index` of a video as uint8 (H, W, 3) RGB, checked against the labelled size."""
-    from ..fileio import load_image
-    from ..errors import IlatError
-
     path = video.frame_files[index]
     try:
         frame = load_image(path)
