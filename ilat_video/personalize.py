@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import TYPE_CHECKING
 
+import numpy as np
+import torch
+
+from .conditioning import model_inputs
 from .errors import IlatError
-
-if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads MAX_STEPS without it
-    import torch
+from .options import MAX_TUNING_STEPS
+from .regions import region_mse, union_region
+from .sampling import sample_codes
+from .views import view_list
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +40,6 @@ DEFAULT_LEARNING_RATE = 1e-4
 TRANSFORMER_LEARNING_RATE = 1e-5
 TRANSFORMER_BATCH = 8
 DEFAULT_TUNE_VIEWS = 8
-MAX_STEPS = 10_000
-
-
-def check_personalize(steps: int) -> None:
-    """A user's step count: IlatError unless 0 (off) to MAX_STEPS."""
-    if not 0 <= steps <= MAX_STEPS:
-        raise IlatError(f"personalize steps must be between 0 (off) and {MAX_STEPS}, got {steps}")
 
 
 def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_pose: torch.Tensor, *,
@@ -53,14 +50,6 @@ def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_p
     `tokenizer.decode(codes, z=z, region=token_region)` (the reference's clean features outside).
 
     reference: (1, 3, S, S) in [-1, 1]; reference_pose: (1, 13, 3) in its pixels."""
-    import numpy as np
-    import torch
-
-    from .regions import union_region
-    from .sampling import sample_codes
-    from .train.transformer import normalize_pose
-    from .views import view_list
-
     size = reference.shape[-1]
     pose = reference_pose[0].detach().cpu().numpy().astype(np.float32)
     region = torch.from_numpy(union_region(pose, pose, size, size))[None].to(reference.device)  # (1, S, S)
@@ -70,14 +59,11 @@ def tuning_examples(tokenizer, transformer, reference: torch.Tensor, reference_p
     with torch.no_grad():
         for view in view_list(views, tokenizer.downsample_factor // 2):
             ref, reg = view.images(reference), view.images(region)
-            _, alone, _ = tokenizer.encode(ref)
-            _, known, z = tokenizer.encode(ref, reg)
-            cells = tokenizer.token_region(reg)
-            seen_pose = normalize_pose(view.poses(reference_pose.float(), size), size)
-            _, codes = sample_codes(tokenizer, transformer, alone.flatten(1), known, seen_pose, cells,
-                                    expected=True,
-                                    reference_pose=seen_pose if transformer.config.needs_reference_pose else None)
-            examples.append((codes.float(), z.float(), cells, ref.float(), reg))
+            seen_pose = view.poses(reference_pose.float(), size)
+            inputs = model_inputs(tokenizer, ref, reg, seen_pose, seen_pose,
+                                  needs_reference_pose=transformer.config.needs_reference_pose)
+            _, codes = sample_codes(tokenizer, transformer, inputs, expected=True)
+            examples.append((codes.float(), inputs.z.float(), inputs.token_region, ref.float(), reg))
     return examples
 
 
@@ -90,10 +76,6 @@ def personalize_decoder(tokenizer, transformer, reference: torch.Tensor, referen
 
     reference: (1, 3, S, S) in [-1, 1]; reference_pose: (1, 13, 3) in its pixels (x, y, confidence).
     Runs with gradients even when called under `torch.inference_mode()`."""
-    import torch
-
-    from .train.losses import region_mse
-
     if not _wanted(steps, reference):
         return tokenizer
     with torch.inference_mode(False), torch.enable_grad():
@@ -120,12 +102,6 @@ def view_pair_examples(tokenizer, transformer, reference: torch.Tensor, referenc
     the target (its tokens encoded with the union region of both poses, its pose). Returns stacked
     "cond" (P, N), "target" (P, N), "target_pose" (P, 13, 3) and "reference_pose" (P, 13, 3)
     (normalized) and "region" (P, h, w), P = views * (views - 1)."""
-    import torch
-
-    from .regions import union_region
-    from .train.transformer import normalize_pose
-    from .views import view_list
-
     if views < 2:
         raise ValueError(f"personalizing the transformer needs at least 2 views, got {views}")
     size = reference.shape[-1]
@@ -133,7 +109,7 @@ def view_pair_examples(tokenizer, transformer, reference: torch.Tensor, referenc
     with torch.no_grad():
         images = [view.images(reference) for view in chosen]
         poses = [view.poses(reference_pose.float(), size) for view in chosen]
-        alone = [tokenizer.encode(image)[1].flatten(1) for image in images]
+        alone = [tokenizer.encode(image)[1] for image in images]
         parts = {"cond": [], "target": [], "target_pose": [], "reference_pose": [], "region": []}
         for a in range(len(chosen)):
             for b in range(len(chosen)):
@@ -141,12 +117,14 @@ def view_pair_examples(tokenizer, transformer, reference: torch.Tensor, referenc
                     continue
                 region = union_region(poses[a][0].cpu().numpy(), poses[b][0].cpu().numpy(), size, size)
                 region = torch.from_numpy(region)[None].to(reference.device)
+                inputs = model_inputs(tokenizer, images[a], region, poses[b], poses[a], needs_reference_pose=True,
+                                      condition=alone[a], known=False)
                 _, tokens, _ = tokenizer.encode(images[b], region)
-                parts["cond"].append(alone[a])
+                parts["cond"].append(inputs.cond)
                 parts["target"].append(tokens.flatten(1))
-                parts["target_pose"].append(normalize_pose(poses[b], size))
-                parts["reference_pose"].append(normalize_pose(poses[a], size))
-                parts["region"].append(tokenizer.token_region(region))
+                parts["target_pose"].append(inputs.target_pose)
+                parts["reference_pose"].append(inputs.reference_pose)
+                parts["region"].append(inputs.token_region)
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
@@ -157,8 +135,6 @@ def personalize_transformer(tokenizer, transformer, reference: torch.Tensor, ref
     pairs a step, drawn as `seed` fixes) on pairs of the reference's own views
     (`view_pair_examples`) with its training loss; `transformer` itself is left as it was. steps 0
     returns `transformer`. reference, reference_pose: as `personalize_decoder`."""
-    import torch
-
     if not _wanted(steps, reference):
         return transformer
     with torch.inference_mode(False), torch.enable_grad():
@@ -185,8 +161,6 @@ def _adam(model, part, loss, steps: int, lr: float) -> tuple[float, float]:
     """Train `part` (a module of `model`, or all of it) `steps` Adam steps on loss(step) (call under
     grad mode), the rest of `model` frozen; leave every weight frozen and the model in eval mode.
     Returns the first and the last step's loss."""
-    import torch
-
     for p in model.parameters():
         p.requires_grad_(False)
     params = list(part.parameters())
@@ -209,8 +183,8 @@ def _adam(model, part, loss, steps: int, lr: float) -> tuple[float, float]:
 
 def _wanted(steps: int, reference) -> bool:
     """Whether to tune at all (steps > 0), after checking the request."""
-    check_personalize(steps)
+    if not 0 <= steps <= MAX_TUNING_STEPS:
+        raise IlatError(f"personalize steps must be between 0 (off) and {MAX_TUNING_STEPS}, got {steps}")
     if steps and (reference.dim() != 4 or reference.shape[0] != 1):
         raise ValueError(f"personalize one reference (1, 3, S, S) at a time, got {tuple(reference.shape)}")
     return steps > 0
-

@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from PIL import Image, ImageDraw
 
-from .errors import IlatError
 from .pose.skeleton import (
     BONES,
     HEAD,
@@ -106,8 +107,6 @@ def pose_region(pose: np.ndarray, height: int, width: int, *, thickness: float |
         they cover in the full drawing. None (default): every part.
     A pose with no visible joint gives an empty region.
     """
-    from PIL import Image, ImageDraw
-
     pose = np.asarray(pose, dtype=np.float64)
     if pose.shape != (NUM_JOINTS, 3):
         raise ValueError(f"pose must have shape ({NUM_JOINTS}, 3), got {pose.shape}")
@@ -197,11 +196,7 @@ def token_region(region, grid: tuple[int, int]):
     h, w = int(grid[0]), int(grid[1])
     if h <= 0 or w <= 0:
         raise ValueError(f"grid must be positive, got {grid}")
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
-    if torch is not None and isinstance(region, torch.Tensor):
+    if isinstance(region, torch.Tensor):
         if region.ndim < 2:
             raise ValueError(f"region must have shape (..., H, W), got {tuple(region.shape)}")
         lead = region.shape[:-2]
@@ -231,8 +226,6 @@ def feathered_weights(region, feather: int = 2):
     The mean of the region dilated 0, 1, ..., feather times by a 3x3 max-pool: a pixel at distance
     d <= feather from the region gets (feather + 1 - d) / (feather + 1).
     """
-    import torch
-
     if feather < 0:
         raise ValueError(f"feather must be non-negative, got {feather}")
     grown = region[:, None].to(torch.float32)  # (B, 1, H, W)
@@ -255,10 +248,13 @@ def paste_outside(generated, reference, region, feather: int = 2):
     return weight * generated + (1 - weight) * reference
 
 
-def check_keep_still(tolerance: float | None) -> None:
-    """A user's still tolerance: IlatError unless None (off) or a finite number of pixels >= 0."""
-    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
-        raise IlatError(f"keep-still tolerance must be a number of pixels >= 0, got {tolerance}")
+def region_mse(frames: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """The mean squared error inside `region`, pooled over the batch, with images in [-1, 1]
+    mapped to [0, 1]: what evaluation turns into region PSNR. frames, target: (B, C, H, W);
+    region: (B, H, W) bool. 0 (with a graph) for an empty region."""
+    inside = region[:, None].float()  # (B, 1, H, W)
+    count = inside.sum().clamp_min(1) * frames.shape[1]
+    return (((frames - target) / 2).pow(2) * inside).sum() / count
 
 
 def paste_still(frames, reference, region, reference_poses, target_poses, *, tolerance: float, feather: int = 2):
@@ -269,8 +265,6 @@ def paste_still(frames, reference, region, reference_poses, target_poses, *, tol
 
     frames: (B, C, H, W); reference: (B or 1, C, H, W); region: (B, H, W) bool (torch);
     reference_poses, target_poses: (B or 1, 13, 3) / (B, 13, 3) numpy, x, y in these pixels."""
-    import torch
-
     height, width = frames.shape[-2:]
     reference_poses = np.broadcast_to(reference_poses, np.shape(target_poses))
     moved = np.stack([moved_region(a, b, height, width, tolerance=tolerance)
@@ -290,8 +284,6 @@ def changed_region(region, tokens, *reference_tokens):
     wherever the model kept one of the reference's tokens, instead of the tokenizer's lossy
     re-rendering of them.
     """
-    import torch
-
     (h, w), (H, W) = tokens.shape[-2:], region.shape[-2:]
     if H % h or W % w:
         raise ValueError(f"region {H}x{W} is not a whole number of {h}x{w} token cells")
@@ -312,8 +304,6 @@ def free_form_mask(rng: np.random.Generator, height: int, width: int, *, max_str
     masks) and blobs (ellipses), at least one of either. Sizes are relative to the image, so the
     coverage distribution does not depend on the resolution.
     """
-    from PIL import Image, ImageDraw
-
     height, width = int(height), int(width)
     side = min(height, width)
     canvas = Image.new("L", (width, height), 0)
@@ -347,13 +337,8 @@ def region_rate(region) -> np.ndarray | float:
 
     Works on pixel and token regions alike (numpy or torch input; the result is numpy / float).
     """
-    try:
-        import torch
-
-        if isinstance(region, torch.Tensor):
-            region = region.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(region, torch.Tensor):
+        region = region.detach().cpu().numpy()
     region = np.asarray(region, dtype=bool)
     if region.ndim < 2:
         raise ValueError(f"region must have shape (..., H, W), got {region.shape}")

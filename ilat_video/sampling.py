@@ -37,6 +37,7 @@ import logging
 
 import torch
 
+from .conditioning import ModelInputs
 from .masks import flatten_region, sampling_steps
 from .nn.transformer import LATransformer, ReferenceKV
 
@@ -114,32 +115,32 @@ def region_codes(tokens: torch.Tensor, codebook: torch.Tensor, region: torch.Ten
     return codes.view(b, h, w, d).permute(0, 3, 1, 2)
 
 
-def sample_codes(tokenizer, model: LATransformer, cond_tokens: torch.Tensor, known: torch.Tensor,
-                 target_pose: torch.Tensor, token_region: torch.Tensor, *, expected: bool = False,
+def sample_codes(tokenizer, model: LATransformer, inputs: ModelInputs, *, expected: bool = False,
                  top_k: int | None = None, temperature: float = 1.0, **sampling) -> tuple[torch.Tensor, torch.Tensor]:
     """The region's tokens by `sample_local` and the codes the pipeline decodes from them.
 
-    cond_tokens: (B, N); known: (B, h, w) the reference's tokens encoded with the region;
-    token_region: (B, h, w). expected: the expected code inside the region (`region_codes`) instead
-    of the picked token's. `top_k`, `temperature` and the rest (greedy, generator, reference_pose,
+    inputs: `conditioning.model_inputs` with the known tokens (the reference's tokens encoded with
+    the region, kept outside it). expected: the expected code inside the region (`region_codes`)
+    instead of the picked token's. `top_k`, `temperature` and the rest (greedy, generator,
     reference_kv) go to `sample_local`. Returns the tokens (B, h, w) and the codes (B, D, h, w).
     """
     codebook = tokenizer.quantizer.codes()
-    sampled = sample_local(model, cond_tokens, known.flatten(1), target_pose, token_region, top_k=top_k,
-                           temperature=temperature, codebook=codebook if expected else None, **sampling)
+    known, token_region = inputs.known, inputs.token_region
+    sampled = sample_local(model, inputs.cond, known.flatten(1), inputs.target_pose, token_region,
+                           reference_pose=inputs.reference_pose, top_k=top_k, temperature=temperature,
+                           codebook=codebook if expected else None, **sampling)
     tokens, means = sampled if expected else (sampled, None)  # (B, N), (B, N, D)
     tokens = tokens.view_as(known)
     return tokens, region_codes(tokens, codebook, token_region, expected=means)
 
 
-def sample_and_decode(tokenizer, model: LATransformer, cond_tokens: torch.Tensor, known: torch.Tensor,
-                      z: torch.Tensor, target_pose: torch.Tensor, token_region: torch.Tensor,
+def sample_and_decode(tokenizer, model: LATransformer, inputs: ModelInputs,
                       **options) -> tuple[torch.Tensor, torch.Tensor]:
-    """`sample_codes` and their frames by Eq. 4 (z: the reference's clean features (B, D, h, w)
-    outside the region): what the Animator and `evaluate` both run. Returns the tokens (B, h, w) and
-    the frames (B, 3, H, W) float in [-1, 1]."""
-    tokens, codes = sample_codes(tokenizer, model, cond_tokens, known, target_pose, token_region, **options)
-    return tokens, tokenizer.decode(codes, z=z, region=token_region).float().clamp(-1, 1)
+    """`sample_codes` and their frames by Eq. 4: the codes inside the token region, the reference's
+    clean features `inputs.z` outside it. What the Animator and evaluation both run. Returns the
+    tokens (B, h, w) and the frames (B, 3, H, W) float in [-1, 1]."""
+    tokens, codes = sample_codes(tokenizer, model, inputs, **options)
+    return tokens, tokenizer.decode(codes, z=inputs.z, region=inputs.token_region).float().clamp(-1, 1)
 
 
 def _prepare(model, cond_tokens, target_tokens, region, greedy, top_k, temperature, generator):

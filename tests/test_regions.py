@@ -11,7 +11,6 @@ from ilat_video.pose import skeleton as sk
 from ilat_video.errors import IlatError
 from ilat_video.regions import (
     changed_region,
-    check_keep_still,
     feathered_weights,
     free_form_mask,
     moved_joints,
@@ -293,11 +292,3 @@ def test_paste_still_shows_the_reference_exactly_on_still_parts_only():
     whole = torch.from_numpy(union_region(reference_pose, shifted, size, size))[None]
     assert torch.equal(paste_still(frames, reference, whole, reference_pose[None], shifted[None], tolerance=0.5),
                        frames)
-
-
-def test_keep_still_tolerance_is_checked():
-    check_keep_still(None)
-    check_keep_still(0.0)
-    for bad in (-0.1, float("nan"), float("inf")):
-        with pytest.raises(IlatError, match="keep-still"):
-            check_keep_still(bad)

@@ -50,15 +50,6 @@ def adaptive_gan_weight(
     return weight.clamp(0.0, ADAPTIVE_WEIGHT_MAX).detach()
 
 
-def region_mse(frames: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """The mean squared error inside `region`, pooled over the batch, with images in [-1, 1]
-    mapped to [0, 1]: what `evaluate` turns into region PSNR. frames, target: (B, C, H, W);
-    region: (B, H, W) bool. 0 (with a graph) for an empty region."""
-    inside = region[:, None].float()  # (B, 1, H, W)
-    count = inside.sum().clamp_min(1) * frames.shape[1]
-    return (((frames - target) / 2).pow(2) * inside).sum() / count
-
-
 def gan_factor(step: int, start_step: int) -> float:
     """1 once the GAN term is on (step >= start_step), else 0."""
     return 1.0 if step >= start_step else 0.0
