@@ -3,6 +3,7 @@
 The public API, imported lazily so `import ilat_video` stays light:
 
     Animator            from_pretrained(dir), animate(reference, driving, ...), animate_to_file(...)
+    RenderOptions       how frames are made (sampling, background, decoding, views, tuning, keep-still)
     PoseSequence        (T, 13, 3) poses with width, height, fps
     extract_poses       video or frames -> PoseSequence (MediaPipe)
     extract_image_pose  image -> (13, 3)
@@ -19,6 +20,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Animator": "ilat_video.pipeline",
+    "RenderOptions": "ilat_video.options",
     "default_model_dir": "ilat_video.pipeline",
     "PoseSequence": "ilat_video.pose.sequence",
     "extract_poses": "ilat_video.pose.extract",

@@ -22,37 +22,31 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .errors import IlatError, ModelFileError, NoPersonError
+from .conditioning import model_inputs
+from .crop import CropBox, crop_frame, crop_pose, image_to_tensor, person_box, square_crop_box, tensor_to_image
+from .errors import IlatError, NoPersonError
 from .fileio import check_output_path, load_image
-from .personalize import check_personalize, personalize_decoder
+from .nn.loading import check_fit, load_shipped, pick_device
+from .options import RenderOptions
+from .personalize import personalize_decoder
 from .personalize import personalize_transformer as tune_transformer
+from .pose.draw import draw_pose
+from .pose.extract import extract_image_pose, extract_poses
+from .pose.formats import load_poses
+from .pose.formats import save_poses as write_poses
+from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
-from .regions import check_keep_still
-from .views import average_views, check_views, view_list
+from .regions import changed_region, paste_outside, paste_still, token_region, union_region
+from .sampling import sample_and_decode
+from .video import VideoWriter, probe_video, read_frames
+from .views import View, average_views, view_list
 
 log = logging.getLogger(__name__)
 
 RETARGET_MODES = ("none", "scale", "relative", "bones")
-# Where the frame shows the reference's own pixels instead of the model's Eq. 4 decoding: wherever
-# the model kept the reference's token (outside the region and the unchanged cells inside it),
-# outside the region only, or nowhere. The first is the default.
-BACKGROUNDS = ("unchanged", "reference", "model")
-# What the decoder renders inside the region: the sampled tokens' codes (the paper), or the expected
-# code under the distribution each token was drawn from (`sampling.region_codes`).
-DECODINGS = ("tokens", "expected")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".gif", ".mkv", ".m4v"}
-
-
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to run on: the one asked for, else CUDA, then MPS, then the CPU."""
-    if device is not None:
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @dataclasses.dataclass
@@ -72,7 +66,7 @@ class AnimationPlan:
     driving: PoseSequence  # the driving poses as given (their own pixels)
     target: PoseSequence  # retargeted, in the reference image's pixels, frames without a person filled
     missing: np.ndarray  # (T,) bool: driving frames that had no person
-    box: "object"  # data.pairs.CropBox around the person over the whole animation
+    box: CropBox  # around the person over the whole animation
     size: int
     reference_crop: np.ndarray  # uint8 (S, S, 3)
     reference_pose_crop: np.ndarray  # (13, 3) in crop pixels
@@ -107,13 +101,7 @@ class Animator:
 
     def __init__(self, tokenizer, transformer, *, device: str | torch.device | None = None,
                  pose_model: str | os.PathLike | None = None, name: str = "<memory>"):
-        tok, tr = tokenizer.config, transformer.config
-        if tr.codebook_size != tok.codebook_size:
-            raise ModelFileError(
-                f"{name}: the transformer expects {tr.codebook_size} codes, the tokenizer has {tok.codebook_size}")
-        if tuple(tr.grid) != tuple(tok.token_grid):
-            raise ModelFileError(
-                f"{name}: the transformer expects a {tuple(tr.grid)} token grid, the tokenizer makes {tuple(tok.token_grid)}")
+        check_fit(tokenizer, transformer, name)
         self.device = pick_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
         self.transformer = transformer.to(self.device).eval()
@@ -124,17 +112,7 @@ class Animator:
     def from_pretrained(cls, folder: str | os.PathLike, *, device: str | torch.device | None = None,
                         pose_model: str | os.PathLike | None = None) -> "Animator":
         """Load `folder/tokenizer` and `folder/transformer` (each config.json + model.safetensors)."""
-        from .nn.tokenizer import TSVQGAN
-        from .nn.transformer import LATransformer
-
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise ModelFileError(f"{folder}: no such model folder")
-        for part in ("tokenizer", "transformer"):
-            if not (folder / part).is_dir():
-                raise ModelFileError(f"{folder}: missing the {part}/ subfolder (config.json + model.safetensors)")
-        tokenizer = TSVQGAN.from_pretrained(folder / "tokenizer")
-        transformer = LATransformer.from_pretrained(folder / "transformer")
+        tokenizer, transformer = load_shipped(folder)
         return cls(tokenizer, transformer, device=device, pose_model=pose_model, name=str(folder))
 
     @property
@@ -159,14 +137,10 @@ class Animator:
                 raise IlatError(f"{name}: expected a uint8 (H, W, 3) RGB image, got {image.dtype} {image.shape}")
         height, width = image.shape[:2]
         if reference_pose is None:
-            from .pose.extract import extract_image_pose
-
             pose = extract_image_pose(image if not isinstance(reference, (str, os.PathLike)) else reference,
                                       model_path=self.pose_model)
         else:
             if isinstance(reference_pose, (str, os.PathLike)):
-                from .pose.formats import load_poses
-
                 reference_pose = load_poses(reference_pose)
             if isinstance(reference_pose, PoseSequence):
                 if len(reference_pose) == 0 or not reference_pose.has_person[0]:
@@ -193,20 +167,13 @@ class Animator:
             if not path.exists():
                 raise IlatError(f"{path}: no such driving video or pose file")
             if path.suffix.lower() in VIDEO_SUFFIXES:
-                from .pose.extract import extract_poses
-                from .video import read_frames
-
                 frames = read_frames(path, max_frames=None if max_frames is None else max_frames * stride,
                                      stride=stride)
                 poses = extract_poses(frames, model_path=self.pose_model, progress=progress)
-                from .video import probe_video
-
                 fps = probe_video(path).get("fps") or poses.fps
                 poses = poses.replace(fps=float(fps) / stride, source=str(path))
                 stride = 1
             else:
-                from .pose.formats import load_poses
-
                 poses = load_poses(path)
         if stride > 1:
             poses = poses.replace(keypoints=poses.keypoints[::stride], fps=poses.fps / stride)
@@ -219,11 +186,7 @@ class Animator:
     # --- 2.-3. plan: retarget, fill, crop ---------------------------------------------------------
     def plan(self, reference: Reference, driving: PoseSequence, *, retarget: str = "scale") -> AnimationPlan:
         """Retarget the motion, fill frames without a person, and fix one crop for the whole video."""
-        from .data.pairs import crop_frame, crop_pose, person_box, square_crop_box
-        from .pose.retarget import retarget as retarget_poses
-
-        if retarget not in RETARGET_MODES:
-            raise IlatError(f"unknown retarget mode {retarget!r}; expected one of: {', '.join(RETARGET_MODES)}")
+        _check_retarget(retarget)
         height, width = reference.image.shape[:2]
         target = retarget_poses(driving, reference.pose, (width, height), mode=retarget)
         missing = ~target.has_person
@@ -245,153 +208,64 @@ class Animator:
 
     # --- 4.-5. generate -----------------------------------------------------------------------------
     @torch.inference_mode()
-    def generate(self, plan: AnimationPlan, *, batch_size: int = 8, seed: int = 0, top_k: int | None = None,
-                 temperature: float | None = None, background: str = "unchanged", decode: str = "tokens",
-                 views: int = 1, personalize: int = 0, personalize_transformer: int = 0,
-                 keep_still: float | None = None,
-                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+    def generate(self, plan: AnimationPlan, options: RenderOptions | None = None, *, batch_size: int = 8,
+                 seed: int = 0, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
 
-        background: "unchanged" (default) shows the reference's own pixels wherever the model kept
-        the reference's token: outside the region, and inside it in the token cells where it
-        generated the reference's own token (`regions.changed_region`; the pasted area is feathered
-        over 2 pixels by `regions.paste_outside`). "reference" does so outside the region only;
-        "model" keeps the paper's Eq. 4 decoding everywhere, i.e. the tokenizer's re-rendering of
-        the reference wherever the model did not change it.
-
-        decode: "tokens" renders the sampled tokens' codes (the paper); "expected" renders, at each
-        region position, the mean code under the distribution its token was drawn from (softmax of
-        the logits at `temperature`, default 1, over the `top_k` most likely codes when given): the
-        model's uncertainty shows as softer detail instead of one confident guess, closer to the
-        truth in squared error. The tokens still decide which cells count as unchanged.
-
-        views: make each frame from this many test-time views of its inputs (mirrored, and shifted
-        by half a token) and average them (`views.py`; not in the paper): closer to the truth in
-        squared error and softer, at one sampler run per view. 1 (default) = the frame itself.
-
-        personalize: before the first frame, tune a copy of the decoder this many steps on the
-        reference alone (`personalize.py`; not in the paper; 0 = off). The tokens stay the same;
-        the frames draw them in this person's colours. About 0.1 s a step on a CPU thread.
-        personalize_transformer: before that, tune a copy of the transformer this many steps on
-        pairs of the reference's own views (`personalize.personalize_transformer`; 0 = off; about
-        1 s a step on a CPU thread): the tokens it samples change.
-
-        keep_still: show the reference's own pixels on the body parts whose joints moved at most
-        this many pixels (of the model's frame) from the reference pose (`regions.paste_still`;
-        not in the paper; None = off): a still arm stays exactly as in the reference instead of
-        being redrawn. Target joints sit on the reference's where the driving person keeps still
-        under retarget="relative" (the reference pose plus the motion since the first frame); a
-        detector's jitter on a real video moves every joint a little, so use a tolerance above it.
+        options: how each frame is made (`RenderOptions`; default: the paper's greedy tokens, the
+        reference's own pixels wherever the model kept its token). seed: the sampler's and the
+        tuning's generator (same seed, same frames). Frames are made `batch_size` at a time.
         """
-        from .data.pairs import image_to_tensor, tensor_to_image
-        from .regions import changed_region, paste_outside, paste_still, union_region
-        from .sampling import sample_and_decode
-        from .train.transformer import normalize_pose
-
+        options = options or RenderOptions()
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
-        _check_background(background)
-        _check_decode(decode)
-        # Greedy (the paper's top-1) unless the caller asks for sampling with top_k or temperature.
-        greedy = top_k is None and temperature is None
-        if top_k is not None and top_k < 1:
-            raise IlatError(f"top-k must be at least 1, got {top_k}")
-        if temperature is not None and temperature <= 0:
-            raise IlatError(f"temperature must be positive, got {temperature}")
-        check_views(views)
-        check_personalize(personalize)
-        check_personalize(personalize_transformer)
-        check_keep_still(keep_still)
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
         reference_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3) pixels
         # The transformer, then the decoder, tuned on this reference, or the shipped ones.
         transformer = tune_transformer(self.tokenizer, self.transformer, reference, reference_pose,
-                                       steps=personalize_transformer, seed=seed)
+                                       steps=options.personalize_transformer, seed=seed)
         tokenizer = personalize_decoder(self.tokenizer, transformer, reference, reference_pose,
-                                        steps=personalize, seed=seed)
-        chosen = view_list(views, tokenizer.downsample_factor // 2)
-        # Per view, once per video: the reference as the view sees it, its condition tokens and,
-        # for a shared-reference model, the keys and values of its positions (they see nothing else).
-        seen = {}
-        for view in chosen:
-            ref = view.images(reference)
-            _, cond_indices, _ = tokenizer.encode(ref)  # (1, h, w)
-            cond = cond_indices.flatten(1)  # (1, N)
-            ref_pose = (normalize_pose(view.poses(reference_pose, size), size)
-                        if transformer.config.needs_reference_pose else None)
-            kv = transformer.reference_kv(cond) if transformer.config.shared_reference else None
-            seen[view] = (ref, cond_indices, cond, ref_pose, kv)
-
-        def render(view, region, poses):
-            """The batch's frames (B, 3, S, S) from the inputs as `view` sees them."""
-            ref, cond_indices, cond, ref_pose, kv = seen[view]
-            region, b = view.images(region), len(poses)
-            # The clean stream: outside the region, tokens and features see only outside pixels.
-            _, indices, z = tokenizer.encode(ref.expand(b, -1, -1, -1), region)
-            token_region = tokenizer.token_region(region)  # (B, h, w)
-            target_pose = normalize_pose(view.poses(poses, size), size)
-            tokens, images = sample_and_decode(
-                tokenizer, transformer, cond.expand(b, -1), indices, z, target_pose, token_region,
-                expected=decode == "expected",
-                reference_pose=None if ref_pose is None else ref_pose.expand(b, -1, -1),
-                greedy=greedy, top_k=top_k, temperature=temperature or 1.0, generator=generator,
-                reference_kv=kv,
-            )  # (B, h, w), (B, 3, S, S)
-            if background == "unchanged":
-                images = paste_outside(images, ref, changed_region(region, tokens, cond_indices, indices))
-            elif background == "reference":
-                images = paste_outside(images, ref, region)
-            return images
-
+                                        steps=options.personalize, seed=seed)
+        views = {view: _ViewOfReference.encode(tokenizer, transformer, view, reference, reference_pose)
+                 for view in view_list(options.views, tokenizer.downsample_factor // 2)}
+        sampling = options.sampling(generator)
         total = len(plan.target_crop)
         for start in range(0, total, batch_size):
             poses = plan.target_crop[start:start + batch_size]  # (B, 13, 3)
-            b = len(poses)
             region = np.stack([union_region(plan.reference_pose_crop, p, size, size) for p in poses])
             region = torch.from_numpy(region).to(device)  # (B, S, S)
             target = torch.from_numpy(poses).to(device)
-            images = average_views(lambda view: render(view, region, target), chosen)
-            if keep_still is not None:
+            images = average_views(
+                lambda view: views[view].render(tokenizer, transformer, region, target, options, sampling),
+                list(views))
+            if options.keep_still is not None:
                 images = paste_still(images, reference, region, plan.reference_pose_crop[None], poses,
-                                     tolerance=keep_still)
+                                     tolerance=options.keep_still)
             for image in images:
                 yield tensor_to_image(image)
             if progress is not None:
-                progress(min(start + b, total), total)
+                progress(min(start + len(poses), total), total)
 
-    def animate(self, reference, driving, *, reference_pose=None, retarget: str = "scale",
-                batch_size: int = 8, seed: int = 0, top_k: int | None = None, temperature: float | None = None,
-                background: str = "unchanged", decode: str = "tokens", views: int = 1, personalize: int = 0,
-                personalize_transformer: int = 0, keep_still: float | None = None,
-                max_frames: int | None = None, stride: int = 1,
-                progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+    def animate(self, reference, driving, *, options: RenderOptions | None = None, reference_pose=None,
+                retarget: str = "scale", batch_size: int = 8, seed: int = 0, max_frames: int | None = None,
+                stride: int = 1, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
         reference: image path or uint8 (H, W, 3) RGB array. driving: a video path, a pose file path
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
-        top_k and temperature both None = greedy (the paper's top-1); otherwise sampling (top-k when
-        given, at `temperature`, default 1) with a generator seeded by `seed`. background, decode,
-        views, personalize, personalize_transformer and keep_still: see `generate`. Frames are made
-        `batch_size` at a time and yielded in order.
+        options, batch_size, seed: see `generate`. max_frames, stride: see `load_driving`.
         """
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
-        yield from self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
-                                 background=background, decode=decode, views=views, personalize=personalize,
-                                 personalize_transformer=personalize_transformer, keep_still=keep_still,
-                                 progress=progress)
+        yield from self.generate(plan, options, batch_size=batch_size, seed=seed, progress=progress)
 
-    def animate_to_file(self, reference, driving, output: str | os.PathLike, *, reference_pose=None,
-                        retarget: str = "scale", batch_size: int = 8, seed: int = 0,
-                        top_k: int | None = None, temperature: float | None = None,
-                        background: str = "unchanged", decode: str = "tokens", views: int = 1,
-                        personalize: int = 0, personalize_transformer: int = 0, keep_still: float | None = None,
-                        max_frames: int | None = None, stride: int = 1,
-                        fps: float | None = None,
-                        side_by_side: bool = False, keep_audio: bool = False,
+    def animate_to_file(self, reference, driving, output: str | os.PathLike, *,
+                        options: RenderOptions | None = None, reference_pose=None, retarget: str = "scale",
+                        batch_size: int = 8, seed: int = 0, max_frames: int | None = None, stride: int = 1,
+                        fps: float | None = None, side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
         """Animate and stream the frames into an mp4 (written atomically: no partial file on error).
@@ -400,33 +274,25 @@ class Animator:
         reference | driving frame (or the target skeleton for pose files) | result. keep_audio: copy
         the driving video's audio. save_poses: also write the retargeted poses (our JSON).
         upscale: integer factor for the written frames (default: up to at least 256 pixels).
+        The rest: see `animate`.
         """
-        from .video import VideoWriter
-
-        _check_background(background)  # before anything is read or written
-        _check_decode(decode)
-        check_views(views)
-        check_personalize(personalize)
-        check_personalize(personalize_transformer)
-        check_keep_still(keep_still)
-        inputs = [reference, driving, reference_pose]
-        output = check_output_path(output, *[i for i in inputs if isinstance(i, (str, os.PathLike))])
+        # Everything that can be checked is checked before anything is read or written.
+        _check_retarget(retarget)
+        inputs = [i for i in (reference, driving, reference_pose) if isinstance(i, (str, os.PathLike))]
+        output = check_output_path(output, *inputs)
         if save_poses is not None:
-            check_output_path(save_poses, *[i for i in inputs if isinstance(i, (str, os.PathLike))], output)
+            check_output_path(save_poses, *inputs, output)
+        driving_is_video = isinstance(driving, (str, os.PathLike)) and Path(driving).suffix.lower() in VIDEO_SUFFIXES
+        if keep_audio and not driving_is_video:
+            raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         started = time.perf_counter()
         ref = self.load_reference(reference, reference_pose)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
         fps = float(fps or poses.fps)
         upscale = upscale or max(1, -(-256 // plan.size))
-        driving_is_video = isinstance(driving, (str, os.PathLike)) and Path(driving).suffix.lower() in VIDEO_SUFFIXES
-        if keep_audio and not driving_is_video:
-            raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
-        frames = self.generate(plan, batch_size=batch_size, seed=seed, top_k=top_k, temperature=temperature,
-                               background=background, decode=decode, views=views, personalize=personalize,
-                               personalize_transformer=personalize_transformer, keep_still=keep_still,
-                               progress=progress)
+        frames = self.generate(plan, options, batch_size=batch_size, seed=seed, progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:
@@ -437,8 +303,6 @@ class Animator:
                 writer.write(frame)
                 count += 1
             if save_poses is not None:
-                from .pose.formats import save_poses as write_poses
-
                 write_poses(plan.target, save_poses)
         region_rate = float(np.mean([
             _token_region_rate(plan.reference_pose_crop, p, plan.size, self.tokenizer.config.token_grid)
@@ -449,14 +313,47 @@ class Animator:
                                 region_rate=region_rate)
 
 
-def _check_background(background: str) -> None:
-    if background not in BACKGROUNDS:
-        raise IlatError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+@dataclasses.dataclass(frozen=True)
+class _ViewOfReference:
+    """The reference as one test-time view sees it, encoded once per video: the image, its tokens
+    encoded alone, its pose in pixels and, for a shared-reference model, the keys and values of its
+    positions (they see nothing else)."""
+
+    view: View
+    image: torch.Tensor  # (1, 3, S, S)
+    condition: torch.Tensor  # (1, h, w)
+    pose: torch.Tensor  # (1, 13, 3) pixels
+    reference_kv: object
+
+    @classmethod
+    def encode(cls, tokenizer, transformer, view: View, reference: torch.Tensor,
+               reference_pose: torch.Tensor) -> "_ViewOfReference":
+        image = view.images(reference)
+        _, condition, _ = tokenizer.encode(image)  # (1, h, w)
+        kv = transformer.reference_kv(condition.flatten(1)) if transformer.config.shared_reference else None
+        return cls(view, image, condition, view.poses(reference_pose, reference.shape[-1]), kv)
+
+    def render(self, tokenizer, transformer, region: torch.Tensor, target_poses: torch.Tensor,
+               options: RenderOptions, sampling: dict) -> torch.Tensor:
+        """The batch's frames (B, 3, S, S) made from the inputs as this view sees them."""
+        b, size = len(target_poses), self.image.shape[-1]
+        region = self.view.images(region)
+        inputs = model_inputs(tokenizer, self.image.expand(b, -1, -1, -1), region,
+                              self.view.poses(target_poses, size), self.pose.expand(b, -1, -1),
+                              needs_reference_pose=transformer.config.needs_reference_pose,
+                              condition=self.condition.expand(b, -1, -1))
+        tokens, images = sample_and_decode(tokenizer, transformer, inputs, expected=options.decode == "expected",
+                                           reference_kv=self.reference_kv, **sampling)  # (B, h, w), (B, 3, S, S)
+        if options.background == "unchanged":
+            return paste_outside(images, self.image, changed_region(region, tokens, self.condition, inputs.known))
+        if options.background == "reference":
+            return paste_outside(images, self.image, region)
+        return images
 
 
-def _check_decode(decode: str) -> None:
-    if decode not in DECODINGS:
-        raise IlatError(f"decode must be one of {', '.join(DECODINGS)}, got {decode!r}")
+def _check_retarget(retarget: str) -> None:
+    if retarget not in RETARGET_MODES:
+        raise IlatError(f"unknown retarget mode {retarget!r}; expected one of: {', '.join(RETARGET_MODES)}")
 
 
 def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -472,8 +369,6 @@ def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 
 def _token_region_rate(reference_pose: np.ndarray, pose: np.ndarray, size: int, grid) -> float:
-    from .regions import token_region, union_region
-
     return float(token_region(union_region(reference_pose, pose, size, size), tuple(grid)).mean())
 
 
@@ -483,17 +378,12 @@ def _side_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: i
     A driving video: its frames, cropped around the driving person over the whole clip. A pose
     file: the target skeleton on black, in the same crop as the result.
     """
-    from .data.pairs import crop_frame, crop_pose, person_box, square_crop_box
-    from .pose.draw import draw_pose
-
     size = plan.size
     if video is None:
         blank = np.zeros((size, size, 3), np.uint8)
         for pose in plan.target_crop:
             yield draw_pose(blank, pose)
         return
-    from .video import read_frames
-
     driving = plan.driving
     box = square_crop_box(person_box(driving.keypoints), driving.width, driving.height)
     frames = read_frames(video, max_frames=len(plan.target_crop), stride=stride)
@@ -506,8 +396,6 @@ def _side_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: i
 
 
 def _upscale(frame: np.ndarray, factor: int) -> np.ndarray:
-    from PIL import Image
-
     h, w = frame.shape[:2]
     return np.asarray(Image.fromarray(frame).resize((w * factor, h * factor), Image.Resampling.BICUBIC))
 

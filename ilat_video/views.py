@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from .errors import IlatError
 from .pose.skeleton import FLIP_PERMUTATION
 
 if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads MAX_VIEWS without it
@@ -70,12 +69,6 @@ class View:
         if self.dx:
             weight[:, width - self.dx:] = 0
         return weight.flip(-1) if self.flip else weight  # undo rolls back first, then mirrors
-
-
-def check_views(count: int) -> None:
-    """A user's view count: IlatError unless 1 to MAX_VIEWS."""
-    if not 1 <= count <= MAX_VIEWS:
-        raise IlatError(f"views must be between 1 and {MAX_VIEWS}, got {count}")
 
 
 def view_list(count: int, shift: int) -> list[View]:

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from test_evaluate import SIZE, one_thread, tiny_models  # noqa: F401 (autouse fixture)
 from test_pipeline import driving, model_dir, reference, run_animate  # noqa: F401 (fixtures)
 
-from ilat_video import evaluate as ev
+from ilat_video import eval as ev
+from ilat_video.eval.pairs import stack_pairs
+from ilat_video.options import RenderOptions
 from ilat_video.cli import main
 from ilat_video.errors import IlatError
 from ilat_video.pipeline import Animator
@@ -27,7 +29,7 @@ def models():
 
 @pytest.fixture(scope="module")
 def batch():
-    return ev._stack(ev.pair_subsets("synthetic", SIZE, count=2, seeds=(0,))[0], "cpu")
+    return stack_pairs(ev.pair_subsets("synthetic", SIZE, count=2, seeds=(0,))[0], "cpu")
 
 
 def inner(region: np.ndarray, margin: int = 2) -> np.ndarray:
@@ -39,7 +41,7 @@ def inner(region: np.ndarray, margin: int = 2) -> np.ndarray:
 def test_evaluate_pastes_the_reference_on_the_still_parts_of_the_frame_it_makes(models, batch):
     tokenizer, transformer = models
     plain = ev.generate("ilat-expected", tokenizer, transformer, batch)
-    kept = ev.generate("ilat-expected", tokenizer, transformer, batch, keep_still=0.5)
+    kept = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(keep_still=0.5))
     assert torch.equal(kept, paste_still(plain, batch["reference"], batch["region"].bool(),
                                          batch["reference_pose"].numpy(), batch["target_pose"].numpy(), tolerance=0.5))
     # A pose that did not move at all: the whole region is the reference, with views and tuning too.
@@ -47,8 +49,8 @@ def test_evaluate_pastes_the_reference_on_the_still_parts_of_the_frame_it_makes(
                  region=torch.from_numpy(np.stack([union_region(p, p, SIZE, SIZE)
                                                    for p in batch["reference_pose"].numpy()])))
     for options in ({}, {"views": 2, "personalize": 2}):
-        made = ev.generate("ilat-expected", tokenizer, transformer, still, keep_still=0.0, **options)
-        redrawn = ev.generate("ilat-expected", tokenizer, transformer, still, **options)
+        made = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(keep_still=0.0, **options))
+        redrawn = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(**options))
         for i, region in enumerate(still["region"].numpy()):
             core = torch.from_numpy(inner(region))
             assert torch.equal(made[i][:, core], still["reference"][i][:, core])
@@ -62,8 +64,8 @@ def test_animator_keeps_the_still_legs_exactly_and_redraws_the_moved_arm(model_d
     target = np.stack([plan.reference_pose_crop] * 2).copy()
     target[1, [sk.L_ELBOW, sk.L_WRIST], :2] += (3.0, -4.0)  # frame 1 raises the left forearm; frame 0 is still
     plan = dataclasses.replace(plan, target_crop=target)
-    kept = list(animator.generate(plan, decode="expected", keep_still=0.25))
-    redrawn = list(animator.generate(plan, decode="expected"))
+    kept = list(animator.generate(plan, RenderOptions(decode="expected", keep_still=0.25)))
+    redrawn = list(animator.generate(plan, RenderOptions(decode="expected")))
     for frame, again, pose in zip(kept, redrawn, target):
         region = union_region(plan.reference_pose_crop, pose, plan.size, plan.size)
         still = inner(region & ~moved_region(plan.reference_pose_crop, pose, plan.size, plan.size, tolerance=0.25))
@@ -72,7 +74,7 @@ def test_animator_keeps_the_still_legs_exactly_and_redraws_the_moved_arm(model_d
     moved = moved_region(plan.reference_pose_crop, target[1], plan.size, plan.size, tolerance=0.25)
     assert moved.any() and np.array_equal(kept[1][moved], redrawn[1][moved])  # what moved is drawn as before
     with pytest.raises(IlatError, match="keep-still"):
-        list(animator.generate(plan, keep_still=-1.0))
+        RenderOptions(keep_still=-1.0)
 
 
 def test_cli_keep_still(model_dir, reference, driving, tmp_path):  # noqa: F811

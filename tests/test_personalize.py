@@ -11,15 +11,17 @@ from click.testing import CliRunner
 from test_evaluate import SIZE, one_thread, tiny_models  # noqa: F401 (autouse fixture)
 from test_pipeline import driving, model_dir, reference, run_animate  # noqa: F401 (fixtures)
 
-from ilat_video import evaluate as ev
+from ilat_video import eval as ev
+from ilat_video.eval.pairs import stack_pairs
+from ilat_video.options import MAX_TUNING_STEPS, RenderOptions
 from ilat_video.cli import main
 from ilat_video.errors import IlatError
-from ilat_video.personalize import (MAX_STEPS, personalize_decoder, personalize_transformer, tuning_examples,
+from ilat_video.personalize import (personalize_decoder, personalize_transformer, tuning_examples,
                                     view_pair_examples)
 from ilat_video.pipeline import Animator
 from ilat_video.pose.skeleton import FLIP_PERMUTATION
 from ilat_video.regions import union_region
-from ilat_video.train.losses import region_mse
+from ilat_video.regions import region_mse
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_seeded_and_the_same_under_inference_mode(models, pairs):
 def test_bad_requests_are_refused(models, pairs):
     tokenizer, transformer = models
     reference, pose = one(pairs[0])
-    for steps in (-1, MAX_STEPS + 1):
+    for steps in (-1, MAX_TUNING_STEPS + 1):
         with pytest.raises(IlatError, match="personalize steps must be between 0"):
             personalize_decoder(tokenizer, transformer, reference, pose, steps=steps)
     away = pose.clone()
@@ -148,29 +150,30 @@ def test_transformer_tuning_lowers_its_loss_on_the_view_pairs_and_leaves_the_ori
 def test_evaluate_tunes_each_pair_on_its_own_reference(models, pairs):
     """A batch of two pairs gives each the frame it gets alone: no pair's decoder saw the other."""
     tokenizer, transformer = models
-    batch = ev._stack(pairs, "cpu")
-    both = ev.generate("ilat-expected", tokenizer, transformer, batch, personalize=4)
+    batch = stack_pairs(pairs, "cpu")
+    both = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(personalize=4))
     plain = ev.generate("ilat-expected", tokenizer, transformer, batch)
     for i in range(2):
         alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[i:i + 1] for k, v in batch.items()},
-                            personalize=4)
+                            RenderOptions(personalize=4))
         assert torch.allclose(both[i], alone[0], atol=1e-5)
     assert not torch.allclose(both, plain)
-    with_transformer = ev.generate("ilat-expected", tokenizer, transformer, batch, personalize=4,
-                                   personalize_transformer=3)
+    with_transformer = ev.generate("ilat-expected", tokenizer, transformer, batch,
+                                   RenderOptions(personalize=4, personalize_transformer=3))
     alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[1:] for k, v in batch.items()},
-                        personalize=4, personalize_transformer=3)
+                        RenderOptions(personalize=4, personalize_transformer=3))
     assert torch.allclose(with_transformer[1], alone[0], atol=1e-5)
-    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, personalize=4), batch["reference"])
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(personalize=4)), batch["reference"])
 
 
 def test_animator_frames_change_inside_the_region_only(model_dir, reference, driving):  # noqa: F811
     animator = Animator.from_pretrained(model_dir, device="cpu")
     plan = animator.plan(animator.load_reference(reference[0], reference[1]),
                          animator.load_driving(driving, max_frames=3))
-    plain = list(animator.generate(plan, background="reference"))
-    tuned = list(animator.generate(plan, background="reference", personalize=10))
-    both = list(animator.generate(plan, background="reference", personalize=10, personalize_transformer=3))
+    plain = list(animator.generate(plan, RenderOptions(background="reference")))
+    tuned = list(animator.generate(plan, RenderOptions(background="reference", personalize=10)))
+    both = list(animator.generate(plan, RenderOptions(background="reference", personalize=10,
+                                                         personalize_transformer=3)))
     assert any(not np.array_equal(a, b) for a, b in zip(plain, tuned))
     for a, b, c, pose in zip(plain, tuned, both, plan.target_crop):
         region = union_region(plan.reference_pose_crop, pose, plan.size, plan.size)

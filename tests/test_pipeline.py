@@ -15,6 +15,7 @@ from ilat_video.data.synth import file_video
 from ilat_video.errors import IlatError, ModelFileError, NoPersonError
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
 from ilat_video.nn.transformer import LATransformer, transformer_preset
+from ilat_video.options import RenderOptions
 from ilat_video.pipeline import Animator
 from ilat_video.pose.formats import load_poses, save_poses
 from ilat_video.pose.sequence import PoseSequence
@@ -66,7 +67,7 @@ def test_frames_come_out_at_model_size_one_per_driving_frame(model_dir, referenc
 @pytest.mark.parametrize("decode", ["tokens", "expected"])
 def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, driving, decode):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    kwargs = dict(reference_pose=reference[1], max_frames=4, decode=decode)
+    kwargs = dict(reference_pose=reference[1], max_frames=4, options=RenderOptions(decode=decode))
     one = list(animator.animate(reference[0], driving, batch_size=1, seed=1, **kwargs))
     four = list(animator.animate(reference[0], driving, batch_size=4, seed=7, **kwargs))
     # Same tokens; the decoder's float sums differ by ~1e-6 between batch sizes, which can move a
@@ -114,7 +115,7 @@ def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, refer
         return real(model, cond, known, target_pose, region, **k)
 
     monkeypatch.setattr(sampling, "sample_local", spy)
-    two = list(animator.animate(reference[0], driving, views=2, **kwargs))
+    two = list(animator.animate(reference[0], driving, options=RenderOptions(views=2), **kwargs))
     assert len(calls) == 2  # one batch, one sampler run per view
     (cond0, pose0, region0), (cond1, pose1, region1) = calls
     assert torch.equal(region1, region0.flip(-1))  # the mirrored frame's token region
@@ -124,15 +125,15 @@ def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, refer
     assert torch.equal(pose1[..., 1:], swapped[..., 1:])
     assert torch.allclose(pose1[..., 0] + swapped[..., 0], torch.full_like(pose1[..., 0], 31 / 32), atol=1e-6)
     assert len(two) == 3 and not all(np.array_equal(a, b) for a, b in zip(plain, two))
-    assert all(np.array_equal(a, b) for a, b in zip(two, animator.animate(reference[0], driving, views=2, **kwargs)))
+    assert all(np.array_equal(a, b) for a, b in zip(two, animator.animate(reference[0], driving, options=RenderOptions(views=2),
+                                                                     **kwargs)))
 
 
 def test_views_out_of_range_are_refused_before_any_output(model_dir, reference, driving, tmp_path):
-    animator = Animator.from_pretrained(model_dir, device="cpu")
     out = tmp_path / "never.mp4"
     for views in (0, 17):
         with pytest.raises(IlatError, match="views must be between 1 and 16"):
-            animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=1, views=views)
+            RenderOptions(views=views)
     assert list(tmp_path.iterdir()) == []
     assert run_animate(reference[0], driving, "-o", out, "--views", 17).exit_code == 2
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
@@ -143,7 +144,7 @@ def test_views_out_of_range_are_refused_before_any_output(model_dir, reference, 
 
 def test_sampling_is_reproducible_per_seed(model_dir, reference, driving):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    kwargs = dict(reference_pose=reference[1], max_frames=3, top_k=8, temperature=1.5)
+    kwargs = dict(reference_pose=reference[1], max_frames=3, options=RenderOptions(top_k=8, temperature=1.5))
     a = list(animator.animate(reference[0], driving, seed=3, **kwargs))
     b = list(animator.animate(reference[0], driving, seed=3, **kwargs))
     c = list(animator.animate(reference[0], driving, seed=4, **kwargs))
@@ -277,14 +278,10 @@ def test_cli_output_equal_to_an_input_or_in_a_missing_folder(model_dir, referenc
 @pytest.mark.parametrize("option", [dict(background="nowhere"), dict(decode="mean")])
 def test_unknown_background_or_decoding_is_refused_before_any_output(model_dir, reference, driving, tmp_path,
                                                                      option):
-    animator = Animator.from_pretrained(model_dir, device="cpu")
     out = tmp_path / "never.mp4"
     name, value = next(iter(option.items()))
     with pytest.raises(IlatError, match=f"{name} must be one of .*got '{value}'"):
-        animator.animate_to_file(reference[0], driving, out, reference_pose=reference[1], max_frames=1, **option)
-    assert list(tmp_path.iterdir()) == []
-    with pytest.raises(IlatError, match=name):
-        next(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=1, **option))
+        RenderOptions(**option)
     assert run_animate(reference[0], driving, "-o", out, f"--{name}", value).exit_code == 2
 
 
