@@ -17,12 +17,15 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from ilat_video import evaluate as ev
+from ilat_video import eval as ev
 from ilat_video.cli import main
-from ilat_video.data.pairs import tensor_to_image
+from ilat_video.crop import tensor_to_image
 from ilat_video.errors import DatasetError, IlatError, ModelFileError
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
+from ilat_video.eval.pairs import stack_pairs
+from ilat_video.nn.loading import load_models
 from ilat_video.nn.transformer import LATransformer, transformer_preset
+from ilat_video.options import RenderOptions
 
 SIZE = 32
 
@@ -291,7 +294,7 @@ def test_ilat_reproduces_the_animators_frames(models, subsets, method, backgroun
                              reference_crop=tensor_to_image(pair["reference"]),
                              reference_pose_crop=pair["reference_pose"].numpy(),
                              target_crop=pair["target_pose"].numpy()[None])
-        (expected,) = list(animator.generate(plan, background=background, decode=decode))
+        (expected,) = list(animator.generate(plan, RenderOptions(background=background, decode=decode)))
         # Batch 1 against batch 2: float sums may move a pixel on a rounding edge by one level.
         assert np.abs(expected.astype(int) - frame).max() <= 1
 
@@ -320,7 +323,7 @@ def test_ilat_unchanged_shows_the_reference_where_the_model_kept_its_tokens(mode
     import ilat_video.sampling
 
     tokenizer, transformer = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     with torch.no_grad():
         _, reference_tokens, _ = tokenizer.encode(batch["reference"])
         _, region_tokens, _ = tokenizer.encode(batch["reference"], batch["region"].bool())
@@ -348,7 +351,7 @@ def test_ilat_expected_renders_the_expectation_of_the_logits(models, subsets, mo
     import ilat_video.sampling
 
     tokenizer, transformer = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     with torch.no_grad():
         _, reference_tokens, _ = tokenizer.encode(batch["reference"])
     size = tokenizer.config.codebook_size
@@ -379,7 +382,7 @@ def test_reconstruction_unchanged_of_the_reference_itself_is_the_reference(model
     """The target's true tokens are the reference's own when the target is the reference: nothing
     changed, so the bound shows the reference exactly, where Eq. 4 alone re-renders it."""
     tokenizer, _ = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     batch["target"] = batch["reference"]
     out = ev.generate("reconstruction-unchanged", tokenizer, None, batch)
     assert torch.equal(out, batch["reference"])
@@ -398,7 +401,7 @@ def ev_dilate(region: np.ndarray, steps: int) -> np.ndarray:
 
 def test_reconstruction_with_an_empty_region_decodes_the_reference_features(models, subsets):
     tokenizer, transformer = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     batch["region"] = torch.zeros_like(batch["region"])
     out = ev.generate("reconstruction", tokenizer, transformer, batch)
     with torch.no_grad():
@@ -409,7 +412,7 @@ def test_reconstruction_with_an_empty_region_decodes_the_reference_features(mode
 
 def test_reconstruction_of_the_reference_itself_is_the_tokenizers_region_forward(models, subsets):
     tokenizer, _ = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     batch["target"] = batch["reference"]
     out = ev.generate("reconstruction", tokenizer, None, batch)
     with torch.no_grad():
@@ -419,10 +422,10 @@ def test_reconstruction_of_the_reference_itself_is_the_tokenizers_region_forward
 
 def test_vanilla_is_every_token_by_plain_ar_decoded_without_eq4(models, subsets):
     from ilat_video.sampling import sample_naive
-    from ilat_video.train.transformer import normalize_pose
+    from ilat_video.conditioning import normalize_pose
 
     tokenizer, transformer = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     vanilla = ev.generate("vanilla", tokenizer, transformer, batch)
     # The same through the uncached sampler that re-runs the whole sequence at each step.
     with torch.no_grad():
@@ -439,7 +442,7 @@ def test_sampling_is_seeded_and_greedy_is_deterministic(models, subsets):
     pairs = {0: subsets[0]}
     greedy = [ev.evaluate_model(models, pairs, **kwargs).examples for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*greedy))
-    same = [ev.evaluate_model(models, pairs, top_k=8, temperature=2.0, **kwargs).examples for _ in range(2)]
+    same = [ev.evaluate_model(models, pairs, options=RenderOptions(top_k=8, temperature=2.0), **kwargs).examples for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*same))
 
 
@@ -456,15 +459,15 @@ def test_a_penn_folder_gives_test_pairs(tmp_path):
 
 def test_bad_model_folders(tmp_path, models):
     with pytest.raises(ModelFileError, match="no such model folder"):
-        ev.load_models(tmp_path / "missing")
+        load_models(tmp_path / "missing")
     models[1].save_pretrained(tmp_path / "transformer_only")
     with pytest.raises(ModelFileError, match="--tokenizer"):
-        ev.load_models(tmp_path / "transformer_only")
+        load_models(tmp_path / "transformer_only")
     other = TSVQGAN(TokenizerConfig(resolution=SIZE, base_channels=8, channel_mult=(1, 2, 4),
                                     codebook_size=32, code_dim=8))  # 8x8 tokens, not 4x4
     other.save_pretrained(tmp_path / "other_tokenizer")
     with pytest.raises(ModelFileError, match="grid"):
-        ev.load_models(tmp_path / "transformer_only", tokenizer=tmp_path / "other_tokenizer")
+        load_models(tmp_path / "transformer_only", tokenizer=tmp_path / "other_tokenizer")
     with pytest.raises(IlatError, match="unknown method"):
         ev.evaluate_model(models, {0: []}, method="nope")
 
@@ -583,7 +586,7 @@ def test_fid_is_zero_when_the_results_are_the_ground_truth(subsets):
 def test_inception_network_has_the_published_size_and_loads_strictly(tmp_path):
     from safetensors.torch import save_file
 
-    from ilat_video.inception import InceptionFeatures, InceptionPool3
+    from ilat_video.eval.inception import InceptionFeatures, InceptionPool3
 
     network = InceptionPool3()
     # torchvision's inception_v3 has 27,161,264 parameters; less its classifier (2048 x 1000 + 1000)
@@ -626,7 +629,7 @@ def test_cli_baselines_from_a_transformer_folder_and_a_tokenizer_alone(tmp_path,
     assert doc["methods"]["vanilla"]["model"] == str(tmp_path / "ar_transformer")
     # A tokenizer alone serves copy and reconstruction, and is refused for ilat.
     tokenizer_only = model_dir / "tokenizer"
-    tok, tr = ev.load_models(tokenizer_only, transformer_required=False)
+    tok, tr = load_models(tokenizer_only, transformer_required=False)
     assert tr is None and tok.config.resolution == SIZE
     result = CliRunner().invoke(main, ["evaluate", "--model", str(tokenizer_only), "--data", "synthetic",
                                        "--pairs", "1", "--seeds", "0", "--method", "copy,reconstruction"])
@@ -643,7 +646,7 @@ def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subse
     from ilat_video.pose.skeleton import FLIP_PERMUTATION
 
     tokenizer, transformer = models
-    batch = ev._stack(subsets[0][:2], "cpu")
+    batch = stack_pairs(subsets[0][:2], "cpu")
     mirrored = {"reference": batch["reference"].flip(-1), "target": batch["target"].flip(-1),
                 "region": batch["region"].flip(-1)}
     for key in ("reference_pose", "target_pose"):
@@ -653,12 +656,12 @@ def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subse
     for method in ("ilat", "ilat-unchanged", "ilat-expected"):
         plain = ev.generate(method, tokenizer, transformer, batch).float()
         back = ev.generate(method, tokenizer, transformer, mirrored).float().flip(-1)
-        both = ev.generate(method, tokenizer, transformer, batch, views=2)
+        both = ev.generate(method, tokenizer, transformer, batch, RenderOptions(views=2))
         assert not torch.allclose(plain, back, atol=1e-3)  # the mirrored run is a different guess
         assert torch.allclose(both, (plain + back) / 2, atol=1e-5), method
-    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, views=4), batch["reference"])
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(views=4)), batch["reference"])
     with pytest.raises(IlatError, match="views must be between 1 and 16"):
-        ev.evaluate_model(models, subsets, method="ilat", views=17)
+        RenderOptions(views=17)
 
 
 def test_merged_parts_give_the_numbers_of_one_run_over_all_their_subsets(tmp_path, model_dir):

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ModelFileError
+from ..errors import ModelFileError
 
 log = logging.getLogger(__name__)
 
