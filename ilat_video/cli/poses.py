@@ -1,0 +1,257 @@
+"""`ilat-video extract-poses`, `render-poses`, `convert-poses` and `retarget`: poses in and out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import IlatError
+from .common import console, user_errors
+
+# --- poses: extraction and rendering (video in/out, MediaPipe) ---
+
+
+def _frames_bar(label: str):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+def _ranges(frames) -> str:
+    from ..pose.filters import _ranges as ranges
+
+    return ranges(frames)
+
+
+@click.command("extract-poses")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Pose file to write (ilat-video JSON, docs/pose-format.md; see --format).")
+@click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write VIDEO with the skeleton drawn on it (.mp4), to check the poses by eye.")
+@click.option("--smooth/--no-smooth", default=True, show_default=True,
+              help="Smooth the joints over time (One-Euro filter) to remove jitter.")
+@click.option("--min-cutoff", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
+              help="Smoothing: cutoff frequency (Hz) for a still joint; lower = smoother.")
+@click.option("--beta", type=click.FloatRange(min=0), default=200.0, show_default=True,
+              help="Smoothing: how fast the cutoff rises with speed; higher = less lag on fast moves.")
+@click.option("--max-gap", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Fill runs of up to this many frames where nobody was found by interpolation (0: never).")
+@click.option("--people", type=click.IntRange(min=1), default=None,
+              help="People looked for in each frame; the main one (largest at the start) is followed. "
+                   "Default: 1 if the first frame shows at most one person (faster), else 2.")
+@click.option("--max-side", type=click.IntRange(min=16), default=None,
+              help="Shrink frames to at most this many pixels on their larger side before the pose model "
+                   "(coordinates stay in the video's pixels).")
+@click.option("--format", "pose_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
+              help="Pose file format: ours, or OpenPose COCO-18 JSON (for ControlNet-style tools).")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the "
+                   "project's models/pose/pose_landmarker_full.task.")
+@user_errors
+def extract_poses_command(video, output, overlay, smooth, min_cutoff, beta, max_gap, people, max_side,
+                          pose_format, model) -> None:
+    """Find the person's 13 joints in every frame of VIDEO and write them to a pose file.
+
+    \b
+    Example:
+      ilat-video extract-poses dance.mp4 -o dance.json --overlay dance_skeleton.mp4
+    Frames where nobody is found are listed at the end and stored as frames with no person.
+    """
+    from ..fileio import check_output_path
+    from ..pose.extract import extract_poses_report
+    from ..pose.formats import save_poses
+
+    check_output_path(output, video)
+    if overlay is not None:
+        check_output_path(overlay, video, output)
+    with _frames_bar("poses") as bar:
+        task = bar.add_task("poses", total=None)
+        result = extract_poses_report(
+            video, model_path=model, smooth=smooth, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap,
+            num_poses=people, max_side=max_side,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    poses = result.poses
+    if overlay is None:
+        save_poses(poses, output, format=pose_format)
+    else:
+        from ..pose.draw import render_poses
+        from ..video import VideoWriter, open_video
+
+        # veryfast: a check video; 1.6x faster to encode than x264's default, about 12% bigger
+        with open_video(video) as frames, \
+                VideoWriter(overlay, poses.fps, audio_from=video, preset="veryfast") as writer, \
+                _frames_bar("overlay") as bar:
+            task = bar.add_task("overlay", total=len(poses))
+            for frame in render_poses(poses, frames, progress=lambda done, total: bar.update(task, completed=done)):
+                writer.write(frame)
+            save_poses(poses, output, format=pose_format)  # inside: a failure leaves neither file
+    with_person = int(poses.has_person.sum())
+    click.echo(f"wrote {output}: {len(poses)} frames, {poses.width}x{poses.height} at {poses.fps:g} fps, "
+               f"person in {with_person}/{len(poses)} frames ({result.frames_per_second:.1f} frames/s)")
+    if len(result.no_person_frames):
+        click.echo(f"frames with no person ({len(result.no_person_frames)}): {_ranges(result.no_person_frames)}")
+    else:
+        click.echo("frames with no person: none")
+    if len(result.interpolated_frames):
+        click.echo(f"frames filled in from their neighbours ({len(result.interpolated_frames)}): "
+                   f"{_ranges(result.interpolated_frames)}")
+    seen = poses.confidence[poses.has_person]
+    if len(seen):
+        click.echo(f"joints visible (confidence >= 0.5): {100 * (seen >= 0.5).mean():.0f}%")
+    if overlay is not None:
+        click.echo(f"wrote {overlay}")
+
+
+@click.command("render-poses")
+@click.argument("poses_path", metavar="POSES", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Video to write (.mp4, .mov, .mkv, .avi or .webm).")
+@click.option("--background", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw over this video's frames (poses rescaled to its size, resampled to its frame rate; "
+                   "its audio is kept) instead of a black canvas.")
+@user_errors
+def render_poses_command(poses_path, output, background) -> None:
+    """Draw the skeletons of a pose file (any supported format) as a video.
+
+    \b
+    Example:
+      ilat-video render-poses dance.json -o skeleton.mp4 --background dance.mp4
+    """
+    import contextlib
+
+    from ..fileio import check_output_path
+    from ..pose.draw import render_poses
+    from ..pose.formats import load_poses
+    from ..video import VideoWriter, open_video
+
+    check_output_path(output, poses_path, background)
+    seq = load_poses(poses_path)
+    if len(seq) == 0:
+        raise IlatError(f"{poses_path}: the pose file has no frames to render")
+    with contextlib.ExitStack() as stack:
+        frames = None
+        if background is not None:
+            frames = stack.enter_context(open_video(background))
+            if abs(frames.fps - seq.fps) > 1e-3:
+                click.echo(f"resampling the poses from {seq.fps:g} to the background's {frames.fps:g} fps")
+                seq = seq.resample(frames.fps)
+            if frames.num_frames is not None and frames.num_frames < len(seq):
+                click.echo(f"the background has {frames.num_frames} frames, fewer than the {len(seq)} poses; "
+                           "rendering stops at its end")
+        writer = stack.enter_context(VideoWriter(output, seq.fps, audio_from=background, preset="veryfast"))
+        bar = stack.enter_context(_frames_bar("render"))
+        task = bar.add_task("render", total=len(seq))
+        for frame in render_poses(seq, frames, progress=lambda done, total: bar.update(task, completed=done)):
+            writer.write(frame)
+    click.echo(f"wrote {output}: {writer.num_frames} frames, {writer.width}x{writer.height} at {seq.fps:g} fps")
+
+
+# --- pose files ---
+def _frame_size(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise click.BadParameter(f"expected WIDTHxHEIGHT in pixels, e.g. 1920x1080, got {value!r}")
+    return int(parts[0]), int(parts[1])
+
+
+@click.command("convert-poses")
+@click.argument("source", metavar="IN", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Where to write. --to openpose: a .json path gives one file, any other path a new folder "
+                   "with one file per frame.")
+@click.option("--to", "to_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
+              help="ilat: our JSON (docs/pose-format.md); openpose: OpenPose COCO-18 JSON as ControlNet tools read it.")
+@click.option("--person-id", type=int, default=None,
+              help="OpenPose: the person_id to follow; COCO: the annotation id (default: the largest person).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Frame rate for inputs that record none (OpenPose, COCO, Penn Action: default 30).")
+@click.option("--size", callback=_frame_size, default=None, metavar="WIDTHxHEIGHT",
+              help="Frame size for OpenPose files that record none (OpenPose's own output does not).")
+@click.option("--keep-confidence", is_flag=True,
+              help="--to openpose: write our confidences instead of 1 for every present joint "
+                   "(ControlNet ignores joints with confidence below 1).")
+@user_errors
+def convert_poses_command(source, output, to_format, person_id, fps, size, keep_confidence) -> None:
+    """Convert a pose file IN to another format.
+
+    \b
+    IN is detected from its content: our JSON, OpenPose JSON (BODY_25 or
+    COCO-18; one file, or a folder with one file per frame), COCO keypoints
+    JSON, or Penn Action .mat labels.
+
+    \b
+    Examples:
+      ilat-video convert-poses openpose_frames/ --size 1920x1080 --fps 25 -o poses.json
+      ilat-video convert-poses poses.json --to openpose -o controlnet_poses.json
+      ilat-video convert-poses labels/0001.mat -o 0001.json
+    """
+    from ..fileio import check_output_path
+    from ..pose.formats import load_poses, save_poses
+
+    check_output_path(output, source)
+    seq = load_poses(source, person_id=person_id, fps=fps, size=size)
+    save_poses(seq, output, format=to_format, keep_confidence=keep_confidence)
+    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person), "
+               f"{seq.width}x{seq.height} at {seq.fps:g} fps")
+
+
+# --- retargeting ---
+_POSE_SUFFIXES = (".json", ".mat")
+
+
+@click.command("retarget")
+@click.argument("poses", type=click.Path(path_type=Path))
+@click.option("--reference", required=True, type=click.Path(path_type=Path), metavar="IMG|POSE",
+              help="The reference image (its person's pose is found with MediaPipe), or a pose file "
+                   "(.json, .mat or an OpenPose folder) holding one frame: the reference person's pose.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Pose file to write, in the reference image's pixels (see --format).")
+@click.option("--mode", type=click.Choice(["none", "scale", "relative", "bones"]), default="scale", show_default=True,
+              help="none: as given, stretched to the reference size; scale: the reference's height, ground "
+                   "line and hip position; relative: the reference pose plus the motion since the first "
+                   "frame; bones: the reference's bone lengths with the driving's joint angles.")
+@click.option("--format", "pose_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
+              help="Pose file format: ours, or OpenPose COCO-18 JSON (for ControlNet-style tools).")
+@click.option("--pose-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MediaPipe PoseLandmarker model (.task) for a reference image. Default: "
+                   "$ILAT_VIDEO_POSE_MODEL, then the project's copy.")
+@user_errors
+def retarget_command(poses, reference, output, mode, pose_format, pose_model) -> None:
+    """Move the motion in POSES onto the person in the reference, in the reference's pixels.
+
+    \b
+    Examples:
+      ilat-video retarget dance.json --reference me.png -o dance_on_me.json
+      ilat-video retarget labels/0001.mat --reference me_pose.json -o out.json --mode bones
+    Frames of POSES with no person stay frames with no person.
+    """
+    from ..fileio import check_output_path, load_image
+    from ..pose.formats import load_poses, save_poses
+    from ..pose.retarget import retarget
+
+    check_output_path(output, poses, reference)
+    driving = load_poses(poses)
+    if reference.is_dir() or reference.suffix.lower() in _POSE_SUFFIXES:
+        reference_pose = load_poses(reference)
+        size = (reference_pose.width, reference_pose.height)
+    else:
+        from ..pose.extract import extract_image_pose
+
+        image = load_image(reference)
+        size = (image.shape[1], image.shape[0])
+        reference_pose = extract_image_pose(reference, model_path=pose_model)
+    target = retarget(driving, reference_pose, size, mode=mode)
+    save_poses(target, output, format=pose_format)
+    click.echo(f"wrote {output} ({pose_format}, mode {mode}): {len(target)} frames "
+               f"({int(target.has_person.sum())} with a person), {target.width}x{target.height} at {target.fps:g} fps")
