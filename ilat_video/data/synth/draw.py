@@ -3,7 +3,17 @@
 Parts are filled shapes (capsules for limbs, a box hull for the torso, discs for the head) painted
 far-to-near, so limbs occlude each other and the torso as they would. `person_strokes` lists the
 shapes of one frame once, each with the body part it belongs to and the material that fills it;
-`draw_person` paints them in the identity's colours.
+`draw_person` paints them in the identity's colours and `draw_parts` paints the same shapes in
+the same order with their part's id, so the labels cover exactly the pixels the person covers.
+
+Body part ids (`PART_NAMES[id]`; right and left are anatomical, as in `ilat_video.pose.skeleton`):
+
+    0 background        1 head (with neck and hair)   2 torso (shirt, waistband, skirt)
+    3 right upper arm   4 left upper arm              5 right lower arm   6 left lower arm
+    7 right hand        8 left hand                   9 right upper leg  10 left upper leg
+    11 right lower leg  12 left lower leg             13 right foot      14 left foot (shoes)
+
+`PART_POINTS` names the points (`body.POINT_NAMES`) each part is drawn between.
 """
 from __future__ import annotations
 
@@ -24,10 +34,19 @@ PART_NAMES: tuple[str, ...] = (
     "right_foot", "left_foot",
 )
 PART = {name: i for i, name in enumerate(PART_NAMES)}
+# The named points each part is drawn around (the torso: its box; the head: neck base to head centre).
+PART_POINTS: dict[str, tuple[str, ...]] = {
+    "head": ("neck_base", "head"), "torso": TORSO_FRONT + TORSO_BACK,
+    "right_upper_arm": ("right_shoulder", "right_elbow"), "left_upper_arm": ("left_shoulder", "left_elbow"),
+    "right_lower_arm": ("right_elbow", "right_wrist"), "left_lower_arm": ("left_elbow", "left_wrist"),
+    "right_hand": ("right_wrist", "r_hand"), "left_hand": ("left_wrist", "l_hand"),
+    "right_upper_leg": ("right_hip", "right_knee"), "left_upper_leg": ("left_hip", "left_knee"),
+    "right_lower_leg": ("right_knee", "right_ankle"), "left_lower_leg": ("left_knee", "left_ankle"),
+    "right_foot": ("right_ankle", "r_toe"), "left_foot": ("left_ankle", "l_toe"),
+}
 
-# What fills a stroke; the last three are details painted over a part (not in the silhouette).
+# What fills a stroke: one of the identity's colours, or the eyes' and mouth's.
 MATERIALS = ("skin", "shirt", "pants", "shoes", "hair", "pattern", "eyes", "mouth")
-_DETAILS = ("pattern", "eyes", "mouth")
 _EYES = (25, 20, 20)
 
 
@@ -46,23 +65,28 @@ class Stroke:
     geometry: tuple | list
 
 
-def draw_person(image: Image.Image, identity: Identity, px: np.ndarray, scale: float, *,
-                mask_only: bool = False) -> None:
-    """Paint one frame's person onto a PIL image (in place).
+def draw_person(image: Image.Image, identity: Identity, px: np.ndarray, scale: float) -> None:
+    """Paint one frame's person onto an RGB PIL image (in place).
 
     px: (K, 3) projected points of this frame (pixels u, v, depth). scale: pixels per body unit.
-    mask_only: paint every part white (for an 'L' image): the person's silhouette.
     """
     colours = {"skin": identity.skin, "shirt": identity.shirt, "pants": identity.pants, "shoes": identity.shoes,
                "hair": identity.hair, "pattern": identity.pattern_color, "eyes": _EYES,
                "mouth": _shade(identity.skin, 0.65)}
     draw = ImageDraw.Draw(image)
     for stroke in person_strokes(identity, px, scale):
-        if mask_only:
-            if stroke.material not in _DETAILS:
-                _paint(draw, stroke, 255)
-        else:
-            _paint(draw, stroke, colours[stroke.material])
+        _paint(draw, stroke, colours[stroke.material])
+
+
+def draw_parts(image: Image.Image, identity: Identity, px: np.ndarray, scale: float) -> None:
+    """Paint one frame's person onto an 'L' PIL image as body part ids (PART_NAMES), in place.
+
+    The same strokes in the same order as `draw_person` (details included), so a pixel gets a
+    part id exactly where `draw_person` paints it, and the id of the part painted there last.
+    """
+    draw = ImageDraw.Draw(image)
+    for stroke in person_strokes(identity, px, scale):
+        _paint(draw, stroke, stroke.part)
 
 
 def person_strokes(identity: Identity, px: np.ndarray, scale: float) -> list[Stroke]:

@@ -1,5 +1,11 @@
 """One synthetic clip: an identity, a motion, a background and a placement, rendered frame by frame.
 
+`SynthVideo.render` gives a frame; `SynthVideo.render_layers` gives the same frame with its exact
+training targets beside it (`FrameLayers`): the person mask, the body part labels (ids in
+`draw.PART_NAMES`) and the background without the person. The frame equals the background
+exactly wherever the mask is False, with or without supersampling: the mask holds every pixel
+any part of the person covers, antialiased edge pixels included.
+
 Randomness: each video's generator is seeded from (seed, split, video index) through
 `np.random.SeedSequence`, so the output is deterministic per seed and the train and test splits
 draw identities and backgrounds from disjoint streams.
@@ -14,7 +20,7 @@ from PIL import Image
 from ...pose import skeleton as sk
 from .backgrounds import random_background
 from .body import Placement, body_points, fit_placement, project, reach
-from .draw import draw_person
+from .draw import PART_NAMES, draw_parts, draw_person
 from .identity import Identity, random_identity
 from .motion import Motion, random_motion
 
@@ -31,6 +37,25 @@ def video_rng(seed: int, split: str, *key: int) -> np.random.Generator:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
     return np.random.default_rng(np.random.SeedSequence([int(seed), SPLITS[split], *map(int, key)]))
+
+
+@dataclass(frozen=True)
+class FrameLayers:
+    """One rendered frame with its exact training targets, all (S, S) at the frame's size S.
+
+    frame: uint8 (S, S, 3), the same as `SynthVideo.render` with the same supersampling.
+    mask: bool (S, S), True where the person covers the pixel (any of its k x k samples when
+        supersampled k x); equal to parts > 0.
+    parts: uint8 (S, S), the body part id of each pixel (`draw.PART_NAMES`, 0 = background): the
+        part that covers most of the pixel's samples (ties: the lower id).
+    background: uint8 (S, S, 3), the clip's static background: the frame without the person.
+        The frame equals it exactly wherever mask is False.
+    """
+
+    frame: np.ndarray
+    mask: np.ndarray
+    parts: np.ndarray
+    background: np.ndarray
 
 
 @dataclass
@@ -72,19 +97,47 @@ class SynthVideo:
         """
         if supersample > 1:
             big = Image.fromarray(self.background).resize((self.size * supersample,) * 2, Image.Resampling.NEAREST)
-            pts = self.points[index].copy()
-            pts[:, :2] = (pts[:, :2] + 0.5) * supersample - 0.5
-            draw_person(big, self.identity, pts, self.placement.scale * supersample)
+            draw_person(big, self.identity, self._points_at(index, supersample), self.placement.scale * supersample)
             return np.asarray(big.reduce(supersample))
         image = Image.fromarray(self.background)
         draw_person(image, self.identity, self.points[index], self.placement.scale)
         return np.asarray(image)
 
+    def render_parts(self, index: int, *, supersample: int = 1) -> np.ndarray:
+        """uint8 (size, size): the body part id of each pixel of frame `index` (see `FrameLayers`)."""
+        image = Image.new("L", (self.size * supersample,) * 2, 0)
+        draw_parts(image, self.identity, self._points_at(index, supersample), self.placement.scale * supersample)
+        labels = np.array(image)
+        return labels if supersample == 1 else _majority_part(labels, supersample)
+
+    def render_layers(self, index: int, *, supersample: int = 1) -> FrameLayers:
+        """Frame `index` with its person mask, part labels and background (see `FrameLayers`)."""
+        parts = self.render_parts(index, supersample=supersample)
+        return FrameLayers(frame=self.render(index, supersample=supersample), mask=parts > 0, parts=parts,
+                           background=self.background)
+
+    def _points_at(self, index: int, supersample: int) -> np.ndarray:
+        """(K, 3) points of frame `index` in the pixels of a supersample x larger drawing."""
+        if supersample == 1:
+            return self.points[index]
+        pts = self.points[index].copy()
+        pts[:, :2] = (pts[:, :2] + 0.5) * supersample - 0.5
+        return pts
+
     def render_mask(self, index: int) -> np.ndarray:
-        """bool (size, size): the person's silhouette in frame `index`."""
-        image = Image.new("L", (self.size, self.size), 0)
-        draw_person(image, self.identity, self.points[index], self.placement.scale, mask_only=True)
-        return np.asarray(image) > 0
+        """bool (size, size): the person's silhouette in frame `index` (every pixel `render` paints)."""
+        return self.render_parts(index) > 0
+
+
+def _majority_part(labels: np.ndarray, k: int) -> np.ndarray:
+    """(k S, k S) part ids -> (S, S): per k x k block, the part covering most samples (0 if none)."""
+    size = labels.shape[0] // k
+    blocks = labels.reshape(size, k, size, k).transpose(0, 2, 1, 3).reshape(size * size, k * k)
+    num_parts = len(PART_NAMES)
+    keys = np.arange(size * size)[:, None] * num_parts + blocks
+    counts = np.bincount(keys.ravel(), minlength=size * size * num_parts).reshape(size * size, num_parts)
+    counts[:, 0] = 0  # a sample of background never outvotes the person
+    return counts.argmax(axis=1).astype(np.uint8).reshape(size, size)
 
 
 def make_video(rng: np.random.Generator, size: int, num_frames: int, *, action: str | None = None,

@@ -124,7 +124,8 @@ def read_coco(path: Path, data: dict, person_id: int | None, fps: float | None) 
             ids = ", ".join(str(p.annotation_id) for p in people[:20])
             raise PoseFileError(f"{path}: no person annotation has id {person_id} (ids: {ids or 'none'})")
         p = match[0]
-        return PoseSequence(p.joints, p.width, p.height, fps or DEFAULT_FPS, source=f"{path} (annotation {p.annotation_id})")
+        return PoseSequence(p.joints, p.width, p.height, fps or DEFAULT_FPS,
+                            source=f"{path} (annotation {p.annotation_id})")
     frames, size, first = [], None, None
     for image in data["images"]:
         candidates = [p for p in people if p.image_id == image["id"] and not p.iscrowd and p.num_labelled > 0]
