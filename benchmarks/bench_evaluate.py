@@ -31,7 +31,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ilat_video import evaluate as ev  # noqa: E402
+from ilat_video import eval as ev  # noqa: E402
+from ilat_video.eval.pairs import stack_pairs  # noqa: E402
+from ilat_video.eval.results import json_numbers  # noqa: E402
+from ilat_video.nn.loading import load_models  # noqa: E402
 
 
 def random_demo_models(seed: int = 0):
@@ -51,7 +54,7 @@ def time_methods(methods: dict, pairs: list, batch_size: int, repeats: int) -> d
     wall = {m: 0.0 for m in methods}
     cpu = {m: 0.0 for m in methods}
     for start in range(0, len(pairs), batch_size):
-        batch = ev._stack(pairs[start:start + batch_size], "cpu")
+        batch = stack_pairs(pairs[start:start + batch_size], "cpu")
         best = {m: [float("inf"), float("inf")] for m in methods}
         for _ in range(repeats):
             for method, (tokenizer, transformer) in methods.items():
@@ -92,8 +95,8 @@ def main(argv=None) -> None:
         models = baseline = random_demo_models()
         source = "random weights, configs/demo-tokenizer.json + transformer preset 'small'"
     else:
-        models = ev.load_models(args.model, tokenizer=args.tokenizer)
-        baseline = ev.load_models(args.baseline_model, tokenizer=args.tokenizer) if args.baseline_model else models
+        models = load_models(args.model, tokenizer=args.tokenizer)
+        baseline = load_models(args.baseline_model, tokenizer=args.tokenizer) if args.baseline_model else models
         source = f"{args.model} (baseline {args.baseline_model or args.model})"
     size = models[0].config.resolution
     subsets = ev.pair_subsets("synthetic", size, count=args.pairs, seeds=seeds)
@@ -118,7 +121,7 @@ def main(argv=None) -> None:
                 "repeats": args.repeats, "machine": ev.machine_info("cpu"),
                 "command": "python benchmarks/bench_evaluate.py "
                            + " ".join(argv if argv is not None else sys.argv[1:]),
-                "rows": [ev.json_numbers(r) for r in rows]}
+                "rows": [json_numbers(r) for r in rows]}
     out = Path(args.out)
     ev.write_json(out.with_suffix(".json"), document)
     lines = [f"Models: {source}. {args.pairs} synthetic test pairs x subsets {seeds}, {size}x{size}, "

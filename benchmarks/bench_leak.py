@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import cpu_name  # noqa: E402
-from ilat_video import evaluate as ev  # noqa: E402
+from ilat_video import eval as ev  # noqa: E402
+from ilat_video.eval.pairs import stack_pairs  # noqa: E402
+from ilat_video.eval.results import mean_std  # noqa: E402
+from ilat_video.nn.loading import load_models  # noqa: E402
 from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 
 
@@ -38,7 +41,7 @@ from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 def mismatch(tokenizer: TSVQGAN, pairs: list[dict], batch: int = 25) -> dict[str, float]:
     changed_all, known_all, changed_ring, ring_all, z_diff = 0, 0, 0, 0, []
     for start in range(0, len(pairs), batch):
-        b = ev._stack(pairs[start:start + batch], "cpu")
+        b = stack_pairs(pairs[start:start + batch], "cpu")
         region = b["region"].bool()
         _, target_ids, target_z = tokenizer.encode(b["target"], region)
         _, reference_ids, reference_z = tokenizer.encode(b["reference"], region)
@@ -69,11 +72,11 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for folder in args.tokenizers:
-        tokenizer, _ = ev.load_models(folder, transformer_required=False, device="cpu")
+        tokenizer, _ = load_models(folder, transformer_required=False, device="cpu")
         size = tokenizer.config.resolution
         subsets = ev.pair_subsets("synthetic", size, count=args.pairs, seeds=seeds)
         per_subset = {seed: mismatch(tokenizer, pairs) for seed, pairs in subsets.items()}
-        summary = {key: ev._mean_std([r[key] for r in per_subset.values()])
+        summary = {key: mean_std([r[key] for r in per_subset.values()])
                    for key in ("known_changed", "ring_changed", "known_z_mae")}
         rows.append({"tokenizer": folder, "two_stream": tokenizer.config.two_stream, "summary": summary,
                      "subsets": {str(k): v for k, v in per_subset.items()}})

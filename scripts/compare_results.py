@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from ilat_video.errors import IlatError
-from ilat_video.evaluate import METRICS, load_results, paired_difference
+from ilat_video.eval import METRICS, load_results, paired_difference
 
 
 def parse(entry: str):

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from ilat_video import evaluate as ev
+from ilat_video import eval as ev
 from ilat_video.errors import IlatError
 
 

@@ -72,12 +72,12 @@ class MethodResult:
 
     def summary(self) -> dict:
         """{"metrics": {scope: {metric: {"mean", "std"}}}, "seconds_per_frame": {...}, "region_rate": {...}}."""
-        metrics = {scope: {metric: _mean_std([s.metrics[scope][metric] for s in self.subsets])
+        metrics = {scope: {metric: mean_std([s.metrics[scope][metric] for s in self.subsets])
                            for metric in METRICS} for scope in self.subsets[0].metrics}
         return {"metrics": metrics,
-                "seconds_per_frame": _mean_std([s.seconds_per_frame for s in self.subsets]),
-                "cpu_seconds_per_frame": _mean_std([s.cpu_seconds_per_frame for s in self.subsets]),
-                "region_rate": _mean_std([s.region_rate for s in self.subsets])}
+                "seconds_per_frame": mean_std([s.seconds_per_frame for s in self.subsets]),
+                "cpu_seconds_per_frame": mean_std([s.cpu_seconds_per_frame for s in self.subsets]),
+                "region_rate": mean_std([s.region_rate for s in self.subsets])}
 
     def to_dict(self) -> dict:
         summary = self.summary()
@@ -109,7 +109,7 @@ def load_results(path: str | os.PathLike) -> dict[str, MethodResult]:
     return {name: MethodResult.from_dict(entry) for name, entry in document["methods"].items()}
 
 
-def _mean_std(values: Sequence[float]) -> dict[str, float]:
+def mean_std(values: Sequence[float]) -> dict[str, float]:
     values = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
     if len(values) == 0:
         return {"mean": math.nan, "std": math.nan}
@@ -145,7 +145,7 @@ def paired_difference(a: MethodResult, b: MethodResult, *, scope: str = "region"
             means.append(float(diff.mean()))
             wins += int((diff < 0).sum() if metric == "mae" else (diff > 0).sum())
             counted += len(diff)
-    stats = _mean_std(means)
+    stats = mean_std(means)
     return {"mean": stats["mean"], "std": stats["std"], "better_share": wins / counted if counted else math.nan,
             "pairs": counted}
 
