@@ -7,8 +7,8 @@ codes there (what `--decode expected` renders), with the reference's clean featu
 (Eq. 4), are decoded and pulled towards the reference's pixels inside the region (squared error),
 over the test-time views of the reference (`views.py`). The encoder, the codebook and the
 transformer are untouched, so every token the pipeline samples stays the same; only how the codes
-are drawn changes, towards this person's colours and edges. Measured in `docs/results.md`
-("Personalising the decoder").
+are drawn changes, towards this person's colours and edges. Measured in `docs/history.md`
+("Personalising on the reference").
 
     tuned = personalize_decoder(tokenizer, transformer, reference, reference_pose, steps=50)
     frames = tuned.decode(codes, z=z, region=token_region)

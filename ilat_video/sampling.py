@@ -24,7 +24,7 @@ other choice the Animator and `evaluate` offer, the *expected* code at each regi
 mean of the codebook under the distribution the token was drawn from (softmax(logits /
 temperature), over the `top_k` most likely ids when given), which the decoder turns into an image
 closer in squared error to the truth than any one token's when the model is unsure (not in the
-paper; measured in `benchmarks/results/probe_soft.md`). `sample_local(..., codebook=)` computes
+paper; measured in `experiments/results/probe_soft.md`). `sample_local(..., codebook=)` computes
 those codes as it samples, so that nobody keeps every position's logits for them ((B, N, D) floats
 instead of (B, N, K): 1/128 of the memory for the demo model's 4096 codes of 32 dims).
 

@@ -5,7 +5,7 @@ them by half a token, or past 8 views by a quarter or three quarters of one (so 
 cuts the image on another grid); the frame made from it
 is mapped back and the views' frames are averaged pixel by pixel. Each view is an equally good
 guess with its own mistakes, so their mean is closer to the truth in squared error than any one of
-them (`docs/results.md`, "Test-time views"), at the price of softer frames and one sampler run per
+them (`docs/history.md`, "Test-time views"), at the price of softer frames and one sampler run per
 view. One view is the plain frame.
 
     views = view_list(4, shift=2)

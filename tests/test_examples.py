@@ -37,3 +37,22 @@ def test_example_inputs_are_consistent():
     assert len(pose) == 1 and pose.has_person.all()
     driving = load_poses(ROOT / "examples" / "driving_poses.json")
     assert len(driving) == 40 and driving.has_person.mean() > 0.9
+
+
+def test_the_readmes_python_snippet_runs(tmp_path, monkeypatch):
+    """The README's Python block, on a tiny random model, a real photo and a real video."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    (snippet,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    tokenizer, transformer = tiny_models()
+    tokenizer.save_pretrained(tmp_path / "model" / "tokenizer")
+    transformer.save_pretrained(tmp_path / "model" / "transformer")
+    monkeypatch.setenv("ILAT_VIDEO_MODEL", str(tmp_path / "model"))
+    photo = ROOT / "tests" / "data" / "real" / "standing_hoodie_black_bg.png"
+    video = ROOT / "tests" / "data" / "video" / "person_dribble.mp4"
+    for placeholder, path in (("me.png", photo), ("dance.mp4", video), ("out.mp4", tmp_path / "out.mp4")):
+        assert f'"{placeholder}"' in snippet
+        snippet = snippet.replace(f'"{placeholder}"', repr(str(path)))
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert len(list(read_frames(tmp_path / "out.mp4"))) == 40

@@ -3,7 +3,7 @@
 Not in the paper. The paper gives the transformer the target pose as 13 PointMLP tokens only, so
 to know that a forearm passes through token (r, c) it must learn to turn coordinates into grid
 positions, and to find the reference's forearm it must do the same for the reference. The demo
-transformers never learned either at CPU scale (`benchmarks/results/probe_tokens_v3.md`: of the
+transformers never learned either at CPU scale (`experiments/results/probe_tokens_v3.md`: of the
 region tokens that must change, v3 gets 4.6% right and copies the reference on 78%). A pose map
 hands both over as an input: for every token cell, how close each bone and each joint of the pose
 passes to the cell's centre. Added to the reference's tokens (with the reference pose) and to the

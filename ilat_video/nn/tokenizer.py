@@ -59,7 +59,7 @@ class TokenizerConfig:
     # f x f, stride-f conv of the image to z (each token reads only its own patch, so it cannot
     # leak) and the decoder adds a 1x1 conv + pixel shuffle of its input to the image.
     # Without it our encoder and decoder trained together learn no chroma at all in 300 steps,
-    # though each learns it beside a linear counterpart (benchmarks/results/probe_colour.md).
+    # though each learns it beside a linear counterpart (experiments/results/probe_colour.md).
     linear_path: bool = False
     # The decoder's own size (None: as the encoder). Tokens depend only on the encoder and the
     # codebook, so a wider or deeper decoder can be trained for a trained tokenizer while every
@@ -108,7 +108,7 @@ PRESETS: dict[str, TokenizerConfig] = {
     # Their widths (8-64) would make VQGAN's 32 GroupNorm groups instance norm, which loses colours
     # (benchmarks/results/decoder_norm.md): at least 4 channels per group.
     # Both have the linear patch path: without it our encoder and decoder trained together learned
-    # no chroma (benchmarks/results/probe_colour.md). Results recorded before 2026-11-30 with these
+    # no chroma (experiments/results/probe_colour.md). Results recorded before 2026-11-30 with these
     # presets were made without it (the demo model has always used its own config.json).
     "small-64": TokenizerConfig(resolution=64, base_channels=16, channel_mult=(1, 2, 4),
                                 num_res_blocks=1, codebook_size=512, code_dim=32, norm_group_channels=4,
