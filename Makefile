@@ -1,25 +1,41 @@
 PYTHON ?= python3
-STAMP := .installed
 
-.PHONY: install test demo demo-model
+# A project virtual environment (.venv) unless one is already active: Debian and Ubuntu refuse
+# `pip install` into the system Python (PEP 668, "externally-managed-environment").
+ifdef VIRTUAL_ENV
+PY := $(VIRTUAL_ENV)/bin/python
+STAMP := $(VIRTUAL_ENV)/.ilat-video-installed
+else
+PY := .venv/bin/python
+STAMP := .venv/.installed
+endif
+
+.PHONY: install test demo demo-model readme-picture
+
+.venv/bin/python:
+	$(PYTHON) -m venv .venv
 
 # torch is pinned to 2.13.0 in pyproject.toml: the CPU build; an unpinned torch pulls a CUDA build.
-$(STAMP): pyproject.toml
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -q
+	$(PY) -m pytest -q
 
 # The main job on the shipped demo model and the example inputs.
 demo: $(STAMP)
 	@mkdir -p out
-	$(PYTHON) -m ilat_video animate examples/reference.png examples/driving.mp4 \
+	$(PY) -m ilat_video animate examples/reference.png examples/driving.mp4 \
 		--reference-pose examples/reference_pose.json --side-by-side -o out/demo.mp4
 	@echo "open out/demo.mp4 (reference | driving | result)"
 
+# The README's opening picture (docs/readme.jpg) from the same job.
+readme-picture: $(STAMP)
+	$(PY) scripts/readme_picture.py
+
 # Retrain the demo model (resumable; see models/demo/README.md).
 demo-model: $(STAMP)
-	scripts/train_demo.sh runs/demo
+	PATH="$(abspath $(dir $(PY))):$$PATH" scripts/train_demo.sh runs/demo
