@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
-from ilat_video.train.common import read_log
+from ilat_video.train.monitoring import read_log
 
 TESTS = Path(__file__).parent
 HAVE_NETWORKS = all(

@@ -19,14 +19,10 @@ from _train_stubs import TinyPairs, TinyPairStream, one_torch_thread  # noqa: F4
 from _train_stubs import seeded_tokenizer as TinyTokenizer
 from _train_stubs import seeded_transformer as TinyTransformer
 from ilat_video.errors import IlatError
-from ilat_video.train.common import (
-    BatchStream,
-    ShardedInfiniteSampler,
-    StepDecay,
-    WarmupLinearDecay,
-    latest_checkpoint,
-    read_log,
-)
+from ilat_video.train.checkpoints import latest_checkpoint
+from ilat_video.train.data_stream import BatchStream, ShardedInfiniteSampler
+from ilat_video.train.monitoring import read_log
+from ilat_video.train.schedules import StepDecay, WarmupLinearDecay
 from ilat_video.train.tokenizer import TokenizerTrainConfig, train_tokenizer
 from ilat_video.train.transformer import TransformerTrainConfig, train_transformer
 

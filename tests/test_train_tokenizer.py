@@ -18,7 +18,7 @@ from _train_stubs import TinyPairs, TinyTokenizer, TinyTokenizerConfig, seeded_t
 from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
 from ilat_video.cli import main
 from ilat_video.errors import DatasetError, IlatError
-from ilat_video.train.common import read_log
+from ilat_video.train.monitoring import read_log
 from ilat_video.train.losses import VGG16Features
 from ilat_video.train.tokenizer import TokenizerTrainConfig, images_and_regions, train_tokenizer
 
@@ -344,12 +344,13 @@ def sampled_models(tmp_path, pose_map=True):
 def test_sampled_loss_is_the_error_evaluate_measures_on_the_pipelines_frames(tmp_path, pose_map):
     """What --sampled-from trains is exactly what `evaluate` scores: the squared error inside the
     region of the ilat-expected and ilat-unchanged frames (the Animator's), pooled over the batch."""
-    from ilat_video import evaluate as ev
-    from ilat_video.train.tokenizer import sample_for_decoder, sampled_loss
+    from ilat_video import eval as ev
+    from ilat_video.eval.pairs import stack_pairs
+    from ilat_video.train.decoder_on_samples import sample_for_decoder, sampled_loss
 
     tokenizer, transformer = sampled_models(tmp_path, pose_map)
     pairs = ev.pair_subsets("synthetic", 32, count=4, seeds=(3,))[3]
-    batch = ev._stack(pairs, torch.device("cpu"))
+    batch = stack_pairs(pairs, torch.device("cpu"))
     with torch.no_grad():
         sampled = sample_for_decoder(tokenizer, transformer, batch, torch.device("cpu"))
         losses = sampled_loss(tokenizer, sampled)

@@ -5,8 +5,6 @@ test runs the real networks at their small presets for a few steps."""
 from __future__ import annotations
 
 import importlib.util
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -20,12 +18,14 @@ from _train_stubs import TinyPairs, TinyTransformer, seeded_tokenizer, seeded_tr
 from _train_stubs import one_torch_thread  # noqa: F401 (autouse fixture)
 from ilat_video.cli import main
 from ilat_video.errors import IlatError, ModelFileError
-from ilat_video.train.common import read_log
+from ilat_video.conditioning import normalize_pose
+from ilat_video.train.data_stream import BatchStream
+from ilat_video.train.monitoring import read_log
+from ilat_video.train.seeding import derive_seed
 from ilat_video.train.transformer import (
     TransformerTrainConfig,
     _param_groups,
     expected_code_loss,
-    normalize_pose,
     tokenize_batch,
     train_transformer,
 )
@@ -120,8 +120,6 @@ def test_the_transformer_is_fed_what_the_design_says(tmp_path, mask, reference_p
                       model=model, tokenizer=tokenizer, dataset=pairs)
     call = model.calls[0]
     # Recompute the inputs from the batch the loop drew (its sampler order is seeded, so redo it).
-    from ilat_video.train.common import BatchStream, derive_seed
-
     batch = next(BatchStream(dataset=pairs, batch_size=3, seed=derive_seed(0, 3)))
     with torch.no_grad():
         _, cond, _ = tokenizer.encode(batch["reference"])
@@ -234,15 +232,16 @@ def test_decoded_frame_loss_is_the_tokenizer_bound_when_the_model_is_sure(tmp_pa
     """Sure of every target token, the decoded-frame term is exactly the error `evaluate` scores for
     the tokenizer's bound with the reference kept where the target token is the reference's
     ("reconstruction-unchanged"): the same codes, the same Eq. 4 decoding, the same pasting."""
-    from ilat_video import evaluate as ev
+    from ilat_video import eval as ev
+    from ilat_video.eval.pairs import stack_pairs
     from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
     from ilat_video.train.transformer import decoded_frame_loss
 
     torch.manual_seed(0)
     tokenizer = TSVQGAN(TokenizerConfig(resolution=32, base_channels=8, channel_mult=(1, 2, 4), codebook_size=32,
                                         code_dim=8, linear_path=True)).eval().requires_grad_(False)
-    batch = ev._stack(ev.pair_subsets("synthetic", 32, count=4, seeds=(5,))[5], torch.device("cpu"))
-    inputs = tokenize_batch(tokenizer, batch, torch.device("cpu"), 32, reference_pose=False, known=True)
+    batch = stack_pairs(ev.pair_subsets("synthetic", 32, count=4, seeds=(5,))[5], torch.device("cpu"))
+    inputs = tokenize_batch(tokenizer, batch, torch.device("cpu"), needs_reference_pose=False, known=True)
     codebook = tokenizer.quantizer.codes().float()
     sure = (torch.nn.functional.one_hot(inputs["target"], 32).float() * 1e4).requires_grad_(True)
     loss = decoded_frame_loss(tokenizer, sure, inputs, codebook)
@@ -296,7 +295,7 @@ def test_tokenize_batch_uses_the_region_for_the_target_only():
         return original(image, region)
 
     tokenizer.encode = spy
-    inputs = tokenize_batch(tokenizer, batch, torch.device("cpu"), 16, reference_pose=False)
+    inputs = tokenize_batch(tokenizer, batch, torch.device("cpu"), needs_reference_pose=False)
     assert seen[0] is None and torch.equal(seen[1], batch["region"])
     assert inputs["cond"].shape == inputs["target"].shape == (2, 16)
 
@@ -329,8 +328,8 @@ def test_sample_grid_shows_reference_target_and_greedy_sample(tmp_path, monkeypa
         logits = model(cond_tokens, target_tokens, target_pose, region, reference_pose=reference_pose)
         return torch.where(region.flatten(1), logits.argmax(-1), target_tokens)
 
-    monkeypatch.setitem(sys.modules, "ilat_video.sampling",
-                        types.SimpleNamespace(sample_local=sample_local, sample_vanilla=None))
+    monkeypatch.setattr("ilat_video.train.transformer.sample_local", sample_local)
+    monkeypatch.setattr("ilat_video.train.transformer.sample_vanilla", None)
     train_transformer(config(tmp_path / "run", steps=4, sample_every=2, sample_count=3), model=seeded_transformer(),
                       tokenizer=seeded_tokenizer(), dataset=TinyPairs())
     grids = sorted((tmp_path / "run" / "samples").glob("*.png"))

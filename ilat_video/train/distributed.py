@@ -14,6 +14,8 @@ import os
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,15 @@ def teardown_distributed(ctx: DistributedContext, *, clean: bool = True) -> None
         if clean:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def wrap_ddp(module: nn.Module, ctx: DistributedContext, **kwargs) -> nn.Module:
+    """`module` under DistributedDataParallel when the run has several ranks (on this rank's GPU
+    under CUDA), else `module` itself. kwargs go to DistributedDataParallel."""
+    if not ctx.distributed:
+        return module
+    device_ids = [ctx.device] if ctx.device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids, **kwargs)
 
 
 def _reduce_device(ctx: DistributedContext) -> torch.device:

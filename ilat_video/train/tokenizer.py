@@ -26,17 +26,19 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, IterableDataset
 
 from ..errors import DatasetError, IlatError, ModelFileError
+from ..nn.loading import load_transformer, model_folder, run_of
 from ..nn.pretrained import CONFIG_NAME, WEIGHTS_NAME, load_config, load_weights, unwrap
-from . import common
-from .common import BatchStream, CodebookUsage, Progress, StepDecay, TrainingRun, TrainResult
+from ..nn.tokenizer import TSVQGAN, TokenizerConfig
+from ..regions import free_form_mask
+from .checkpoints import latest_checkpoint
+from .data_stream import BatchStream, check_data_arg, first_batch, open_batches, open_pairs_dataset, prepare_data_once
+from .decoder_on_samples import sample_for_decoder, sampled_loss
 from .discriminator import DiscriminatorConfig, PatchDiscriminator
-from .distributed import DistributedContext, mean_over_ranks, setup_distributed, teardown_distributed
+from .distributed import DistributedContext, mean_over_ranks, setup_distributed, teardown_distributed, wrap_ddp
 from .losses import (
     PerceptualLoss,
     adaptive_gan_weight,
@@ -44,8 +46,13 @@ from .losses import (
     hinge_d_loss,
     hinge_g_loss,
     load_vgg16_features,
-    region_mse,
 )
+from .model_configs import codebook_size_of, image_size_of, tokenizer_config_from
+from .monitoring import CodebookUsage, region_overlay, save_image_grid
+from .precision import autocast, warn_if_cpu_bf16_is_emulated
+from .run import Progress, TrainingRun, TrainResult, check_positive
+from .schedules import StepDecay, set_lr
+from .seeding import derive_seed, seeded_torch
 
 log = logging.getLogger(__name__)
 
@@ -110,23 +117,23 @@ class TokenizerTrainConfig:
         if self.stage not in (1, 2):
             raise IlatError(f"--stage must be 1 or 2, got {self.stage}")
         for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
         for name in ("codebook_weight", "perceptual_weight", "lr_decay_factor", "num_workers"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         for name in ("lr_decay_every", "disc_lr"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
         for name in ("gan_weight", "gan_start", "grad_clip"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         if self.norm_group_channels is not None and self.norm_group_channels < 1:
             raise IlatError(f"--norm-group-channels must be >= 1, got {self.norm_group_channels}")
         for name in ("decoder_channels", "decoder_res_blocks"):
             value = getattr(self, name)
             if value is not None:
-                common.check_positive(f"--{name.replace('_', '-')}", value)
+                check_positive(f"--{name.replace('_', '-')}", value)
                 if self.init is None:
                     raise IlatError(f"--{name.replace('_', '-')} changes a trained decoder: it needs --init "
                                     "(to train a new tokenizer this size, set it in the preset's config.json)")
-        common.check_positive("--sampled-weight", self.sampled_weight, allow_zero=True)
+        check_positive("--sampled-weight", self.sampled_weight, allow_zero=True)
         if self.sampled_from is not None and not (self.decoder_only and self.stage == 2):
             raise IlatError("--sampled-from trains the decoder on a transformer's tokens: it needs --decoder-only "
                             "and --stage 2 (a trained encoder would change the tokens under the transformer)")
@@ -141,36 +148,50 @@ class TokenizerTrainConfig:
 # --------------------------------------------------------------------------------------------
 
 
-def tokenizer_config_from(preset: str | os.PathLike):
-    """A TokenizerConfig from a preset name or a config.json path (IlatError if neither)."""
-    from ..nn.tokenizer import TokenizerConfig, tokenizer_preset
-
-    path = Path(preset)
-    if path.suffix == ".json" or path.is_file():
-        return load_config(TokenizerConfig, path)
-    try:
-        return tokenizer_preset(str(preset))
-    except (KeyError, ValueError) as exc:
-        raise IlatError(f"unknown tokenizer preset {preset!r} ({exc})") from exc
-
-
-def image_size_of(config) -> int:
-    """The square input size of a tokenizer config."""
-    for name in ("image_size", "resolution", "size"):
-        value = getattr(config, name, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
-            return int(value[0])
-    raise ModelFileError(f"cannot tell the image size from the tokenizer config {config!r}")
+def resolve_init(init: str | os.PathLike) -> tuple[Path, Path | None]:
+    """(model folder, discriminator weights or None) for `--init`: a model folder, or a run folder
+    whose `model/` and latest checkpoint's discriminator are used."""
+    model_dir = model_folder(init)
+    if model_dir is None or not (model_dir / WEIGHTS_NAME).is_file():
+        raise ModelFileError(f"{init}: --init needs a model folder (config.json + model.safetensors) or a run folder")
+    run_dir = run_of(model_dir)
+    disc = None
+    if run_dir is not None:
+        checkpoint = latest_checkpoint(run_dir)
+        if checkpoint is not None and (checkpoint / "discriminator.safetensors").is_file():
+            disc = checkpoint / "discriminator.safetensors"
+    return model_dir, disc
 
 
-def codebook_size_of(config) -> int:
-    for name in ("codebook_size", "num_codes", "n_embed"):
-        value = getattr(config, name, None)
-        if isinstance(value, int):
-            return value
-    raise ModelFileError(f"cannot tell the codebook size from the tokenizer config {config!r}")
+def build_tokenizer(config: TokenizerTrainConfig, seed: int) -> tuple[nn.Module, Path | None]:
+    """The tokenizer to train (from the preset, or from `init`) and the discriminator weights that
+    `init` brings, if any."""
+    disc_weights = None
+    overrides = {} if config.norm_group_channels is None else {"norm_group_channels": config.norm_group_channels}
+    if config.init is not None:
+        model_dir, disc_weights = resolve_init(config.init)
+        model_config = dataclasses.replace(load_config(TokenizerConfig, model_dir / CONFIG_NAME), **overrides)
+        with seeded_torch(seed):
+            model = TSVQGAN(model_config)
+        load_weights(model, model_dir / WEIGHTS_NAME)
+        log.info("initialised the tokenizer from %s", model_dir)
+        if config.decoder_channels is not None or config.decoder_res_blocks is not None:
+            with seeded_torch(seed):
+                model = model.with_decoder(channels=config.decoder_channels, res_blocks=config.decoder_res_blocks)
+            log.info("decoder: %d channels, %d residual blocks per level",
+                     model.config.decoder_channels, model.config.decoder_res_blocks)
+    else:
+        with seeded_torch(seed):
+            model = TSVQGAN(dataclasses.replace(tokenizer_config_from(config.preset), **overrides))
+    return model, disc_weights
+
+
+def freeze_all_but_decoder(model: nn.Module) -> None:
+    """Fix the encoder and the codebook (no gradients, no dead-code restarts): tokens stay as they are."""
+    model = unwrap(model)
+    model.encoder.requires_grad_(False)
+    model.quantizer.requires_grad_(False)
+    model.quantizer.restart_dead_codes = False
 
 
 def indices_from_info(info: Any) -> torch.Tensor | None:
@@ -188,75 +209,64 @@ def indices_from_info(info: Any) -> torch.Tensor | None:
     return None
 
 
-def resolve_init(init: str | os.PathLike) -> tuple[Path, Path | None]:
-    """(model folder, discriminator weights or None) for `--init`: a model folder, or a run folder
-    whose `model/` and latest checkpoint's discriminator are used."""
-    root = Path(init)
-    if (root / CONFIG_NAME).is_file() and (root / WEIGHTS_NAME).is_file():
-        model_dir = root
-        run_dir = root.parent if root.name == "model" else None
-    elif (root / "model" / CONFIG_NAME).is_file():
-        model_dir, run_dir = root / "model", root
-    else:
-        raise ModelFileError(f"{root}: --init needs a model folder (config.json + model.safetensors) or a run folder")
-    disc = None
-    if run_dir is not None:
-        checkpoint = common.latest_checkpoint(run_dir)
-        if checkpoint is not None and (checkpoint / "discriminator.safetensors").is_file():
-            disc = checkpoint / "discriminator.safetensors"
-    return model_dir, disc
+@dataclasses.dataclass
+class _Parts:
+    """What the tokenizer's steps train and with what."""
+
+    model: nn.Module  # the tokenizer
+    discriminator: nn.Module
+    perceptual: nn.Module | None
+    sampler: nn.Module | None  # --sampled-from's transformer
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    schedule_g: StepDecay
+    schedule_d: StepDecay
+    gan_start: int
+    # What the steps call: under torchrun the DDP wrappers, made after `run.start` has loaded the
+    # checkpoint into the modules; else the modules themselves.
+    train_model: nn.Module | None = None
+    train_disc: nn.Module | None = None
 
 
-def build_tokenizer(config: TokenizerTrainConfig, seed: int) -> tuple[nn.Module, Path | None]:
-    """The tokenizer to train (from the preset, or from `init`) and the discriminator weights that
-    `init` brings, if any."""
-    from ..nn.tokenizer import TSVQGAN, TokenizerConfig
-
-    disc_weights = None
-    overrides = {} if config.norm_group_channels is None else {"norm_group_channels": config.norm_group_channels}
-    if config.init is not None:
-        model_dir, disc_weights = resolve_init(config.init)
-        model_config = dataclasses.replace(load_config(TokenizerConfig, model_dir / CONFIG_NAME), **overrides)
-        with common.seeded_torch(seed):
-            model = TSVQGAN(model_config)
-        load_weights(model, model_dir / WEIGHTS_NAME)
-        log.info("initialised the tokenizer from %s", model_dir)
-        if config.decoder_channels is not None or config.decoder_res_blocks is not None:
-            with common.seeded_torch(seed):
-                model = model.with_decoder(channels=config.decoder_channels, res_blocks=config.decoder_res_blocks)
-            log.info("decoder: %d channels, %d residual blocks per level",
-                     model.config.decoder_channels, model.config.decoder_res_blocks)
-    else:
-        with common.seeded_torch(seed):
-            model = TSVQGAN(dataclasses.replace(tokenizer_config_from(config.preset), **overrides))
-    return model, disc_weights
-
-
-def freeze_all_but_decoder(model: nn.Module) -> None:
-    """Fix the encoder and the codebook (no gradients, no dead-code restarts): tokens stay as they are."""
-    model = unwrap(model)
-    model.encoder.requires_grad_(False)
-    model.quantizer.requires_grad_(False)
-    model.quantizer.restart_dead_codes = False
-
-
-def _open_data(config: TokenizerTrainConfig, ctx: DistributedContext, size: int, dataset, start_batch: int,
-               pairs_per_batch: int) -> BatchStream:
-    kwargs = dict(
-        batch_size=pairs_per_batch, seed=common.derive_seed(config.seed, 3), rank=ctx.rank,
-        world_size=ctx.world_size, num_workers=config.num_workers, start_batch=start_batch,
-        segment_batches=config.data_segment_steps, pin_memory=ctx.device.type == "cuda",
+def _build_parts(config: TokenizerTrainConfig, device: torch.device, model: nn.Module | None) -> _Parts:
+    """The tokenizer (given, or built from the preset or `init`), its discriminator (from `init`'s
+    run when it has one), the perceptual loss, the sampling transformer, optimizers and schedules."""
+    disc_init = None
+    if model is None:
+        model, disc_init = build_tokenizer(config, derive_seed(config.seed, 0))
+    model.to(device).train()
+    if config.decoder_only:
+        freeze_all_but_decoder(model)
+    sampler = None
+    if config.sampled_from is not None:
+        sampler = load_transformer(config.sampled_from, unwrap(model), device=device)
+        sampler.requires_grad_(False)
+        log.info("decoder trained also on what %s samples", config.sampled_from)
+    with seeded_torch(derive_seed(config.seed, 5)):
+        discriminator = PatchDiscriminator(DiscriminatorConfig(
+            base_channels=config.disc_channels, num_layers=config.disc_layers
+        ))
+    if disc_init is not None:
+        load_weights(discriminator, disc_init)
+        log.info("initialised the discriminator from %s", disc_init)
+    discriminator.to(device).train()
+    gan_start = config.gan_start
+    if gan_start is None:
+        gan_start = 0 if disc_init is not None else config.steps // 5
+    perceptual = None
+    if config.vgg_weights is not None and config.perceptual_weight > 0:
+        perceptual = PerceptualLoss(load_vgg16_features(config.vgg_weights)).to(device)
+    betas = (config.beta1, config.beta2)
+    disc_lr = config.disc_lr or config.lr
+    decay_every = config.lr_decay_every or max(1, config.steps // 3)
+    return _Parts(
+        model=model, discriminator=discriminator, perceptual=perceptual, sampler=sampler,
+        opt_g=torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=betas),
+        opt_d=torch.optim.Adam(discriminator.parameters(), lr=disc_lr, betas=betas),
+        schedule_g=StepDecay(config.lr, decay_every, config.lr_decay_factor),
+        schedule_d=StepDecay(disc_lr, decay_every, config.lr_decay_factor),
+        gan_start=gan_start,
     )
-    if dataset is None:
-        mapped, make = common.open_pairs_dataset(
-            config.data, size, split="train", seed=kwargs["seed"], rank=ctx.rank, world_size=ctx.world_size
-        )
-        return BatchStream(dataset=mapped, make_iterable=make, **kwargs)
-    if callable(dataset) and not isinstance(dataset, (Dataset, IterableDataset)):
-        return BatchStream(make_iterable=dataset, **kwargs)
-    if common.is_map_style(dataset):
-        return BatchStream(dataset=dataset, **kwargs)
-    return BatchStream(make_iterable=lambda segment: dataset, **kwargs)
 
 
 def _sample_batch(config: TokenizerTrainConfig, size: int, dataset, ctx: DistributedContext) -> dict[str, torch.Tensor]:
@@ -265,21 +275,16 @@ def _sample_batch(config: TokenizerTrainConfig, size: int, dataset, ctx: Distrib
     stream = None
     if dataset is None:
         try:
-            mapped, make = common.open_pairs_dataset(
-                config.data, size, split="test", seed=common.derive_seed(config.seed, 4), rank=0, world_size=1
+            mapped, make = open_pairs_dataset(
+                config.data, size, split="test", seed=derive_seed(config.seed, 4), rank=0, world_size=1
             )
             stream = BatchStream(dataset=mapped, make_iterable=make, batch_size=count, seed=config.seed)
         except (DatasetError, TypeError):
             stream = None
     if stream is None:
-        stream = _open_data(
-            dataclasses.replace(config, num_workers=0, seed=config.seed + 1),
-            DistributedContext(device=ctx.device), size, dataset, 0, count,
-        )
-    try:
-        return next(stream)
-    finally:
-        stream.close()
+        stream = open_batches(dataclasses.replace(config, num_workers=0, seed=config.seed + 1),
+                              DistributedContext(device=ctx.device), size, dataset, batch_size=count)
+    return first_batch(stream)
 
 
 def images_and_regions(
@@ -299,8 +304,6 @@ def images_and_regions(
     images = images[:batch_size]
     if stage == 1:
         return images, None
-    from ..regions import free_form_mask
-
     _, _, height, width = images.shape
     regions = []
     for i in range(images.shape[0]):
@@ -318,71 +321,8 @@ def psnr(images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# The decoder on sampled codes (--sampled-from)
-# --------------------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def sample_for_decoder(tokenizer: nn.Module, transformer: nn.Module, batch: dict[str, torch.Tensor],
-                       device: torch.device) -> dict[str, torch.Tensor]:
-    """What the pipeline hands the decoder for a batch of pairs: the transformer's greedy region
-    tokens and expected codes (`sampling.sample_codes`, as the pipeline samples), the reference's clean
-    features z and the changed region it pastes into, with the pair's target to learn.
-
-    Returns reference, target (B, 3, S, S); region (B, S, S) bool; token_region (B, h, w); z
-    (B, D, h, w); codes {"expected", "tokens"}: (B, D, h, w) each; changed (B, S, S) bool.
-    """
-    from ..regions import changed_region
-    from ..sampling import region_codes, sample_codes
-    from .transformer import normalize_pose
-
-    missing = {"reference", "target", "reference_pose", "target_pose", "region"} - set(batch)
-    if missing:
-        raise DatasetError(f"--sampled-from needs pairs with poses and a region; the data lacks {sorted(missing)}")
-    model = unwrap(tokenizer)
-    was_training = model.training
-    model.eval()  # the quantizer's usage statistics follow training images only
-    try:
-        reference = batch["reference"].to(device)
-        region = batch["region"].to(device).bool()
-        size = reference.shape[-1]
-        _, cond, _ = model.encode(reference)  # (B, h, w): the condition tokens, no region
-        _, known, z = model.encode(reference, region)  # known tokens and clean z outside the region
-        token_region = model.token_region(region)
-        reference_pose = (normalize_pose(batch["reference_pose"].to(device).float(), size)
-                          if transformer.config.needs_reference_pose else None)
-        tokens, expected = sample_codes(model, transformer, cond.flatten(1), known,
-                                        normalize_pose(batch["target_pose"].to(device).float(), size), token_region,
-                                        expected=True, reference_pose=reference_pose)
-    finally:
-        model.train(was_training)
-    return {
-        "reference": reference, "target": batch["target"].to(device), "region": region,
-        "token_region": token_region, "z": z,
-        "codes": {"expected": expected, "tokens": region_codes(tokens, model.quantizer.codes(), token_region)},
-        "changed": changed_region(region, tokens, cond, known),
-    }
-
-
-def sampled_loss(model: nn.Module, sampled: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The mean squared error inside the region (images mapped to [0, 1]) of the frames the
-    pipeline composes from `sample_for_decoder`'s codes: the decoded frame (clamped to [-1, 1]) where
-    the model changed a token, the reference's pixels elsewhere (`regions.paste_outside`), for the
-    expected codes and for the tokens. Returns {"expected": mse, "tokens": mse} (differentiable in the decoder)."""
-    from ..regions import paste_outside
-
-    losses = {}
-    for name, codes in sampled["codes"].items():
-        frames = unwrap(model).decode(codes, z=sampled["z"], region=sampled["token_region"]).float().clamp(-1, 1)
-        composed = paste_outside(frames, sampled["reference"], sampled["changed"])
-        losses[name] = region_mse(composed, sampled["target"], sampled["region"])
-    return losses
-
-
-# --------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------
-
 
 def train_tokenizer(
     config: TokenizerTrainConfig,
@@ -405,7 +345,7 @@ def train_tokenizer(
     """
     config.validate()
     if dataset is None and config.data != "synthetic":
-        common.check_data_arg(config.data)  # before any model is built: bad input fails fast
+        check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
         result = _train(config, ctx, model, dataset, callback)
@@ -418,92 +358,44 @@ def train_tokenizer(
 
 def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainResult:
     device = ctx.device
-    common.warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
-    disc_init = None
-    if model is None:
-        model, disc_init = build_tokenizer(config, common.derive_seed(config.seed, 0))
-    model.to(device).train()
-    if config.decoder_only:
-        freeze_all_but_decoder(model)
-    sampler = None
-    if config.sampled_from is not None:
-        from ..evaluate import load_transformer
-
-        sampler = load_transformer(config.sampled_from, unwrap(model), device=device)
-        sampler.requires_grad_(False)
-        log.info("decoder trained also on what %s samples", config.sampled_from)
-    size = image_size_of(model.config)
-    codebook_size = codebook_size_of(model.config)
-    with common.seeded_torch(common.derive_seed(config.seed, 5)):
-        discriminator = PatchDiscriminator(DiscriminatorConfig(
-            base_channels=config.disc_channels, num_layers=config.disc_layers
-        ))
-    if disc_init is not None:
-        load_weights(discriminator, disc_init)
-        log.info("initialised the discriminator from %s", disc_init)
-    discriminator.to(device).train()
-    gan_start = config.gan_start
-    if gan_start is None:
-        gan_start = 0 if disc_init is not None else config.steps // 5
-    perceptual = None
-    if config.vgg_weights is not None and config.perceptual_weight > 0:
-        perceptual = PerceptualLoss(load_vgg16_features(config.vgg_weights)).to(device)
-
-    betas = (config.beta1, config.beta2)
-    opt_g = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=betas)
-    disc_lr = config.disc_lr or config.lr
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=disc_lr, betas=betas)
-    decay_every = config.lr_decay_every or max(1, config.steps // 3)
-    schedule_g = StepDecay(config.lr, decay_every, config.lr_decay_factor)
-    schedule_d = StepDecay(disc_lr, decay_every, config.lr_decay_factor)
-
-    run = TrainingRun(
-        out=config.out, ctx=ctx, config=config, kind="tokenizer", seed=config.seed, total_steps=config.steps,
-        resume=config.resume, log_every=config.log_every, checkpoint_every=config.checkpoint_every,
-        sample_every=config.sample_every, max_minutes=config.max_minutes, images_per_step=config.batch_size,
-        keep_checkpoints=config.keep_checkpoints, callback=callback,
-    )
+    warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
+    parts = _build_parts(config, device, model)
+    size = image_size_of(parts.model.config)
+    run = TrainingRun.for_config(config, ctx, "tokenizer", callback)
     run.prepare_out()
-    start = run.start(model, {"discriminator": discriminator}, {"generator": opt_g, "discriminator": opt_d})
+    start = run.start(parts.model, {"discriminator": parts.discriminator},
+                      {"generator": parts.opt_g, "discriminator": parts.opt_d})
     stream = None
     try:
-        if ctx.distributed:
-            ddp_kwargs = {"device_ids": [device]} if device.type == "cuda" else {}
-            train_model = DistributedDataParallel(model, **ddp_kwargs)
-            train_disc = DistributedDataParallel(discriminator, **ddp_kwargs)
-        else:
-            train_model, train_disc = model, discriminator
+        parts.train_model, parts.train_disc = wrap_ddp(parts.model, ctx), wrap_ddp(parts.discriminator, ctx)
         if dataset is None:
-            common.prepare_data_once(ctx, config.data, size, config.seed)
+            prepare_data_once(ctx, config.data, size, config.seed)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
         # Our pair datasets give two images per sample (reference and target); other datasets may
         # give one ("image"), so they are asked for a full batch of samples.
         pairs_per_batch = math.ceil(config.batch_size / 2) if dataset is None else config.batch_size
-        stream = _open_data(config, ctx, size, dataset, start, pairs_per_batch)
-        usage = CodebookUsage(codebook_size)
+        stream = open_batches(config, ctx, size, dataset, batch_size=pairs_per_batch, start_batch=start)
+        usage = CodebookUsage(codebook_size_of(parts.model.config))
         step, reason = start, "steps"
         if start >= config.steps:
             log.info("the run already has %d of %d steps", start, config.steps)
         end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
         while step < end:
-            lr_g, lr_d = schedule_g(step), schedule_d(step)
-            common.set_lr(opt_g, lr_g)
-            common.set_lr(opt_d, lr_d)
+            lr_g, lr_d = parts.schedule_g(step), parts.schedule_d(step)
+            set_lr(parts.opt_g, lr_g)
+            set_lr(parts.opt_d, lr_d)
             batch = next(stream)
             images, regions = images_and_regions(
                 batch, config.batch_size, config.stage, config.region_mix, run.numpy_rng
             )
             images = images.to(device, non_blocking=True)
             regions = None if regions is None else regions.to(device, non_blocking=True)
-            sampled = None if sampler is None else sample_for_decoder(model, sampler, batch, device)
-            metrics = _step(
-                config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
-                opt_g, opt_d, gan_start, ctx, usage, sampled,
-            )
+            sampled = None if parts.sampler is None else sample_for_decoder(parts.model, parts.sampler, batch, device)
+            metrics = _step(config, parts, step, images, regions, ctx, usage, sampled)
             step += 1
             run.end_step(step, lr_g, metrics, extra=lambda: usage.summary(ctx))
             if run.wants_samples(step):
-                _write_samples(run.sample_path(step), model, samples, config, run, device)
+                _write_samples(run.sample_path(step), parts.model, samples, config, device)
             reason_now = run.stop_reason()
             if reason_now is not None:
                 reason = reason_now
@@ -515,70 +407,88 @@ def _train(config, ctx: DistributedContext, model, dataset, callback) -> TrainRe
             stream.close()
 
 
-def _step(config, step, images, regions, train_model, model, train_disc, discriminator, perceptual,
-          opt_g, opt_d, gan_start, ctx, usage, sampled=None) -> dict[str, torch.Tensor]:
-    device = images.device
-    gan_on = gan_factor(step, gan_start) > 0
-    metrics: dict[str, torch.Tensor] = {}
+def _step(config, parts: _Parts, step: int, images: torch.Tensor, regions: torch.Tensor | None,
+          ctx: DistributedContext, usage: CodebookUsage, sampled=None) -> dict[str, torch.Tensor]:
+    """One step: the generator (the tokenizer), then the discriminator once the GAN is on.
+    images: (B, 3, S, S); regions: (B, S, S) bool or None (stage 1); sampled: `sample_for_decoder`'s."""
+    gan_on = gan_factor(step, parts.gan_start) > 0
+    reconstructions, info, metrics = _generator_step(config, parts, images, regions, gan_on, ctx, sampled)
+    if gan_on:
+        metrics.update(_discriminator_step(config, parts, images, reconstructions))
+    indices = indices_from_info(info)
+    if indices is not None:
+        usage.update(indices)
+    return metrics
 
-    # 1. Generator. The discriminator is used unwrapped and frozen here so that DDP's gradient
-    #    hooks of the discriminator fire only in its own update below.
-    discriminator.requires_grad_(False)
-    with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
-        reconstructions, codebook_loss, info = train_model(images, regions)
+
+def _generator_step(config, parts: _Parts, images, regions, gan_on: bool, ctx: DistributedContext,
+                    sampled) -> tuple[torch.Tensor, Any, dict[str, torch.Tensor]]:
+    """L1 + codebook term (+ perceptual, + the sampled frames' terms, + the weighted GAN term) and
+    an Adam step of the tokenizer. Returns the reconstructions, the quantizer's info and the metrics."""
+    device = images.device
+    metrics: dict[str, torch.Tensor] = {}
+    # The discriminator is used unwrapped and frozen here so that DDP's gradient hooks of the
+    # discriminator fire only in its own update.
+    parts.discriminator.requires_grad_(False)
+    with autocast(device, config.bf16, cpu=config.cpu_bf16):
+        reconstructions, codebook_loss, info = parts.train_model(images, regions)
         l1 = (reconstructions.float() - images.float()).abs().mean()
         rec_loss = l1
-        if perceptual is not None:
-            p_loss = perceptual(images, reconstructions)
+        if parts.perceptual is not None:
+            p_loss = parts.perceptual(images, reconstructions)
             rec_loss = rec_loss + config.perceptual_weight * p_loss
             metrics["perceptual"] = p_loss.detach()
         loss = rec_loss + config.codebook_weight * codebook_loss
         if sampled is not None:
-            for name, value in sampled_loss(model, sampled).items():
+            for name, value in sampled_loss(parts.model, sampled).items():
                 loss = loss + config.sampled_weight * value
                 metrics[f"sampled_{name}_psnr"] = -10 * torch.log10(value.detach().clamp_min(1e-10))
         if gan_on:
-            g_loss = hinge_g_loss(discriminator(reconstructions).float())
-            if config.gan_weight is None:
-                weight = adaptive_gan_weight(rec_loss, g_loss, unwrap(model).last_layer)
-                # Ranks see different batches; one shared weight keeps their objectives equal.
-                weight = mean_over_ranks(ctx, weight.reshape(1)).reshape(())
-            else:
-                weight = torch.tensor(float(config.gan_weight), device=device)
+            g_loss = hinge_g_loss(parts.discriminator(reconstructions).float())
+            weight = _gan_weight(config, parts, rec_loss, g_loss, ctx)
             loss = loss + weight * g_loss
             metrics["g_loss"] = g_loss.detach()
             metrics["gan_weight"] = weight.detach()
-    opt_g.zero_grad(set_to_none=True)
+    parts.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     if config.grad_clip:
-        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-    opt_g.step()
-    discriminator.requires_grad_(True)
-
-    # 2. Discriminator: real and reconstructed images in one forward (one DDP forward per backward).
-    if gan_on:
-        with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
-            logits = train_disc(torch.cat([images, reconstructions.detach().to(images.dtype)])).float()
-            logits_real, logits_fake = logits.chunk(2)
-            d_loss = hinge_d_loss(logits_real, logits_fake)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        if config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(discriminator.parameters(), config.grad_clip)
-        opt_d.step()
-        metrics.update(d_loss=d_loss.detach(), logits_real=logits_real.detach().mean(),
-                       logits_fake=logits_fake.detach().mean())
-
-    indices = indices_from_info(info)
-    if indices is not None:
-        usage.update(indices)
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(parts.model.parameters(), config.grad_clip)
+    parts.opt_g.step()
+    parts.discriminator.requires_grad_(True)
     first = {"loss": loss.detach(), "l1": l1.detach(), "codebook": codebook_loss.detach().float(),
              "psnr": psnr(images, reconstructions)}
-    return {**first, **metrics}
+    return reconstructions, info, {**first, **metrics}
+
+
+def _gan_weight(config, parts: _Parts, rec_loss: torch.Tensor, g_loss: torch.Tensor,
+                ctx: DistributedContext) -> torch.Tensor:
+    """The GAN term's weight: fixed (`gan_weight`), or taming's adaptive weight, the same on every rank."""
+    if config.gan_weight is not None:
+        return torch.tensor(float(config.gan_weight), device=rec_loss.device)
+    weight = adaptive_gan_weight(rec_loss, g_loss, unwrap(parts.model).last_layer)
+    # Ranks see different batches; one shared weight keeps their objectives equal.
+    return mean_over_ranks(ctx, weight.reshape(1)).reshape(())
+
+
+def _discriminator_step(config, parts: _Parts, images: torch.Tensor,
+                        reconstructions: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Hinge loss on real and reconstructed images in one forward (one DDP forward per backward)
+    and an Adam step of the discriminator."""
+    with autocast(images.device, config.bf16, cpu=config.cpu_bf16):
+        logits = parts.train_disc(torch.cat([images, reconstructions.detach().to(images.dtype)])).float()
+        logits_real, logits_fake = logits.chunk(2)
+        d_loss = hinge_d_loss(logits_real, logits_fake)
+    parts.opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    if config.grad_clip:
+        torch.nn.utils.clip_grad_norm_(parts.discriminator.parameters(), config.grad_clip)
+    parts.opt_d.step()
+    return {"d_loss": d_loss.detach(), "logits_real": logits_real.detach().mean(),
+            "logits_fake": logits_fake.detach().mean()}
 
 
 @torch.no_grad()
-def _write_samples(path: Path, model: nn.Module, samples, config, run: TrainingRun, device) -> None:
+def _write_samples(path: Path, model: nn.Module, samples, config, device) -> None:
     """Grid: input (region tinted in stage 2) | reconstruction, for the fixed sample batch.
 
     Stage 2 shows the data's pose regions (the animation case) where the data has them."""
@@ -589,9 +499,9 @@ def _write_samples(path: Path, model: nn.Module, samples, config, run: TrainingR
     was_training = model.training
     model.eval()
     try:
-        with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
+        with autocast(device, config.bf16, cpu=config.cpu_bf16):
             reconstructions, _, _ = model(images, regions)
     finally:
         model.train(was_training)
-    shown = images if regions is None else common.region_overlay(images, regions)
-    common.save_image_grid(path, [shown, reconstructions.float()])
+    shown = images if regions is None else region_overlay(images, regions)
+    save_image_grid(path, [shown, reconstructions.float()])

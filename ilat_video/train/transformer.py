@@ -1,11 +1,12 @@
 """Training the LA transformer (paper 3.2-3.3, "Implementation Details").
 
 The tokenizer is frozen. For a pair (reference, target) from one video with region = the union of
-both poses' regions (DESIGN.md section 8):
+both poses' regions (DESIGN.md section 8), `conditioning.model_inputs` gives what inference gives
+the transformer, and training adds the target's tokens to learn:
     condition tokens c = encode(reference) indices                       (no region)
-    target tokens    t = encode(target, region) indices                  (clean outside the region)
     token region       = tokenizer.token_region(region)                  (B, h, w)
     poses              = (x / S, y / S, confidence), S the crop size      (B, 13, 3) in [0, 1]
+    target tokens    t = encode(target, region) indices                  (clean outside the region)
 The transformer sees [c, pose | t] under the LA attention mask and is trained with cross-entropy
 on the outputs that predict region tokens only. `mask="ar"` trains the vanilla AR baseline (the
 paper's Taming): plain causal attention over the target block and a loss on every target token.
@@ -24,18 +25,26 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, IterableDataset
 
+from ..conditioning import model_inputs
 from ..errors import DatasetError, IlatError, ModelFileError
-from ..nn.pretrained import CONFIG_NAME, WEIGHTS_NAME, load_config, load_weights, unwrap
-from . import common
-from .common import BatchStream, CodebookUsage, Progress, TrainingRun, TrainResult, WarmupLinearDecay
-from .distributed import DistributedContext, setup_distributed, teardown_distributed
-from .tokenizer import codebook_size_of, image_size_of
+from ..masks import flatten_region
+from ..nn.loading import load_tokenizer, model_folder
+from ..nn.pretrained import CONFIG_NAME, WEIGHTS_NAME, load_weights, unwrap
+from ..nn.transformer import LATransformer
+from ..regions import changed_region, paste_outside, region_mse
+from ..sampling import region_codes, sample_local, sample_vanilla
+from .data_stream import check_data_arg, first_batch, open_batches, prepare_data_once
+from .distributed import DistributedContext, setup_distributed, teardown_distributed, wrap_ddp
+from .model_configs import codebook_size_of, image_size_of, transformer_config_from
+from .monitoring import CodebookUsage, region_overlay, save_image_grid
+from .precision import autocast, warn_if_cpu_bf16_is_emulated
+from .run import Progress, TrainingRun, TrainResult, check_positive
+from .schedules import WarmupLinearDecay, set_lr
+from .seeding import derive_seed, seeded_torch
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +109,10 @@ class TransformerTrainConfig:
         if self.mask not in MASKS:
             raise IlatError(f"--mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
         for name in ("steps", "batch_size", "lr", "sample_count", "data_segment_steps", "changed_weight"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
         for name in ("warmup_steps", "weight_decay", "grad_clip", "num_workers", "expected_weight",
                      "decoded_weight"):
-            common.check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name), allow_zero=True)
         if self.decoded_weight and self.mask != "la":
             raise IlatError("--decoded-weight trains the frame the local pipeline composes (Eq. 4 around the "
                             "region): it needs --mask la")
@@ -114,134 +123,52 @@ class TransformerTrainConfig:
 def load_frozen_tokenizer(folder: str | os.PathLike, device: torch.device) -> nn.Module:
     """A trained tokenizer in eval mode with gradients off. `folder` is a model folder or a run
     folder holding `model/`."""
-    folder = Path(folder)
-    if not (folder / CONFIG_NAME).is_file() and (folder / "model" / CONFIG_NAME).is_file():
-        folder = folder / "model"
-    if not (folder / CONFIG_NAME).is_file():
-        raise ModelFileError(
-            f"{folder}: not a tokenizer model folder (no {CONFIG_NAME}); --tokenizer takes the model/ folder "
-            "of a train-tokenizer run, or the run folder"
-        )
-    from ..nn.tokenizer import TSVQGAN
-
-    tokenizer = TSVQGAN.from_pretrained(folder, map_location=device)
-    return tokenizer.eval().requires_grad_(False)
-
-
-def transformer_config_from(preset: str | os.PathLike, tokenizer_config, reference_pose: bool,
-                            pose_map: bool | None = None):
-    """A TransformerConfig from a preset name or a config.json path, sized for the tokenizer
-    (codebook size and token grid) and with the reference-pose tokens and pose maps on or off as
-    asked (a config.json must agree; pose_map None: whatever the file says)."""
-    from ..nn.transformer import TransformerConfig, transformer_preset
-
-    codebook_size = codebook_size_of(tokenizer_config)
-    grid = getattr(tokenizer_config, "token_grid", None)
-    path = Path(preset)
-    if path.suffix == ".json" or path.is_file():
-        config = load_config(TransformerConfig, path)
-        if config.use_reference_pose != reference_pose:
-            raise IlatError(
-                f"{path} has use_reference_pose={config.use_reference_pose} but the run asks for "
-                f"{'--reference-pose' if reference_pose else '--no-reference-pose'}"
-            )
-        if pose_map is not None and config.pose_map != pose_map:
-            raise IlatError(
-                f"{path} has pose_map={config.pose_map} but the run asks for "
-                f"{'--pose-map' if pose_map else '--no-pose-map'}"
-            )
-    else:
-        overrides = {"use_reference_pose": reference_pose}
-        if pose_map is not None:
-            overrides["pose_map"] = pose_map
-        if grid is not None:
-            overrides["grid"] = tuple(grid)
-        try:
-            config = transformer_preset(str(preset), codebook_size=codebook_size, **overrides)
-        except KeyError as exc:
-            raise IlatError(f"unknown transformer preset {preset!r} ({exc})") from exc
-    if config.codebook_size != codebook_size:
-        raise ModelFileError(f"{preset}: the transformer config has codebook_size {config.codebook_size}, "
-                             f"the tokenizer {codebook_size}")
-    if grid is not None and tuple(config.grid) != tuple(grid):
-        raise ModelFileError(f"{preset}: the transformer config has a {tuple(config.grid)} token grid, "
-                             f"the tokenizer {tuple(grid)}")
-    return config
-
-
-def normalize_pose(pose: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, 13, 3) x, y in pixels of the SxS crop + confidence -> x / S, y / S in [0, 1] (joints off
-    the crop are clamped to its border), confidence unchanged."""
-    xy = (pose[..., :2] / float(size)).clamp(0.0, 1.0)
-    return torch.cat([xy, pose[..., 2:3]], dim=-1)
+    return load_tokenizer(folder, device=device, what="a tokenizer").requires_grad_(False)
 
 
 @torch.no_grad()
-def tokenize_batch(tokenizer: nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
-                   size: int, reference_pose: bool, *, known: bool = False) -> dict[str, torch.Tensor]:
-    """The transformer's inputs for a batch of pairs (see the module docstring). known: also the
-    reference encoded with the region ("known" tokens (B, h, w), "reference_z"), what the pipeline
-    decodes around the region and pastes back where the model kept a reference token."""
+def tokenize_batch(tokenizer: nn.Module, batch: dict[str, torch.Tensor], device: torch.device, *,
+                   needs_reference_pose: bool, known: bool = False) -> dict[str, torch.Tensor]:
+    """The transformer's inputs for a batch of pairs and the target tokens it learns (see the module
+    docstring): "cond", "target" (B, N); "token_region" (B, h, w); "target_pose", "reference_pose"
+    (normalized; None unless needs_reference_pose); "region" (B, S, S); "target_z"; the images
+    "reference_image", "target_image". known: also the reference encoded with the region ("known"
+    tokens (B, h, w), "reference_z"), what the pipeline decodes around the region and pastes back
+    where the model kept a reference token."""
     reference = batch["reference"].to(device, non_blocking=True)
     target = batch["target"].to(device, non_blocking=True)
     region = batch["region"].to(device, non_blocking=True).bool()
-    _, cond_idx, _ = tokenizer.encode(reference)  # (B, h, w)
-    _, target_idx, target_z = tokenizer.encode(target, region)  # (B, h, w)
-    token_region = tokenizer.token_region(region)  # (B, h, w)
+    reference_pose = batch["reference_pose"].to(device) if needs_reference_pose else None
+    inputs = model_inputs(tokenizer, reference, region, batch["target_pose"].to(device), reference_pose,
+                          needs_reference_pose=needs_reference_pose, known=known)
+    _, target_tokens, target_z = tokenizer.encode(target, region)  # (B, h, w): clean outside the region
     out = {
-        "cond": cond_idx.flatten(1),  # (B, N)
-        "target": target_idx.flatten(1),  # (B, N)
+        "cond": inputs.cond,  # (B, N)
+        "target": target_tokens.flatten(1),  # (B, N)
         "target_z": target_z,
         "region": region,
-        "token_region": token_region.bool(),
-        "target_pose": normalize_pose(batch["target_pose"].to(device).float(), size),
+        "token_region": inputs.token_region,
+        "target_pose": inputs.target_pose,
         "reference_image": reference,
         "target_image": target,
+        "reference_pose": inputs.reference_pose,
     }
-    out["reference_pose"] = (
-        normalize_pose(batch["reference_pose"].to(device).float(), size) if reference_pose else None
-    )
     if known:
-        _, out["known"], out["reference_z"] = tokenizer.encode(reference, region)
+        out["known"], out["reference_z"] = inputs.known, inputs.z
     return out
 
 
-def _open_data(config: TransformerTrainConfig, ctx: DistributedContext, size: int, dataset,
-               start_batch: int, batch_size: int, *, split: str = "train", seed_part: int = 3) -> BatchStream:
-    kwargs = dict(
-        batch_size=batch_size, seed=common.derive_seed(config.seed, seed_part), rank=ctx.rank,
-        world_size=ctx.world_size, num_workers=config.num_workers, start_batch=start_batch,
-        segment_batches=config.data_segment_steps, pin_memory=ctx.device.type == "cuda",
-    )
-    if dataset is None:
-        mapped, make = common.open_pairs_dataset(
-            config.data, size, split=split, seed=kwargs["seed"], rank=ctx.rank, world_size=ctx.world_size
-        )
-        return BatchStream(dataset=mapped, make_iterable=make, **kwargs)
-    if callable(dataset) and not isinstance(dataset, (Dataset, IterableDataset)):
-        return BatchStream(make_iterable=dataset, **kwargs)
-    if common.is_map_style(dataset):
-        return BatchStream(dataset=dataset, **kwargs)
-    return BatchStream(make_iterable=lambda segment: dataset, **kwargs)
-
-
 def _sample_batch(config, size, dataset, ctx) -> dict[str, torch.Tensor]:
+    """A fixed small batch for the sample grids: the test split when there is one."""
     single = DistributedContext(device=ctx.device)
     cfg = dataclasses.replace(config, num_workers=0)
     if dataset is None:
         try:
-            stream = _open_data(cfg, single, size, None, 0, config.sample_count, split="test", seed_part=4)
-            try:
-                return next(stream)
-            finally:
-                stream.close()
+            return first_batch(open_batches(cfg, single, size, None, batch_size=config.sample_count, split="test",
+                                            seed_part=4))
         except (DatasetError, TypeError):
             pass
-    stream = _open_data(cfg, single, size, dataset, 0, config.sample_count, seed_part=4)
-    try:
-        return next(stream)
-    finally:
-        stream.close()
+    return first_batch(open_batches(cfg, single, size, dataset, batch_size=config.sample_count, seed_part=4))
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -254,24 +181,20 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def build_transformer(config: TransformerTrainConfig, tokenizer: nn.Module, seed: int) -> nn.Module:
     """The transformer to train: from the preset, or from `init`'s weights (a warm start, e.g. after
     the tokenizer was trained further: its code indices keep their meaning, so the weights transfer)."""
-    from ..nn.transformer import LATransformer
-
     if config.init is None:
         model_config = transformer_config_from(config.preset, tokenizer.config, config.reference_pose,
                                                config.pose_map)
-        with common.seeded_torch(seed):
+        with seeded_torch(seed):
             return LATransformer(model_config)
-    folder = Path(config.init)
-    if not (folder / CONFIG_NAME).is_file() and (folder / "model" / CONFIG_NAME).is_file():
-        folder = folder / "model"
-    if not (folder / CONFIG_NAME).is_file():
-        raise ModelFileError(f"{folder}: --init needs a transformer model folder (config.json + model.safetensors) "
-                             "or a run folder")
+    folder = model_folder(config.init)
+    if folder is None:
+        raise ModelFileError(f"{config.init}: --init needs a transformer model folder (config.json + "
+                             "model.safetensors) or a run folder")
     # It must fit the tokenizer and the reference-pose setting; pose maps may be added (not removed).
     init_config = transformer_config_from(folder / CONFIG_NAME, tokenizer.config, config.reference_pose)
     if config.pose_map and not init_config.pose_map:
         # Grow pose maps: every weight from `folder`, the new projection at zero (see posemap.py).
-        with common.seeded_torch(seed):
+        with seeded_torch(seed):
             model = LATransformer(dataclasses.replace(init_config, pose_map=True))
         load_weights(model, folder / WEIGHTS_NAME, missing_ok=("pose_map.",))
         log.info("initialised the transformer from %s, adding pose maps", folder)
@@ -305,7 +228,7 @@ def train_transformer(
     """
     config.validate()
     if dataset is None and config.data != "synthetic":
-        common.check_data_arg(config.data)  # before any model is built: bad input fails fast
+        check_data_arg(config.data)  # before any model is built: bad input fails fast
     ctx = setup_distributed(config.device)
     try:
         result = _train(config, ctx, model, tokenizer, dataset, callback)
@@ -318,50 +241,34 @@ def train_transformer(
 
 def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback) -> TrainResult:
     device = ctx.device
-    common.warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
-    if tokenizer is None:
-        tokenizer = load_frozen_tokenizer(config.tokenizer, device)
-    tokenizer.to(device).eval().requires_grad_(False)
+    warn_if_cpu_bf16_is_emulated(device, config.cpu_bf16)
+    tokenizer, model = _networks(config, device, model, tokenizer)
     size = image_size_of(tokenizer.config)
-    codebook_size = codebook_size_of(tokenizer.config)
-    if model is None:
-        model = build_transformer(config, tokenizer, common.derive_seed(config.seed, 0))
-    model.to(device).train()
     opt = torch.optim.AdamW(
         _param_groups(model, config.weight_decay), lr=config.lr, betas=(config.beta1, config.beta2)
     )
     warmup = config.warmup_steps if config.warmup_steps is not None else max(1, round(config.steps / 30))
     schedule = WarmupLinearDecay(config.lr, warmup, config.steps)
-
-    run = TrainingRun(
-        out=config.out, ctx=ctx, config=config, kind="transformer", seed=config.seed, total_steps=config.steps,
-        resume=config.resume, log_every=config.log_every, checkpoint_every=config.checkpoint_every,
-        sample_every=config.sample_every, max_minutes=config.max_minutes, images_per_step=config.batch_size,
-        keep_checkpoints=config.keep_checkpoints, callback=callback,
-    )
+    run = TrainingRun.for_config(config, ctx, "transformer", callback)
     run.prepare_out()
     start = run.start(model, {}, {"transformer": opt})
     stream = None
     try:
-        if ctx.distributed:
-            ddp_kwargs = {"device_ids": [device]} if device.type == "cuda" else {}
-            # Some parameters (reference-pose embeddings, say) may sit idle for a configuration.
-            train_model = DistributedDataParallel(model, find_unused_parameters=True, **ddp_kwargs)
-        else:
-            train_model = model
+        # Some parameters (reference-pose embeddings, say) may sit idle for a configuration.
+        train_model = wrap_ddp(model, ctx, find_unused_parameters=True)
         if dataset is None:
-            common.prepare_data_once(ctx, config.data, size, config.seed)
+            prepare_data_once(ctx, config.data, size, config.seed)
         samples = _sample_batch(config, size, dataset, ctx) if ctx.is_main and config.sample_every else None
-        stream = _open_data(config, ctx, size, dataset, start, config.batch_size)
-        usage = CodebookUsage(codebook_size)
+        stream = open_batches(config, ctx, size, dataset, batch_size=config.batch_size, start_batch=start)
+        usage = CodebookUsage(codebook_size_of(tokenizer.config))
         wants_codes = bool(config.expected_weight or config.decoded_weight)
         codebook = tokenizer.quantizer.codes().detach().float() if wants_codes else None  # (K, D)
         step, reason = start, "steps"
         end = config.steps if config.stop_at is None else min(config.steps, config.stop_at)
         while step < end:
             lr = schedule(step)
-            common.set_lr(opt, lr)
-            inputs = tokenize_batch(tokenizer, next(stream), device, size, config.needs_reference_pose,
+            set_lr(opt, lr)
+            inputs = tokenize_batch(tokenizer, next(stream), device, needs_reference_pose=config.needs_reference_pose,
                                     known=bool(config.decoded_weight))
             inputs["codebook"] = codebook
             metrics = _step(config, train_model, model, opt, inputs, tokenizer)
@@ -371,7 +278,7 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
                 f"target_{k}": v for k, v in usage.summary(ctx).items()
             })
             if run.wants_samples(step):
-                _write_samples(run.sample_path(step), model, tokenizer, samples, config, device, size)
+                _write_samples(run.sample_path(step), model, tokenizer, samples, config, device)
             reason_now = run.stop_reason()
             if reason_now is not None:
                 reason = reason_now
@@ -381,6 +288,17 @@ def _train(config, ctx: DistributedContext, model, tokenizer, dataset, callback)
         run.close()
         if stream is not None:
             stream.close()
+
+
+def _networks(config, device: torch.device, model, tokenizer) -> tuple[nn.Module, nn.Module]:
+    """The frozen tokenizer and the transformer to train (given, or loaded / built), on `device`."""
+    if tokenizer is None:
+        tokenizer = load_frozen_tokenizer(config.tokenizer, device)
+    tokenizer.to(device).eval().requires_grad_(False)
+    if model is None:
+        model = build_transformer(config, tokenizer, derive_seed(config.seed, 0))
+    model.to(device).train()
+    return tokenizer, model
 
 
 def _loss_region(config, token_region: torch.Tensor) -> torch.Tensor:
@@ -395,8 +313,6 @@ def expected_code_loss(logits: torch.Tensor, target_tokens: torch.Tensor, region
 
     logits: (B, N, K); target_tokens: (B, N) long; region: (B, h, w) or (B, N) bool; codebook:
     (K, D). 0, with a graph, for an empty region."""
-    from ..masks import flatten_region
-
     where = flatten_region(region).to(logits.device)  # (B, N)
     if not where.any():
         return logits.sum() * 0.0
@@ -413,10 +329,6 @@ def decoded_frame_loss(tokenizer: nn.Module, logits: torch.Tensor, inputs: dict[
     the reference's (`regions.changed_region`, `paste_outside`). Differentiable in the logits.
 
     logits: (B, N, K); inputs: `tokenize_batch(..., known=True)`; codebook: (K, D)."""
-    from ..regions import changed_region, paste_outside
-    from ..sampling import region_codes
-    from .losses import region_mse
-
     token_region = inputs["token_region"]  # (B, h, w)
     b, h, w = token_region.shape
     picks = torch.where(token_region.flatten(1), logits.detach().argmax(-1), inputs["target"]).view(b, h, w)
@@ -430,7 +342,7 @@ def decoded_frame_loss(tokenizer: nn.Module, logits: torch.Tensor, inputs: dict[
 
 def _step(config, train_model, model, opt, inputs, tokenizer=None) -> dict[str, torch.Tensor]:
     device = inputs["cond"].device
-    with common.autocast(device, config.bf16, cpu=config.cpu_bf16):
+    with autocast(device, config.bf16, cpu=config.cpu_bf16):
         logits = train_model(
             inputs["cond"], inputs["target"], inputs["target_pose"], inputs["token_region"],
             reference_pose=inputs["reference_pose"], mask=config.mask,
@@ -467,14 +379,12 @@ def _step(config, train_model, model, opt, inputs, tokenizer=None) -> dict[str, 
 
 
 @torch.no_grad()
-def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, config, device, size) -> None:
+def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, config, device) -> None:
     """Grid: reference | target (region tinted) | greedy sample decoded with Eq. 4.
 
     LA: the region's tokens are sampled with the cached local sampler, the rest are the target's
     (encoded with the region, as in training). AR: every token is sampled (the baseline)."""
-    from ..sampling import sample_local, sample_vanilla
-
-    inputs = tokenize_batch(tokenizer, samples, device, size, config.needs_reference_pose)
+    inputs = tokenize_batch(tokenizer, samples, device, needs_reference_pose=config.needs_reference_pose)
     was_training = model.training
     model.eval()
     try:
@@ -491,8 +401,8 @@ def _write_samples(path: Path, model: nn.Module, tokenizer: nn.Module, samples, 
         generated = tokenizer.decode_indices(tokens.view(b, h, w))
     else:
         generated = tokenizer.decode_indices(tokens.view(b, h, w), z=inputs["target_z"], region=inputs["region"])
-    common.save_image_grid(path, [
+    save_image_grid(path, [
         inputs["reference_image"],
-        common.region_overlay(inputs["target_image"], inputs["region"]),
+        region_overlay(inputs["target_image"], inputs["region"]),
         generated.float(),
     ])
