@@ -96,12 +96,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     """
     import shlex
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
     from .. import eval as ev
-    from ..fileio import check_output_path
-    from ..nn.loading import load_models
     from ..options import RenderOptions
 
     options = RenderOptions(top_k=top_k, temperature=temperature, views=views, personalize=personalize,
@@ -109,7 +104,51 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     methods = methods or (["ilat", "ilat-unchanged", "ilat-expected", "reconstruction", "reconstruction-unchanged",
                            "copy"]
                           + (["vanilla", "taming-la"] if baseline_model is not None else []))
-    needs_baseline = [m for m in methods if m in ev.BASELINE_METHODS]
+    _check_arguments(model, tokenizer, data, methods, baseline_model, out, markdown, strip, fid, inception_weights)
+    set_threads(threads)
+    main_models, baseline_models = _load(model, tokenizer, baseline_model, methods, device)
+    features = None
+    if inception_weights is not None:
+        from ..eval.inception import InceptionFeatures
+
+        features = InceptionFeatures.from_file(inception_weights, device=device)
+    size = main_models[0].config.resolution
+    with console.status("making test pairs"):
+        subsets = ev.pair_subsets(data, size, count=count, seeds=seeds)
+    results = _run(methods, subsets, main_models, baseline_models, options, batch_size, device,
+                   strip_pairs if strip is not None else 0, features)
+    for result in results:
+        result.model = None if result.method == "copy" else str(
+            baseline_model if result.method in ev.BASELINE_METHODS else model)
+    settings = {"methods": methods, "batch_size": batch_size, "greedy": options.greedy,
+                "top_k": top_k, "temperature": temperature, "views": views if views > 1 else None,
+                "personalize": personalize or None, "personalize_transformer": personalize_transformer or None,
+                "keep_still": keep_still, "tokenizer": None if tokenizer is None else str(tokenizer),
+                "baseline_model": None if baseline_model is None else str(baseline_model)}
+    document = ev.results_document(results, data=data, pairs_per_subset=count, size=size, settings=settings,
+                                   machine=ev.machine_info(device),
+                                   command="ilat-video " + shlex.join(sys.argv[1:]))
+    _print_table(document, f"{data}: {count} test pairs x {len(seeds)} subsets (mean ± std over subsets)")
+    if out is not None:
+        ev.write_json(out, document)
+        click.echo(f"wrote {out}")
+    if markdown is not None:
+        ev.write_text(markdown, ev.results_markdown(document))
+        click.echo(f"wrote {markdown}")
+    if strip is not None:
+        shown = subsets[seeds[0]][:strip_pairs]
+        picture = ev.comparison_strip(shown, {r.method: r.examples for r in results if r.method != "copy"})
+        ev.save_strip(strip, picture)
+        click.echo(f"wrote {strip}")
+
+
+def _check_arguments(model, tokenizer, data, methods, baseline_model, out, markdown, strip, fid,
+                     inception_weights) -> None:
+    """Everything that can be refused before a model is loaded."""
+    from ..eval.methods import BASELINE_METHODS
+    from ..fileio import check_output_path
+
+    needs_baseline = [m for m in methods if m in BASELINE_METHODS]
     if needs_baseline and baseline_model is None:
         raise IlatError(f"{', '.join(needs_baseline)} need --baseline-model (a transformer trained with --mask ar)")
     if fid and inception_weights is None:
@@ -122,25 +161,35 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     if data != "synthetic" and not Path(data).is_dir():
         raise IlatError(f"--data {data}: expected 'synthetic' or a dataset folder in the Penn Action layout")
 
-    set_threads(threads)
-    main_models = load_models(model, tokenizer=tokenizer, device=device,
-                                 transformer_required=any(m in ev.MAIN_MODEL_METHODS for m in methods))
-    baseline_models = None
-    if needs_baseline:
-        # A full model folder brings its own tokenizer; a transformer folder or run uses --model's.
-        own = (baseline_model / "tokenizer").is_dir() and tokenizer is None
-        shared = tokenizer or (model / "tokenizer" if (model / "tokenizer").is_dir() else model)
-        baseline_models = load_models(baseline_model, tokenizer=None if own else shared, device=device)
-    features = None
-    if inception_weights is not None:
-        from ..eval.inception import InceptionFeatures
 
-        features = InceptionFeatures.from_file(inception_weights, device=device)
-    size = main_models[0].config.resolution
-    with console.status("making test pairs"):
-        subsets = ev.pair_subsets(data, size, count=count, seeds=seeds)
+def _load(model, tokenizer, baseline_model, methods, device):
+    """(--model's tokenizer and transformer, the baseline's or None)."""
+    from ..eval.methods import BASELINE_METHODS, MAIN_MODEL_METHODS
+    from ..nn.loading import load_models
+
+    main_models = load_models(model, tokenizer=tokenizer, device=device,
+                              transformer_required=any(m in MAIN_MODEL_METHODS for m in methods))
+    if not any(m in BASELINE_METHODS for m in methods):
+        return main_models, None
+    # A full model folder brings its own tokenizer; a transformer folder or run uses --model's.
+    own = (baseline_model / "tokenizer").is_dir() and tokenizer is None
+    shared = tokenizer or (model / "tokenizer" if (model / "tokenizer").is_dir() else model)
+    return main_models, load_models(baseline_model, tokenizer=None if own else shared, device=device)
+
+
+def _run(methods, subsets, main_models, baseline_models, options, batch_size, device, keep, features) -> list:
+    """Each method's result, with a progress bar per method."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from .. import eval as ev
+
     results = []
-    keep = strip_pairs if strip is not None else 0
     columns = (TextColumn("[bold]{task.description:<15}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         for method in methods:
@@ -151,31 +200,18 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
                 keep_examples=keep, features=features,
                 progress=lambda done, total, task=task: bar.update(task, completed=done),
             ))
-            results[-1].model = None if method == "copy" else str(
-                baseline_model if method in ev.BASELINE_METHODS else model)
-    settings = {"methods": methods, "batch_size": batch_size, "greedy": top_k is None and temperature is None,
-                "top_k": top_k, "temperature": temperature, "views": views if views > 1 else None,
-                "personalize": personalize or None, "personalize_transformer": personalize_transformer or None,
-                "keep_still": keep_still, "tokenizer": None if tokenizer is None else str(tokenizer),
-                "baseline_model": None if baseline_model is None else str(baseline_model)}
-    document = ev.results_document(results, data=data, pairs_per_subset=count, size=size, settings=settings,
-                                   machine=ev.machine_info(device),
-                                   command="ilat-video " + shlex.join(sys.argv[1:]))
+    return results
+
+
+def _print_table(document, title: str) -> None:
+    from rich.table import Table
+
+    from .. import eval as ev
+
     header, rows = ev.table_rows(document)
-    table = Table(title=f"{data}: {count} test pairs x {len(seeds)} subsets (mean ± std over subsets)")
+    table = Table(title=title)
     for name in header:
         table.add_column(name, justify="left" if name == "method" else "right")
     for row in rows:
         table.add_row(*row)
     Console(width=None if sys.stdout.isatty() else 200).print(table)
-    if out is not None:
-        ev.write_json(out, document)
-        click.echo(f"wrote {out}")
-    if markdown is not None:
-        ev.write_text(markdown, ev.results_markdown(document))
-        click.echo(f"wrote {markdown}")
-    if strip is not None:
-        shown = subsets[seeds[0]][:strip_pairs]
-        picture = ev.comparison_strip(shown, {r.method: r.examples for r in results if r.method != "copy"})
-        ev.save_strip(strip, picture)
-        click.echo(f"wrote {strip}")
