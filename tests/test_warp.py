@@ -1,0 +1,369 @@
+"""The part-wise warp (ilat_video/warp.py), tested by its properties on a drawn person with textured
+parts over a plain background, and on a real photo with MediaPipe's pose and mask."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ilat_video import warp
+from ilat_video.errors import IlatError, NoPersonError
+from ilat_video.pose.skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,
+                                      R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
+
+REAL = Path(__file__).parent / "data" / "real"
+BACKGROUND = (40, 110, 60)
+# A standing person, arms hanging clear of the body, as fractions of the image's width and height.
+STANDING = np.array([[0.50, 0.13], [0.38, 0.27], [0.62, 0.27], [0.29, 0.43], [0.71, 0.43],
+                     [0.25, 0.58], [0.75, 0.58], [0.43, 0.56], [0.57, 0.56], [0.42, 0.74],
+                     [0.58, 0.74], [0.42, 0.91], [0.58, 0.91]])
+# (joints, radius as a fraction of the torso height, colour), drawn back to front
+DRAWN_PARTS = [
+    ((R_HIP, R_KNEE, R_ANKLE), 0.13, (60, 60, 200)), ((L_HIP, L_KNEE, L_ANKLE), 0.13, (90, 40, 180)),
+    ((R_SHOULDER, L_SHOULDER, L_HIP, R_HIP), None, (200, 200, 60)), ((HEAD,), 0.3, (230, 180, 150)),
+    ((R_SHOULDER, R_ELBOW, R_WRIST), 0.09, (220, 80, 40)), ((L_SHOULDER, L_ELBOW, L_WRIST), 0.09, (40, 160, 230)),
+]
+
+
+def standing_pose(height: int, width: int) -> np.ndarray:
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = STANDING * [width, height]
+    return pose
+
+
+def torso_height(pose: np.ndarray) -> float:
+    return float(np.hypot(*(pose[[7, 8], :2].mean(0) - pose[[1, 2], :2].mean(0))))
+
+
+def draw_person(pose: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stick person with a fine texture on each part (so a misplaced pixel shows): image, mask."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.empty((height, width, 3), np.float32)
+    image[:] = BACKGROUND
+    mask = np.zeros((height, width), bool)
+    unit = torso_height(pose)
+    for i, (joints, radius, colour) in enumerate(DRAWN_PARTS):
+        part = np.zeros((height, width), np.uint8)
+        points = np.round(pose[list(joints), :2] * 16).astype(np.int32)
+        if radius is None:
+            cv2.fillPoly(part, [points], 1, cv2.LINE_8, shift=4)
+            cv2.polylines(part, [points], True, 1, max(1, round(0.12 * unit)), cv2.LINE_8, shift=4)
+        elif len(joints) == 1:
+            cv2.circle(part, tuple(points[0]), round(radius * unit * 16), 1, -1, cv2.LINE_8, shift=4)
+        else:
+            for a, b in zip(points[:-1], points[1:]):
+                cv2.line(part, tuple(a), tuple(b), 1, max(1, round(2 * radius * unit)), cv2.LINE_8, shift=4)
+        texture = np.array(colour, np.float32) + 30 * (np.sin(0.9 * xs + i) * np.cos(0.7 * ys))[..., None]
+        inside = part.astype(bool)
+        image[inside] = texture[inside]
+        mask |= inside
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), mask
+
+
+def rotate(pose: np.ndarray, pivot: int, chain: list[int], degrees: float) -> np.ndarray:
+    out = pose.copy()
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    rel = pose[chain, :2] - pose[pivot, :2]
+    out[chain, :2] = pose[pivot, :2] + rel @ np.array([[c, s], [-s, c]], np.float32)
+    return out
+
+
+def eroded(mask: np.ndarray, pixels: int) -> np.ndarray:
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.erode(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def segment_distance_map(shape, a, b) -> np.ndarray:
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    return warp.segment_distance(xs, ys, a, b)
+
+
+@pytest.fixture(scope="module")
+def person():
+    pose = standing_pose(240, 160)
+    image, mask = draw_person(pose, 240, 160)
+    return image, mask, pose, warp.prepare_reference(image, mask, pose)
+
+
+@pytest.fixture(scope="module")
+def hoodie():
+    from ilat_video.fileio import load_image
+    from ilat_video.pose.extract import extract_image_person
+
+    path = REAL / "standing_hoodie_black_bg.png"
+    found = extract_image_person(path)
+    image = load_image(path)
+    return image, found, warp.prepare_reference(image, found.mask, found.pose, found.extras)
+
+
+# --- (a) the reference's own pose gives back the reference -----------------------------------
+
+def test_own_pose_gives_back_the_reference(person):
+    image, mask, pose, ref = person
+    result = warp.warp_to_pose(ref, pose)
+    error = np.abs(result.image.astype(int) - image.astype(int))
+    assert error[mask].mean() < 1.0  # stated: under 1 level inside the mask (here it is exact)
+    assert np.array_equal(result.alpha > 0.5, mask)
+    assert result.confidence[mask].min() > 0.99
+    assert not result.skipped
+
+
+def test_own_pose_gives_back_a_real_photo(hoodie):
+    image, found, ref = hoodie
+    result = warp.warp_to_pose(ref, found.pose)
+    inside = found.mask >= 0.75  # where the smoothstepped mask is fully the person
+    error = np.abs(result.image.astype(int) - image.astype(int))
+    assert error[inside].mean() < 1.0
+    assert (result.confidence[inside] > 0.99).mean() > 0.99
+    assert np.abs(result.alpha - ref.mask).max() < 1e-4
+
+
+# --- (b) moving one forearm changes only the pixels near it -----------------------------------
+
+def _forearm_zone(old: np.ndarray, new: np.ndarray, shape, reach: float) -> np.ndarray:
+    """Pixels within `reach` of the left forearm (elbow to wrist and the hand beyond it), old or new."""
+    zones = []
+    for pose in (old, new):
+        elbow, wrist = pose[L_ELBOW, :2], pose[L_WRIST, :2]
+        hand = wrist + 0.6 * (wrist - elbow)
+        zones.append(segment_distance_map(shape, elbow, hand) <= reach)
+    return zones[0] | zones[1]
+
+
+def _changed(a: warp.WarpResult, b: warp.WarpResult) -> np.ndarray:
+    return ((a.image != b.image).any(-1) | (a.alpha != b.alpha) | (a.confidence != b.confidence)
+            | (a.part_labels != b.part_labels))
+
+
+@pytest.mark.parametrize("degrees", [-70, 40, 150])
+def test_moving_one_forearm_changes_only_pixels_near_it(person, degrees):
+    image, mask, pose, ref = person
+    moved = rotate(pose, L_ELBOW, [L_WRIST], degrees)
+    before, after = warp.warp_to_pose(ref, pose), warp.warp_to_pose(ref, moved)
+    changed = _changed(before, after)
+    assert changed.any()
+    # stated distance: 0.3 torso heights (3 forearm radii) from the old or the new forearm
+    zone = _forearm_zone(pose, moved, mask.shape, 0.3 * torso_height(pose))
+    assert not (changed & ~zone).any(), f"{(changed & ~zone).sum()} pixels changed away from the forearm"
+    assert (after.part_labels == warp.PART_NAMES.index("left_forearm")).any()
+
+
+def test_moving_one_forearm_of_a_real_photo(hoodie):
+    image, found, ref = hoodie
+    moved = rotate(found.pose, L_ELBOW, [L_WRIST], -90)
+    before, after = warp.warp_to_pose(ref, found.pose), warp.warp_to_pose(ref, moved)
+    changed = _changed(before, after)
+    zone = _forearm_zone(found.pose, moved, image.shape[:2], 0.3 * torso_height(found.pose))
+    assert changed.sum() > 500 and not (changed & ~zone).any()
+    face = (slice(int(found.pose[HEAD, 1]) - 15, int(found.pose[HEAD, 1]) + 15),
+            slice(int(found.pose[HEAD, 0]) - 15, int(found.pose[HEAD, 0]) + 15))
+    person = ref.mask[face] >= 0.99
+    assert person.mean() > 0.9
+    assert np.array_equal(after.image[face][person], image[face][person])  # the face, pixel for pixel
+
+
+# --- (c) torsos that cannot be drawn fall back -------------------------------------------------
+
+def _torso_drawn(result: warp.WarpResult) -> bool:
+    return bool((result.part_labels == warp.PART_NAMES.index("torso")).any())
+
+
+def test_mirrored_torso_is_not_drawn(person, caplog):
+    image, mask, pose, ref = person
+    turned = pose.copy()
+    turned[:, 0] = image.shape[1] - pose[:, 0]  # the same joints, left and right swapped sides
+    with caplog.at_level(logging.INFO, logger="ilat_video.warp"):
+        result = warp.warp_to_pose(ref, turned)
+    assert "mirrored" in result.skipped["torso"] and "head" in result.skipped
+    assert not _torso_drawn(result)
+    assert "torso (the target torso is mirrored)" in caplog.text
+    unit = torso_height(pose)  # (the thighs carry the pelvis within their radius of the hips)
+    centre = (slice(int(pose[R_SHOULDER, 1] + 0.1 * unit), int(pose[R_HIP, 1] - 0.3 * unit)),
+              slice(int(pose[R_HIP, 0]) + 3, int(pose[L_HIP, 0]) - 3))
+    assert (result.confidence[centre] == 0).all()
+
+
+@pytest.mark.parametrize("case", ["collapsed", "side-on", "twisted"])
+def test_collapsed_or_twisted_torso_is_not_drawn(person, case):
+    image, mask, pose, ref = person
+    target = pose.copy()
+    centre_x = pose[[R_SHOULDER, L_SHOULDER], 0].mean()
+    if case == "collapsed":  # shoulders fall onto the hips: no torso height, and no width
+        target[[R_SHOULDER, L_SHOULDER], :2] = target[[R_HIP, L_HIP], :2]
+        target[[R_SHOULDER, L_SHOULDER], 0] = centre_x
+    elif case == "side-on":  # seen edge-on: shoulders and hips squeezed onto the spine
+        target[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0] = centre_x + [-1, 1, -1, 1]
+    else:  # shoulders turned around, hips not
+        target[[R_SHOULDER, L_SHOULDER]] = target[[L_SHOULDER, R_SHOULDER]]
+    result = warp.warp_to_pose(ref, target)
+    assert "torso" in result.skipped and not _torso_drawn(result)
+    assert (result.part_labels >= 0).any()  # the rest of the body is still drawn
+
+
+def test_missing_joints_leave_their_parts_undrawn(person, caplog):
+    image, mask, pose, ref = person
+    target = pose.copy()
+    target[L_WRIST, 2] = 0.0
+    with caplog.at_level(logging.INFO, logger="ilat_video.warp"):
+        result = warp.warp_to_pose(ref, target)
+    assert "left_wrist has confidence 0 in the target pose" in result.skipped["left_forearm"]
+    assert "left_forearm" in caplog.text
+    assert not (result.part_labels == warp.PART_NAMES.index("left_forearm")).any()
+    nobody = pose.copy()
+    nobody[:, 2] = 0
+    empty = warp.warp_to_pose(ref, nobody)
+    assert not empty.alpha.any() and not empty.confidence.any() and len(empty.skipped) == 10
+
+
+# --- (d) invariants on any pose, (c) never a crash --------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), spread=st.floats(0.0, 0.6), drop=st.floats(0.0, 0.3))
+def test_any_target_pose_gives_consistent_outputs(seed, spread, drop):
+    rng = np.random.default_rng(seed)
+    height, width = 96, 72
+    pose = standing_pose(height, width)
+    image, mask = draw_person(pose, height, width)
+    ref = _small_reference(image.tobytes(), mask.tobytes(), height, width)
+    target = pose.copy()
+    target[:, :2] += rng.normal(0, spread * torso_height(pose), (13, 2)).astype(np.float32)
+    target[:, 2] = (rng.uniform(size=13) >= drop).astype(np.float32)
+    out_shape = (int(rng.integers(40, 130)), int(rng.integers(40, 130)))
+    result = warp.warp_to_pose(ref, target, out_shape=out_shape)
+    assert result.image.shape == out_shape + (3,) and result.image.dtype == np.uint8
+    assert result.alpha.shape == result.confidence.shape == result.part_labels.shape == out_shape
+    assert np.isfinite(result.alpha).all() and np.isfinite(result.confidence).all()
+    assert 0 <= result.alpha.min() and result.alpha.max() <= 1
+    assert 0 <= result.confidence.min() and (result.confidence <= result.alpha + 1e-6).all()
+    assert (result.confidence[result.alpha == 0] == 0).all()  # (d)
+    assert (result.image[result.alpha == 0] == 0).all()
+    assert (result.part_labels[result.alpha == 0] == -1).all()
+
+
+_SMALL: dict = {}
+
+
+def _small_reference(image_bytes, mask_bytes, height, width):
+    key = (image_bytes, mask_bytes)
+    if key not in _SMALL:
+        image = np.frombuffer(image_bytes, np.uint8).reshape(height, width, 3)
+        mask = np.frombuffer(mask_bytes, bool).reshape(height, width)
+        _SMALL[key] = warp.prepare_reference(image, mask, standing_pose(height, width))
+    return _SMALL[key]
+
+
+# --- (e) translation, (f) any resolution --------------------------------------------------------
+
+def test_translated_pose_gives_the_translated_image(person):
+    image, mask, pose, ref = person
+    moved = pose.copy()
+    moved[:, :2] += [11, -7]
+    result = warp.warp_to_pose(ref, moved)
+    shifted = np.roll(np.roll(image, -7, axis=0), 11, axis=1)
+    shifted_mask = np.roll(np.roll(mask, -7, axis=0), 11, axis=1)
+    assert np.array_equal(result.image[shifted_mask], shifted[shifted_mask])  # whole pixels: exact
+    assert result.confidence[shifted_mask].min() > 0.99
+
+    moved[:, :2] += [0.5, 0.25]  # a fraction of a pixel: bilinear interpolation error only
+    result = warp.warp_to_pose(ref, moved)
+    matrix = np.array([[1, 0, 11.5], [0, 1, -6.75]], np.float32)
+    expected = np.round(cv2.warpAffine(image.astype(np.float32), matrix, image.shape[1::-1],
+                                       flags=cv2.INTER_LINEAR))
+    inside = eroded(cv2.warpAffine(mask.astype(np.uint8), matrix, image.shape[1::-1]) > 0, 2)
+    error = np.abs(result.image.astype(int) - expected.astype(int))[inside]
+    # premultiplied sampling is exact except on the 1-pixel rims of the joints' overhang discs,
+    # where two parts' partial neighbourhoods mix: a few levels on this high-contrast texture
+    assert error.mean() < 0.1 and (error > 1).mean() < 0.02 and error.max() <= 5
+
+
+@pytest.mark.parametrize("shape", [(90, 160), (160, 90)])
+def test_any_resolution_and_aspect(shape):
+    height, width = shape
+    pose = standing_pose(height, width)
+    if width > height:  # a landscape frame: keep the person's proportions
+        pose[:, 0] = width / 2 + (STANDING[:, 0] - 0.5) * height * 0.6
+    image, mask = draw_person(pose, height, width)
+    ref = warp.prepare_reference(image, mask, pose)
+    same = warp.warp_to_pose(ref, pose)
+    assert same.image.shape == image.shape
+    assert np.abs(same.image.astype(int) - image.astype(int))[mask].mean() < 1.0
+    # to a frame of the other aspect, the pose scaled by 0.75 and moved: a scaled copy
+    out_shape = (width, height)
+    scale, shift = 0.75, np.array([3.0, 5.0])
+    target = pose.copy()
+    target[:, :2] = pose[:, :2] * scale + shift
+    result = warp.warp_to_pose(ref, target, out_shape=out_shape)
+    assert result.image.shape == out_shape + (3,)
+    matrix = np.array([[scale, 0, shift[0]], [0, scale, shift[1]]], np.float32)
+    expected = cv2.warpAffine(image.astype(np.float32), matrix, out_shape[::-1], flags=cv2.INTER_LINEAR)
+    inside = eroded(cv2.warpAffine(mask.astype(np.uint8), matrix, out_shape[::-1]) > 0, 2)
+    assert inside.sum() > 300
+    assert np.abs(result.image.astype(int) - expected.astype(int))[inside].mean() < 1.0
+
+
+# --- pure helpers and bad input ---------------------------------------------------------------
+
+def test_limb_matrix_maps_bone_onto_bone():
+    a, b, a2, b2 = np.array([10.0, 20]), np.array([10.0, 60]), np.array([50.0, 50]), np.array([80.0, 50])
+    m = warp.limb_matrix(a, b, a2, b2, across=1.5)
+    apply = lambda p: m[:, :2] @ p + m[:, 2]  # noqa: E731
+    assert np.allclose(apply(a), a2) and np.allclose(apply(b), b2)
+    assert np.linalg.det(m[:, :2]) > 0  # never mirrors
+    width = apply(a + [4.0, 0]) - a2  # across the bone: scaled by `across`
+    assert np.isclose(np.hypot(*width), 6.0)
+
+
+def test_transform_trust():
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    assert warp.transform_trust(identity) == pytest.approx(1.0)
+    assert warp.transform_trust(identity + [[0, 0, 40], [0, 0, -9]]) == pytest.approx(1.0)  # a move
+    trusts = [warp.transform_trust(warp.similarity_matrix(np.radians(d), 1.0, (0, 0), (0, 0)))
+              for d in (0, 45, 90, 180)]
+    assert trusts == sorted(trusts, reverse=True) and trusts[-1] < 0.4
+    squashed = np.array([[1.0, 0, 0], [0, 0.4, 0]])  # foreshortened
+    assert warp.transform_trust(squashed) < 0.3
+
+
+def test_torso_state_and_body_scale():
+    pose = standing_pose(240, 160)
+    assert warp.torso_state(pose, pose, 1.0) == "ok"
+    turned = pose.copy()
+    turned[:, 0] = 160 - pose[:, 0]
+    assert warp.torso_state(pose, turned, 1.0) == "mirrored"
+    edge_on = pose.copy()
+    edge_on[[1, 2, 7, 8], 0] = 80
+    assert warp.torso_state(edge_on, pose, 1.0) == "edge-on reference"
+    assert warp.torso_state(pose, edge_on, 1.0) == "collapsed"
+    bigger = pose.copy()
+    bigger[:, :2] *= 1.5
+    assert warp.body_scale(pose, bigger) == pytest.approx(1.5)
+    assert warp.body_scale(pose, np.zeros((13, 3), np.float32)) == 1.0
+
+
+def test_bad_inputs_are_named(person):
+    image, mask, pose, ref = person
+    with pytest.raises(NoPersonError, match="reference mask is empty"):
+        warp.prepare_reference(image, np.zeros_like(mask), pose)
+    with pytest.raises(NoPersonError, match="covers the whole image"):
+        warp.prepare_reference(image, np.ones_like(mask), pose)
+    with pytest.raises(IlatError, match=r"reference mask must be \(H, W\)"):
+        warp.prepare_reference(image, mask[:10], pose)
+    with pytest.raises(IlatError, match=r"reference image must be uint8 \(H, W, 3\)"):
+        warp.prepare_reference(image.astype(np.float32), mask, pose)
+    with pytest.raises(IlatError, match=r"target pose must be \(13, 3\)"):
+        warp.warp_to_pose(ref, pose[:12])
+    with pytest.raises(IlatError, match="out_shape"):
+        warp.warp_to_pose(ref, pose, out_shape=(0, 10))
+
+
+def test_over_composites_with_alpha(person):
+    image, mask, pose, ref = person
+    result = warp.warp_person(image, mask, pose, pose)
+    plate = np.full_like(image, 7)
+    out = result.over(plate)
+    assert np.array_equal(out[mask], image[mask]) and (out[~mask] == 7).all()
