@@ -41,10 +41,11 @@ def write_results(out: str | Path, result: dict, lines: list[str]) -> None:
 def synthetic_pair_batches(count: int, batch_size: int, split: str, seed: int, size: int = 64) -> list[dict]:
     """`count` batches of streamed synthetic pairs, as the training commands draw them."""
     from ilat_video.train.distributed import DistributedContext
-    from ilat_video.train.transformer import TransformerTrainConfig, _open_data
+    from ilat_video.train.data_stream import open_batches
+    from ilat_video.train.transformer import TransformerTrainConfig
 
     config = TransformerTrainConfig(out="-", batch_size=batch_size, seed=seed, data_segment_steps=10_000)
-    stream = _open_data(config, DistributedContext(), size, None, 0, batch_size, split=split)
+    stream = open_batches(config, DistributedContext(), size, None, batch_size=batch_size, split=split)
     try:
         return [next(stream) for _ in range(count)]
     finally:

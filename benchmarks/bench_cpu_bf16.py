@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._common import cpu_name, synthetic_pair_batches, write_results  # noqa: E402
 from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 from ilat_video.nn.transformer import LATransformer  # noqa: E402
-from ilat_video.train import common  # noqa: E402
+from ilat_video.train import monitoring, precision  # noqa: E402
 from ilat_video.train import tokenizer as tok_train  # noqa: E402
 from ilat_video.train import transformer as tr_train  # noqa: E402
 from ilat_video.train.distributed import DistributedContext  # noqa: E402
@@ -44,8 +44,10 @@ CPU = torch.device("cpu")
 def bench_transformer(folder: Path, steps: int, lr: float) -> dict:
     tokenizer = tr_train.load_frozen_tokenizer(folder / "tokenizer", CPU)
     base = LATransformer.from_pretrained(folder / "transformer")
-    inputs = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in synthetic_pair_batches(steps, 16, "train", 11)]
-    held_out = [tr_train.tokenize_batch(tokenizer, b, CPU, 64, False) for b in synthetic_pair_batches(4, 16, "test", 12)]
+    inputs = [tr_train.tokenize_batch(tokenizer, b, CPU, needs_reference_pose=False)
+              for b in synthetic_pair_batches(steps, 16, "train", 11)]
+    held_out = [tr_train.tokenize_batch(tokenizer, b, CPU, needs_reference_pose=False)
+                for b in synthetic_pair_batches(4, 16, "test", 12)]
     arms = {}
     for name, cpu_bf16 in (("fp32", False), ("bf16", True)):
         model = copy.deepcopy(base).train()
@@ -96,13 +98,15 @@ def bench_tokenizer(folder: Path, steps: int, lr: float) -> dict:
         model = copy.deepcopy(base).train()
         opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
         config = tok_train.TokenizerTrainConfig(out="-", stage=2, cpu_bf16=cpu_bf16)
-        arms[name] = dict(model=model, opt=opt, config=config, times=[], psnrs=[],
-                          usage=common.CodebookUsage(model.config.codebook_size))
+        parts = tok_train._Parts(model=model, discriminator=torch.nn.Module(), perceptual=None, sampler=None,
+                                 opt_g=opt, opt_d=None, schedule_g=None, schedule_d=None, gan_start=10**9,
+                                 train_model=model)
+        arms[name] = dict(model=model, parts=parts, config=config, times=[], psnrs=[],
+                          usage=monitoring.CodebookUsage(model.config.codebook_size))
     for step, (images, regions) in enumerate(train):
         for arm in arms.values():
             start = time.perf_counter()
-            metrics = tok_train._step(arm["config"], step, images, regions, arm["model"], arm["model"], None,
-                                      torch.nn.Module(), None, arm["opt"], None, 10**9, DistributedContext(),
+            metrics = tok_train._step(arm["config"], arm["parts"], step, images, regions, DistributedContext(),
                                       arm["usage"])
             arm["times"].append(time.perf_counter() - start)
             arm["psnrs"].append(float(metrics["psnr"]))
@@ -129,7 +133,7 @@ def main() -> None:
     folder = Path(args.model).resolve()
     name = str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else args.model
     result = {
-        "model": name, "cpu": cpu_name(), "native_bf16": common.cpu_has_native_bf16(), "threads": 1,
+        "model": name, "cpu": cpu_name(), "native_bf16": precision.cpu_has_native_bf16(), "threads": 1,
         "torch": torch.__version__, "load_average_at_start": round(os.getloadavg()[0], 2),
         "transformer": {"steps": args.transformer_steps, "batch": 16, "lr": 3e-4,
                         **bench_transformer(folder, args.transformer_steps, 3e-4)},

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._common import cpu_name, write_results  # noqa: E402
 from ilat_video.nn.tokenizer import TSVQGAN  # noqa: E402
 from ilat_video.train.distributed import DistributedContext  # noqa: E402
-from ilat_video.train.tokenizer import TokenizerTrainConfig, _open_data, images_and_regions, psnr  # noqa: E402
+from ilat_video.train.data_stream import open_batches  # noqa: E402
+from ilat_video.train.tokenizer import TokenizerTrainConfig, images_and_regions, psnr  # noqa: E402
 
 
 def main() -> None:
@@ -45,8 +46,8 @@ def main() -> None:
     model_path = Path(args.model).resolve()
     args.model = str(model_path.relative_to(ROOT)) if model_path.is_relative_to(ROOT) else args.model
     size = base.config.resolution
-    stream = _open_data(TokenizerTrainConfig(out="-", stage=1, batch_size=8, seed=5), DistributedContext(),
-                        size, None, 0, 4)
+    stream = open_batches(TokenizerTrainConfig(out="-", stage=1, batch_size=8, seed=5), DistributedContext(),
+                          size, None, batch_size=4)
     rng = np.random.default_rng(0)
     batches = [images_and_regions(next(stream), 8, 1, 0.5, rng)[0] for _ in range(args.steps)]
     stream.close()

@@ -41,7 +41,7 @@ def random_demo_models(seed: int = 0):
     from ilat_video.nn.pretrained import load_config
     from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
     from ilat_video.nn.transformer import LATransformer
-    from ilat_video.train.transformer import transformer_config_from
+    from ilat_video.train.model_configs import transformer_config_from
 
     torch.manual_seed(seed)
     tokenizer = TSVQGAN(load_config(TokenizerConfig, ROOT / "configs" / "demo-tokenizer.json"))

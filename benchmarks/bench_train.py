@@ -62,7 +62,7 @@ def run_stage(stage: str, args, work: Path, tokenizer_dir: Path) -> list[float]:
 
 
 def data_time(args, size: int) -> float:
-    from ilat_video.train.common import BatchStream, open_pairs_dataset
+    from ilat_video.train.data_stream import BatchStream, open_pairs_dataset
 
     _, make = open_pairs_dataset("synthetic", size, split="train", seed=0, rank=0, world_size=1)
     stream = BatchStream(make_iterable=make, batch_size=args.batch_size, seed=0)
@@ -97,7 +97,7 @@ def main() -> None:
             parser.error(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
 
     from ilat_video.nn.tokenizer import TSVQGAN, tokenizer_preset
-    from ilat_video.train.tokenizer import image_size_of
+    from ilat_video.train.model_configs import image_size_of
 
     load_before = os.getloadavg()[0]
     rows = []

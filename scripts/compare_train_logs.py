@@ -17,7 +17,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from ilat_video.train.common import read_log as read_records
+from ilat_video.train.monitoring import read_log as read_records
 
 
 def read_log(run: str) -> dict[int, dict]:
