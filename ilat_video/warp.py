@@ -38,7 +38,11 @@ lands here) and a confidence in [0, 1] that says how far the pixel can be truste
   moved), lower for strong rotation, foreshortening/stretching or enlargement.
 - seam = exp(-(spread / (0.03 x torso height))^2), spread = the weighted spread of the reference
   locations the contributing parts fetch this pixel from: 1 where one part draws the pixel or all
-  agree (a pose that did not change), low at seams between parts that moved differently.
+  agree (a pose that did not change), low where parts that moved differently overlap; times, around
+  each joint (neck, shoulders, elbows, hips, knees), 1 - dip x exp(-r^2 / (2 sigma^2)): dip =
+  1 - exp(-(gap / (0.03 x torso height))^2), gap = how far apart the joint's two parts fetch the
+  rim of the joint (reference pixels), r = distance to the joint, sigma = 0.75 x the joint's radius.
+  A joint that bent by more than about 20 degrees is a seam of confidence near 0.
 - 0 wherever alpha is 0.
 
 Parts that are not drawn (their pixels get alpha and confidence 0 and are left to generation;
@@ -98,14 +102,16 @@ LIMB_BONES = {R_UPPER: (R_SHOULDER, R_ELBOW), R_FORE: (R_ELBOW, R_WRIST),
 # are refined from the person mask (the distance to its edge along the bone). The head's radius is
 # x the neck->nose distance, the torso's is how far it reaches beyond its 4 corners.
 DEFAULT_RADIUS = (0.14, 0.45, 0.12, 0.10, 0.12, 0.10, 0.17, 0.12, 0.17, 0.12)
-# Joints linking two parts: (part a, part b, a overhangs b, b overhangs a, disc radius x the larger
-# radius of the two). The disc is centred on the joint (the neck: between shoulders and nose).
+# Joints linking two parts: (part a, part b, a overhangs b, b overhangs a, disc radius x the
+# smaller radius of the two; the torso's radius does not count). The disc is centred on the joint
+# (the neck: between shoulders and nose). A disc no wider than the narrower limb makes the overhang
+# a rounded joint cap: it fills the outer side of a bend without sticking out of either limb.
 LINKS = (
-    (TORSO, HEAD_PART, True, True, 0.9),
+    (TORSO, HEAD_PART, True, True, 0.6),
     (TORSO, R_UPPER, True, False, 0.6), (TORSO, L_UPPER, True, False, 0.6),
-    (R_UPPER, R_FORE, True, True, 1.3), (L_UPPER, L_FORE, True, True, 1.3),
+    (R_UPPER, R_FORE, True, True, 1.0), (L_UPPER, L_FORE, True, True, 1.0),
     (TORSO, R_THIGH, True, True, 1.0), (TORSO, L_THIGH, True, True, 1.0),
-    (R_THIGH, R_SHANK, True, True, 1.3), (L_THIGH, L_SHANK, True, True, 1.3),
+    (R_THIGH, R_SHANK, True, True, 1.0), (L_THIGH, L_SHANK, True, True, 1.0),
 )
 # Extras order (pose.extract.EXTRA_NAMES): r/l index, r/l pinky, r/l thumb, r/l heel, r/l toe.
 _HAND_EXTRAS = {R_FORE: (0, 2), L_FORE: (1, 3)}  # index and pinky knuckles
@@ -316,6 +322,7 @@ class WarpReference:
     crops: list
     config: WarpConfig = field(default_factory=WarpConfig)
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
+    links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
 
 
 def _joint_ok(pose: np.ndarray, min_confidence: float) -> np.ndarray:
@@ -422,14 +429,18 @@ def _check_pose(pose, which: str) -> np.ndarray:
 
 
 def _limb_radius(distance: np.ndarray, segment: np.ndarray, default: float) -> float:
-    """A limb's radius from the person mask's distance transform along its bone's middle."""
+    """A limb's radius from the person mask's distance transform along its bone's middle (the
+    distance to the silhouette's edge), between 0.6 and 1.3 x the default; a limb that lies over
+    the body (farther from the edge than that) gets the default, as the edge says nothing then."""
     h, w = distance.shape
     t = np.linspace(0.2, 0.8, 13)[:, None]
     points = segment[0] + t * (segment[1] - segment[0])
     cols = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
     rows = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
     measured = float(np.median(distance[rows, cols]))
-    return float(np.clip(measured, 0.6 * default, 1.5 * default))
+    if measured > 1.3 * default:
+        return float(default)
+    return max(measured, 0.6 * default)
 
 
 def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
@@ -501,11 +512,13 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     # Ownership with the overhang at the joints.
     own = {p: (box_labels == p) for p in present}
     extra = {p: np.zeros_like(own[p]) for p in present}
+    links = []
     for a, b, a_over_b, b_over_a, factor in LINKS:
         if a not in own or b not in own:
             continue
         center = _link_center(a, b, pose)
-        radius = factor * max(radii[a], radii[b]) if a != TORSO else factor * radii[b]
+        radius = factor * (min(radii[a], radii[b]) if a != TORSO else radii[b])
+        links.append((a, b, center, float(radius)))
         disc = ((xs - center[0]) ** 2 + (ys - center[1]) ** 2) <= radius ** 2
         if a_over_b:
             extra[a] |= disc & own[b]
@@ -528,7 +541,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         primary = own[p][ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
         crops[p] = _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
-                         config, {k: v for k, v in missing.items()})
+                         config, {k: v for k, v in missing.items()}, links)
 
 
 def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
@@ -750,6 +763,7 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
         sl = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
         labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
+    _joint_seams(reference, transforms, trust, (ux0, uy0), seam_pixels)
     covered = a > 0
     box = (slice(uy0, uy1), slice(ux0, ux1))
     image[box] = np.clip(np.round(colour), 0, 255).astype(np.uint8) * covered[..., None]
@@ -773,6 +787,44 @@ def _over(front_colour, front_alpha, front_trust, back_colour, back_alpha, back_
     colour = back_colour + share[..., None] * (front_colour - back_colour)
     trust = back_trust + share * (front_trust - back_trust)
     return colour, np.minimum(total, 1.0), trust
+
+
+def _joint_seams(reference: WarpReference, transforms: list[PartTransform], trust: np.ndarray,
+                 origin, seam_pixels: float) -> None:
+    """Lower `trust` (in place; origin = its top-left pixel in the output) around each joint whose
+    two parts moved differently: by how far apart the two parts fetch the joint's rim (the circle
+    of its overhang radius, reference pixels), 1 - exp(-(gap / seam_pixels)^2), fading with the
+    distance to the joint in the target as a Gaussian of sigma 0.75 x the disc's radius there."""
+    moved = {tr.part: tr for tr in transforms}
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    ox, oy = origin
+    h, w = trust.shape
+    for a, b, centre, radius in reference.links:
+        if a not in moved or b not in moved:
+            continue
+        ma, mb = moved[a].matrix, moved[b].matrix
+        rim = centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)
+        rim = np.vstack([centre, rim])
+        target = rim @ ma[:, :2].T + ma[:, 2]  # where part a puts the rim
+        inverse_b = np.linalg.inv(np.vstack([mb, [0.0, 0.0, 1.0]]))[:2]
+        fetched = target @ inverse_b[:, :2].T + inverse_b[:, 2]  # where part b fetches those from
+        gap = float(np.linalg.norm(fetched - rim, axis=1).max())
+        dip = 1.0 - np.exp(-(gap / seam_pixels) ** 2)
+        if dip < 1e-3:
+            continue
+        cx, cy = (target[0] + (centre @ mb[:, :2].T + mb[:, 2])) / 2
+        sigma = 0.75 * radius * np.sqrt(abs(np.linalg.det(ma[:, :2])))
+        reach = 3.0 * sigma
+        x0, x1 = max(int(cx - reach) - ox, 0), min(int(cx + reach) + 2 - ox, w)
+        y0, y1 = max(int(cy - reach) - oy, 0), min(int(cy + reach) + 2 - oy, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        xs = np.arange(x0 + ox, x1 + ox, dtype=np.float32)[None, :] - np.float32(cx)
+        ys = np.arange(y0 + oy, y1 + oy, dtype=np.float32)[:, None] - np.float32(cy)
+        r2 = xs * xs + ys * ys
+        bump = np.exp(r2 * np.float32(-0.5 / sigma ** 2))
+        bump[r2 > reach * reach] = 0.0  # a disc: nothing changes beyond 3 sigma
+        trust[y0:y1, x0:x1] *= 1.0 - np.float32(dip) * bump
 
 
 def _union(boxes) -> tuple[int, int, int, int]:
