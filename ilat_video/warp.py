@@ -22,10 +22,13 @@ How it works
    g = median over the bones of target length / reference length.
 3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
    from under that part's transform (cv2.warpAffine, bilinear), with its colour premultiplied by
-   person mask x ownership. Parts of one layer (body: torso, head, legs; arms: both arms) are mixed
-   with skinning weights exp(-distance to the part's target bone / (radius x blend)), so the
-   parts meeting at a joint blend over a short seam and the nearer bone wins where two parts
-   overlap. The arms layer is drawn over the body layer.
+   person mask x ownership (a soft mask is taken through a smoothstep from 0.25 to 0.75, so the
+   pixels it is unsure of do not travel as faint ghosts of the background). Parts of one layer
+   (body: torso, head, legs; arms: both arms) are mixed by coverage where they agree or only share
+   a pixel (exact: the pose itself gives back the reference), and where they overlap and disagree
+   (a joint that bent) by skinning weights exp(-distance to the part's target bone / (radius x
+   blend)): the nearer bone wins, over a seam about `blend` radii wide. The arms layer is drawn
+   over the body layer (where the two only share a pixel, their coverages add).
 
 Output (WarpResult): the warped person's RGB, its alpha (coverage: 0 = no reference person pixel
 lands here) and a confidence in [0, 1] that says how far the pixel can be trusted:
@@ -34,8 +37,8 @@ lands here) and a confidence in [0, 1] that says how far the pixel can be truste
 
 - trust(part) = exp(-(rotation / 120 deg)^2 / 2) x exp(-(ln(stretch ratio) / 0.4)^2 / 2)
   x exp(-(ln(magnification) / 1.1)^2 / 2), from the part's 2x2 linear map (rotation of its polar
-  decomposition; ratio and size of its singular values): 1 for a part that did not move (or only
-  moved), lower for strong rotation, foreshortening/stretching or enlargement.
+  decomposition; ratio and size of its singular values): 1 for a part that did not move or was
+  only translated, lower for strong rotation, foreshortening/stretching or enlargement.
 - seam = exp(-(spread / (0.03 x torso height))^2), spread = the weighted spread of the reference
   locations the contributing parts fetch this pixel from: 1 where one part draws the pixel or all
   agree (a pose that did not change), low where parts that moved differently overlap; times, around
@@ -76,8 +79,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["PART_NAMES", "BODY_LAYER", "ARMS_LAYER", "WarpConfig", "WarpReference", "WarpResult",
            "PartTransform", "prepare_reference", "warp_to_pose", "warp_person", "part_transforms",
-           "torso_state", "body_scale", "limb_matrix", "fit_affine", "transform_trust",
-           "segment_distance"]
+           "torso_state", "body_scale", "limb_matrix", "fit_affine", "similarity_matrix",
+           "transform_trust", "segment_distance"]
 
 PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forearm", "left_upper_arm",
                                "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank")
@@ -116,10 +119,11 @@ LINKS = (
 # Extras order (pose.extract.EXTRA_NAMES): r/l index, r/l pinky, r/l thumb, r/l heel, r/l toe.
 _HAND_EXTRAS = {R_FORE: (0, 2), L_FORE: (1, 3)}  # index and pinky knuckles
 _FOOT_EXTRAS = {R_SHANK: (6, 8), L_SHANK: (7, 9)}  # heel and toe
-_LOG_FLOOR = -70.0
-SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated  # skinning logits are clipped here so float32 weights never underflow to 0
-_REFERENCE_EDGE_ON = 0.2
-SOFT_MASK = (0.25, 0.75)  # mask values below / above count as background / person  # a reference torso with area < this x height^2 is seen edge-on
+_LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never underflow to 0
+SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
+_REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
+SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
+MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
 
 
 @dataclass(frozen=True)
@@ -269,8 +273,8 @@ _SCALE_BONES = ((R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW)
 
 def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confidence: float = 0.0) -> float:
     """g: median over the bones seen in both poses (limbs and the spine) of target / reference
-    length; 1 when no bone is seen in both."""
-    ok = (reference_pose[:, 2] > min_confidence) & (target_pose[:, 2] > min_confidence)
+    length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point)."""
+    ok = _joint_ok(reference_pose, min_confidence) & _joint_ok(target_pose, min_confidence)
     ratios = []
     for a, b in _SCALE_BONES:
         if ok[a] and ok[b]:
@@ -281,7 +285,7 @@ def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confiden
         ref = np.hypot(*_torso_frame(reference_pose)[1])
         if ref > 1e-6:
             ratios.append(np.hypot(*_torso_frame(target_pose)[1]) / ref)
-    return float(np.median(ratios)) if ratios else 1.0
+    return max(float(np.median(ratios)), MIN_SCALE) if ratios else 1.0
 
 
 # --- the reference, prepared once -------------------------------------------------------------
@@ -303,8 +307,8 @@ class WarpReference:
     """The reference photo prepared for warping (prepare_reference).
 
     image uint8 (H, W, 3); mask float32 (H, W) in [0, 1] (the given mask through a smoothstep
-    from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3); extras (10, 3) or
-    None; height: torso height in pixels (the body's unit); radii: each part's radius in pixels;
+    from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3); extras (10, 3) or None;
+    height: torso height in pixels (the body's unit); radii: each part's radius in pixels;
     segments: each part's bone(s) as (S, 2, 2) start/end points; polygon: the torso's 4 corners;
     labels: int8 (H, W), the part that owns each person pixel (-1: not the person, mask < 0.5);
     crops: per drawable part, its pixels (None for parts whose joints are missing).
@@ -332,7 +336,8 @@ def _joint_ok(pose: np.ndarray, min_confidence: float) -> np.ndarray:
 def _missing_reason(part: int, ok: np.ndarray, which: str) -> str | None:
     gone = [JOINT_NAMES[j] for j in PART_JOINTS[part] if not ok[j]]
     if gone:
-        return f"{', '.join(gone)} {'has' if len(gone) == 1 else 'have'} confidence 0 in the {which} pose"
+        return (f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} missing in the {which} pose "
+                f"(no confidence or no position)")
     return None
 
 
@@ -404,7 +409,8 @@ def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np
     if mask.shape != image.shape[:2]:
         raise IlatError(f"warp: the reference mask must be (H, W) = {image.shape[:2]} like the image, "
                         f"got {mask.shape}")
-    mask = mask.astype(np.float32) if mask.dtype == bool else np.clip(mask.astype(np.float32), 0, 1)
+    mask = mask.astype(np.float32) if mask.dtype == bool else np.clip(
+        np.nan_to_num(mask.astype(np.float32)), 0, 1)
     if not (mask >= 0.5).any():
         raise NoPersonError("warp: the reference mask is empty (no pixel >= 0.5); expected the "
                             "person's mask, True / 1 = person")
@@ -472,6 +478,13 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
 
     binary = (mask >= 0.5).astype(np.uint8)
     distance = cv2.distanceTransform(binary, cv2.DIST_L2, 5)
+    cols = np.clip(np.round(pose[ok, 0]).astype(int), 0, w - 1)
+    rows = np.clip(np.round(pose[ok, 1]).astype(int), 0, h - 1)
+    outside = cv2.distanceTransform(1 - binary, cv2.DIST_L2, 5)[rows, cols] > 0.1 * height
+    if outside.mean() > 0.5:
+        logger.warning("warp: %d of the reference pose's %d joints lie outside the person mask; "
+                       "are the mask and the pose of the same person and image?",
+                       int(outside.sum()), len(outside))
     radii = np.array(DEFAULT_RADIUS) * height
     if segments[HEAD_PART] is not None:
         radii[HEAD_PART] = DEFAULT_RADIUS[HEAD_PART] * np.hypot(*(pose[HEAD, :2] - _neck(pose)))

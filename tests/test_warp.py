@@ -211,13 +211,27 @@ def test_missing_joints_leave_their_parts_undrawn(person, caplog):
     target[L_WRIST, 2] = 0.0
     with caplog.at_level(logging.INFO, logger="ilat_video.warp"):
         result = warp.warp_to_pose(ref, target)
-    assert "left_wrist has confidence 0 in the target pose" in result.skipped["left_forearm"]
+    assert "left_wrist is missing in the target pose" in result.skipped["left_forearm"]
     assert "left_forearm" in caplog.text
     assert not (result.part_labels == warp.PART_NAMES.index("left_forearm")).any()
     nobody = pose.copy()
     nobody[:, 2] = 0
     empty = warp.warp_to_pose(ref, nobody)
     assert not empty.alpha.any() and not empty.confidence.any() and len(empty.skipped) == 10
+    lost = pose.copy()
+    lost[L_WRIST, :2] = np.nan  # a joint nobody could place: missing, even with confidence 1
+    assert "left_forearm" in warp.warp_to_pose(ref, lost).skipped
+
+
+def test_degenerate_target_poses_do_not_crash(person):
+    image, mask, pose, ref = person
+    point = pose.copy()
+    point[:, :2] = [50.0, 60.0]  # every joint on one pixel
+    result = warp.warp_to_pose(ref, point)
+    assert "torso" in result.skipped and np.isfinite(result.alpha).all()
+    far = pose.copy()
+    far[:, :2] += 1e6  # far outside the frame
+    assert not warp.warp_to_pose(ref, far).alpha.any()
 
 
 # --- (d) invariants on any pose, (c) never a crash --------------------------------------------
@@ -345,7 +359,7 @@ def test_torso_state_and_body_scale():
     assert warp.body_scale(pose, np.zeros((13, 3), np.float32)) == 1.0
 
 
-def test_bad_inputs_are_named(person):
+def test_bad_inputs_are_named(person, caplog):
     image, mask, pose, ref = person
     with pytest.raises(NoPersonError, match="reference mask is empty"):
         warp.prepare_reference(image, np.zeros_like(mask), pose)
@@ -355,6 +369,11 @@ def test_bad_inputs_are_named(person):
         warp.prepare_reference(image, mask[:10], pose)
     with pytest.raises(IlatError, match=r"reference image must be uint8 \(H, W, 3\)"):
         warp.prepare_reference(image.astype(np.float32), mask, pose)
+    elsewhere = np.zeros_like(mask)
+    elsewhere[:40, :30] = True  # someone else's mask
+    with caplog.at_level(logging.WARNING, logger="ilat_video.warp"):
+        warp.prepare_reference(image, elsewhere, pose)
+    assert "joints lie outside the person mask" in caplog.text
     with pytest.raises(IlatError, match=r"target pose must be \(13, 3\)"):
         warp.warp_to_pose(ref, pose[:12])
     with pytest.raises(IlatError, match="out_shape"):
