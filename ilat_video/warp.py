@@ -72,15 +72,46 @@ import cv2
 import numpy as np
 
 from .errors import IlatError, NoPersonError
-from .pose.skeleton import (HEAD, JOINT_NAMES, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,
-                            NUM_JOINTS, R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
+from .pose.skeleton import (
+    HEAD,
+    JOINT_NAMES,
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    NUM_JOINTS,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PART_NAMES", "BODY_LAYER", "ARMS_LAYER", "WarpConfig", "WarpReference", "WarpResult",
-           "PartTransform", "prepare_reference", "warp_to_pose", "warp_person", "part_transforms",
-           "torso_state", "body_scale", "limb_matrix", "fit_affine", "similarity_matrix",
-           "transform_trust", "segment_distance"]
+__all__ = [
+    "ARMS_LAYER",
+    "BODY_LAYER",
+    "PART_NAMES",
+    "PartTransform",
+    "WarpConfig",
+    "WarpReference",
+    "WarpResult",
+    "body_scale",
+    "fit_affine",
+    "limb_matrix",
+    "part_transforms",
+    "prepare_reference",
+    "segment_distance",
+    "similarity_matrix",
+    "torso_state",
+    "transform_trust",
+    "warp_person",
+    "warp_to_pose",
+]
 
 PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forearm", "left_upper_arm",
                                "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank")
@@ -583,7 +614,6 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray
     config = reference.config
     target_pose = _check_pose(target_pose, "target")
     ref_pose = reference.pose
-    ok_r = _joint_ok(ref_pose, config.min_confidence)
     ok_t = _joint_ok(target_pose, config.min_confidence)
     scale = body_scale(ref_pose, target_pose, config.min_confidence)
     skipped: dict[str, str] = dict(reference.missing)

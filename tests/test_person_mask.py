@@ -10,9 +10,14 @@ from PIL import Image
 from ilat_video.errors import NoPersonError
 from ilat_video.fileio import load_image
 from ilat_video.pose import extract as ex
-from ilat_video.pose.extract import (EXTRA_FLIP_PERMUTATION, EXTRA_NAMES, extract_image_person,
-                                     extract_image_pose, extract_image_pose_and_mask,
-                                     landmarks_to_extras)
+from ilat_video.pose.extract import (
+    EXTRA_FLIP_PERMUTATION,
+    EXTRA_NAMES,
+    extract_image_person,
+    extract_image_pose,
+    extract_image_pose_and_mask,
+    landmarks_to_extras,
+)
 from ilat_video.pose.skeleton import L_ANKLE, L_WRIST, R_ANKLE, R_WRIST
 
 REAL = Path(__file__).parent / "data" / "real"

@@ -2,6 +2,7 @@
 parts over a plain background, and on a real photo with MediaPipe's pose and mask."""
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -13,8 +14,21 @@ from hypothesis import strategies as st
 
 from ilat_video import warp
 from ilat_video.errors import IlatError, NoPersonError
-from ilat_video.pose.skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,
-                                      R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
+from ilat_video.pose.skeleton import (
+    HEAD,
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
 
 REAL = Path(__file__).parent / "data" / "real"
 BACKGROUND = (40, 110, 60)
@@ -56,7 +70,7 @@ def draw_person(pose: np.ndarray, height: int, width: int) -> tuple[np.ndarray, 
         elif len(joints) == 1:
             cv2.circle(part, tuple(points[0]), round(radius * unit * 16), 1, -1, cv2.LINE_8, shift=4)
         else:
-            for a, b in zip(points[:-1], points[1:]):
+            for a, b in itertools.pairwise(points):
                 cv2.line(part, tuple(a), tuple(b), 1, max(1, round(2 * radius * unit)), cv2.LINE_8, shift=4)
         texture = np.array(colour, np.float32) + 30 * (np.sin(0.9 * xs + i) * np.cos(0.7 * ys))[..., None]
         inside = part.astype(bool)
@@ -142,7 +156,7 @@ def _changed(a: warp.WarpResult, b: warp.WarpResult) -> np.ndarray:
 
 @pytest.mark.parametrize("degrees", [-70, 40, 150])
 def test_moving_one_forearm_changes_only_pixels_near_it(person, degrees):
-    image, mask, pose, ref = person
+    _image, mask, pose, ref = person
     moved = rotate(pose, L_ELBOW, [L_WRIST], degrees)
     before, after = warp.warp_to_pose(ref, pose), warp.warp_to_pose(ref, moved)
     changed = _changed(before, after)
@@ -174,7 +188,7 @@ def _torso_drawn(result: warp.WarpResult) -> bool:
 
 
 def test_mirrored_torso_is_not_drawn(person, caplog):
-    image, mask, pose, ref = person
+    image, _mask, pose, ref = person
     turned = pose.copy()
     turned[:, 0] = image.shape[1] - pose[:, 0]  # the same joints, left and right swapped sides
     with caplog.at_level(logging.INFO, logger="ilat_video.warp"):
@@ -190,7 +204,7 @@ def test_mirrored_torso_is_not_drawn(person, caplog):
 
 @pytest.mark.parametrize("case", ["collapsed", "side-on", "twisted"])
 def test_collapsed_or_twisted_torso_is_not_drawn(person, case):
-    image, mask, pose, ref = person
+    _image, _mask, pose, ref = person
     target = pose.copy()
     centre_x = pose[[R_SHOULDER, L_SHOULDER], 0].mean()
     if case == "collapsed":  # shoulders fall onto the hips: no torso height, and no width
@@ -206,7 +220,7 @@ def test_collapsed_or_twisted_torso_is_not_drawn(person, case):
 
 
 def test_missing_joints_leave_their_parts_undrawn(person, caplog):
-    image, mask, pose, ref = person
+    _image, _mask, pose, ref = person
     target = pose.copy()
     target[L_WRIST, 2] = 0.0
     with caplog.at_level(logging.INFO, logger="ilat_video.warp"):
@@ -224,7 +238,7 @@ def test_missing_joints_leave_their_parts_undrawn(person, caplog):
 
 
 def test_degenerate_target_poses_do_not_crash(person):
-    image, mask, pose, ref = person
+    _image, _mask, pose, ref = person
     point = pose.copy()
     point[:, :2] = [50.0, 60.0]  # every joint on one pixel
     result = warp.warp_to_pose(ref, point)
@@ -325,7 +339,9 @@ def test_any_resolution_and_aspect(shape):
 def test_limb_matrix_maps_bone_onto_bone():
     a, b, a2, b2 = np.array([10.0, 20]), np.array([10.0, 60]), np.array([50.0, 50]), np.array([80.0, 50])
     m = warp.limb_matrix(a, b, a2, b2, across=1.5)
-    apply = lambda p: m[:, :2] @ p + m[:, 2]  # noqa: E731
+    def apply(p):
+        return m[:, :2] @ p + m[:, 2]
+
     assert np.allclose(apply(a), a2) and np.allclose(apply(b), b2)
     assert np.linalg.det(m[:, :2]) > 0  # never mirrors
     width = apply(a + [4.0, 0]) - a2  # across the bone: scaled by `across`
@@ -381,7 +397,7 @@ def test_bad_inputs_are_named(person, caplog):
 
 
 def test_over_composites_with_alpha(person):
-    image, mask, pose, ref = person
+    image, mask, pose, _ref = person
     result = warp.warp_person(image, mask, pose, pose)
     plate = np.full_like(image, 7)
     out = result.over(plate)

@@ -21,15 +21,24 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ilat_video import warp  # noqa: E402
-from ilat_video.fileio import load_image  # noqa: E402
-from ilat_video.pose.draw import draw_pose  # noqa: E402
-from ilat_video.pose.extract import extract_image_person, extract_poses  # noqa: E402
-from ilat_video.pose.retarget import retarget  # noqa: E402
-from ilat_video.pose.sequence import PoseSequence  # noqa: E402
-from ilat_video.video import read_frames  # noqa: E402
-from ilat_video.pose.skeleton import (L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,  # noqa: E402
-                                      R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
+from ilat_video import warp
+from ilat_video.fileio import load_image
+from ilat_video.pose.draw import draw_pose
+from ilat_video.pose.extract import extract_image_person, extract_poses
+from ilat_video.pose.retarget import retarget
+from ilat_video.pose.sequence import PoseSequence
+from ilat_video.pose.skeleton import (
+    L_ELBOW,
+    L_SHOULDER,
+    L_WRIST,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
+from ilat_video.video import read_frames
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_PHOTOS = [SHARED / "real" / "photos" / "standing_hoodie_black_bg.png",
