@@ -24,8 +24,17 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .compose import Stage, output_size, scale_points
 from .conditioning import model_inputs
-from .crop import CropBox, crop_frame, crop_pose, image_to_tensor, person_box, square_crop_box, tensor_to_image
+from .crop import (
+    CropBox,
+    crop_frame,
+    crop_pose,
+    image_to_tensor,
+    person_box,
+    square_crop_box,
+    tensor_to_image,
+)
 from .errors import IlatError, NoPersonError
 from .fileio import check_output_path, load_image
 from .nn.loading import check_fit, load_shipped, pick_device
@@ -33,12 +42,19 @@ from .options import RenderOptions
 from .personalize import personalize_decoder
 from .personalize import personalize_transformer as tune_transformer
 from .pose.draw import draw_pose
-from .pose.extract import extract_image_pose, extract_poses
+from .pose.extract import extract_image_person, extract_poses
 from .pose.formats import load_poses
 from .pose.formats import save_poses as write_poses
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
-from .regions import changed_region, paste_outside, paste_still, token_region, union_region
+from .regions import (
+    changed_region,
+    paste_outside,
+    paste_still,
+    pose_region,
+    token_region,
+    union_region,
+)
 from .sampling import sample_and_decode
 from .video import VideoWriter, probe_video, read_frames
 from .views import View, average_views, view_list
@@ -56,6 +72,8 @@ class Reference:
     image: np.ndarray  # uint8 (H, W, 3) RGB
     pose: np.ndarray  # float32 (13, 3) in the image's pixels
     name: str
+    mask: np.ndarray | None = None  # float32 (H, W) in [0, 1]: MediaPipe's person mask, when it ran
+    extras: np.ndarray | None = None  # float32 (10, 3): hand and foot points, when MediaPipe ran
 
 
 @dataclasses.dataclass
@@ -80,8 +98,8 @@ class AnimationSummary:
     frames_without_person: int
     fps: float
     seconds: float
-    size: int
-    region_rate: float
+    frame_size: tuple[int, int]  # (W, H) of the written result frames (before side-by-side panels)
+    region_rate: float | None  # the square path's mean share of tokens generated; None on the photo path
 
     @property
     def frames_per_second(self) -> float:
@@ -136,9 +154,11 @@ class Animator:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise IlatError(f"{name}: expected a uint8 (H, W, 3) RGB image, got {image.dtype} {image.shape}")
         height, width = image.shape[:2]
+        person = None
         if reference_pose is None:
-            pose = extract_image_pose(image if not isinstance(reference, (str, os.PathLike)) else reference,
-                                      model_path=self.pose_model)
+            person = extract_image_person(image if not isinstance(reference, (str, os.PathLike)) else reference,
+                                          model_path=self.pose_model)
+            pose = person.pose
         else:
             if isinstance(reference_pose, (str, os.PathLike)):
                 reference_pose = load_poses(reference_pose)
@@ -153,7 +173,8 @@ class Animator:
         pose = np.asarray(pose, dtype=np.float32)
         if (pose[:, 2] > 0).sum() < 4:
             raise NoPersonError(f"{name}: the reference pose shows fewer than 4 joints; a whole person is needed")
-        return Reference(image=image, pose=pose, name=name)
+        return Reference(image=image, pose=pose, name=name, mask=None if person is None else person.mask,
+                         extras=None if person is None else person.extras)
 
     def load_driving(self, driving, *, max_frames: int | None = None, stride: int = 1,
                      progress: ProgressCallback | None = None) -> PoseSequence:
@@ -207,18 +228,62 @@ class Animator:
         )
 
     # --- 4.-5. generate -----------------------------------------------------------------------------
-    @torch.inference_mode()
     def generate(self, plan: AnimationPlan, options: RenderOptions | None = None, *, batch_size: int = 8,
                  seed: int = 0, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
-        """Yield uint8 (S, S, 3) frames of the reference person in each target pose, in order.
+        """Yield uint8 frames of the reference person in each target pose, in order.
 
-        options: how each frame is made (`RenderOptions`; default: the paper's greedy tokens, the
-        reference's own pixels wherever the model kept its token). seed: the sampler's and the
-        tuning's generator (same seed, same frames). Frames are made `batch_size` at a time.
+        options: how each frame is made (`RenderOptions`). The default, frame="photo": (H', W', 3)
+        frames at the photo's own size (`photo_size`), the reference's pixels warped to each pose
+        over a background plate. frame="square": (S, S, 3) frames of the model's crop, made by
+        iLAT `batch_size` at a time; seed: the sampler's and the tuning's generator (same seed,
+        same frames).
         """
         options = options or RenderOptions()
         if batch_size < 1:
             raise IlatError(f"batch size must be at least 1, got {batch_size}")
+        if options.frame == "photo":
+            yield from self._photo_frames(plan, options, progress)
+        else:
+            yield from self._square_frames(plan, options, batch_size, seed, progress)
+
+    def photo_size(self, plan: AnimationPlan, options: RenderOptions) -> tuple[int, int]:
+        """(W, H) of the frames `generate` makes on the photo path."""
+        height, width = plan.reference.image.shape[:2]
+        return output_size(width, height, options.max_side)
+
+    def _photo_frames(self, plan: AnimationPlan, options: RenderOptions,
+                      progress: ProgressCallback | None) -> Iterator[np.ndarray]:
+        reference = plan.reference
+        mask = reference.mask if reference.mask is not None else self._person_mask(reference)
+        stage = Stage.prepare(reference.image, mask, reference.pose, reference.extras, max_side=options.max_side,
+                              plate=options.plate, name=reference.name)
+        told = set()
+        total = len(plan.target)
+        for t, pose in enumerate(plan.target.keypoints):
+            frame, warped = stage.frame(pose)
+            new = set(warped.skipped) - told
+            if new:  # say once which parts cannot be drawn, and why
+                log.warning("%s: not drawn from frame %d on: %s", reference.name, t,
+                            "; ".join(f"{part} ({warped.skipped[part]})" for part in sorted(new)))
+                told |= new
+            yield frame
+            if progress is not None:
+                progress(t + 1, total)
+
+    def _person_mask(self, reference: Reference) -> np.ndarray:
+        """MediaPipe's person mask for a reference whose pose was given; the skeleton's outline
+        when MediaPipe finds nobody (a drawn or synthetic person)."""
+        try:
+            return extract_image_person(reference.image, model_path=self.pose_model).mask
+        except NoPersonError:
+            log.warning("%s: MediaPipe finds no person to segment; the skeleton's outline stands in for "
+                        "the person mask", reference.name)
+            height, width = reference.image.shape[:2]
+            return pose_region(reference.pose, height, width).astype(np.float32)
+
+    @torch.inference_mode()
+    def _square_frames(self, plan: AnimationPlan, options: RenderOptions, batch_size: int, seed: int,
+                       progress: ProgressCallback | None) -> Iterator[np.ndarray]:
         size, device = self.size, self.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
@@ -271,10 +336,10 @@ class Animator:
         """Animate and stream the frames into an mp4 (written atomically: no partial file on error).
 
         fps: output frame rate (default: the driving motion's, after `stride`). side_by_side:
-        reference | driving frame (or the target skeleton for pose files) | result. keep_audio: copy
-        the driving video's audio. save_poses: also write the retargeted poses (our JSON).
-        upscale: integer factor for the written frames (default: up to at least 256 pixels).
-        The rest: see `animate`.
+        reference | driving frame (or the target skeleton for pose files) | result, all at the
+        result's height. keep_audio: copy the driving video's audio. save_poses: also write the
+        retargeted poses (our JSON). upscale: integer factor for the square path's frames (default:
+        up to at least 256 pixels). The rest: see `animate`.
         """
         # Everything that can be checked is checked before anything is read or written.
         _check_retarget(retarget)
@@ -290,14 +355,19 @@ class Animator:
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
         plan = self.plan(ref, poses, retarget=retarget)
         fps = float(fps or poses.fps)
-        upscale = upscale or max(1, -(-256 // plan.size))
-        panels = _side_panels(plan, driving if driving_is_video else None, stride) if side_by_side else None
+        options = options or RenderOptions()
+        square = options.frame == "square"
+        frame_size = (plan.size, plan.size) if square else self.photo_size(plan, options)
+        upscale = (upscale or max(1, -(-256 // plan.size))) if square else 1
+        video = driving if driving_is_video else None
+        panels = (_square_panels(plan, video, stride) if square else _photo_panels(plan, video, stride, frame_size)
+                  ) if side_by_side else None
         frames = self.generate(plan, options, batch_size=batch_size, seed=seed, progress=progress)
         count = 0
         with VideoWriter(output, fps, audio_from=driving if keep_audio else None) as writer:
             for frame in frames:
                 if panels is not None:
-                    frame = np.concatenate([plan.reference_crop, next(panels), frame], axis=1)
+                    frame = np.concatenate([*next(panels), frame], axis=1)
                 if upscale > 1:
                     frame = _upscale(frame, upscale)
                 writer.write(frame)
@@ -307,9 +377,9 @@ class Animator:
         region_rate = float(np.mean([
             _token_region_rate(plan.reference_pose_crop, p, plan.size, self.tokenizer.config.token_grid)
             for p in plan.target_crop[:: max(1, len(plan.target_crop) // 16)]
-        ]))
+        ])) if square else None
         return AnimationSummary(output=output, frames=count, frames_without_person=int(plan.missing.sum()),
-                                fps=fps, seconds=time.perf_counter() - started, size=plan.size,
+                                fps=fps, seconds=time.perf_counter() - started, frame_size=frame_size,
                                 region_rate=region_rate)
 
 
@@ -372,17 +442,16 @@ def _token_region_rate(reference_pose: np.ndarray, pose: np.ndarray, size: int, 
     return float(token_region(union_region(reference_pose, pose, size, size), tuple(grid)).mean())
 
 
-def _side_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: int) -> Iterator[np.ndarray]:
-    """The middle panel of a side-by-side video, one (S, S, 3) frame per output frame.
-
-    A driving video: its frames, cropped around the driving person over the whole clip. A pose
-    file: the target skeleton on black, in the same crop as the result.
-    """
+def _square_panels(plan: AnimationPlan, video: str | os.PathLike | None,
+                   stride: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The left panels of a square side-by-side video, per output frame: the reference crop and
+    (S, S, 3) of the driving video cropped around its person over the whole clip, or of the target
+    skeleton on black in the result's crop (a pose file)."""
     size = plan.size
     if video is None:
         blank = np.zeros((size, size, 3), np.uint8)
         for pose in plan.target_crop:
-            yield draw_pose(blank, pose)
+            yield plan.reference_crop, draw_pose(blank, pose)
         return
     driving = plan.driving
     box = square_crop_box(person_box(driving.keypoints), driving.width, driving.height)
@@ -392,7 +461,36 @@ def _side_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: i
         frame = next(frames, None)
         if frame is not None:
             last = crop_frame(frame, box, size)
-        yield last
+        yield plan.reference_crop, last
+
+
+def _photo_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: int,
+                  size: tuple[int, int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The left panels of a photo-sized side-by-side video, per output frame, at the result's
+    height: the reference photo, and the whole driving frame (or the target skeleton on black at
+    the result's size, for a pose file)."""
+    width, height = size
+    left = _fit_height(plan.reference.image, height)
+    if video is None:
+        ref_height, ref_width = plan.reference.image.shape[:2]
+        blank = np.zeros((height, width, 3), np.uint8)
+        for pose in plan.target.keypoints:
+            yield left, draw_pose(blank, scale_points(pose, width / ref_width, height / ref_height))
+        return
+    frames = read_frames(video, max_frames=len(plan.target), stride=stride)
+    last = None
+    for _ in range(len(plan.target)):
+        frame = next(frames, None)
+        if frame is not None:
+            last = _fit_height(frame, height)
+        yield left, last if last is not None else np.zeros_like(left)
+
+
+def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    """`image` resized to `height`, its aspect kept, its width even."""
+    h, w = image.shape[:2]
+    width = max(2, int(round(w * height / h / 2)) * 2)
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS))
 
 
 def _upscale(frame: np.ndarray, factor: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import ilat_video.pipeline as pipeline
 from ilat_video.conditioning import model_inputs, normalize_pose
 from ilat_video.crop import image_to_tensor
+from ilat_video.options import RenderOptions
 from ilat_video.pipeline import Animator
 from ilat_video.regions import union_region
 from ilat_video.sampling import sample_and_decode
@@ -117,7 +118,7 @@ def test_the_animator_decodes_with_the_z_of_the_reference_encoded_with_the_regio
         return real(tok, tr, inputs, **options)
 
     monkeypatch.setattr(pipeline, "sample_and_decode", spy)
-    frames = list(animator.generate(plan, batch_size=3))
+    frames = list(animator.generate(plan, RenderOptions(frame="square"), batch_size=3))
     assert len(frames) == 3 and len(seen) == 1
     region = torch.from_numpy(np.stack([union_region(plan.reference_pose_crop, p, plan.size, plan.size)
                                         for p in plan.target_crop]))

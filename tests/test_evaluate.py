@@ -294,7 +294,8 @@ def test_ilat_reproduces_the_animators_frames(models, subsets, method, backgroun
                              reference_crop=tensor_to_image(pair["reference"]),
                              reference_pose_crop=pair["reference_pose"].numpy(),
                              target_crop=pair["target_pose"].numpy()[None])
-        (expected,) = list(animator.generate(plan, RenderOptions(background=background, decode=decode)))
+        (expected,) = list(animator.generate(plan, RenderOptions(frame="square", background=background,
+                                                                  decode=decode)))
         # Batch 1 against batch 2: float sums may move a pixel on a rounding edge by one level.
         assert np.abs(expected.astype(int) - frame).max() <= 1
 
@@ -442,7 +443,7 @@ def test_sampling_is_seeded_and_greedy_is_deterministic(models, subsets):
     pairs = {0: subsets[0]}
     greedy = [ev.evaluate_model(models, pairs, **kwargs).examples for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*greedy))
-    same = [ev.evaluate_model(models, pairs, options=RenderOptions(top_k=8, temperature=2.0), **kwargs).examples for _ in range(2)]
+    same = [ev.evaluate_model(models, pairs, options=RenderOptions(frame="square", top_k=8, temperature=2.0), **kwargs).examples for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*same))
 
 
@@ -656,12 +657,12 @@ def test_two_views_average_the_frame_with_the_mirrored_pairs_frame(models, subse
     for method in ("ilat", "ilat-unchanged", "ilat-expected"):
         plain = ev.generate(method, tokenizer, transformer, batch).float()
         back = ev.generate(method, tokenizer, transformer, mirrored).float().flip(-1)
-        both = ev.generate(method, tokenizer, transformer, batch, RenderOptions(views=2))
+        both = ev.generate(method, tokenizer, transformer, batch, RenderOptions(frame="square", views=2))
         assert not torch.allclose(plain, back, atol=1e-3)  # the mirrored run is a different guess
         assert torch.allclose(both, (plain + back) / 2, atol=1e-5), method
-    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(views=4)), batch["reference"])
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(frame="square", views=4)), batch["reference"])
     with pytest.raises(IlatError, match="views must be between 1 and 16"):
-        RenderOptions(views=17)
+        RenderOptions(frame="square", views=17)
 
 
 def test_merged_parts_give_the_numbers_of_one_run_over_all_their_subsets(tmp_path, model_dir):

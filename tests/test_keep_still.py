@@ -41,7 +41,7 @@ def inner(region: np.ndarray, margin: int = 2) -> np.ndarray:
 def test_evaluate_pastes_the_reference_on_the_still_parts_of_the_frame_it_makes(models, batch):
     tokenizer, transformer = models
     plain = ev.generate("ilat-expected", tokenizer, transformer, batch)
-    kept = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(keep_still=0.5))
+    kept = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(frame="square", keep_still=0.5))
     assert torch.equal(kept, paste_still(plain, batch["reference"], batch["region"].bool(),
                                          batch["reference_pose"].numpy(), batch["target_pose"].numpy(), tolerance=0.5))
     # A pose that did not move at all: the whole region is the reference, with views and tuning too.
@@ -49,8 +49,8 @@ def test_evaluate_pastes_the_reference_on_the_still_parts_of_the_frame_it_makes(
                  region=torch.from_numpy(np.stack([union_region(p, p, SIZE, SIZE)
                                                    for p in batch["reference_pose"].numpy()])))
     for options in ({}, {"views": 2, "personalize": 2}):
-        made = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(keep_still=0.0, **options))
-        redrawn = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(**options))
+        made = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(frame="square", keep_still=0.0, **options))
+        redrawn = ev.generate("ilat-expected", tokenizer, transformer, still, RenderOptions(frame="square", **options))
         for i, region in enumerate(still["region"].numpy()):
             core = torch.from_numpy(inner(region))
             assert torch.equal(made[i][:, core], still["reference"][i][:, core])
@@ -64,8 +64,8 @@ def test_animator_keeps_the_still_legs_exactly_and_redraws_the_moved_arm(model_d
     target = np.stack([plan.reference_pose_crop] * 2).copy()
     target[1, [sk.L_ELBOW, sk.L_WRIST], :2] += (3.0, -4.0)  # frame 1 raises the left forearm; frame 0 is still
     plan = dataclasses.replace(plan, target_crop=target)
-    kept = list(animator.generate(plan, RenderOptions(decode="expected", keep_still=0.25)))
-    redrawn = list(animator.generate(plan, RenderOptions(decode="expected")))
+    kept = list(animator.generate(plan, RenderOptions(frame="square", decode="expected", keep_still=0.25)))
+    redrawn = list(animator.generate(plan, RenderOptions(frame="square", decode="expected")))
     for frame, again, pose in zip(kept, redrawn, target):
         region = union_region(plan.reference_pose_crop, pose, plan.size, plan.size)
         still = inner(region & ~moved_region(plan.reference_pose_crop, pose, plan.size, plan.size, tolerance=0.25))
@@ -74,7 +74,7 @@ def test_animator_keeps_the_still_legs_exactly_and_redraws_the_moved_arm(model_d
     moved = moved_region(plan.reference_pose_crop, target[1], plan.size, plan.size, tolerance=0.25)
     assert moved.any() and np.array_equal(kept[1][moved], redrawn[1][moved])  # what moved is drawn as before
     with pytest.raises(IlatError, match="keep-still"):
-        RenderOptions(keep_still=-1.0)
+        RenderOptions(frame="square", keep_still=-1.0)
 
 
 def test_cli_keep_still(model_dir, reference, driving, tmp_path):  # noqa: F811
@@ -83,7 +83,7 @@ def test_cli_keep_still(model_dir, reference, driving, tmp_path):  # noqa: F811
                       "--max-frames", 2, "--keep-still", -1)
     assert bad.exit_code == 2 and not out.exists()
     good = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                       "--max-frames", 2, "--keep-still", 0.25)
+                       "--max-frames", 2, "--frame", "square", "--keep-still", 0.25)
     assert good.exit_code == 0, good.output
     assert out.stat().st_size > 0
     result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--data", "synthetic", "--pairs", "1",

@@ -151,28 +151,28 @@ def test_evaluate_tunes_each_pair_on_its_own_reference(models, pairs):
     """A batch of two pairs gives each the frame it gets alone: no pair's decoder saw the other."""
     tokenizer, transformer = models
     batch = stack_pairs(pairs, "cpu")
-    both = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(personalize=4))
+    both = ev.generate("ilat-expected", tokenizer, transformer, batch, RenderOptions(frame="square", personalize=4))
     plain = ev.generate("ilat-expected", tokenizer, transformer, batch)
     for i in range(2):
         alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[i:i + 1] for k, v in batch.items()},
-                            RenderOptions(personalize=4))
+                            RenderOptions(frame="square", personalize=4))
         assert torch.allclose(both[i], alone[0], atol=1e-5)
     assert not torch.allclose(both, plain)
     with_transformer = ev.generate("ilat-expected", tokenizer, transformer, batch,
-                                   RenderOptions(personalize=4, personalize_transformer=3))
+                                   RenderOptions(frame="square", personalize=4, personalize_transformer=3))
     alone = ev.generate("ilat-expected", tokenizer, transformer, {k: v[1:] for k, v in batch.items()},
-                        RenderOptions(personalize=4, personalize_transformer=3))
+                        RenderOptions(frame="square", personalize=4, personalize_transformer=3))
     assert torch.allclose(with_transformer[1], alone[0], atol=1e-5)
-    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(personalize=4)), batch["reference"])
+    assert torch.equal(ev.generate("copy", tokenizer, transformer, batch, RenderOptions(frame="square", personalize=4)), batch["reference"])
 
 
 def test_animator_frames_change_inside_the_region_only(model_dir, reference, driving):  # noqa: F811
     animator = Animator.from_pretrained(model_dir, device="cpu")
     plan = animator.plan(animator.load_reference(reference[0], reference[1]),
                          animator.load_driving(driving, max_frames=3))
-    plain = list(animator.generate(plan, RenderOptions(background="reference")))
-    tuned = list(animator.generate(plan, RenderOptions(background="reference", personalize=10)))
-    both = list(animator.generate(plan, RenderOptions(background="reference", personalize=10,
+    plain = list(animator.generate(plan, RenderOptions(frame="square", background="reference")))
+    tuned = list(animator.generate(plan, RenderOptions(frame="square", background="reference", personalize=10)))
+    both = list(animator.generate(plan, RenderOptions(frame="square", background="reference", personalize=10,
                                                          personalize_transformer=3)))
     assert any(not np.array_equal(a, b) for a, b in zip(plain, tuned))
     for a, b, c, pose in zip(plain, tuned, both, plan.target_crop):
@@ -188,7 +188,7 @@ def test_cli_personalize(model_dir, reference, driving, tmp_path):  # noqa: F811
                       "--max-frames", 2, "--personalize", -1)
     assert bad.exit_code == 2 and not out.exists()
     good = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                       "--max-frames", 2, "--personalize", 3, "--personalize-transformer", 2)
+                       "--max-frames", 2, "--frame", "square", "--personalize", 3, "--personalize-transformer", 2)
     assert good.exit_code == 0, good.output
     assert out.stat().st_size > 0
     result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--data", "synthetic", "--pairs", "1",

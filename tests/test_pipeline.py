@@ -21,6 +21,7 @@ from ilat_video.pose.formats import load_poses, save_poses
 from ilat_video.pose.sequence import PoseSequence
 from ilat_video.video import VideoWriter, read_frames
 
+SQUARE = RenderOptions(frame="square")  # the model's square frames: what most tests here look at
 DATA = Path(__file__).parent / "data"
 
 
@@ -59,7 +60,8 @@ def driving() -> Path:
 
 def test_frames_come_out_at_model_size_one_per_driving_frame(model_dir, reference, driving):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    frames = list(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=5, batch_size=2))
+    frames = list(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=5, batch_size=2,
+                                   options=SQUARE))
     assert len(frames) == 5
     assert all(f.shape == (32, 32, 3) and f.dtype == np.uint8 for f in frames)
 
@@ -67,7 +69,7 @@ def test_frames_come_out_at_model_size_one_per_driving_frame(model_dir, referenc
 @pytest.mark.parametrize("decode", ["tokens", "expected"])
 def test_batching_and_seed_do_not_change_greedy_frames(model_dir, reference, driving, decode):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    kwargs = dict(reference_pose=reference[1], max_frames=4, options=RenderOptions(decode=decode))
+    kwargs = dict(reference_pose=reference[1], max_frames=4, options=RenderOptions(frame="square", decode=decode))
     one = list(animator.animate(reference[0], driving, batch_size=1, seed=1, **kwargs))
     four = list(animator.animate(reference[0], driving, batch_size=4, seed=7, **kwargs))
     # Same tokens; the decoder's float sums differ by ~1e-6 between batch sizes, which can move a
@@ -91,7 +93,7 @@ def test_a_shared_reference_model_reuses_the_reference_keys_with_the_same_frames
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sampling, "sample_local", spy)
-    kwargs = dict(reference_pose=reference[1], max_frames=5, batch_size=2)
+    kwargs = dict(reference_pose=reference[1], max_frames=5, batch_size=2, options=SQUARE)
     shared = list(animator.animate(reference[0], driving, **kwargs))
     assert len(calls) == 3 and calls[0] is not None and all(c is calls[0] for c in calls)  # once per video
     # The same frames as recomputing the reference in every frame's pass.
@@ -106,7 +108,8 @@ def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, refer
 
     animator = Animator.from_pretrained(model_dir, device="cpu")
     kwargs = dict(reference_pose=reference[1], max_frames=3, batch_size=3)
-    plain = list(animator.animate(reference[0], driving, **kwargs))
+    plain_kwargs = dict(kwargs, options=SQUARE)
+    plain = list(animator.animate(reference[0], driving, **plain_kwargs))
     calls = []
     real = sampling.sample_local
 
@@ -115,7 +118,7 @@ def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, refer
         return real(model, cond, known, target_pose, region, **k)
 
     monkeypatch.setattr(sampling, "sample_local", spy)
-    two = list(animator.animate(reference[0], driving, options=RenderOptions(views=2), **kwargs))
+    two = list(animator.animate(reference[0], driving, options=RenderOptions(frame="square", views=2), **kwargs))
     assert len(calls) == 2  # one batch, one sampler run per view
     (cond0, pose0, region0), (cond1, pose1, region1) = calls
     assert torch.equal(region1, region0.flip(-1))  # the mirrored frame's token region
@@ -125,7 +128,7 @@ def test_views_run_the_sampler_once_per_view_on_mirrored_inputs(model_dir, refer
     assert torch.equal(pose1[..., 1:], swapped[..., 1:])
     assert torch.allclose(pose1[..., 0] + swapped[..., 0], torch.full_like(pose1[..., 0], 31 / 32), atol=1e-6)
     assert len(two) == 3 and not all(np.array_equal(a, b) for a, b in zip(plain, two))
-    assert all(np.array_equal(a, b) for a, b in zip(two, animator.animate(reference[0], driving, options=RenderOptions(views=2),
+    assert all(np.array_equal(a, b) for a, b in zip(two, animator.animate(reference[0], driving, options=RenderOptions(frame="square", views=2),
                                                                      **kwargs)))
 
 
@@ -137,14 +140,14 @@ def test_views_out_of_range_are_refused_before_any_output(model_dir, reference, 
     assert list(tmp_path.iterdir()) == []
     assert run_animate(reference[0], driving, "-o", out, "--views", 17).exit_code == 2
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                         "--max-frames", 2, "--views", 4, "--decode", "expected")
+                         "--max-frames", 2, "--frame", "square", "--views", 4, "--decode", "expected")
     assert result.exit_code == 0, result.output
     assert len(list(read_frames(out))) == 2
 
 
 def test_sampling_is_reproducible_per_seed(model_dir, reference, driving):
     animator = Animator.from_pretrained(model_dir, device="cpu")
-    kwargs = dict(reference_pose=reference[1], max_frames=3, options=RenderOptions(top_k=8, temperature=1.5))
+    kwargs = dict(reference_pose=reference[1], max_frames=3, options=RenderOptions(frame="square", top_k=8, temperature=1.5))
     a = list(animator.animate(reference[0], driving, seed=3, **kwargs))
     b = list(animator.animate(reference[0], driving, seed=3, **kwargs))
     c = list(animator.animate(reference[0], driving, seed=4, **kwargs))
@@ -197,7 +200,8 @@ def run_animate(*args):
 def test_cli_animate_writes_the_video(model_dir, reference, driving, tmp_path, background, decode):
     out = tmp_path / "cli.mp4"
     result = run_animate(reference[0], driving, "-o", out, "--model", model_dir, "--reference-pose", reference[1],
-                         "--max-frames", 3, "--batch-size", 2, "--background", background, "--decode", decode)
+                         "--max-frames", 3, "--batch-size", 2, "--frame", "square", "--background", background,
+                         "--decode", decode)
     assert result.exit_code == 0, result.output
     assert "3 frames" in result.output
     assert len(list(read_frames(out))) == 3
@@ -309,5 +313,6 @@ def test_the_shipped_demo_model_loads_and_animates(tmp_path):
     animator = Animator.from_pretrained(default_model_dir(), device="cpu")
     assert animator.tokenizer.config.two_stream
     frames = list(animator.animate(root / "examples" / "reference.png", root / "examples" / "driving_poses.json",
-                                   reference_pose=root / "examples" / "reference_pose.json", max_frames=2))
+                                   reference_pose=root / "examples" / "reference_pose.json", max_frames=2,
+                                   options=SQUARE))
     assert len(frames) == 2 and frames[0].shape == (animator.size, animator.size, 3)

@@ -99,7 +99,7 @@ def evaluate_command(model, tokenizer, data, count, seeds, methods, baseline_mod
     from .. import eval as ev
     from ..options import RenderOptions
 
-    options = RenderOptions(top_k=top_k, temperature=temperature, views=views, personalize=personalize,
+    options = RenderOptions(frame="square", top_k=top_k, temperature=temperature, views=views, personalize=personalize,
                             personalize_transformer=personalize_transformer, keep_still=keep_still)
     methods = methods or (["ilat", "ilat-unchanged", "ilat-expected", "reconstruction", "reconstruction-unchanged",
                            "copy"]

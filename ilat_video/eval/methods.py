@@ -60,7 +60,7 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     for the local methods, the views, personalising (each pair its own copies, tuned on its own
     reference) and keep-still of `RenderOptions`, and for the sampling methods top_k / temperature
     (greedy when neither); the other methods make one frame whatever they are."""
-    options = options or RenderOptions()
+    options = options or RenderOptions(frame="square")
     reference = batch["reference"]
     if method == "copy":
         return reference.clone()

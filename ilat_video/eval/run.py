@@ -38,14 +38,14 @@ def evaluate_model(model, pairs, *, method: str = "ilat", options: RenderOptions
     pairs: {seed: [pair samples]} (see `pairs.pair_subsets`), a list of pair samples (the same
         pairs for every seed; then only the sampler's seed changes, which matters only when
         sampling), or "synthetic" / a Penn Action folder, from which `count` pairs per seed are made.
-    options: `RenderOptions` for the local methods (views, personalising, keep-still) and the
+    options: `RenderOptions` (frame="square", the model's frames) for the local methods (views, personalising, keep-still) and the
         sampling ones (top_k, temperature); see `methods.generate`.
     seeds: the subsets' seeds (default: the mapping's keys, else 0, 1, 2); each also seeds the
         sampler when the options ask for sampling (greedy otherwise, as the paper).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
     features: an optional extractor uint8 (n, S, S, 3) -> (n, d) for FID (e.g. `inception.InceptionFeatures`).
     """
-    options = options or RenderOptions()
+    options = options or RenderOptions(frame="square")
     if method not in METHODS:
         raise IlatError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
     if batch_size < 1:

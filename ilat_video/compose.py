@@ -1,0 +1,134 @@
+"""Frames at the photo's own size: a background plate, the reference person warped over it.
+
+    stage = Stage.prepare(photo, mask, pose, extras, max_side=1280)   # once per video
+    for target_pose in poses:                                          # in the photo's pixels
+        frame, warped = stage.frame(target_pose)                       # uint8 (H', W', 3), WarpResult
+
+The reference's own pixels carry the person, part by part (`warp.py`), so the face, the clothes and
+the photo's resolution survive. What the warp cannot show is filled:
+- the background behind where the person stood: the *plate*, the photo with the person removed and
+  the hole inpainted, made once per video (`background_plate`; OpenCV's Telea inpainting by
+  default, or none at all: the warped person over the photo as it is, ghost included);
+- what the warped parts do not cover stays the plate; where the warp's confidence is low (seams,
+  strong rotations, hidden parts) the Animator can hand the pixels to the model (`repair`).
+
+Output size: the photo's, scaled so its longer side is at most `max_side`, rounded down to even
+numbers (H.264's 4:2:0 needs them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import cv2
+import numpy as np
+
+from .errors import IlatError, NoPersonError
+from .options import PLATES
+from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
+
+log = logging.getLogger(__name__)
+
+PLATE_WORK_SIDE = 512  # the hole is inpainted at this longer side, then scaled back into the photo
+HOLE_GROWTH = 0.06  # the person's hole is the mask grown by this share of the body's height (hair, shadow, blur)
+
+
+def output_size(width: int, height: int, max_side: int | None = None) -> tuple[int, int]:
+    """(W, H) of the output: the photo's, its longer side at most `max_side`, both even (at least 2)."""
+    if max_side is not None and max_side < 16:
+        raise IlatError(f"max-side must be at least 16 pixels, got {max_side}")
+    scale = 1.0 if max_side is None else min(1.0, max_side / max(width, height))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def resize_person(image: np.ndarray, mask: np.ndarray, pose: np.ndarray, extras: np.ndarray | None,
+                  size: tuple[int, int]):
+    """The photo, its person mask, pose and extra points at `size` = (W, H)."""
+    height, width = image.shape[:2]
+    if (width, height) == tuple(size):
+        return image, mask, pose, extras
+    sx, sy = size[0] / width, size[1] / height
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return image, mask, scale_points(pose, sx, sy), None if extras is None else scale_points(extras, sx, sy)
+
+
+def scale_points(points: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """Points (..., 3) x, y, confidence in one image's pixels -> in a resized image's (pixel centres)."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[..., 0] = (out[..., 0] + 0.5) * sx - 0.5
+    out[..., 1] = (out[..., 1] + 0.5) * sy - 0.5
+    return out
+
+
+def check_mask(mask: np.ndarray, name: str) -> np.ndarray:
+    """The person mask as float32 in [0, 1], refused when empty or when it fills the image."""
+    mask = np.asarray(mask, dtype=np.float32)
+    share = float((mask >= 0.5).mean())
+    if share == 0.0:
+        raise NoPersonError(f"{name}: the person mask is empty: nobody to animate was segmented")
+    if share > 0.95:
+        raise NoPersonError(f"{name}: the person mask covers {100 * share:.0f}% of the image: the person "
+                            "cannot be told from the background (crop the photo or use another one)")
+    return mask
+
+
+def person_hole(mask: np.ndarray, body_height: float) -> np.ndarray:
+    """bool (H, W): where the person stood, grown by HOLE_GROWTH x body height (hair, soft edges,
+    the shadow at the feet), what the plate must fill."""
+    radius = max(1, int(round(HOLE_GROWTH * body_height)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate((mask >= 0.3).astype(np.uint8), kernel) > 0
+
+
+def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint") -> np.ndarray:
+    """The photo with `hole` (bool (H, W)) filled: OpenCV's Telea inpainting at PLATE_WORK_SIDE,
+    scaled back and blended into the hole over a few pixels ("inpaint"), or the photo unchanged
+    ("none"). uint8 (H, W, 3)."""
+    if method not in PLATES:
+        raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
+    if method == "none" or not hole.any():
+        return image.copy()
+    height, width = hole.shape
+    scale = min(1.0, PLATE_WORK_SIDE / max(height, width))
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
+    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_CUBIC)
+    feather = max(1, int(round(2 / scale)))
+    weight = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), feather)
+    weight = np.maximum(weight, hole)[..., None]
+    return np.clip(np.round(filled * weight + image * (1 - weight)), 0, 255).astype(np.uint8)
+
+
+@dataclasses.dataclass
+class Stage:
+    """What every frame of a video shares: the prepared reference and the plate, at the output size."""
+
+    reference: WarpReference
+    plate: np.ndarray  # uint8 (H, W, 3)
+    hole: np.ndarray  # bool (H, W): where the person stood in the reference
+    size: tuple[int, int]  # (W, H)
+    scale: tuple[float, float]  # output pixels per photo pixel, (x, y)
+
+    @classmethod
+    def prepare(cls, image: np.ndarray, mask: np.ndarray, pose: np.ndarray, extras: np.ndarray | None = None,
+                *, max_side: int | None = None, plate: str = "inpaint", name: str = "reference") -> "Stage":
+        """image uint8 (H, W, 3); mask (H, W) in [0, 1]; pose (13, 3) and extras (10, 3) in its pixels."""
+        mask = check_mask(mask, name)
+        height, width = image.shape[:2]
+        size = output_size(width, height, max_side)
+        image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
+        reference = prepare_reference(image, mask, pose, extras)
+        hole = person_hole(mask, reference.height * 3.0)  # torso height x 3: about the body's
+        return cls(reference=reference, plate=background_plate(image, hole, method=plate), hole=hole,
+                   size=size, scale=(size[0] / width, size[1] / height))
+
+    def frame(self, target_pose: np.ndarray) -> tuple[np.ndarray, WarpResult]:
+        """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
+        plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence)."""
+        pose = scale_points(target_pose, *self.scale)
+        warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
+        return warped.over(self.plate), warped

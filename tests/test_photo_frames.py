@@ -1,0 +1,146 @@
+"""Frames at the photo's own size (`compose.py`, the Animator's default frame="photo"): the size
+rule, the plate, the reference's own pixels carried to each pose, side-by-side panels at the
+result's height, and bad input refused before any output."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_pipeline import driving, model_dir, reference, tiny_models  # noqa: F401  (fixtures)
+
+from ilat_video.cli import main
+from ilat_video.compose import (
+    Stage,
+    background_plate,
+    check_mask,
+    output_size,
+    person_hole,
+    scale_points,
+)
+from ilat_video.errors import IlatError, NoPersonError
+from ilat_video.fileio import load_image
+from ilat_video.options import RenderOptions
+from ilat_video.pipeline import Animator
+from ilat_video.pose.extract import extract_image_person
+from ilat_video.video import read_frames
+
+PHOTO = Path(__file__).parent / "data" / "real" / "standing_hoodie_black_bg.png"
+
+
+@pytest.fixture(scope="module")
+def person():
+    return load_image(PHOTO), extract_image_person(PHOTO)
+
+
+@given(width=st.integers(2, 4000), height=st.integers(2, 4000), cap=st.one_of(st.none(), st.integers(16, 3000)))
+@settings(max_examples=200, deadline=None)
+def test_output_size_is_even_capped_and_keeps_the_aspect(width, height, cap):
+    w, h = output_size(width, height, cap)
+    assert w % 2 == 0 and h % 2 == 0 and w >= 2 and h >= 2
+    assert w <= max(width, 2) and h <= max(height, 2)
+    if cap is not None:
+        assert max(w, h) <= max(cap, 2)
+    if min(w, h) >= 100:
+        assert abs(w / h - width / height) < 0.05 * width / height
+
+
+def test_points_scale_with_pixel_centres():
+    pose = np.array([[0.0, 0.0, 1.0], [9.0, 19.0, 0.5]], np.float32)
+    out = scale_points(pose, 2.0, 0.5)
+    np.testing.assert_allclose(out[:, :2], [[0.5, -0.25], [18.5, 9.25]])
+    assert out[1, 2] == 0.5 and pose[1, 0] == 9.0  # confidence kept, input untouched
+
+
+def test_the_plate_changes_only_the_hole_and_removes_the_person(person):
+    image, found = person
+    hole = person_hole(found.mask, 100.0)
+    plate = background_plate(image, hole)
+    assert plate.shape == image.shape and plate.dtype == np.uint8
+    far = ~person_hole(hole.astype(np.float32), 20.0)  # well outside the hole: untouched
+    assert np.array_equal(plate[far], image[far])
+    inside = found.mask >= 0.9
+    # The person (grey hoodie) is replaced by what surrounds them (the black background).
+    assert plate[inside].mean() < image[inside].mean() - 20
+    assert np.array_equal(background_plate(image, hole, method="none"), image)
+
+
+@pytest.mark.parametrize("share, message", [(0.0, "empty"), (1.0, "covers 100%")])
+def test_a_mask_that_is_empty_or_fills_the_photo_is_refused(share, message):
+    mask = np.zeros((40, 30), np.float32)
+    mask[: int(40 * share)] = 1.0
+    with pytest.raises(NoPersonError, match=message):
+        check_mask(mask, "me.png")
+
+
+def test_the_reference_pose_gives_back_the_reference(person):
+    """Warping to the reference's own pose: the person's pixels come back (within interpolation)."""
+    image, found = person
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras)
+    frame, warped = stage.frame(found.pose)
+    assert frame.shape == image.shape
+    sure = (found.mask > 0.9) & (warped.alpha > 0.99)
+    assert sure.mean() > 0.5 * (found.mask > 0.9).mean()
+    assert np.abs(frame[sure].astype(int) - image[sure]).mean() < 3.0
+
+
+def test_a_moved_arm_changes_the_frame_near_the_arm_only(person):
+    image, found = person
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)
+    still, _ = stage.frame(found.pose)
+    raised = found.pose.copy()
+    raised[5, 1] -= 60  # the right wrist up (photo pixels)
+    moved, _ = stage.frame(raised)
+    changed = np.abs(moved.astype(int) - still).max(axis=2) > 8
+    assert changed.any()
+    ys, xs = np.nonzero(changed)
+    elbow, wrist, new_wrist = (scale_points(p, *stage.scale)[:2] for p in (found.pose[3], found.pose[5], raised[5]))
+    reach = np.linalg.norm(elbow - wrist) * 1.5
+    near = np.minimum.reduce([np.hypot(xs - p[0], ys - p[1]) for p in (elbow, wrist, new_wrist)])
+    assert (near < reach).mean() > 0.95
+
+
+def test_the_animator_writes_photo_sized_frames_with_side_panels_at_that_height(person, tmp_path):
+    tokenizer, transformer = tiny_models()
+    animator = Animator(tokenizer, transformer, device="cpu")
+    image, found = person
+    out = tmp_path / "photo.mp4"
+    summary = animator.animate_to_file(PHOTO, Path(__file__).parent / "data" / "video" / "person_dribble.mp4", out,
+                                       max_frames=3, side_by_side=True, options=RenderOptions(max_side=200))
+    assert summary.frame_size == (200, 200) and summary.region_rate is None
+    frames = list(read_frames(out))
+    assert len(frames) == 3
+    height, width = frames[0].shape[:2]
+    # reference (200) | the 1080x1920 driving frame at height 200 (112) | result (200)
+    assert height == 200 and width == 200 + 112 + 200
+
+
+def test_a_given_pose_on_a_person_mediapipe_cannot_see_falls_back_to_the_skeleton(reference, driving,  # noqa: F811
+                                                                                   caplog, monkeypatch):
+    import ilat_video.pipeline as pipeline
+
+    def nobody(image, **kwargs):
+        raise NoPersonError("nobody")
+
+    monkeypatch.setattr(pipeline, "extract_image_person", nobody)
+    tokenizer, transformer = tiny_models()
+    animator = Animator(tokenizer, transformer, device="cpu")
+    with caplog.at_level(logging.WARNING):
+        frames = list(animator.animate(reference[0], driving, reference_pose=reference[1], max_frames=2))
+    assert len(frames) == 2 and frames[0].shape == (96, 96, 3)
+    assert any("skeleton's outline" in r.message for r in caplog.records)
+
+
+def test_square_only_options_on_photo_frames_are_refused_before_any_output(model_dir, tmp_path):  # noqa: F811
+    out = tmp_path / "never.mp4"
+    for args in (["--views", "4"], ["--decode", "expected"], ["--frame", "square", "--max-side", "100"]):
+        result = CliRunner().invoke(main, ["animate", str(PHOTO), "x.json", "-o", str(out), "--model", str(model_dir),
+                                           *args])
+        assert result.exit_code == 2 and "only to --frame" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(IlatError, match="--views: this applies only to --frame square"):
+        RenderOptions(views=2)
