@@ -151,6 +151,7 @@ LINKS = (
 _HAND_EXTRAS = {R_FORE: (0, 2), L_FORE: (1, 3)}  # index and pinky knuckles
 _FOOT_EXTRAS = {R_SHANK: (6, 8), L_SHANK: (7, 9)}  # heel and toe
 _LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never underflow to 0
+HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see _head_matrix)
 SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
@@ -661,13 +662,22 @@ def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
 
 
 def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
-    v_r = ref_pose[HEAD, :2].astype(np.float64) - _neck(ref_pose)
-    v_t = target_pose[HEAD, :2].astype(np.float64) - _neck(target_pose)
-    angle = 0.0
-    if np.hypot(*v_r) > 0.1 * height and np.hypot(*v_t) > 0.1 * height * scale:
-        angle = float(np.arctan2(v_t[1], v_t[0]) - np.arctan2(v_r[1], v_r[0]))
-        angle = (angle + np.pi) % (2 * np.pi) - np.pi
-    return similarity_matrix(angle, scale, ref_pose[HEAD, :2], target_pose[HEAD, :2])
+    """The head rides on the neck (the shoulder midpoint): it turns with the shoulder line, tilted
+    further by the neck -> head direction's turn, at most HEAD_TILT_LIMIT. In 2-D a nod or a look
+    down swings the head joint round the neck although the face does not roll; followed freely it
+    would lay the face on its side."""
+    def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
+        u, v = b - a, d - c
+        if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
+            return None
+        return float((np.arctan2(v[1], v[0]) - np.arctan2(u[1], u[0]) + np.pi) % (2 * np.pi) - np.pi)
+
+    ref, tgt = ref_pose[:, :2].astype(np.float64), target_pose[:, :2].astype(np.float64)
+    shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
+    tilt = turn(_neck(ref_pose), ref[HEAD], _neck(target_pose), tgt[HEAD])
+    extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
+    angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
+    return similarity_matrix(angle, scale, _neck(ref_pose), _neck(target_pose))
 
 
 @dataclass

@@ -402,3 +402,35 @@ def test_over_composites_with_alpha(person):
     plate = np.full_like(image, 7)
     out = result.over(plate)
     assert np.array_equal(out[mask], image[mask]) and (out[~mask] == 7).all()
+
+
+def _head_turn(reference, target_pose) -> float:
+    transforms, _ = warp.part_transforms(reference, target_pose)
+    (head,) = [t for t in transforms if t.part == warp.HEAD_PART]
+    return float(np.degrees(np.arctan2(head.matrix[1, 0], head.matrix[0, 0])))
+
+
+@pytest.mark.parametrize("swing", [-90.0, -40.0, 60.0, 120.0])
+def test_a_head_swung_round_the_neck_turns_at_most_the_tilt_limit(person, swing):
+    """Looking down or up swings the head joint round the neck in 2-D without rolling the face."""
+    _, _, pose, reference = person
+    neck = (pose[R_SHOULDER] + pose[L_SHOULDER]) / 2
+    swung = pose.copy()
+    c, s = np.cos(np.radians(swing)), np.sin(np.radians(swing))
+    rel = pose[HEAD, :2] - neck[:2]
+    swung[HEAD, :2] = neck[:2] + rel @ np.array([[c, s], [-s, c]], np.float32)
+    assert abs(_head_turn(reference, swung)) <= np.degrees(warp.HEAD_TILT_LIMIT) + 1e-3
+
+
+def test_the_head_turns_with_the_shoulders(person):
+    """The whole upper body leaning 30 degrees: the head leans with it, on the neck."""
+    _, _, pose, reference = person
+    pelvis = (pose[R_HIP] + pose[L_HIP]) / 2
+    leaned = pose.copy()
+    upper = [HEAD, R_SHOULDER, L_SHOULDER, R_ELBOW, L_ELBOW, R_WRIST, L_WRIST]
+    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    leaned[upper, :2] = pelvis[:2] + (pose[upper, :2] - pelvis[:2]) @ np.array([[c, s], [-s, c]], np.float32)
+    before, after = pose[L_SHOULDER, :2] - pose[R_SHOULDER, :2], leaned[L_SHOULDER, :2] - leaned[R_SHOULDER, :2]
+    shoulders = np.degrees(np.arctan2(after[1], after[0]) - np.arctan2(before[1], before[0]))
+    assert abs(shoulders) == pytest.approx(30.0, abs=0.1)
+    assert _head_turn(reference, leaned) == pytest.approx(shoulders, abs=1.0)
