@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PLATE_WORK_SIDE = 512  # the hole is inpainted at this longer side, then scaled back into the photo
 HOLE_GROWTH = 0.06  # the person's hole is the mask grown by this share of the body's height (hair, shadow, blur)
+HOLE_CLOSING = 0.04  # gaps inside the warped person narrower than about twice this share of its height are holes
+HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of its height
 
 
 def output_size(width: int, height: int, max_side: int | None = None) -> tuple[int, int]:
@@ -81,26 +83,57 @@ def person_hole(mask: np.ndarray, body_height: float) -> np.ndarray:
     return cv2.dilate((mask >= 0.3).astype(np.uint8), kernel) > 0
 
 
+def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled by OpenCV's Telea inpainting, done at `work_side`
+    (the longer side) inside the hole's box with a margin, scaled back and blended into the hole
+    over a few pixels; every pixel away from the hole is the input's. uint8 (H, W, 3)."""
+    if not hole.any():
+        return image.copy()
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole)
+    margin = max(8, int(0.1 * max(np.ptp(ys), np.ptp(xs))))
+    y0, y1 = max(0, ys.min() - margin), min(height, ys.max() + margin + 1)
+    x0, x1 = max(0, xs.min() - margin), min(width, xs.max() + margin + 1)
+    crop, crop_hole = image[y0:y1, x0:x1], hole[y0:y1, x0:x1]
+    scale = min(1.0, work_side / max(y1 - y0, x1 - x0))
+    small_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(crop_hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
+    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
+    filled = cv2.resize(cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA), (x1 - x0, y1 - y0),
+                        interpolation=cv2.INTER_CUBIC)
+    weight = cv2.GaussianBlur(crop_hole.astype(np.float32), (0, 0), max(1.0, 1.0 / scale))
+    weight = np.maximum(weight, crop_hole)[..., None]
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.clip(np.round(filled * weight + crop * (1 - weight)), 0, 255).astype(np.uint8)
+    return out
+
+
+def holes_in_person(warped: WarpResult, body_height: float) -> np.ndarray:
+    """bool (H, W): the pixels inside the warped person's outline that no part covers (a hand
+    moved off the hip, the crotch on a step, a tear at a bent knee): the person's coverage closed
+    by a disc of HOLE_CLOSING x body height, minus the coverage, keeping only pieces smaller than
+    a square of HOLE_LARGEST x body height (the space between a raised arm and the head is
+    background, not a hole)."""
+    person = (warped.alpha >= 0.5).astype(np.uint8)
+    radius = max(1, int(round(HOLE_CLOSING * body_height)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    gaps = ((cv2.morphologyEx(person, cv2.MORPH_CLOSE, kernel) > 0) & (person == 0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= (HOLE_LARGEST * body_height) ** 2
+    small[0] = False  # label 0: not a gap
+    return small[labels]
+
+
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint") -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: OpenCV's Telea inpainting at PLATE_WORK_SIDE,
     scaled back and blended into the hole over a few pixels ("inpaint"), or the photo unchanged
     ("none"). uint8 (H, W, 3)."""
     if method not in PLATES:
         raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
-    if method == "none" or not hole.any():
+    if method == "none":
         return image.copy()
-    height, width = hole.shape
-    scale = min(1.0, PLATE_WORK_SIDE / max(height, width))
-    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
-    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
-    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_CUBIC)
-    feather = max(1, int(round(2 / scale)))
-    weight = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), feather)
-    weight = np.maximum(weight, hole)[..., None]
-    return np.clip(np.round(filled * weight + image * (1 - weight)), 0, 255).astype(np.uint8)
+    return inpaint(image, hole)
 
 
 @dataclasses.dataclass
@@ -126,9 +159,14 @@ class Stage:
         return cls(reference=reference, plate=background_plate(image, hole, method=plate), hole=hole,
                    size=size, scale=(size[0] / width, size[1] / height))
 
-    def frame(self, target_pose: np.ndarray) -> tuple[np.ndarray, WarpResult]:
+    def frame(self, target_pose: np.ndarray, *, repair: str = "none") -> tuple[np.ndarray, WarpResult]:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
-        plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence)."""
+        plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
+        repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
+        surroundings (OpenCV); "none" leaves the plate showing through them."""
         pose = scale_points(target_pose, *self.scale)
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
-        return warped.over(self.plate), warped
+        frame = warped.over(self.plate)
+        if repair == "holes":
+            frame = inpaint(frame, holes_in_person(warped, self.reference.height * 3.0))
+        return frame, warped

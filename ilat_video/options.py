@@ -30,7 +30,10 @@ FRAMES = ("photo", "square")
 PLATES = ("inpaint", "none")  # the background behind the person: inpainted once per video, or the photo as is
 SQUARE_ONLY = ("top_k", "temperature", "background", "decode", "views", "personalize", "personalize_transformer",
                "keep_still")
-PHOTO_ONLY = ("plate", "max_side")
+PHOTO_ONLY = ("plate", "repair", "max_side")
+# What fills the holes the warp leaves inside the person (a hand moved off the hip, the crotch on a
+# step, tears at bent joints): OpenCV's inpainting from their surroundings, or nothing.
+REPAIRS = ("holes", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +47,8 @@ class RenderOptions:
     plate: behind the person on the photo path: "inpaint" (the photo with the person removed and
     the hole inpainted, once per video) or "none" (the photo as it is: the reference stays
     visible where the person moved away).
+    repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
+    from their surroundings (`compose.holes_in_person`); "none" lets the plate show through.
 
     top_k, temperature: both None = greedy (the paper's top-1); otherwise sampling among the
     `top_k` likeliest codes (all when None) at `temperature` (1 when None).
@@ -71,6 +76,7 @@ class RenderOptions:
 
     frame: str = "photo"
     plate: str = "inpaint"
+    repair: str = "holes"
     max_side: int | None = None
     top_k: int | None = None
     temperature: float | None = None
@@ -86,6 +92,8 @@ class RenderOptions:
             raise IlatError(f"frame must be one of {', '.join(FRAMES)}, got {self.frame!r}")
         if self.plate not in PLATES:
             raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {self.plate!r}")
+        if self.repair not in REPAIRS:
+            raise IlatError(f"repair must be one of {', '.join(REPAIRS)}, got {self.repair!r}")
         if self.max_side is not None and self.max_side < 16:
             raise IlatError(f"max-side must be at least 16 pixels, got {self.max_side}")
         if self.top_k is not None and self.top_k < 1:

@@ -260,7 +260,7 @@ class Animator:
         told = set()
         total = len(plan.target)
         for t, pose in enumerate(plan.target.keypoints):
-            frame, warped = stage.frame(pose)
+            frame, warped = stage.frame(pose, repair=options.repair)
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

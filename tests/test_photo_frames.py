@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from ilat_video.compose import (
     Stage,
     background_plate,
     check_mask,
+    holes_in_person,
     output_size,
     person_hole,
     scale_points,
@@ -144,3 +146,35 @@ def test_square_only_options_on_photo_frames_are_refused_before_any_output(model
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(IlatError, match="--views: this applies only to --frame square"):
         RenderOptions(views=2)
+
+
+def _warp_with_alpha(alpha: np.ndarray):
+    from ilat_video.warp import WarpResult
+
+    h, w = alpha.shape
+    return WarpResult(image=np.zeros((h, w, 3), np.uint8), alpha=alpha.astype(np.float32),
+                      confidence=alpha.astype(np.float32), part_labels=np.full((h, w), -1, np.int8))
+
+
+def test_holes_inside_the_person_are_found_and_gaps_between_limbs_are_not():
+    alpha = np.zeros((200, 200), np.float32)
+    alpha[20:180, 60:140] = 1.0  # a body 160 px tall
+    alpha[90:96, 95:101] = 0.0  # a small hole inside it (a hand that moved away)
+    alpha[20:60, 20:40] = 1.0  # an arm up beside the body, 20 px of background between them
+    holes = holes_in_person(_warp_with_alpha(alpha), body_height=160.0)
+    assert holes[90:96, 95:101].all()
+    assert not holes[alpha > 0].any()
+    assert not holes[20:60, 40:60].any()  # the gap between arm and body is background, not a hole
+
+
+def test_repairing_holes_changes_nothing_away_from_them(person):
+    image, found = person
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)
+    raised = found.pose.copy()
+    raised[[3, 5], 1] -= 50  # the right arm up: it leaves the torso's side uncovered
+    plain, warped = stage.frame(raised, repair="none")
+    fixed, _ = stage.frame(raised, repair="holes")
+    holes = holes_in_person(warped, stage.reference.height * 3.0)
+    far = cv2.dilate(holes.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0  # 3 pixels away or more
+    assert holes.any() and np.array_equal(plain[far], fixed[far])
+    assert not np.array_equal(plain[holes], fixed[holes])

@@ -12,6 +12,7 @@ from ..options import (
     MAX_TUNING_STEPS,
     MAX_VIEWS,
     PLATES,
+    REPAIRS,
 )
 from .common import SectionedCommand, console, experimental, set_threads, user_errors
 
@@ -45,6 +46,9 @@ from .common import SectionedCommand, console, experimental, set_threads, user_e
 @click.option("--plate", type=click.Choice(PLATES), default="inpaint", show_default=True,
               help="Behind the person (photo frames): the photo with the person removed and the hole inpainted, "
                    "or none: the photo as it is (the reference shows through where the person moved away).")
+@click.option("--repair", type=click.Choice(REPAIRS), default="holes", show_default=True,
+              help="Photo frames: fill the holes the warp leaves inside the person (a hand moved off the hip, "
+                   "tears at bent joints) from their surroundings (holes), or let the background show (none).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Square frames generated together (faster per frame; memory grows with it, not with the video).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling (same seed, same video).")
@@ -91,9 +95,9 @@ from .common import SectionedCommand, console, experimental, set_threads, user_e
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
-                    frame, max_side, plate, batch_size, seed, top_k, temperature, background, decode, views, personalize,
-                    personalize_transformer, keep_still, device, threads, save_poses, side_by_side, keep_audio,
-                    pose_model) -> None:
+                    frame, max_side, plate, repair, batch_size, seed, top_k, temperature, background, decode, views,
+                    personalize, personalize_transformer, keep_still, device, threads, save_poses, side_by_side,
+                    keep_audio, pose_model) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -117,7 +121,8 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
     from ..options import RenderOptions
     from ..pipeline import Animator, default_model_dir
 
-    options = RenderOptions(frame=frame, plate=plate, max_side=max_side, top_k=top_k, temperature=temperature, background=background, decode=decode, views=views,
+    options = RenderOptions(frame=frame, plate=plate, repair=repair, max_side=max_side, top_k=top_k,
+                            temperature=temperature, background=background, decode=decode, views=views,
                             personalize=personalize, personalize_transformer=personalize_transformer,
                             keep_still=keep_still)
     set_threads(threads)

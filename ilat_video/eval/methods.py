@@ -72,8 +72,8 @@ def generate(method: str, tokenizer, transformer, batch: dict[str, torch.Tensor]
     if method not in LOCAL_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     if options.personalize or options.personalize_transformer:
-        frames = torch.cat([_personalized_frame(method, tokenizer, transformer, {k: v[i:i + 1] for k, v in batch.items()},
-                                                options, sampling) for i in range(len(reference))])
+        pairs = ({k: v[i:i + 1] for k, v in batch.items()} for i in range(len(reference)))
+        frames = torch.cat([_personalized_frame(method, tokenizer, transformer, one, options, sampling) for one in pairs])
     else:
         frames = _local_views(method, tokenizer, transformer, batch, options.views, sampling)
     if options.keep_still is None:

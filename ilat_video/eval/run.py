@@ -15,7 +15,13 @@ from ..errors import DatasetError, IlatError
 from ..nn.loading import check_fit, load_models, pick_device
 from ..options import RenderOptions
 from .methods import METHODS, MODEL_METHODS, generate
-from .metrics import METRICS, SCOPES, feature_statistics, frechet_distance, image_metrics
+from .metrics import (
+    METRICS,
+    SCOPES,
+    feature_statistics,
+    frechet_distance,
+    image_metrics,
+)
 from .pairs import resolve_subsets, stack_pairs
 from .results import MethodResult, SubsetResult
 
@@ -38,8 +44,8 @@ def evaluate_model(model, pairs, *, method: str = "ilat", options: RenderOptions
     pairs: {seed: [pair samples]} (see `pairs.pair_subsets`), a list of pair samples (the same
         pairs for every seed; then only the sampler's seed changes, which matters only when
         sampling), or "synthetic" / a Penn Action folder, from which `count` pairs per seed are made.
-    options: `RenderOptions` (frame="square", the model's frames) for the local methods (views, personalising, keep-still) and the
-        sampling ones (top_k, temperature); see `methods.generate`.
+    options: `RenderOptions` (frame="square", the model's frames) for the local methods (views,
+        personalising, keep-still) and the sampling ones (top_k, temperature); see `methods.generate`.
     seeds: the subsets' seeds (default: the mapping's keys, else 0, 1, 2); each also seeds the
         sampler when the options ask for sampling (greedy otherwise, as the paper).
     keep_examples: keep the first n result frames of the first subset (for picture strips).
