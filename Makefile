@@ -25,11 +25,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# The main job on the shipped demo model and the example inputs.
+# The main job on the example inputs: a real photo animated with a real video.
 demo: $(STAMP)
 	@mkdir -p out
-	$(PY) -m ilat_video animate examples/reference.png examples/driving.mp4 \
-		--reference-pose examples/reference_pose.json --side-by-side -o out/demo.mp4
+	$(PY) -m ilat_video animate examples/photo.jpg examples/dance.mp4 --side-by-side -o out/demo.mp4
 	@echo "open out/demo.mp4 (reference | driving | result)"
 
 # The README's opening picture (docs/readme.jpg) from the same job.
