@@ -1,0 +1,144 @@
+"""Part-wise warping of the reference person to a target pose, with a per-pixel confidence.
+
+    ref = prepare_reference(photo, mask, pose, extras)          # once per reference photo
+    result = warp_to_pose(ref, target_pose, out_shape=(H, W))   # per frame: WarpResult
+    frame = result.over(background)                             # the warped person over a plate
+
+or in one call: `warp_person(photo, mask, pose, target_pose)`. No learned weights; numpy + OpenCV.
+
+How it works
+------------
+1. Parts (PART_NAMES): torso, head, upper arms, forearms (with the hands), thighs, shanks (with
+   the feet). In the reference each person pixel is owned by one part: the part whose bone is
+   nearest in units of that part's radius (an arm owns every pixel inside its own capsule, as arms
+   are drawn in front of the body; what lies behind the shoulder or hip joint, seen from the
+   elbow or knee, is the torso's). Around the joints that link two parts (neck, elbows, hips,
+   knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
+   the overhang that fills the outer side of a bent joint.
+2. One transform per part, reference pixels -> target pixels (2x3 affine):
+   limbs: the reference bone onto the target bone (rotation, stretch along the bone, the body's
+   scale `g` across it); torso: least-squares affine from the reference's 4 corners (shoulders,
+   hips) to the target's; head: rotation of the neck->nose direction, scale g, nose onto nose.
+   g = median over the bones of target length / reference length.
+3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
+   from under that part's transform (cv2.warpAffine, bilinear), with its colour premultiplied by
+   person mask x ownership (a soft mask is taken through a smoothstep from 0.25 to 0.75, so the
+   pixels it is unsure of do not travel as faint ghosts of the background). Parts of one layer
+   (body: torso, head, legs; arms: both arms) are mixed by coverage where they agree or only share
+   a pixel (exact: the pose itself gives back the reference), and where they overlap and disagree
+   (a joint that bent) by skinning weights exp(-distance to the part's target bone / (radius x
+   blend)): the nearer bone wins, over a seam about `blend` radii wide. The arms layer is drawn
+   over the body layer (where the two only share a pixel, their coverages add).
+
+Output (WarpResult): the warped person's RGB, its alpha (coverage: 0 = no reference person pixel
+lands here) and a confidence in [0, 1] that says how far the pixel can be trusted:
+
+    confidence = alpha x trust(part) x seam
+
+- trust(part) = exp(-(rotation / 120 deg)^2 / 2) x exp(-(ln(stretch ratio) / 0.4)^2 / 2)
+  x exp(-(ln(magnification) / 1.1)^2 / 2), from the part's 2x2 linear map (rotation of its polar
+  decomposition; ratio and size of its singular values): 1 for a part that did not move or was
+  only translated, lower for strong rotation, foreshortening/stretching or enlargement.
+- seam = exp(-(spread / (0.03 x torso height))^2), spread = the weighted spread of the reference
+  locations the contributing parts fetch this pixel from: 1 where one part draws the pixel or all
+  agree (a pose that did not change), low where parts that moved differently overlap; times, around
+  each joint (neck, shoulders, elbows, hips, knees), 1 - dip x exp(-r^2 / (2 sigma^2)): dip =
+  1 - exp(-(gap / (0.03 x torso height))^2), gap = how far apart the joint's two parts fetch the
+  rim of the joint (reference pixels), r = distance to the joint, sigma = 0.75 x the joint's radius.
+  A joint that bent by more than about 20 degrees is a seam of confidence near 0.
+- 0 wherever alpha is 0.
+
+Parts that are not drawn (their pixels get alpha and confidence 0 and are left to generation;
+listed in WarpResult.skipped and logged):
+- a part whose joints have confidence <= WarpConfig.min_confidence in either pose;
+- the torso when the target torso is *mirrored* (its orientation, the sign of
+  cross(shoulder/hip direction, spine), is the opposite of the reference's: the person turned
+  around, so the reference shows the wrong side), *twisted* (the target's shoulder line points
+  against its hip line) or *collapsed* (its area cross(across, spine) is under
+  WarpConfig.collapse_ratio of the reference's at body scale, or its shoulder width under a fifth
+  of the reference's: seen edge-on or folded); with a mirrored torso the head (whose back we would
+  see) is not drawn either. A reference seen edge-on itself (area under 0.2 torso height^2) cannot
+  be checked: its torso is moved as a bone along the spine instead.
+
+Coordinates: x, y pixels, the reference's for the reference pose and the output's for the target
+pose (any output size and aspect). Masks: True / 1 = person.
+
+Files: parts.py (the parts' table, WarpConfig, reading a pose), geometry.py (distances and
+affines), reference.py (step 1: prepare_reference), transforms.py (step 2: part_transforms and
+trust), render.py (step 3: warp_to_pose, WarpResult).
+"""
+from .geometry import fit_affine, limb_matrix, segment_distance, similarity_matrix
+from .parts import (
+    ARMS_LAYER,
+    BODY_LAYER,
+    DEFAULT_RADIUS,
+    HEAD_PART,
+    L_FORE,
+    L_SHANK,
+    L_THIGH,
+    L_UPPER,
+    LIMB_BONES,
+    LINKS,
+    PART_JOINTS,
+    PART_LAYER,
+    PART_NAMES,
+    R_FORE,
+    R_SHANK,
+    R_THIGH,
+    R_UPPER,
+    ROOT_LIMBS,
+    TORSO,
+    WarpConfig,
+)
+from .reference import SOFT_MASK, WarpReference, prepare_reference
+from .render import SKIN_STRIDE, WarpResult, warp_person, warp_to_pose
+from .transforms import (
+    HEAD_TILT_LIMIT,
+    MIN_SCALE,
+    PartTransform,
+    body_scale,
+    part_transforms,
+    torso_state,
+    transform_trust,
+)
+
+__all__ = [
+    "ARMS_LAYER",
+    "BODY_LAYER",
+    "DEFAULT_RADIUS",
+    "HEAD_PART",
+    "HEAD_TILT_LIMIT",
+    "LIMB_BONES",
+    "LINKS",
+    "L_FORE",
+    "L_SHANK",
+    "L_THIGH",
+    "L_UPPER",
+    "MIN_SCALE",
+    "PART_JOINTS",
+    "PART_LAYER",
+    "PART_NAMES",
+    "ROOT_LIMBS",
+    "R_FORE",
+    "R_SHANK",
+    "R_THIGH",
+    "R_UPPER",
+    "SKIN_STRIDE",
+    "SOFT_MASK",
+    "TORSO",
+    "PartTransform",
+    "WarpConfig",
+    "WarpReference",
+    "WarpResult",
+    "body_scale",
+    "fit_affine",
+    "limb_matrix",
+    "part_transforms",
+    "prepare_reference",
+    "segment_distance",
+    "similarity_matrix",
+    "torso_state",
+    "transform_trust",
+    "warp_person",
+    "warp_to_pose",
+]

@@ -1,0 +1,67 @@
+"""Pure 2-D geometry of the warp: distances to bones and shapes, and the 2x3 affines that move parts."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def segment_distance(xs: np.ndarray, ys: np.ndarray, a, b) -> np.ndarray:
+    """Distance from points (xs, ys) (broadcastable float arrays) to the segment a-b."""
+    ax, ay = float(a[0]), float(a[1])
+    dx, dy = float(b[0]) - ax, float(b[1]) - ay
+    px, py = xs - ax, ys - ay
+    length2 = dx * dx + dy * dy
+    if length2 < 1e-12:
+        return np.sqrt(px * px + py * py)
+    t = np.clip((px * dx + py * dy) * (1.0 / length2), 0.0, 1.0)
+    ex, ey = px - t * dx, py - t * dy
+    return np.sqrt(ex * ex + ey * ey)
+
+
+def shape_distance(xs: np.ndarray, ys: np.ndarray, segments: np.ndarray,
+                   polygon: np.ndarray | None) -> np.ndarray:
+    """Distance to a union of segments (S, 2, 2); with a polygon (K, 2), 0 inside it and the
+    distance to its edges outside (xs: (1, W), ys: (H, 1) pixel coordinates of a grid)."""
+    if polygon is not None:
+        edges = [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
+        d = np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in edges])
+        inside = np.zeros(d.shape, np.uint8)
+        x0, y0 = float(xs.ravel()[0]), float(ys.ravel()[0])
+        pts = np.round((polygon - [x0, y0]) * 16).astype(np.int32)
+        cv2.fillPoly(inside, [pts], 1, lineType=cv2.LINE_8, shift=4)
+        d[inside.astype(bool)] = 0.0
+        return d
+    return np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in segments])
+
+
+def limb_matrix(a, b, a2, b2, across: float, min_stretch: float = 0.15) -> np.ndarray:
+    """The 2x3 affine that maps bone a->b onto bone a2->b2: a onto a2, rotated with the bone,
+    stretched along it by |a2 b2| / |a b| (at least min_stretch x across), scaled by `across`
+    perpendicular to it. Orientation-preserving (no mirroring)."""
+    a, b, a2, b2 = (np.asarray(p, np.float64)[:2] for p in (a, b, a2, b2))
+    v, v2 = b - a, b2 - a2
+    length, length2 = np.hypot(*v), np.hypot(*v2)
+    if length < 1e-6:
+        raise ValueError("limb_matrix: the reference bone has zero length")
+    e1 = v / length
+    e2 = v2 / length2 if length2 > 1e-6 else e1
+    n1, n2 = np.array([-e1[1], e1[0]]), np.array([-e2[1], e2[0]])
+    along = max(length2 / length, min_stretch * across)
+    linear = along * np.outer(e2, e1) + across * np.outer(n2, n1)
+    return np.hstack([linear, (a2 - linear @ a)[:, None]])
+
+
+def fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares 2x3 affine mapping points src (N, 2) onto dst (N, 2), N >= 3."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    design = np.hstack([src, np.ones((len(src), 1))])
+    solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
+    return solution.T
+
+
+def similarity_matrix(angle: float, scale: float, src_point, dst_point) -> np.ndarray:
+    """2x3 rotation by `angle` (radians) and uniform `scale` that maps src_point onto dst_point."""
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    linear = np.array([[c, -s], [s, c]])
+    return np.hstack([linear, (np.asarray(dst_point, np.float64)[:2]
+                               - linear @ np.asarray(src_point, np.float64)[:2])[:, None]])

@@ -1,0 +1,135 @@
+"""The body's parts as the warp sees them, the warp's options, and reading a pose.
+
+The parts (PART_NAMES) and their table: the joints each part needs, the bone that moves a limb,
+default radii, the joints that link two parts, the hand and foot points that extend forearms and
+shanks. How they are used: the package docstring (ilat_video/warp/__init__.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import IlatError
+from ..pose.skeleton import (
+    HEAD,
+    JOINT_NAMES,
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    NUM_JOINTS,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
+
+PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forearm", "left_upper_arm",
+                               "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank")
+TORSO, HEAD_PART, R_UPPER, R_FORE, L_UPPER, L_FORE, R_THIGH, R_SHANK, L_THIGH, L_SHANK = range(10)
+BODY_LAYER, ARMS_LAYER = 0, 1
+ROOT_LIMBS = (R_UPPER, L_UPPER, R_THIGH, L_THIGH)  # limbs hanging from the torso
+PART_LAYER = (BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER,
+              BODY_LAYER, BODY_LAYER, BODY_LAYER, BODY_LAYER)
+# Joints each part needs (confident in both poses) to be drawn.
+PART_JOINTS: tuple[tuple[int, ...], ...] = (
+    (R_SHOULDER, L_SHOULDER, R_HIP, L_HIP),
+    (HEAD, R_SHOULDER, L_SHOULDER),
+    (R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST),
+    (R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE),
+)
+# Limbs: (start joint, end joint) of the bone that defines the transform.
+LIMB_BONES = {R_UPPER: (R_SHOULDER, R_ELBOW), R_FORE: (R_ELBOW, R_WRIST),
+              L_UPPER: (L_SHOULDER, L_ELBOW), L_FORE: (L_ELBOW, L_WRIST),
+              R_THIGH: (R_HIP, R_KNEE), R_SHANK: (R_KNEE, R_ANKLE),
+              L_THIGH: (L_HIP, L_KNEE), L_SHANK: (L_KNEE, L_ANKLE)}
+# Default radius of each part's capsule, x torso height (shoulder midpoint to hip midpoint); limbs
+# are refined from the person mask (the distance to its edge along the bone). The head's radius is
+# x the neck->nose distance, the torso's is how far it reaches beyond its 4 corners.
+DEFAULT_RADIUS = (0.14, 0.45, 0.12, 0.10, 0.12, 0.10, 0.17, 0.12, 0.17, 0.12)
+# Joints linking two parts: (part a, part b, a overhangs b, b overhangs a, disc radius x the
+# smaller radius of the two; the torso's radius does not count). The disc is centred on the joint
+# (the neck: between shoulders and nose). A disc no wider than the narrower limb makes the overhang
+# a rounded joint cap: it fills the outer side of a bend without sticking out of either limb.
+LINKS = (
+    (TORSO, HEAD_PART, True, True, 0.6),
+    (TORSO, R_UPPER, True, False, 0.6), (TORSO, L_UPPER, True, False, 0.6),
+    (R_UPPER, R_FORE, True, True, 1.0), (L_UPPER, L_FORE, True, True, 1.0),
+    (TORSO, R_THIGH, True, True, 1.0), (TORSO, L_THIGH, True, True, 1.0),
+    (R_THIGH, R_SHANK, True, True, 1.0), (L_THIGH, L_SHANK, True, True, 1.0),
+)
+# Extras order (pose.extract.EXTRA_NAMES): r/l index, r/l pinky, r/l thumb, r/l heel, r/l toe.
+HAND_EXTRAS = {R_FORE: (0, 2), L_FORE: (1, 3)}  # index and pinky knuckles
+FOOT_EXTRAS = {R_SHANK: (6, 8), L_SHANK: (7, 9)}  # heel and toe
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """How the warp decides what to draw and how far to trust it (the package docstring).
+
+    min_confidence: joints with confidence <= this count as missing.
+    blend: skinning softness, in part radii: the seam between two parts is about this wide.
+    collapse_ratio: a target torso with area under this fraction of the reference's (at body
+        scale) is collapsed and not drawn.
+    seam_scale: source spread (x torso height) at which the seam confidence falls to 1/e.
+    rotation_scale: degrees; anisotropy_scale, magnification_scale: natural logs (trust terms).
+    """
+
+    min_confidence: float = 0.0
+    blend: float = 0.25
+    collapse_ratio: float = 0.3
+    seam_scale: float = 0.03
+    rotation_scale: float = 120.0
+    anisotropy_scale: float = 0.4
+    magnification_scale: float = 1.1
+
+    def __post_init__(self):
+        for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",
+                     "magnification_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"WarpConfig.{name} must be > 0, got {getattr(self, name)}")
+
+
+# --- reading a pose ---------------------------------------------------------------------------
+
+def check_pose(pose, which: str) -> np.ndarray:
+    """The pose as float32 (13, 3); IlatError naming `which` pose when it has another shape."""
+    pose = np.asarray(pose, np.float32)
+    if pose.shape != (NUM_JOINTS, 3):
+        raise IlatError(f"warp: the {which} pose must be ({NUM_JOINTS}, 3) = x, y, confidence, "
+                        f"got {pose.shape}")
+    return pose
+
+
+def joint_ok(pose: np.ndarray, min_confidence: float) -> np.ndarray:
+    """(13,) bool: the joint has a finite position and confidence > min_confidence."""
+    return np.isfinite(pose[:, :2]).all(1) & (pose[:, 2] > min_confidence)
+
+
+def missing_reason(part: int, ok: np.ndarray, which: str) -> str | None:
+    """Why `part` cannot be drawn from `which` pose (its joints not ok), or None."""
+    gone = [JOINT_NAMES[j] for j in PART_JOINTS[part] if not ok[j]]
+    if gone:
+        return (f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} missing in the {which} pose "
+                f"(no confidence or no position)")
+    return None
+
+
+def neck_point(pose: np.ndarray) -> np.ndarray:
+    """The shoulder midpoint: where the head sits and the spine starts."""
+    return (pose[R_SHOULDER, :2].astype(np.float64) + pose[L_SHOULDER, :2]) / 2
+
+
+def torso_frame(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(across, spine, shoulder line) of a pose: across = mean of the right->left shoulder and hip
+    vectors, spine = shoulder midpoint -> hip midpoint."""
+    xy = pose[:, :2].astype(np.float64)
+    shoulders = xy[L_SHOULDER] - xy[R_SHOULDER]
+    hips = xy[L_HIP] - xy[R_HIP]
+    spine = (xy[R_HIP] + xy[L_HIP]) / 2 - (xy[R_SHOULDER] + xy[L_SHOULDER]) / 2
+    return (shoulders + hips) / 2, spine, shoulders

@@ -1,0 +1,343 @@
+"""The reference photo, prepared once for any number of target poses (prepare_reference).
+
+Each person pixel is given to one part (the nearest bone in units of the part's radius; arms own
+their whole capsule, being in front), each part also takes its neighbour's pixels within a disc
+at the joints that link them (the overhang), and each part's pixels are kept premultiplied in a
+crop of their own. The method: the package docstring (ilat_video/warp/__init__.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..errors import IlatError, NoPersonError
+from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from .geometry import shape_distance
+from .parts import (
+    ARMS_LAYER,
+    DEFAULT_RADIUS,
+    FOOT_EXTRAS,
+    HAND_EXTRAS,
+    HEAD_PART,
+    LIMB_BONES,
+    LINKS,
+    PART_JOINTS,
+    PART_LAYER,
+    PART_NAMES,
+    ROOT_LIMBS,
+    TORSO,
+    WarpConfig,
+    check_pose,
+    joint_ok,
+    missing_reason,
+    neck_point,
+    torso_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
+_PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
+
+
+@dataclass
+class _PartCrop:
+    """A part's pixels in the reference: the box (x0, y0) + shape; prem: float32 (h, w, 4) =
+    colour x coverage and coverage, coverage = mask x (owned or overhang); primary: float32 (h, w)
+    = mask x owned (the parts' primaries sum to the mask: a partition of the person)."""
+
+    x0: int
+    y0: int
+    prem: np.ndarray
+    primary: np.ndarray
+
+
+@dataclass
+class WarpReference:
+    """The reference photo prepared for warping (prepare_reference).
+
+    image uint8 (H, W, 3); mask float32 (H, W) in [0, 1] (the given mask through a smoothstep
+    from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3); extras (10, 3) or None;
+    height: torso height in pixels (the body's unit); radii: each part's radius in pixels;
+    segments: each part's bone(s) as (S, 2, 2) start/end points; polygon: the torso's 4 corners;
+    labels: int8 (H, W), the part that owns each person pixel (-1: not the person, mask < 0.5);
+    crops: per drawable part, its pixels (None for parts whose joints are missing).
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    pose: np.ndarray
+    extras: np.ndarray | None
+    height: float
+    radii: np.ndarray
+    segments: list
+    polygon: np.ndarray
+    labels: np.ndarray
+    crops: list
+    config: WarpConfig = field(default_factory=WarpConfig)
+    missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
+    links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
+
+
+
+def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
+                      extras: np.ndarray | None = None, *, config: WarpConfig = WarpConfig()
+                      ) -> WarpReference:
+    """Everything about the reference that does not depend on the target pose.
+
+    image: uint8 (H, W, 3) RGB; mask: (H, W) bool or float in [0, 1], True / 1 = person (a soft
+        mask's values are taken as alpha through a smoothstep from 0.25 to 0.75);
+    pose: float32 (13, 3) in the image's pixels; extras: optional (10, 3) hand and foot points
+    (pose.extract.EXTRA_NAMES order) that place the hands and feet.
+    Raises IlatError / NoPersonError for inputs of the wrong kind, an empty or full mask.
+    """
+    image, mask, pose, extras = _check_inputs(image, mask, pose, extras)
+    mask = _soft_alpha(mask)
+    ok = joint_ok(pose, config.min_confidence)
+    height = _reference_height(pose, ok)
+    segments = _part_segments(pose, extras, ok, config.min_confidence)
+    missing = {PART_NAMES[p]: missing_reason(p, ok, "reference")
+               for p in range(len(PART_NAMES)) if segments[p] is None}
+    if missing:
+        logger.info("warp: reference parts that cannot be drawn: %s",
+                    "; ".join(f"{k} ({v})" for k, v in missing.items()))
+    binary = (mask >= 0.5).astype(np.uint8)
+    _warn_if_pose_off_mask(binary, pose, ok, height)
+    radii = _part_radii(binary, pose, segments, height)
+    polygon = (pose[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP], :2].astype(np.float64)
+               if segments[TORSO] is not None else None)
+
+    box = _person_box(mask)
+    x0, y0, x1, y1 = box
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    box_labels = _nearest_parts(xs, ys, segments, polygon, radii)
+    box_mask = mask[y0:y1, x0:x1]
+    labels = np.full(mask.shape, -1, np.int8)
+    labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
+    own = {p: (box_labels == p) for p in range(len(PART_NAMES)) if segments[p] is not None}
+    extra, links = _overhangs(xs, ys, pose, own, radii)
+    crops = _part_crops(image, box_mask, box, own, extra)
+    return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
+                         config, dict(missing), links)
+
+
+def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise IlatError(f"warp: the reference image must be uint8 (H, W, 3) RGB, got "
+                        f"{image.dtype} {image.shape}")
+    mask = np.asarray(mask)
+    if mask.shape != image.shape[:2]:
+        raise IlatError(f"warp: the reference mask must be (H, W) = {image.shape[:2]} like the image, "
+                        f"got {mask.shape}")
+    mask = mask.astype(np.float32) if mask.dtype == bool else np.clip(
+        np.nan_to_num(mask.astype(np.float32)), 0, 1)
+    if not (mask >= 0.5).any():
+        raise NoPersonError("warp: the reference mask is empty (no pixel >= 0.5); expected the "
+                            "person's mask, True / 1 = person")
+    if (mask >= 0.5).all():
+        raise NoPersonError("warp: the reference mask covers the whole image; expected the person's "
+                            "mask, not the frame (True / 1 = person)")
+    pose = check_pose(pose, "reference")
+    if extras is not None:
+        extras = np.asarray(extras, np.float32)
+        if extras.shape != (10, 3):
+            raise IlatError(f"warp: reference extras must be (10, 3) (pose.extract.EXTRA_NAMES), "
+                            f"got {extras.shape}")
+    return image, mask, pose, extras
+
+
+
+def _soft_alpha(mask: np.ndarray) -> np.ndarray:
+    """A soft mask's unsure pixels (MediaPipe gives 0.1-0.3 around limbs it half sees) would be
+    carried as faint ghosts of the reference's background: alpha = smoothstep over SOFT_MASK."""
+    lo, hi = SOFT_MASK
+    t = np.clip((mask - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _reference_height(pose: np.ndarray, ok: np.ndarray) -> float:
+    if ok[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all():
+        height = float(np.hypot(*torso_frame(pose)[1]))
+        if height > 1e-3:
+            return height
+    xy = pose[ok, :2]
+    if len(xy) < 2:
+        raise NoPersonError("warp: the reference pose has fewer than 2 joints with confidence > 0; "
+                            "expected a person's pose (13, 3) in the reference's pixels")
+    return 0.3 * float(np.hypot(*(xy.max(0) - xy.min(0)))) + 1e-3
+
+
+def _part_segments(pose: np.ndarray, extras: np.ndarray | None, ok: np.ndarray,
+                   min_confidence: float) -> list:
+    """Each part's bone(s) in the reference: (S, 2, 2) float64, or None when it has no joints."""
+    xy = pose[:, :2].astype(np.float64)
+    segments: list = [None] * len(PART_NAMES)
+    if ok[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all():
+        neck, pelvis = neck_point(pose), (xy[R_HIP] + xy[L_HIP]) / 2
+        segments[TORSO] = np.array([[neck, pelvis], [xy[R_SHOULDER], xy[L_SHOULDER]],
+                                    [xy[R_HIP], xy[L_HIP]]])
+    if ok[[HEAD, R_SHOULDER, L_SHOULDER]].all():
+        neck = neck_point(pose)
+        v = xy[HEAD] - neck
+        segments[HEAD_PART] = np.array([[neck + 0.5 * v, xy[HEAD] + 0.3 * v]])
+    for part, (a, b) in LIMB_BONES.items():
+        if not (ok[a] and ok[b]):
+            continue
+        segs = [[xy[a], xy[b]]]
+        bone = xy[b] - xy[a]
+        if part in HAND_EXTRAS:
+            points = _extra_points(extras, HAND_EXTRAS[part], min_confidence)
+            if points is not None:  # knuckles -> the fingers reach about as far again
+                segs.append([xy[b], xy[b] + 1.6 * (points.mean(0) - xy[b])])
+            else:
+                segs.append([xy[b], xy[b] + 0.45 * bone])
+        elif part in FOOT_EXTRAS:
+            points = _extra_points(extras, FOOT_EXTRAS[part], min_confidence)
+            if points is not None:  # ankle -> heel and ankle -> toe
+                segs.extend([[xy[b], p] for p in points])
+            else:
+                segs.append([xy[b], xy[b] + 0.2 * bone])
+        segments[part] = np.array(segs)
+    return segments
+
+
+def _extra_points(extras, indices, min_confidence) -> np.ndarray | None:
+    if extras is None:
+        return None
+    points = np.asarray(extras, np.float64)[list(indices)]
+    if not (points[:, 2] > min_confidence).all() or not np.isfinite(points).all():
+        return None
+    return points[:, :2]
+
+
+
+def _warn_if_pose_off_mask(binary: np.ndarray, pose: np.ndarray, ok: np.ndarray,
+                           height: float) -> None:
+    """Warn when most joints lie outside the person mask (binary uint8 (H, W), 1 = person)."""
+    h, w = binary.shape
+    cols = np.clip(np.round(pose[ok, 0]).astype(int), 0, w - 1)
+    rows = np.clip(np.round(pose[ok, 1]).astype(int), 0, h - 1)
+    outside = cv2.distanceTransform(1 - binary, cv2.DIST_L2, 5)[rows, cols] > 0.1 * height
+    if outside.mean() > 0.5:
+        logger.warning("warp: %d of the reference pose's %d joints lie outside the person mask; "
+                       "are the mask and the pose of the same person and image?",
+                       int(outside.sum()), len(outside))
+
+
+def _part_radii(binary: np.ndarray, pose: np.ndarray, segments: list, height: float) -> np.ndarray:
+    """Each part's radius in pixels: DEFAULT_RADIUS x the torso height; the head's from the
+    neck->nose distance; the limbs' measured on the person mask (binary uint8, 1 = person)."""
+    distance = cv2.distanceTransform(binary, cv2.DIST_L2, 5)
+    radii = np.array(DEFAULT_RADIUS) * height
+    if segments[HEAD_PART] is not None:
+        radii[HEAD_PART] = DEFAULT_RADIUS[HEAD_PART] * np.hypot(*(pose[HEAD, :2] - neck_point(pose)))
+        radii[HEAD_PART] = max(radii[HEAD_PART], 0.1 * height)
+    for part in LIMB_BONES:
+        if segments[part] is not None:
+            radii[part] = _limb_radius(distance, segments[part][0], radii[part])
+    return radii
+
+
+def _limb_radius(distance: np.ndarray, segment: np.ndarray, default: float) -> float:
+    """A limb's radius from the person mask's distance transform along its bone's middle (the
+    distance to the silhouette's edge), between 0.6 and 1.3 x the default; a limb that lies over
+    the body (farther from the edge than that) gets the default, as the edge says nothing then."""
+    h, w = distance.shape
+    t = np.linspace(0.2, 0.8, 13)[:, None]
+    points = segment[0] + t * (segment[1] - segment[0])
+    cols = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
+    rows = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
+    measured = float(np.median(distance[rows, cols]))
+    if measured > 1.3 * default:
+        return float(default)
+    return max(measured, 0.6 * default)
+
+
+def _person_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the box of the mask's pixels above 0.01, with a margin of _PAD."""
+    h, w = mask.shape
+    rows, cols = np.nonzero(mask > 0.01)
+    y0, y1 = max(0, rows.min() - _PAD), min(h, rows.max() + 1 + _PAD)
+    x0, x1 = max(0, cols.min() - _PAD), min(w, cols.max() + 1 + _PAD)
+    return x0, y0, x1, y1
+
+
+def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.ndarray | None,
+                   radii: np.ndarray) -> np.ndarray:
+    """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
+    in units of its part's radius. An arm owns its whole capsule (arms are in front); a root
+    limb's cap behind the shoulder or hip joint is the torso's."""
+    present = [p for p in range(len(PART_NAMES)) if segments[p] is not None]
+    if not present:
+        raise NoPersonError("warp: the reference pose has no body part with all its joints; "
+                            "expected a person's pose (13, 3) with confidence > 0")
+    scores = np.empty((len(present), ys.shape[0], xs.shape[1]), np.float32)
+    for i, part in enumerate(present):
+        d = shape_distance(xs, ys, segments[part], polygon if part == TORSO else None)
+        scores[i] = d / radii[part]
+        if PART_LAYER[part] == ARMS_LAYER:  # arms are in front: they own their whole capsule
+            np.subtract(scores[i], 1.0, out=scores[i], where=scores[i] < 1.0)
+        if part in ROOT_LIMBS:  # the shoulder's and hip's caps, behind the joint, are the torso's
+            (ax, ay), (bx, by) = segments[part][0]
+            behind = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) < 0
+            scores[i][behind] = np.inf
+    nearest = np.argmin(scores, axis=0)
+    return np.asarray(present, np.int8)[nearest]
+
+
+def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray
+               ) -> tuple[dict, list]:
+    """({part: bool (h, w), the neighbour's pixels it also draws}, links): at each joint of LINKS
+    whose two parts are present, a disc around the joint; links lists (part a, part b, joint
+    centre (2,), disc radius) for the joint seams."""
+    extra = {p: np.zeros_like(own[p]) for p in own}
+    links = []
+    for a, b, a_over_b, b_over_a, factor in LINKS:
+        if a not in own or b not in own:
+            continue
+        center = _link_center(a, b, pose)
+        radius = factor * (min(radii[a], radii[b]) if a != TORSO else radii[b])
+        links.append((a, b, center, float(radius)))
+        disc = ((xs - center[0]) ** 2 + (ys - center[1]) ** 2) <= radius ** 2
+        if a_over_b:
+            extra[a] |= disc & own[b]
+        if b_over_a:
+            extra[b] |= disc & own[a]
+    return extra, links
+
+
+def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
+    xy = pose[:, :2].astype(np.float64)
+    if b == HEAD_PART:
+        neck = neck_point(pose)
+        return neck + 0.4 * (xy[HEAD] - neck)
+    shared = set(PART_JOINTS[a]) & set(PART_JOINTS[b]) if a != TORSO else set(PART_JOINTS[b][:1])
+    return xy[min(shared)]
+
+
+def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict) -> list:
+    """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
+    box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there."""
+    x0, y0, x1, y1 = box
+    crops: list = [None] * len(PART_NAMES)
+    colour = image[y0:y1, x0:x1].astype(np.float32)
+    for p, own_p in own.items():
+        owned = (own_p | extra[p]).astype(np.float32)
+        weight = owned * box_mask
+        rr, cc = np.nonzero(weight > 0)
+        if len(rr) == 0:
+            continue
+        ry0, ry1 = max(0, rr.min() - _PAD), min(y1 - y0, rr.max() + 1 + _PAD)
+        rx0, rx1 = max(0, cc.min() - _PAD), min(x1 - x0, cc.max() + 1 + _PAD)
+        wcrop = weight[ry0:ry1, rx0:rx1]
+        prem = np.empty(wcrop.shape + (4,), np.float32)
+        np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
+        prem[..., 3] = wcrop
+        primary = own_p[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
+        crops[p] = _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32))
+    return crops

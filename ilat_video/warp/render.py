@@ -1,0 +1,335 @@
+"""Drawing the prepared reference in a target pose: warp_to_pose and its WarpResult.
+
+Each part's pixels are fetched backwards through its transform into one of two depth layers
+(body; arms), mixed by coverage where the parts agree and by skinning weights where they overlap
+and disagree, the arms over the body, and the confidence lowered at seams and bent joints. The
+method: the package docstring (ilat_video/warp/__init__.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..errors import IlatError
+from .geometry import shape_distance
+from .parts import ARMS_LAYER, BODY_LAYER, PART_LAYER, TORSO, WarpConfig
+from .reference import WarpReference, prepare_reference
+from .transforms import PartTransform, part_transforms
+
+logger = logging.getLogger(__name__)
+
+_LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never underflow to 0
+SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
+
+
+@dataclass
+class WarpResult:
+    """The reference person warped to a target pose (see the package docstring).
+
+    image: uint8 (H, W, 3) straight (not premultiplied) RGB of the person, 0 where alpha is 0.
+    alpha: float32 (H, W) in [0, 1], how much of the pixel the warped person covers.
+    confidence: float32 (H, W) in [0, 1], <= alpha; how far the pixel can be trusted.
+    part_labels: int8 (H, W), the part (index into PART_NAMES) that mostly drew each pixel, -1 none.
+    skipped: {part name: why it was not drawn}.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+    confidence: np.ndarray
+    part_labels: np.ndarray
+    skipped: dict = field(default_factory=dict)
+
+    def over(self, background: np.ndarray) -> np.ndarray:
+        """The warped person composited over a uint8 (H, W, 3) background."""
+        if background.shape != self.image.shape:
+            raise IlatError(f"warp: the background must be {self.image.shape} like the warped "
+                            f"frame, got {background.shape}")
+        a = self.alpha[..., None]
+        out = self.image.astype(np.float32) * a + background.astype(np.float32) * (1 - a)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+class _Layer:
+    """Accumulators of one depth layer over its box (x0, y0, x1, y1) in the output."""
+
+    def __init__(self, box):
+        self.box = box
+        shape = (box[3] - box[1], box[2] - box[0])
+        self.plain = np.zeros(shape + (3,), np.float32)   # sum colour * coverage
+        self.covered = np.zeros(shape, np.float32)        # sum coverage
+        self.skinned = np.zeros(shape + (3,), np.float32)  # sum S * colour * coverage
+        self.weight = np.zeros(shape, np.float32)         # sum S * coverage
+        self.primary = np.zeros(shape, np.float32)        # sum primary coverage
+        self.overhang = np.zeros(shape, np.float32)       # max overhang coverage
+        self.su = np.zeros(shape + (2,), np.float32)      # sum S * coverage * source offset
+        self.suu = np.zeros(shape, np.float32)            # ... * |source offset|^2
+        self.trust = np.zeros(shape, np.float32)          # ... * part trust
+        self.best = np.zeros(shape, np.float32)
+        self.label = np.full(shape, -1, np.int8)
+
+    def finish(self, seam_pixels: float):
+        """(colour (h, w, 3), alpha, confidence / alpha, labels) over the layer's box.
+
+        seam = exp(-(spread / seam_pixels)^2), spread = the weighted spread of the reference
+        locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
+        parts' colours where they agree (seam 1) or only share the pixel (coverages adding up to
+        at most 1: antialiased borders), which is exact; the skinning-weighted mean where they
+        overlap and disagree (a joint that bent).
+        """
+        covered = np.maximum(self.covered, 1e-30)
+        weight = np.maximum(self.weight, 1e-30)
+        mean_u = self.su / weight[..., None]
+        spread2 = self.suu / weight
+        spread2 -= mean_u[..., 0] ** 2
+        spread2 -= mean_u[..., 1] ** 2
+        np.maximum(spread2, 0.0, out=spread2)
+        spread2 *= np.float32(-1.0 / seam_pixels ** 2)
+        seam = np.exp(spread2)
+        mix = np.clip(self.covered - 1.0, 0.0, 1.0)
+        mix *= 1.0 - seam
+        colour = self.plain / covered[..., None]
+        colour += mix[..., None] * (self.skinned / weight[..., None] - colour)
+        # the parts' own pixels partition the person (they add up); the overhang only fills gaps
+        alpha = np.maximum(np.minimum(self.primary, 1.0), self.overhang)
+        trust = seam
+        trust *= np.minimum(self.trust / weight, 1.0)
+        empty = self.weight <= 0
+        alpha[empty] = 0.0
+        trust[empty] = 0.0
+        return colour, alpha, trust, self.label
+
+
+def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
+                 out_shape: tuple[int, int] | None = None) -> WarpResult:
+    """The prepared reference warped to target_pose (13, 3), in a frame of out_shape = (H, W)
+    (default: the reference's size); the target pose is in that frame's pixels."""
+    config = reference.config
+    if out_shape is None:
+        out_shape = reference.image.shape[:2]
+    height, width = int(out_shape[0]), int(out_shape[1])
+    if height < 1 or width < 1:
+        raise IlatError(f"warp: out_shape must be (H, W) with H, W >= 1, got {out_shape}")
+    transforms, skipped = part_transforms(reference, target_pose)
+    if skipped:
+        logger.info("warp: not drawn: %s", "; ".join(f"{k} ({v})" for k, v in skipped.items()))
+    image = np.zeros((height, width, 3), np.uint8)
+    alpha = np.zeros((height, width), np.float32)
+    confidence = np.zeros((height, width), np.float32)
+    part_labels = np.full((height, width), -1, np.int8)
+
+    boxes = _part_boxes(reference, transforms, height, width)
+    layers: dict[int, _Layer] = {}
+    for layer_id in (BODY_LAYER, ARMS_LAYER):
+        inside = [boxes[tr.part] for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
+        if inside:
+            layers[layer_id] = _Layer(_union(inside))
+    if not layers:
+        return WarpResult(image, alpha, confidence, part_labels, skipped)
+    for tr in transforms:
+        if tr.part in boxes:
+            _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config)
+
+    seam_pixels = config.seam_scale * reference.height
+    (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels)
+    _joint_seams(reference, transforms, trust, (ux0, uy0), seam_pixels)
+    covered = a > 0
+    box = (slice(uy0, uy1), slice(ux0, ux1))
+    image[box] = np.clip(np.round(colour), 0, 255).astype(np.uint8) * covered[..., None]
+    alpha[box] = a
+    confidence[box] = np.clip(trust * a, 0.0, a)
+    part_labels[box] = np.where(covered, labels, -1)
+    return WarpResult(image, alpha, confidence, part_labels, skipped)
+
+
+def _part_boxes(reference: WarpReference, transforms: list[PartTransform], height: int,
+                width: int) -> dict[int, tuple[int, int, int, int]]:
+    """{part: (x0, y0, x1, y1)}: where each part's crop lands in the (height, width) output, for
+    the parts that land in it at all."""
+    boxes = {}
+    for tr in transforms:
+        crop = reference.crops[tr.part]
+        ch, cw = crop.primary.shape
+        corners = np.array([[crop.x0, crop.y0], [crop.x0 + cw, crop.y0], [crop.x0, crop.y0 + ch],
+                            [crop.x0 + cw, crop.y0 + ch]], np.float64) - 0.5
+        mapped = corners @ tr.matrix[:, :2].T + tr.matrix[:, 2]
+        bx0, by0 = np.floor(mapped.min(0)).astype(int) - 1
+        bx1, by1 = np.ceil(mapped.max(0)).astype(int) + 2
+        bx0, by0, bx1, by1 = max(bx0, 0), max(by0, 0), min(bx1, width), min(by1, height)
+        if bx1 > bx0 and by1 > by0:
+            boxes[tr.part] = (int(bx0), int(by0), int(bx1), int(by1))
+    return boxes
+
+
+def _stack_layers(layers: dict, seam_pixels: float):
+    """The arms layer over the body layer, over the union of their boxes: (union box (x0, y0, x1,
+    y1), colour float32 (h, w, 3), alpha (h, w), trust (h, w), labels int8 (h, w))."""
+    ux0, uy0, ux1, uy1 = _union([layer.box for layer in layers.values()])
+    shape = (uy1 - uy0, ux1 - ux0)
+    colour = np.zeros(shape + (3,), np.float32)
+    a = np.zeros(shape, np.float32)
+    trust = np.zeros(shape, np.float32)
+    labels = np.full(shape, -1, np.int8)
+    for layer_id in (BODY_LAYER, ARMS_LAYER):
+        if layer_id not in layers:
+            continue
+        layer = layers[layer_id]
+        colour_l, a_l, trust_l, labels_l = layer.finish(seam_pixels)
+        x0, y0, x1, y1 = layer.box
+        sl = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
+        colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
+        labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
+    return (ux0, uy0, ux1, uy1), colour, a, trust, labels
+
+
+def _over(front_colour, front_alpha, front_trust, back_colour, back_alpha, back_trust):
+    """(colour, alpha, trust) of a front layer over a back one. Where their coverages add up to
+    at most 1 they only share the pixel (the antialiased border between an arm and the body that
+    moved alike): coverage-weighted means and the summed alpha, which are exact. Where they
+    overlap (coverages summing to 2) the front one covers the back one ("over")."""
+    total = front_alpha + back_alpha
+    overlap = np.clip(total - 1.0, 0.0, 1.0)
+    behind = (1.0 - front_alpha) * back_alpha
+    over_alpha = front_alpha + behind
+    share = front_alpha / np.maximum(total, 1e-30)  # the front's share of the colour, shared
+    share += overlap * (front_alpha / np.maximum(over_alpha, 1e-30) - share)  # ... or over
+    colour = back_colour + share[..., None] * (front_colour - back_colour)
+    trust = back_trust + share * (front_trust - back_trust)
+    return colour, np.minimum(total, 1.0), trust
+
+
+def _joint_seams(reference: WarpReference, transforms: list[PartTransform], trust: np.ndarray,
+                 origin, seam_pixels: float) -> None:
+    """Lower `trust` (in place; origin = its top-left pixel in the output) around each joint whose
+    two parts moved differently: by how far apart the two parts fetch the joint's rim (the circle
+    of its overhang radius, reference pixels), 1 - exp(-(gap / seam_pixels)^2), fading with the
+    distance to the joint in the target as a Gaussian of sigma 0.75 x the disc's radius there."""
+    moved = {tr.part: tr for tr in transforms}
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    ox, oy = origin
+    h, w = trust.shape
+    for a, b, centre, radius in reference.links:
+        if a not in moved or b not in moved:
+            continue
+        ma, mb = moved[a].matrix, moved[b].matrix
+        rim = centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)
+        rim = np.vstack([centre, rim])
+        target = rim @ ma[:, :2].T + ma[:, 2]  # where part a puts the rim
+        inverse_b = np.linalg.inv(np.vstack([mb, [0.0, 0.0, 1.0]]))[:2]
+        fetched = target @ inverse_b[:, :2].T + inverse_b[:, 2]  # where part b fetches those from
+        gap = float(np.linalg.norm(fetched - rim, axis=1).max())
+        dip = 1.0 - np.exp(-(gap / seam_pixels) ** 2)
+        if dip < 1e-3:
+            continue
+        cx, cy = (target[0] + (centre @ mb[:, :2].T + mb[:, 2])) / 2
+        sigma = 0.75 * radius * np.sqrt(abs(np.linalg.det(ma[:, :2])))
+        reach = 3.0 * sigma
+        x0, x1 = max(int(cx - reach) - ox, 0), min(int(cx + reach) + 2 - ox, w)
+        y0, y1 = max(int(cy - reach) - oy, 0), min(int(cy + reach) + 2 - oy, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        xs = np.arange(x0 + ox, x1 + ox, dtype=np.float32)[None, :] - np.float32(cx)
+        ys = np.arange(y0 + oy, y1 + oy, dtype=np.float32)[:, None] - np.float32(cy)
+        r2 = xs * xs + ys * ys
+        bump = np.exp(r2 * np.float32(-0.5 / sigma ** 2))
+        bump[r2 > reach * reach] = 0.0  # a disc: nothing changes beyond 3 sigma
+        trust[y0:y1, x0:x1] *= 1.0 - np.float32(dip) * bump
+
+
+def _union(boxes) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes))
+
+
+def _target_shape(reference: WarpReference, tr: PartTransform):
+    """The part's bone(s) and torso polygon moved into the target."""
+    linear, offset = tr.matrix[:, :2], tr.matrix[:, 2]
+    segments = reference.segments[tr.part] @ linear.T + offset
+    polygon = None
+    if tr.part == TORSO and reference.polygon is not None:
+        polygon = reference.polygon @ linear.T + offset
+    return segments, polygon
+
+
+def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) -> np.ndarray:
+    """Skinning weight of a part over its box: exp(-distance to its target bone / (radius x
+    blend)), floored so it never underflows. Distances are smooth: computed on every SKIN_STRIDE-th
+    pixel and interpolated (exactly for the straight parts of the field)."""
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    step = SKIN_STRIDE if min(bw, bh) > 4 * SKIN_STRIDE else 1
+    xs = np.arange(bx0, bx1 + step - 1, step, dtype=np.float32)[None, :]
+    ys = np.arange(by0, by1 + step - 1, step, dtype=np.float32)[:, None]
+    segments, polygon = _target_shape(reference, tr)
+    radius = reference.radii[tr.part] * float(np.sqrt(abs(np.linalg.det(tr.matrix[:, :2]))))
+    logit = shape_distance(xs, ys, segments, polygon)
+    logit *= np.float32(-1.0 / (max(radius, 1e-3) * config.blend))
+    np.maximum(logit, _LOG_FLOOR, out=logit)
+    if step > 1:  # grid point k sits at pixel k * step: scale by step, crop to the box
+        matrix = np.array([[1.0 / step, 0, 0], [0, 1.0 / step, 0]])
+        logit = cv2.warpAffine(logit, matrix, (bw, bh), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    return np.exp(logit)
+
+
+def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
+               config: WarpConfig) -> None:
+    crop = reference.crops[tr.part]
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
+    full = np.vstack([tr.matrix, [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(full)
+    to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
+    from_box = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
+    local = (to_crop @ inverse @ from_box)[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    prem = cv2.warpAffine(crop.prem, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0)
+    primary = cv2.warpAffine(crop.primary, local, (bw, bh), flags=flags,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    covered = prem[..., 3]
+    if not (covered > 0).any():
+        return
+    skin = _skin(reference, tr, box, config)
+    weight = skin * covered
+    # where each target pixel is fetched from, as an offset from itself (reference pixels)
+    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
+    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
+    m = inverse[:2]
+    ux = np.float32(m[0, 0] - 1.0) * xs + (np.float32(m[0, 1]) * ys + np.float32(m[0, 2]))
+    uy = np.float32(m[1, 0]) * xs + (np.float32(m[1, 1] - 1.0) * ys + np.float32(m[1, 2]))
+    lx0, ly0 = layer.box[:2]
+    sl = (slice(by0 - ly0, by1 - ly0), slice(bx0 - lx0, bx1 - lx0))
+    layer.plain[sl] += prem[..., :3]
+    layer.covered[sl] += covered
+    layer.skinned[sl] += prem[..., :3] * skin[..., None]
+    layer.weight[sl] += weight
+    layer.primary[sl] += primary
+    np.maximum(layer.overhang[sl], covered - primary, out=layer.overhang[sl])
+    wux, wuy = weight * ux, weight * uy
+    layer.su[sl + (0,)] += wux
+    layer.su[sl + (1,)] += wuy
+    wux *= ux
+    wuy *= uy
+    wux += wuy
+    layer.suu[sl] += wux
+    layer.trust[sl] += weight * np.float32(tr.trust)
+    better = weight > layer.best[sl]
+    np.copyto(layer.best[sl], weight, where=better)
+    np.copyto(layer.label[sl], np.int8(tr.part), where=better)
+
+
+def warp_person(reference: np.ndarray, reference_mask: np.ndarray, reference_pose: np.ndarray,
+                target_pose: np.ndarray, *, out_shape: tuple[int, int] | None = None,
+                reference_extras: np.ndarray | None = None,
+                config: WarpConfig = WarpConfig()) -> WarpResult:
+    """The reference person warped to target_pose in one call (prepare_reference + warp_to_pose).
+
+    For many target poses of one reference, prepare it once and call warp_to_pose per pose.
+    """
+    prepared = prepare_reference(reference, reference_mask, reference_pose, reference_extras,
+                                 config=config)
+    return warp_to_pose(prepared, target_pose, out_shape=out_shape)

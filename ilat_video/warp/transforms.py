@@ -1,0 +1,186 @@
+"""Per target pose: each part's 2x3 affine (reference pixels -> target pixels) and how far to trust it.
+
+Limbs follow their bone (limb_matrix, across-scale g = body_scale), the torso its 4 corners
+(fit_affine) unless torso_state finds it mirrored, twisted or collapsed, the head rides on the
+neck (_head_matrix). The method: the package docstring (ilat_video/warp/__init__.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..pose.skeleton import (
+    HEAD,
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+)
+from .geometry import fit_affine, limb_matrix, similarity_matrix
+from .parts import (
+    HEAD_PART,
+    LIMB_BONES,
+    PART_NAMES,
+    TORSO,
+    WarpConfig,
+    check_pose,
+    joint_ok,
+    missing_reason,
+    neck_point,
+    torso_frame,
+)
+from .reference import WarpReference
+
+HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see _head_matrix)
+_REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
+MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
+
+
+@dataclass(frozen=True)
+class PartTransform:
+    """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust."""
+
+    part: int
+    matrix: np.ndarray
+    trust: float
+
+
+def part_transforms(reference: WarpReference, target_pose: np.ndarray
+                    ) -> tuple[list[PartTransform], dict[str, str]]:
+    """The drawable parts' transforms, and {part name: why it is not drawn} for the others."""
+    config = reference.config
+    target_pose = check_pose(target_pose, "target")
+    ref_pose = reference.pose
+    ok_t = joint_ok(target_pose, config.min_confidence)
+    scale = body_scale(ref_pose, target_pose, config.min_confidence)
+    skipped: dict[str, str] = dict(reference.missing)
+    transforms: list[PartTransform] = []
+    torso = None
+    if reference.crops[TORSO] is not None:
+        reason = missing_reason(TORSO, ok_t, "target")
+        if reason is None:
+            torso = torso_state(ref_pose, target_pose, scale, config.collapse_ratio)
+            if torso in ("mirrored", "twisted", "collapsed"):
+                reason = f"the target torso is {torso}"
+        if reason is not None:
+            skipped["torso"] = reason
+    for part in range(len(PART_NAMES)):
+        if reference.crops[part] is None or PART_NAMES[part] in skipped:
+            continue
+        reason = missing_reason(part, ok_t, "target")
+        if reason is None and part == HEAD_PART and torso == "mirrored":
+            reason = "the target torso is mirrored (the person turned around)"
+        if reason is not None:
+            skipped[PART_NAMES[part]] = reason
+            continue
+        if part == TORSO:
+            matrix = _torso_matrix(ref_pose, target_pose, scale, torso)
+        elif part == HEAD_PART:
+            matrix = _head_matrix(ref_pose, target_pose, scale, reference.height)
+        else:
+            a, b = LIMB_BONES[part]
+            if np.hypot(*(ref_pose[b, :2] - ref_pose[a, :2])) < 1e-3:
+                skipped[PART_NAMES[part]] = "its reference bone has zero length"
+                continue
+            matrix = limb_matrix(ref_pose[a], ref_pose[b], target_pose[a], target_pose[b], scale)
+        transforms.append(PartTransform(part, matrix, transform_trust(matrix, config)))
+    return transforms, skipped
+
+
+def transform_trust(matrix: np.ndarray, config: WarpConfig = WarpConfig()) -> float:
+    """How far a part moved by this 2x3 affine keeps its look, in [0, 1] (package docstring)."""
+    u, sigma, vt = np.linalg.svd(np.asarray(matrix, np.float64)[:, :2])
+    rotation = u @ vt
+    angle = np.degrees(np.arctan2(rotation[1, 0], rotation[0, 0]))
+    stretch = np.log(sigma[0] / max(sigma[1], 1e-9))
+    magnify = max(0.0, float(np.log(max(sigma[0], 1e-9))))
+    return float(np.exp(-0.5 * (angle / config.rotation_scale) ** 2
+                        - 0.5 * (stretch / config.anisotropy_scale) ** 2
+                        - 0.5 * (magnify / config.magnification_scale) ** 2))
+
+
+def _cross(u, v) -> float:
+    return float(u[0] * v[1] - u[1] * v[0])
+
+
+def torso_state(reference_pose: np.ndarray, target_pose: np.ndarray, scale: float,
+                collapse_ratio: float = WarpConfig.collapse_ratio) -> str:
+    """"ok", "edge-on reference", "mirrored", "twisted" or "collapsed" (package docstring).
+
+    scale: the body scale g (target size / reference size).
+    """
+    across_r, spine_r, shoulders_r = torso_frame(reference_pose)
+    across_t, spine_t, shoulders_t = torso_frame(target_pose)
+    height_r = np.hypot(*spine_r)
+    area_r, area_t = _cross(across_r, spine_r), _cross(across_t, spine_t)
+    if height_r < 1e-6 or abs(area_r) < _REFERENCE_EDGE_ON * height_r ** 2:
+        return "edge-on reference"
+    g2 = scale * scale
+    if area_t * area_r < 0 and abs(area_t) >= collapse_ratio * abs(area_r) * g2:
+        return "mirrored"
+    xy = target_pose[:, :2].astype(np.float64)
+    if float(np.dot(xy[L_SHOULDER] - xy[R_SHOULDER], xy[L_HIP] - xy[R_HIP])) < 0:
+        return "twisted"
+    if (abs(area_t) < collapse_ratio * abs(area_r) * g2
+            or np.hypot(*shoulders_t) < 0.2 * scale * np.hypot(*shoulders_r)):
+        return "collapsed"
+    return "ok"
+
+
+_SCALE_BONES = ((R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST),
+                (R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE))
+
+
+def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confidence: float = 0.0) -> float:
+    """g: median over the bones seen in both poses (limbs and the spine) of target / reference
+    length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point)."""
+    ok = joint_ok(reference_pose, min_confidence) & joint_ok(target_pose, min_confidence)
+    ratios = []
+    for a, b in _SCALE_BONES:
+        if ok[a] and ok[b]:
+            ref = np.hypot(*(reference_pose[b, :2] - reference_pose[a, :2]))
+            if ref > 1e-6:
+                ratios.append(np.hypot(*(target_pose[b, :2] - target_pose[a, :2])) / ref)
+    if ok[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all():
+        ref = np.hypot(*torso_frame(reference_pose)[1])
+        if ref > 1e-6:
+            ratios.append(np.hypot(*torso_frame(target_pose)[1]) / ref)
+    return max(float(np.median(ratios)), MIN_SCALE) if ratios else 1.0
+
+
+def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
+    corners = [R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]
+    if state == "edge-on reference":  # the spine as a bone
+        neck_r, neck_t = neck_point(ref_pose), neck_point(target_pose)
+        pelvis_r = (ref_pose[R_HIP, :2].astype(np.float64) + ref_pose[L_HIP, :2]) / 2
+        pelvis_t = (target_pose[R_HIP, :2].astype(np.float64) + target_pose[L_HIP, :2]) / 2
+        return limb_matrix(neck_r, pelvis_r, neck_t, pelvis_t, scale)
+    return fit_affine(ref_pose[corners, :2], target_pose[corners, :2])
+
+
+def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
+    """The head rides on the neck (the shoulder midpoint): it turns with the shoulder line, tilted
+    further by the neck -> head direction's turn, at most HEAD_TILT_LIMIT. In 2-D a nod or a look
+    down swings the head joint round the neck although the face does not roll; followed freely it
+    would lay the face on its side."""
+    def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
+        u, v = b - a, d - c
+        if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
+            return None
+        return float((np.arctan2(v[1], v[0]) - np.arctan2(u[1], u[0]) + np.pi) % (2 * np.pi) - np.pi)
+
+    ref, tgt = ref_pose[:, :2].astype(np.float64), target_pose[:, :2].astype(np.float64)
+    shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
+    tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
+    extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
+    angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
+    return similarity_matrix(angle, scale, neck_point(ref_pose), neck_point(target_pose))
