@@ -46,6 +46,7 @@ from .sampling import sample_and_decode
 MAX_HOLE_SHARE = 0.9  # refuse holes larger than this share of the picture: too little to fill from
 CONTEXT = 0.25  # picture kept around the hole's box on each side, as a share of its longer side
 DECODES = ("tokens", "expected")
+CONDITIONS = ("image", "plate")
 
 
 def empty_pose(batch: int | None = None) -> np.ndarray:
@@ -169,7 +170,8 @@ def _check(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed: int = 0,
             pose: np.ndarray | None = None, context: float = CONTEXT, feather: float | None = None,
             decode: str = "tokens", greedy: bool = True, top_k: int | None = None,
-            temperature: float = 1.0, device: str | torch.device | None = None) -> np.ndarray:
+            temperature: float = 1.0, condition: str = "image",
+            device: str | torch.device | None = None) -> np.ndarray:
     """`image` (uint8 (H, W, 3)) with `hole` (bool (H, W), True = fill) filled by the model.
 
     tokenizer, transformer: a TS-VQGAN and an LA transformer that fit (`nn.loading.load_models`).
@@ -179,7 +181,10 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
     the hole's box on each side, as a share of its longer side. feather: the blend's ramp inside
     the hole, in picture pixels (None: one model pixel, box side / S). decode: "tokens" (the
     paper: the picked tokens' codes) or "expected" (the mean code under the model's distribution:
-    softer, closer in squared error; not in the paper).
+    softer, closer in squared error; not in the paper). condition: what the condition tokens
+    show: "image", the crop as it is (the person included, as the model was trained), or "plate",
+    the crop with the hole pre-filled by OpenCV's Telea (the person gone; not in the paper). The
+    known tokens and clean features outside the hole are the same either way (two-stream).
 
     Returns a new uint8 (H, W, 3): equal to `image` outside the hole. An empty hole gives a copy;
     a hole over more than MAX_HOLE_SHARE of the picture raises IlatError.
@@ -187,6 +192,8 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
     image, hole = _check(image, hole)
     if decode not in DECODES:
         raise IlatError(f"decode must be one of {', '.join(DECODES)}, got {decode!r}")
+    if condition not in CONDITIONS:
+        raise IlatError(f"condition must be one of {', '.join(CONDITIONS)}, got {condition!r}")
     if not hole.any():
         return image.copy()
     size = int(tokenizer.config.resolution)
@@ -195,10 +202,15 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
     person = empty_pose() if pose is None else crop.pose(np.asarray(pose, dtype=np.float32).reshape(NUM_JOINTS, 3))
     if device is None:
         device = next(transformer.parameters()).device
-    reference = image_to_tensor(crop.image(image))[None].to(device)
+    pixels = crop.image(image)
+    reference = image_to_tensor(pixels)[None].to(device)
+    cond = None
+    if condition == "plate":
+        prefilled = cv2.inpaint(pixels, region.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        _, cond, _ = tokenizer.encode(image_to_tensor(prefilled)[None].to(device))
     inputs = model_inputs(tokenizer, reference, torch.from_numpy(region)[None].to(device),
                           torch.from_numpy(empty_pose(1)).to(device), torch.from_numpy(person[None]).to(device),
-                          needs_reference_pose=transformer.config.needs_reference_pose)
+                          needs_reference_pose=transformer.config.needs_reference_pose, condition=cond)
     generator = torch.Generator(device=device).manual_seed(int(seed)) if not greedy else None
     _, frames = sample_and_decode(tokenizer, transformer, inputs, expected=decode == "expected", greedy=greedy,
                                   top_k=top_k, temperature=temperature, generator=generator)

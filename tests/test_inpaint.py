@@ -121,12 +121,13 @@ def test_bad_inputs_say_what_is_wrong(models):
         inpaint(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool) & (np.arange(8) < 2), *models, decode="x")
 
 
-def test_person_pose_and_expected_decoding_run(models):
+def test_person_pose_expected_decoding_and_prefilled_condition_run(models):
     image = _picture(48, 48, seed=5)
     hole = _blob(48, 48, 24, 24, 16, 6)
     pose = np.zeros((13, 3), np.float32)
     pose[:, 0], pose[:, 1], pose[:, 2] = 24, np.linspace(10, 38, 13), 1.0
-    for out in (inpaint(image, hole, *models, pose=pose), inpaint(image, hole, *models, decode="expected")):
+    for out in (inpaint(image, hole, *models, pose=pose), inpaint(image, hole, *models, decode="expected"),
+                inpaint(image, hole, *models, condition="plate")):
         assert np.array_equal(out[~hole], image[~hole])
     assert empty_pose().shape == (13, 3) and not empty_pose().any()
 
