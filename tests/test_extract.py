@@ -15,6 +15,7 @@ from PIL import Image
 from ilat_video.errors import ModelFileError, NoPersonError, VideoError
 from ilat_video.fileio import load_image
 from ilat_video.pose import extract as ex
+from ilat_video.pose import landmarker
 from ilat_video.pose.extract import (extract_image_pose, extract_image_poses, extract_poses,
                                      extract_poses_report, find_pose_model, landmarks_to_joints,
                                      match_people, pck)
@@ -51,7 +52,7 @@ def test_find_pose_model_errors(tmp_path, monkeypatch):
     with pytest.raises(ModelFileError, match=r"fake\.task: not a MediaPipe \.task model bundle"):
         find_pose_model(fake)
     monkeypatch.delenv(ex.MODEL_ENV, raising=False)
-    monkeypatch.setattr(ex, "PROJECT_MODEL", tmp_path / "nowhere" / "m.task")
+    monkeypatch.setattr(landmarker, "PROJECT_MODEL", tmp_path / "nowhere" / "m.task")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelFileError, match="Download pose_landmarker_full.task from https://"):
         find_pose_model()
