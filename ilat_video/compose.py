@@ -4,7 +4,7 @@
     for target_pose in poses:                                          # in the photo's pixels
         frame, warped = stage.frame(target_pose)                       # uint8 (H', W', 3), WarpResult
 
-The reference's own pixels carry the person, part by part (`warp.py`), so the face, the clothes and
+The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
   the hole inpainted, made once per video (`background_plate`; OpenCV's Telea inpainting by

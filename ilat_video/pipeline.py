@@ -1,15 +1,14 @@
 """Animator: one reference image + driving poses in, frames of the reference person moving out.
 
 The steps (DESIGN.md section 1):
-1. check inputs: the reference image and its pose (extracted or given), the driving poses
-   (extracted from a video or read from a pose file);
-2. retarget the driving motion onto the reference body;
-3. crop a square around the reference person at the model's size and encode it once;
-4. per batch of frames: build each frame's region from the reference pose and the frame's pose,
-   encode the reference with those regions (the clean stream outside), sample the region's tokens
-   with the cached local AR sampler, decode with Eq. 4, and (by default) keep the reference's own
-   pixels outside the region;
-5. yield frames as they are made (memory does not grow with the video's length).
+1. check inputs: the reference image, its pose and person mask (extracted or given), the driving
+   poses (extracted from a video or read from a pose file);
+2. retarget the driving motion onto the reference body, and fix one square crop for the model;
+3. make the frames, as `RenderOptions.frame` asks: at the photo's own size, the reference's pixels
+   warped to each pose over a background plate (`compose.py`, the default), or the model's square
+   crop drawn by iLAT (`square.py`);
+4. yield them as they are made, or stream them into an mp4 (memory does not grow with the video's
+   length).
 """
 from __future__ import annotations
 
@@ -25,39 +24,20 @@ import torch
 from PIL import Image
 
 from .compose import Stage, output_size, scale_points
-from .conditioning import model_inputs
-from .crop import (
-    CropBox,
-    crop_frame,
-    crop_pose,
-    image_to_tensor,
-    person_box,
-    square_crop_box,
-    tensor_to_image,
-)
+from .crop import CropBox, crop_frame, crop_pose, person_box, square_crop_box
 from .errors import IlatError, NoPersonError
 from .fileio import check_output_path, load_image
 from .nn.loading import check_fit, load_shipped, pick_device
 from .options import RenderOptions
-from .personalize import personalize_decoder
-from .personalize import personalize_transformer as tune_transformer
 from .pose.draw import draw_pose
 from .pose.extract import extract_image_person, extract_poses
 from .pose.formats import load_poses
 from .pose.formats import save_poses as write_poses
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
-from .regions import (
-    changed_region,
-    paste_outside,
-    paste_still,
-    pose_region,
-    token_region,
-    union_region,
-)
-from .sampling import sample_and_decode
+from .regions import pose_region
+from .square import square_frames, token_region_rate
 from .video import VideoWriter, probe_video, read_frames
-from .views import View, average_views, view_list
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +224,8 @@ class Animator:
         if options.frame == "photo":
             yield from self._photo_frames(plan, options, progress)
         else:
-            yield from self._square_frames(plan, options, batch_size, seed, progress)
+            yield from square_frames(self.tokenizer, self.transformer, plan.reference_crop, plan.reference_pose_crop,
+                                     plan.target_crop, options, batch_size=batch_size, seed=seed, progress=progress)
 
     def photo_size(self, plan: AnimationPlan, options: RenderOptions) -> tuple[int, int]:
         """(W, H) of the frames `generate` makes on the photo path."""
@@ -280,38 +261,6 @@ class Animator:
                         "the person mask", reference.name)
             height, width = reference.image.shape[:2]
             return pose_region(reference.pose, height, width).astype(np.float32)
-
-    @torch.inference_mode()
-    def _square_frames(self, plan: AnimationPlan, options: RenderOptions, batch_size: int, seed: int,
-                       progress: ProgressCallback | None) -> Iterator[np.ndarray]:
-        size, device = self.size, self.device
-        generator = torch.Generator(device=device).manual_seed(int(seed))
-        reference = image_to_tensor(plan.reference_crop)[None].to(device)  # (1, 3, S, S)
-        reference_pose = torch.from_numpy(plan.reference_pose_crop)[None].to(device)  # (1, 13, 3) pixels
-        # The transformer, then the decoder, tuned on this reference, or the shipped ones.
-        transformer = tune_transformer(self.tokenizer, self.transformer, reference, reference_pose,
-                                       steps=options.personalize_transformer, seed=seed)
-        tokenizer = personalize_decoder(self.tokenizer, transformer, reference, reference_pose,
-                                        steps=options.personalize, seed=seed)
-        views = {view: _ViewOfReference.encode(tokenizer, transformer, view, reference, reference_pose)
-                 for view in view_list(options.views, tokenizer.downsample_factor // 2)}
-        sampling = options.sampling(generator)
-        total = len(plan.target_crop)
-        for start in range(0, total, batch_size):
-            poses = plan.target_crop[start:start + batch_size]  # (B, 13, 3)
-            region = np.stack([union_region(plan.reference_pose_crop, p, size, size) for p in poses])
-            region = torch.from_numpy(region).to(device)  # (B, S, S)
-            target = torch.from_numpy(poses).to(device)
-            images = average_views(
-                lambda view: views[view].render(tokenizer, transformer, region, target, options, sampling),
-                list(views))
-            if options.keep_still is not None:
-                images = paste_still(images, reference, region, plan.reference_pose_crop[None], poses,
-                                     tolerance=options.keep_still)
-            for image in images:
-                yield tensor_to_image(image)
-            if progress is not None:
-                progress(min(start + len(poses), total), total)
 
     def animate(self, reference, driving, *, options: RenderOptions | None = None, reference_pose=None,
                 retarget: str = "scale", batch_size: int = 8, seed: int = 0, max_frames: int | None = None,
@@ -375,50 +324,12 @@ class Animator:
             if save_poses is not None:
                 write_poses(plan.target, save_poses)
         region_rate = float(np.mean([
-            _token_region_rate(plan.reference_pose_crop, p, plan.size, self.tokenizer.config.token_grid)
+            token_region_rate(plan.reference_pose_crop, p, plan.size, self.tokenizer.config.token_grid)
             for p in plan.target_crop[:: max(1, len(plan.target_crop) // 16)]
         ])) if square else None
         return AnimationSummary(output=output, frames=count, frames_without_person=int(plan.missing.sum()),
                                 fps=fps, seconds=time.perf_counter() - started, frame_size=frame_size,
                                 region_rate=region_rate)
-
-
-@dataclasses.dataclass(frozen=True)
-class _ViewOfReference:
-    """The reference as one test-time view sees it, encoded once per video: the image, its tokens
-    encoded alone, its pose in pixels and, for a shared-reference model, the keys and values of its
-    positions (they see nothing else)."""
-
-    view: View
-    image: torch.Tensor  # (1, 3, S, S)
-    condition: torch.Tensor  # (1, h, w)
-    pose: torch.Tensor  # (1, 13, 3) pixels
-    reference_kv: object
-
-    @classmethod
-    def encode(cls, tokenizer, transformer, view: View, reference: torch.Tensor,
-               reference_pose: torch.Tensor) -> "_ViewOfReference":
-        image = view.images(reference)
-        _, condition, _ = tokenizer.encode(image)  # (1, h, w)
-        kv = transformer.reference_kv(condition.flatten(1)) if transformer.config.shared_reference else None
-        return cls(view, image, condition, view.poses(reference_pose, reference.shape[-1]), kv)
-
-    def render(self, tokenizer, transformer, region: torch.Tensor, target_poses: torch.Tensor,
-               options: RenderOptions, sampling: dict) -> torch.Tensor:
-        """The batch's frames (B, 3, S, S) made from the inputs as this view sees them."""
-        b, size = len(target_poses), self.image.shape[-1]
-        region = self.view.images(region)
-        inputs = model_inputs(tokenizer, self.image.expand(b, -1, -1, -1), region,
-                              self.view.poses(target_poses, size), self.pose.expand(b, -1, -1),
-                              needs_reference_pose=transformer.config.needs_reference_pose,
-                              condition=self.condition.expand(b, -1, -1))
-        tokens, images = sample_and_decode(tokenizer, transformer, inputs, expected=options.decode == "expected",
-                                           reference_kv=self.reference_kv, **sampling)  # (B, h, w), (B, 3, S, S)
-        if options.background == "unchanged":
-            return paste_outside(images, self.image, changed_region(region, tokens, self.condition, inputs.known))
-        if options.background == "reference":
-            return paste_outside(images, self.image, region)
-        return images
 
 
 def _check_retarget(retarget: str) -> None:
@@ -436,10 +347,6 @@ def _hold_last_pose(keypoints: np.ndarray, first: np.ndarray) -> np.ndarray:
         else:
             out[t] = last
     return out
-
-
-def _token_region_rate(reference_pose: np.ndarray, pose: np.ndarray, size: int, grid) -> float:
-    return float(token_region(union_region(reference_pose, pose, size, size), tuple(grid)).mean())
 
 
 def _square_panels(plan: AnimationPlan, video: str | os.PathLike | None,

@@ -10,15 +10,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_pipeline import driving, reference, tiny_models  # noqa: F401  (fixtures)
 
-import ilat_video.pipeline as pipeline
+import ilat_video.square as square
 from ilat_video.conditioning import model_inputs, normalize_pose
 from ilat_video.crop import image_to_tensor
 from ilat_video.options import RenderOptions
 from ilat_video.pipeline import Animator
 from ilat_video.regions import union_region
 from ilat_video.sampling import sample_and_decode
-from test_pipeline import driving, reference, tiny_models  # noqa: F401  (fixtures)
 
 SIZE = 32
 
@@ -111,13 +111,13 @@ def test_the_animator_decodes_with_the_z_of_the_reference_encoded_with_the_regio
     animator = Animator(tokenizer, transformer, device="cpu")
     plan = animator.plan(animator.load_reference(*reference), animator.load_driving(driving, max_frames=3))
     seen = []
-    real = pipeline.sample_and_decode
+    real = square.sample_and_decode
 
     def spy(tok, tr, inputs, **options):
         seen.append(inputs)
         return real(tok, tr, inputs, **options)
 
-    monkeypatch.setattr(pipeline, "sample_and_decode", spy)
+    monkeypatch.setattr(square, "sample_and_decode", spy)
     frames = list(animator.generate(plan, RenderOptions(frame="square"), batch_size=3))
     assert len(frames) == 3 and len(seen) == 1
     region = torch.from_numpy(np.stack([union_region(plan.reference_pose_crop, p, plan.size, plan.size)
