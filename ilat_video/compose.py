@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .errors import IlatError, NoPersonError
+from .inpaint import inpaint as ilat_inpaint
 from .options import PLATES
 from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
 
@@ -125,15 +126,25 @@ def holes_in_person(warped: WarpResult, body_height: float) -> np.ndarray:
     return small[labels]
 
 
-def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint") -> np.ndarray:
+def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None) -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: OpenCV's Telea inpainting at PLATE_WORK_SIDE,
-    scaled back and blended into the hole over a few pixels ("inpaint"), or the photo unchanged
-    ("none"). uint8 (H, W, 3)."""
+    scaled back and blended into the hole over a few pixels ("inpaint"), iLAT under an empty pose
+    ("ilat", `models` = (tokenizer, transformer)), or the photo unchanged ("none"). uint8 (H, W, 3)."""
     if method not in PLATES:
         raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
     if method == "none":
         return image.copy()
-    return inpaint(image, hole)
+    return fill(image, hole, method="ilat" if method == "ilat" else "opencv", models=models)
+
+
+def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=None) -> np.ndarray:
+    """`image` with `hole` filled by OpenCV (`inpaint`) or by iLAT (`inpaint.inpaint`, `models` =
+    (tokenizer, transformer)); every pixel away from the hole is the input's."""
+    if method == "opencv" or not hole.any():
+        return inpaint(image, hole)
+    if models is None:
+        raise IlatError("filling with iLAT needs the model (tokenizer, transformer)")
+    return ilat_inpaint(image, hole, *models)
 
 
 @dataclasses.dataclass
@@ -148,25 +159,29 @@ class Stage:
 
     @classmethod
     def prepare(cls, image: np.ndarray, mask: np.ndarray, pose: np.ndarray, extras: np.ndarray | None = None,
-                *, max_side: int | None = None, plate: str = "inpaint", name: str = "reference") -> "Stage":
-        """image uint8 (H, W, 3); mask (H, W) in [0, 1]; pose (13, 3) and extras (10, 3) in its pixels."""
+                *, max_side: int | None = None, plate: str = "inpaint", name: str = "reference",
+                models=None) -> "Stage":
+        """image uint8 (H, W, 3); mask (H, W) in [0, 1]; pose (13, 3) and extras (10, 3) in its pixels.
+        models: (tokenizer, transformer) for plate="ilat"."""
         mask = check_mask(mask, name)
         height, width = image.shape[:2]
         size = output_size(width, height, max_side)
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
         reference = prepare_reference(image, mask, pose, extras)
         hole = person_hole(mask, reference.height * 3.0)  # torso height x 3: about the body's
-        return cls(reference=reference, plate=background_plate(image, hole, method=plate), hole=hole,
+        return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models), hole=hole,
                    size=size, scale=(size[0] / width, size[1] / height))
 
-    def frame(self, target_pose: np.ndarray, *, repair: str = "none") -> tuple[np.ndarray, WarpResult]:
+    def frame(self, target_pose: np.ndarray, *, repair: str = "none", models=None) -> tuple[np.ndarray, WarpResult]:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
         repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
-        surroundings (OpenCV); "none" leaves the plate showing through them."""
+        surroundings (OpenCV); "ilat" generates them with iLAT (`models` = (tokenizer,
+        transformer)); "none" leaves the plate showing through them."""
         pose = scale_points(target_pose, *self.scale)
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
         frame = warped.over(self.plate)
-        if repair == "holes":
-            frame = inpaint(frame, holes_in_person(warped, self.reference.height * 3.0))
+        if repair != "none":
+            holes = holes_in_person(warped, self.reference.height * 3.0)
+            frame = fill(frame, holes, method="ilat" if repair == "ilat" else "opencv", models=models)
         return frame, warped

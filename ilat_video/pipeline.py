@@ -236,12 +236,15 @@ class Animator:
                       progress: ProgressCallback | None) -> Iterator[np.ndarray]:
         reference = plan.reference
         mask = reference.mask if reference.mask is not None else self._person_mask(reference)
-        stage = Stage.prepare(reference.image, mask, reference.pose, reference.extras, max_side=options.max_side,
-                              plate=options.plate, name=reference.name)
+        models = (self.tokenizer, self.transformer)
+        with torch.inference_mode():
+            stage = Stage.prepare(reference.image, mask, reference.pose, reference.extras, max_side=options.max_side,
+                                  plate=options.plate, name=reference.name, models=models)
         told = set()
         total = len(plan.target)
         for t, pose in enumerate(plan.target.keypoints):
-            frame, warped = stage.frame(pose, repair=options.repair)
+            with torch.inference_mode():
+                frame, warped = stage.frame(pose, repair=options.repair, models=models)
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

@@ -178,3 +178,22 @@ def test_repairing_holes_changes_nothing_away_from_them(person):
     far = cv2.dilate(holes.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0  # 3 pixels away or more
     assert holes.any() and np.array_equal(plain[far], fixed[far])
     assert not np.array_equal(plain[holes], fixed[holes])
+
+
+def test_ilat_fills_the_plate_and_the_holes_only_where_asked(person):
+    """--plate ilat / --repair ilat: the model's pixels land in the hole only (tiny random model)."""
+    from ilat_video.compose import fill
+
+    image, found = person
+    small = cv2.resize(image, (128, 128), interpolation=cv2.INTER_AREA)
+    hole = np.zeros((128, 128), bool)
+    hole[40:70, 50:80] = True
+    tokenizer, transformer = tiny_models()
+    filled = fill(small, hole, method="ilat", models=(tokenizer, transformer))
+    assert np.array_equal(filled[~hole], small[~hole]) and not np.array_equal(filled[hole], small[hole])
+    with pytest.raises(IlatError, match="needs the model"):
+        fill(small, hole, method="ilat")
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=128, plate="ilat",
+                          models=(tokenizer, transformer))
+    frame, _ = stage.frame(found.pose, repair="ilat", models=(tokenizer, transformer))
+    assert frame.shape == stage.plate.shape

@@ -44,11 +44,13 @@ from .common import SectionedCommand, console, experimental, set_threads, user_e
 @click.option("--max-side", type=click.IntRange(min=16), default=None, metavar="PIXELS",
               help="Cap the result's longer side (photo frames; default: the photo's own size).")
 @click.option("--plate", type=click.Choice(PLATES), default="inpaint", show_default=True,
-              help="Behind the person (photo frames): the photo with the person removed and the hole inpainted, "
-                   "or none: the photo as it is (the reference shows through where the person moved away).")
+              help="Behind the person (photo frames): the photo with the person removed and the hole inpainted by "
+                   "OpenCV; ilat: by iLAT under an empty pose (experimental: slower, and worse with the shipped "
+                   "model, docs/results.md); none: the photo as it is (the reference shows where the person left).")
 @click.option("--repair", type=click.Choice(REPAIRS), default="holes", show_default=True,
               help="Photo frames: fill the holes the warp leaves inside the person (a hand moved off the hip, "
-                   "tears at bent joints) from their surroundings (holes), or let the background show (none).")
+                   "tears at bent joints) from their surroundings (holes); ilat: generate them (experimental, "
+                   "slower, worse with the shipped model); none: let the background show.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Square frames generated together (faster per frame; memory grows with it, not with the video).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling (same seed, same video).")
