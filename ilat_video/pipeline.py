@@ -37,7 +37,7 @@ from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
 from .regions import pose_region
 from .square import square_frames, token_region_rate
-from .video import VideoWriter, probe_video, read_frames
+from .video import VideoWriter, check_video_path, probe_video, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +297,7 @@ class Animator:
         _check_retarget(retarget)
         inputs = [i for i in (reference, driving, reference_pose) if isinstance(i, (str, os.PathLike))]
         output = check_output_path(output, *inputs)
+        check_video_path(output)
         if save_poses is not None:
             check_output_path(save_poses, *inputs, output)
         driving_is_video = isinstance(driving, (str, os.PathLike)) and Path(driving).suffix.lower() in VIDEO_SUFFIXES
@@ -326,6 +327,8 @@ class Animator:
                 count += 1
             if save_poses is not None:
                 write_poses(plan.target, save_poses)
+        if panels is not None:
+            panels.close()  # its video decoder, now, not at interpreter shutdown (issue 27, item 3)
         region_rate = float(np.mean([
             token_region_rate(plan.reference_pose_crop, p, plan.size, self.tokenizer.config.token_grid)
             for p in plan.target_crop[:: max(1, len(plan.target_crop) // 16)]
@@ -367,11 +370,14 @@ def _square_panels(plan: AnimationPlan, video: str | os.PathLike | None,
     box = square_crop_box(person_box(driving.keypoints), driving.width, driving.height)
     frames = read_frames(video, max_frames=len(plan.target_crop), stride=stride)
     last = np.zeros((size, size, 3), np.uint8)
-    for t in range(len(plan.target_crop)):
-        frame = next(frames, None)
-        if frame is not None:
-            last = crop_frame(frame, box, size)
-        yield plan.reference_crop, last
+    try:
+        for t in range(len(plan.target_crop)):
+            frame = next(frames, None)
+            if frame is not None:
+                last = crop_frame(frame, box, size)
+            yield plan.reference_crop, last
+    finally:
+        frames.close()
 
 
 def _photo_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: int,
@@ -389,11 +395,14 @@ def _photo_panels(plan: AnimationPlan, video: str | os.PathLike | None, stride: 
         return
     frames = read_frames(video, max_frames=len(plan.target), stride=stride)
     last = None
-    for _ in range(len(plan.target)):
-        frame = next(frames, None)
-        if frame is not None:
-            last = _fit_height(frame, height)
-        yield left, last if last is not None else np.zeros_like(left)
+    try:
+        for _ in range(len(plan.target)):
+            frame = next(frames, None)
+            if frame is not None:
+                last = _fit_height(frame, height)
+            yield left, last if last is not None else np.zeros_like(left)
+    finally:
+        frames.close()
 
 
 def _fit_height(image: np.ndarray, height: int) -> np.ndarray:

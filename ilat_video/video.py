@@ -104,6 +104,7 @@ class VideoReader:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._frames.close()  # the decoding generator first, while PyAV is whole
             self._container.close()
 
     @property
@@ -153,16 +154,21 @@ class VideoReader:
                 out_w, out_h = out_h, out_w
         first, self._first = self._first, None
         frames = self._frames if first is None else _chain_one(first, self._frames)
-        for frame in frames:
-            if size is None:
-                rgb = frame.to_ndarray(format="rgb24")
-            else:
-                rgb = frame.to_ndarray(format="rgb24", width=out_w, height=out_h, interpolation="AREA")
-            if k:
-                rgb = np.rot90(rgb, k)
-            # FFmpeg pads picture rows for alignment, so to_ndarray can return a strided view;
-            # C-contiguous frames are what other libraries (MediaPipe, PIL) expect.
-            yield np.ascontiguousarray(rgb)
+        try:
+            for frame in frames:
+                if size is None:
+                    rgb = frame.to_ndarray(format="rgb24")
+                else:
+                    rgb = frame.to_ndarray(format="rgb24", width=out_w, height=out_h, interpolation="AREA")
+                if k:
+                    rgb = np.rot90(rgb, k)
+                # FFmpeg pads picture rows for alignment, so to_ndarray can return a strided view;
+                # C-contiguous frames are what other libraries (MediaPipe, PIL) expect.
+                yield np.ascontiguousarray(rgb)
+        finally:
+            # Close the decoding generators now: left to the garbage collector at interpreter
+            # shutdown, they ran their error handling with PyAV half torn down (a traceback at exit).
+            frames.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
@@ -319,12 +325,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, *, audio_from: str | os.PathLike | None = None,
                  crf: int = 18, preset: str = "medium"):
         self.path = Path(path)
-        suffix = self.path.suffix.lower()
-        if suffix not in _VIDEO_CODECS:
-            raise VideoError(
-                f"{self.path}: cannot write a '{suffix or '(no extension)'}' video; "
-                f"use one of {', '.join(sorted(_VIDEO_CODECS))}"
-            )
+        suffix = check_video_path(self.path)
         fps = float(fps)
         if not np.isfinite(fps) or fps <= 0:
             raise VideoError(f"{self.path}: fps must be a positive number, got {fps}")
@@ -484,6 +485,15 @@ class VideoWriter:
             self._audio_samples += chunk.samples
             for packet in self._audio_stream.encode(chunk):
                 self._container.mux(packet)
+
+
+def check_video_path(path: str | os.PathLike) -> str:
+    """The lower-case suffix of a video file to write; VideoError unless it is one we can write."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _VIDEO_CODECS:
+        raise VideoError(f"{path}: cannot write a '{suffix or '(no extension)'}' video; "
+                         f"use one of {', '.join(sorted(_VIDEO_CODECS))}")
+    return suffix
 
 
 def _muxer(suffix: str) -> str:

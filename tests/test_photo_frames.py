@@ -197,3 +197,34 @@ def test_ilat_fills_the_plate_and_the_holes_only_where_asked(person):
                           models=(tokenizer, transformer))
     frame, _ = stage.frame(found.pose, repair="ilat", models=(tokenizer, transformer))
     assert frame.shape == stage.plate.shape
+
+
+def test_side_by_side_with_max_frames_exits_without_a_traceback(model_dir, tmp_path):  # noqa: F811
+    """Issue 27, item 3: the driving video's decoder was left to interpreter shutdown."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "sbs.mp4"
+    video = Path(__file__).parent / "data" / "video" / "person_dribble.mp4"
+    result = subprocess.run([sys.executable, "-m", "ilat_video", "animate", str(PHOTO), str(video), "-o", str(out),
+                             "--model", str(model_dir), "--side-by-side", "--max-frames", "3", "--max-side", "128"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert len(list(read_frames(out))) == 3
+
+
+def test_a_wrong_output_extension_is_refused_before_the_model_loads(tmp_path, monkeypatch):
+    """Issue 27, item 5: arguments are checked before anything is loaded."""
+    import ilat_video.pipeline as pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(pipeline.Animator, "from_pretrained", never)
+    result = CliRunner().invoke(main, ["animate", str(PHOTO), "x.json", "-o", str(tmp_path / "out.txt")])
+    assert result.exit_code == 2 and "cannot write a '.txt' video" in result.output
+    result = CliRunner().invoke(main, ["animate", str(PHOTO), "x.json", "-o", str(PHOTO.with_suffix(".mp4"))[:-4]
+                                       + "/nope/out.mp4"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert list(tmp_path.iterdir()) == []

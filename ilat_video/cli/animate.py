@@ -120,13 +120,20 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
         TimeRemainingColumn,
     )
 
+    from ..fileio import check_output_path
     from ..options import RenderOptions
     from ..pipeline import Animator, default_model_dir
+    from ..video import check_video_path
 
     options = RenderOptions(frame=frame, plate=plate, repair=repair, max_side=max_side, top_k=top_k,
                             temperature=temperature, background=background, decode=decode, views=views,
                             personalize=personalize, personalize_transformer=personalize_transformer,
                             keep_still=keep_still)
+    # Everything that can be refused is refused before the model is loaded.
+    check_output_path(output, reference, driving, reference_pose)
+    check_video_path(output)
+    if save_poses is not None:
+        check_output_path(save_poses, reference, driving, reference_pose, output)
     set_threads(threads)
     model = model or default_model_dir()
     animator = Animator.from_pretrained(model, device=device, pose_model=pose_model)
