@@ -47,9 +47,15 @@ class WarpResult:
         if background.shape != self.image.shape:
             raise IlatError(f"warp: the background must be {self.image.shape} like the warped "
                             f"frame, got {background.shape}")
-        a = self.alpha[..., None]
-        out = self.image.astype(np.float32) * a + background.astype(np.float32) * (1 - a)
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        out = background.copy()
+        rows, cols = np.flatnonzero(self.alpha.any(axis=1)), np.flatnonzero(self.alpha.any(axis=0))
+        if not len(rows):
+            return out
+        box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # only where the person is: the rest is the background
+        a = self.alpha[box][..., None]
+        blend = self.image[box].astype(np.float32) * a + background[box].astype(np.float32) * (1 - a)
+        out[box] = np.clip(np.round(blend), 0, 255).astype(np.uint8)
+        return out
 
 
 class _Layer:
