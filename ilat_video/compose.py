@@ -26,6 +26,7 @@ import numpy as np
 from .errors import IlatError, NoPersonError
 from .inpaint import inpaint as ilat_inpaint
 from .options import PLATES
+from .regions import default_thickness, pose_region
 from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,14 @@ def holes_in_person(warped: WarpResult, body_height: float) -> np.ndarray:
     return out
 
 
+def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
+    """bool (H, W): the target skeleton's core (its bones at half the model region's width, the
+    torso filled, no margin: inside any body in that pose) where the warp put no person."""
+    height, width = warped.alpha.shape
+    core = pose_region(target_pose, height, width, thickness=0.5 * default_thickness(target_pose), dilation=0.0)
+    return core & (warped.alpha < 0.5)
+
+
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None) -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: OpenCV's Telea inpainting at PLATE_WORK_SIDE,
     scaled back and blended into the hole over a few pixels ("inpaint"), iLAT under an empty pose
@@ -198,5 +207,7 @@ class Stage:
         frame = warped.over(self.plate)
         if repair != "none":
             holes = holes_in_person(warped, self.reference.height * 3.0)
+            if repair == "body":
+                holes |= uncovered_body(warped, pose)
             frame = fill(frame, holes, method="ilat" if repair == "ilat" else "opencv", models=models)
         return frame, warped

@@ -34,7 +34,7 @@ SQUARE_ONLY = ("top_k", "temperature", "background", "decode", "views", "persona
 PHOTO_ONLY = ("plate", "repair", "max_side")
 # What fills the holes the warp leaves inside the person (a hand moved off the hip, the crotch on a
 # step, tears at bent joints): OpenCV's inpainting from their surroundings, iLAT's, or nothing.
-REPAIRS = ("holes", "ilat", "none")
+REPAIRS = ("holes", "body", "ilat", "none")
 
 
 @dataclasses.dataclass(frozen=True)

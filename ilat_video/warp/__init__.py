@@ -51,14 +51,21 @@ lands here) and a confidence in [0, 1] that says how far the pixel can be truste
 Parts that are not drawn (their pixels get alpha and confidence 0 and are left to generation;
 listed in WarpResult.skipped and logged):
 - a part whose joints have confidence <= WarpConfig.min_confidence in either pose;
-- the torso when the target torso is *mirrored* (its orientation, the sign of
-  cross(shoulder/hip direction, spine), is the opposite of the reference's: the person turned
-  around, so the reference shows the wrong side), *twisted* (the target's shoulder line points
-  against its hip line) or *collapsed* (its area cross(across, spine) is under
-  WarpConfig.collapse_ratio of the reference's at body scale, or its shoulder width under a fifth
-  of the reference's: seen edge-on or folded); with a mirrored torso the head (whose back we would
-  see) is not drawn either. A reference seen edge-on itself (area under 0.2 torso height^2) cannot
-  be checked: its torso is moved as a bone along the spine instead.
+- the torso when the target torso is *collapsed*: its spine (shoulder midpoint to hip midpoint)
+  under COLLAPSED_SPINE of the reference's at body scale (the shoulders fell onto the hips);
+- the head when the target torso is *mirrored* (below): we would see its back.
+
+Torsos the reference cannot show as they are, drawn along the spine instead (the reference's
+front moved as a bone from neck to pelvis, the right way round, at the width the target shows
+between SIDE_ON_WIDTH and 1 of the reference's) with FALLBACK_TRUST x their trust, so that they
+are marked for repair rather than left as a hole:
+- *mirrored*: the target torso's orientation, the sign of cross(shoulder/hip direction, spine),
+  is the opposite of the reference's (the person turned around);
+- *twisted*: the target's shoulder line points against its hip line;
+- *side-on*: its area cross(across, spine) is under WarpConfig.collapse_ratio of the reference's
+  at body scale, or its shoulder width under a fifth of the reference's.
+A reference seen edge-on itself (area under 0.2 torso height^2) cannot be checked: its torso is
+moved as a bone along the spine at body scale.
 
 Coordinates: x, y pixels, the reference's for the reference pose and the output's for the target
 pose (any output size and aspect). Masks: True / 1 = person.
@@ -93,7 +100,9 @@ from .parts import (
 from .reference import SOFT_MASK, WarpReference, prepare_reference
 from .render import SKIN_STRIDE, WarpResult, warp_person, warp_to_pose
 from .transforms import (
+    FALLBACK_TRUST,
     HEAD_TILT_LIMIT,
+    SIDE_ON_WIDTH,
     MIN_SCALE,
     PartTransform,
     body_scale,
@@ -106,8 +115,10 @@ __all__ = [
     "ARMS_LAYER",
     "BODY_LAYER",
     "DEFAULT_RADIUS",
+    "FALLBACK_TRUST",
     "HEAD_PART",
     "HEAD_TILT_LIMIT",
+    "SIDE_ON_WIDTH",
     "LIMB_BONES",
     "LINKS",
     "L_FORE",

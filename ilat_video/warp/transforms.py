@@ -54,6 +54,14 @@ class PartTransform:
     trust: float
 
 
+# A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
+# this share of its trust: better than a hole, and marked for repair.
+SPINE_FALLBACKS = ("side-on", "mirrored", "twisted")
+FALLBACK_TRUST = 0.3
+SIDE_ON_WIDTH = 0.45  # a torso seen side-on shows about half its front's width
+COLLAPSED_SPINE = 0.25  # a spine shorter than this share of the reference's (at body scale): nothing to draw along
+
+
 def part_transforms(reference: WarpReference, target_pose: np.ndarray
                     ) -> tuple[list[PartTransform], dict[str, str]]:
     """The drawable parts' transforms, and {part name: why it is not drawn} for the others."""
@@ -69,7 +77,7 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray
         reason = missing_reason(TORSO, ok_t, "target")
         if reason is None:
             torso = torso_state(ref_pose, target_pose, scale, config.collapse_ratio)
-            if torso in ("mirrored", "twisted", "collapsed"):
+            if torso == "collapsed":
                 reason = f"the target torso is {torso}"
         if reason is not None:
             skipped["torso"] = reason
@@ -84,6 +92,9 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray
             continue
         if part == TORSO:
             matrix = _torso_matrix(ref_pose, target_pose, scale, torso)
+            if torso in SPINE_FALLBACKS:  # drawn, but the pixels say little about this view of the body
+                transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config)))
+                continue
         elif part == HEAD_PART:
             matrix = _head_matrix(ref_pose, target_pose, scale, reference.height)
         else:
@@ -114,9 +125,11 @@ def _cross(u, v) -> float:
 
 def torso_state(reference_pose: np.ndarray, target_pose: np.ndarray, scale: float,
                 collapse_ratio: float = WarpConfig.collapse_ratio) -> str:
-    """"ok", "edge-on reference", "mirrored", "twisted" or "collapsed" (package docstring).
+    """"ok", "edge-on reference", "mirrored", "twisted", "side-on" or "collapsed" (package docstring).
 
-    scale: the body scale g (target size / reference size).
+    scale: the body scale g (target size / reference size). "collapsed": the spine itself is under
+    COLLAPSED_SPINE of the reference's at body scale (the shoulders fell onto the hips: nothing to
+    draw along); "side-on": a spine, but the torso's area or shoulder width is under the limits.
     """
     across_r, spine_r, shoulders_r = torso_frame(reference_pose)
     across_t, spine_t, shoulders_t = torso_frame(target_pose)
@@ -124,6 +137,8 @@ def torso_state(reference_pose: np.ndarray, target_pose: np.ndarray, scale: floa
     area_r, area_t = _cross(across_r, spine_r), _cross(across_t, spine_t)
     if height_r < 1e-6 or abs(area_r) < _REFERENCE_EDGE_ON * height_r ** 2:
         return "edge-on reference"
+    if np.hypot(*spine_t) < COLLAPSED_SPINE * scale * height_r:
+        return "collapsed"
     g2 = scale * scale
     if area_t * area_r < 0 and abs(area_t) >= collapse_ratio * abs(area_r) * g2:
         return "mirrored"
@@ -132,7 +147,7 @@ def torso_state(reference_pose: np.ndarray, target_pose: np.ndarray, scale: floa
         return "twisted"
     if (abs(area_t) < collapse_ratio * abs(area_r) * g2
             or np.hypot(*shoulders_t) < 0.2 * scale * np.hypot(*shoulders_r)):
-        return "collapsed"
+        return "side-on"
     return "ok"
 
 
@@ -158,13 +173,22 @@ def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confiden
 
 
 def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
+    """The 4 corners' least-squares affine for an ordinary torso; the spine as a bone otherwise:
+    an edge-on reference at body scale; a target torso side-on, turned round or twisted at the
+    width it shows (between SIDE_ON_WIDTH and 1 of the reference's, at body scale), never mirrored:
+    the reference's front is kept the right way round, and the trust is lowered (FALLBACK_TRUST)."""
     corners = [R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]
-    if state == "edge-on reference":  # the spine as a bone
-        neck_r, neck_t = neck_point(ref_pose), neck_point(target_pose)
-        pelvis_r = (ref_pose[R_HIP, :2].astype(np.float64) + ref_pose[L_HIP, :2]) / 2
-        pelvis_t = (target_pose[R_HIP, :2].astype(np.float64) + target_pose[L_HIP, :2]) / 2
-        return limb_matrix(neck_r, pelvis_r, neck_t, pelvis_t, scale)
-    return fit_affine(ref_pose[corners, :2], target_pose[corners, :2])
+    if state == "ok":
+        return fit_affine(ref_pose[corners, :2], target_pose[corners, :2])
+    across = scale
+    if state in SPINE_FALLBACKS:
+        width = lambda pose: sum(np.hypot(*(pose[b, :2] - pose[a, :2])) for a, b in  # noqa: E731
+                                 ((R_SHOULDER, L_SHOULDER), (R_HIP, L_HIP)))
+        across = scale * float(np.clip(width(target_pose) / max(scale * width(ref_pose), 1e-6), SIDE_ON_WIDTH, 1.0))
+    neck_r, neck_t = neck_point(ref_pose), neck_point(target_pose)
+    pelvis_r = (ref_pose[R_HIP, :2].astype(np.float64) + ref_pose[L_HIP, :2]) / 2
+    pelvis_t = (target_pose[R_HIP, :2].astype(np.float64) + target_pose[L_HIP, :2]) / 2
+    return limb_matrix(neck_r, pelvis_r, neck_t, pelvis_t, across)
 
 
 def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
