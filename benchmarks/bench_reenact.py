@@ -176,6 +176,7 @@ METHODS: dict[str, MethodFn] = {
     "warp": lambda clip: warp_frames(clip, "none", "none"),
     "warp+plate": lambda clip: warp_frames(clip, "inpaint", "none"),
     "warp+plate+holes": lambda clip: warp_frames(clip, "inpaint", "holes"),
+    "warp+plate+body": lambda clip: warp_frames(clip, "inpaint", "body"),
     # iLAT (the shipped demo model) filling the warp's holes, then also the plate: about 9 s a frame
     # (its commit message), so not run unless asked for (--methods).
     "warp+plate+ilat": lambda clip: warp_frames(clip, "inpaint", "ilat"),

@@ -102,8 +102,8 @@ from .render import SKIN_STRIDE, WarpResult, warp_person, warp_to_pose
 from .transforms import (
     FALLBACK_TRUST,
     HEAD_TILT_LIMIT,
-    SIDE_ON_WIDTH,
     MIN_SCALE,
+    SIDE_ON_WIDTH,
     PartTransform,
     body_scale,
     part_transforms,
