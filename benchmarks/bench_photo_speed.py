@@ -252,7 +252,7 @@ def markdown(result: dict) -> list[str]:
         "| step | " + " | ".join(result["speed"]) + " |",
         "|---|" + "---|" * len(result["speed"]),
     ]
-    labels = [label for _, _, label in TIMED] + ["other"]
+    labels = [*dict.fromkeys(label for _, _, label in TIMED), "other"]
     for label in labels:
         cells = []
         for r in result["speed"].values():
