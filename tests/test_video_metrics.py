@@ -17,6 +17,7 @@ from ilat_video.eval.video_metrics import (
     head_psnr,
     optical_flow,
     paired_comparison,
+    revealed_background,
     truth_motion,
     warp_backward,
     warping_error,
@@ -53,6 +54,24 @@ def test_frame_scores_split_person_and_background():
     assert scores["person"]["psnr"] == 100.0 and scores["person"]["mae"] == 0.0
     assert scores["background"]["psnr"] < 20
     assert scores["background"]["psnr"] < scores["frame"]["psnr"] < scores["person"]["psnr"]
+
+
+def test_revealed_background_scores_where_a_ghost_would_stand():
+    truth = _texture(48, 64)
+    reference_person = np.zeros((48, 64), bool)
+    reference_person[10:30, 5:25] = True
+    person = np.zeros((48, 64), bool)
+    person[10:30, 20:40] = True  # the person moved right: columns 5-19 are uncovered
+    revealed = revealed_background(reference_person, person)
+    assert revealed[10:30, 5:20].all() and revealed.sum() == 20 * 15
+    ghost = truth.copy()
+    ghost[reference_person & ~person] = 0  # the reference's person left where it stood
+    scores = frame_scores(ghost, truth, person, revealed)
+    assert scores["person"]["psnr"] == 100.0  # inside the truth's person the ghost is invisible
+    assert scores["revealed"]["psnr"] < 15 and scores["revealed"]["mae"] > 0.2
+    assert "revealed" not in frame_scores(ghost, truth, person)
+    with pytest.raises(ValueError):
+        revealed_background(reference_person, person[:10])
 
 
 # --- head box -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 and flicker under the truth's optical flow (self-reenactment, `benchmarks/bench_reenact.py`).
 
     scores = frame_scores(out, truth, person_mask)           # {"frame"|"person"|"background": {psnr, ssim, mae}}
+    revealed = revealed_background(reference_mask, person_mask)   # what the motion uncovers (a ghost's place)
     box = head_box(truth_pose, truth.shape[:2])               # (x0, y0, x1, y1) or None
     head = head_psnr(out, truth, truth_pose)
     motion = truth_motion(truth_prev, truth)                  # the truth's flow t-1 -> t, occlusions masked
@@ -39,7 +40,7 @@ from .metrics import image_metrics, psnr, to_unit_float
 __all__ = [
     "FB_ALPHA", "FB_BETA", "HEAD_BOX_SHOULDERS", "HEAD_BOX_TORSO", "VIDEO_SCOPES",
     "TruthMotion", "consistency_mask", "frame_scores", "head_box", "head_psnr", "optical_flow",
-    "paired_comparison", "truth_motion", "warp_backward", "warping_error",
+    "paired_comparison", "revealed_background", "truth_motion", "warp_backward", "warping_error",
 ]
 
 VIDEO_SCOPES = ("frame", "person", "background")
@@ -58,15 +59,30 @@ MIN_HEAD_BOX_PIXELS = 16
 
 # --- quality of one frame ------------------------------------------------------------------------
 
-def frame_scores(pred, truth, person) -> dict[str, dict[str, float]]:
-    """PSNR, SSIM and MAE over the whole frame, inside the truth's person mask and outside it.
+def frame_scores(pred, truth, person, revealed=None) -> dict[str, dict[str, float]]:
+    """PSNR, SSIM and MAE over the whole frame, inside the truth's person mask and outside it, and
+    optionally over the `revealed` background.
 
     pred, truth: (H, W, 3) uint8 or [0, 1] float; person: bool (H, W), True = the truth's person.
-    Returns {"frame"|"person"|"background": {"psnr", "ssim", "mae"}} (NaN for an empty scope).
-    The settings are `metrics.py`'s (SSIM inside a mask: the mean of the SSIM map there).
+    revealed: bool (H, W), e.g. `revealed_background(reference_person, person)`: where a method that
+    leaves the reference's person in place (a ghost) is wrong, which scores inside `person` can miss.
+    Returns {"frame"|"person"|"background"[|"revealed"]: {"psnr", "ssim", "mae"}} (NaN for an empty
+    scope). The settings are `metrics.py`'s (SSIM inside a mask: the mean of the SSIM map there).
     """
     scores = image_metrics(pred, truth, np.asarray(person, dtype=bool))
-    return {"frame": scores["frame"], "person": scores["region"], "background": scores["outside"]}
+    out = {"frame": scores["frame"], "person": scores["region"], "background": scores["outside"]}
+    if revealed is not None:
+        out["revealed"] = image_metrics(pred, truth, np.asarray(revealed, dtype=bool))["region"]
+    return out
+
+
+def revealed_background(reference_person, truth_person) -> np.ndarray:
+    """bool (H, W): where the reference shows its person and the truth shows background (what the
+    motion uncovers: the plate's job). Both masks bool (H, W), True = person."""
+    reference_person, truth_person = np.asarray(reference_person, bool), np.asarray(truth_person, bool)
+    if reference_person.shape != truth_person.shape:
+        raise ValueError(f"revealed background: masks {reference_person.shape} and {truth_person.shape} differ")
+    return reference_person & ~truth_person
 
 
 def head_box(pose: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
