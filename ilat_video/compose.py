@@ -7,7 +7,7 @@
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
-  the hole inpainted, made once per video (`background_plate`; OpenCV's Telea inpainting by
+  the hole inpainted, made once per video (`background_plate`; OpenCV's Navier-Stokes inpainting by
   default, or none at all: the warped person over the photo as it is, ghost included);
 - what the warped parts do not cover stays the plate; where the warp's confidence is low (seams,
   strong rotations, hidden parts) the Animator can hand the pixels to the model (`repair`).
@@ -86,7 +86,7 @@ def person_hole(mask: np.ndarray, body_height: float) -> np.ndarray:
 
 
 def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
-    """`image` with `hole` (bool (H, W)) filled by OpenCV's Telea inpainting, done at `work_side`
+    """`image` with `hole` (bool (H, W)) filled by OpenCV's Navier-Stokes inpainting, done at `work_side`
     (the longer side) inside the hole's box with a margin, scaled back and blended into the hole
     over a few pixels; every pixel away from the hole is the input's. uint8 (H, W, 3)."""
     if not hole.any():
@@ -102,7 +102,7 @@ def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_
     small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(crop_hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
     small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
-    filled = cv2.resize(cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA), (x1 - x0, y1 - y0),
+    filled = cv2.resize(cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS), (x1 - x0, y1 - y0),
                         interpolation=cv2.INTER_CUBIC)
     weight = cv2.GaussianBlur(crop_hole.astype(np.float32), (0, 0), max(1.0, 1.0 / scale))
     weight = np.maximum(weight, crop_hole)[..., None]
@@ -151,7 +151,7 @@ def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
 
 
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None) -> np.ndarray:
-    """The photo with `hole` (bool (H, W)) filled: OpenCV's Telea inpainting at PLATE_WORK_SIDE,
+    """The photo with `hole` (bool (H, W)) filled: OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE,
     scaled back and blended into the hole over a few pixels ("inpaint"), iLAT under an empty pose
     ("ilat", `models` = (tokenizer, transformer)), or the photo unchanged ("none"). uint8 (H, W, 3)."""
     if method not in PLATES:
