@@ -147,8 +147,9 @@ def strip(args) -> None:
     from PIL import Image
 
     torch.set_num_threads(args.threads)
-    table = methods(args.model, False)
-    names = ["telea", "ilat"] + [Path(m).name for m in args.model]
+    table = methods(args.model, args.with_pose)
+    names = ["telea", "ilat"] + [Path(m).name + suffix for m in args.model
+                                 for suffix in (("", "+pose") if args.with_pose else ("",))]
     rows = []
     for image, hole, background, pose in frames(args.strip_rows, args.sizes[0]):
         hole_panel = image.copy()
