@@ -150,25 +150,28 @@ def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
     return core & (warped.alpha < 0.5)
 
 
-def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None) -> np.ndarray:
+def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
+                     pose: np.ndarray | None = None) -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE,
     scaled back and blended into the hole over a few pixels ("inpaint"), iLAT under an empty pose
-    ("ilat", `models` = (tokenizer, transformer)), or the photo unchanged ("none"). uint8 (H, W, 3)."""
+    ("ilat", `models` = (tokenizer, transformer); `pose`, the person's, tells it who to erase), or the
+    photo unchanged ("none"). uint8 (H, W, 3)."""
     if method not in PLATES:
         raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
     if method == "none":
         return image.copy()
-    return fill(image, hole, method="ilat" if method == "ilat" else "opencv", models=models)
+    return fill(image, hole, method="ilat" if method == "ilat" else "opencv", models=models, pose=pose)
 
 
-def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=None) -> np.ndarray:
+def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=None,
+         pose: np.ndarray | None = None) -> np.ndarray:
     """`image` with `hole` filled by OpenCV (`inpaint`) or by iLAT (`inpaint.inpaint`, `models` =
     (tokenizer, transformer)); every pixel away from the hole is the input's."""
     if method == "opencv" or not hole.any():
         return inpaint(image, hole)
     if models is None:
         raise IlatError("filling with iLAT needs the model (tokenizer, transformer)")
-    return ilat_inpaint(image, hole, *models)
+    return ilat_inpaint(image, hole, *models, pose=pose)
 
 
 @dataclasses.dataclass
@@ -193,7 +196,7 @@ class Stage:
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
         reference = prepare_reference(image, mask, pose, extras)
         hole = person_hole(mask, reference.height * 3.0)  # torso height x 3: about the body's
-        return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models), hole=hole,
+        return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose), hole=hole,
                    size=size, scale=(size[0] / width, size[1] / height))
 
     def frame(self, target_pose: np.ndarray, *, repair: str = "none", models=None) -> tuple[np.ndarray, WarpResult]:
