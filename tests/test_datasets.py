@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from ilat_video.data import synth
-from ilat_video.crop import CropBox, crop_frame, crop_pose, person_box, square_crop_box, tensor_to_image
+from ilat_video.crop import CropBox, crop_frame, crop_pose, square_crop_box, tensor_to_image
 from ilat_video.data.pairs import sample_pair_indices
 from ilat_video.data.penn_action import PennActionPairs, find_videos, read_labels
 from ilat_video.errors import DatasetError

@@ -2,7 +2,6 @@
 real footage and photos, accuracy against COCO labels, and bad input."""
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """The Animator and `ilat-video animate`, on tiny random models (fast; quality is the benchmarks' job)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from PIL import Image
 
 from ilat_video.cli import main
 from ilat_video.data.synth import file_video
-from ilat_video.errors import IlatError, ModelFileError, NoPersonError
+from ilat_video.errors import IlatError, ModelFileError
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
 from ilat_video.nn.transformer import LATransformer, transformer_preset
 from ilat_video.options import RenderOptions

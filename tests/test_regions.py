@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ilat_video.pose import skeleton as sk
-from ilat_video.errors import IlatError
 from ilat_video.regions import (
     changed_region,
     feathered_weights,
