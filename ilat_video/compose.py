@@ -9,8 +9,12 @@ the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
   the hole inpainted, made once per video (`background_plate`; OpenCV's Navier-Stokes inpainting by
   default, or none at all: the warped person over the photo as it is, ghost included);
-- what the warped parts do not cover stays the plate; where the warp's confidence is low (seams,
-  strong rotations, hidden parts) the Animator can hand the pixels to the model (`repair`).
+- the holes the warped parts leave inside the person (a hand moved off the hip, the crotch on a
+  step, tears at bent joints) are filled from their surroundings (`holes_in_person`, `fill`:
+  OpenCV by default, iLAT as an experiment); everything else the parts do not cover is the plate.
+  The warp's per-pixel confidence (low at seams, strong rotations, torsos drawn by the fallback)
+  is returned with every frame for a repair step; no shipped model repairs well enough yet
+  (`docs/results.md`).
 
 Output size: the photo's, scaled so its longer side is at most `max_side`, rounded down to even
 numbers (H.264's 4:2:0 needs them).
