@@ -1,21 +1,29 @@
 """Helpers the benchmark scripts share (they run as `python benchmarks/NAME.py`)."""
 from __future__ import annotations
 
-import platform
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo, else what platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU's model name (`ilat_video.eval.results.cpu_name`), or "unknown CPU"."""
+    from ilat_video.eval.results import cpu_name as name
+
+    return name() or "unknown CPU"
+
+
+def code_version() -> str:
+    """The commit measured, and the library files changed on top of it (several people share the tree)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "ilat_video").splitlines()]
+    commit = git("rev-parse", "--short", "HEAD").strip()
+    return commit + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
 def median_time(fn, repeats: int) -> float:
@@ -40,8 +48,8 @@ def write_results(out: str | Path, result: dict, lines: list[str]) -> None:
 
 def synthetic_pair_batches(count: int, batch_size: int, split: str, seed: int, size: int = 64) -> list[dict]:
     """`count` batches of streamed synthetic pairs, as the training commands draw them."""
-    from ilat_video.train.distributed import DistributedContext
     from ilat_video.train.data_stream import open_batches
+    from ilat_video.train.distributed import DistributedContext
     from ilat_video.train.transformer import TransformerTrainConfig
 
     config = TransformerTrainConfig(out="-", batch_size=batch_size, seed=seed, data_segment_steps=10_000)

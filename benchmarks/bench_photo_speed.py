@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import cpu_name
+from benchmarks._common import code_version, cpu_name
 
 VIDEO = Path("/work/shared/data/real/videos/aerobics_white_studio.mp4")
 CONFIGS = {
@@ -70,16 +70,6 @@ TIMED = (
     ("ilat_video.video.VideoWriter", "__exit__", "encode: flush + close"),
 )
 
-
-
-def code_version() -> str:
-    """The commit measured, and the library files changed on top of it (several people share the tree)."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
-
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "ilat_video").splitlines()]
-    commit = git("rev-parse", "--short", "HEAD").strip()
-    return commit + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
 # --- one run, in its own process --------------------------------------------------------------------

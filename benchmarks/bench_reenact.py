@@ -48,7 +48,6 @@ import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -61,7 +60,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import cpu_name
+from benchmarks._common import code_version, cpu_name
 from ilat_video.compose import output_size, scale_points
 from ilat_video.crop import CropBox
 from ilat_video.errors import NoPersonError
@@ -117,16 +116,6 @@ PAIRS = (("warp+plate", "warp"), ("warp+plate+holes", "warp+plate"), ("warp", "s
          ("warp+ilat-plate+ilat", "warp"))
 PAIRED_METRICS = (("person", "psnr"), ("person", "ssim"), ("person", "mae"), (None, "head_psnr"),
                   ("revealed", "psnr"), (None, "flicker"), (None, "person_flicker"))
-
-
-def code_version() -> str:
-    """The commit measured, and the library files changed on top of it (several people share the tree)."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
-
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "ilat_video").splitlines()]
-    commit = git("rev-parse", "--short", "HEAD").strip()
-    return commit + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
 # --- methods -------------------------------------------------------------------------------------------

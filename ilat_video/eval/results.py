@@ -155,7 +155,7 @@ def machine_info(device: str | torch.device | None = None) -> dict:
     device = pick_device(device)
     info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
             "device": str(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
-    processor = _cpu_name()
+    processor = cpu_name()
     if processor:
         info["cpu"] = processor
     if device.type == "cuda":
@@ -163,7 +163,8 @@ def machine_info(device: str | torch.device | None = None) -> dict:
     return info
 
 
-def _cpu_name() -> str | None:
+def cpu_name() -> str | None:
+    """The CPU's model name from /proc/cpuinfo, else what platform says (None if nothing)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
