@@ -1,4 +1,5 @@
-"""Demo speed and memory: frames/s at batch 1 vs the default batch, and peak memory for a 10 s and
+"""Square-frame speed and memory (`--frame square`, the model's frames; the photo path's are in
+bench_photo_speed.py): frames/s at batch 1 vs the default batch, and peak memory for a 10 s and
 a 60 s driving pose file (they must be within 10%: frames are streamed, nothing grows with length).
 
     python benchmarks/bench_animate.py [--model models/demo] [--out benchmarks/results/animate]
@@ -28,6 +29,7 @@ def child(args) -> None:
     """Run one animation and report frames, seconds and peak RSS as JSON on stdout."""
     import torch
 
+    from ilat_video.options import RenderOptions
     from ilat_video.pipeline import Animator
 
     torch.set_num_threads(args.threads)
@@ -36,7 +38,8 @@ def child(args) -> None:
     started = time.perf_counter()
     summary = animator.animate_to_file(EXAMPLES / "reference.png", args.driving, out,
                                        reference_pose=EXAMPLES / "reference_pose.json",
-                                       batch_size=args.batch_size, max_frames=args.max_frames)
+                                       batch_size=args.batch_size, max_frames=args.max_frames,
+                                       options=RenderOptions(frame="square"))  # the model's frames, batched
     seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"frames": summary.frames, "seconds": seconds, "peak_mib": peak_mib,

@@ -32,7 +32,7 @@ def main() -> None:
                          animator.load_driving("examples/driving.mp4", max_frames=args.frames))
     rows = []
     for name, options in SETTINGS.items():
-        frames = np.stack(list(animator.generate(plan, RenderOptions(**options))))
+        frames = np.stack(list(animator.generate(plan, RenderOptions(frame="square", **options))))
         change = np.abs(np.diff(frames.astype(np.float64), axis=0)).mean()
         print(f"{name}: mean frame-to-frame change {change:.2f} grey levels over {len(frames)} frames")
         rows.append(np.concatenate([frames[i] for i in range(0, min(len(frames), 40), 10)], axis=1))
