@@ -50,8 +50,9 @@ class RenderOptions:
     empty pose, `inpaint.py`) or "none" (the photo as it is: the reference stays visible where the
     person moved away).
     repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
-    from their surroundings (`compose.holes_in_person`, OpenCV); "ilat" generates them with iLAT;
-    "none" lets the plate show through.
+    from their surroundings (`compose.holes_in_person`, OpenCV); "body" also fills the target
+    skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" generates the
+    holes with iLAT; "none" lets the plate show through. Measured in `docs/results.md`.
 
     top_k, temperature: both None = greedy (the paper's top-1); otherwise sampling among the
     `top_k` likeliest codes (all when None) at `temperature` (1 when None).
