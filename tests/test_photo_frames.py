@@ -228,3 +228,18 @@ def test_a_wrong_output_extension_is_refused_before_the_model_loads(tmp_path, mo
                                        + "/nope/out.mp4"])
     assert result.exit_code == 2 and "does not exist" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_uncovered_body_is_the_skeleton_core_the_warp_left_empty(person):
+    from ilat_video.compose import uncovered_body
+    from ilat_video.regions import pose_region
+
+    image, found = person
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)
+    pose = scale_points(found.pose, *stage.scale)
+    _, warped = stage.frame(found.pose, repair="none")
+    empty = _warp_with_alpha(np.zeros_like(warped.alpha))
+    everything = uncovered_body(empty, pose)  # nothing drawn: the whole core is uncovered
+    core = pose_region(pose, *warped.alpha.shape)
+    assert everything.any() and not (everything & ~core).any()  # inside the (wider) model region
+    assert not uncovered_body(warped, pose)[warped.alpha >= 0.5].any()  # never where a part is
