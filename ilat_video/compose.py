@@ -81,10 +81,10 @@ def check_mask(mask: np.ndarray, name: str) -> np.ndarray:
     return mask
 
 
-def person_hole(mask: np.ndarray, body_height: float) -> np.ndarray:
+def person_hole(mask: np.ndarray, body_height: float, growth: float = HOLE_GROWTH) -> np.ndarray:
     """bool (H, W): where the person stood, grown by HOLE_GROWTH x body height (hair, soft edges,
     the shadow at the feet), what the plate must fill."""
-    radius = max(1, int(round(HOLE_GROWTH * body_height)))
+    radius = max(1, int(round(growth * body_height)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate((mask >= 0.3).astype(np.uint8), kernel) > 0
 
@@ -178,6 +178,12 @@ def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=
     return ilat_inpaint(image, hole, *models, pose=pose)
 
 
+def body_height(reference: WarpReference) -> float:
+    """The prepared reference's body height in pixels, about 3 torso heights: the unit of the
+    hole rules above."""
+    return reference.height * 3.0
+
+
 @dataclasses.dataclass
 class Stage:
     """What every frame of a video shares: the prepared reference and the plate, at the output size."""
@@ -199,7 +205,7 @@ class Stage:
         size = output_size(width, height, max_side)
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
         reference = prepare_reference(image, mask, pose, extras)
-        hole = person_hole(mask, reference.height * 3.0)  # torso height x 3: about the body's
+        hole = person_hole(mask, body_height(reference))
         return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose), hole=hole,
                    size=size, scale=(size[0] / width, size[1] / height))
 
@@ -213,7 +219,7 @@ class Stage:
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
         frame = warped.over(self.plate)
         if repair != "none":
-            holes = holes_in_person(warped, self.reference.height * 3.0)
+            holes = holes_in_person(warped, body_height(self.reference))
             if repair == "body":
                 holes |= uncovered_body(warped, pose)
             frame = fill(frame, holes, method="ilat" if repair == "ilat" else "opencv", models=models)

@@ -86,6 +86,12 @@ def square_crop_box(box: tuple[float, float, float, float], width: int, height: 
     return CropBox(float(left), float(top), float(side))
 
 
+def box_padding(box: CropBox, width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom): whole pixels `box` reaches past a width x height frame."""
+    return (max(0, int(math.ceil(-box.x0))), max(0, int(math.ceil(-box.y0))),
+            max(0, int(math.ceil(box.x0 + box.side - width))), max(0, int(math.ceil(box.y0 + box.side - height))))
+
+
 def crop_frame(frame: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     """Cut `box` out of a uint8 (H, W, 3) frame and resize it to uint8 (size, size, 3).
 
@@ -96,10 +102,7 @@ def crop_frame(frame: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     frame = np.asarray(frame)
     height, width = frame.shape[:2]
     # Pad so the box lies inside the (padded) image: Pillow's resize box must not leave it.
-    pad_left = max(0, int(math.ceil(-box.x0)))
-    pad_top = max(0, int(math.ceil(-box.y0)))
-    pad_right = max(0, int(math.ceil(box.x0 + box.side - width)))
-    pad_bottom = max(0, int(math.ceil(box.y0 + box.side - height)))
+    pad_left, pad_top, pad_right, pad_bottom = box_padding(box, width, height)
     image = Image.fromarray(frame)
     if pad_left or pad_top or pad_right or pad_bottom:
         padded = Image.new("RGB", (width + pad_left + pad_right, height + pad_top + pad_bottom), PAD_VALUE)

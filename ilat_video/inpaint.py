@@ -31,14 +31,20 @@ cuts its samples exactly as inference does.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import cv2
 import numpy as np
 import torch
 
 from .conditioning import model_inputs
-from .crop import CropBox, crop_frame, image_to_tensor, square_crop_box, tensor_to_image
+from .crop import (
+    CropBox,
+    box_padding,
+    crop_frame,
+    image_to_tensor,
+    square_crop_box,
+    tensor_to_image,
+)
 from .errors import IlatError
 from .pose.skeleton import NUM_JOINTS
 from .sampling import sample_and_decode
@@ -66,12 +72,6 @@ def hole_box(hole: np.ndarray, *, context: float = CONTEXT) -> CropBox:
     return square_crop_box(box, width, height, margin=context)
 
 
-def _padding(box: CropBox, width: int, height: int) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) pixels the box reaches past a width x height picture."""
-    return (max(0, math.ceil(-box.x0)), max(0, math.ceil(-box.y0)),
-            max(0, math.ceil(box.x0 + box.side - width)), max(0, math.ceil(box.y0 + box.side - height)))
-
-
 def crop_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     """uint8 (H, W, C) -> uint8 (size, size, C): `box` cut out and resized like `crop.crop_frame`,
     the picture mirrored (OpenCV's BORDER_REFLECT_101) where the box reaches past it."""
@@ -80,7 +80,7 @@ def crop_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     if squeeze:
         image = image[..., None]
     height, width = image.shape[:2]
-    left, top, right, bottom = _padding(box, width, height)
+    left, top, right, bottom = box_padding(box, width, height)
     if left or top or right or bottom:
         # A reflection cannot reach further than the picture is wide: repeat it when the box does.
         while left or top or right or bottom:
@@ -91,7 +91,7 @@ def crop_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
                 image = image[..., None]
             box = CropBox(box.x0 + l, box.y0 + t, box.side)
             height, width = image.shape[:2]
-            left, top, right, bottom = _padding(box, width, height)
+            left, top, right, bottom = box_padding(box, width, height)
     channels = image.shape[2]
     if channels == 3:
         out = crop_frame(image, box, size)

@@ -15,23 +15,15 @@ frame), as inference cuts them. Sample: {"reference", "target": float32 (3, S, S
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
-from ..compose import HOLE_GROWTH
+from ..compose import HOLE_GROWTH, person_hole
 from ..crop import image_to_tensor
 from ..inpaint import CONTEXT, InpaintCrop, empty_pose
 from .synth.video import SPLITS, live_video, video_rng
 
 STREAM_INPAINT = 7  # this dataset's own stream of crop/hole choices (video.py's streams are 0-2)
-
-
-def grown_mask(mask: np.ndarray, body_height: float, growth: float = HOLE_GROWTH) -> np.ndarray:
-    """bool (H, W): the person mask grown by `growth` x body height (`compose.person_hole`'s rule)."""
-    radius = max(1, round(growth * body_height))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
 
 def body_height(pose: np.ndarray) -> float:
@@ -82,10 +74,10 @@ class InpaintingPairs(torch.utils.data.IterableDataset):
         i = int(rng.integers(video.num_frames))
         layers = video.render_layers(i)
         growth = HOLE_GROWTH * rng.uniform(1 - self.growth_jitter, 1 + self.growth_jitter)
-        hole = grown_mask(layers.mask, body_height(video.poses[i]), growth)
+        hole = person_hole(layers.mask.astype(np.float32), body_height(video.poses[i]), growth)
         if rng.random() < self.union_share:
             j = int(rng.integers(video.num_frames))
-            hole |= grown_mask(video.render_mask(j), body_height(video.poses[j]), growth)
+            hole |= person_hole(video.render_mask(j).astype(np.float32), body_height(video.poses[j]), growth)
         crop = InpaintCrop.around(hole, self.size, context=float(rng.uniform(*self.context)))
         pose = crop.pose(video.poses[i]) if rng.random() < self.pose_share else empty_pose()
         return {
