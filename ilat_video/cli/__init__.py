@@ -10,7 +10,7 @@ import logging
 import click
 
 from .. import __version__
-from . import animate, evaluate, poses, train
+from . import animate, evaluate, poses, serve, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +22,7 @@ def main(verbose: int) -> None:
     \b
     Main job:
       ilat-video animate REFERENCE.png DRIVING.mp4 -o out.mp4
+      ilat-video serve    (the same as a local web page; extra [app])
     Poses:
       ilat-video extract-poses VIDEO -o poses.json --overlay overlay.mp4
       ilat-video render-poses poses.json -o skeleton.mp4
@@ -39,5 +40,6 @@ def main(verbose: int) -> None:
 
 for command in (animate.animate_command, poses.extract_poses_command, poses.render_poses_command,
                 poses.convert_poses_command, poses.retarget_command, train.synth_command,
-                train.train_tokenizer_command, train.train_transformer_command, evaluate.evaluate_command):
+                train.train_tokenizer_command, train.train_transformer_command, evaluate.evaluate_command,
+                serve.serve_command):
     main.add_command(command)
