@@ -1,4 +1,5 @@
-"""How other skeletons' keypoints become our 13 joints, and ours become OpenPose COCO-18.
+"""How other skeletons' keypoints become our 13 joints, and ours become OpenPose COCO-18; how our
+hand and foot points (extras) map to OpenPose's 21-point hands and 6 foot points.
 
 Head (joint 0) from sources with face points (OpenPose, COCO-17): the nose when it is present
 (confidence > 0), otherwise the mean position of the eyes and ears that are present (confidence:
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..mapping import EXTRA_NAMES
 from ..skeleton import L_SHOULDER, R_SHOULDER
 
 
@@ -105,4 +107,77 @@ def ilat_to_coco18(poses: np.ndarray) -> np.ndarray:
         elif src is not None:
             present = poses[..., src, 2] > 0
             out[..., slot, :] = np.where(present[..., None], poses[..., src, :], 0.0)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Hand and foot points (PoseSequence.extras, mapping.EXTRA_NAMES) <-> OpenPose hands and feet
+# --------------------------------------------------------------------------------------------
+# OpenPose's 21-point hand (hand_left/right_keypoints_2d; DWPose and controlnet_aux use it too):
+# 0 wrist, then four points per finger from the palm outwards.
+HAND_21_NAMES: tuple[str, ...] = ("wrist",) + tuple(
+    f"{finger}_{part}" for finger in ("thumb", "index", "middle", "ring", "pinky")
+    for part in (("cmc", "mcp", "ip", "tip") if finger == "thumb" else ("mcp", "pip", "dip", "tip")))
+# Where our extras go in that hand. MediaPipe's index and pinky points are the knuckles where those
+# fingers join the hand (MCP); its thumb point is written as the thumb's tip (MediaPipe calls it a
+# thumb knuckle; on real photos it lies near the tip, between OpenPose's thumb_ip and thumb_tip:
+# the approximate one of the three).
+HAND_SLOT_OF_EXTRA: dict[str, str] = {"index": "index_mcp", "pinky": "pinky_mcp", "thumb": "thumb_tip"}
+# DWPose's foot_keypoints_2d (COCO-WholeBody's feet) and OpenPose BODY_25's points 19..24 share one
+# order. Our heel is theirs; our toe (MediaPipe's foot_index, the tip of the foot) goes to the big toe.
+FOOT_6_NAMES: tuple[str, ...] = ("left_big_toe", "left_small_toe", "left_heel",
+                                 "right_big_toe", "right_small_toe", "right_heel")
+FOOT_SLOT_OF_EXTRA: dict[str, str] = {"heel": "heel", "toe": "big_toe"}
+
+
+def _extra_slots() -> tuple[dict[int, tuple[str, int]], dict[int, int]]:
+    """extras index -> (hand side, HAND_21 slot) for hand points; extras index -> FOOT_6 slot for feet."""
+    hands, feet = {}, {}
+    for e, name in enumerate(EXTRA_NAMES):
+        side, kind = name.split("_", 1)
+        if kind in HAND_SLOT_OF_EXTRA:
+            hands[e] = (side, HAND_21_NAMES.index(HAND_SLOT_OF_EXTRA[kind]))
+        else:
+            feet[e] = FOOT_6_NAMES.index(f"{side}_{FOOT_SLOT_OF_EXTRA[kind]}")
+    return hands, feet
+
+
+EXTRA_HAND_SLOTS, EXTRA_FOOT_SLOTS = _extra_slots()
+HAND_WRIST = HAND_21_NAMES.index("wrist")
+
+
+def extras_to_openpose(extras: np.ndarray, wrists: np.ndarray) -> dict[str, np.ndarray]:
+    """Our extras (10, 3) and wrists (2, 3) [right, left] -> OpenPose hands (21, 3) and feet (6, 3).
+
+    Returns {"right": hand, "left": hand, "feet": feet}; slots we have no point for are zeros
+    (OpenPose's "missing"). The hand's wrist slot is our wrist joint.
+    """
+    out = {"right": np.zeros((21, 3), np.float32), "left": np.zeros((21, 3), np.float32),
+           "feet": np.zeros((6, 3), np.float32)}
+    out["right"][HAND_WRIST] = wrists[0]
+    out["left"][HAND_WRIST] = wrists[1]
+    for e, (side, slot) in EXTRA_HAND_SLOTS.items():
+        out[side][slot] = extras[e]
+    for e, slot in EXTRA_FOOT_SLOTS.items():
+        out["feet"][slot] = extras[e]
+    for points in out.values():
+        points[points[:, 2] <= 0] = 0.0
+    return out
+
+
+def extras_from_openpose(right: np.ndarray | None, left: np.ndarray | None,
+                         feet: np.ndarray | None) -> np.ndarray:
+    """OpenPose hands (21, 3) and feet (6, 3), each possibly None (absent) -> our extras (10, 3).
+
+    Points with confidence 0 stay missing; the other hand and foot slots are not used.
+    """
+    out = np.zeros((len(EXTRA_HAND_SLOTS) + len(EXTRA_FOOT_SLOTS), 3), np.float32)
+    hands = {"right": right, "left": left}
+    for e, (side, slot) in EXTRA_HAND_SLOTS.items():
+        if hands[side] is not None:
+            out[e] = hands[side][slot]
+    if feet is not None:
+        for e, slot in EXTRA_FOOT_SLOTS.items():
+            out[e] = feet[slot]
+    out[out[:, 2] <= 0] = 0.0
     return out

@@ -10,7 +10,8 @@ import numpy as np
 
 from ...errors import PoseFileError
 from ...fileio import atomic_output
-from ..sequence import PoseSequence
+from ..mapping import EXTRA_NAMES
+from ..sequence import NUM_EXTRAS, PoseSequence
 from ..skeleton import JOINT_NAMES, NUM_JOINTS
 from .common import is_number
 
@@ -45,22 +46,48 @@ def read_ilat(path: Path, data: dict) -> PoseSequence:
     for i, frame in enumerate(frames):
         if frame is None:
             continue
-        _check_frame(path, i, frame)
+        _check_frame(path, i, frame, JOINT_NAMES, "frames", "joint")
         keypoints[i] = frame
-    return PoseSequence(keypoints, data["width"], data["height"], float(fps), source=str(path))
+    return PoseSequence(keypoints, data["width"], data["height"], float(fps), source=str(path),
+                        extras=_read_extras(path, data, len(frames)))
 
 
-def _check_frame(path: Path, index: int, frame: Any) -> None:
-    """Structure and types of one frame of ours: null or 13 lists of 3 numbers."""
+def _read_extras(path: Path, data: dict, num_frames: int) -> np.ndarray | None:
+    """The optional hand and foot points: 'extra_frames' (with 'extras' naming them), or None."""
+    if "extra_frames" not in data:
+        if "extras" in data:
+            raise PoseFileError(f"{path}: field 'extras' is given but 'extra_frames' is missing")
+        return None
+    names = data.get("extras")
+    if names is None or list(names) != list(EXTRA_NAMES):
+        raise PoseFileError(f"{path}: field 'extras' must list exactly these {NUM_EXTRAS} points, in this "
+                            f"order: {list(EXTRA_NAMES)}; got {names!r}")
+    rows = data["extra_frames"]
+    if not isinstance(rows, list) or len(rows) != num_frames:
+        got = f"{len(rows)} entries" if isinstance(rows, list) else type(rows).__name__
+        raise PoseFileError(f"{path}: field 'extra_frames' must be a list with one entry per frame "
+                            f"({num_frames}), got {got}")
+    extras = np.zeros((num_frames, NUM_EXTRAS, 3), np.float32)
+    for i, row in enumerate(rows):
+        if row is not None:
+            _check_frame(path, i, row, EXTRA_NAMES, "extra_frames", "extra point")
+            extras[i] = row
+    return extras
+
+
+def _check_frame(path: Path, index: int, frame: Any, names: tuple[str, ...], field: str, what: str) -> None:
+    """Structure and types of one entry of 'frames' (13 joints) or 'extra_frames' (10 points):
+    a list of [x, y, confidence] lists of numbers (null was handled by the caller)."""
+    where = f"{path}: frame {index}" + ("" if field == "frames" else f" of '{field}'")
     if not isinstance(frame, list):
-        raise PoseFileError(f"{path}: frame {index}: expected a list of {NUM_JOINTS} [x, y, confidence] "
-                            f"or null (no person), got {type(frame).__name__}")
-    if len(frame) != NUM_JOINTS:
-        raise PoseFileError(f"{path}: frame {index}: expected {NUM_JOINTS} joints, got {len(frame)}")
-    for j, joint in enumerate(frame):
-        if not (isinstance(joint, list) and len(joint) == 3 and all(map(is_number, joint))):
-            raise PoseFileError(f"{path}: frame {index}, joint {j} ({JOINT_NAMES[j]}): expected "
-                                f"[x, y, confidence] (3 numbers), got {json.dumps(joint)}")
+        raise PoseFileError(f"{where}: expected a list of {len(names)} [x, y, confidence] "
+                            f"or null ({'no person' if field == 'frames' else 'none seen'}), got {type(frame).__name__}")
+    if len(frame) != len(names):
+        raise PoseFileError(f"{where}: expected {len(names)} {what}s, got {len(frame)}")
+    for j, point in enumerate(frame):
+        if not (isinstance(point, list) and len(point) == 3 and all(map(is_number, point))):
+            raise PoseFileError(f"{where}, {what} {j} ({names[j]}): expected "
+                                f"[x, y, confidence] (3 numbers), got {json.dumps(point)}")
 
 
 def write_ilat(seq: PoseSequence, path: Path) -> None:
@@ -75,18 +102,26 @@ def _f32(value: np.float32) -> str:
 
 
 def ilat_json(seq: PoseSequence) -> str:
-    """Our JSON text of a sequence: a header line, one line per frame (null: no person)."""
+    """Our JSON text of a sequence: a header line, one line per frame (null: no person), then, when
+    the sequence has extras, one line per frame of hand and foot points (null: none seen)."""
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "width": seq.width, "height": seq.height,
               "fps": seq.fps, "joints": list(JOINT_NAMES)}
+    if seq.has_extras:
+        header["extras"] = list(EXTRA_NAMES)
     if seq.source and seq.source != "<memory>":
         header["source"] = seq.source
-    lines = [json.dumps(header)[:-1] + ', "frames": [']
-    present = seq.has_person
+    text = json.dumps(header)[:-1] + ', "frames": [' + _rows(seq.keypoints) + "]"
+    if seq.has_extras:
+        text += ',\n"extra_frames": [' + _rows(seq.extras) + "]"
+    return text + "}\n"
+
+
+def _rows(points: np.ndarray) -> str:
+    """(T, P, 3) as one JSON line per frame between newlines; a frame with nothing seen is null."""
     rows = []
-    for t in range(len(seq)):
-        if not present[t]:
+    for frame in points:
+        if not (frame[:, 2] > 0).any():
             rows.append("null")
             continue
-        rows.append("[" + ",".join(f"[{_f32(x)},{_f32(y)},{_f32(c)}]" for x, y, c in seq.keypoints[t]) + "]")
-    body = ",\n".join(rows)
-    return lines[0] + ("\n" + body + "\n" if rows else "") + "]}\n"
+        rows.append("[" + ",".join(f"[{_f32(x)},{_f32(y)},{_f32(c)}]" for x, y, c in frame) + "]")
+    return ("\n" + ",\n".join(rows) + "\n") if rows else ""
