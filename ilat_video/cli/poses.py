@@ -170,8 +170,10 @@ def _frame_size(ctx, param, value):
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Where to write. --to openpose: a .json path gives one file, any other path a new folder "
                    "with one file per frame.")
-@click.option("--to", "to_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
-              help="ilat: our JSON (docs/pose-format.md); openpose: OpenPose COCO-18 JSON as ControlNet tools read it.")
+@click.option("--to", "to_format", type=click.Choice(["ilat", "openpose", "controlnet"]), default="ilat",
+              show_default=True,
+              help="ilat: our JSON (docs/pose-format.md); openpose: OpenPose COCO-18 JSON; controlnet: "
+                   "ControlNet's pose JSON (ComfyUI's POSE_KEYPOINT, one .json file, with hands and feet).")
 @click.option("--person-id", type=int, default=None,
               help="OpenPose: the person_id to follow; COCO: the annotation id (default: the largest person).")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -187,23 +189,27 @@ def convert_poses_command(source, output, to_format, person_id, fps, size, keep_
 
     \b
     IN is detected from its content: our JSON, OpenPose JSON (BODY_25 or
-    COCO-18; one file, or a folder with one file per frame), COCO keypoints
-    JSON, or Penn Action .mat labels.
+    COCO-18; one file, or a folder with one file per frame), ControlNet's
+    pose JSON (POSE_KEYPOINT), COCO keypoints JSON, or Penn Action .mat labels.
 
     \b
     Examples:
       ilat-video convert-poses openpose_frames/ --size 1920x1080 --fps 25 -o poses.json
-      ilat-video convert-poses poses.json --to openpose -o controlnet_poses.json
+      ilat-video convert-poses poses.json --to openpose -o openpose_poses.json
+      ilat-video convert-poses poses.json --to controlnet -o pose_keypoint.json
       ilat-video convert-poses labels/0001.mat -o 0001.json
     """
     from ..fileio import check_output_path
     from ..pose.formats import load_poses, save_poses
 
     check_output_path(output, source)
+    if to_format == "controlnet" and Path(output).suffix.lower() != ".json":
+        raise click.UsageError(f"{output}: --to controlnet writes one file; give a path ending in .json")
     seq = load_poses(source, person_id=person_id, fps=fps, size=size)
     save_poses(seq, output, format=to_format, keep_confidence=keep_confidence)
-    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person), "
-               f"{seq.width}x{seq.height} at {seq.fps:g} fps")
+    hands = ", with hand and foot points" if seq.has_extras else ""
+    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person"
+               f"{hands}), {seq.width}x{seq.height} at {seq.fps:g} fps")
 
 
 # --- retargeting ---
