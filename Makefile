@@ -10,17 +10,28 @@ PY := .venv/bin/python
 STAMP := .venv/.installed
 endif
 
-.PHONY: install test demo demo-model readme-picture
+.PHONY: install chromium test demo demo-model readme-picture
 
 .venv/bin/python:
 	$(PYTHON) -m venv .venv
 
 # torch is pinned to 2.13.0 in pyproject.toml: the CPU build; an unpinned torch pulls a CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,app,browser-test]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# The web page's browser tests (tests/test_serve.py) drive Debian's chromium through playwright:
+# `playwright install` downloads browsers from elsewhere and does not work here. Installed when
+# missing and we are root; otherwise those tests skip, and fail under CI=1 (.ci/run).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "chromium is missing and cannot be installed (not root, or no apt-get): the browser tests will skip"; \
+	fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q
