@@ -65,7 +65,12 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path), mode="r")
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            hint = _truncation_hint(self.path)
+            if hint:
+                raise VideoError(f"{self.path}: not a readable video: it looks truncated ({hint}); "
+                                 f"was it cut off while being written or copied?") from exc
             raise VideoError(f"{self.path}: not a readable video ({_reason(exc)})") from exc
+        self._damage = _DamageReport()
         try:
             if not self._container.streams.video:
                 raise VideoError(f"{self.path}: has no video stream (not a video, or cut off before its index)")
@@ -105,7 +110,49 @@ class VideoReader:
         if not self._closed:
             self._closed = True
             self._frames.close()  # the decoding generator first, while PyAV is whole
+            self._warn_damage()
             self._container.close()
+
+    @property
+    def held_frames(self) -> list[int]:
+        """Indices of the frames so far that are copies of a neighbour (damaged data; see frames())."""
+        return list(self._damage.held)
+
+    def _warn_damage(self) -> None:
+        """Log the one warning about damaged data, if there was any (once per file and process)."""
+        report = self._damage
+        if report.warned:
+            return
+        problems = []
+        if report.held:
+            problems.append(f"{_count(len(report.held), 'frame')} could not be decoded and show the nearest "
+                            f"good frame instead: {_ranges(report.held)}")
+        if report.tail:
+            reason = f" ({report.unreadable})" if report.unreadable else ""
+            problems.append(f"the file ends in damaged data after frame {report.frames - 1}{reason}; "
+                            f"it looks truncated")
+        elif report.finished and self.num_frames is not None and report.frames < self.num_frames:
+            # Not always damage: edit lists can drop frames the header still counts.
+            problems.append(f"decoded {report.frames} frames, the container announced {self.num_frames} "
+                            f"(truncated?)")
+        elif report.finished and report.last_time is not None:
+            expected = _stream_seconds(self._stream)
+            if expected is None and not self.has_audio and self._container.duration:
+                expected = self._container.duration / 1_000_000  # the container's clock: AV_TIME_BASE
+            if expected is not None and report.last_time + 1 / self.fps < expected - 2 / self.fps - 0.1:
+                problems.append(f"the frames end at {report.last_time + 1 / self.fps:.2f} s of the "
+                                f"{expected:.2f} s the file announces (truncated?)")
+        if not problems:
+            return
+        report.warned = True
+        try:
+            stat = self.path.stat()
+            key = (str(self.path.resolve()), stat.st_size, stat.st_mtime_ns, tuple(problems))
+        except OSError:
+            key = (str(self.path), tuple(problems))
+        level = logging.DEBUG if key in _WARNED else logging.WARNING
+        _WARNED.add(key)
+        logger.log(level, "%s: damaged video: %s", self.path, "; ".join(problems))
 
     @property
     def duration(self) -> float | None:
@@ -113,26 +160,100 @@ class VideoReader:
         return None if self.num_frames is None else self.num_frames / self.fps
 
     def _decoded_frames(self) -> Iterator:
-        """av.VideoFrame objects in decode order; errors become VideoError naming the frame."""
+        """av.VideoFrame objects in display order, one per frame of the video's timeline.
+
+        Damaged data does not end the video: a packet the demuxer marks corrupt is dropped, a
+        packet the decoder refuses is skipped, and a picture the decoder had to patch up is not
+        shown; each frame lost that way is replaced by the nearest good frame (the last one
+        before it, or the first one after it at the start), so frame counts and timing (and the
+        sound) stay as the file meant them. The frames held are listed in ONE warning when
+        decoding ends. VideoError only when no frame at all decodes.
+        """
         av = _av()
-        index = 0
+        report = self._damage
+        stream = self._stream
+        last = None             # the last good frame
+        last_slot = None        # its place on the timeline, in frames (from its timestamp)
+        ordered = True          # timestamps have only grown so far: gaps in them mean lost frames
+        unaccounted = 0         # frames known lost and not yet replaced
+        tentative = 0           # damaged packets not yet followed by a good one (maybe the tail)
+        leading = 0             # frames lost before the first good frame
+        index = 0               # frames yielded so far
+
+        def lost_before(frame, slot: int | None) -> int:
+            """How many frames went missing just before `frame` (0 unless damage was seen)."""
+            nonlocal unaccounted
+            if not unaccounted:
+                return 0
+            if ordered and slot is not None and (last_slot is not None or last is None):
+                gap = slot - (last_slot if last_slot is not None else 0) - (1 if last_slot is not None else 0)
+                # Timestamps in damaged files can be garbage: trust a gap only as large as the
+                # damage could explain (the decoder may report a bad packet a few frames late).
+                lost = gap if 0 <= gap <= unaccounted + 16 else 0
+            else:
+                # No usable timestamps: a lost frame is replaced where its loss shows up, which
+                # with a decoder's delay may be a few frames late; the count stays right.
+                lost = unaccounted
+            unaccounted = max(0, unaccounted - lost)
+            return lost
+
         try:
-            for packet in self._container.demux(self._stream):
+            packets = self._container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets, None)
+                except av.error.FFmpegError as exc:
+                    report.note_unreadable(_reason(exc))
+                    tentative += 1
+                    break
+                if packet is None:
+                    break
                 if packet.is_corrupt:
-                    raise VideoError(
-                        f"{self.path}: frame {index}: damaged data (the file is truncated or corrupt)"
-                    )
-                for frame in packet.decode():
+                    report.seen = True
+                    tentative += 1
+                    continue
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    report.seen = True
+                    tentative += 1
+                    continue
+                if packet.size:  # data after the damage: it was not the file's end
+                    unaccounted += tentative
+                    tentative = 0
+                for frame in decoded:
+                    if getattr(frame, "is_corrupt", False):
+                        report.seen = True
+                        unaccounted += 1  # this picture is one of the frames lost
+                        continue
+                    slot = _frame_slot(frame, stream, self.fps)
+                    lost = lost_before(frame, slot)
+                    if last is None:
+                        leading += lost
+                        for _ in range(leading):
+                            report.held.append(index)
+                            index += 1
+                            yield frame
+                        leading = 0
+                    else:
+                        for _ in range(lost):
+                            report.held.append(index)
+                            index += 1
+                            yield last
+                    if slot is None or (last_slot is not None and slot <= last_slot):
+                        ordered = False
+                    last, last_slot = frame, slot
+                    report.good += 1
                     index += 1
                     yield frame
-        except av.error.FFmpegError as exc:
-            raise VideoError(
-                f"{self.path}: frame {index}: cannot decode ({_reason(exc)}); the file is truncated or corrupt"
-            ) from exc
-        if self.num_frames is not None and index < self.num_frames:
-            # Not an error by itself: edit lists can drop frames the header still counts.
-            logger.warning("%s: decoded %d frames, the container announced %d (truncated?)",
-                           self.path, index, self.num_frames)
+        finally:
+            report.frames = index
+            report.tail = tentative + unaccounted
+        if last is None:
+            raise VideoError(f"{self.path}: no frame decodes ({report.describe_damage()}; the file is truncated "
+                             f"or corrupt)")
+        report.finished = True
+        report.last_time = None if last.time is None else float(last.time)
 
     def frames(self, *, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
         """Yield frames as uint8 (H, W, 3) RGB in display orientation.
@@ -169,9 +290,119 @@ class VideoReader:
             # Close the decoding generators now: left to the garbage collector at interpreter
             # shutdown, they ran their error handling with PyAV half torn down (a traceback at exit).
             frames.close()
+            self._warn_damage()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
+
+
+# Warnings about damaged files already given in this process: the pipeline reads a driving video
+# more than once (poses, side-by-side panels), and the user needs to hear about it once.
+_WARNED: set = set()
+
+
+class _DamageReport:
+    """What a reader met while decoding: filled in by VideoReader._decoded_frames."""
+
+    def __init__(self) -> None:
+        self.seen = False           # any damaged packet or picture so far
+        self.held: list[int] = []   # output frames that are copies of a neighbour
+        self.good = 0               # frames decoded cleanly
+        self.frames = 0             # frames yielded (good + held)
+        self.tail = 0               # damaged packets after the last good frame
+        self.unreadable = ""        # why the demuxer stopped, when it stopped on an error
+        self.finished = False       # decoding reached the end of the file
+        self.last_time: float | None = None
+        self.warned = False
+
+    def note_unreadable(self, reason: str) -> None:
+        self.seen = True
+        self.unreadable = reason
+
+    def describe_damage(self) -> str:
+        if self.unreadable:
+            return f"its data cannot be read: {self.unreadable}"
+        if self.seen:
+            return "every picture in it is damaged"
+        return "its video stream holds no pictures"
+
+
+def _frame_slot(frame, stream, fps: float) -> int | None:
+    """The frame's place on the timeline in frames from the stream's start, from its timestamp."""
+    time = frame.time
+    if time is None:
+        return None
+    start = 0.0
+    if stream.start_time is not None and stream.time_base is not None:
+        start = float(stream.start_time * stream.time_base)
+    return int(round((float(time) - start) * fps))
+
+
+def _stream_seconds(stream) -> float | None:
+    if stream.duration and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _ranges(indices: list[int], limit: int = 12) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9' (the first `limit` runs, then how many more)."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i <= runs[-1][1] + 1:
+            runs[-1][1] = max(runs[-1][1], i)
+        else:
+            runs.append([i, i])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:limit])
+    if len(runs) > limit:
+        text += f" and {len(runs) - limit} more runs"
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _truncation_hint(path: Path) -> str | None:
+    """Why a file FFmpeg cannot open looks cut short, or None when it does not.
+
+    MP4/MOV (ISO boxes) and AVI (RIFF) say how long they are: a box or RIFF chunk that runs past
+    the end of the file, or an MP4 whose media data is there but whose index (moov) is missing,
+    is a file whose end is gone (a copy or a recording that stopped early).
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) >= 12 and head[:4] == b"RIFF":
+                declared = int.from_bytes(head[4:8], "little") + 8
+                if declared > size:
+                    return f"its header announces {declared} bytes, the file holds {size}"
+                return None
+            if len(head) < 8 or head[4:8] not in (b"ftyp", b"wide", b"mdat", b"moov", b"free", b"skip"):
+                return None
+            names, offset = [], 0
+            while offset + 8 <= size:
+                handle.seek(offset)
+                header = handle.read(16)
+                box_size = int.from_bytes(header[:4], "big")
+                name = header[4:8]
+                if box_size == 1 and len(header) >= 16:
+                    box_size = int.from_bytes(header[8:16], "big")
+                elif box_size == 0:
+                    box_size = size - offset
+                if box_size < 8:
+                    return None  # not boxes after all
+                names.append(name)
+                if offset + box_size > size:
+                    missing = "" if b"moov" in names else " and its index (moov) is missing"
+                    return (f"its '{name.decode('latin-1')}' box runs {offset + box_size - size} bytes past "
+                            f"the end of the file{missing}")
+                offset += box_size
+            if b"mdat" in names and b"moov" not in names:
+                return "its frames are there but its index (moov) is missing"
+    except OSError:
+        return None
+    return None
 
 
 def _chain_one(first, rest):

@@ -317,7 +317,7 @@ def test_audio_only_file_is_not_a_video(tmp_path):
         open_video(path)
 
 
-def test_truncated_video_names_the_frame(tmp_path):
+def test_truncated_video_keeps_the_frames_before_the_cut(tmp_path, caplog):
     full = tmp_path / "full.mp4"
     # random pictures make big frames, so cutting the file in half cuts through frame data
     rng = np.random.default_rng(1)
@@ -326,10 +326,10 @@ def test_truncated_video_names_the_frame(tmp_path):
     data = full.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    with open_video(cut) as video:
-        with pytest.raises(VideoError, match=r"cut\.mp4: frame \d+: .*truncated"):
-            for _ in video:
-                pass
+    with caplog.at_level("WARNING", logger="ilat_video.video"):
+        got = list(read_frames(cut))
+    assert 0 < len(got) < 30
+    assert any("cut.mp4" in r.getMessage() and "truncated" in r.getMessage() for r in caplog.records)
     # cut before the index: cannot even be opened, and says which file
     head = tmp_path / "head.mp4"
     head.write_bytes(data[:200])
