@@ -16,6 +16,7 @@ from ilat_video.errors import IlatError, PoseFileError
 from ilat_video.pose import formats
 from ilat_video.pose.formats import (BODY_25, COCO_17, COCO_18, ILAT_TO_COCO_18, detect_format, load_poses,
                                      map_keypoints, read_coco_people, save_poses)
+from ilat_video.pose.mapping import EXTRA_NAMES
 from ilat_video.pose.sequence import PoseSequence
 from ilat_video.pose.skeleton import JOINT_NAMES, L_SHOULDER, R_SHOULDER
 
@@ -452,6 +453,55 @@ def test_bad_ilat_json(tmp_path, content, expected):
         load_poses(path)
     assert str(path) in str(err.value)
     assert expected in str(err.value)
+
+
+GOOD_EXTRAS = [[30.0 + e, 40.0 + e, 0.8] for e in range(10)]
+EXTRA_FIELDS = {"extras": list(EXTRA_NAMES), "extra_frames": [GOOD_EXTRAS, None, GOOD_EXTRAS]}
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"extra_frames": [GOOD_EXTRAS]}, "'extra_frames' must be a list with one entry per frame (3), got 1 entries"),
+    ({"extras": list(EXTRA_NAMES)[::-1]}, "field 'extras' must list exactly these 10 points"),
+    ({"extras": None}, "field 'extras'"),
+    ({"extra_frames": [GOOD_EXTRAS, None, GOOD_EXTRAS[:9]]}, "frame 2 of 'extra_frames': expected 10 extra points, got 9"),
+    ({"extra_frames": [GOOD_EXTRAS, None, GOOD_EXTRAS[:4] + [[1.0, 2.0]] + GOOD_EXTRAS[5:]]},
+     "frame 2 of 'extra_frames', extra point 4 (right_thumb): expected [x, y, confidence]"),
+    ({"extra_frames": [GOOD_EXTRAS, None, GOOD_EXTRAS[:9] + [[1.0, 2.0, 7.0]]]}, "frame 2, extra point 9 (left_toe)"),
+])
+def test_bad_extras_in_ilat_json(tmp_path, changes, expected):
+    path = _write(tmp_path, "bad.json", _ours(**{**EXTRA_FIELDS, **changes}))
+    with pytest.raises(PoseFileError) as err:
+        load_poses(path)
+    assert str(path) in str(err.value) and expected in str(err.value)
+
+
+def test_ilat_json_extras_are_optional_and_read_back(tmp_path):
+    plain = load_poses(_write(tmp_path, "old.json", _ours()))  # a file from before extras
+    assert not plain.has_extras
+    seq = load_poses(_write(tmp_path, "new.json", _ours(**EXTRA_FIELDS)))
+    np.testing.assert_array_equal(seq.extras[0], np.float32(GOOD_EXTRAS))
+    assert (seq.extras[1] == 0).all()
+    np.testing.assert_array_equal(seq.keypoints, plain.keypoints)
+    assert "extras" not in json.loads(formats.ours.ilat_json(plain))
+
+
+@settings(max_examples=30, deadline=None)
+@given(sequences(max_frames=6), st.integers(0, 2**32 - 1))
+def test_ilat_json_round_trip_with_extras_is_exact(seq, seed):
+    rng = np.random.default_rng(seed)
+    t = len(seq)
+    extras = np.concatenate([rng.uniform(-100, 3000, (t, 10, 2)), rng.uniform(0, 1, (t, 10, 1))
+                             * (rng.random((t, 10, 1)) > 0.3)], axis=-1).astype(np.float32)
+    extras[extras[..., 2] == 0] = 0.0
+    extras[rng.random(t) < 0.3] = 0.0  # frames where no hand or foot point was seen
+    seq = seq.replace(extras=extras)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "poses.json"
+        save_poses(seq, path)
+        back = load_poses(path)
+    assert back.has_extras
+    np.testing.assert_array_equal(back.extras, extras)
+    np.testing.assert_array_equal(back.keypoints, _without_empty_frames(seq))
 
 
 def test_nan_and_negative_confidence_messages_say_what_is_wrong(tmp_path):

@@ -181,3 +181,105 @@ def test_same_as_compares_content_not_source():
     assert a.same_as(a.replace(source="elsewhere"))
     assert not a.same_as(a.replace(fps=25.0))
     assert not a.same_as(a[:2])
+
+
+# --------------------------------------------------------------------------------------------
+# Hand and foot points (extras)
+# --------------------------------------------------------------------------------------------
+from ilat_video.pose.mapping import EXTRA_NAMES  # noqa: E402
+
+# Each extra's own joint: the wrist of its side for hand points, the ankle for foot points.
+ANCHOR = [JOINT_NAMES.index(f"{name.split('_')[0]}_{'ankle' if name.endswith(('heel', 'toe')) else 'wrist'}")
+          for name in EXTRA_NAMES]
+
+
+def _with_anchored_extras(seq: PoseSequence) -> PoseSequence:
+    """Extras that are copies of their anchor joints: any transform must keep them copies."""
+    return seq.replace(extras=seq.keypoints[:, ANCHOR])
+
+
+def _extras_still_anchored(seq: PoseSequence) -> None:
+    assert seq.has_extras and seq.extras.shape == (len(seq), len(EXTRA_NAMES), 3)
+    np.testing.assert_array_equal(seq.extras, seq.keypoints[:, ANCHOR])
+
+
+@settings(max_examples=40, deadline=None)
+@given(sequences(min_frames=1), st.sampled_from([7.5, 12.0, 30.0, 60.0]), st.integers(1, 3000),
+       st.integers(1, 3000))
+def test_every_transform_moves_extras_with_their_joints(seq, fps, width, height):
+    seq = _with_anchored_extras(seq)
+    _extras_still_anchored(seq)
+    _extras_still_anchored(seq.flipped())
+    _extras_still_anchored(seq.resample(fps))
+    _extras_still_anchored(seq.rescaled(width, height))
+    _extras_still_anchored(seq[1::2] if len(seq) > 1 else seq[:])
+    _extras_still_anchored(PoseSequence.concatenate([seq, seq.flipped()]))
+    _extras_still_anchored(seq.replace(fps=fps, source="x"))
+
+
+def test_flip_swaps_right_and_left_extras():
+    seq = _random(t=2)
+    extras = np.zeros((2, len(EXTRA_NAMES), 3), np.float32)
+    extras[:, EXTRA_NAMES.index("right_thumb")] = (100.0, 50.0, 0.9)
+    flipped = seq.replace(extras=extras).flipped()
+    np.testing.assert_allclose(flipped.extras[:, EXTRA_NAMES.index("left_thumb")], [[540.0, 50.0, 0.9]] * 2)
+    assert (flipped.extras[:, EXTRA_NAMES.index("right_thumb")] == 0).all()
+
+
+def test_replace_keeps_extras_for_the_same_frames_and_drops_them_otherwise():
+    seq = _with_anchored_extras(_random(t=6))
+    smoothed = seq.replace(keypoints=seq.keypoints + (1.0, 1.0, 0.0))  # e.g. filters: same frames
+    np.testing.assert_array_equal(smoothed.extras, seq.extras)
+    strided = seq.replace(keypoints=seq.keypoints[::2])  # frame count changes: dropped, not misaligned
+    assert not strided.has_extras and len(strided) == 3
+    assert not seq.without_extras().has_extras
+    assert seq.replace(keypoints=seq.keypoints[::2], extras=seq.extras[::2]).has_extras
+
+
+def test_old_style_sequences_have_no_extras_and_concatenate_fills_zeros():
+    plain = _random(t=3)
+    assert not plain.has_extras and plain.extras is None
+    assert not PoseSequence.concatenate([plain, plain]).has_extras
+    both = PoseSequence.concatenate([plain, _with_anchored_extras(_random(t=2, seed=1))])
+    assert both.extras.shape == (5, len(EXTRA_NAMES), 3)
+    assert (both.extras[:3] == 0).all() and (both.extras[3:, :, 2] > 0).all()
+
+
+def test_from_frames_and_single_pose_take_extras():
+    frame = _random(t=1).keypoints[0]
+    points = np.full((len(EXTRA_NAMES), 3), 0.5, np.float32)
+    seq = PoseSequence.from_frames([frame, None, frame], 640, 480, extras=[points, None, None])
+    assert seq.extras.shape == (3, 10, 3) and (seq.extras[1:] == 0).all() and (seq.extras[0] == 0.5).all()
+    assert PoseSequence(frame, 640, 480, extras=points).extras.shape == (1, 10, 3)
+    with pytest.raises(PoseFileError, match="2 frames of joints but 1 of extras"):
+        PoseSequence.from_frames([frame, frame], 640, 480, extras=[points])
+    with pytest.raises(PoseFileError, match=r"frame 0: expected a \(10, 3\) extras"):
+        PoseSequence.from_frames([frame], 640, 480, extras=[points[:9]])
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda ex: ex[:, :9], r"must have shape \(4, 10, 3\)"),
+    (lambda ex: ex[:3], r"must have shape \(4, 10, 3\)"),
+    (lambda ex: _set(ex, (2, 4, 0), np.nan), r"frame 2, extra point 4 \(right_thumb\)"),
+    (lambda ex: _set(ex, (1, 9, 2), 1.5), r"frame 1, extra point 9 \(left_toe\)"),
+    (lambda ex: _set(ex, (3, 0, 2), -0.1), r"frame 3, extra point 0 \(right_index\)"),
+])
+def test_bad_extras_name_frame_and_point(change, message):
+    seq = _random(t=4)
+    with pytest.raises(PoseFileError, match=message):
+        seq.replace(extras=change(np.full((4, 10, 3), 0.5, np.float32)))
+
+
+def _set(array, index, value):
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+def test_same_as_compares_extras():
+    seq = _with_anchored_extras(_random(t=3))
+    assert seq.same_as(seq.replace(source="other"))
+    assert not seq.same_as(seq.without_extras())
+    moved = seq.extras.copy()
+    moved[1, 2, 0] += 1.0
+    assert not seq.same_as(seq.replace(extras=moved)) and seq.same_as(seq.replace(extras=moved), atol=1.0)

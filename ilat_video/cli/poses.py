@@ -208,8 +208,8 @@ def convert_poses_command(source, output, to_format, person_id, fps, size, keep_
     seq = load_poses(source, person_id=person_id, fps=fps, size=size)
     save_poses(seq, output, format=to_format, keep_confidence=keep_confidence)
     hands = ", with hand and foot points" if seq.has_extras else ""
-    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person"
-               f"{hands}), {seq.width}x{seq.height} at {seq.fps:g} fps")
+    click.echo(f"wrote {output} ({to_format}): {len(seq)} frames ({int(seq.has_person.sum())} with a person)"
+               f"{hands}, {seq.width}x{seq.height} at {seq.fps:g} fps")
 
 
 # --- retargeting ---
