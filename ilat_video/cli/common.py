@@ -7,6 +7,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import IlatError
 
@@ -21,7 +22,7 @@ def user_errors(func):
         try:
             return func(*args, **kwargs)
         except IlatError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper
