@@ -457,16 +457,13 @@ def test_rotated_phone_video_gives_upright_poses(tmp_path, small_dribble):
     assert np.median(shift) < 4.0, np.median(shift)
 
 
-def test_truncated_video_fails_naming_the_frame(tmp_path, small_dribble):
-    """Our writer puts the index first (faststart), so a cut copy opens and breaks mid-decode;
-    the error comes from the decoding thread and names the file and frame, and nothing is written."""
+def test_truncated_video_is_extracted_as_far_as_it_decodes(tmp_path, small_dribble, caplog):
+    """Our writer puts the index first (faststart), so a cut copy opens and breaks mid-decode; the
+    reader decodes what decodes and warns once that the file looks truncated (ilat_video.video)."""
     data = small_dribble.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    with pytest.raises(VideoError, match=r"cut\.mp4: frame \d+: .*(truncated|corrupt)"):
-        extract_poses(cut)
-    out = tmp_path / "out"
-    out.mkdir()
-    result = run_cli("extract-poses", cut, "-o", out / "p.json", "--overlay", out / "o.mp4")
-    assert result.exit_code == 2 and "cut.mp4: frame" in " ".join(result.output.split())
-    assert files_in(out) == []
+    with caplog.at_level(logging.WARNING, logger="ilat_video"):
+        poses = extract_poses(cut)
+    assert "cut.mp4" in caplog.text and "truncated" in caplog.text
+    assert poses.has_person.any()

@@ -20,10 +20,11 @@ from ..errors import NoPersonError, VideoError
 from ..video import open_video, prefetch
 from . import filters
 from .landmarker import Landmarker, find_pose_model
-from .mapping import DEFAULT_HEAD, HEAD_CHOICES, landmarks_to_joints
+from .mapping import DEFAULT_HEAD, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
+from .refine import CROP_MARGIN, CropBox, search_tiles
 from .sequence import PoseSequence
 from .skeleton import NUM_JOINTS
-from .tracking import MainPersonTracker
+from .tracking import MainPersonTracker, PersonChoice
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,15 @@ DEFAULT_MAX_GAP = 3  # frames with no person that are filled in by interpolation
 # from frame to frame without running the detector, about 1.4x faster (benchmarks/results/extract.md).
 MULTI_PERSON_NUM_POSES = 2
 PROBE_NUM_POSES = 4  # people looked for in the first frame to decide
-# Frames without the tracked person after which the largest person is taken afresh.
+# Frames without the tracked person after which the chosen person (by --person) is taken afresh.
 REACQUIRE_SECONDS = 1.0
+# While nobody is found in the whole frame, the tile search for small people runs at most this
+# often (it costs several landmarker runs).
+SEARCH_SECONDS = 0.5
+# Space around the person in the crop that follows them (refine.CropBox.around). On
+# taichi_forest.mp4 (340x256, a small person) it finds them in 255 of 300 frames at 0.25, 210 at
+# 0.5 and 0.75 (and 0 without crops).
+FOLLOW_MARGIN = CROP_MARGIN
 
 ProgressCallback = Callable[[int, "int | None"], None]
 
@@ -69,7 +77,8 @@ def extract_poses(video_or_frames, *, model_path: str | os.PathLike | None = Non
                   fps: float | None = None, smooth: bool = True,
                   min_cutoff: float = filters.DEFAULT_MIN_CUTOFF, beta: float = filters.DEFAULT_BETA,
                   max_gap: int = DEFAULT_MAX_GAP, num_poses: int | None = None,
-                  max_side: int | None = None, head: str = DEFAULT_HEAD,
+                  max_side: int | None = None, head: str = DEFAULT_HEAD, refine: bool = True,
+                  person: PersonChoice | str | None = None, max_frames: int | None = None, stride: int = 1,
                   progress: ProgressCallback | None = None) -> PoseSequence:
     """The main person's 13 joints in every frame of a video: PoseSequence (T, 13, 3).
 
@@ -77,8 +86,8 @@ def extract_poses(video_or_frames, *, model_path: str | os.PathLike | None = Non
     """
     return extract_poses_report(
         video_or_frames, model_path=model_path, fps=fps, smooth=smooth, min_cutoff=min_cutoff,
-        beta=beta, max_gap=max_gap, num_poses=num_poses, max_side=max_side, head=head,
-        progress=progress,
+        beta=beta, max_gap=max_gap, num_poses=num_poses, max_side=max_side, head=head, refine=refine,
+        person=person, max_frames=max_frames, stride=stride, progress=progress,
     ).poses
 
 
@@ -87,8 +96,9 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
                          min_cutoff: float = filters.DEFAULT_MIN_CUTOFF,
                          beta: float = filters.DEFAULT_BETA, max_gap: int = DEFAULT_MAX_GAP,
                          num_poses: int | None = None, max_side: int | None = None,
-                         head: str = DEFAULT_HEAD,
-                         progress: ProgressCallback | None = None) -> ExtractionResult:
+                         head: str = DEFAULT_HEAD, refine: bool = True,
+                         person: PersonChoice | str | None = None, max_frames: int | None = None,
+                         stride: int = 1, progress: ProgressCallback | None = None) -> ExtractionResult:
     """Extract the main person's poses from a video file or a sequence of frames.
 
     video_or_frames: a video path, a uint8 array (T, H, W, 3) RGB, or an iterable of uint8
@@ -98,41 +108,64 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
     smooth: One-Euro filter the joint positions (min_cutoff in Hz, beta; see filters).
     max_gap: runs of at most this many frames with nobody found, between two frames with the
         person, are interpolated (and reported); 0 turns this off.
-    num_poses: how many people the landmarker looks for per frame. None (default): decided on
-        the first frame: 1 when at most one person is found there (fastest; the landmarker then
-        tracks that person), else MULTI_PERSON_NUM_POSES so that the largest can be chosen and
-        followed. 1 forces the fast path (whoever the detector finds first is followed).
+    refine: crop and refine (refine.py): the landmarker runs on a square crop around the person,
+        which follows them from frame to frame; the whole frame is searched (and, when it shows
+        nobody, overlapping tiles of it) only when they are lost. Finds and places people who are
+        small in the frame (benchmarks/results/extract.md). False: the landmarker on whole frames.
+    person: who to follow when several people are in view (PersonChoice or its text:
+        "largest" (default), "left", "right", "N" (the N-th from the left), "X,Y" (nearest to that
+        pixel of the source)); the choice among several is logged as a warning.
+    num_poses: refine=False only: how many people the landmarker looks for per frame. None
+        (default): decided on the first frame: 1 when at most one person is found there (fastest;
+        the landmarker then tracks that person), else MULTI_PERSON_NUM_POSES so that the chosen
+        one can be followed. 1 forces the fast path (whoever the detector finds first is followed).
     max_side: if given, frames are scaled so their larger side is at most this before the
         landmarker (faster decoding and conversion); coordinates are mapped back to full size.
     head: which face points make joint 0 (see landmarks_to_joints).
+    max_frames, stride: use every stride-th frame (the result's fps is divided by stride), at
+        most max_frames of them.
     progress: called as progress(frames_done, total_or_None) after each frame.
 
     Raises VideoError for unreadable input, ModelFileError for the model, NoPersonError when no
-    frame has a person. Frames with no person are logged and stay empty in the result.
+    frame has a person (or the chosen one is not there). Frames with no person are logged and stay
+    empty in the result.
     """
-    _check_options(max_gap, num_poses, head)
+    _check_options(max_gap, num_poses, head, max_frames, stride)
+    choice = PersonChoice.parse(person)
     model = find_pose_model(model_path)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         frames, info = _open_source(video_or_frames, fps, max_side, stack)
-        frames = iter(frames)
+        frames = _taken(frames, info, max_frames, stride)
         first = next(frames, None)
         if first is None:
             raise VideoError(f"{info.name}: no frames to extract poses from")
-        if num_poses is None:
-            num_poses = _people_at_start(model, first)
-        landmarker = stack.enter_context(Landmarker(model, video=True, num_poses=num_poses))
-        tracker = MainPersonTracker(reacquire_after=round(REACQUIRE_SECONDS * info.fps))
-        keypoints = _follow_main_person(_chain_one(first, frames), info, landmarker, tracker, head,
-                                        progress)
+        # a point given by the user is in the source's pixels, the landmarks in the frames'
+        choice.check_inside(info.name, _picture_size(info, first, scaled=False))
+        tracker = MainPersonTracker(reacquire_after=round(REACQUIRE_SECONDS * info.fps),
+                                    choice=choice.scaled(info.scale), name=info.name)
+        if refine:
+            follower = _CropFollower(model, info, tracker, head, stack)
+            landmarks = _follow(_chain_one(first, frames), info, follower.step, progress)
+        else:
+            if num_poses is None:
+                num_poses = _people_at_start(model, first)
+            landmarker = stack.enter_context(Landmarker(model, video=True, num_poses=num_poses))
+            landmarks = _follow(_chain_one(first, frames), info,
+                                lambda frame, ts: _whole_frame_step(landmarker, tracker, head, frame, ts), progress)
+    keypoints = np.zeros((len(landmarks), NUM_JOINTS, 3), np.float32)
+    found_rows = [i for i, row in enumerate(landmarks) if row is not None]
+    if found_rows:
+        keypoints[found_rows] = landmarks_to_joints(np.stack([landmarks[i] for i in found_rows]), head)
     poses = PoseSequence(keypoints, info.full_width, info.full_height, info.fps, source=info.name)
+    poses = _with_extras(poses, landmarks, found_rows)
     found = poses.has_person
     if not found.any():
         raise NoPersonError(f"{info.name}: no person found in any of its {len(poses)} frames")
     if tracker.switches:
-        logger.warning("%s: lost the main person for over %.1f s %d time(s) and took the largest "
-                       "person in view afterwards; check that it is still the same person",
-                       info.name, REACQUIRE_SECONDS, tracker.switches)
+        logger.warning("%s: lost the person followed for over %.1f s %d time(s) and took the one in view "
+                       "by the same rule (%s) afterwards; check that it is still the same person",
+                       info.name, REACQUIRE_SECONDS, tracker.switches, choice)
     poses, interpolated = filters.fill_gaps(poses, max_gap)
     if smooth:
         poses = filters.smooth_poses(poses, min_cutoff=min_cutoff, beta=beta)
@@ -146,7 +179,8 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
     return ExtractionResult(poses, missing, np.flatnonzero(interpolated), seconds)
 
 
-def _check_options(max_gap: int, num_poses: int | None, head: str) -> None:
+def _check_options(max_gap: int, num_poses: int | None, head: str, max_frames: int | None = None,
+                   stride: int = 1) -> None:
     """ValueError for an option out of range, before the model is loaded."""
     if max_gap < 0:
         raise ValueError(f"max_gap must be >= 0, got {max_gap}")
@@ -154,31 +188,139 @@ def _check_options(max_gap: int, num_poses: int | None, head: str) -> None:
         raise ValueError(f"num_poses must be >= 1, got {num_poses}")
     if head not in HEAD_CHOICES:
         raise ValueError(f"head must be one of {sorted(HEAD_CHOICES)}, got {head!r}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
 
 
-def _follow_main_person(frames: Iterable[np.ndarray], info: _SourceInfo, landmarker: Landmarker,
-                        tracker: MainPersonTracker, head: str,
-                        progress: ProgressCallback | None) -> np.ndarray:
-    """float32 (T, 13, 3): the tracked person's joints in each frame, in the source's pixels
-    (all zero where they were not found)."""
-    rows: list[np.ndarray] = []
+def _taken(frames: Iterable[np.ndarray], info: _SourceInfo, max_frames: int | None,
+           stride: int) -> Iterator[np.ndarray]:
+    """Every stride-th frame, at most max_frames; info's fps and total follow."""
+    if stride > 1:
+        info.fps /= stride
+    if info.total is not None:
+        info.total = -(-info.total // stride)
+        if max_frames is not None:
+            info.total = min(info.total, max_frames)
+    taken = 0
+    for index, frame in enumerate(frames):
+        if max_frames is not None and taken >= max_frames:
+            return
+        if index % stride == 0:
+            taken += 1
+            yield frame
+
+
+def _picture_size(info: _SourceInfo, first: np.ndarray, scaled: bool) -> tuple[int, int]:
+    """(width, height) of the source, or of its frames as the landmarker sees them (scaled)."""
+    if scaled or info.full_width is None:
+        return first.shape[1], first.shape[0]
+    return info.full_width, info.full_height
+
+
+StepFunction = Callable[[np.ndarray, int], "np.ndarray | None"]
+
+
+def _follow(frames: Iterable[np.ndarray], info: _SourceInfo, step: StepFunction,
+            progress: ProgressCallback | None) -> list[np.ndarray | None]:
+    """The followed person's 33 landmarks (float32 (33, 3), source pixels) in each frame, or None."""
+    rows: list[np.ndarray | None] = []
     last_ms = -1
     for index, frame in enumerate(frames):
         timestamp = max(int(round(index * 1000.0 / info.fps)), last_ms + 1)
         last_ms = timestamp
-        people = landmarker.detect(frame, timestamp)
-        candidates = [landmarks_to_joints(p, head) for p in people]
-        chosen = tracker.choose(candidates)
-        if chosen is None:
-            rows.append(np.zeros((NUM_JOINTS, 3), np.float32))
-        else:
-            joints = chosen.copy()
-            if info.scale != 1.0:
-                joints[:, :2] /= info.scale
-            rows.append(joints)
+        landmarks = step(frame, timestamp)
+        if landmarks is not None and info.scale != 1.0:
+            landmarks = landmarks.copy()
+            landmarks[:, :2] /= info.scale
+        rows.append(landmarks)
         if progress is not None:
             progress(index + 1, info.total)
-    return np.stack(rows)
+    return rows
+
+
+def _whole_frame_step(landmarker: Landmarker, tracker: MainPersonTracker, head: str, frame: np.ndarray,
+                      timestamp: int) -> np.ndarray | None:
+    """refine=False: the landmarker (VIDEO mode) on the whole frame, the tracker picks."""
+    people = landmarker.detect(frame, timestamp)
+    candidates = [landmarks_to_joints(p, head) for p in people]
+    chosen = tracker.choose(candidates)
+    if chosen is None:
+        return None
+    return people[next(i for i, c in enumerate(candidates) if c is chosen)]
+
+
+class _CropFollower:
+    """Crop and refine through a video. The landmarker (VIDEO mode, one person) runs on a square
+    crop that follows the person's landmarks from frame to frame, moving a little each frame
+    (CropBox.toward) so that its own tracking carries over. When the crop shows nobody, or someone
+    too far from the person (the tracker's gate), the whole frame is searched (IMAGE mode, several
+    people; tiles when it shows nobody, at most every SEARCH_SECONDS), the tracker picks, and the
+    crop starts again from where that person was found."""
+
+    def __init__(self, model: Path, info: _SourceInfo, tracker: MainPersonTracker, head: str,
+                 stack: contextlib.ExitStack):
+        self.crops = stack.enter_context(Landmarker(model, video=True, num_poses=1))
+        self.finder = stack.enter_context(Landmarker(model, video=False, num_poses=PROBE_NUM_POSES))
+        self.tracker = tracker
+        self.head = head
+        self.box: CropBox | None = None
+        self.clock = -1  # the last timestamp given to the VIDEO landmarker (they must increase)
+        self.search_every = max(1, round(SEARCH_SECONDS * info.fps))
+        self.frames_since_search = self.search_every
+
+    def _track(self, frame: np.ndarray, box: CropBox, timestamp: int) -> np.ndarray | None:
+        self.clock = max(timestamp, self.clock + 1)
+        found = self.crops.detect(box.cut(frame), self.clock)
+        return box.to_frame(found[0]) if found else None
+
+    def step(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
+        if self.box is not None:
+            landmarks = self._track(frame, self.box, timestamp)
+            if landmarks is not None:
+                joints = landmarks_to_joints(landmarks, self.head)
+                if self.tracker.continues(joints):
+                    self.tracker.choose([joints])
+                    self.box = self.box.toward(CropBox.around(landmarks, FOLLOW_MARGIN))
+                    return landmarks
+            self.frames_since_search = self.search_every  # just lost: search everything now
+        return self._search(frame, timestamp)
+
+    def _search(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
+        h, w = frame.shape[:2]
+        people = [(p, CropBox.whole(w, h)) for p in self.finder.detect(frame)]
+        self.frames_since_search += 1
+        if not people and self.frames_since_search >= self.search_every:
+            self.frames_since_search = 0
+            people = [(landmarks, box) for landmarks, _, box in search_tiles(self.finder, frame)]
+        candidates = [landmarks_to_joints(p, self.head) for p, _ in people]
+        chosen = self.tracker.choose(candidates)
+        if chosen is None:
+            self.box = None
+            return None
+        landmarks, found_in = people[next(i for i, c in enumerate(candidates) if c is chosen)]
+        # Start the crop's tracking: on a crop around them if the landmarker finds them there,
+        # else on the picture they were found in (the same picture finds them again).
+        for box in (CropBox.around(landmarks, FOLLOW_MARGIN), found_in):
+            again = self._track(frame, box, timestamp)
+            if again is not None and self.tracker.continues(landmarks_to_joints(again, self.head)):
+                self.box = box.toward(CropBox.around(again, FOLLOW_MARGIN))
+                return again
+        self.box = None
+        return landmarks
+
+
+def _with_extras(poses: PoseSequence, landmarks: list, found_rows: list[int]) -> PoseSequence:
+    """The hand and foot points (mapping.EXTRA_NAMES) in every frame, when PoseSequence carries them."""
+    if "extras" not in getattr(PoseSequence, "__dataclass_fields__", {}) and not hasattr(poses, "with_extras"):
+        return poses
+    extras = np.zeros((len(landmarks), 10, 3), np.float32)
+    if found_rows:
+        extras[found_rows] = landmarks_to_extras(np.stack([landmarks[i] for i in found_rows]))
+    if hasattr(poses, "with_extras"):
+        return poses.with_extras(extras)
+    return poses.replace(extras=extras)
 
 
 def _people_at_start(model: Path, frame: np.ndarray) -> int:

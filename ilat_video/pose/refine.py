@@ -1,0 +1,194 @@
+"""Crop and refine: run the landmarker again on a square crop around a person, scaled to its input.
+
+MediaPipe's landmarks are nearly perfect once the person fills the picture it is given (PCK@0.2
+0.993 on crops around labelled COCO people against 0.960 as found, benchmarks/results/extract.md)
+and its detector misses people that are small in a wide frame. So:
+
+    box = CropBox.around(landmarks, frame_width, frame_height)   # square, CROP_MARGIN around them
+    crop = box.cut(frame)                                        # (REFINE_SIZE, REFINE_SIZE, 3)
+    refined = box.to_frame(landmarker.detect(crop)[0])           # back in the frame's pixels
+
+and `search_tiles` finds people the full frame misses by looking at overlapping square tiles.
+
+Coordinates are continuous pixels (0 = the left edge of the first pixel, as MediaPipe's normalized
+coordinates times the width), so a crop is a pure scale and shift: to_frame inverts to_crop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# The crop side given to the landmarker: its landmark model's input (BlazePose GHUM: 256x256).
+REFINE_SIZE = 256
+# Space around the landmarks' box on each side, as a fraction of its larger side: the box of
+# MediaPipe's 33 points stops at the eyes and the heels, and its detector wants some context.
+CROP_MARGIN = 0.25
+MIN_CROP_SIDE = 24  # pixels of the frame; a smaller crop is mostly blur once scaled up
+# Tile search: square tiles of these fractions of the frame's shorter side, half overlapping.
+TILE_FRACTIONS = (1.0, 0.6)
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """A square window of a frame: x0, y0 (its top-left corner, may lie outside the frame), side
+    (in frame pixels) and size (the side of the crop image it is scaled to)."""
+
+    x0: int
+    y0: int
+    side: int
+    size: int = REFINE_SIZE
+
+    @property
+    def scale(self) -> float:
+        """Crop pixels per frame pixel."""
+        return self.size / self.side
+
+    @classmethod
+    def around(cls, points: np.ndarray, margin: float = CROP_MARGIN, size: int = REFINE_SIZE,
+               min_side: int = MIN_CROP_SIDE) -> CropBox:
+        """The square centred on the box of `points` (..., >=2 x, y), `margin` x its larger side
+        added on every side."""
+        xy = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1])[:, :2]
+        low, high = xy.min(axis=0), xy.max(axis=0)
+        side = max(float((high - low).max()) * (1 + 2 * margin), float(min_side))
+        side = int(math.ceil(side))
+        cx, cy = (low + high) / 2
+        return cls(int(round(cx - side / 2)), int(round(cy - side / 2)), side, size)
+
+    @classmethod
+    def whole(cls, width: int, height: int, size: int = REFINE_SIZE) -> CropBox:
+        """The square around a whole frame (its shorter side padded), as MediaPipe letterboxes it."""
+        side = max(width, height)
+        return cls((width - side) // 2, (height - side) // 2, side, size)
+
+    def toward(self, target: CropBox, step: float = 0.1) -> CropBox:
+        """A box moved from this one toward `target` by at most `step` x this side in each of
+        centre x, centre y and side: the landmarker in VIDEO mode tracks the person from the last
+        crop's coordinates, so the crop must not jump."""
+        limit = step * self.side
+        side = self.side + float(np.clip(target.side - self.side, -limit, limit))
+        centre = np.array([self.x0, self.y0], float) + self.side / 2
+        goal = np.array([target.x0, target.y0], float) + target.side / 2
+        centre = centre + np.clip(goal - centre, -limit, limit)
+        side = int(round(side))
+        return CropBox(int(round(centre[0] - side / 2)), int(round(centre[1] - side / 2)), side, self.size)
+
+    def to_crop(self, xy: np.ndarray) -> np.ndarray:
+        """Frame pixels (..., 2+) -> crop pixels; extra columns (confidence) are kept."""
+        out = np.array(xy, dtype=np.float32, copy=True)
+        out[..., 0] = (out[..., 0] - self.x0) * self.scale
+        out[..., 1] = (out[..., 1] - self.y0) * self.scale
+        return out
+
+    def to_frame(self, xy: np.ndarray) -> np.ndarray:
+        """Crop pixels (..., 2+) -> frame pixels; the inverse of to_crop."""
+        out = np.array(xy, dtype=np.float32, copy=True)
+        out[..., 0] = out[..., 0] / self.scale + self.x0
+        out[..., 1] = out[..., 1] / self.scale + self.y0
+        return out
+
+    def cut(self, frame: np.ndarray) -> np.ndarray:
+        """The crop as uint8 (size, size, 3), black where the box leaves the frame."""
+        import cv2
+
+        h, w = frame.shape[:2]
+        x1, y1 = self.x0 + self.side, self.y0 + self.side
+        inside = frame[max(0, self.y0):max(0, min(h, y1)), max(0, self.x0):max(0, min(w, x1))]
+        pads = (max(0, -self.y0), max(0, y1 - h), max(0, -self.x0), max(0, x1 - w))
+        if inside.size == 0:
+            return np.zeros((self.size, self.size, 3), np.uint8)
+        if any(pads):
+            inside = cv2.copyMakeBorder(inside, *[min(p, self.side) for p in pads],
+                                        cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        # INTER_AREA averages when shrinking (no aliasing); both keep pixel centres aligned,
+        # so the mapping is exactly to_crop's scale and shift
+        interpolation = cv2.INTER_AREA if self.side > self.size else cv2.INTER_LINEAR
+        return np.ascontiguousarray(cv2.resize(inside, (self.size, self.size), interpolation=interpolation))
+
+    def mask_to_frame(self, mask: np.ndarray, width: int, height: int) -> np.ndarray:
+        """A float mask of the crop (size, size) placed back into a (height, width) frame (0 outside)."""
+        import cv2
+
+        matrix = np.array([[1 / self.scale, 0, self.x0], [0, 1 / self.scale, self.y0]], np.float64)
+        # warpAffine's matrix maps destination-pixel centres; shift so continuous coordinates match
+        matrix[:, 2] += 0.5 * (matrix[0, 0] - 1)
+        return cv2.warpAffine(np.asarray(mask, np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+
+
+def refine(landmarker, frame: np.ndarray, landmarks: np.ndarray, *, with_masks: bool = False):
+    """Landmarks (33, 3) of the person near `landmarks`, found again in a crop around them.
+
+    landmarker: an IMAGE-mode Landmarker (any num_poses; the candidate closest to `landmarks` is
+    taken). Returns (landmarks in frame pixels, mask in frame pixels or None) or None when the crop
+    shows nobody.
+    """
+    h, w = frame.shape[:2]
+    box = CropBox.around(landmarks)
+    # scaled up to the landmarker's input when smaller, never down: a photo's mask keeps its detail
+    box = CropBox(box.x0, box.y0, box.side, max(REFINE_SIZE, box.side))
+    found = landmarker.detect_with_masks(box.cut(frame))
+    if not found:
+        return None
+    target = box.to_crop(landmarks)[:, :2]
+    best, mask = min(found, key=lambda item: float(np.linalg.norm(item[0][:, :2] - target, axis=1).mean()))
+    refined = box.to_frame(best)
+    if with_masks and mask is not None:
+        mask = box.mask_to_frame(mask, w, h)
+    return refined, mask
+
+
+def tiles(width: int, height: int, fractions=TILE_FRACTIONS) -> list[CropBox]:
+    """Overlapping square tiles covering a frame: for each fraction f, squares of f x the shorter
+    side, half overlapping, the last of each row and column flush with the frame's edge."""
+    out = []
+    for fraction in fractions:
+        side = max(MIN_CROP_SIDE, int(round(min(width, height) * fraction)))
+        step = max(1, side // 2)
+        xs = _starts(width, side, step)
+        ys = _starts(height, side, step)
+        out.extend(CropBox(x, y, side) for y in ys for x in xs)
+    return out
+
+
+def _starts(length: int, side: int, step: int) -> list[int]:
+    if side >= length:
+        return [int(round((length - side) / 2))]
+    starts = list(range(0, length - side, step))
+    return starts + [length - side]
+
+
+def search_tiles(landmarker, frame: np.ndarray, *, with_masks: bool = False) -> list:
+    """People the landmarker finds in overlapping tiles of the frame, each once: a list of
+    (landmarks (33, 3) in frame pixels, mask or None, the CropBox they were found in), for when
+    the whole frame shows nobody (a person small in a wide frame). Tiles from the largest down;
+    the search stops at the first tile size that finds someone."""
+    h, w = frame.shape[:2]
+    for fraction in TILE_FRACTIONS:
+        people: list = []
+        for box in tiles(w, h, (fraction,)):
+            for landmarks, mask in landmarker.detect_with_masks(box.cut(frame)):
+                landmarks = box.to_frame(landmarks)
+                if with_masks and mask is not None:
+                    mask = box.mask_to_frame(mask, w, h)
+                people.append((landmarks, mask, box))
+        if people:
+            return _distinct(people)
+    return []
+
+
+def _distinct(people: list) -> list:
+    """Drop people found twice (in overlapping tiles): a pose within 0.2 body sizes of one kept."""
+    kept: list = []
+    for item in sorted(people, key=lambda item: -_extent(item[0])):
+        if all(np.linalg.norm(item[0][:, :2] - other[0][:, :2], axis=1).mean() > 0.2 * _extent(other[0])
+               for other in kept):
+            kept.append(item)
+    return kept
+
+
+def _extent(landmarks: np.ndarray) -> float:
+    xy = landmarks[:, :2]
+    return float(np.hypot(*(xy.max(axis=0) - xy.min(axis=0)))) + 1e-6
