@@ -119,11 +119,12 @@ class Animator:
         return int(self.tokenizer.config.resolution)
 
     # --- 1. inputs --------------------------------------------------------------------------------
-    def load_reference(self, reference, reference_pose=None) -> Reference:
+    def load_reference(self, reference, reference_pose=None, *, person=None) -> Reference:
         """The reference image (path or uint8 array) and its pose.
 
         reference_pose: None (extract it with MediaPipe), a (13, 3) array in the image's pixels, a
-        PoseSequence (its first frame, rescaled to the image), or a pose file path.
+        PoseSequence (its first frame, rescaled to the image), or a pose file path. person: which
+        one MediaPipe takes when several are found (pose.tracking.PersonChoice or its text).
         """
         if isinstance(reference, (str, os.PathLike)):
             name = str(reference)
@@ -134,10 +135,10 @@ class Animator:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise IlatError(f"{name}: expected a uint8 (H, W, 3) RGB image, got {image.dtype} {image.shape}")
         height, width = image.shape[:2]
-        person = None
+        choice, person = person, None
         if reference_pose is None:
             person = extract_image_person(image if not isinstance(reference, (str, os.PathLike)) else reference,
-                                          model_path=self.pose_model)
+                                          model_path=self.pose_model, person=choice)
             pose = person.pose
         else:
             if isinstance(reference_pose, (str, os.PathLike)):
@@ -157,8 +158,9 @@ class Animator:
                          extras=None if person is None else person.extras)
 
     def load_driving(self, driving, *, max_frames: int | None = None, stride: int = 1,
-                     progress: ProgressCallback | None = None) -> PoseSequence:
-        """Driving poses from a PoseSequence, a pose file, or a video (extracted with MediaPipe)."""
+                     progress: ProgressCallback | None = None, person=None) -> PoseSequence:
+        """Driving poses from a PoseSequence, a pose file, or a video (extracted with MediaPipe;
+        person: who is followed when several are in view, as for load_reference)."""
         if stride < 1:
             raise IlatError(f"stride must be at least 1, got {stride}")
         if isinstance(driving, PoseSequence):
@@ -170,7 +172,7 @@ class Animator:
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 frames = read_frames(path, max_frames=None if max_frames is None else max_frames * stride,
                                      stride=stride)
-                poses = extract_poses(frames, model_path=self.pose_model, progress=progress)
+                poses = extract_poses(frames, model_path=self.pose_model, progress=progress, person=person)
                 fps = probe_video(path).get("fps") or poses.fps
                 poses = poses.replace(fps=float(fps) / stride, source=str(path))
                 stride = 1
@@ -267,15 +269,18 @@ class Animator:
 
     def animate(self, reference, driving, *, options: RenderOptions | None = None, reference_pose=None,
                 retarget: str = "scale", batch_size: int = 8, seed: int = 0, max_frames: int | None = None,
-                stride: int = 1, progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+                stride: int = 1, ref_person=None, drive_person=None,
+                progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
 
         reference: image path or uint8 (H, W, 3) RGB array. driving: a video path, a pose file path
         or a PoseSequence. reference_pose: see `load_reference`. retarget: one of RETARGET_MODES.
         options, batch_size, seed: see `generate`. max_frames, stride: see `load_driving`.
+        ref_person, drive_person: who is taken in the reference photo and followed in the driving
+        video when several people are in view (see `load_reference`).
         """
-        ref = self.load_reference(reference, reference_pose)
-        poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
+        ref = self.load_reference(reference, reference_pose, person=ref_person)
+        poses = self.load_driving(driving, max_frames=max_frames, stride=stride, person=drive_person)
         plan = self.plan(ref, poses, retarget=retarget)
         yield from self.generate(plan, options, batch_size=batch_size, seed=seed, progress=progress)
 
@@ -284,6 +289,7 @@ class Animator:
                         batch_size: int = 8, seed: int = 0, max_frames: int | None = None, stride: int = 1,
                         fps: float | None = None, side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
+                        ref_person=None, drive_person=None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
         """Animate and stream the frames into an mp4 (written atomically: no partial file on error).
 
@@ -304,8 +310,8 @@ class Animator:
         if keep_audio and not driving_is_video:
             raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
         started = time.perf_counter()
-        ref = self.load_reference(reference, reference_pose)
-        poses = self.load_driving(driving, max_frames=max_frames, stride=stride)
+        ref = self.load_reference(reference, reference_pose, person=ref_person)
+        poses = self.load_driving(driving, max_frames=max_frames, stride=stride, person=drive_person)
         plan = self.plan(ref, poses, retarget=retarget)
         fps = float(fps or poses.fps)
         options = options or RenderOptions()

@@ -573,19 +573,28 @@ class VideoWriter:
         self._container = None
         self._stream = None
         self._audio_stream = None
+        self._lock: int | None = None
         self._open = False
 
     def __enter__(self) -> "VideoWriter":
         av = _av()
         if self.audio_from is not None and not self.audio_from.is_file():
             raise VideoError(f"{self.audio_from}: no such file to copy audio from")
-        self._tmp = self._stack.enter_context(atomic_output(self.path))
-        options = {"movflags": "+faststart"} if self._suffix in (".mp4", ".m4v", ".mov") else {}
         try:
-            self._container = av.open(str(self._tmp), mode="w", format=_muxer(self._suffix), options=options)
-        except av.error.FFmpegError as exc:
-            self._stack.close()
-            raise VideoError(f"{self.path}: cannot create the video ({_reason(exc)})") from exc
+            self._tmp = self._stack.enter_context(atomic_output(self.path))
+            # Held until the part file is renamed or removed: tells a later run that a part
+            # file beside the same output belongs to a live writer (see _remove_stale_parts).
+            self._lock = _lock_file(self._tmp)
+            _remove_stale_parts(self.path, self._tmp)
+            options = {"movflags": "+faststart"} if self._suffix in (".mp4", ".m4v", ".mov") else {}
+            try:
+                self._container = av.open(str(self._tmp), mode="w", format=_muxer(self._suffix), options=options)
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"{self.path}: cannot create the video ({_reason(exc)})") from exc
+        except BaseException:  # a signal can arrive here too: never leave the part file behind
+            self._stack.__exit__(*_exc_info())
+            self._unlock()
+            raise
         self._open = True
         return self
 
@@ -649,14 +658,27 @@ class VideoWriter:
                     for packet in self._stream.encode():
                         self._container.mux(packet)
                     self._write_audio(self.num_frames / self.fps, flush=True)
-                except av.error.FFmpegError as exc:
-                    raise VideoError(f"{self.path}: cannot finish the video ({_reason(exc)})") from exc
-        except BaseException:
+                except av.error.FFmpegError as error:
+                    raise VideoError(f"{self.path}: cannot finish the video ({_reason(error)})") from error
             self._container.close()
-            self._stack.__exit__(*_exc_info())
+        except BaseException:
+            # The part file is removed whatever else fails (or is interrupted) while closing.
+            with contextlib.suppress(Exception):
+                self._container.close()
+            try:
+                self._stack.__exit__(*_exc_info())
+            finally:
+                self._unlock()
             raise
-        self._container.close()
-        self._stack.__exit__(exc_type, exc, tb)  # renames on success, removes on exception
+        try:
+            self._stack.__exit__(exc_type, exc, tb)  # renames on success, removes on exception
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
 
     def _open_audio(self) -> None:
         """Open `audio_from` and add the output audio stream (must happen before the first mux)."""
@@ -716,6 +738,90 @@ class VideoWriter:
             self._audio_samples += chunk.samples
             for packet in self._audio_stream.encode(chunk):
                 self._container.mux(packet)
+
+
+# A part file is named by fileio.atomic_output: "." + the output's stem + "." + mkstemp's eight
+# random characters + ".part" + the output's suffix.
+_PART_RANDOM = "[a-z0-9_]{8}"
+# A part file younger than this is never taken for stale: covers the instant between its
+# creation and its writer locking it, and writers of older versions that did not lock.
+STALE_PART_AGE = 600.0
+
+
+def _lock_file(path: Path) -> int | None:
+    """An exclusive advisory lock (flock) on `path`, held by the returned descriptor.
+
+    None where locks are not available (Windows, some network file systems): the writer works
+    the same, and stale part files are then left alone.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_stale_parts(path: Path, own: Path) -> list[Path]:
+    """Remove part files of `path` that a killed writer left (SIGKILL, a power cut).
+
+    Only files that our own naming made for this very output, that are plain files of this user,
+    older than STALE_PART_AGE, and that no process holds a lock on: a live writer (this
+    version's) holds one from the moment it starts until its part file is gone, and the kernel
+    drops the lock of a process that dies however it dies. Where the lock cannot be taken or
+    tested, the file stays.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return []
+    import re
+    import stat
+    import time
+
+    folder = path.parent if str(path.parent) else Path(".")
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.{_PART_RANDOM}\.part{re.escape(path.suffix)}")
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in names:
+        candidate = folder / name
+        if not pattern.fullmatch(name) or name == own.name:
+            continue
+        try:
+            info = candidate.lstat()
+            if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid()
+                    or time.time() - info.st_mtime < STALE_PART_AGE):
+                continue
+            fd = os.open(candidate, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)  # held by a live writer, or locks do not work here: leave it
+            continue
+        try:
+            # Still the file we locked (not replaced under the same name meanwhile)?
+            if os.fstat(fd).st_ino == candidate.lstat().st_ino:
+                candidate.unlink()
+                removed.append(candidate)
+                logger.info("removed %s: the part file of a run that was killed before it finished", candidate)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def check_video_path(path: str | os.PathLike) -> str:

@@ -15,6 +15,7 @@ from ..options import (
     REPAIRS,
 )
 from .common import SectionedCommand, console, experimental, set_threads, user_errors
+from .poses import person_choice
 
 
 @click.command("animate", cls=SectionedCommand)
@@ -94,13 +95,19 @@ from .common import SectionedCommand, console, experimental, set_threads, user_e
 @click.option("--side-by-side", is_flag=True,
               help="Write reference | driving frame (or its skeleton) | result side by side.")
 @click.option("--keep-audio", is_flag=True, help="Copy the driving video's audio into the output.")
+@click.option("--ref-person", default=None, metavar="WHO", callback=person_choice,
+              help="Which person of the reference photo, when it shows several: largest (default), left, right, N "
+                   "(the N-th from the left) or X,Y (nearest to that pixel). The choice is named when there are several.")
+@click.option("--drive-person", default=None, metavar="WHO", callback=person_choice,
+              help="Which person of the driving video is followed, when several are in view (as --ref-person; X,Y in "
+                   "the video's pixels, in the first frame with people).")
 @click.option("--pose-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the project's copy.")
 @user_errors
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
                     frame, max_side, plate, repair, batch_size, seed, top_k, temperature, background, decode, views,
                     personalize, personalize_transformer, keep_still, device, threads, save_poses, side_by_side,
-                    keep_audio, pose_model) -> None:
+                    keep_audio, pose_model, ref_person, drive_person) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -152,6 +159,7 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
             reference, driving, output, options=options, reference_pose=reference_pose, retarget=retarget_mode,
             batch_size=batch_size, seed=seed, max_frames=max_frames, stride=stride, fps=fps,
             side_by_side=side_by_side, keep_audio=keep_audio, save_poses=save_poses, progress=progress,
+            ref_person=ref_person, drive_person=drive_person,
         )
     width, height = summary.frame_size
     region = "" if summary.region_rate is None else f", mean region {100 * summary.region_rate:.0f}% of the tokens"

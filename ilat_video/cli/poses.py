@@ -25,6 +25,18 @@ def _frames_bar(label: str):
                     TimeRemainingColumn(), console=console, transient=True)
 
 
+def person_choice(ctx, param, value):
+    """Click callback: a --person / --ref-person / --drive-person value, checked (exit 2 when wrong)."""
+    if value is None:
+        return None
+    from ..pose.tracking import PersonChoice
+
+    try:
+        return PersonChoice.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("person: ")) from None
+
+
 def _ranges(frames) -> str:
     from ..pose.filters import _ranges as ranges
 
@@ -45,8 +57,18 @@ def _ranges(frames) -> str:
               help="Smoothing: how fast the cutoff rises with speed; higher = less lag on fast moves.")
 @click.option("--max-gap", type=click.IntRange(min=0), default=3, show_default=True,
               help="Fill runs of up to this many frames where nobody was found by interpolation (0: never).")
+@click.option("--person", default=None, metavar="WHO", callback=person_choice,
+              help="Who is followed when several people are in view: largest (default), left, right, N (the N-th "
+                   "from the left) or X,Y (nearest to that pixel), in the first frame with people. The choice is "
+                   "named when there are several.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Extract at most this many frames.")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Use every N-th frame (the pose file's fps is divided by N).")
+@click.option("--refine/--no-refine", default=True, show_default=True,
+              help="Find the person again in a crop around them that follows them (and search tiles of the frame "
+                   "when it shows nobody): finds and places people who are small in the frame.")
 @click.option("--people", type=click.IntRange(min=1), default=None,
-              help="People looked for in each frame; the main one (largest at the start) is followed. "
+              help="--no-refine: people looked for in each frame; the chosen one is followed. "
                    "Default: 1 if the first frame shows at most one person (faster), else 2.")
 @click.option("--max-side", type=click.IntRange(min=16), default=None,
               help="Shrink frames to at most this many pixels on their larger side before the pose model "
@@ -57,13 +79,14 @@ def _ranges(frames) -> str:
               help="MediaPipe PoseLandmarker model (.task). Default: $ILAT_VIDEO_POSE_MODEL, then the "
                    "project's models/pose/pose_landmarker_full.task.")
 @user_errors
-def extract_poses_command(video, output, overlay, smooth, min_cutoff, beta, max_gap, people, max_side,
-                          pose_format, model) -> None:
+def extract_poses_command(video, output, overlay, smooth, min_cutoff, beta, max_gap, person, max_frames, stride,
+                          refine, people, max_side, pose_format, model) -> None:
     """Find the person's 13 joints in every frame of VIDEO and write them to a pose file.
 
     \b
-    Example:
+    Examples:
       ilat-video extract-poses dance.mp4 -o dance.json --overlay dance_skeleton.mp4
+      ilat-video extract-poses match.mp4 -o keeper.json --person 640,360 --max-frames 300 --stride 2
     Frames where nobody is found are listed at the end and stored as frames with no person.
     """
     from ..fileio import check_output_path
@@ -77,18 +100,20 @@ def extract_poses_command(video, output, overlay, smooth, min_cutoff, beta, max_
         task = bar.add_task("poses", total=None)
         result = extract_poses_report(
             video, model_path=model, smooth=smooth, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap,
-            num_poses=people, max_side=max_side,
-            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            num_poses=people, max_side=max_side, refine=refine, person=person, max_frames=max_frames,
+            stride=stride, progress=lambda done, total: bar.update(task, completed=done, total=total))
     poses = result.poses
     if overlay is None:
         save_poses(poses, output, format=pose_format)
     else:
         from ..pose.draw import render_poses
-        from ..video import VideoWriter, open_video
+        from ..video import VideoWriter, read_frames
 
+        # the frames the poses came from; the sound only when they span the whole video
+        frames = read_frames(video, max_frames=max_frames, stride=stride)
+        audio = video if max_frames is None else None
         # veryfast: a check video; 1.6x faster to encode than x264's default, about 12% bigger
-        with open_video(video) as frames, \
-                VideoWriter(overlay, poses.fps, audio_from=video, preset="veryfast") as writer, \
+        with VideoWriter(overlay, poses.fps, audio_from=audio, preset="veryfast") as writer, \
                 _frames_bar("overlay") as bar:
             task = bar.add_task("overlay", total=len(poses))
             for frame in render_poses(poses, frames, progress=lambda done, total: bar.update(task, completed=done)):
