@@ -19,7 +19,7 @@ from ...fileio import atomic_output
 from ..sequence import NUM_EXTRAS, PoseSequence
 from ..skeleton import L_WRIST, NUM_JOINTS, R_WRIST
 from .common import DEFAULT_FPS, is_number, read_json
-from .joint_maps import (BODY_25, COCO_18, FOOT_6_NAMES, HAND_21_NAMES, OPENPOSE_BY_COUNT, JointMapping,
+from .joint_maps import (BODY_25, FOOT_6_NAMES, HAND_21_NAMES, OPENPOSE_BY_COUNT, JointMapping,
                          extras_from_openpose, extras_to_openpose, ilat_to_coco18, map_keypoints)
 
 logger = logging.getLogger(__name__)
