@@ -12,10 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ilat_video.errors import PoseFileError
-from ilat_video.pose.formats import (BODY_25, COCO_18, controlnet_frames, detect_format, load_poses,
-                                     poses_from_controlnet, save_poses)
-from ilat_video.pose.formats.joint_maps import (EXTRA_FOOT_SLOTS, EXTRA_HAND_SLOTS, FOOT_6_NAMES,
-                                                HAND_21_NAMES)
+from ilat_video.pose.formats import (
+    BODY_25,
+    COCO_18,
+    controlnet_frames,
+    detect_format,
+    load_poses,
+    poses_from_controlnet,
+    save_poses,
+)
+from ilat_video.pose.formats.joint_maps import EXTRA_FOOT_SLOTS, EXTRA_HAND_SLOTS, FOOT_6_NAMES, HAND_21_NAMES
 from ilat_video.pose.mapping import EXTRA_NAMES
 from ilat_video.pose.sequence import PoseSequence
 from ilat_video.pose.skeleton import JOINT_NAMES, L_SHOULDER, R_SHOULDER
@@ -270,3 +276,24 @@ def test_cli_converts_to_controlnet_and_refuses_a_folder(tmp_path):
     result = CliRunner().invoke(main, ["convert-poses", str(FIXTURE), "--to", "controlnet", "-o", str(tmp_path / "dir")])
     assert result.exit_code == 2 and "ending in .json" in result.output
     assert sorted(os.listdir(tmp_path)) == ["pk.json"]
+
+
+def test_documented_extras_table_matches_the_code():
+    from ilat_video.pose.mapping import EXTRAS_FROM_MEDIAPIPE
+
+    doc = (Path(__file__).parents[1] / "docs" / "pose-format.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].isdigit() and cells[1].strip("`") in EXTRA_NAMES:
+            rows[int(cells[0])] = cells
+    assert sorted(rows) == list(range(len(EXTRA_NAMES)))
+    for e, (_, name, mediapipe, hand, foot) in rows.items():
+        assert name.strip("`") == EXTRA_NAMES[e] and int(mediapipe) == EXTRAS_FROM_MEDIAPIPE[e]
+        if e in EXTRA_HAND_SLOTS:
+            side, slot = EXTRA_HAND_SLOTS[e]
+            assert hand == f"{side} hand {slot} `{HAND_21_NAMES[slot]}`" and foot == ""
+        else:
+            slot = EXTRA_FOOT_SLOTS[e]
+            body25 = BODY_25.names.index(FOOT_6_NAMES[slot])
+            assert foot == f"{slot} `{FOOT_6_NAMES[slot]}` / {body25}" and hand == ""
