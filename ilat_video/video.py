@@ -681,7 +681,13 @@ class VideoWriter:
             self._lock = None
 
     def _open_audio(self) -> None:
-        """Open `audio_from` and add the output audio stream (must happen before the first mux)."""
+        """Open `audio_from` and add the output audio stream (must happen before the first mux).
+
+        The sound is laid on the output's clock from its timestamps: its time zero is the first
+        frame of the source's video stream (so sound that starts before or after the pictures
+        stays in step), a stretch the decoder cannot read becomes silence of the same length,
+        and it is cut where the written video ends.
+        """
         av = _av()
         try:
             source = av.open(str(self.audio_from))
@@ -700,11 +706,24 @@ class VideoWriter:
         layout = "stereo" if channels >= 2 else "mono"
         out_stream = self._container.add_stream(codec, rate=rate, layout=layout)
         self._audio_rate = rate
+        self._audio_layout = layout
         self._audio_stream = out_stream
-        self._audio_resampler = av.AudioResampler(format=out_stream.codec_context.format.name,
-                                                  layout=layout, rate=rate,
-                                                  frame_size=out_stream.codec_context.frame_size or None)
-        self._audio_frames = source.decode(in_stream)
+        # Decoded sound -> float planar at the output's rate (numpy, laid on the clock) -> the
+        # encoder's sample format in frames of the encoder's size.
+        self._audio_to_float = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self._audio_to_codec = av.AudioResampler(format=out_stream.codec_context.format.name, layout=layout,
+                                                 rate=rate, frame_size=out_stream.codec_context.frame_size or None)
+        self._audio_packets = source.demux(in_stream)
+        self._audio_origin = 0.0
+        if source.streams.video:
+            video = source.streams.video[0]
+            if video.start_time is not None and video.time_base is not None:
+                self._audio_origin = float(video.start_time * video.time_base)
+        self._audio_buffer = np.zeros((2 if layout == "stereo" else 1, 0), np.float32)  # from `placed` on
+        self._audio_placed = 0      # samples handed to the encoder (the output's clock)
+        self._audio_cursor = None   # where the next decoded sample goes on the clock
+        self._audio_next_time = None  # when the next source frame should start, if nothing is lost
+        self._audio_damaged = 0
         self._audio_samples = 0
 
     def _write_audio(self, until_seconds: float, *, flush: bool = False) -> None:
@@ -714,26 +733,74 @@ class VideoWriter:
             return
         limit = int(round(until_seconds * self._audio_rate))
         try:
-            while self._audio_frames is not None and self._audio_samples < limit:
-                frame = next(self._audio_frames, None)
-                if frame is None:  # source audio shorter than the video: keep what there is
-                    self._audio_frames = None
+            while self._audio_packets is not None and self._audio_placed + self._audio_buffer.shape[1] < limit:
+                try:
+                    packet = next(self._audio_packets, None)
+                except av.error.FFmpegError:
+                    packet = None  # the rest cannot be read: the sound ends here
+                if packet is None:
+                    self._audio_packets = None
                     break
-                frame.pts = None
-                self._encode_audio(self._audio_resampler.resample(frame), limit)
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    self._audio_damaged += 1  # its time becomes silence when the next frame comes
+                    continue
+                for frame in frames:
+                    self._place_audio(frame)
+            self._emit_audio(limit)
             if flush:
-                self._encode_audio(self._audio_resampler.resample(None), limit)
+                self._encode_audio(self._audio_to_codec.resample(None))
                 for packet in self._audio_stream.encode(None):
                     self._container.mux(packet)
+                if self._audio_damaged:
+                    logger.warning("%s: %d damaged audio packets could not be decoded; their time is silent",
+                                   self.audio_from, self._audio_damaged)
                 logger.info("copied %.2f s of audio from %s", self._audio_samples / self._audio_rate,
                             self.audio_from)
         except av.error.FFmpegError as exc:
             raise VideoError(f"{self.audio_from}: cannot copy its audio ({_reason(exc)})") from exc
 
-    def _encode_audio(self, chunks, limit: int) -> None:
+    def _place_audio(self, frame) -> None:
+        """Put one decoded source frame on the output's clock (after the samples pending)."""
+        rate = self._audio_rate
+        time = None if frame.time is None else float(frame.time)
+        if time is not None:
+            if self._audio_cursor is None:
+                self._audio_cursor = int(round((time - self._audio_origin) * rate))
+            elif self._audio_next_time is not None and time - self._audio_next_time > 0.02:
+                self._audio_cursor += int(round((time - self._audio_next_time) * rate))  # lost: silence
+            self._audio_next_time = time + frame.samples / (frame.sample_rate or rate)
+        elif self._audio_cursor is None:
+            self._audio_cursor = 0
+        frame.pts = None
+        for chunk in self._audio_to_float.resample(frame):
+            samples = chunk.to_ndarray().astype(np.float32, copy=False)  # (channels, n), planar
+            start, self._audio_cursor = self._audio_cursor, self._audio_cursor + samples.shape[1]
+            end_of_buffer = self._audio_placed + self._audio_buffer.shape[1]
+            if start > end_of_buffer:  # a gap (or sound that starts after the pictures): silence
+                silence = np.zeros((samples.shape[0], start - end_of_buffer), np.float32)
+                self._audio_buffer = np.concatenate([self._audio_buffer, silence], axis=1)
+            elif start < end_of_buffer:  # before time zero, or overlapping: that part is dropped
+                samples = samples[:, end_of_buffer - start:]
+            if samples.shape[1]:
+                self._audio_buffer = np.concatenate([self._audio_buffer, samples], axis=1)
+
+    def _emit_audio(self, limit: int) -> None:
+        """Encode the pending samples that lie before `limit` on the output's clock."""
+        take = max(0, min(limit - self._audio_placed, self._audio_buffer.shape[1]))
+        if not take:
+            return
+        av = _av()
+        chunk = np.ascontiguousarray(self._audio_buffer[:, :take])
+        self._audio_buffer = self._audio_buffer[:, take:]
+        self._audio_placed += take
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._audio_layout)
+        frame.sample_rate = self._audio_rate
+        self._encode_audio(self._audio_to_codec.resample(frame))
+
+    def _encode_audio(self, chunks) -> None:
         for chunk in chunks:
-            if self._audio_samples >= limit:
-                return
             chunk.pts = self._audio_samples
             self._audio_samples += chunk.samples
             for packet in self._audio_stream.encode(chunk):

@@ -94,7 +94,10 @@ from .poses import person_choice
               help="Also write the retargeted target poses (ilat-video JSON, in the reference's pixels).")
 @click.option("--side-by-side", is_flag=True,
               help="Write reference | driving frame (or its skeleton) | result side by side.")
-@click.option("--keep-audio", is_flag=True, help="Copy the driving video's audio into the output.")
+@click.option("--audio/--no-audio", default=True, show_default=True,
+              help="The driving video's sound in the output, cut to the frames made and in step with them under "
+                   "--stride and --max-frames (a pose file or a silent video gives a silent output; so does --fps "
+                   "at another speed than the driving video's).")
 @click.option("--ref-person", default=None, metavar="WHO", callback=person_choice,
               help="Which person of the reference photo, when it shows several: largest (default), left, right, N "
                    "(the N-th from the left) or X,Y (nearest to that pixel). The choice is named when there are several.")
@@ -107,7 +110,7 @@ from .poses import person_choice
 def animate_command(reference, driving, output, model, retarget_mode, reference_pose, max_frames, stride, fps,
                     frame, max_side, plate, repair, batch_size, seed, top_k, temperature, background, decode, views,
                     personalize, personalize_transformer, keep_still, device, threads, save_poses, side_by_side,
-                    keep_audio, pose_model, ref_person, drive_person) -> None:
+                    audio, pose_model, ref_person, drive_person) -> None:
     """Animate the person in REFERENCE (an image) with the motion of DRIVING (a video or a pose file).
 
     \b
@@ -130,8 +133,8 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
 
     from ..fileio import check_output_path
     from ..options import RenderOptions
-    from ..pipeline import Animator, default_model_dir
-    from ..video import check_video_path
+    from ..pipeline import VIDEO_SUFFIXES, Animator, default_model_dir
+    from ..video import check_video_path, probe_video
 
     options = RenderOptions(frame=frame, plate=plate, repair=repair, max_side=max_side, top_k=top_k,
                             temperature=temperature, background=background, decode=decode, views=views,
@@ -142,6 +145,13 @@ def animate_command(reference, driving, output, model, retarget_mode, reference_
     check_video_path(output)
     if save_poses is not None:
         check_output_path(save_poses, reference, driving, reference_pose, output)
+    keep_audio = audio and driving.suffix.lower() in VIDEO_SUFFIXES
+    if keep_audio and fps is not None:
+        natural = probe_video(driving)["fps"] / stride
+        if abs(fps - natural) > 1e-3 * natural:  # the pictures play faster or slower than the sound
+            keep_audio = False
+            click.echo(f"note: --fps {fps:g} plays the motion at another speed than the driving video "
+                       f"({natural:g} fps); its sound would drift, so the output has none", err=True)
     set_threads(threads)
     model = model or default_model_dir()
     animator = Animator.from_pretrained(model, device=device, pose_model=pose_model)
