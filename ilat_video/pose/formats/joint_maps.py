@@ -147,21 +147,24 @@ HAND_WRIST = HAND_21_NAMES.index("wrist")
 
 
 def extras_to_openpose(extras: np.ndarray, wrists: np.ndarray) -> dict[str, np.ndarray]:
-    """Our extras (10, 3) and wrists (2, 3) [right, left] -> OpenPose hands (21, 3) and feet (6, 3).
+    """Our extras (..., 10, 3) and wrists (..., 2, 3) [right, left] -> OpenPose hands (..., 21, 3)
+    and feet (..., 6, 3).
 
     Returns {"right": hand, "left": hand, "feet": feet}; slots we have no point for are zeros
     (OpenPose's "missing"). The hand's wrist slot is our wrist joint.
     """
-    out = {"right": np.zeros((21, 3), np.float32), "left": np.zeros((21, 3), np.float32),
-           "feet": np.zeros((6, 3), np.float32)}
-    out["right"][HAND_WRIST] = wrists[0]
-    out["left"][HAND_WRIST] = wrists[1]
+    extras, wrists = np.asarray(extras, np.float32), np.asarray(wrists, np.float32)
+    lead = extras.shape[:-2]
+    out = {"right": np.zeros(lead + (21, 3), np.float32), "left": np.zeros(lead + (21, 3), np.float32),
+           "feet": np.zeros(lead + (6, 3), np.float32)}
+    out["right"][..., HAND_WRIST, :] = wrists[..., 0, :]
+    out["left"][..., HAND_WRIST, :] = wrists[..., 1, :]
     for e, (side, slot) in EXTRA_HAND_SLOTS.items():
-        out[side][slot] = extras[e]
+        out[side][..., slot, :] = extras[..., e, :]
     for e, slot in EXTRA_FOOT_SLOTS.items():
-        out["feet"][slot] = extras[e]
+        out["feet"][..., slot, :] = extras[..., e, :]
     for points in out.values():
-        points[points[:, 2] <= 0] = 0.0
+        points[points[..., 2] <= 0] = 0.0
     return out
 
 

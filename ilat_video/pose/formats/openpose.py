@@ -272,27 +272,26 @@ def openpose_people(seq: PoseSequence, *, keep_confidence: bool = False, feet: b
     keep_confidence=False writes 1 for every present point (ControlNet's readers drop points with
     confidence below 1); missing points are 0, 0, 0.
     """
-    body = ilat_to_coco18(seq.keypoints)  # (T, 18, 3)
-    wrists = seq.keypoints[:, [R_WRIST, L_WRIST]]
+    arrays = {"pose_keypoints_2d": ilat_to_coco18(seq.keypoints)}  # (T, 18, 3)
+    if seq.has_extras:
+        parts = extras_to_openpose(seq.extras, seq.keypoints[:, [R_WRIST, L_WRIST]])
+        arrays["hand_left_keypoints_2d"] = parts["left"]  # (T, 21, 3)
+        arrays["hand_right_keypoints_2d"] = parts["right"]
+        if feet:
+            arrays["foot_keypoints_2d"] = parts["feet"]  # (T, 6, 3)
+    rows = {}
+    for name, points in arrays.items():  # whole arrays at once: per-frame numpy work is 10x slower
+        if not keep_confidence:
+            points[..., 2] = (points[..., 2] > 0).astype(np.float32)
+        rows[name] = points.reshape(len(seq), points.shape[-2] * 3).tolist()
     out = []
     for t, present in enumerate(seq.has_person.tolist()):
         if not present:
             out.append([])
             continue
-        arrays = {"pose_keypoints_2d": body[t]}
-        if seq.has_extras:
-            parts = extras_to_openpose(seq.extras[t], wrists[t])
-            arrays["hand_left_keypoints_2d"] = parts["left"]
-            arrays["hand_right_keypoints_2d"] = parts["right"]
-            if feet:
-                arrays["foot_keypoints_2d"] = parts["feet"]
         person = {"pose_keypoints_2d": [], "face_keypoints_2d": [], "hand_left_keypoints_2d": [],
                   "hand_right_keypoints_2d": []}
-        for name, points in arrays.items():
-            points = points.copy()
-            if not keep_confidence:
-                points[:, 2] = (points[:, 2] > 0).astype(np.float32)
-            person[name] = [float(v) for v in points.reshape(-1)]
+        person.update({name: values[t] for name, values in rows.items()})
         out.append([person])
     return out
 
