@@ -214,3 +214,38 @@ def test_no_decodable_frame_is_an_error_naming_the_file(tmp_path):
     dead.write_bytes(bytes(data))
     with pytest.raises(VideoError, match=r"dead\.mp4: no frame decodes"):
         decode_all(dead)
+
+
+@pytest.mark.slow
+def test_extract_poses_reads_a_damaged_video(tmp_path, caplog):
+    """`extract-poses` decodes through the same reader: a damaged copy of the example video gives
+    one pose frame per frame of its timeline, and the command says which frames were held."""
+    from click.testing import CliRunner
+
+    from ilat_video.cli import main
+    from ilat_video.pose.formats import load_poses
+
+    source = Path(__file__).resolve().parents[1] / "examples" / "dance.mp4"
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(source.read_bytes())
+    with open_video(clip) as video:
+        total = sum(1 for _ in video)
+    bad = overwrite(clip, 0.5, 0.03, "damaged.mp4")
+    short = cut(clip, 0.3, "short.mp4")
+    runner = CliRunner()
+    for video, expect_all in ((bad, True), (short, False)):
+        out = tmp_path / f"{video.stem}.json"
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ilat_video.video"):
+            result = runner.invoke(main, ["extract-poses", str(video), "-o", str(out), "--no-refine"])
+        assert result.exit_code == 0, result.output
+        poses = load_poses(out)
+        with open_video(video) as check:
+            decoded = sum(1 for _ in check)
+            held = check.held_frames
+        assert len(poses) == decoded
+        assert (len(poses) == total) if expect_all else (0 < len(poses) < total)
+        if expect_all:
+            assert held, "the overwritten bytes should have cost frames"
+        warnings = damage_warnings(caplog)
+        assert len(warnings) == 1 and f"{video.name}: damaged video" in warnings[0]
