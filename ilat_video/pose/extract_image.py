@@ -21,7 +21,7 @@ from ..fileio import image_to_rgb, load_image
 from .landmarker import Landmarker, find_pose_model
 from .mapping import DEFAULT_HEAD, landmarks_to_extras, landmarks_to_joints
 from .refine import refine as refine_in_crop
-from .refine import search_tiles
+from .refine import find_people
 from .skeleton import NUM_JOINTS
 from .tracking import PersonChoice, body_size
 
@@ -47,11 +47,10 @@ def _image_array(image) -> tuple[np.ndarray, str]:
 
 def _find_people(landmarker: Landmarker, array: np.ndarray, refine: bool, masks: bool) -> list:
     """[(landmarks (33, 3), mask or None)] of everyone found in one image."""
-    found = landmarker.detect_with_masks(array)
     if not refine:
-        return found
-    if not found:
-        found = [(landmarks, mask) for landmarks, mask, _ in search_tiles(landmarker, array, with_masks=masks)]
+        return landmarker.detect_with_masks(array)
+    found = [(landmarks, mask) for landmarks, mask, _ in find_people(landmarker, array, everyone=True,
+                                                                      with_masks=masks)]
     refined = []
     for landmarks, mask in found:
         again = refine_in_crop(landmarker, array, landmarks, with_masks=masks)

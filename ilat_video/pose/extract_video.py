@@ -21,7 +21,7 @@ from ..video import open_video, prefetch
 from . import filters
 from .landmarker import Landmarker, find_pose_model
 from .mapping import DEFAULT_HEAD, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
-from .refine import CROP_MARGIN, CropBox, search_tiles
+from .refine import CROP_MARGIN, CropBox, find_people, search_tiles
 from .sequence import PoseSequence
 from .skeleton import NUM_JOINTS
 from .tracking import MainPersonTracker, PersonChoice
@@ -289,8 +289,11 @@ class _CropFollower:
 
     def _search(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
         h, w = frame.shape[:2]
-        people = [(p, CropBox.whole(w, h)) for p in self.finder.detect(frame)]
         self.frames_since_search += 1
+        if self.tracker.last is None:  # the choice is made here: look for everyone in view
+            people = [(landmarks, box) for landmarks, _, box in find_people(self.finder, frame, everyone=True)]
+        else:
+            people = [(p, CropBox.whole(w, h)) for p in self.finder.detect(frame)]
         if not people and self.frames_since_search >= self.search_every:
             self.frames_since_search = 0
             people = [(landmarks, box) for landmarks, _, box in search_tiles(self.finder, frame)]

@@ -162,31 +162,63 @@ def _starts(length: int, side: int, step: int) -> list[int]:
 
 def search_tiles(landmarker, frame: np.ndarray, *, with_masks: bool = False) -> list:
     """People the landmarker finds in overlapping tiles of the frame, each once: a list of
-    (landmarks (33, 3) in frame pixels, mask or None, the CropBox they were found in), for when
-    the whole frame shows nobody (a person small in a wide frame). Tiles from the largest down;
-    the search stops at the first tile size that finds someone."""
+    (landmarks (33, 3) in frame pixels, mask or None, the CropBox they were found in), for people
+    the whole frame misses (small in a wide frame, or beside a more prominent person). Tiles from
+    the largest down; the search stops at the first tile size that finds someone. A person cut by
+    a tile's inner edge is left to the tile that holds them whole."""
     h, w = frame.shape[:2]
     for fraction in TILE_FRACTIONS:
         people: list = []
         for box in tiles(w, h, (fraction,)):
             for landmarks, mask in landmarker.detect_with_masks(box.cut(frame)):
                 landmarks = box.to_frame(landmarks)
+                if _cut_by_tile(landmarks, box, w, h):
+                    continue
                 if with_masks and mask is not None:
                     mask = box.mask_to_frame(mask, w, h)
                 people.append((landmarks, mask, box))
         if people:
-            return _distinct(people)
+            return distinct(people)
     return []
 
 
-def _distinct(people: list) -> list:
-    """Drop people found twice (in overlapping tiles): a pose within 0.2 body sizes of one kept."""
+def find_people(landmarker, frame: np.ndarray, *, everyone: bool, with_masks: bool = False) -> list:
+    """[(landmarks (33, 3), mask or None, CropBox found in)] of the people in a frame: the whole
+    frame first; overlapping tiles too when it shows nobody, or always with `everyone` (when one of
+    several is to be chosen: MediaPipe's detector often returns only the most prominent person)."""
+    h, w = frame.shape[:2]
+    whole = CropBox.whole(w, h)
+    found = [(landmarks, mask, whole) for landmarks, mask in landmarker.detect_with_masks(frame)]
+    if everyone or not found:
+        found = distinct(found + search_tiles(landmarker, frame, with_masks=with_masks))
+    return found
+
+
+def _cut_by_tile(landmarks: np.ndarray, box: CropBox, width: int, height: int) -> bool:
+    """Whether the person's landmarks reach an edge of the tile that is not the frame's edge."""
+    near = 0.02 * box.side
+    low, high = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
+    x1, y1 = box.x0 + box.side, box.y0 + box.side
+    return bool((box.x0 > 0 and low[0] < box.x0 + near) or (box.y0 > 0 and low[1] < box.y0 + near)
+                or (x1 < width and high[0] > x1 - near) or (y1 < height and high[1] > y1 - near))
+
+
+def distinct(people: list) -> list:
+    """Each person once, largest first: of two whose landmark boxes overlap by more than a third
+    (intersection over union) the larger is kept. Items are tuples whose first element is (33, 3)."""
     kept: list = []
     for item in sorted(people, key=lambda item: -_extent(item[0])):
-        if all(np.linalg.norm(item[0][:, :2] - other[0][:, :2], axis=1).mean() > 0.2 * _extent(other[0])
-               for other in kept):
+        if all(_overlap(item[0], other[0]) <= 1 / 3 for other in kept):
             kept.append(item)
     return kept
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    low = np.maximum(a[:, :2].min(axis=0), b[:, :2].min(axis=0))
+    high = np.minimum(a[:, :2].max(axis=0), b[:, :2].max(axis=0))
+    inter = float(np.prod(np.clip(high - low, 0, None)))
+    area = lambda p: float(np.prod(p[:, :2].max(axis=0) - p[:, :2].min(axis=0)))  # noqa: E731
+    return inter / max(area(a) + area(b) - inter, 1e-6)
 
 
 def _extent(landmarks: np.ndarray) -> float:
