@@ -333,3 +333,22 @@ def test_animate_person_options_are_checked_first(tmp_path, two_people_video):
         assert result.exit_code == 2, result.output
         assert option in result.output and "expected largest|left|right|N|X,Y" in " ".join(result.output.split())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_video_poses_carry_hand_and_foot_points(two_people):
+    """extract_poses fills PoseSequence.extras in every frame: the hand points near the wrists and
+    the foot points near the ankles of the person followed."""
+    from ilat_video.pose.mapping import EXTRA_NAMES
+    from ilat_video.pose.skeleton import L_ANKLE, L_WRIST, R_ANKLE, R_WRIST
+
+    picture = two_people[0]
+    frames = np.stack([np.roll(picture, 3 * t, axis=1) for t in range(4)])
+    poses = extract_poses(frames, fps=10, smooth=False)
+    assert poses.extras is not None and poses.extras.shape == (4, len(EXTRA_NAMES), 3)
+    torso = np.linalg.norm(poses.xy[:, [1, 2]].mean(1) - poses.xy[:, [7, 8]].mean(1), axis=-1)
+    for i, name in enumerate(EXTRA_NAMES):
+        joint = {"right": {"hand": R_WRIST, "foot": R_ANKLE}, "left": {"hand": L_WRIST, "foot": L_ANKLE}}[
+            name.split("_")[0]]["foot" if name.endswith(("heel", "toe")) else "hand"]
+        gap = np.linalg.norm(poses.extras[:, i, :2] - poses.xy[:, joint], axis=-1)
+        assert (gap < 0.45 * torso).all(), (name, gap, torso)
+    assert (poses.extras[..., 2] > 0).all()

@@ -20,7 +20,7 @@ from ..errors import NoPersonError, VideoError
 from ..video import open_video, prefetch
 from . import filters
 from .landmarker import Landmarker, find_pose_model
-from .mapping import DEFAULT_HEAD, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
+from .mapping import DEFAULT_HEAD, EXTRA_NAMES, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
 from .refine import CROP_MARGIN, CropBox, find_people, search_tiles
 from .sequence import PoseSequence
 from .skeleton import NUM_JOINTS
@@ -153,12 +153,16 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
             landmarker = stack.enter_context(Landmarker(model, video=True, num_poses=num_poses))
             landmarks = _follow(_chain_one(first, frames), info,
                                 lambda frame, ts: _whole_frame_step(landmarker, tracker, head, frame, ts), progress)
+    # the 13 joints and the 10 hand and foot points (mapping.EXTRA_NAMES) of every frame; all
+    # zero (confidence 0) where nobody was found
     keypoints = np.zeros((len(landmarks), NUM_JOINTS, 3), np.float32)
+    extras = np.zeros((len(landmarks), len(EXTRA_NAMES), 3), np.float32)
     found_rows = [i for i, row in enumerate(landmarks) if row is not None]
     if found_rows:
-        keypoints[found_rows] = landmarks_to_joints(np.stack([landmarks[i] for i in found_rows]), head)
-    poses = PoseSequence(keypoints, info.full_width, info.full_height, info.fps, source=info.name)
-    poses = _with_extras(poses, landmarks, found_rows)
+        found_landmarks = np.stack([landmarks[i] for i in found_rows])
+        keypoints[found_rows] = landmarks_to_joints(found_landmarks, head)
+        extras[found_rows] = landmarks_to_extras(found_landmarks)
+    poses = PoseSequence(keypoints, info.full_width, info.full_height, info.fps, source=info.name, extras=extras)
     found = poses.has_person
     if not found.any():
         raise NoPersonError(f"{info.name}: no person found in any of its {len(poses)} frames")
@@ -312,18 +316,6 @@ class _CropFollower:
                 return again
         self.box = None
         return landmarks
-
-
-def _with_extras(poses: PoseSequence, landmarks: list, found_rows: list[int]) -> PoseSequence:
-    """The hand and foot points (mapping.EXTRA_NAMES) in every frame, when PoseSequence carries them."""
-    if "extras" not in getattr(PoseSequence, "__dataclass_fields__", {}) and not hasattr(poses, "with_extras"):
-        return poses
-    extras = np.zeros((len(landmarks), 10, 3), np.float32)
-    if found_rows:
-        extras[found_rows] = landmarks_to_extras(np.stack([landmarks[i] for i in found_rows]))
-    if hasattr(poses, "with_extras"):
-        return poses.with_extras(extras)
-    return poses.replace(extras=extras)
 
 
 def _people_at_start(model: Path, frame: np.ndarray) -> int:
