@@ -33,6 +33,8 @@ from .pose.draw import draw_pose
 from .pose.extract import extract_image_person, extract_poses
 from .pose.formats import load_poses
 from .pose.formats import save_poses as write_poses
+from .pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
+from .pose.retarget import MODES as RETARGET_MODES
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
 from .regions import pose_region
@@ -41,7 +43,6 @@ from .video import VideoWriter, check_video_path, probe_video, read_frames
 
 log = logging.getLogger(__name__)
 
-RETARGET_MODES = ("none", "scale", "relative", "bones")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".gif", ".mkv", ".m4v"}
 
 
@@ -187,7 +188,7 @@ class Animator:
         return poses
 
     # --- 2.-3. plan: retarget, fill, crop ---------------------------------------------------------
-    def plan(self, reference: Reference, driving: PoseSequence, *, retarget: str = "scale") -> AnimationPlan:
+    def plan(self, reference: Reference, driving: PoseSequence, *, retarget: str = DEFAULT_RETARGET) -> AnimationPlan:
         """Retarget the motion, fill frames without a person, and fix one crop for the whole video."""
         _check_retarget(retarget)
         height, width = reference.image.shape[:2]
@@ -268,7 +269,7 @@ class Animator:
             return pose_region(reference.pose, height, width).astype(np.float32)
 
     def animate(self, reference, driving, *, options: RenderOptions | None = None, reference_pose=None,
-                retarget: str = "scale", batch_size: int = 8, seed: int = 0, max_frames: int | None = None,
+                retarget: str = DEFAULT_RETARGET, batch_size: int = 8, seed: int = 0, max_frames: int | None = None,
                 stride: int = 1, ref_person=None, drive_person=None,
                 progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
         """Frames (uint8 (S, S, 3)) of the reference person performing the driving motion.
@@ -285,7 +286,7 @@ class Animator:
         yield from self.generate(plan, options, batch_size=batch_size, seed=seed, progress=progress)
 
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *,
-                        options: RenderOptions | None = None, reference_pose=None, retarget: str = "scale",
+                        options: RenderOptions | None = None, reference_pose=None, retarget: str = DEFAULT_RETARGET,
                         batch_size: int = 8, seed: int = 0, max_frames: int | None = None, stride: int = 1,
                         fps: float | None = None, side_by_side: bool = False, keep_audio: bool = False,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,

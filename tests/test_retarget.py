@@ -14,13 +14,14 @@ from ilat_video.cli import main
 from ilat_video.errors import IlatError, NoPersonError, PoseFileError
 from ilat_video.pose import skeleton as sk
 from ilat_video.pose.formats import load_poses, save_poses
-from ilat_video.pose.retarget import FILL_CONFIDENCE, LIMB_BONES, MODES, STANDARD_FIGURE, body_height, retarget
+from ilat_video.pose.retarget import (DEFAULT_MODE, FILL_CONFIDENCE, FRAME_MARGIN, HEAD_MARGIN, LIMB_BONES, MODES,
+                                      STANDARD_FIGURE, body_height, retarget)
 from ilat_video.pose.sequence import PoseSequence
 
 DATA = Path(__file__).parent / "data"
 PENN = sorted((DATA / "penn_action").glob("*.mat"))
 WOMAN = DATA / "images" / "standing_woman_rgba.png"
-MOVING_MODES = ("scale", "relative", "bones")  # the modes that must hide the driving person's size and place
+MOVING_MODES = ("scale", "relative", "bones", "steady")  # the modes that must hide the driving person's size and place
 
 
 # --- building poses ---------------------------------------------------------------------------
@@ -290,6 +291,149 @@ def test_bones_hides_the_driving_persons_arm_proportions(seed, stretch):
     base = retarget(driving, reference, REF_SIZE, "bones").keypoints
     other = retarget(driving.replace(keypoints=longer.astype(np.float32)), reference, REF_SIZE, "bones").keypoints
     np.testing.assert_allclose(other, base, rtol=1e-4, atol=2e-3)
+
+
+# --- steady: a moving camera, the ground line, the frame ---------------------------------------
+
+FPS = 30.0
+
+
+def dancing(frames: int, *, height: float = 300.0, ground_y: float = 400.0, x: float = 320.0,
+            jump: tuple[int, int, float] | None = None, seed: int = 0) -> np.ndarray:
+    """(T, 13, 3): the standard figure dancing in place, both feet on the line y = ground_y.
+
+    The knees bend and straighten (up to a deep squat, hips lowered with them), the arms swing up
+    over the head and down, the body sways sideways. jump: (first frame, frames, height in pixels),
+    a jump during which the whole body is lifted, feet off the ground.
+    """
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    t = np.arange(frames) / FPS
+    unit = STANDARD_FIGURE[:, :2] * height                     # chain length `height`, pelvis at 0
+    thigh = np.linalg.norm(unit[sk.R_KNEE] - unit[sk.R_HIP])
+    shin = np.linalg.norm(unit[sk.R_ANKLE] - unit[sk.R_KNEE])
+    out = np.ones((frames, sk.NUM_JOINTS, 3))
+    for i in range(frames):
+        bend = 0.7 * (0.5 - 0.5 * np.cos(2 * np.pi * 0.4 * t[i] + phase[0]))   # knee angle off vertical
+        arms = np.pi * (0.5 - 0.5 * np.cos(2 * np.pi * 0.3 * t[i] + phase[1]))  # 0 = down, pi = over the head
+        sway = 0.1 * height * np.sin(2 * np.pi * 0.5 * t[i] + phase[2])
+        pose = unit + np.array([x + sway, ground_y - (thigh + shin) * np.cos(bend)])   # the hips lowered
+        for sign, (hip, knee, ankle) in ((-1, (sk.R_HIP, sk.R_KNEE, sk.R_ANKLE)), (1, (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE))):
+            pose[knee] = pose[hip] + thigh * np.array([sign * np.sin(bend), np.cos(bend)])
+            pose[ankle] = pose[knee] + shin * np.array([-sign * np.sin(bend), np.cos(bend)])
+        for sign, (shoulder, elbow, wrist) in ((-1, (sk.R_SHOULDER, sk.R_ELBOW, sk.R_WRIST)),
+                                               (1, (sk.L_SHOULDER, sk.L_ELBOW, sk.L_WRIST))):
+            direction = np.array([sign * np.sin(arms), np.cos(arms)])
+            pose[elbow] = pose[shoulder] + np.linalg.norm(unit[elbow] - unit[shoulder]) * direction
+            pose[wrist] = pose[elbow] + np.linalg.norm(unit[wrist] - unit[elbow]) * direction
+        if jump is not None and jump[0] <= i < jump[0] + jump[1]:
+            pose[:, 1] -= jump[2] * np.sin(np.pi * (i - jump[0] + 1) / (jump[1] + 1))
+        out[i, :, :2] = pose
+    return out
+
+
+def through_camera(kp: np.ndarray, width: int, height: int, zoom: np.ndarray, pan: np.ndarray) -> np.ndarray:
+    """The poses seen by a camera that zooms (zoom: (T,)) about the frame's centre and pans (pan: (T, 2) px)."""
+    center = np.array([width / 2, height / 2])
+    out = kp.copy()
+    out[..., :2] = center + zoom[:, None, None] * (kp[..., :2] - center) + pan[:, None, :]
+    return out
+
+
+def feet_error_and_size(kp: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(|lowest ankle - reference ground| / reference height, body height / reference height), per frame."""
+    ref_height = body_height(reference)
+    return np.abs(ground(kp) - ground(reference)) / ref_height, body_height(kp) / ref_height
+
+
+def test_steady_is_the_default():
+    assert DEFAULT_MODE == "steady"
+    driving = PoseSequence(dancing(40), 640, 480, FPS)
+    reference = random_pose(np.random.default_rng(0), 170, (256, 250))
+    assert retarget(driving, reference, REF_SIZE).same_as(retarget(driving, reference, REF_SIZE, "steady"))
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=seeds, zoom_to=st.floats(0.6, 1.6), pan_x=st.floats(-80, 80), pan_y=st.floats(-60, 60))
+def test_steady_camera_zoom_and_pan_do_not_move_size_or_feet(seed, zoom_to, pan_x, pan_y):
+    # A person dancing in place with both feet on the ground, filmed by a still camera and by one
+    # that zooms steadily (to zoom_to over 4 s) and pans (a slow sine): the camera's motion must not
+    # become the figure's. `scale` (one similarity) is shown to fail the same check.
+    frames = 120
+    rng = np.random.default_rng(seed)
+    kp = dancing(frames, seed=seed)
+    zoom = np.linspace(1.0, zoom_to, frames)
+    pan = np.stack([pan_x * np.sin(np.linspace(0, np.pi, frames)), pan_y * np.sin(np.linspace(0, np.pi, frames))], 1)
+    moving = through_camera(kp, 640, 480, zoom, pan)
+    reference = random_pose(rng, rng.uniform(150, 220), (256, 250))
+    reference[[sk.R_ANKLE, sk.L_ANKLE], 1] = np.minimum(reference[[sk.R_ANKLE, sk.L_ANKLE], 1], 340)
+    still_out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    moving_out = retarget(PoseSequence(moving, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    for out in (still_out, moving_out):
+        feet, size = feet_error_and_size(out, reference)
+        assert feet.max() < 0.03                  # on the reference's ground line (body heights)
+        assert np.abs(np.log(size / np.median(size))).max() < 0.12   # the dance's own foreshortening only
+    _, still_size = feet_error_and_size(still_out, reference)
+    _, moving_size = feet_error_and_size(moving_out, reference)
+    assert np.abs(np.log(moving_size / still_size)).max() < 0.04    # the zoom did not change the size
+    if abs(np.log(zoom_to)) > 0.2:  # the check can fail: `scale` lets a real zoom through
+        scaled = retarget(PoseSequence(moving, 640, 480, FPS), reference, REF_SIZE, "scale").keypoints
+        feet, size = feet_error_and_size(scaled.astype(np.float64), reference)
+        assert np.abs(np.log(size / still_size)).max() > 0.08
+
+
+def test_steady_keeps_feet_down_through_a_squat_and_lets_a_jump_rise():
+    # The knees bend deeply (dancing's squat) with the feet on the ground: the figure's feet stay on
+    # the reference ground line. A 0.3 s jump of half a body height rises by as much.
+    frames, start, length, lift = 150, 70, 9, 150.0
+    driving = PoseSequence(dancing(frames, jump=(start, length, lift)), 640, 480, FPS)
+    reference = random_pose(np.random.default_rng(1), 180, (256, 240))
+    out = retarget(driving, reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    feet, _ = feet_error_and_size(out, reference)
+    down = np.ones(frames, bool)
+    down[start:start + length] = False
+    assert feet[down].max() < 0.02
+    scale = body_height(reference) / 300.0
+    top = start + length // 2
+    rise = ground(reference) - ground(out[top])
+    assert rise == pytest.approx(lift * scale, rel=0.25)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 40), missing=st.sampled_from([0.0, 0.3]), tight=st.booleans())
+def test_steady_keeps_every_joint_inside_the_image(seed, frames, missing, tight):
+    # Random wandering motion onto a reference that fills its image (tight) or stands anywhere in it.
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames, missing=missing, empty=0.1)
+    if not driving.has_person.any():
+        return
+    width, height = REF_SIZE
+    ref_height = rng.uniform(0.8, 0.95) * height if tight else rng.uniform(80, 250)
+    reference = random_pose(rng, ref_height / 1.25, (rng.uniform(100, width - 100), rng.uniform(150, height - 120)))
+    out = retarget(driving, reference, REF_SIZE, "steady")
+    kp = out.keypoints.astype(np.float64)
+    placed = kp[..., 2] > 0
+    seen = reference[:, 2] > 0
+    # Inside the image, or no further out than the reference itself reaches.
+    low = np.minimum(0.0, reference[seen, :2].min(0)) - 1e-3
+    high = np.maximum([width - 1.0, height - 1.0], reference[seen, :2].max(0)) + 1e-3
+    assert ((kp[..., :2] >= low) & (kp[..., :2] <= high)).all(-1)[placed].all()
+    assert out.has_person.tolist() == driving.has_person.tolist()
+
+
+def test_steady_margins_stay_clear_when_the_reference_leaves_room():
+    # A small reference in the middle of its image, arms raised far over the head in the driving:
+    # the figure shrinks so that even the head keeps HEAD_MARGIN from the top.
+    kp = dancing(60)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 1] -= 200          # arms reaching very high
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 220))
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    ref_height = body_height(reference)
+    assert (out[..., 1] >= FRAME_MARGIN * ref_height - 1e-3).all()
+    assert (out[:, sk.HEAD, 1] >= HEAD_MARGIN * ref_height - 1e-3).all()
+    assert (out[..., 0] >= FRAME_MARGIN * ref_height - 1e-3).all()
+    assert (out[..., 0] <= REF_SIZE[0] - 1 - FRAME_MARGIN * ref_height + 1e-3).all()
+    assert np.abs(ground(out) - ground(reference)).max() < 1e-3   # it shrank about its feet
 
 
 # --- missing joints, empty frames, confidences --------------------------------------------------

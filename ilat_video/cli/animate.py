@@ -26,8 +26,8 @@ from .poses import person_choice
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model folder with tokenizer/ and transformer/. Default: $ILAT_VIDEO_MODEL, then the "
                    "shipped demo model (models/demo).")
-@click.option("--retarget", "retarget_mode", type=click.Choice(["none", "scale", "relative", "bones"]),
-              default="scale", show_default=True,
+@click.option("--retarget", "retarget_mode", type=click.Choice(["none", "scale", "relative", "bones", "steady"]),
+              default="steady", show_default=True,
               help="How the driving motion is moved onto the reference body (see `ilat-video retarget --help`).")
 @click.option("--reference-pose", type=click.Path(path_type=Path), default=None,
               help="The reference person's pose as a pose file (first frame used), instead of detecting it: "

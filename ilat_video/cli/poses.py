@@ -248,10 +248,13 @@ _POSE_SUFFIXES = (".json", ".mat")
                    "(.json, .mat or an OpenPose folder) holding one frame: the reference person's pose.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Pose file to write, in the reference image's pixels (see --format).")
-@click.option("--mode", type=click.Choice(["none", "scale", "relative", "bones"]), default="scale", show_default=True,
+@click.option("--mode", type=click.Choice(["none", "scale", "relative", "bones", "steady"]), default="steady",
+              show_default=True,
               help="none: as given, stretched to the reference size; scale: the reference's height, ground "
-                   "line and hip position; relative: the reference pose plus the motion since the first "
-                   "frame; bones: the reference's bone lengths with the driving's joint angles.")
+                   "line and hip position (one transform for the clip); relative: the reference pose plus the "
+                   "motion since the first frame; bones: the reference's bone lengths with the driving's joint "
+                   "angles; steady: scale per frame from smoothed size, ground line and hips, so a moving or "
+                   "zooming camera does not move the figure, kept inside the image.")
 @click.option("--format", "pose_format", type=click.Choice(["ilat", "openpose"]), default="ilat", show_default=True,
               help="Pose file format: ours, or OpenPose COCO-18 JSON (for ControlNet-style tools).")
 @click.option("--pose-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
