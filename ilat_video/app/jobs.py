@@ -92,7 +92,7 @@ def check_upload(path: str | os.PathLike, kind: str, *, max_bytes: int | None = 
     return path
 
 
-def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.PathLike, *, retarget: str = "scale",
+def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.PathLike, *, retarget: str | None = None,
             preset: str = "quick", max_bytes: int | None = None, temp_root: str | os.PathLike | None = None,
             progress: JobProgress | None = None) -> Iterator[JobStep]:
     """Animate `photo` with the motion of `driving` (a video or a pose file), step by step.
@@ -100,10 +100,10 @@ def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.Path
     Yields a "skeleton" step once the driving poses are known, then a "result" step. Files are in a
     temporary folder (under `temp_root`) that is removed when the generator finishes, fails or is
     closed: copy what you keep before asking for the next step. IlatError messages name uploads by
-    their file names, not their temporary paths.
+    their file names, not their temporary paths. retarget: None = the Animator's default.
     """
     photo, driving = Path(photo), Path(driving)
-    if retarget not in RETARGET_MODES:
+    if retarget is not None and retarget not in RETARGET_MODES:
         raise IlatError(f"unknown retargeting {retarget!r}; expected one of: {', '.join(RETARGET_MODES)}")
     if preset not in PRESETS:
         raise IlatError(f"unknown quality preset {preset!r}; expected one of: {', '.join(PRESETS)}")
@@ -131,7 +131,8 @@ def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.Path
                     background.close()
             yield JobStep("skeleton", skeleton, poses)
             result = folder / f"{photo.stem}_animated.mp4"
-            summary = animator.animate_to_file(photo, poses, result, options=chosen.options, retarget=retarget,
+            retargeting = {} if retarget is None else {"retarget": retarget}
+            summary = animator.animate_to_file(photo, poses, result, options=chosen.options, **retargeting,
                                                progress=report("animating"))
             log.info("%s: %d frames in %.1f s", result.name, summary.frames, summary.seconds)
             yield JobStep("result", result, poses, summary)

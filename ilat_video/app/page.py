@@ -10,6 +10,7 @@ removed when the server stops.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import ipaddress
 import logging
 import os
@@ -33,8 +34,7 @@ VIDEO_HEIGHT = 420
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "sans-serif")
 SYSTEM_MONO_FONTS = ("ui-monospace", "monospace")
 
-RETARGET_HELP = ("scale: match the body's height, feet on the ground; relative: the photo's pose plus the driving "
-                 "motion; bones: the photo's bone lengths, the driving angles; none: the poses as given")
+RETARGET_HELP = "how the driving motion is moved onto the photo's body (`ilat-video retarget --help` explains each)"
 
 
 def is_local_host(host: str) -> bool:
@@ -45,6 +45,11 @@ def is_local_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def default_retarget() -> str:
+    """The Animator's own default retargeting, so that the page starts where the CLI does."""
+    return inspect.signature(Animator.animate_to_file).parameters["retarget"].default
 
 
 def import_gradio():
@@ -71,8 +76,9 @@ def build_page(animator: Animator, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_
         if not driving:
             raise gr.Error("Upload a driving video or pose file first.", title="Nothing to animate")
 
-        def report(what: str, done: int, total: int) -> None:
-            progress((done, total), desc=what, unit="frames")
+        def report(what: str, done: int, total: int | None) -> None:
+            # gradio shows the description only beside a known total: without one, the unit says it
+            progress((done, total), desc=what, unit="frames" if total else f"frames: {what}")
 
         steps = run_job(animator, photo, driving, retarget=retarget, preset=preset, max_bytes=max_bytes,
                         temp_root=temp_root, progress=report)
@@ -105,7 +111,7 @@ def build_page(animator: Animator, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_
             driving = gr.File(label="Driving video or pose file", file_types=list(DRIVING_SUFFIXES),
                               elem_id="driving")
         with gr.Row():
-            retarget = gr.Radio(list(RETARGET_MODES), value="scale", label="Retargeting", info=RETARGET_HELP,
+            retarget = gr.Radio(list(RETARGET_MODES), value=default_retarget(), label="Retargeting", info=RETARGET_HELP,
                                 elem_id="retarget")
             preset = gr.Radio(list(PRESETS), value="quick", label="Quality",
                               info="; ".join(f"{name}: {p.description}" for name, p in PRESETS.items()),
@@ -160,7 +166,8 @@ def serve(animator: Animator, *, host: str = DEFAULT_HOST, port: int | None = DE
     removed when the server stops. Sets GRADIO_TEMP_DIR for this process (gradio reads it there).
     """
     if not is_local_host(host):
-        log.warning("serving on %s, not only this machine: anyone who can reach this machine can upload files and run jobs", host)
+        log.warning("serving on %s, not only this machine: anyone who can reach it can upload files and run jobs",
+                    host)
     temp_root = Path(tempfile.mkdtemp(prefix="ilat-video-serve-"))
     try:
         os.environ["GRADIO_TEMP_DIR"] = str(temp_root / "gradio")
