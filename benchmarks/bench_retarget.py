@@ -221,8 +221,9 @@ def report(result: dict, modes: tuple[str, ...]) -> list[str]:
         "(every bone keeps the reference's length) but its feet leave the ground line.",
         "- `steady`'s windows (size 1 s, ground 0.5 s, sideways 2 s) were chosen with this benchmark on these "
         "clips (a small sweep: a 4 s sideways window leaked twice as much camera pan; a 1 s ground window "
-        "drifted twice as much), so these numbers flatter it somewhat; the property tests in "
-        "`tests/test_retarget.py` check the same behaviour on synthetic motion.",
+        "drifted nearly twice as much through the camera, before the ground line followed its trend), so "
+        "these numbers flatter it somewhat; the property tests in `tests/test_retarget.py` check the same "
+        "behaviour on synthetic motion.",
         "- Its height spread is lower than `scale`'s partly because a per-frame size also evens out some of the "
         "pose's own foreshortening (a squat seen from the front), not only the camera's zoom.",
         "- The driving poses were extracted once (2026-12-06) and cached; taichi_forest's person is small and "
