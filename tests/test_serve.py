@@ -281,7 +281,12 @@ def test_the_page_animates_the_examples_one_job_at_a_time_and_the_video_plays(br
 
 
 @pytest.mark.slow
-def test_the_page_shows_the_error_for_a_text_file_named_mp4(page, server, tmp_path):
+def test_the_page_refuses_a_big_upload_and_shows_the_error_for_a_text_file_named_mp4(page, server, tmp_path):
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as file:  # over the fixture's 5 MB limit, without writing 6 MB
+        file.truncate(6 * 2**20)
+    page.set_input_files("#driving input[type=file]", str(big))
+    page.get_by_text(re.compile(r"exceed the maximum allowed size.*big\.mp4")).first.wait_for(timeout=30_000)
     _upload(page, PHOTO, not_a_video(tmp_path, "notes.mp4"))
     page.click("#animate")
     page.get_by_text("notes.mp4: not a readable video").first.wait_for(timeout=60_000)
