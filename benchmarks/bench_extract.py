@@ -1,25 +1,31 @@
-"""Pose extraction: accuracy against human labels, speed, and the One-Euro filter's defaults.
+"""Pose extraction before and after crop and refine: accuracy on COCO labels and on synthetic
+clips with exact joints, people found in real footage, and speed at 720p and 1080p.
 
-    python benchmarks/bench_extract.py                 # all three, writes benchmarks/results/extract.json
-    python benchmarks/bench_extract.py --only speed --repeats 3
+    python benchmarks/bench_extract.py                  # writes benchmarks/results/extract.{md,json}
+    python benchmarks/bench_extract.py --repeats 5 --speed-frames 150
 
-accuracy: PCK@0.2 (a joint is correct within 0.2 x the larger side of the person's labelled box)
-    of the 13 extracted joints against the COCO labels in tests/data/coco, over every labelled
-    person with >= 10 labelled joints that the extractor finds (image mode, all people it finds,
-    matched to labelled people by distance). Also, as a diagnostic that covers every labelled
-    person: the same with the landmarker run on a crop around each labelled box. Both for each
-    head choice (nose / ears' midpoint / mean of nose, eyes, ears) against COCO's head (the nose).
-speed: frames per second of extract_poses on tests/data/video/person_dribble.mp4 (1080x1920, 40
-    frames), whole call (model load, decoding, landmarker, filtering), for several settings.
-filter: RMSE of One-Euro-filtered tracks on real motion (Penn Action labels, lightly smoothed as
-    the truth) plus synthetic jitter of MediaPipe's measured size, over a grid of settings.
+"before" is `refine=False` (MediaPipe's landmarker on whole frames, as the extractor was until
+crop and refine); "after" is the default (`refine=True`, pose/refine.py). Both run in the same
+process, interleaved, so machine load hits them alike.
+
+coco: PCK@0.2 (a joint is correct within 0.2 x the larger side of the person's labelled box) of the
+    13 joints against tests/data/coco (12 labelled people with >= 10 of our joints, 4 photos), over
+    the people each method finds (image mode, matched to the labels by distance) and over all 12
+    (a person not found counts as all joints wrong). Diagnostic: the landmarker on a crop around
+    each labelled box (what a perfect detector would give).
+synthetic: clips of the synthetic people generator (exact joints) pasted onto their own background
+    scaled to 1280x720, the person 0.8 of the frame's height ("large") or 0.25 ("small", as a
+    player seen from the stands), at a random place; PCK@0.2 against the exact joints (side = the
+    larger side of their box), over found frames and over all frames.
+real: frames with a person found in the real clips of ../shared/data/real/videos (no labels).
+speed: wall frames/s and CPU ms/frame (this process, all threads) of extract_poses on the first
+    frames of a 1280x720 and a 1920x1080 real clip, median of --repeats, before and after
+    alternating. The machine is shared: the load average is recorded with each number.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -29,17 +35,27 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import code_version, cpu_name, write_results  # noqa: E402
 
 from ilat_video.fileio import load_image  # noqa: E402
-from ilat_video.pose import filters  # noqa: E402
-from ilat_video.pose.extract import (HEAD_CHOICES, _Landmarker, extract_poses_report,  # noqa: E402
-                                     find_pose_model, landmarks_to_joints, match_people, pck)
+from ilat_video.pose.accuracy import match_people, pck  # noqa: E402
+from ilat_video.pose.extract import extract_poses_report  # noqa: E402
+from ilat_video.pose.extract_image import _find_people  # noqa: E402
+from ilat_video.pose.landmarker import Landmarker, find_pose_model  # noqa: E402
+from ilat_video.pose.mapping import landmarks_to_joints  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-VIDEO = DATA / "video" / "person_dribble.mp4"
+SHARED_VIDEOS = ROOT.parent / "shared" / "data" / "real" / "videos"
+SPEED_VIDEOS = {"720p": "football_juggling_park.mp4", "1080p": "aerobics_white_studio.mp4"}
 RESULTS = ROOT / "benchmarks" / "results"
+METHODS = {"before": False, "after": True}
 
-def coco_people(json_path: Path, min_labelled: int = 10):
+
+# --- COCO ----------------------------------------------------------------------------------------
+
+def coco_people(json_path: Path, min_labelled: int = 10) -> dict:
     """{image file: [(joints (13, 3), larger box side, box)]} for people with >= min_labelled of our
     13 joints labelled. The head is COCO's as pose.formats reads it (the nose when labelled)."""
     from ilat_video.pose.formats import read_coco_people
@@ -52,47 +68,51 @@ def coco_people(json_path: Path, min_labelled: int = 10):
     return people
 
 
-def bench_accuracy() -> dict:
+def bench_coco() -> dict:
     people = coco_people(DATA / "coco" / "test_coco.json")
     total = sum(len(v) for v in people.values())
     out: dict = {"labelled_people": total}
-    model = find_pose_model()
-    with _Landmarker(model, video=False, num_poses=6) as landmarker:
-        landmarks = {name: landmarker.detect(load_image(DATA / "coco" / name)) for name in people}
-        crops = {}
+    with Landmarker(find_pose_model(), video=False, num_poses=6) as landmarker:
+        for method, refine in METHODS.items():
+            preds, truths, sides, seconds = [], [], [], 0.0
+            for name, labelled in people.items():
+                if not labelled:
+                    continue
+                image = load_image(DATA / "coco" / name)
+                start = time.perf_counter()
+                found = [landmarks_to_joints(lm) for lm, _ in _find_people(landmarker, image, refine, False)]
+                seconds += time.perf_counter() - start
+                truth = np.stack([j for j, _, _ in labelled])
+                side = np.array([s for _, s, _ in labelled])
+                matched = dict(match_people(found, truth, side))
+                for i in range(len(labelled)):
+                    # a person not found: every labelled joint wrong (a prediction far away)
+                    preds.append(found[matched[i]] if i in matched else np.full((13, 3), -1e6, np.float32))
+                    truths.append(truth[i])
+                    sides.append(side[i])
+            preds, truths, sides = np.stack(preds), np.stack(truths), np.array(sides)
+            hit = preds[:, 0, 0] > -1e5
+            out[method] = {"found": int(hit.sum()), "pck_found": pck(preds[hit], truths[hit], sides[hit]),
+                           "pck_all": pck(preds, truths, sides), "seconds_per_photo": seconds / len(people)}
+        crops = []
         for name, labelled in people.items():
             image = load_image(DATA / "coco" / name)
-            crops[name] = [_crop_landmarks(landmarker, image, box) for _, _, box in labelled]
-    for head in HEAD_CHOICES:
-        found_pred, found_truth, found_sides = [], [], []
-        for name, labelled in people.items():
-            if not labelled:
-                continue
-            pred = [landmarks_to_joints(p, head) for p in landmarks[name]]
-            truth = np.stack([j for j, _, _ in labelled])
-            sides = np.array([s for _, s, _ in labelled])
-            for t_index, p_index in match_people(pred, truth, sides):
-                found_pred.append(pred[p_index])
-                found_truth.append(truth[t_index])
-                found_sides.append(sides[t_index])
-        crop_pred, crop_truth, crop_sides = [], [], []
-        for name, labelled in people.items():
-            for (joints, side, _), lms in zip(labelled, crops[name]):
-                if lms is not None:
-                    crop_pred.append(landmarks_to_joints(lms, head))
-                    crop_truth.append(joints)
-                    crop_sides.append(side)
-        found = _pck_summary(found_pred, found_truth, found_sides)
-        cropped = _pck_summary(crop_pred, crop_truth, crop_sides)
-        out[head] = {"found": found, "gt_crops": cropped}
-        print(f"head={head:5s} found {found['people']}/{total}: PCK@0.2 {found['pck']:.3f} "
-              f"({found['joints']} joints), head error median {found['head_error_median']:.3f} | "
-              f"on crops {cropped['people']}/{total}: PCK@0.2 {cropped['pck']:.3f}, head error "
-              f"median {cropped['head_error_median']:.3f}, head PCK@0.05 {cropped['head_pck_0.05']:.2f}")
+            for joints, side, box in labelled:
+                landmarks = _labelled_crop(landmarker, image, box)
+                if landmarks is not None:
+                    crops.append((landmarks_to_joints(landmarks), joints, side))
+    out["labelled_crops"] = {"found": len(crops), "pck_found": pck(np.stack([c[0] for c in crops]),
+                                                                    np.stack([c[1] for c in crops]),
+                                                                    np.array([c[2] for c in crops]))}
+    for method in METHODS:
+        row = out[method]
+        print(f"coco {method}: found {row['found']}/{total}, PCK@0.2 {row['pck_found']:.3f} on them, "
+              f"{row['pck_all']:.3f} over all")
+    print(f"coco labelled crops: {out['labelled_crops']}")
     return out
 
 
-def _crop_landmarks(landmarker, image, box, margin=0.25):
+def _labelled_crop(landmarker, image, box, margin=0.25):
     x, y, w, h = box
     side = max(w, h) * (1 + 2 * margin)
     cx, cy = x + w / 2, y + h / 2
@@ -101,7 +121,6 @@ def _crop_landmarks(landmarker, image, box, margin=0.25):
     found = landmarker.detect(np.ascontiguousarray(image[y0:y1, x0:x1]))
     if not found:
         return None
-    # the person whose landmarks lie most inside the labelled box
     best = max(found, key=lambda p: np.mean((p[:, 0] + x0 >= x) & (p[:, 0] + x0 <= x + w)
                                             & (p[:, 1] + y0 >= y) & (p[:, 1] + y0 <= y + h)))
     best = best.copy()
@@ -110,164 +129,218 @@ def _crop_landmarks(landmarker, image, box, margin=0.25):
     return best
 
 
-def _pck_summary(pred, truth, sides) -> dict:
-    if not pred:
-        return {"people": 0, "joints": 0, "pck": float("nan"), "head_error_median": float("nan"),
-                "head_pck_0.05": float("nan")}
-    pred, truth, sides = np.stack(pred), np.stack(truth), np.asarray(sides)
-    labelled = truth[..., 2] > 0
-    head_err = (np.linalg.norm(pred[:, 0, :2] - truth[:, 0, :2], axis=1) / sides)[labelled[:, 0]]
-    return {
-        "people": int(len(pred)),
-        "joints": int(labelled.sum()),
-        "pck": float(pck(pred, truth, sides)),
-        "per_joint_pck": [float(pck(pred[:, j:j + 1], truth[:, j:j + 1], sides)) for j in range(13)],
-        "head_error_median": float(np.median(head_err)) if len(head_err) else float("nan"),
-        "head_pck_0.05": float(np.mean(head_err <= 0.05)) if len(head_err) else float("nan"),
-    }
+# --- synthetic clips -----------------------------------------------------------------------------
+
+def synthetic_clip(index: int, fraction: float, frames: int, width: int = 1280, height: int = 720):
+    """(frames (T, H, W, 3), exact joints (T, 13, 3)) of synthetic test clip `index`, the person
+    about `fraction` of the frame's height, at a seeded random place."""
+    from PIL import Image
+
+    from ilat_video.data import synth
+
+    rng = np.random.default_rng(1000 + index)
+    clip = synth.file_video(7, "test", index, 256, frames)
+    person_height = float(np.median(clip.bboxes[:, 3] - clip.bboxes[:, 1]))
+    scale = fraction * height / person_height
+    size = int(round(256 * scale))
+    background = np.asarray(Image.fromarray(clip.background).resize((width, height), Image.BILINEAR))
+    x0 = int(rng.integers(0, max(1, width - size)))
+    y0 = int(rng.integers(0, max(1, height - size))) if size < height else (height - size) // 2
+    out, joints = [], []
+    for t in range(frames):
+        layers = clip.render_layers(t, supersample=2)
+        big = np.asarray(Image.fromarray(layers.frame).resize((size, size), Image.BILINEAR))
+        mask = np.asarray(Image.fromarray(layers.mask.astype(np.uint8) * 255).resize((size, size), Image.BILINEAR))
+        frame = background.copy()
+        # the part of the scaled square that lies inside the frame
+        fx0, fy0 = max(0, x0), max(0, y0)
+        fx1, fy1 = min(width, x0 + size), min(height, y0 + size)
+        region = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+        alpha = mask[region][..., None] / 255.0
+        frame[fy0:fy1, fx0:fx1] = (alpha * big[region] + (1 - alpha) * frame[fy0:fy1, fx0:fx1]).astype(np.uint8)
+        out.append(frame)
+        pose = clip.poses[t].copy()
+        pose[:, :2] = (pose[:, :2] + 0.5) * scale + [x0, y0]  # pixel centres -> continuous pixels
+        joints.append(pose)
+    return np.stack(out), np.stack(joints)
 
 
-def bench_speed(repeats: int) -> dict:
-    settings = {
-        "default (one person at the start: num_poses=1)": {},
-        "num_poses=2 (as when several people are in view)": {"num_poses": 2},
-        "max_side=1280": {"max_side": 1280},
-        "max_side=960": {"max_side": 960},
-        "max_side=640": {"max_side": 640},
-        "num_poses=2, max_side=640": {"num_poses": 2, "max_side": 640},
-    }
-    out = {"load_average_before": os.getloadavg()}
-    reference = extract_poses_report(VIDEO, smooth=False).poses
-    size = max(reference.width, reference.height)
-    for label, kwargs in settings.items():
-        runs, cpu, result = [], [], None
-        for _ in range(repeats):
-            start = time.process_time()  # CPU time of all this process's threads
-            result = extract_poses_report(VIDEO, smooth=False, **kwargs)
-            cpu.append((time.process_time() - start) / len(result.poses) * 1000)
-            runs.append(result.frames_per_second)
-        deviation = np.linalg.norm(result.poses.xy - reference.xy, axis=-1) / size
-        out[label] = {"fps_median": statistics.median(runs), "fps_runs": runs,
-                      "cpu_ms_per_frame_median": statistics.median(cpu),
-                      "median_joint_shift_vs_default": float(np.median(deviation)),
-                      "p95_joint_shift_vs_default": float(np.percentile(deviation, 95))}
-        print(f"{label:48s} {statistics.median(runs):5.1f} frames/s, {statistics.median(cpu):5.1f} CPU ms/frame; "
-              f"joints vs default: median {np.median(deviation):.4f}, p95 {np.percentile(deviation, 95):.4f} "
-              "of the frame's side")
-    out["breakdown_ms_per_frame"] = _time_breakdown()
-    print("CPU breakdown (ms/frame; model load: ms):", {k: round(v, 1) for k, v in out["breakdown_ms_per_frame"].items()})
+def bench_synthetic(clips: int, frames: int) -> dict:
+    out: dict = {"clips": clips, "frames_per_clip": frames}
+    for label, fraction in (("large", 0.8), ("small", 0.25)):
+        scores = {m: {"pred": [], "truth": [], "found": []} for m in METHODS}
+        for index in range(clips):
+            video, truth = synthetic_clip(index, fraction, frames)
+            for method, refine in METHODS.items():
+                try:
+                    poses = extract_poses_report(video, fps=24, refine=refine, smooth=False, max_gap=0).poses
+                    keypoints, found = poses.keypoints, poses.has_person
+                except Exception:  # NoPersonError: nobody in any frame
+                    keypoints, found = np.zeros_like(truth), np.zeros(len(truth), bool)
+                scores[method]["pred"].append(keypoints)
+                scores[method]["truth"].append(truth)
+                scores[method]["found"].append(found)
+        out[label] = {}
+        for method in METHODS:
+            pred = np.concatenate(scores[method]["pred"])
+            truth = np.concatenate(scores[method]["truth"])
+            found = np.concatenate(scores[method]["found"])
+            sides = np.ptp(truth[..., :2], axis=1).max(axis=1)
+            missing = pred.copy()
+            missing[~found, :, :2] = -1e6
+            out[label][method] = {
+                "frames": int(len(found)), "found": int(found.sum()),
+                "pck_found": pck(pred[found], truth[found], sides[found]) if found.any() else float("nan"),
+                "pck_all": pck(missing, truth, sides),
+                "median_error_found": float(np.median(np.linalg.norm(pred[found, :, :2] - truth[found, :, :2], axis=-1)
+                                                      / sides[found, None])) if found.any() else float("nan"),
+            }
+            row = out[label][method]
+            print(f"synthetic {label} {method}: found {row['found']}/{row['frames']}, PCK@0.2 {row['pck_found']:.3f} "
+                  f"on them, {row['pck_all']:.3f} over all, median error {row['median_error_found']:.3f} x side")
     return out
 
 
-def _time_breakdown() -> dict:
-    """Where the CPU time goes (ms of CPU per frame, all threads; not overlapped, unlike
-    extract_poses, which decodes in a background thread while the landmarker works)."""
-    from ilat_video.video import open_video
+# --- real clips: people found ------------------------------------------------------------------------
 
+def bench_real(max_frames: int) -> dict:
     out = {}
-    start = time.process_time()
-    with open_video(VIDEO) as video:
-        frames = list(video)
-    out["decode_to_rgb_full_size"] = (time.process_time() - start) / len(frames) * 1000
-    start = time.process_time()
-    with open_video(VIDEO) as video:
-        n = sum(1 for _ in video.frames(size=(360, 640)))
-    out["decode_to_rgb_640"] = (time.process_time() - start) / n * 1000
-    for num_poses in (1, 2):
-        start = time.process_time()
-        with _Landmarker(find_pose_model(), video=True, num_poses=num_poses) as landmarker:
-            out[f"model_load_num_poses_{num_poses}"] = (time.process_time() - start) * 1000
-            start = time.process_time()
-            for i, frame in enumerate(frames):
-                landmarker.detect(frame, int(i * 1000 / 12))
-        out[f"landmarker_num_poses_{num_poses}"] = (time.process_time() - start) / len(frames) * 1000
+    for path in sorted(SHARED_VIDEOS.glob("*.mp4")):
+        row = {}
+        for method, refine in METHODS.items():
+            try:
+                result = extract_poses_report(path, refine=refine, smooth=False, max_gap=0, max_frames=max_frames)
+                row[method] = int(result.poses.has_person.sum())
+                row["frames"] = len(result.poses)
+            except Exception:  # NoPersonError
+                row[method] = 0
+        out[path.name] = row
+        print(f"real {path.name}: person found in {row['before']} (before) / {row['after']} (after) "
+              f"of {row.get('frames', '?')} frames")
     return out
 
 
-def bench_filter() -> dict:
-    """Grid over (min_cutoff, beta): error of filtered noisy tracks against the true motion.
+# --- speed ---------------------------------------------------------------------------------------------
 
-    Truth: the 3 Penn Action label tracks (real motion at 30 fps, Gaussian-smoothed over 1 frame
-    to take out most labelling jitter), and the same people standing still (their first frame
-    held for 2 s). Noise: per-axis sd 0.001 of the frame's larger side (MediaPipe's jitter measured
-    on a still person in VIDEO mode) and 0.003 (occluded joints jitter more). At 30 and 12 fps.
-    Score = mean over cases of RMSE(filtered) / RMSE(unfiltered); < 1 means the filter helps.
-    """
-    from scipy.io import loadmat
-    from scipy.ndimage import gaussian_filter1d
-
-    moving = []  # (T, 13, 2) in units of the frame's larger side, at 30 fps
-    for path in sorted((DATA / "penn_action").glob("*.mat")):
-        mat = loadmat(path)
-        xy = np.stack([mat["x"], mat["y"]], -1).astype(np.float64)
-        side = float(max(mat["dimensions"].ravel()[:2]))
-        moving.append(gaussian_filter1d(xy / side, sigma=1.0, axis=0))
-    still = [np.repeat(track[:1], 60, axis=0) for track in moving]
-    rng = np.random.default_rng(0)
-    cases = []  # (kind, sigma, fps, clean, noisy)
-    for kind, tracks in (("motion", moving), ("still", still)):
-        for sigma in (0.001, 0.003):
-            for fps, stride in ((30.0, 1), (12.0, 2)):
-                for track in tracks:
-                    clean = track[::stride]
-                    cases.append((kind, sigma, fps, clean, clean + rng.normal(0, sigma, clean.shape)))
-
-    def ratio(clean, noisy, filtered):
-        return float(np.sqrt(np.mean(np.sum((filtered - clean) ** 2, -1)))
-                     / np.sqrt(np.mean(np.sum((noisy - clean) ** 2, -1))))
-
-    grid = {}
-    for mc in (0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 8.0):
-        for beta in (0.0, 5.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0):
-            grid[(mc, beta)] = float(np.mean([
-                ratio(clean, noisy, filters.one_euro(noisy, fps, min_cutoff=mc, beta=beta))
-                for _, _, fps, clean, noisy in cases]))
-    best = min(grid, key=grid.get)
-    default = (filters.DEFAULT_MIN_CUTOFF, filters.DEFAULT_BETA)
-    per_case: dict[str, list[float]] = {}
-    for kind, sigma, fps, clean, noisy in cases:
-        key = f"{kind}, sd={sigma}, {fps:g} fps"
-        per_case.setdefault(key, []).append(ratio(clean, noisy, filters.one_euro(noisy, fps)))
-    print(f"best (min_cutoff, beta) = {best}: mean RMSE ratio {grid[best]:.3f}; "
-          f"defaults {default}: {grid.get(default, float('nan')):.3f} (filtered / unfiltered)")
-    for key, ratios in per_case.items():
-        print(f"  defaults, {key}: RMSE ratio {np.mean(ratios):.3f}")
-    return {"rmse_ratio_grid": {f"{mc},{b}": v for (mc, b), v in grid.items()},
-            "best": list(best), "best_ratio": grid[best], "defaults": list(default),
-            "defaults_ratio": grid.get(default),
-            "defaults_per_case": {k: float(np.mean(v)) for k, v in per_case.items()}}
+def bench_speed(repeats: int, frames: int) -> dict:
+    out: dict = {"frames": frames, "repeats": repeats}
+    for label, name in SPEED_VIDEOS.items():
+        path = SHARED_VIDEOS / name
+        runs: dict = {m: {"fps": [], "cpu_ms": [], "load": []} for m in METHODS}
+        for _ in range(repeats):
+            for method, refine in METHODS.items():
+                load = os.getloadavg()[0]
+                cpu = time.process_time()
+                result = extract_poses_report(path, refine=refine, max_frames=frames)
+                runs[method]["cpu_ms"].append((time.process_time() - cpu) / len(result.poses) * 1000)
+                runs[method]["fps"].append(result.frames_per_second)
+                runs[method]["load"].append(load)
+        out[label] = {"video": name}
+        for method in METHODS:
+            r = runs[method]
+            out[label][method] = {"fps_median": statistics.median(r["fps"]), "fps_runs": r["fps"],
+                                  "cpu_ms_median": statistics.median(r["cpu_ms"]), "load_average": r["load"]}
+        b, a = out[label]["before"], out[label]["after"]
+        out[label]["after_over_before_fps"] = a["fps_median"] / b["fps_median"]
+        out[label]["after_over_before_cpu"] = a["cpu_ms_median"] / b["cpu_ms_median"]
+        print(f"speed {label}: before {b['fps_median']:.1f} frames/s ({b['cpu_ms_median']:.1f} CPU ms/frame), "
+              f"after {a['fps_median']:.1f} frames/s ({a['cpu_ms_median']:.1f} CPU ms/frame); "
+              f"load {min(b['load_average'] + a['load_average']):.1f}-{max(b['load_average'] + a['load_average']):.1f}")
+    return out
 
 
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(),
-            "python": platform.python_version(), "load_average": os.getloadavg()}
+# --- report ----------------------------------------------------------------------------------------------
+
+def report(result: dict) -> list[str]:
+    coco, synth, real, speed = result["coco"], result["synthetic"], result["real"], result["speed"]
+    total = coco["labelled_people"]
+    lines = [
+        "# Pose extraction: before and after crop and refine",
+        "",
+        f"Script: `benchmarks/bench_extract.py` (raw numbers: `extract.json` beside this file). Code: "
+        f"{result['code_version']}. CPU: {result['cpu']} ({os.cpu_count()} cores, shared with other jobs: load "
+        f"average {result['load_before'][0]:.1f} at the start). Command: `{result['command']}`.",
+        "",
+        "before = `refine=False` (MediaPipe's landmarker on whole frames); after = the default "
+        "(`refine=True`: each person found again in a square crop around them, the crop following them "
+        "through a video, tiles searched when the whole frame shows nobody). Same process, interleaved.",
+        "",
+        "## Accuracy",
+        "",
+        "PCK@0.2: a joint is correct within 0.2 x the larger side of the person's box. \"found\": over the "
+        "people (frames) each method finds; \"all\": a person (frame) not found counts as all joints wrong.",
+        "",
+        "| data | people / frames | found before | found after | PCK found, before | PCK found, after | "
+        "PCK all, before | PCK all, after |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| COCO labels (`tests/data/coco`, 4 photos) | {total} | {coco['before']['found']} | "
+        f"{coco['after']['found']} | {coco['before']['pck_found']:.3f} | {coco['after']['pck_found']:.3f} | "
+        f"{coco['before']['pck_all']:.3f} | **{coco['after']['pck_all']:.3f}** |",
+    ]
+    for label, what in (("large", "person 0.8 of the height"), ("small", "person 0.25 of the height")):
+        b, a = synth[label]["before"], synth[label]["after"]
+        lines.append(f"| synthetic, 1280x720, {what} ({synth['clips']} clips) | {b['frames']} | {b['found']} | "
+                     f"{a['found']} | {b['pck_found']:.3f} | {a['pck_found']:.3f} | {b['pck_all']:.3f} | "
+                     f"**{a['pck_all']:.3f}** |")
+    lines += [
+        "",
+        f"Diagnostic: the landmarker on a crop around each labelled COCO box finds "
+        f"{coco['labelled_crops']['found']} of {total} at PCK@0.2 {coco['labelled_crops']['pck_found']:.3f} "
+        "(what a perfect detector would give). Median joint error on synthetic frames found (x the person's "
+        "side): large {:.3f} before, {:.3f} after; small {:.3f} before, {:.3f} after.".format(
+            synth["large"]["before"]["median_error_found"], synth["large"]["after"]["median_error_found"],
+            synth["small"]["before"]["median_error_found"], synth["small"]["after"]["median_error_found"]),
+        "",
+        f"## People found in real footage (`../shared/data/real/videos`, first {result['real_frames']} frames, "
+        "no labels)",
+        "",
+        "| clip | frames | with a person, before | after |",
+        "|---|---|---|---|",
+    ]
+    for name, row in real.items():
+        lines.append(f"| {name} | {row.get('frames', '?')} | {row['before']} | {row['after']} |")
+    lines += [
+        "",
+        f"## Speed (whole `extract_poses` call, first {speed['frames']} frames, median of {speed['repeats']})",
+        "",
+        "| video | before: frames/s | after: frames/s | after / before | before: CPU ms/frame | after: CPU ms/frame "
+        "| load average during the runs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label in SPEED_VIDEOS:
+        row = speed[label]
+        b, a = row["before"], row["after"]
+        loads = b["load_average"] + a["load_average"]
+        lines.append(f"| {label} ({row['video']}) | {b['fps_median']:.1f} | {a['fps_median']:.1f} | "
+                     f"{row['after_over_before_fps']:.2f} | {b['cpu_ms_median']:.1f} | {a['cpu_ms_median']:.1f} | "
+                     f"{min(loads):.1f}-{max(loads):.1f} |")
+    lines += [
+        "",
+        "CPU ms/frame counts this process's CPU time over all its threads (decoding in its background "
+        "thread included); it depends far less on the machine's load than wall frames/s, and "
+        "1000 / CPU ms is about the frames/s one free core would give.",
+    ]
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["accuracy", "speed", "filter"], action="append")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS / "extract.json")
+    parser.add_argument("--speed-frames", type=int, default=120)
+    parser.add_argument("--clips", type=int, default=6)
+    parser.add_argument("--clip-frames", type=int, default=24)
+    parser.add_argument("--real-frames", type=int, default=150)
+    parser.add_argument("--out", type=Path, default=RESULTS / "extract")
     args = parser.parse_args()
-    parts = args.only or ["accuracy", "speed", "filter"]
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results["machine"] = machine()
-    results["command"] = "python " + " ".join(sys.argv)
-    for part in parts:
-        print(f"--- {part}")
-        results[part] = bench_accuracy() if part == "accuracy" else (
-            bench_speed(args.repeats) if part == "speed" else bench_filter())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    result = {"code_version": code_version(), "cpu": cpu_name(), "cores": os.cpu_count(),
+              "load_before": os.getloadavg(), "command": "python " + " ".join(["benchmarks/bench_extract.py"] + sys.argv[1:]),
+              "real_frames": args.real_frames}
+    result["coco"] = bench_coco()
+    result["synthetic"] = bench_synthetic(args.clips, args.clip_frames)
+    result["real"] = bench_real(args.real_frames)
+    result["speed"] = bench_speed(args.repeats, args.speed_frames)
+    result["load_after"] = os.getloadavg()
+    write_results(args.out, result, report(result))
 
 
 if __name__ == "__main__":
