@@ -164,3 +164,22 @@ def test_a_writer_holds_its_part_file_locked_while_it_writes(tmp_path):
         os.utime(part, (0, 0))  # as old as can be: still not removed by another writer of the same output
         assert video_module._remove_stale_parts(tmp_path / "out.mp4", tmp_path / "unrelated") == []
     assert part_files(tmp_path) == []
+
+
+def test_sigkill_leaves_a_part_file_that_a_later_run_removes(tmp_path):
+    """SIGKILL cannot be caught: the part file stays. The kernel drops the dead writer's lock, so
+    once the file is old enough the next writer of the same output removes it."""
+    (tmp_path / "out.mp4").write_bytes(b"the previous result")
+    process = start([sys.executable, "-c", SLOW_WRITER, "out.mp4"], cwd=tmp_path)
+    wait_for_part_file(process, tmp_path, timeout=60)
+    process.kill()
+    process.communicate(timeout=30)
+    (left,) = part_files(tmp_path)
+    assert (tmp_path / "out.mp4").read_bytes() == b"the previous result"
+    # young, it is left alone (a run could be starting); old, it goes
+    assert video_module._remove_stale_parts(tmp_path / "out.mp4", tmp_path / "unrelated") == []
+    old = time.time() - 2 * video_module.STALE_PART_AGE
+    os.utime(left, (old, old))
+    with VideoWriter(tmp_path / "out.mp4", fps=10, preset="ultrafast") as writer:
+        writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert part_files(tmp_path) == []
