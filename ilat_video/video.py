@@ -127,7 +127,10 @@ class VideoReader:
         if report.held:
             problems.append(f"{_count(len(report.held), 'frame')} could not be decoded and show the nearest "
                             f"good frame instead: {_ranges(report.held)}")
-        if report.tail:
+        if report.unplaced:
+            problems.append(f"{_count(report.unplaced, 'damaged packet')} skipped where the timestamps show "
+                            f"no frame missing")
+        if report.finished and report.tail:
             reason = f" ({report.unreadable})" if report.unreadable else ""
             problems.append(f"the file ends in damaged data after frame {report.frames - 1}{reason}; "
                             f"it looks truncated")
@@ -248,7 +251,8 @@ class VideoReader:
                     yield frame
         finally:
             report.frames = index
-            report.tail = tentative + unaccounted
+            report.tail = tentative
+            report.unplaced = unaccounted
         if last is None:
             raise VideoError(f"{self.path}: no frame decodes ({report.describe_damage()}; the file is truncated "
                              f"or corrupt)")
@@ -310,6 +314,7 @@ class _DamageReport:
         self.good = 0               # frames decoded cleanly
         self.frames = 0             # frames yielded (good + held)
         self.tail = 0               # damaged packets after the last good frame
+        self.unplaced = 0           # damaged packets for which no frame was found missing
         self.unreadable = ""        # why the demuxer stopped, when it stopped on an error
         self.finished = False       # decoding reached the end of the file
         self.last_time: float | None = None
