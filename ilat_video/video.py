@@ -51,8 +51,12 @@ class VideoReader:
         rotation: counter-clockwise degrees (0, 90, 180, 270) applied to the decoded pictures.
         has_audio: whether the file has an audio stream.
 
-    Errors: VideoError naming the file when it is missing or not a video, and naming the frame
-    when decoding fails midway (a truncated or damaged file).
+    Damaged data: frames that cannot be decoded are replaced by the nearest good frame (listed in
+    `held_frames`), a file cut short gives the frames before the cut, and one warning per file says
+    which frames and where the data ends (see `_decoded_frames`).
+
+    Errors: VideoError naming the file when it is missing, not a video (saying when it looks
+    truncated: an mp4 cut before its index), or when not one of its frames decodes.
     """
 
     def __init__(self, path: str | os.PathLike, *, threads: bool = True):
