@@ -1,7 +1,7 @@
 """What the web page costs over the library: the same quick job three ways, interleaved.
 
     python benchmarks/bench_serve.py                  # writes benchmarks/results/serve.{md,json}
-    python benchmarks/bench_serve.py --repeats 5 --preset standard
+    python benchmarks/bench_serve.py --repeats 9 --preset standard
 
 library: `Animator.load_driving` + `animate_to_file` with the preset's options, as
     `ilat-video animate --max-frames 12 --stride 2 --max-side 256` runs it (quick preset).
@@ -10,8 +10,9 @@ page: in Debian's chromium (playwright), from the click on Animate until the res
     the page, the uploads already done: the job plus gradio's queue, progress messages and the
     copies of the videos it serves. Skipped without chromium.
 The inputs are examples/photo.jpg and examples/dance.mp4, the model the shipped demo model (the
-photo path does not run it). Median wall seconds of --repeats, the three ways alternating so that
-the shared machine's load hits them alike; also the server's start and the page's first load.
+photo path does not run it). Median wall seconds of --repeats, the three ways alternating (the
+order turning each round) so that the shared machine's load hits them alike; also the server's
+start and the page's first load.
 """
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ class Page:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--preset", choices=list(PRESETS), default="quick")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--out", type=Path, default=RESULTS / "serve")
@@ -113,11 +114,12 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in (*ways, *(["page"] if page else []))}
     folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
-        for _ in range(args.repeats):
-            for name, way in ways.items():
-                times[name].append(way(animator, args.preset, folder))
-            if page is not None:
-                times["page"].append(page.run())
+        # The order turns each round: whichever way runs after the page shares the CPU with
+        # chromium still busy with the videos it just got.
+        for round_ in range(args.repeats):
+            names = list(times)
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                times[name].append(page.run() if name == "page" else ways[name](animator, args.preset, folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         if page is not None:
@@ -148,8 +150,11 @@ def main() -> None:
     for name in medians:
         runs = ", ".join(f"{t:.2f}" for t in times[name])
         lines.append(f"| {name} | {medians[name]:.2f} | {runs} | {result['ratio_to_library'][name]:.2f} |")
+    spread = ", ".join(f"{name} {max(values) / min(values):.1f}x" for name, values in times.items())
     lines += ["", "library: load_driving + animate_to_file; job: run_job (adds the skeleton video); page: click to "
-              "result video in chromium (adds gradio's queue, progress and file copies)."]
+              "result video in chromium (adds gradio's queue, progress and file copies).",
+              f"Run-to-run spread (slowest / fastest) of each way: {spread}. Ratios closer to 1 than that "
+              "spread are not differences this run can show."]
     if page is not None:
         lines.append(f"Once per server: start {page.start_seconds:.1f} s, the page's first load "
                      f"{page.load_seconds:.1f} s.")
