@@ -200,7 +200,8 @@ def report(result: dict, modes: tuple[str, ...]) -> list[str]:
         name = f"**{mode}** (default)" if mode == DEFAULT_MODE else mode
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     lines += ["", "Per clip (means over the references), as recorded -> through the synthetic handheld camera:", "",
-              "| clip | frames (on the ground) | mode | out of frame | foot drift median | height spread | camera leak |",
+              "| clip | frames (on the ground) | mode | out of frame | foot drift median | height spread "
+              "| camera leak |",
               "|---|---|---|---|---|---|---|"]
     shown = [m for m in ("scale", DEFAULT_MODE) if m in modes]
     for clip in clips:

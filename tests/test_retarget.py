@@ -318,7 +318,8 @@ def dancing(frames: int, *, height: float = 300.0, ground_y: float = 400.0, x: f
         arms = np.pi * (0.5 - 0.5 * np.cos(2 * np.pi * 0.3 * t[i] + phase[1]))  # 0 = down, pi = over the head
         sway = 0.1 * height * np.sin(2 * np.pi * 0.5 * t[i] + phase[2])
         pose = unit + np.array([x + sway, ground_y - (thigh + shin) * np.cos(bend)])   # the hips lowered
-        for sign, (hip, knee, ankle) in ((-1, (sk.R_HIP, sk.R_KNEE, sk.R_ANKLE)), (1, (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE))):
+        for sign, (hip, knee, ankle) in ((-1, (sk.R_HIP, sk.R_KNEE, sk.R_ANKLE)),
+                                         (1, (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE))):
             pose[knee] = pose[hip] + thigh * np.array([sign * np.sin(bend), np.cos(bend)])
             pose[ankle] = pose[knee] + shin * np.array([-sign * np.sin(bend), np.cos(bend)])
         for sign, (shoulder, elbow, wrist) in ((-1, (sk.R_SHOULDER, sk.R_ELBOW, sk.R_WRIST)),
@@ -367,8 +368,9 @@ def test_steady_camera_zoom_and_pan_do_not_move_size_or_feet(seed, zoom_to, pan_
     moving = through_camera(kp, 640, 480, zoom, pan)
     reference = random_pose(rng, rng.uniform(150, 220), (256, 250))
     reference[[sk.R_ANKLE, sk.L_ANKLE], 1] = np.minimum(reference[[sk.R_ANKLE, sk.L_ANKLE], 1], 340)
-    still_out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
-    moving_out = retarget(PoseSequence(moving, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    still_out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints
+    moving_out = retarget(PoseSequence(moving, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints
+    still_out, moving_out = still_out.astype(np.float64), moving_out.astype(np.float64)
     for out in (still_out, moving_out):
         feet, size = feet_error_and_size(out, reference)
         assert feet.max() < 0.03                  # on the reference's ground line (body heights)

@@ -541,8 +541,6 @@ def _fit_in_frame(out: np.ndarray, person: np.ndarray, ref: np.ndarray, pivot: n
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(placed & (np.abs(reach_y) > 1e-9), room_y / np.abs(reach_y), np.inf).min(1)
     # Horizontal need: only when the figure is wider than the room (otherwise it slides).
-    x_low = np.where(placed, xy[..., 0] - lower[:, 0], np.inf).min(1)
-    x_high = np.where(placed, xy[..., 0] - upper[:, 0], -np.inf).max(1)
     span = np.where(placed, xy[..., 0], -np.inf).max(1) - np.where(placed, xy[..., 0], np.inf).min(1)
     room_x = float((upper[:, 0] - lower[:, 0]).min())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -557,7 +555,7 @@ def _fit_in_frame(out: np.ndarray, person: np.ndarray, ref: np.ndarray, pivot: n
     right = np.where(person & np.isfinite(x_low), np.maximum(-x_low, 0.0), 0.0)
     left = np.where(person & np.isfinite(x_high), np.maximum(x_high, 0.0), 0.0)
     shift = -_opening(-right, half) - (-_opening(-left, half))
-    shift = np.clip(shift, np.where(np.isfinite(x_low), -x_low, -np.inf), np.where(np.isfinite(x_high), -x_high, np.inf))
+    shift = np.clip(shift, -x_low, -x_high)             # +-inf where a frame has no joint: no bound
     shift = np.where(np.isfinite(shift), shift, 0.0)
     xy[..., 0] = np.where(placed, xy[..., 0] + shift[:, None], xy[..., 0])
     clipped = placed & ((xy < lower) | (xy > upper)).any(-1)
