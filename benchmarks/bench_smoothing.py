@@ -33,11 +33,12 @@ from scipy.ndimage import gaussian_filter1d
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import code_version, cpu_name, write_results  # noqa: E402
-from ilat_video.data.synth import ACTIONS, file_video  # noqa: E402
-from ilat_video.errors import NoPersonError  # noqa: E402
-from ilat_video.pose import filters  # noqa: E402
-from ilat_video.pose.extract import extract_poses  # noqa: E402
+from _common import code_version, cpu_name, write_results
+
+from ilat_video.data.synth import ACTIONS, file_video
+from ilat_video.errors import NoPersonError
+from ilat_video.pose import filters
+from ilat_video.pose.extract import extract_poses
 
 RESULTS = ROOT / "benchmarks" / "results"
 REAL = Path("/work/shared/data/real/videos")
@@ -157,7 +158,7 @@ def synthetic_clips(split: str, seeds: int, log: list[str], cache: Path | None) 
         for index, action in enumerate(ACTIONS):
             video = file_video(seed, split, index, SIZE, FRAMES, action=action)
 
-            def extract():
+            def extract(video=video):
                 frames = np.stack([video.render(t, supersample=2) for t in range(video.num_frames)])
                 try:
                     return {"raw": extract_poses(frames, fps=FPS, smooth=False, max_gap=0).keypoints}
@@ -178,7 +179,7 @@ def synthetic_clips(split: str, seeds: int, log: list[str], cache: Path | None) 
 def real_clips(cache: Path | None) -> list[dict]:
     clips = []
     for name in STATIC_CLIPS:
-        def extract():
+        def extract(name=name):
             poses = extract_poses(REAL / f"{name}.mp4", smooth=False, max_gap=0)
             return {"raw": poses.keypoints, "fps": poses.fps, "width": poses.width, "height": poses.height}
 
@@ -244,10 +245,10 @@ def main() -> None:
         + (f" --seeds {args.seeds}" if args.seeds != 3 else "") + ("  --no-real" if args.no_real else "")
         + f"` ({seconds / 60:.1f} min). How it is measured: the script's docstring.",
         "",
-        f"Synthetic people ({SIZE}x{SIZE}, {FPS:g} fps, {FRAMES} frames, 7 motion families): settings chosen on "
+        (f"Synthetic people ({SIZE}x{SIZE}, {FPS:g} fps, {FRAMES} frames, 7 motion families): settings chosen on "
         f"{len(tune)} train clips, scored on {len(test)} test clips (clips where the extractor finds the person in "
         f"under {MIN_FOUND:.0%} of frames are left out: {sum('left out' in line for line in log)} of "
-        f"{len(log)}). Error and jitter in torso lengths; lag in frames (> 0 = late).",
+        f"{len(log)}). Error and jitter in torso lengths; lag in frames (> 0 = late)."),
         "",
         "| smoothing | error | jitter | jitter / raw | lag (frames) |",
         "|---|---|---|---|---|",
@@ -265,9 +266,9 @@ def main() -> None:
         raw_real = real_scores["raw landmarks"]
         lines += [
             "",
-            f"Real static-camera clips (no truth; {', '.join(c['name'] for c in real)}): jitter of the track, and of "
+            (f"Real static-camera clips (no truth; {', '.join(c['name'] for c in real)}): jitter of the track, and of "
             "the track minus a centred Gaussian (sigma 2 frames) of the raw track, the noise proxy; lag against "
-            "that proxy.",
+            "that proxy."),
             "",
             "| smoothing | jitter | jitter / raw | jitter vs proxy | / raw | lag vs proxy |",
             "|---|---|---|---|---|---|",
@@ -281,8 +282,8 @@ def main() -> None:
             f"{c['name']} ({c['size']}, {c['fps']:.3g} fps, person in {c['found']:.0%}): current One-Euro "
             f"{per_real[c['name']][names[1]] / per_real[c['name']][names[0]]:.2f}, tracking defaults "
             f"{per_real[c['name']][names[-1]] / per_real[c['name']][names[0]]:.2f}" for c in real) + "."]
-    lines += ["", "Tuning grid on the train clips (error / raw, jitter / raw, lag), raw there: "
-              f"error {raw_tune['error']:.4f}, jitter {raw_tune['jitter']:.4f}, lag {raw_tune['lag']:.2f}.", "",
+    lines += ["", ("Tuning grid on the train clips (error / raw, jitter / raw, lag), raw there: "
+              f"error {raw_tune['error']:.4f}, jitter {raw_tune['jitter']:.4f}, lag {raw_tune['lag']:.2f}."), "",
               "| tracking: acceleration_noise \\ confidence_power | " + " | ".join(f"{p:g}" for p in (0.0, 0.5, 1.0, 2.0))
               + " |", "|---" * 5 + "|"]
     for q in sorted({k[0] for k in TRACKING_GRID}):
@@ -300,9 +301,9 @@ def main() -> None:
                                            one_euro_grid[(mc, b)]["lag"]) for b in betas) + " |")
     left_out = [line.split(": person found in ")[0] + " (" + line.split("found in ")[1].split(" of")[0] + ")"
                 for line in log if "left out" in line]
-    lines += ["", f"Detection of the synthetic people: MediaPipe found the person in every frame of "
+    lines += ["", (f"Detection of the synthetic people: MediaPipe found the person in every frame of "
               f"{sum('found in 100%' in line for line in log)} of {len(log)} clips; left out (found in under "
-              f"{MIN_FOUND:.0%} of frames): {', '.join(left_out) or 'none'}. Every clip: `{args.out.name}.json`."]
+              f"{MIN_FOUND:.0%} of frames): {', '.join(left_out) or 'none'}. Every clip: `{args.out.name}.json`.")]
     result = {"code_version": code_version(), "cpu": cpu_name(), "seconds": seconds,
               "synthetic_test": synthetic, "synthetic_train_raw": raw_tune,
               "tracking_grid": {f"{q:g},{p:g}": r for (q, p), r in tracking_grid.items()},

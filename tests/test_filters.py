@@ -12,8 +12,15 @@ from hypothesis.extra import numpy as hnp
 from scipy.io import loadmat
 from scipy.ndimage import gaussian_filter1d
 
-from ilat_video.pose.filters import (GAP_CONFIDENCE, OneEuroFilter, TrackingFilter, fill_gaps, one_euro,
-                                     smooth_poses, track)
+from ilat_video.pose.filters import (
+    GAP_CONFIDENCE,
+    OneEuroFilter,
+    TrackingFilter,
+    fill_gaps,
+    one_euro,
+    smooth_poses,
+    track,
+)
 from ilat_video.pose.sequence import PoseSequence
 
 PENN = Path(__file__).parent / "data" / "penn_action"
