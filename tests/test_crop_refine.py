@@ -359,3 +359,22 @@ def test_video_poses_carry_hand_and_foot_points(two_people):
         gap = np.linalg.norm(poses.extras[:, i, :2] - poses.xy[:, joint], axis=-1)
         assert (gap < 0.45 * torso).all(), (name, gap, torso)
     assert (poses.extras[..., 2] > 0).all()
+
+
+def test_animator_takes_the_chosen_people(two_people_video, two_people):
+    """animate's --ref-person / --drive-person reach the extraction (Animator.load_reference /
+    load_driving only use the pose model, so no iLAT model is loaded here)."""
+    from types import SimpleNamespace
+
+    from ilat_video.pipeline import Animator
+
+    picture, left, right = two_people
+    no_model = SimpleNamespace(pose_model=None)
+    reference = Animator.load_reference(no_model, picture, person="left")
+    assert _centre_in(reference.pose, left) and reference.mask[left[1]:left[3], left[0]:left[2]].mean() > 0.1
+    assert _centre_in(Animator.load_reference(no_model, picture).pose, right)  # the largest
+    driving = Animator.load_driving(no_model, two_people_video, max_frames=3, stride=2, person="left")
+    assert len(driving) == 3 and driving.fps == 5.0
+    for i in range(3):
+        shift = 2 * (2 * i)  # frame 2i of a clip moving 2 px a frame
+        assert _centre_in(driving.keypoints[i], (left[0] + shift, left[1], left[2] + shift, left[3]))
