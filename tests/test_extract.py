@@ -226,25 +226,28 @@ def test_image_with_two_people_largest_first():
 
 # --- accuracy against human labels -------------------------------------------------------------
 
-def test_pck_against_coco_labels():
+@pytest.mark.parametrize("refine, min_found", [(False, 4), (True, 7)])
+def test_pck_against_coco_labels(refine, min_found):
     """PCK@0.2 over every labelled person (>= 10 of our 13 joints labelled) that the extractor
-    finds. COCO's head is read by pose.formats (the nose when labelled)."""
+    finds. COCO's head is read by pose.formats (the nose when labelled). MediaPipe's detector on
+    whole photos finds the main person of each (4 of 12); crop and refine with the tile search
+    finds 8 (benchmarks/results/extract.md)."""
     people = [p for p in read_coco_people(COCO / "test_coco.json")
               if (p.joints[:, 2] > 0).sum() >= 10 and not p.iscrowd]
     assert len(people) == 12
     preds, truths, sides = [], [], []
     for name in sorted({p.file_name for p in people}):
         labelled = [p for p in people if p.file_name == name]
-        found = list(extract_image_poses(COCO / name, max_people=6))
+        found = list(extract_image_poses(COCO / name, max_people=6, refine=refine))
         truth = np.stack([p.joints for p in labelled])
         side = np.array([max(p.bbox[2], p.bbox[3]) for p in labelled])
         for t_index, p_index in match_people(found, truth, side):
             preds.append(found[p_index])
             truths.append(truth[t_index])
             sides.append(side[t_index])
-    assert len(preds) >= 4  # MediaPipe's detector finds the main person of each photo
+    assert len(preds) >= min_found
     score = pck(np.stack(preds), np.stack(truths), np.array(sides))
-    assert score >= 0.85, score
+    assert score >= 0.9, score
 
 
 @settings(max_examples=30, deadline=None)
