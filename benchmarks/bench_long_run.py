@@ -123,16 +123,17 @@ def report(r: dict, interval: float) -> list[str]:
         "| frames | wall time | frames/s | RSS first sample | peak RSS | RSS last sample | slope |",
         "|---|---|---|---|---|---|---|",
         f"| {r['frames']:,} | {r['wall_s'] / 60:.1f} min | {r['frames_per_s']:.1f} | {r['start_mib']:.0f} MiB | "
-        f"{r['peak_mib']:.0f} MiB | {r['end_mib']:.0f} MiB | **{r['slope_mib_per_1000_frames']:+.2f} MiB per 1000 frames** |",
+        f"{r['peak_mib']:.0f} MiB | {r['end_mib']:.0f} MiB | "
+        f"**{r['slope_mib_per_1000_frames']:+.2f} MiB per 1000 frames** |",
         "",
         f"RSS every {interval:.0f} s (seconds since start: MiB): "
         + ", ".join(f"{t:.0f}: {m:.0f}" for t, m in r["samples"]) + ".",
         "",
         f"Output: {r['output_bytes'] / 1e6:.1f} MB of H.264.",
         "",
-        "Flat: after the first minute (loading the model and the photo, the first frames) resident memory "
-        "stays within a few MiB for the whole run; the peak is reached at the start. Frames are made and "
-        "written as a stream, and the pose file (13 joints per frame) is small next to one frame's work.",
+        "Flat when the slope is near 0: the samples after loading stay within a few MiB for the whole run. "
+        "The peak (VmHWM) is the highest RSS at any moment, between samples: a short burst (loading, "
+        "planning), not growth. Frames are made and written as a stream.",
     ]
     return lines
 
