@@ -7,8 +7,11 @@ hole only: PSNR and MAE (on 0..255, MAE reported in [0, 1]) against the true bac
 seconds per frame.
 
 Methods:
-- telea: `compose.background_plate(image, hole)` (OpenCV Telea at 512 px, blended back);
+- default: `compose.background_plate(image, hole)` (the default plate: OpenCV Navier-Stokes at 512 px,
+  blended back);
 - ns: OpenCV Navier-Stokes inpainting at the image's size (radius 5);
+- patches: `compose.inpaint_patches` (OpenCV contrib's shift-map inpainting from the picture's own
+  patches, at 256 px);
 - ilat: `inpaint.inpaint` with the shipped demo model (empty target pose, no person pose);
 - ilat-expected: the same, decoding the expected codes (`decode="expected"`);
 - ilat-plate-cond: the same, its condition tokens from the crop pre-filled by Telea (`condition="plate"`);
@@ -37,7 +40,7 @@ import cv2
 import numpy as np
 import torch
 
-from ilat_video.compose import background_plate, person_hole
+from ilat_video.compose import background_plate, inpaint_patches, person_hole
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.inpaint_pairs import body_height
 from ilat_video.data.synth import file_video
@@ -89,8 +92,9 @@ def bound(image, hole, background, tokenizer):
 def methods(models: list[str], with_pose: bool):
     tokenizer, shipped = load_models(ROOT / "models" / "demo")
     table = {
-        "telea": lambda im, h, bg, p: background_plate(im, h),
+        "default": lambda im, h, bg, p: background_plate(im, h),
         "ns": lambda im, h, bg, p: ns(im, h),
+        "patches": lambda im, h, bg, p: inpaint_patches(im, h),
         "ilat": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped),
         "ilat-expected": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped, decode="expected"),
         "ilat-plate-cond": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped, condition="plate"),
@@ -116,6 +120,8 @@ def _model_methods(name: str, transformer, tokenizer, with_pose: bool) -> dict:
 def run(args) -> dict:
     torch.set_num_threads(args.threads)
     table = methods(args.model, args.with_pose)
+    if args.methods:
+        table = {name: fn for name, fn in table.items() if name in args.methods}
     results = {}
     for size in args.sizes:
         per = {name: {"psnr": [], "mae": [], "seconds": []} for name in table}
@@ -126,7 +132,7 @@ def run(args) -> dict:
                 start = time.perf_counter()
                 out = fill(image, hole, background, pose)
                 per[name]["seconds"].append(time.perf_counter() - start)
-                assert np.array_equal(out[~hole], image[~hole]) or name in ("telea", "ns"), name
+                assert np.array_equal(out[~hole], image[~hole]) or name in ("default", "ns", "patches"), name
                 p, m = score(out, background, hole)
                 per[name]["psnr"].append(p)
                 per[name]["mae"].append(m)
@@ -142,13 +148,13 @@ def run(args) -> dict:
 
 
 def strip(args) -> None:
-    """Rows of image | hole | true background | Telea | iLAT (shipped) | each --model, at the first size,
+    """Rows of image | hole | true background | default | patches | iLAT (shipped) | each --model, at the first size,
     each panel scaled to 128 px (nearest)."""
     from PIL import Image
 
     torch.set_num_threads(args.threads)
     table = methods(args.model, args.with_pose)
-    names = ["telea", "ilat"] + [Path(m).name + suffix for m in args.model
+    names = ["default", "patches", "ilat"] + [Path(m).name + suffix for m in args.model
                                  for suffix in (("", "+pose") if args.with_pose else ("",))]
     rows = []
     for image, hole, background, pose in frames(args.strip_rows, args.sizes[0]):
@@ -219,6 +225,7 @@ def main() -> None:
     parser.add_argument("--model", nargs="*", default=[], help="fine-tuned transformer folders or runs")
     parser.add_argument("--with-pose", action="store_true", help="also the fine-tuned models given the person's pose")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--methods", nargs="*", default=None, help="only these rows (default: all)")
     parser.add_argument("--notes", help="a markdown file appended to plate.md")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--strip", help="write a picture strip here instead of measuring")

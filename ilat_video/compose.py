@@ -37,6 +37,7 @@ from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
 log = logging.getLogger(__name__)
 
 PLATE_WORK_SIDE = 512  # the hole is inpainted at this longer side, then scaled back into the photo
+PATCH_WORK_SIDE = 256  # the shift-map plate works on the whole photo at this longer side (its time grows ~ side^3)
 HOLE_GROWTH = 0.06  # the person's hole is the mask grown by this share of the body's height (hair, shadow, blur)
 HOLE_CLOSING = 0.04  # gaps inside the warped person narrower than about twice this share of its height are holes
 HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of its height
@@ -100,16 +101,45 @@ def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_
     height, width = hole.shape
     ys, xs = np.nonzero(hole)
     margin = max(8, int(0.1 * max(np.ptp(ys), np.ptp(xs))))
-    y0, y1 = max(0, ys.min() - margin), min(height, ys.max() + margin + 1)
-    x0, x1 = max(0, xs.min() - margin), min(width, xs.max() + margin + 1)
+    box = (max(0, ys.min() - margin), min(height, ys.max() + margin + 1),
+           max(0, xs.min() - margin), min(width, xs.max() + margin + 1))
+    return _fill_scaled(image, hole, box, work_side, lambda small, small_hole: cv2.inpaint(small, small_hole, 5,
+                                                                                            cv2.INPAINT_NS))
+
+
+def inpaint_patches(image: np.ndarray, hole: np.ndarray, *, work_side: int = PATCH_WORK_SIDE) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled from the picture's own patches: OpenCV contrib's
+    shift-map inpainting (`cv2.xphoto`, after He and Sun 2012: each hole pixel copies a pixel of
+    the rest of the picture, the offsets chosen among the picture's dominant self-similar shifts by
+    a graph cut so that neighbours agree), on the whole picture at `work_side` (the longer side) in
+    CIE Lab, scaled back and blended into the hole. Texture (foliage, tiles, brick) continues into
+    the hole where smooth inpainting smears it; slower (seconds, once per video). uint8 (H, W, 3)."""
+    if not hole.any():
+        return image.copy()
+    height, width = hole.shape
+
+    def shift_map(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(small)
+        valid = (small_hole == 0).astype(np.uint8)  # xphoto's mask: non-zero = known pixel
+        cv2.xphoto.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), valid, out, cv2.xphoto.INPAINT_SHIFTMAP)
+        return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
+
+    return _fill_scaled(image, hole, (0, height, 0, width), work_side, shift_map)
+
+
+def _fill_scaled(image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int], work_side: int,
+                 method) -> np.ndarray:
+    """`method(small image, small hole (uint8, 1 = fill)) -> small filled image` run on the box
+    (y0, y1, x0, x1) of `image` scaled so its longer side is at most `work_side`; the result scaled
+    back (bicubic) and blended into the hole over about one small pixel."""
+    y0, y1, x0, x1 = box
     crop, crop_hole = image[y0:y1, x0:x1], hole[y0:y1, x0:x1]
     scale = min(1.0, work_side / max(y1 - y0, x1 - x0))
     small_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
     small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(crop_hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
     small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
-    filled = cv2.resize(cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS), (x1 - x0, y1 - y0),
-                        interpolation=cv2.INTER_CUBIC)
+    filled = cv2.resize(method(small, small_hole), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
     weight = cv2.GaussianBlur(crop_hole.astype(np.float32), (0, 0), max(1.0, 1.0 / scale))
     weight = np.maximum(weight, crop_hole)[..., None]
     out = image.copy()
@@ -170,13 +200,16 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
                      pose: np.ndarray | None = None) -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE,
-    scaled back and blended into the hole over a few pixels ("inpaint"), iLAT under an empty pose
-    ("ilat", `models` = (tokenizer, transformer); `pose`, the person's, tells it who to erase), or the
-    photo unchanged ("none"). uint8 (H, W, 3)."""
+    scaled back and blended into the hole over a few pixels ("inpaint"), the picture's own patches
+    (`inpaint_patches`, "patches"), iLAT under an empty pose ("ilat", `models` = (tokenizer,
+    transformer); `pose`, the person's, tells it who to erase), or the photo unchanged ("none").
+    uint8 (H, W, 3)."""
     if method not in PLATES:
         raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
     if method == "none":
         return image.copy()
+    if method == "patches":
+        return inpaint_patches(image, hole)
     return fill(image, hole, method="ilat" if method == "ilat" else "opencv", models=models, pose=pose)
 
 

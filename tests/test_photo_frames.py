@@ -71,6 +71,39 @@ def test_the_plate_changes_only_the_hole_and_removes_the_person(person):
     assert np.array_equal(background_plate(image, hole, method="none"), image)
 
 
+@pytest.mark.parametrize("method", ["inpaint", "patches"])
+def test_every_plate_changes_only_the_hole_and_removes_the_person(person, method):
+    image, found = person
+    small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(found.mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    hole = person_hole(mask, 25.0)
+    plate = background_plate(small, hole, method=method)
+    far = ~person_hole(hole.astype(np.float32), 5.0)
+    assert np.array_equal(plate[far], small[far])
+    inside = mask >= 0.9
+    assert plate[inside].mean() < small[inside].mean() - 20
+
+
+def test_the_patch_plate_continues_a_texture_that_smooth_inpainting_smears():
+    """Stripes behind a hole: the picture's own patches carry them on; Navier-Stokes blurs them."""
+    from ilat_video.compose import inpaint, inpaint_patches
+
+    y, x = np.mgrid[0:160, 0:240]
+    stripes = ((np.sin(2 * np.pi * (x + 0.5 * y) / 16.0) > 0) * 200 + 30).astype(np.uint8)
+    image = np.stack([stripes, stripes // 2, 255 - stripes], axis=-1)
+    hole = np.zeros(stripes.shape, bool)
+    hole[50:110, 90:150] = True
+    damaged = image.copy()
+    damaged[hole] = 128
+
+    def psnr(out):
+        err = (out[hole].astype(float) - image[hole]) ** 2
+        return 10 * np.log10(255.0 ** 2 / err.mean())
+
+    patches, smooth = psnr(inpaint_patches(damaged, hole)), psnr(inpaint(damaged, hole))
+    assert patches > smooth + 3.0, (patches, smooth)
+
+
 @pytest.mark.parametrize("share, message", [(0.0, "empty"), (1.0, "covers 100%")])
 def test_a_mask_that_is_empty_or_fills_the_photo_is_refused(share, message):
     mask = np.zeros((40, 30), np.float32)

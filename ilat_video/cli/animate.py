@@ -46,8 +46,10 @@ from .poses import person_choice
               help="Cap the result's longer side (photo frames; default: the photo's own size).")
 @click.option("--plate", type=click.Choice(PLATES), default="inpaint", show_default=True,
               help="Behind the person (photo frames): the photo with the person removed and the hole inpainted by "
-                   "OpenCV; ilat: by iLAT under an empty pose (experimental: slower, and worse with the shipped "
-                   "model, docs/results.md); none: the photo as it is (the reference shows where the person left).")
+                   "OpenCV (smooth); patches: filled from the photo's own patches (texture carries on, no smeared "
+                   "silhouette; seconds more per video, lower PSNR, docs/results.md); ilat: by iLAT under an empty "
+                   "pose (experimental: slower, and worse with the shipped model); none: the photo as it is (the "
+                   "reference shows where the person left).")
 @click.option("--repair", type=click.Choice(REPAIRS), default="holes", show_default=True,
               help="Photo frames: fill the holes the warp leaves inside the person (a hand moved off the hip, "
                    "tears at bent joints) from their surroundings (holes); body: also the skeleton's core where the "
