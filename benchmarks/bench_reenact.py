@@ -23,7 +23,10 @@ INTER_AREA):
 - warp+plate: `RenderOptions(plate="inpaint", repair="none")`, warped over the inpainted plate;
 - warp+plate+holes: `RenderOptions(plate="inpaint", repair="holes")`, the current default: also the
   holes the warp leaves inside the person filled from their surroundings (OpenCV).
-- warp+plate+ilat: iLAT (the shipped demo model) fills the warp's holes (`repair="ilat"`);
+- warp+patches+holes: the plate made from the photo's own patches (`plate="patches"`, OpenCV's
+  shift-map inpainting) instead of Navier-Stokes;
+- warp+plate+ilat: iLAT (the shipped demo model, or `--repair-model`) regenerates the warp's
+  repair region tile by tile (`repair="ilat"`);
 - warp+ilat-plate+ilat: iLAT fills the plate's hole too (`plate="ilat"`).
 METHODS maps each name to a function Clip -> frames: a new way of making frames is one line there.
 
@@ -113,7 +116,7 @@ HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "head_psnr": True,
 PAIRS = (("warp+plate", "warp"), ("warp+plate+holes", "warp+plate"), ("warp", "square"), ("warp", "copy"),
          ("warp+plate+holes", "warp"), ("warp+plate+holes", "square"), ("warp+plate+holes", "copy"),
          ("warp+plate+ilat", "warp+plate+holes"), ("warp+ilat-plate+ilat", "warp+plate+holes"),
-         ("warp+ilat-plate+ilat", "warp"))
+         ("warp+ilat-plate+ilat", "warp"), ("warp+patches+holes", "warp+plate+holes"))
 PAIRED_METRICS = (("person", "psnr"), ("person", "ssim"), ("person", "mae"), (None, "head_psnr"),
                   ("revealed", "psnr"), (None, "flicker"), (None, "person_flicker"))
 
@@ -175,6 +178,7 @@ METHODS: dict[str, MethodFn] = {
     "warp+plate": lambda clip: warp_frames(clip, "inpaint", "none"),
     "warp+plate+holes": lambda clip: warp_frames(clip, "inpaint", "holes"),
     "warp+plate+body": lambda clip: warp_frames(clip, "inpaint", "body"),
+    "warp+patches+holes": lambda clip: warp_frames(clip, "patches", "holes"),
     "warp+plate+ilat": lambda clip: warp_frames(clip, "inpaint", "ilat"),
     "warp+ilat-plate+ilat": lambda clip: warp_frames(clip, "ilat", "ilat"),
 }
@@ -504,6 +508,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--flow", choices=("dis", "farneback"), default="dis")
     parser.add_argument("--model", default=str(default_model_dir()))
+    parser.add_argument("--repair-model", default=None,
+                        help="a transformer for repair=ilat (a run of bench_repair.py train; default: the model's own)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared CPU)")
     parser.add_argument("--strips", default="/tmp/reenact_strips", help="folder for picture strips ('' = none)")
     parser.add_argument("--moments", type=int, default=3, help="moments per picture strip")
@@ -518,6 +524,9 @@ def main() -> None:
     code = code_version()
     load_before = os.getloadavg()[0]
     animator = Animator.from_pretrained(args.model, device="cpu")
+    if args.repair_model:  # a fine-tuned repair transformer for the "+ilat" rows (repair="ilat")
+        from ilat_video.nn.loading import load_transformer
+        animator.repair_transformer = load_transformer(args.repair_model, animator.tokenizer).eval()
     methods = {name: METHODS[name] for name in args.methods}
     clips = []
     for name in args.clips:
@@ -525,7 +534,8 @@ def main() -> None:
         clips.append(evaluate_clip(name, animator, args, methods))
         print(f"{name}: {len(clips[-1]['moments'])} moments, {time.perf_counter() - clip_started:.0f} s", flush=True)
     settings = {"frames": args.frames, "every": args.every, "max_side": args.max_side, "methods": args.methods,
-                "strips": args.strips, "flow": args.flow, "model": os.path.relpath(args.model, ROOT), "threads": args.threads,
+                "strips": args.strips, "flow": args.flow, "model": os.path.relpath(args.model, ROOT),
+                "repair_model": args.repair_model, "threads": args.threads,
                 "poses": "extract_poses (video mode, smoothed) on frames 0..last t; masks and head poses: "
                          "extract_image_person on each truth frame"}
     command = " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT), *sys.argv[1:]])

@@ -27,7 +27,7 @@ from .compose import Stage, output_size, scale_points
 from .crop import CropBox, crop_frame, crop_pose, person_box, square_crop_box
 from .errors import IlatError, NoPersonError
 from .fileio import check_output_path, load_image
-from .nn.loading import check_fit, load_shipped, pick_device
+from .nn.loading import check_fit, load_shipped, load_transformer, pick_device
 from .options import RenderOptions
 from .pose.draw import draw_pose
 from .pose.extract import extract_image_person, extract_poses
@@ -99,20 +99,29 @@ class Animator:
     """
 
     def __init__(self, tokenizer, transformer, *, device: str | torch.device | None = None,
-                 pose_model: str | os.PathLike | None = None, name: str = "<memory>"):
+                 pose_model: str | os.PathLike | None = None, name: str = "<memory>", repair_transformer=None):
         check_fit(tokenizer, transformer, name)
         self.device = pick_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
         self.transformer = transformer.to(self.device).eval()
+        # The transformer `--repair ilat` runs on the photo path (a model fine-tuned on warped frames,
+        # `data/repair_pairs.py`); None: the main one.
+        if repair_transformer is not None:
+            check_fit(tokenizer, repair_transformer, f"{name} (repair)")
+            repair_transformer = repair_transformer.to(self.device).eval()
+        self.repair_transformer = repair_transformer
         self.pose_model = pose_model
         self.name = name
 
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, *, device: str | torch.device | None = None,
                         pose_model: str | os.PathLike | None = None) -> "Animator":
-        """Load `folder/tokenizer` and `folder/transformer` (each config.json + model.safetensors)."""
+        """Load `folder/tokenizer` and `folder/transformer` (each config.json + model.safetensors), and
+        `folder/repair` (a transformer for `--repair ilat`) when the folder has one."""
         tokenizer, transformer = load_shipped(folder)
-        return cls(tokenizer, transformer, device=device, pose_model=pose_model, name=str(folder))
+        repair = load_transformer(Path(folder) / "repair", tokenizer) if (Path(folder) / "repair").is_dir() else None
+        return cls(tokenizer, transformer, device=device, pose_model=pose_model, name=str(folder),
+                   repair_transformer=repair)
 
     @property
     def size(self) -> int:
@@ -240,6 +249,7 @@ class Animator:
         reference = plan.reference
         mask = reference.mask if reference.mask is not None else self._person_mask(reference)
         models = (self.tokenizer, self.transformer)
+        repair_models = (self.tokenizer, self.repair_transformer or self.transformer)
         with torch.inference_mode():
             stage = Stage.prepare(reference.image, mask, reference.pose, reference.extras, max_side=options.max_side,
                                   plate=options.plate, name=reference.name, models=models)
@@ -247,7 +257,7 @@ class Animator:
         total = len(plan.target)
         for t, pose in enumerate(plan.target.keypoints):
             with torch.inference_mode():
-                frame, warped = stage.frame(pose, repair=options.repair, models=models)
+                frame, warped = stage.frame(pose, repair=options.repair, models=repair_models)
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

@@ -137,3 +137,54 @@ def test_an_empty_warp_needs_no_repair():
                        np.zeros((20, 20), np.float32), np.full((20, 20), -1, np.int8))
     pose = np.zeros((13, 3), np.float32)
     assert not repair_region(empty, pose, 10.0).any()
+
+
+def test_a_model_folder_with_a_repair_transformer_runs_it_for_repair_ilat(tmp_path, warped_pair):
+    """from_pretrained loads folder/repair; the photo path's --repair ilat uses it, not the main one."""
+    import torch
+
+    from ilat_video.pipeline import Animator
+
+    tokenizer, transformer = tiny_models(seed=0)
+    _, other = tiny_models(seed=1)
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    transformer.save_pretrained(tmp_path / "transformer")
+    plain = Animator.from_pretrained(tmp_path, device="cpu")
+    assert plain.repair_transformer is None
+    other.save_pretrained(tmp_path / "repair")
+    animator = Animator.from_pretrained(tmp_path, device="cpu")
+    loaded = dict(animator.repair_transformer.state_dict())
+    assert all(torch.equal(loaded[k], v) for k, v in other.state_dict().items())
+    warped, pose, height, background = warped_pair
+    frame = warped.over(background)
+    region = repair_region(warped, pose, height)
+    by_main = repair(frame, region, pose, tokenizer, transformer, body_height=height)
+    by_repair = repair(frame, region, pose, tokenizer, animator.repair_transformer, body_height=height)
+    assert not np.array_equal(by_main, by_repair)  # the two models are told apart by what they make
+
+
+def test_the_animator_repairs_with_its_repair_transformer(monkeypatch):
+    """--repair ilat on the photo path hands compose the repair transformer (when there is one)."""
+    from pathlib import Path
+
+    import ilat_video.compose as compose
+    from ilat_video.options import RenderOptions
+    from ilat_video.pipeline import Animator
+
+    data = Path(__file__).parent / "data"
+    tokenizer, transformer = tiny_models(seed=0)
+    _, other = tiny_models(seed=1)
+    used = []
+
+    def spy(frame, region, pose, tokenizer, model, **kwargs):
+        used.append(model)
+        return frame
+
+    monkeypatch.setattr(compose, "ilat_repair", spy)
+    for repair_model, expected in ((None, transformer), (other, other)):
+        used.clear()
+        animator = Animator(tokenizer, transformer, device="cpu", repair_transformer=repair_model)
+        frames = list(animator.animate(data / "real" / "standing_hoodie_black_bg.png",
+                                       data / "video" / "person_dribble.mp4", max_frames=2,
+                                       options=RenderOptions(max_side=160, repair="ilat")))
+        assert len(frames) == 2 and used and all(model is expected for model in used)
