@@ -387,7 +387,8 @@ def main() -> None:
     import json
 
     parts = args.only or ["coco", "synthetic", "real", "speed"]
-    old = json.loads(args.out.with_suffix(".json").read_text()) if args.only and args.out.with_suffix(".json").exists() else {}
+    previous = args.out.with_suffix(".json")
+    old = json.loads(previous.read_text()) if args.only and previous.exists() else {}
     result = {**old, "code_version": code_version(), "cpu": cpu_name(), "cores": os.cpu_count(),
               "load_before": os.getloadavg(), "real_frames": args.real_frames}
     result.setdefault("commands", {})

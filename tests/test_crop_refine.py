@@ -92,7 +92,8 @@ def test_mask_goes_back_where_the_crop_came_from(box):
     # the box and one crop pixel around it (bilinear weights reach that far past its edge)
     pad = int(np.ceil(1 / box.scale)) + 1
     near = np.zeros_like(truth, bool)
-    near[max(0, box.y0 - pad):max(0, box.y0 + box.side + pad), max(0, box.x0 - pad):max(0, box.x0 + box.side + pad)] = True
+    near[max(0, box.y0 - pad):max(0, box.y0 + box.side + pad),
+         max(0, box.x0 - pad):max(0, box.x0 + box.side + pad)] = True
     assert (back[~near] == 0).all()
     # away from edges (resampling blurs them by a pixel of the coarser grid) the mask is the same
     blur = int(np.ceil(2 / min(1.0, box.scale))) + 1

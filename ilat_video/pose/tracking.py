@@ -111,12 +111,13 @@ class PersonChoice:
             return from_left[-1]
         if self.rule == "index":
             if self.index > len(candidates):
+                found = "1 person was" if len(candidates) == 1 else f"{len(candidates)} people were"
                 raise NoPersonError(f"{where}: person {self} asks for the {_ordinal(self.index)} person from the "
-                                    f"left, but {len(candidates)} {'person was' if len(candidates) == 1 else 'people were'} "
-                                    "found")
+                                    f"left, but {found} found")
             return from_left[self.index - 1]
         point = np.array(self.point)
-        return min(range(len(candidates)), key=lambda i: (_box_distance(candidates[i], point), body_size(candidates[i])))
+        return min(range(len(candidates)),
+                   key=lambda i: (_box_distance(candidates[i], point), body_size(candidates[i])))
 
     def describe(self, candidates: Sequence[np.ndarray], chosen: int) -> str:
         """One line naming the chosen person among several, e.g. "3 people in view: took the 2nd
