@@ -379,3 +379,17 @@ def test_animator_takes_the_chosen_people(two_people_video, two_people):
     for i in range(3):
         shift = 2 * (2 * i)  # frame 2i of a clip moving 2 px a frame
         assert _centre_in(driving.keypoints[i], (left[0] + shift, left[1], left[2] + shift, left[3]))
+
+
+def test_one_person_is_not_reported_as_several(caplog):
+    """The Quick start's photo shows one woman: no tile's find of her shoes or a part of her may
+    count as a second person, whether everyone is searched for or the largest is taken."""
+    from pathlib import Path
+
+    from ilat_video.pose.extract import extract_image_person, extract_image_poses
+
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photo.jpg"
+    assert len(extract_image_poses(photo)) == 1
+    with caplog.at_level(logging.WARNING):
+        extract_image_person(photo)
+    assert "people in view" not in caplog.text

@@ -169,7 +169,8 @@ def search_tiles(landmarker, frame: np.ndarray, *, with_masks: bool = False) -> 
         for box in tiles(w, h, (fraction,)):
             for landmarks, mask in landmarker.detect_with_masks(box.cut(frame)):
                 landmarks = box.to_frame(landmarks)
-                if _cut_by_tile(landmarks, box, w, h):
+                if (_cut_by_tile(landmarks, box, w, h) or not _has_torso(landmarks, w, h)
+                        or _torso_length(landmarks) < MIN_TILE_TORSO * box.side):
                     continue
                 if with_masks and mask is not None:
                     mask = box.mask_to_frame(mask, w, h)
@@ -191,6 +192,30 @@ def find_people(landmarker, frame: np.ndarray, *, everyone: bool, with_masks: bo
     return found
 
 
+TORSO_LANDMARKS = (11, 12, 23, 24)  # MediaPipe's shoulders and hips
+MIN_TORSO_VISIBILITY = 0.5
+MIN_TILE_TORSO = 0.1  # a tile's find whose torso is shorter than this share of the tile is a false one
+
+
+def _torso_length(landmarks: np.ndarray) -> float:
+    """Pixels from the shoulders' midpoint to the hips'."""
+    shoulders, hips = landmarks[[11, 12], :2].mean(axis=0), landmarks[[23, 24], :2].mean(axis=0)
+    return float(np.hypot(*(shoulders - hips)))
+
+
+def _has_torso(landmarks: np.ndarray, width: int | None = None, height: int | None = None) -> bool:
+    """Whether a find shows a torso: shoulders and hips visible on average and, given the frame's
+    size, inside it. A tile that sees only a shoe or a head finds "people" whose body is a guess,
+    often running out of the picture."""
+    torso = landmarks[list(TORSO_LANDMARKS)]
+    if float(np.mean(torso[:, 2])) < MIN_TORSO_VISIBILITY:
+        return False
+    if width is not None and height is not None:
+        inside = (torso[:, 0] >= 0) & (torso[:, 0] < width) & (torso[:, 1] >= 0) & (torso[:, 1] < height)
+        return bool(inside.all())
+    return True
+
+
 def _cut_by_tile(landmarks: np.ndarray, box: CropBox, width: int, height: int) -> bool:
     """Whether the person's landmarks reach an edge of the tile that is not the frame's edge."""
     near = 0.02 * box.side
@@ -202,20 +227,26 @@ def _cut_by_tile(landmarks: np.ndarray, box: CropBox, width: int, height: int) -
 
 def distinct(people: list) -> list:
     """Each person once, largest first: of two whose landmark boxes overlap by more than a third
-    (intersection over union) the larger is kept. Items are tuples whose first element is (33, 3)."""
+    (intersection over union), or one of which lies more than half inside the other (a tile that
+    saw part of a person finds a smaller "person" within them), the larger is kept; beside the
+    largest, finds without a visible torso (a shoe or a head seen as a person) are dropped. Items
+    are tuples whose first element is (33, 3)."""
     kept: list = []
     for item in sorted(people, key=lambda item: -_extent(item[0])):
-        if all(_overlap(item[0], other[0]) <= 1 / 3 for other in kept):
+        if kept and not _has_torso(item[0]):  # beside someone, a find with no torso is a false one
+            continue
+        if all(not _same_person(item[0], other[0]) for other in kept):
             kept.append(item)
     return kept
 
 
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+def _same_person(a: np.ndarray, b: np.ndarray) -> bool:
     low = np.maximum(a[:, :2].min(axis=0), b[:, :2].min(axis=0))
     high = np.minimum(a[:, :2].max(axis=0), b[:, :2].max(axis=0))
     inter = float(np.prod(np.clip(high - low, 0, None)))
     area = lambda p: float(np.prod(p[:, :2].max(axis=0) - p[:, :2].min(axis=0)))  # noqa: E731
-    return inter / max(area(a) + area(b) - inter, 1e-6)
+    union = max(area(a) + area(b) - inter, 1e-6)
+    return inter / union > 1 / 3 or inter / max(min(area(a), area(b)), 1e-6) > 0.5
 
 
 def _extent(landmarks: np.ndarray) -> float:
