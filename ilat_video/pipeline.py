@@ -298,7 +298,7 @@ class Animator:
     def animate_to_file(self, reference, driving, output: str | os.PathLike, *,
                         options: RenderOptions | None = None, reference_pose=None, retarget: str = DEFAULT_RETARGET,
                         batch_size: int = 8, seed: int = 0, max_frames: int | None = None, stride: int = 1,
-                        fps: float | None = None, side_by_side: bool = False, keep_audio: bool = False,
+                        fps: float | None = None, side_by_side: bool = False, keep_audio: bool | None = None,
                         save_poses: str | os.PathLike | None = None, upscale: int | None = None,
                         ref_person=None, drive_person=None,
                         progress: ProgressCallback | None = None) -> AnimationSummary:
@@ -306,7 +306,9 @@ class Animator:
 
         fps: output frame rate (default: the driving motion's, after `stride`). side_by_side:
         reference | driving frame (or the target skeleton for pose files) | result, all at the
-        result's height. keep_audio: copy the driving video's audio. save_poses: also write the
+        result's height. keep_audio: copy the driving video's audio, in step with the frames made
+        (None, the default: when the driving input is a video and `fps` does not change its
+        speed; True: required, an error for a pose file; False: a silent result). save_poses: also write the
         retargeted poses (our JSON). upscale: integer factor for the square path's frames (default:
         up to at least 256 pixels). The rest: see `animate`.
         """
@@ -319,7 +321,9 @@ class Animator:
             check_output_path(save_poses, *inputs, output)
         driving_is_video = isinstance(driving, (str, os.PathLike)) and Path(driving).suffix.lower() in VIDEO_SUFFIXES
         if keep_audio and not driving_is_video:
-            raise IlatError("--keep-audio needs a driving video (a pose file has no audio)")
+            raise IlatError("keeping the audio needs a driving video (a pose file has no audio)")
+        if keep_audio is None:
+            keep_audio = driving_is_video and fps is None
         started = time.perf_counter()
         ref = self.load_reference(reference, reference_pose, person=ref_person)
         poses = self.load_driving(driving, max_frames=max_frames, stride=stride, person=drive_person)

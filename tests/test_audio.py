@@ -230,3 +230,21 @@ def test_animate_from_a_pose_file_or_a_silent_video_is_silent_without_warnings(t
         assert sound_of(out) is None
     assert not [r for r in caplog.records if "audio" in r.getMessage() or "sound" in r.getMessage()]
     assert "audio" not in text and "sound" not in text
+
+
+@pytest.mark.slow
+def test_the_python_api_keeps_the_sound_by_default_too(tmp_path):
+    """Animator.animate_to_file: the driving video's sound unless told otherwise, as the CLI."""
+    from ilat_video.pipeline import Animator
+    from ilat_video.options import RenderOptions
+
+    driving = driving_with_sound(tmp_path / "driving.mp4")
+    animator = Animator.from_pretrained(Path(__file__).resolve().parents[1] / "models" / "demo", device="cpu")
+    options = RenderOptions(max_side=64)
+    animator.animate_to_file(EXAMPLES / "photo.jpg", driving, tmp_path / "default.mp4", max_frames=20,
+                             options=options)
+    samples, rate = sound_of(tmp_path / "default.mp4")
+    assert len(samples) / rate > 0.5
+    animator.animate_to_file(EXAMPLES / "photo.jpg", driving, tmp_path / "quiet.mp4", max_frames=3,
+                             options=options, keep_audio=False)
+    assert sound_of(tmp_path / "quiet.mp4") is None
