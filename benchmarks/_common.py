@@ -58,3 +58,29 @@ def synthetic_pair_batches(count: int, batch_size: int, split: str, seed: int, s
         return [next(stream) for _ in range(count)]
     finally:
         stream.close()
+
+
+def fine_tune(argv: list[str], prog: str, make_dataset) -> None:
+    """`python benchmarks/NAME.py train --config CONFIG [--resume] [--threads N]`: fine-tune a
+    transformer on `make_dataset(seed)` (an endless dataset of pair samples) through the Python API
+    (`train.transformer.train_transformer(config, dataset=...)`; the CLI cannot take a dataset).
+    Each data segment draws from its own seed, derived from the config's."""
+    import argparse
+    import dataclasses
+    import json
+
+    import torch
+
+    from ilat_video.train.seeding import derive_seed
+    from ilat_video.train.transformer import TransformerTrainConfig, train_transformer
+
+    parser = argparse.ArgumentParser(prog=f"{prog} train")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    raw = {k: v for k, v in json.loads(Path(args.config).read_text()).items() if not k.startswith("_")}
+    config = TransformerTrainConfig(**raw, resume=args.resume)
+    result = train_transformer(config, dataset=lambda segment: make_dataset(derive_seed(config.seed, segment)))
+    print(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result, flush=True)

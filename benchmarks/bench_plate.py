@@ -28,7 +28,6 @@ Methods:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -40,6 +39,9 @@ import cv2
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import fine_tune  # noqa: E402
 from ilat_video.compose import background_plate, inpaint_patches, person_hole
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.inpaint_pairs import body_height
@@ -194,30 +196,11 @@ def write(results: dict, args) -> None:
     (RESULTS / "plate.md").write_text("\n".join(lines) + "\n")
 
 
-def train(args) -> None:
-    from ilat_video.data.inpaint_pairs import InpaintingPairs
-    from ilat_video.train.seeding import derive_seed
-    from ilat_video.train.transformer import TransformerTrainConfig, train_transformer
-
-    torch.set_num_threads(args.threads)
-    raw = {k: v for k, v in json.loads(Path(args.config).read_text()).items() if not k.startswith("_")}
-    config = TransformerTrainConfig(**raw, resume=args.resume)
-    size = 64
-
-    def stream(segment: int):
-        return InpaintingPairs(size, split="train", seed=derive_seed(config.seed, segment))
-
-    result = train_transformer(config, dataset=stream)
-    print(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result, flush=True)
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "train":
-        parser = argparse.ArgumentParser(prog="bench_plate.py train")
-        parser.add_argument("--config", required=True)
-        parser.add_argument("--resume", action="store_true")
-        parser.add_argument("--threads", type=int, default=1)
-        train(parser.parse_args(sys.argv[2:]))
+        from ilat_video.data.inpaint_pairs import InpaintingPairs
+
+        fine_tune(sys.argv[2:], "bench_plate.py", lambda seed: InpaintingPairs(64, split="train", seed=seed))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=100)

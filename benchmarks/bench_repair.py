@@ -26,7 +26,6 @@ Methods:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -39,7 +38,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import code_version, cpu_name
+from benchmarks._common import code_version, cpu_name, fine_tune
 from ilat_video.compose import (
     REPAIR_TRUST,
     Stage,
@@ -215,29 +214,11 @@ def write(results: dict, args) -> None:
                                                     indent=1) + "\n")
 
 
-def train(args) -> None:
-    from ilat_video.data.repair_pairs import RepairPairs
-    from ilat_video.train.seeding import derive_seed
-    from ilat_video.train.transformer import TransformerTrainConfig, train_transformer
-
-    torch.set_num_threads(args.threads)
-    raw = {k: v for k, v in json.loads(Path(args.config).read_text()).items() if not k.startswith("_")}
-    config = TransformerTrainConfig(**raw, resume=args.resume)
-
-    def stream(segment: int):
-        return RepairPairs(64, split="train", seed=derive_seed(config.seed, segment), render_scale=3)
-
-    result = train_transformer(config, dataset=stream)
-    print(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result, flush=True)
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "train":
-        parser = argparse.ArgumentParser(prog="bench_repair.py train")
-        parser.add_argument("--config", required=True)
-        parser.add_argument("--resume", action="store_true")
-        parser.add_argument("--threads", type=int, default=1)
-        train(parser.parse_args(sys.argv[2:]))
+        from ilat_video.data.repair_pairs import RepairPairs
+
+        fine_tune(sys.argv[2:], "bench_repair.py", lambda seed: RepairPairs(64, split="train", seed=seed, render_scale=3))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60)

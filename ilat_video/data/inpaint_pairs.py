@@ -21,7 +21,7 @@ import torch
 from ..compose import HOLE_GROWTH, person_hole
 from ..crop import image_to_tensor
 from ..inpaint import CONTEXT, InpaintCrop, empty_pose
-from .synth.video import SPLITS, live_video, video_rng
+from .synth.video import SPLITS, live_videos
 
 STREAM_INPAINT = 7  # this dataset's own stream of crop/hole choices (video.py's streams are 0-2)
 
@@ -58,16 +58,10 @@ class InpaintingPairs(torch.utils.data.IterableDataset):
         self.max_videos = max_videos
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
-        render = self.size * self.render_scale
-        counter = 0
-        while self.max_videos is None or counter < self.max_videos:
-            video = live_video(self.seed, self.split, self.rank, worker, counter, render, self.frames_per_video)
-            rng = video_rng(self.seed, self.split, STREAM_INPAINT, self.rank, worker, counter)
+        for video, rng in live_videos(self.seed, self.split, self.rank, STREAM_INPAINT, self.size * self.render_scale,
+                                      self.frames_per_video, self.max_videos):
             for _ in range(self.samples_per_video):
                 yield self.sample(video, rng)
-            counter += 1
 
     def sample(self, video, rng: np.random.Generator) -> dict:
         """One sample from one video (see the module docstring)."""

@@ -33,7 +33,7 @@ from ..crop import image_to_tensor
 from ..errors import IlatError
 from ..repair import TILE_CONTEXT, tile_crop, tile_region, tile_side
 from ..warp import prepare_reference, warp_to_pose
-from .synth.video import SPLITS, live_video, video_rng
+from .synth.video import SPLITS, live_videos
 
 STREAM_REPAIR = 8  # this dataset's own stream of frame/crop choices (inpaint_pairs uses 7)
 
@@ -64,15 +64,9 @@ class RepairPairs(torch.utils.data.IterableDataset):
         self.max_videos = max_videos
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
-        render = self.size * self.render_scale
-        counter = 0
-        while self.max_videos is None or counter < self.max_videos:
-            video = live_video(self.seed, self.split, self.rank, worker, counter, render, self.frames_per_video)
-            rng = video_rng(self.seed, self.split, STREAM_REPAIR, self.rank, worker, counter)
+        for video, rng in live_videos(self.seed, self.split, self.rank, STREAM_REPAIR, self.size * self.render_scale,
+                                      self.frames_per_video, self.max_videos):
             yield from self.samples(video, rng)
-            counter += 1
 
     def samples(self, video, rng: np.random.Generator):
         """The samples of one video (see the module docstring)."""

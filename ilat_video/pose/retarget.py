@@ -395,9 +395,16 @@ def _scale_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: 
     """(T, 13, 3): one similarity (ratio, anchors) for all frames, then the fill rule."""
     ref_anchor, drv_anchor = _anchors(ref, drv[person])
     logger.info("retarget: driving anchor (%.1f, %.1f) -> reference anchor (%.1f, %.1f)", *drv_anchor, *ref_anchor)
+    return _map_and_fill(drv, person, ref_full, ratio, drv_anchor, ref_anchor)
+
+
+def _map_and_fill(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, scale, drv_anchor, ref_anchor) -> np.ndarray:
+    """(T, 13, 3): every seen driving joint moved by scale x (joint - drv_anchor) + ref_anchor
+    (scale and drv_anchor broadcast over frames and joints), then the joints not seen filled
+    along the reference's own (`_CarryAlong`)."""
     out = np.zeros_like(drv)
     seen = drv[..., 2] > 0
-    mapped = ratio * (drv[..., :2] - drv_anchor) + ref_anchor
+    mapped = scale * (drv[..., :2] - drv_anchor) + ref_anchor
     out[..., :2] = np.where(seen[..., None], mapped, 0.0)
     out[..., 2] = drv[..., 2]
     carry = _CarryAlong(ref_full)
@@ -497,15 +504,7 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     logger.info("retarget (steady): reference anchor (%.1f, %.1f), driving height %.1f-%.1f px",
                 *ref_anchor, np.nanmin(size_now), np.nanmax(size_now))
 
-    out = np.zeros_like(drv)
-    seen = drv[..., 2] > 0
-    mapped = scale[:, None, None] * (drv[..., :2] - drv_anchor[:, None, :]) + ref_anchor
-    out[..., :2] = np.where(seen[..., None], mapped, 0.0)
-    out[..., 2] = drv[..., 2]
-    carry = _CarryAlong(ref_full)
-    for t in np.flatnonzero(person):
-        out[t] = carry.fill(out[t], seen[t])
-        carry.update(out[t], seen[t])
+    out = _map_and_fill(drv, person, ref_full, scale[:, None, None], drv_anchor[:, None, :], ref_anchor)
     return _fit_in_frame(out, person, ref, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
 
 

@@ -5,7 +5,7 @@ import torch
 
 from ...crop import person_box, square_crop_box
 from ..pairs import make_pair_sample, sample_pair_indices
-from .video import SPLITS, STREAM_PAIRS, live_video, video_rng
+from .video import SPLITS, STREAM_PAIRS, live_videos
 
 
 class SyntheticPairs(torch.utils.data.IterableDataset):
@@ -48,17 +48,12 @@ class SyntheticPairs(torch.utils.data.IterableDataset):
         self.max_videos = max_videos
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
         render_size = self.size * self.render_scale
-        counter = 0
-        while self.max_videos is None or counter < self.max_videos:
-            video = live_video(self.seed, self.split, self.rank, worker, counter, render_size, self.frames_per_video)
-            rng = video_rng(self.seed, self.split, STREAM_PAIRS, self.rank, worker, counter)
+        for video, rng in live_videos(self.seed, self.split, self.rank, STREAM_PAIRS, render_size,
+                                      self.frames_per_video, self.max_videos):
             box = square_crop_box(person_box(video.poses, video.bboxes), render_size, render_size,
                                   margin=self.margin, rng=rng, scale_jitter=self.scale_jitter,
                                   shift_jitter=self.shift_jitter)
             for _ in range(self.pairs_per_video):
                 i, j = sample_pair_indices(rng, video.num_frames)
                 yield make_pair_sample(video.render(i), video.render(j), video.poses[i], video.poses[j], box, self.size)
-            counter += 1

@@ -13,8 +13,10 @@ draw identities and backgrounds from disjoint streams.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ...pose import skeleton as sk
@@ -178,3 +180,16 @@ def live_video(seed: int, split: str, rank: int, worker: int, counter: int, size
     rng = video_rng(seed, split, STREAM_LIVE, rank, worker, counter)
     background_rng = video_rng(seed, split, STREAM_LIVE, rank, worker, counter, 1)
     return make_video(rng, size, num_frames, background_rng=background_rng)
+
+
+def live_videos(seed: int, split: str, rank: int, stream: int, size: int, num_frames: int,
+                max_videos: int | None = None) -> Iterator[tuple[SynthVideo, np.random.Generator]]:
+    """(video, its generator in `stream`) for videos 0, 1, ... (at most `max_videos`) of this
+    DataLoader worker's live stream of (seed, split, rank): what the streaming datasets draw from."""
+    info = torch.utils.data.get_worker_info()
+    worker = info.id if info is not None else 0
+    counter = 0
+    while max_videos is None or counter < max_videos:
+        yield (live_video(seed, split, rank, worker, counter, size, num_frames),
+               video_rng(seed, split, stream, rank, worker, counter))
+        counter += 1
