@@ -678,3 +678,36 @@ def test_retarget_command_offers_every_mode():
     command = main.commands["retarget"]
     mode = next(p for p in command.params if p.name == "mode")
     assert tuple(mode.type.choices) == MODES
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=seeds, frames=st.integers(1, 10), mode=st.sampled_from(("none",) + MOVING_MODES))
+def test_hands_and_feet_keep_their_place_on_their_bone_in_every_mode(seed, frames, mode):
+    """Each hand/foot point keeps its offset from the wrist/ankle in the bone's own frame (turned and
+    stretched with the forearm/shank); points whose bone is not seen are dropped, never left behind
+    (mode "none" passes them through as they are)."""
+    from ilat_video.pose.retarget import EXTRA_BONES
+
+    rng = np.random.default_rng(seed)
+    driving = random_motion(rng, frames, missing=0.1)
+    kp = driving.keypoints
+    extras = np.zeros((frames, 10, 3), np.float32)
+    for k, (_, b) in enumerate(EXTRA_BONES):
+        extras[:, k, :2] = kp[:, b, :2] + rng.normal(0, 15, (frames, 2))
+        extras[:, k, 2] = (kp[:, b, 2] > 0) * rng.uniform(0.3, 1.0, frames)
+    driving = driving.replace(extras=extras)
+    reference = random_pose(rng, rng.uniform(100, 300))
+    out = retarget(driving, reference, (640, 480), mode=mode)
+    assert out.extras is not None and out.extras.shape == (frames, 10, 3)
+    for k, (a, b) in enumerate(EXTRA_BONES):
+        for t in range(frames):
+            if out.extras[t, k, 2] == 0:
+                continue
+            if mode == "none" and not (kp[t, a, 2] > 0 and kp[t, b, 2] > 0):
+                continue  # "none" passes every point through as it is
+            assert kp[t, a, 2] > 0 and kp[t, b, 2] > 0 and out.keypoints[t, a, 2] > 0
+            z = lambda p, q: complex(*(p - q))  # noqa: E731
+            before = z(extras[t, k, :2], kp[t, b, :2]) / z(kp[t, b, :2], kp[t, a, :2])
+            after = z(out.extras[t, k, :2], out.keypoints[t, b, :2]) / z(out.keypoints[t, b, :2],
+                                                                          out.keypoints[t, a, :2])
+            assert abs(after - before) <= 1e-3 * max(1.0, abs(before))

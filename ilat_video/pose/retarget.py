@@ -209,15 +209,47 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
     ref_full = _complete_reference(ref, drv[person], ratio)
     if mode == "steady":
         out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height))
-        return PoseSequence(out.astype(np.float32), width, height, driving.fps, source)
-    guide = _scale_mode(drv, person, ref, ref_full, ratio)
-    if mode == "scale":
-        out = guide
-    elif mode == "relative":
-        out = _relative_mode(drv, person, ref_full, ratio)
     else:
-        out = _bones_mode(guide, person, ref_full)
-    return PoseSequence(out.astype(np.float32), width, height, driving.fps, source)
+        guide = _scale_mode(drv, person, ref, ref_full, ratio)
+        if mode == "scale":
+            out = guide
+        elif mode == "relative":
+            out = _relative_mode(drv, person, ref_full, ratio)
+        else:
+            out = _bones_mode(guide, person, ref_full)
+    extras = None if driving.extras is None else carry_extras(drv, driving.extras, out)
+    return PoseSequence(out.astype(np.float32), width, height, driving.fps, source, extras=extras)
+
+
+# Each hand and foot point (mapping.EXTRA_NAMES order) rides on the bone that ends at its joint:
+# (from joint, to joint) = forearm for index, pinky and thumb, shank for heel and toe.
+EXTRA_BONES = ((R_ELBOW, R_WRIST), (L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST), (L_ELBOW, L_WRIST),
+               (R_ELBOW, R_WRIST), (L_ELBOW, L_WRIST), (R_KNEE, R_ANKLE), (L_KNEE, L_ANKLE),
+               (R_KNEE, R_ANKLE), (L_KNEE, L_ANKLE))
+
+
+def carry_extras(drv: np.ndarray, extras: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """float32 (T, 10, 3): the driving hand and foot points (T, 10, 3) carried onto the retargeted
+    joints `out` (T, 13, 3): each keeps its place relative to its bone (`EXTRA_BONES`), the bone's
+    turn and stretch from the driving (T, 13, 3) to `out` applied to its offset from the bone's
+    end. A point whose bone is not seen at both ends, in both, is dropped (confidence 0)."""
+    extras = np.asarray(extras, np.float64)
+    moved = np.zeros_like(extras)
+    for k, (a, b) in enumerate(EXTRA_BONES):
+        before = drv[:, b, :2] - drv[:, a, :2]
+        after = out[:, b, :2] - out[:, a, :2]
+        # The similarity that turns `before` into `after`, as a complex ratio: z_after / z_before.
+        z_before = before[:, 0] + 1j * before[:, 1]
+        z_after = after[:, 0] + 1j * after[:, 1]
+        ok = ((drv[:, a, 2] > 0) & (drv[:, b, 2] > 0) & (out[:, a, 2] > 0) & (out[:, b, 2] > 0)
+              & (extras[:, k, 2] > 0) & (np.abs(z_before) > 1e-6))
+        turn = np.where(ok, z_after / np.where(ok, z_before, 1.0), 0.0)
+        offset = (extras[:, k, 0] - drv[:, b, 0]) + 1j * (extras[:, k, 1] - drv[:, b, 1])
+        placed = out[:, b, 0] + 1j * out[:, b, 1] + turn * offset
+        moved[:, k, 0] = np.where(ok, placed.real, 0.0)
+        moved[:, k, 1] = np.where(ok, placed.imag, 0.0)
+        moved[:, k, 2] = np.where(ok, extras[:, k, 2], 0.0)
+    return moved.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
