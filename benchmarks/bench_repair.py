@@ -11,10 +11,10 @@ Methods:
 - none: the warped frame as it is (the plate shows through the holes, the seams stay);
 - opencv: the region filled by `compose.fill` (Navier-Stokes, the default repair fills only the holes);
 - holes: what the default (`--repair holes`) does: only `holes_in_person` filled by OpenCV;
-- ilat-one-crop: `inpaint.inpaint` (one crop around the whole region) with the shipped demo model,
-  given the target pose;
-- ilat: `repair.repair` (tile by tile at half the body's height) with the shipped demo model;
-- MODEL folder(s) given with --model: `repair.repair` with that transformer (a fine-tuned run);
+- ilat: what `--repair ilat` does with the shipped demo model (`as_animate`: the holes filled by
+  OpenCV, then `repair.repair` tile by tile at half the body's height, expected codes);
+- MODEL folder(s) given with --model: the same with that transformer (a fine-tuned run);
+  `-no-prefill`: without filling the holes first;
 - bound: the tokenizer's own reconstruction of the TRUE frame, tile by tile, pasted the same way.
 
     python benchmarks/bench_repair.py --frames 60 --sizes 128 256 --model runs/repair
@@ -49,7 +49,7 @@ from ilat_video.compose import (
 )
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.synth import file_video
-from ilat_video.inpaint import hole_weight, inpaint
+from ilat_video.inpaint import hole_weight
 from ilat_video.nn.loading import load_models, load_transformer
 from ilat_video.repair import (
     TILE_CONTEXT,
@@ -116,21 +116,26 @@ def bound(image, region, truth, tokenizer, height):
     return out
 
 
+def as_animate(image, region, pose, holes, height, tokenizer, transformer):
+    """What `--repair ilat` does (`compose.Stage.frame`): the holes filled by OpenCV, then the region
+    regenerated tile by tile, decoding the expected codes."""
+    return repair(fill(image, holes), region, pose, tokenizer, transformer, body_height=height, decode="expected")
+
+
 def methods(models: list[str]):
     tokenizer, shipped = load_models(ROOT / "models" / "demo")
     table = {
         "none": lambda im, r, p, h, bh: im.copy(),
         "holes": lambda im, r, p, h, bh: fill(im, h),
         "opencv": lambda im, r, p, h, bh: fill(im, r),
-        "ilat-one-crop": lambda im, r, p, h, bh: inpaint(im, r, tokenizer, shipped, pose=p, target_pose=p),
-        "ilat": lambda im, r, p, h, bh: repair(im, r, p, tokenizer, shipped, body_height=bh),
+        "ilat": lambda im, r, p, h, bh: as_animate(im, r, p, h, bh, tokenizer, shipped),
     }
     for folder in models:
         transformer = load_transformer(folder, tokenizer)
         name = Path(folder).name
-        table[name] = lambda im, r, p, h, bh, t=transformer: repair(im, r, p, tokenizer, t, body_height=bh)
-        table[f"{name}-expected"] = lambda im, r, p, h, bh, t=transformer: repair(im, r, p, tokenizer, t, body_height=bh,
-                                                                                  decode="expected")
+        table[name] = lambda im, r, p, h, bh, t=transformer: as_animate(im, r, p, h, bh, tokenizer, t)
+        table[f"{name}-no-prefill"] = lambda im, r, p, h, bh, t=transformer: repair(im, r, p, tokenizer, t,
+                                                                                    body_height=bh, decode="expected")
     return table, tokenizer
 
 
@@ -158,7 +163,8 @@ def run(args) -> dict:
                                "psnr_sem": float(np.std(v["region"]) / np.sqrt(len(v["region"]))),
                                "person_psnr": float(np.mean(v["person"])), "mae": float(np.mean(v["mae"])),
                                "s_per_frame": float(np.median(v["seconds"])),
-                               "psnr_per_frame": [round(x, 3) for x in v["region"]]}
+                               "psnr_per_frame": [round(x, 3) for x in v["region"]],
+                               "person_psnr_per_frame": [round(x, 3) for x in v["person"]]}
                         for name, v in per.items()},
         }
         print(f"size {size}: " + ", ".join(f"{n} {np.mean(v['region']):.2f}/{np.mean(v['person']):.2f}"
@@ -207,6 +213,18 @@ def write(results: dict, args) -> None:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Region share of the frame: " + ", ".join(f"{s} px {100 * r['region_share']:.1f}%"
                                                            for s, r in results.items()), ""]
+    lines += ["Paired per frame against `holes` (the default), person PSNR: mean difference ± s.e.m. (share of "
+              "frames where the method is better):", ""]
+    for s in results:
+        base = np.array(results[s]["methods"]["holes"]["person_psnr_per_frame"])
+        cells = []
+        for name in names:
+            if name == "holes":
+                continue
+            diff = np.array(results[s]["methods"][name]["person_psnr_per_frame"]) - base
+            cells.append(f"{name} {diff.mean():+.2f} ± {diff.std() / np.sqrt(len(diff)):.2f} ({100 * (diff > 0).mean():.0f}%)")
+        lines.append(f"- {s} px: " + "; ".join(cells))
+    lines.append("")
     if args.notes:
         lines += [Path(args.notes).read_text()]
     (RESULTS / "repair.md").write_text("\n".join(lines) + "\n")

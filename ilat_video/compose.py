@@ -259,19 +259,21 @@ class Stage:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
         repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
-        surroundings (OpenCV); "body" also the target body the warp left uncovered; "ilat"
-        regenerates `repair_region` (holes, uncovered body, low-trust pixels) with iLAT under the
-        target pose, tile by tile (`repair.py`; `models` = (tokenizer, transformer)); "none" leaves
-        the plate showing through."""
+        surroundings (OpenCV); "body" also the target body the warp left uncovered; "ilat" fills
+        the holes so, then regenerates `repair_region` (holes, uncovered body, low-trust pixels)
+        with iLAT under the target pose, tile by tile, decoding the expected codes (`repair.py`;
+        `models` = (tokenizer, transformer)); "none" leaves the plate showing through."""
         pose = scale_points(target_pose, *self.scale)
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
         frame = warped.over(self.plate)
         if repair == "ilat":
             if models is None:
                 raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
-            region = repair_region(warped, pose, body_height(self.reference))
-            if region.any():
-                frame = ilat_repair(frame, region, pose, *models, body_height=body_height(self.reference))
+            height = body_height(self.reference)
+            region = repair_region(warped, pose, height)
+            if region.any():  # the holes filled by OpenCV first: the condition then shows a fill to improve on
+                frame = ilat_repair(fill(frame, holes_in_person(warped, height)), region, pose, *models,
+                                    body_height=height, decode="expected")
         elif repair != "none":
             holes = holes_in_person(warped, body_height(self.reference))
             if repair == "body":

@@ -188,3 +188,22 @@ def test_the_animator_repairs_with_its_repair_transformer(monkeypatch):
                                        data / "video" / "person_dribble.mp4", max_frames=2,
                                        options=RenderOptions(max_side=160, repair="ilat")))
         assert len(frames) == 2 and used and all(model is expected for model in used)
+
+
+def test_repair_ilat_changes_the_default_frame_only_inside_the_repair_region():
+    """Stage.frame(repair="ilat") is the default frame (holes filled by OpenCV) with the repair
+    region regenerated: equal outside the region, different inside it."""
+    from ilat_video.compose import Stage, body_height
+
+    video = file_video(5, "test", 1, 128, 16)
+    layers = video.render_layers(0)
+    stage = Stage.prepare(layers.frame, layers.mask.astype(np.float32), video.poses[0])
+    pose = video.poses[10]
+    holes_frame, warped = stage.frame(pose, repair="holes")
+    ilat_frame, _ = stage.frame(pose, repair="ilat", models=tiny_models())
+    region = repair_region(warped, pose, body_height(stage.reference))
+    assert region.any()
+    assert np.array_equal(ilat_frame[~region], holes_frame[~region])
+    assert not np.array_equal(ilat_frame[region], holes_frame[region])
+    with pytest.raises(IlatError, match="needs the model"):
+        stage.frame(pose, repair="ilat")

@@ -7,7 +7,9 @@ strongly rotated parts it trusts little. The synthetic renderer gives everything
 that exact picture with its truth:
 - reference: frame i of a clip warped to frame j's pose (`warp.prepare_reference` on frame i's
   exact person mask, `warp.warp_to_pose`), over frame i's background plate made as inference makes
-  it (`compose.person_hole` + `compose.background_plate`, OpenCV): the condition, as at inference;
+  it (`compose.person_hole` + `compose.background_plate`, OpenCV), the holes in the warped person
+  filled by OpenCV (`compose.holes_in_person`, `compose.fill`; `prefill=False` leaves them): the
+  condition, as `--repair ilat` makes it;
 - target: frame j itself (what the repaired frame should be);
 - region: `compose.repair_region` of that warp (its trust threshold jittered);
 - target_pose and reference_pose: frame j's pose (the warped picture already shows it).
@@ -26,6 +28,8 @@ from ..compose import (
     REPAIR_TRUST,
     background_plate,
     body_height,
+    fill,
+    holes_in_person,
     person_hole,
     repair_region,
 )
@@ -45,14 +49,15 @@ class RepairPairs(torch.utils.data.IterableDataset):
     render_scale x S (the crop antialiases them down). references_per_video: reference frames
     prepared per clip; targets_per_reference: target poses each is warped to. trust: range the
     repair region's trust threshold is drawn from. side_jitter: the tile's side is `tile_side` x
-    U(1 / j, j). context: range of the tile's context around its core.
+    U(1 / j, j). context: range of the tile's context around its core. prefill: the condition's
+    holes filled by OpenCV first, as inference does.
     """
 
     def __init__(self, size: int, *, split: str = "train", seed: int = 0, rank: int = 0, frames_per_video: int = 16,
                  references_per_video: int = 1, targets_per_reference: int = 3, render_scale: int = 2,
                  trust: tuple[float, float] = (0.6 * REPAIR_TRUST, 1.4 * REPAIR_TRUST),
                  side_jitter: float = 1.25, context: tuple[float, float] = (0.8 * TILE_CONTEXT, 1.2 * TILE_CONTEXT),
-                 max_videos: int | None = None):
+                 prefill: bool = True, max_videos: int | None = None):
         super().__init__()
         if split not in SPLITS:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -60,7 +65,7 @@ class RepairPairs(torch.utils.data.IterableDataset):
         self.frames_per_video = int(frames_per_video)
         self.references_per_video, self.targets_per_reference = int(references_per_video), int(targets_per_reference)
         self.render_scale, self.trust, self.context = int(render_scale), trust, context
-        self.side_jitter = float(side_jitter)
+        self.side_jitter, self.prefill = float(side_jitter), bool(prefill)
         self.max_videos = max_videos
 
     def __iter__(self):
@@ -95,8 +100,11 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 if not in_tile.any():
                     continue
                 crop_pose = torch.from_numpy(crop.pose(pose).astype(np.float32))
+                condition = warped.over(plate)
+                if self.prefill:
+                    condition = fill(condition, holes_in_person(warped, height))
                 yield {
-                    "reference": image_to_tensor(crop.image(warped.over(plate))),
+                    "reference": image_to_tensor(crop.image(condition)),
                     "target": image_to_tensor(crop.image(video.render(j))),
                     "reference_pose": crop_pose,
                     "target_pose": crop_pose.clone(),
