@@ -328,3 +328,25 @@ def test_smooth_poses_picks_the_filter():
     # asking for One-Euro cutoffs asks for the One-Euro filter
     assert smooth_poses(seq, min_cutoff=1.0).same_as(smooth_poses(seq, method="one_euro", min_cutoff=1.0))
     assert not smooth_poses(seq, min_cutoff=1.0).same_as(tracked)
+
+
+@pytest.mark.parametrize("kwargs, method", [({}, "tracking"), ({"min_cutoff": 0.5}, "one_euro"),
+                                            ({"beta": 100.0}, "one_euro")])
+def test_extraction_smooths_with_the_tracking_filter_unless_one_euro_is_asked(monkeypatch, kwargs, method):
+    """extract_poses: the tracking filter by default; a One-Euro setting given, even its default value,
+    asks for One-Euro (extract-poses --min-cutoff / --beta)."""
+    from pathlib import Path
+
+    from ilat_video.pose import filters
+    from ilat_video.pose.extract import extract_poses
+
+    used = []
+    real = filters.smooth_poses
+
+    def spy(poses, **options):
+        used.append(options["method"])
+        return real(poses, **options)
+
+    monkeypatch.setattr(filters, "smooth_poses", spy)
+    extract_poses(Path(__file__).parent / "data" / "video" / "person_dribble.mp4", max_frames=3, **kwargs)
+    assert used == [method]

@@ -51,10 +51,12 @@ def _ranges(frames) -> str:
               help="Also write VIDEO with the skeleton drawn on it (.mp4), to check the poses by eye.")
 @click.option("--smooth/--no-smooth", default=True, show_default=True,
               help="Smooth the joints over time to remove jitter (a tracking filter; docs/poses.md).")
-@click.option("--min-cutoff", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
-              help="Smooth with the One-Euro filter instead, this cutoff (Hz) for a still joint; lower = smoother.")
-@click.option("--beta", type=click.FloatRange(min=0), default=200.0, show_default=True,
-              help="Smooth with the One-Euro filter instead, this fast its cutoff rising with speed; higher = less lag.")
+@click.option("--min-cutoff", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Smooth with the One-Euro filter instead, this cutoff (Hz) for a still joint (its default 0.5); "
+                   "lower = smoother.")
+@click.option("--beta", type=click.FloatRange(min=0), default=None,
+              help="Smooth with the One-Euro filter instead, this fast its cutoff rising with speed (its default "
+                   "200); higher = less lag.")
 @click.option("--max-gap", type=click.IntRange(min=0), default=3, show_default=True,
               help="Fill runs of up to this many frames where nobody was found by interpolation (0: never).")
 @click.option("--person", default=None, metavar="WHO", callback=person_choice,

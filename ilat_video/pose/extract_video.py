@@ -76,7 +76,7 @@ class ExtractionResult:
 
 def extract_poses(video_or_frames, *, model_path: str | os.PathLike | None = None,
                   fps: float | None = None, smooth: bool = True,
-                  min_cutoff: float = filters.DEFAULT_MIN_CUTOFF, beta: float = filters.DEFAULT_BETA,
+                  min_cutoff: float | None = None, beta: float | None = None,
                   max_gap: int = DEFAULT_MAX_GAP, num_poses: int | None = None,
                   max_side: int | None = None, head: str = DEFAULT_HEAD, refine: bool = True,
                   person: PersonChoice | str | None = None, max_frames: int | None = None, stride: int = 1,
@@ -94,8 +94,8 @@ def extract_poses(video_or_frames, *, model_path: str | os.PathLike | None = Non
 
 def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | None = None,
                          fps: float | None = None, smooth: bool = True,
-                         min_cutoff: float = filters.DEFAULT_MIN_CUTOFF,
-                         beta: float = filters.DEFAULT_BETA, max_gap: int = DEFAULT_MAX_GAP,
+                         min_cutoff: float | None = None,
+                         beta: float | None = None, max_gap: int = DEFAULT_MAX_GAP,
                          num_poses: int | None = None, max_side: int | None = None,
                          head: str = DEFAULT_HEAD, refine: bool = True,
                          person: PersonChoice | str | None = None, max_frames: int | None = None,
@@ -106,7 +106,9 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
         (H, W, 3) RGB frames (all the same size; consumed one at a time).
     model_path: the .task model (default: see find_pose_model).
     fps: frame rate of raw frames (default 30); a video's own rate is used for files.
-    smooth: One-Euro filter the joint positions (min_cutoff in Hz, beta; see filters).
+    smooth: smooth the joint positions over time (`filters.smooth_poses`): the tracking filter
+        (a constant-velocity Kalman filter per joint) by default; min_cutoff (Hz) or beta given:
+        the One-Euro filter with them (the other at its default).
     max_gap: runs of at most this many frames with nobody found, between two frames with the
         person, are interpolated (and reported); 0 turns this off.
     refine: crop and refine (refine.py): the landmarker runs on a square crop around the person,
@@ -173,7 +175,11 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
                        info.name, REACQUIRE_SECONDS, tracker.switches, choice)
     poses, interpolated = filters.fill_gaps(poses, max_gap)
     if smooth:
-        poses = filters.smooth_poses(poses, min_cutoff=min_cutoff, beta=beta)
+        one_euro = min_cutoff is not None or beta is not None
+        poses = filters.smooth_poses(
+            poses, method="one_euro" if one_euro else "tracking",
+            min_cutoff=filters.DEFAULT_MIN_CUTOFF if min_cutoff is None else min_cutoff,
+            beta=filters.DEFAULT_BETA if beta is None else beta)
     missing = np.flatnonzero(~poses.has_person)
     if len(missing):
         logger.warning("%s: no person in %d of %d frames: %s", info.name, len(missing), len(poses),
