@@ -200,9 +200,10 @@ def write(results: dict, args) -> None:
              f"{TARGET}'s pose over its plate, as `compose.Stage` does). Region = `compose.repair_region` "
              f"(REPAIR_TRUST {REPAIR_TRUST}). PSNR (dB, mean ± s.e.m.) and MAE inside the region; person PSNR "
              "inside the target's exact person mask; s/frame the median wall time of the repair alone. "
-             "`bound`: the tokenizer's reconstruction of the true frame's crop, the ceiling of any iLAT row.",
+             "`bound`: the tokenizer's reconstruction of the true frame, tile by tile, the ceiling of any iLAT row.",
              "", f"Machine: {machine}.", ""]
-    lines.append("| method | " + " | ".join(f"{s} px region PSNR | person PSNR | MAE | s/frame" for s in results) + " |")
+    columns = " | ".join(f"{s} px region PSNR | person PSNR | MAE | s/frame" for s in results)
+    lines.append(f"| method | {columns} |")
     lines.append("|---|" + "---|---|---|---|" * len(results))
     for name in names:
         cells = []
@@ -222,7 +223,8 @@ def write(results: dict, args) -> None:
             if name == "holes":
                 continue
             diff = np.array(results[s]["methods"][name]["person_psnr_per_frame"]) - base
-            cells.append(f"{name} {diff.mean():+.2f} ± {diff.std() / np.sqrt(len(diff)):.2f} ({100 * (diff > 0).mean():.0f}%)")
+            sem = diff.std() / np.sqrt(len(diff))
+            cells.append(f"{name} {diff.mean():+.2f} ± {sem:.2f} ({100 * (diff > 0).mean():.0f}%)")
         lines.append(f"- {s} px: " + "; ".join(cells))
     lines.append("")
     if args.notes:
@@ -236,7 +238,8 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "train":
         from ilat_video.data.repair_pairs import RepairPairs
 
-        fine_tune(sys.argv[2:], "bench_repair.py", lambda seed: RepairPairs(64, split="train", seed=seed, render_scale=3))
+        fine_tune(sys.argv[2:], "bench_repair.py",
+                  lambda seed: RepairPairs(64, split="train", seed=seed, render_scale=3))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60)

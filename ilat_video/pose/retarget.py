@@ -430,7 +430,8 @@ def _scale_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: 
     return _map_and_fill(drv, person, ref_full, ratio, drv_anchor, ref_anchor)
 
 
-def _map_and_fill(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, scale, drv_anchor, ref_anchor) -> np.ndarray:
+def _map_and_fill(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, scale, drv_anchor,
+                  ref_anchor) -> np.ndarray:
     """(T, 13, 3): every seen driving joint moved by scale x (joint - drv_anchor) + ref_anchor
     (scale and drv_anchor broadcast over frames and joints), then the joints not seen filled
     along the reference's own (`_CarryAlong`)."""
