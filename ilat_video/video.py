@@ -9,13 +9,14 @@ error, so a failed run never leaves a half-written video behind.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
 import threading
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -461,13 +462,14 @@ def read_frames(path: str | os.PathLike, *, max_frames: int | None = None,
     if max_frames is not None and max_frames < 0:
         raise ValueError(f"max_frames must be >= 0, got {max_frames}")
     with open_video(path) as video:
-        taken = 0
-        for i, frame in enumerate(video):
-            if max_frames is not None and taken >= max_frames:
-                break
-            if i % stride == 0:
-                taken += 1
-                yield frame
+        yield from every(video, stride, max_frames)
+
+
+def every(frames: Iterable, stride: int = 1, max_frames: int | None = None) -> Iterator:
+    """Every `stride`-th item of `frames` from the first, at most `max_frames` of them (None: all);
+    stops reading as soon as it has them."""
+    stop = None if max_frames is None else (max_frames - 1) * stride + 1 if max_frames > 0 else 0
+    return itertools.islice(frames, 0, stop, stride)
 
 
 def probe_video(path: str | os.PathLike) -> dict:

@@ -336,3 +336,21 @@ def test_truncated_video_keeps_the_frames_before_the_cut(tmp_path, caplog):
     with pytest.raises(VideoError, match=r"head\.mp4"):
         with open_video(head) as video:
             list(video)
+
+
+@settings(max_examples=80, deadline=None)
+@given(length=st.integers(0, 60), stride=st.integers(1, 7), max_frames=st.one_of(st.none(), st.integers(0, 20)))
+def test_every_takes_each_stride_th_frame_and_reads_no_further_than_it_needs(length, stride, max_frames):
+    from ilat_video.video import every
+
+    reads = []
+
+    def frames():
+        for i in range(length):
+            reads.append(i)
+            yield i
+
+    taken = list(every(frames(), stride, max_frames))
+    assert taken == list(range(length))[::stride][:max_frames]
+    if taken and max_frames is not None and len(taken) == max_frames:
+        assert len(reads) == taken[-1] + 1  # stops at the last frame it keeps

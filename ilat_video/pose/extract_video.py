@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from ..errors import NoPersonError, VideoError
-from ..video import open_video, prefetch
+from ..video import every, open_video, prefetch
 from . import filters
 from .landmarker import Landmarker, find_pose_model
 from .mapping import DEFAULT_HEAD, EXTRA_NAMES, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
@@ -214,13 +214,7 @@ def _taken(frames: Iterable[np.ndarray], info: _SourceInfo, max_frames: int | No
         info.total = -(-info.total // stride)
         if max_frames is not None:
             info.total = min(info.total, max_frames)
-    taken = 0
-    for index, frame in enumerate(frames):
-        if max_frames is not None and taken >= max_frames:
-            return
-        if index % stride == 0:
-            taken += 1
-            yield frame
+    yield from every(frames, stride, max_frames)
 
 
 def _picture_size(info: _SourceInfo, first: np.ndarray, scaled: bool) -> tuple[int, int]:
