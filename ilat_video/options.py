@@ -52,8 +52,10 @@ class RenderOptions:
     person moved away).
     repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
     from their surroundings (`compose.holes_in_person`, OpenCV); "body" also fills the target
-    skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" generates the
-    holes with iLAT; "none" lets the plate show through. Measured in `docs/results.md`.
+    skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" fills the holes
+    so, then regenerates what the warp trusts little (`compose.repair_region`) with iLAT, tile by
+    tile (`repair.py`; the model folder's `repair/` transformer when it has one); "none" lets the
+    plate show through. Measured in `docs/results.md`.
 
     top_k, temperature: both None = greedy (the paper's top-1); otherwise sampling among the
     `top_k` likeliest codes (all when None) at `temperature` (1 when None).
