@@ -187,14 +187,17 @@ def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
 
 
 def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
-                  trust: float = REPAIR_TRUST) -> np.ndarray:
+                  trust: float = REPAIR_TRUST, holes: np.ndarray | None = None) -> np.ndarray:
     """bool (H, W): what a repair model generates in one warped frame: the holes inside the warped
     person (`holes_in_person`), the target skeleton's core the warp left uncovered (`uncovered_body`),
     and the drawn pixels whose trust (confidence / alpha: seams, strong rotations, torsos drawn by
-    the fallback) is below `trust`."""
+    the fallback) is below `trust`. holes: `holes_in_person(warped, body_height)` when the caller
+    already has it."""
+    if holes is None:
+        holes = holes_in_person(warped, body_height)
     drawn = warped.alpha >= 0.5
     doubtful = drawn & (warped.confidence < trust * warped.alpha)
-    return holes_in_person(warped, body_height) | uncovered_body(warped, target_pose) | doubtful
+    return holes | uncovered_body(warped, target_pose) | doubtful
 
 
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
@@ -270,10 +273,11 @@ class Stage:
             if models is None:
                 raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
             height = body_height(self.reference)
-            region = repair_region(warped, pose, height)
+            holes = holes_in_person(warped, height)
+            region = repair_region(warped, pose, height, holes=holes)
             if region.any():  # the holes filled by OpenCV first: the condition then shows a fill to improve on
-                frame = ilat_repair(fill(frame, holes_in_person(warped, height)), region, pose, *models,
-                                    body_height=height, decode="expected")
+                frame = ilat_repair(fill(frame, holes), region, pose, *models, body_height=height,
+                                    decode="expected")
         elif repair != "none":
             holes = holes_in_person(warped, body_height(self.reference))
             if repair == "body":

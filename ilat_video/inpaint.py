@@ -168,7 +168,7 @@ def _check(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 @torch.inference_mode()
 def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed: int = 0,
-            pose: np.ndarray | None = None, target_pose: np.ndarray | None = None, context: float = CONTEXT, feather: float | None = None,
+            pose: np.ndarray | None = None, context: float = CONTEXT, feather: float | None = None,
             decode: str = "tokens", greedy: bool = True, top_k: int | None = None,
             temperature: float = 1.0, condition: str = "image",
             device: str | torch.device | None = None) -> np.ndarray:
@@ -177,9 +177,7 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
     tokenizer, transformer: a TS-VQGAN and an LA transformer that fit (`nn.loading.load_models`).
     seed: the sampler's generator when greedy=False (top_k / temperature); greedy is the paper's
     top-1 and deterministic. pose: the person's pose (13, 3) in the image's pixels, if known (read
-    by models with pose maps or reference-pose tokens; None: empty). target_pose: the pose the
-    filled picture shows, in the image's pixels (None: empty, "nobody here": a background plate;
-    a repair of a warped frame gives the person's pose). context: picture kept around
+    by models with pose maps or reference-pose tokens; None: empty). context: picture kept around
     the hole's box on each side, as a share of its longer side. feather: the blend's ramp inside
     the hole, in picture pixels (None: one model pixel, box side / S). decode: "tokens" (the
     paper: the picked tokens' codes) or "expected" (the mean code under the model's distribution:
@@ -202,8 +200,6 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
     crop = InpaintCrop.around(hole, size, context=context)
     region = crop.region(hole)
     person = empty_pose() if pose is None else crop.pose(np.asarray(pose, dtype=np.float32).reshape(NUM_JOINTS, 3))
-    target = empty_pose() if target_pose is None else crop.pose(
-        np.asarray(target_pose, dtype=np.float32).reshape(NUM_JOINTS, 3))
     if device is None:
         device = next(transformer.parameters()).device
     pixels = crop.image(image)
@@ -213,7 +209,7 @@ def inpaint(image: np.ndarray, hole: np.ndarray, tokenizer, transformer, *, seed
         prefilled = cv2.inpaint(pixels, region.astype(np.uint8), 3, cv2.INPAINT_TELEA)
         _, cond, _ = tokenizer.encode(image_to_tensor(prefilled)[None].to(device))
     inputs = model_inputs(tokenizer, reference, torch.from_numpy(region)[None].to(device),
-                          torch.from_numpy(target[None]).to(device), torch.from_numpy(person[None]).to(device),
+                          torch.from_numpy(empty_pose(1)).to(device), torch.from_numpy(person[None]).to(device),
                           needs_reference_pose=transformer.config.needs_reference_pose, condition=cond)
     generator = torch.Generator(device=device).manual_seed(int(seed)) if not greedy else None
     _, frames = sample_and_decode(tokenizer, transformer, inputs, expected=decode == "expected", greedy=greedy,

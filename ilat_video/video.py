@@ -468,8 +468,10 @@ def read_frames(path: str | os.PathLike, *, max_frames: int | None = None,
 def every(frames: Iterable, stride: int = 1, max_frames: int | None = None) -> Iterator:
     """Every `stride`-th item of `frames` from the first, at most `max_frames` of them (None: all);
     stops reading as soon as it has them."""
-    stop = None if max_frames is None else (max_frames - 1) * stride + 1 if max_frames > 0 else 0
-    return itertools.islice(frames, 0, stop, stride)
+    if max_frames is None:
+        return itertools.islice(frames, 0, None, stride)
+    last = (max_frames - 1) * stride  # the index of the last frame kept
+    return itertools.islice(frames, 0, max(0, last + 1), stride)
 
 
 def probe_video(path: str | os.PathLike) -> dict:

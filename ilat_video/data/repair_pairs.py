@@ -88,7 +88,8 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 j = int(rng.integers(video.num_frames))
                 pose = video.poses[j]
                 warped = warp_to_pose(reference, pose)
-                region = repair_region(warped, pose, height, trust=float(rng.uniform(*self.trust)))
+                holes = holes_in_person(warped, height)
+                region = repair_region(warped, pose, height, trust=float(rng.uniform(*self.trust)), holes=holes)
                 if not region.any():
                     continue
                 ys, xs = np.nonzero(region)
@@ -102,7 +103,7 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 crop_pose = torch.from_numpy(crop.pose(pose).astype(np.float32))
                 condition = warped.over(plate)
                 if self.prefill:
-                    condition = fill(condition, holes_in_person(warped, height))
+                    condition = fill(condition, holes)
                 yield {
                     "reference": image_to_tensor(crop.image(condition)),
                     "target": image_to_tensor(crop.image(video.render(j))),

@@ -45,13 +45,13 @@ def _image_array(image) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(array), "<image>"
 
 
-def _find_people(landmarker: Landmarker, array: np.ndarray, refine: bool, masks: bool, everyone: bool) -> list:
-    """[(landmarks (33, 3), mask or None)] of the people found in one image; with `everyone`, tiles
-    of it are searched too (MediaPipe's detector often returns only the most prominent person, and
-    the choice among several is to be told), else only when the whole image shows nobody."""
+def _find_people(landmarker: Landmarker, array: np.ndarray, refine: bool, masks: bool) -> list:
+    """[(landmarks (33, 3), mask or None)] of the people found in one image, its tiles searched too
+    (MediaPipe's detector often returns only the most prominent person, and the choice among
+    several is to be told)."""
     if not refine:
         return landmarker.detect_with_masks(array)
-    found = [(landmarks, mask) for landmarks, mask, _ in find_people(landmarker, array, everyone=everyone,
+    found = [(landmarks, mask) for landmarks, mask, _ in find_people(landmarker, array, everyone=True,
                                                                       with_masks=masks)]
     refined = []
     for landmarks, mask in found:
@@ -79,7 +79,7 @@ def extract_image_poses(image, *, model_path: str | os.PathLike | None = None, m
     """
     array, _ = _image_array(image)
     with Landmarker(find_pose_model(model_path), video=False, num_poses=max_people) as landmarker:
-        people = [landmarks_to_joints(p, head) for p, _ in _find_people(landmarker, array, refine, False, True)]
+        people = [landmarks_to_joints(p, head) for p, _ in _find_people(landmarker, array, refine, False)]
     people.sort(key=body_size, reverse=True)
     if not people:
         return np.zeros((0, NUM_JOINTS, 3), np.float32)
@@ -123,7 +123,7 @@ def extract_image_person(image, *, model_path: str | os.PathLike | None = None, 
     choice.check_inside(name, (array.shape[1], array.shape[0]))
     num_poses = 2 if choice.rule == "largest" else 5
     with Landmarker(find_pose_model(model_path), video=False, num_poses=num_poses, masks=True) as landmarker:
-        found = _find_people(landmarker, array, refine, True, True)
+        found = _find_people(landmarker, array, refine, True)
     if not found:
         raise NoPersonError(f"{name}: no person found in the image")
     landmarks, mask = found[_choose(found, choice, head, name, (array.shape[1], array.shape[0]))]
@@ -153,7 +153,7 @@ def extract_image_pose(image, *, model_path: str | os.PathLike | None = None, he
     choice.check_inside(name, (array.shape[1], array.shape[0]))
     num_poses = 2 if choice.rule == "largest" else 5
     with Landmarker(find_pose_model(model_path), video=False, num_poses=num_poses) as landmarker:
-        found = _find_people(landmarker, array, refine, False, True)
+        found = _find_people(landmarker, array, refine, False)
     if not found:
         raise NoPersonError(f"{name}: no person found in the image")
     return landmarks_to_joints(found[_choose(found, choice, head, name, (array.shape[1], array.shape[0]))][0], head)

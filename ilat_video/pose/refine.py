@@ -192,14 +192,15 @@ def find_people(landmarker, frame: np.ndarray, *, everyone: bool, with_masks: bo
     return found
 
 
-TORSO_LANDMARKS = (11, 12, 23, 24)  # MediaPipe's shoulders and hips
+SHOULDER_LANDMARKS, HIP_LANDMARKS = [11, 12], [23, 24]  # MediaPipe's
+TORSO_LANDMARKS = SHOULDER_LANDMARKS + HIP_LANDMARKS
 MIN_TORSO_VISIBILITY = 0.5
 MIN_TILE_TORSO = 0.1  # a tile's find whose torso is shorter than this share of the tile is a false one
 
 
 def _torso_length(landmarks: np.ndarray) -> float:
     """Pixels from the shoulders' midpoint to the hips'."""
-    shoulders, hips = landmarks[[11, 12], :2].mean(axis=0), landmarks[[23, 24], :2].mean(axis=0)
+    shoulders, hips = landmarks[SHOULDER_LANDMARKS, :2].mean(axis=0), landmarks[HIP_LANDMARKS, :2].mean(axis=0)
     return float(np.hypot(*(shoulders - hips)))
 
 
@@ -207,7 +208,7 @@ def _has_torso(landmarks: np.ndarray, width: int | None = None, height: int | No
     """Whether a find shows a torso: shoulders and hips visible on average and, given the frame's
     size, inside it. A tile that sees only a shoe or a head finds "people" whose body is a guess,
     often running out of the picture."""
-    torso = landmarks[list(TORSO_LANDMARKS)]
+    torso = landmarks[TORSO_LANDMARKS]
     if float(np.mean(torso[:, 2])) < MIN_TORSO_VISIBILITY:
         return False
     if width is not None and height is not None:
