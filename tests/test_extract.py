@@ -177,13 +177,20 @@ def test_dribble_video(dribble):
     assert calls == [(i, 40) for i in range(1, 41)]
 
 
-def test_frames_and_path_agree_and_extraction_is_causal(dribble):
-    """Raw frames give what the file gives; VIDEO mode and the filter only look back in time."""
+def test_frames_and_path_agree_and_landmarks_are_causal(dribble):
+    """Raw frames give what the file gives; the landmarks (VIDEO mode, the crop that follows the
+    person) only look back in time: the first 10 frames' raw joints do not depend on what comes
+    after. The smoothing looks both ways (filters.smooth_track), so it is left out of that check."""
     result, _ = dribble
+    assert result.poses.fps == 12
     frames = np.stack(list(read_frames(DRIBBLE, max_frames=10)))
     poses = extract_poses(frames, fps=12)
     assert poses.fps == 12 and (poses.width, poses.height) == (1080, 1920)
-    assert np.allclose(poses.keypoints, result.poses.keypoints[:10], atol=1e-3)
+    assert np.allclose(poses.keypoints, extract_poses(DRIBBLE, max_frames=10).keypoints, atol=1e-3)
+    raw = extract_poses(frames, fps=12, smooth=False)
+    longer = extract_poses(DRIBBLE, max_frames=20, smooth=False)
+    assert np.allclose(raw.keypoints, longer.keypoints[:10], atol=1e-3)
+    assert not np.allclose(poses.keypoints, result.poses.keypoints[:10], atol=1e-3)  # smoothing saw ahead
 
 
 def test_downscaled_extraction_maps_back_to_full_size(small_dribble):

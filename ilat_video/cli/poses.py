@@ -50,7 +50,8 @@ def _ranges(frames) -> str:
 @click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write VIDEO with the skeleton drawn on it (.mp4), to check the poses by eye.")
 @click.option("--smooth/--no-smooth", default=True, show_default=True,
-              help="Smooth the joints over time to remove jitter (a tracking filter; docs/poses.md).")
+              help="Smooth the joints over time to remove jitter (a Kalman smoother over the whole video; "
+                   "docs/poses.md).")
 @click.option("--min-cutoff", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Smooth with the One-Euro filter instead, this cutoff (Hz) for a still joint (its default 0.5); "
                    "lower = smoother.")

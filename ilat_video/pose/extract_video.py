@@ -106,9 +106,10 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
         (H, W, 3) RGB frames (all the same size; consumed one at a time).
     model_path: the .task model (default: see find_pose_model).
     fps: frame rate of raw frames (default 30); a video's own rate is used for files.
-    smooth: smooth the joint positions over time (`filters.smooth_poses`): the tracking filter
-        (a constant-velocity Kalman filter per joint) by default; min_cutoff (Hz) or beta given:
-        the One-Euro filter with them (the other at its default).
+    smooth: smooth the joint positions over time (`filters.smooth_poses`): the two-sided
+        smoother (a constant-velocity Kalman smoother per joint, over the whole sequence forwards
+        and back) by default; min_cutoff (Hz) or beta given: the One-Euro filter with them (the
+        other at its default).
     max_gap: runs of at most this many frames with nobody found, between two frames with the
         person, are interpolated (and reported); 0 turns this off.
     refine: crop and refine (refine.py): the landmarker runs on a square crop around the person,
@@ -177,7 +178,7 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
     if smooth:
         one_euro = min_cutoff is not None or beta is not None
         poses = filters.smooth_poses(
-            poses, method="one_euro" if one_euro else "tracking",
+            poses, method="one_euro" if one_euro else "two_sided",
             min_cutoff=filters.DEFAULT_MIN_CUTOFF if min_cutoff is None else min_cutoff,
             beta=filters.DEFAULT_BETA if beta is None else beta)
     missing = np.flatnonzero(~poses.has_person)

@@ -1,28 +1,37 @@
-"""Temporal clean-up of pose sequences: causal smoothing and interpolation of short gaps.
+"""Temporal clean-up of pose sequences: smoothing and interpolation of short gaps.
 
-Two causal (streaming, one frame at a time) smoothers:
+Three smoothers; the first is the default (`smooth_poses`):
 
-`TrackingFilter`, the default: a Kalman filter per joint with a constant-velocity model. It
-predicts each joint from its estimated velocity, so a joint moving steadily is followed without
+`smooth_track`, two-sided: a constant-velocity Kalman filter per point run over the whole
+sequence forwards, then corrected backwards (the Rauch-Tung-Striebel smoother), so each estimate
+uses the frames after it as well as those before. It does not trail a moving joint (no lag) and
+weighs a sample that jumps against both its neighbours. Extraction always has the whole sequence
+(poses are extracted before a frame is drawn), so nothing is lost by looking ahead.
+
+`TrackingFilter`, causal (one frame at a time, for a live stream): the same model forwards only.
+It predicts each joint from its estimated velocity, so a joint moving steadily is followed without
 lag, and it weighs each observation by the landmarker's confidence in it: a joint the landmarker
 is unsure of (usually the one that jumps) moves the estimate less. Per joint and frame, with `dt`
 seconds since the previous frame, position p and velocity v:
 
-    predict:  p = p + v dt;  P = F P F' + q [[dt^3/3, dt^2/2], [dt^2/2, dt]]
+    predict:  p = p + v dt;  P = F P F' + q [[dt^3/3, dt^2/2], [dt^2/2, dt]],  F = [[1, dt], [0, 1]]
     observe:  measurement variance r = 1 / confidence^confidence_power
               K = P[:, 0] / (P[0, 0] + r);  (p, v) += K (x - p);  P = (I - K [1, 0]) P
 
-The gains depend on the settings, the confidences and dt, never on the positions, so the filter is
+and backwards, for the two-sided smoother, from the last frame of a run to its first:
+
+    C = P F' inv(P_predicted next);  (p, v) += C ((p, v)_smoothed next - (p, v)_predicted next)
+
+The gains depend on the settings, the confidences and dt, never on the positions, so both are
 linear: scaling or shifting the input does the same to the output, and neither the resolution nor
 the person's size in the frame changes the smoothing. `acceleration_noise` q says how freely a
 joint's velocity changes (per second^3), relative to the noise of a fully confident observation
-(r = 1); lower = smoother and later. As the model runs in seconds, a low frame rate (a joint
-moves far between frames) is smoothed less. A joint with confidence 0 is not observed: it is
-passed through and its track starts afresh when it is seen again. Both coordinates of a joint
-share one gain.
+(r = 1); lower = smoother. As the model runs in seconds, a low frame rate (a joint moves far
+between frames) is smoothed less. A point with confidence 0 is not observed: it is passed through
+and its track starts afresh when it is seen again. Both coordinates of a point share one gain.
 
-`OneEuroFilter` (Casiez, Roussel and Vogel, CHI 2012), the previous default, kept for comparison
-and for callers that set its cutoffs: a low-pass filter whose cutoff rises with speed:
+`OneEuroFilter` (Casiez, Roussel and Vogel, CHI 2012), the default before the Kalman filters,
+kept for callers that set its cutoffs: a causal low-pass filter whose cutoff rises with speed:
 
     alpha(cutoff) = 1 / (1 + 1 / (2 * pi * cutoff * dt))
     speed_hat     = lowpass(|x - x_hat_prev| / dt, alpha(d_cutoff))
@@ -31,12 +40,13 @@ and for callers that set its cutoffs: a low-pass filter whose cutoff rises with 
 
 Here x is a joint's 2-D position in units of the frame's larger side.
 
-The tracking defaults were chosen on synthetic people with exact joints, extracted by MediaPipe
-(`benchmarks/bench_smoothing.py`, results in `benchmarks/results/smoothing.md`): on clips not used
-to choose them it halves the frame-to-frame jitter (second difference of the error) with a lag of
-about two thirds of a frame, for a few percent more mean error (a causal filter trails moving
-joints a little). The One-Euro defaults take off a tenth of the jitter; tuned to halve it, the
-One-Euro filter lags about a frame and adds more error.
+Settings were chosen on synthetic people with exact joints, extracted by MediaPipe
+(`benchmarks/bench_smoothing.py`, results in `benchmarks/results/smoothing.md`). On clips not used
+to choose them the two-sided smoother takes off most of the frame-to-frame jitter (second
+difference of the error) and lowers the error, with no lag; a causal filter cannot do both: the
+tracking filter halves the jitter for a few percent more error and about two thirds of a frame of
+lag (it trails moving joints), and the One-Euro filter tuned to halve it lags about a frame and
+adds more error.
 """
 from __future__ import annotations
 
@@ -49,11 +59,19 @@ from .sequence import PoseSequence
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrackingFilter", "track", "OneEuroFilter", "one_euro", "smooth_poses", "fill_gaps",
-           "SMOOTHING_METHODS", "DEFAULT_ACCELERATION_NOISE", "DEFAULT_CONFIDENCE_POWER",
-           "DEFAULT_MIN_CUTOFF", "DEFAULT_BETA", "DEFAULT_D_CUTOFF", "GAP_CONFIDENCE"]
+__all__ = ["smooth_track", "TrackingFilter", "track", "OneEuroFilter", "one_euro", "smooth_poses", "fill_gaps",
+           "SMOOTHING_METHODS", "DEFAULT_SMOOTHER_NOISE", "DEFAULT_SMOOTHER_POWER", "DEFAULT_ACCELERATION_NOISE",
+           "DEFAULT_CONFIDENCE_POWER", "DEFAULT_MIN_CUTOFF", "DEFAULT_BETA", "DEFAULT_D_CUTOFF", "GAP_CONFIDENCE"]
 
-SMOOTHING_METHODS = ("tracking", "one_euro")
+SMOOTHING_METHODS = ("two_sided", "tracking", "one_euro")
+
+# Two-sided smoother defaults, chosen with benchmarks/bench_smoothing.py on synthetic people and on
+# real motion (Penn Action labels) given MediaPipe's errors: the least error on both, no error added.
+DEFAULT_SMOOTHER_NOISE = 10000.0  # per second^3, relative to a confident joint's noise
+DEFAULT_SMOOTHER_POWER = 2.0  # an observation's variance is 1 / confidence ** this
+# A run's first velocity is unknown: its variance is this x the first sample's variance per frame^2
+# (large enough to be diffuse, small enough to keep float64 precise).
+_DIFFUSE = 1e8
 
 # Tracking filter defaults, chosen with benchmarks/bench_smoothing.py (synthetic people with exact
 # joints, extracted by MediaPipe; see benchmarks/results/smoothing.md).
@@ -129,10 +147,7 @@ class TrackingFilter:
         q = self.acceleration_noise
         p00, p01, p11 = np.moveaxis(self._p[go], -1, 0)
         pos = self._x[go] + self._v[go] * dt
-        # predict: constant velocity, white acceleration noise of density q
-        p00 = p00 + 2 * dt * p01 + dt * dt * p11 + q * dt ** 3 / 3
-        p01 = p01 + dt * p11 + q * dt * dt / 2
-        p11 = p11 + q * dt
+        p00, p01, p11 = _predicted_covariance(p00, p01, p11, dt, q)
         # observe
         gain_x = p00 / (p00 + variance[go])
         gain_v = p01 / (p00 + variance[go])
@@ -140,6 +155,18 @@ class TrackingFilter:
         self._x[go] = pos + gain_x[..., None] * innovation
         self._v[go] = self._v[go] + gain_v[..., None] * innovation
         self._p[go] = np.stack([(1 - gain_x) * p00, (1 - gain_x) * p01, p11 - gain_v * p01], -1)
+
+
+def _all_or(mask: np.ndarray) -> np.ndarray | slice:
+    """An index for the points in `mask`: every point (a slice, no gathering) when all are in it."""
+    return slice(None) if mask.all() else mask
+
+
+def _predicted_covariance(p00, p01, p11, dt: float, q: float):
+    """One step of the constant-velocity model: the covariance (p00, p01, p11) of (position,
+    velocity) dt seconds on, with white acceleration noise of density q."""
+    return (p00 + 2 * dt * p01 + dt * dt * p11 + q * dt ** 3 / 3, p01 + dt * p11 + q * dt * dt / 2,
+            p11 + q * dt)
 
 
 def track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = None,
@@ -163,6 +190,96 @@ def track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = Non
     for t in range(len(values)):
         out[t] = filt(values[t], 1.0 / fps, confidence[t])
     return out
+
+
+def smooth_track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = None,
+                 acceleration_noise: float = DEFAULT_SMOOTHER_NOISE,
+                 confidence_power: float = DEFAULT_SMOOTHER_POWER) -> np.ndarray:
+    """Two-sided smoothing of a whole track: values (T, ..., D) sampled at `fps`; the same shape.
+
+    The constant-velocity Kalman filter of `TrackingFilter` run forwards over the track, then
+    corrected backwards (Rauch-Tung-Striebel): each estimate uses the frames after it as well as
+    those before, so a moving joint is not trailed (no lag), and a sample that jumps is weighed
+    against both neighbours. The track's start has no velocity prior (diffuse), which makes the
+    result the same whichever way time runs: reversing the track reverses the output. Needs the
+    whole track (extraction has it; a live stream would use `track`).
+
+    confidence: optional (T, ...) in [0, 1] (default all 1): an observation's variance is
+        1 / confidence ** confidence_power; a point with confidence 0 is returned unchanged and
+        splits its track: the runs on either side are smoothed on their own.
+    Linear like `track`: scaling or shifting the input does the same to the output.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if not acceleration_noise > 0:
+        raise ValueError(f"acceleration_noise must be positive, got {acceleration_noise}")
+    if not confidence_power >= 0:
+        raise ValueError(f"confidence_power must be >= 0, got {confidence_power}")
+    if confidence is None:
+        confidence = np.ones(values.shape[:-1])
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.shape != values.shape[:-1]:
+        raise ValueError(f"confidence must have shape {values.shape[:-1]}, got {confidence.shape}")
+    if np.any(confidence < 0) or np.any(confidence > 1) or np.any(np.isnan(confidence)):
+        raise ValueError("confidence must lie in [0, 1]")
+    if len(values) == 0:
+        return values.copy()
+    steps, shape = len(values), values.shape[1:]
+    x = values.reshape(steps, -1, shape[-1])  # (T, N, D)
+    seen = confidence.reshape(steps, -1) > 0  # (T, N)
+    variance = np.ones_like(confidence.reshape(steps, -1))
+    variance[seen] = confidence.reshape(steps, -1)[seen] ** -confidence_power
+    dt, q = 1.0 / fps, float(acceleration_noise)
+    # forward: filtered state (pos, vel) and covariance (p00, p01, p11) per step, and the predicted
+    # ones each step was updated from; `linked[t]`: step t continues the run of step t - 1
+    pos, vel = np.zeros_like(x), np.zeros_like(x)
+    cov = np.zeros(x.shape[:2] + (3,))
+    pred_pos, pred_vel = np.zeros_like(x), np.zeros_like(x)
+    pred_cov = np.zeros_like(cov)
+    linked = np.zeros(seen.shape, bool)
+    for t in range(steps):
+        new = seen[t] if t == 0 else seen[t] & ~seen[t - 1]
+        pos[t, new], vel[t, new] = x[t, new], 0.0
+        cov[t, new] = np.stack([variance[t, new], np.zeros(new.sum()), _DIFFUSE * variance[t, new] / dt ** 2], -1)
+        if t == 0:
+            continue
+        go = seen[t] & seen[t - 1]
+        linked[t] = go
+        if not go.any():
+            continue
+        go = _all_or(go)
+        p00, p01, p11 = np.moveaxis(cov[t - 1, go], -1, 0)
+        pp = pred_pos[t, go] = pos[t - 1, go] + vel[t - 1, go] * dt
+        pred_vel[t, go] = vel[t - 1, go]
+        p00, p01, p11 = _predicted_covariance(p00, p01, p11, dt, q)
+        pred_cov[t, go] = np.stack([p00, p01, p11], -1)
+        gain_x = p00 / (p00 + variance[t, go])
+        gain_v = p01 / (p00 + variance[t, go])
+        innovation = x[t, go] - pp
+        pos[t, go] = pp + gain_x[:, None] * innovation
+        vel[t, go] = vel[t - 1, go] + gain_v[:, None] * innovation
+        cov[t, go] = np.stack([(1 - gain_x) * p00, (1 - gain_x) * p01, p11 - gain_v * p01], -1)
+    # backward: where step t + 1 continues step t's run, correct t by what t + 1 learned later
+    for t in range(steps - 2, -1, -1):
+        go = linked[t + 1]
+        if not go.any():
+            continue
+        go = _all_or(go)
+        a, b, c = np.moveaxis(cov[t, go], -1, 0)  # filtered covariance at t
+        p, r, s = np.moveaxis(pred_cov[t + 1, go], -1, 0)  # predicted covariance at t + 1
+        det = p * s - r * r
+        # C = P_t F' inv(P_pred), F = [[1, dt], [0, 1]]: P_t F' = [[a + b dt, b], [b + c dt, c]]
+        m00, m01, m10, m11 = a + b * dt, b, b + c * dt, c
+        c00, c01 = (m00 * s - m01 * r) / det, (m01 * p - m00 * r) / det
+        c10, c11 = (m10 * s - m11 * r) / det, (m11 * p - m10 * r) / det
+        dpos = pos[t + 1, go] - pred_pos[t + 1, go]
+        dvel = vel[t + 1, go] - pred_vel[t + 1, go]
+        pos[t, go] = pos[t, go] + c00[:, None] * dpos + c01[:, None] * dvel
+        vel[t, go] = vel[t, go] + c10[:, None] * dpos + c11[:, None] * dvel
+    out = x.copy()
+    out[seen] = pos[seen]
+    return out.reshape(values.shape)
 
 
 def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
@@ -235,39 +352,56 @@ def one_euro(values: np.ndarray, fps: float, *, valid: np.ndarray | None = None,
 
 
 def smooth_poses(poses: PoseSequence, *, method: str | None = None,
-                 acceleration_noise: float = DEFAULT_ACCELERATION_NOISE,
-                 confidence_power: float = DEFAULT_CONFIDENCE_POWER,
+                 acceleration_noise: float | None = None, confidence_power: float | None = None,
                  min_cutoff: float = DEFAULT_MIN_CUTOFF, beta: float = DEFAULT_BETA,
                  d_cutoff: float = DEFAULT_D_CUTOFF) -> PoseSequence:
-    """Causal smoothing of every joint's (x, y); confidences and empty frames are left as they are.
+    """Smoothing of every joint's (x, y) over time; confidences and empty frames are left as they are.
 
-    method: "tracking" (TrackingFilter: acceleration_noise, confidence_power) or "one_euro"
-        (OneEuroFilter: min_cutoff, beta, d_cutoff, in units of max(width, height)). None (the
-        default): "tracking", unless a One-Euro setting other than its default is given, which
-        asks for the One-Euro filter (so callers that tune its cutoffs keep getting it).
-    Frames with no person split the sequence into separately filtered runs; a joint with
-    confidence 0 is left as it is and its track starts afresh when it is seen again.
+    method: "two_sided" (`smooth_track`: the whole sequence, forwards and backwards; no lag),
+        "tracking" (`TrackingFilter`: causal, frame by frame), both with acceleration_noise and
+        confidence_power (None: each method's default), or "one_euro" (OneEuroFilter: min_cutoff,
+        beta, d_cutoff, in units of max(width, height)). None (the default): "two_sided", unless a
+        One-Euro setting other than its default is given, which asks for the One-Euro filter (so
+        callers that tune its cutoffs keep getting it).
+    The two Kalman methods smooth the hand and foot points (extras) the same way; the One-Euro
+    filter leaves them as they are. Frames with no person split the sequence into separately
+    smoothed runs; a point with confidence 0 is left as it is and its track starts afresh when it
+    is seen again.
     """
     if method is None:
         one_euro_asked = (min_cutoff, beta, d_cutoff) != (DEFAULT_MIN_CUTOFF, DEFAULT_BETA, DEFAULT_D_CUTOFF)
-        method = "one_euro" if one_euro_asked else "tracking"
+        method = "one_euro" if one_euro_asked else "two_sided"
     if method not in SMOOTHING_METHODS:
         raise ValueError(f"method must be one of {', '.join(SMOOTHING_METHODS)}, got {method!r}")
     if len(poses) == 0:
         return poses
-    out = poses.keypoints.copy()
-    if method == "tracking":
-        smoothed = track(poses.xy, poses.fps, confidence=np.clip(poses.confidence, 0.0, 1.0),
-                         acceleration_noise=acceleration_noise, confidence_power=confidence_power)
-        out[..., :2] = smoothed.astype(np.float32)
-    else:
+    if method == "one_euro":
         scale = float(max(poses.width, poses.height))
-        xy = poses.xy.astype(np.float64) / scale
-        smoothed = one_euro(xy, poses.fps, valid=poses.has_person, min_cutoff=min_cutoff, beta=beta,
-                            d_cutoff=d_cutoff)
+        out = poses.keypoints.copy()
+        smoothed = one_euro(poses.xy.astype(np.float64) / scale, poses.fps, valid=poses.has_person,
+                            min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff)
         out[..., :2] = (smoothed * scale).astype(np.float32)
-    out[~poses.has_person] = 0.0
-    return poses.replace(keypoints=out)
+        out[~poses.has_person] = 0.0
+        return poses.replace(keypoints=out)
+    if method == "two_sided":
+        settings = (DEFAULT_SMOOTHER_NOISE if acceleration_noise is None else acceleration_noise,
+                    DEFAULT_SMOOTHER_POWER if confidence_power is None else confidence_power)
+        smoother = smooth_track
+    else:
+        settings = (DEFAULT_ACCELERATION_NOISE if acceleration_noise is None else acceleration_noise,
+                    DEFAULT_CONFIDENCE_POWER if confidence_power is None else confidence_power)
+        smoother = track
+
+    def smoothed(points: np.ndarray) -> np.ndarray:  # (T, K, 3) -> the same, (x, y) smoothed
+        out = points.copy()
+        xy = smoother(points[..., :2], poses.fps, confidence=np.clip(points[..., 2], 0.0, 1.0),
+                      acceleration_noise=settings[0], confidence_power=settings[1])
+        out[..., :2] = xy.astype(np.float32)
+        out[~poses.has_person] = 0.0
+        return out
+
+    extras = None if poses.extras is None else smoothed(poses.extras)
+    return poses.replace(keypoints=smoothed(poses.keypoints), extras=extras)
 
 
 def fill_gaps(poses: PoseSequence, max_gap: int) -> tuple[PoseSequence, np.ndarray]:

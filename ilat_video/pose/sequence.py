@@ -118,7 +118,7 @@ class PoseSequence:
         """A copy with some fields changed (validated again).
 
         New `keypoints` without `extras=`: the extras stay only if the frame count is unchanged (they
-        remain frame-aligned; smoothing and gap filling of the joints keep them as they were) and
+        remain frame-aligned; gap filling of the joints keeps them as they were) and
         are dropped, with a debug log, if it changes. A caller that moves joints to other places
         must pass `extras=` (moved ones, or None) itself.
         """
