@@ -1,8 +1,8 @@
 """Frames at the photo's own size: a background plate, the reference person warped over it.
 
     stage = Stage.prepare(photo, mask, pose, extras, max_side=1280)   # once per video
-    for target_pose in poses:                                          # in the photo's pixels
-        frame, warped = stage.frame(target_pose)                       # uint8 (H', W', 3), WarpResult
+    for target_pose, target_extras in zip(poses, extras):             # in the photo's pixels
+        frame, warped = stage.frame(target_pose, target_extras=target_extras)  # uint8 (H', W', 3), WarpResult
 
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
@@ -255,19 +255,23 @@ class Stage:
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
         reference = prepare_reference(image, mask, pose, extras)
         hole = person_hole(mask, body_height(reference))
-        return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose), hole=hole,
-                   size=size, scale=(size[0] / width, size[1] / height))
+        return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose),
+                   hole=hole, size=size, scale=(size[0] / width, size[1] / height))
 
-    def frame(self, target_pose: np.ndarray, *, repair: str = "none", models=None) -> tuple[np.ndarray, WarpResult]:
+    def frame(self, target_pose: np.ndarray, *, target_extras: np.ndarray | None = None, repair: str = "none",
+              models=None) -> tuple[np.ndarray, WarpResult]:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
+        target_extras: the target's (10, 3) hand and foot points in the photo's pixels, or None: the
+        hands and feet follow them where the reference and they are confident (`warp_to_pose`).
         repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
         surroundings (OpenCV); "body" also the target body the warp left uncovered; "ilat" fills
         the holes so, then regenerates `repair_region` (holes, uncovered body, low-trust pixels)
         with iLAT under the target pose, tile by tile, decoding the expected codes (`repair.py`;
         `models` = (tokenizer, transformer)); "none" leaves the plate showing through."""
         pose = scale_points(target_pose, *self.scale)
-        warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]))
+        extras = None if target_extras is None else scale_points(target_extras, *self.scale)
+        warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]), target_extras=extras)
         frame = warped.over(self.plate)
         if repair == "ilat":
             if models is None:

@@ -31,7 +31,7 @@ FRAMES = ("photo", "square")
 PLATES = ("inpaint", "patches", "ilat", "none")
 SQUARE_ONLY = ("top_k", "temperature", "background", "decode", "views", "personalize", "personalize_transformer",
                "keep_still")
-PHOTO_ONLY = ("plate", "repair", "max_side")
+PHOTO_ONLY = ("plate", "repair", "max_side", "extremities")
 # What fills the holes the warp leaves inside the person (a hand moved off the hip, the crotch on a
 # step, tears at bent joints): OpenCV's inpainting from their surroundings, iLAT's, or nothing.
 REPAIRS = ("holes", "body", "ilat", "none")
@@ -56,6 +56,10 @@ class RenderOptions:
     so, then regenerates what the warp trusts little (`compose.repair_region`) with iLAT, tile by
     tile (`repair.py`; the model folder's `repair/` transformer when it has one); "none" lets the
     plate show through. Measured in `docs/results.md`.
+    extremities: on the photo path, hands and feet follow the driving poses' own hand and foot
+    points (MediaPipe's knuckles, heels and toes) where both the photo and the driving frame show
+    them confidently (`warp/`); False: they move rigidly with the forearms and shanks, as they do
+    wherever either lacks them.
 
     top_k, temperature: both None = greedy (the paper's top-1); otherwise sampling among the
     `top_k` likeliest codes (all when None) at `temperature` (1 when None).
@@ -85,6 +89,7 @@ class RenderOptions:
     plate: str = "inpaint"
     repair: str = "holes"
     max_side: int | None = None
+    extremities: bool = True
     top_k: int | None = None
     temperature: float | None = None
     background: str = "unchanged"

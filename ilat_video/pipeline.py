@@ -188,8 +188,8 @@ class Animator:
                 stride = 1
             else:
                 poses = load_poses(path)
-        if stride > 1:
-            poses = poses.replace(keypoints=poses.keypoints[::stride], fps=poses.fps / stride)
+        if stride > 1:  # a slice keeps the hand and foot points with their frames
+            poses = poses[::stride].replace(fps=poses.fps / stride)
         if max_frames is not None:
             poses = poses[:max_frames]
         if len(poses) == 0 or not poses.has_person.any():
@@ -255,9 +255,12 @@ class Animator:
                                   plate=options.plate, name=reference.name, models=models)
         told = set()
         total = len(plan.target)
+        # The driving hand and foot points, retargeted with the joints: the hands and feet follow them.
+        extras = plan.target.extras if options.extremities else None
         for t, pose in enumerate(plan.target.keypoints):
             with torch.inference_mode():
-                frame, warped = stage.frame(pose, repair=options.repair, models=repair_models)
+                frame, warped = stage.frame(pose, target_extras=None if extras is None else extras[t],
+                                            repair=options.repair, models=repair_models)
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

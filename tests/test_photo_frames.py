@@ -3,6 +3,7 @@ rule, the plate, the reference's own pixels carried to each pose, side-by-side p
 result's height, and bad input refused before any output."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -27,8 +28,10 @@ from ilat_video.compose import (
 from ilat_video.errors import IlatError, NoPersonError
 from ilat_video.fileio import load_image
 from ilat_video.options import RenderOptions
-from ilat_video.pipeline import Animator
+from ilat_video.pipeline import Animator, Reference
 from ilat_video.pose.extract import extract_image_person
+from ilat_video.pose.sequence import PoseSequence
+from ilat_video.pose.skeleton import R_ANKLE
 from ilat_video.video import read_frames
 
 PHOTO = Path(__file__).parent / "data" / "real" / "standing_hoodie_black_bg.png"
@@ -137,6 +140,37 @@ def test_a_moved_arm_changes_the_frame_near_the_arm_only(person):
     reach = np.linalg.norm(elbow - wrist) * 1.5
     near = np.minimum.reduce([np.hypot(xs - p[0], ys - p[1]) for p in (elbow, wrist, new_wrist)])
     assert (near < reach).mean() > 0.95
+
+
+def test_the_driving_hand_and_foot_points_reach_the_warp(person):
+    """A driving pose whose foot points turn the right foot: the animation's right foot turns (its
+    pixels change, and only near it) against the same driving poses without the points, or with
+    RenderOptions(extremities=False)."""
+    image, found = person
+    animator = Animator(*tiny_models(), device="cpu")
+    photo = Reference(image=image, pose=found.pose, name="hoodie", mask=found.mask, extras=found.extras)
+    ankle = found.pose[R_ANKLE, :2]
+    turned = found.extras.copy()
+    c, s = np.cos(np.radians(40)), np.sin(np.radians(40))
+    turned[[6, 8], :2] = ankle + (found.extras[[6, 8], :2] - ankle) @ np.array([[c, s], [-s, c]], np.float32)
+    height, width = image.shape[:2]
+    poses = PoseSequence(np.stack([found.pose, found.pose]), width, height, 30.0, "a turned foot",
+                           extras=np.stack([found.extras, turned]))
+    options = RenderOptions(max_side=256, plate="none", repair="none")
+    followed = list(animator.generate(animator.plan(photo, poses, retarget="none"), options))
+    carried = list(animator.generate(animator.plan(photo, poses.without_extras(), retarget="none"), options))
+    rigid = list(animator.generate(animator.plan(photo, poses, retarget="none"),
+                                   dataclasses.replace(options, extremities=False)))
+    assert all(np.array_equal(a, b) for a, b in zip(rigid, carried))
+    assert np.abs(followed[0].astype(int) - carried[0]).mean() < 0.5  # the photo's own points: the photo
+    changed = np.abs(followed[1].astype(int) - carried[1]).max(axis=2) > 8
+    assert changed.sum() > 30
+    scale = (followed[1].shape[1] / width, followed[1].shape[0] / height)
+    toe, new_toe, foot = (scale_points(p, *scale)[:2] for p in (found.extras[8], turned[8], found.pose[R_ANKLE]))
+    reach = 1.5 * max(np.linalg.norm(toe - foot), 4.0)
+    ys, xs = np.nonzero(changed)
+    near = np.minimum.reduce([np.hypot(xs - p[0], ys - p[1]) for p in (foot, toe, new_toe)])
+    assert (near < reach).all()
 
 
 def test_the_animator_writes_photo_sized_frames_with_side_panels_at_that_height(person, tmp_path):

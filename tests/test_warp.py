@@ -2,6 +2,7 @@
 parts over a plain background, and on a real photo with MediaPipe's pose and mask."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from pathlib import Path
@@ -97,11 +98,62 @@ def segment_distance_map(shape, a, b) -> np.ndarray:
     return warp.segment_distance(xs, ys, a, b)
 
 
+# Hand and foot points of STANDING (pose.mapping.EXTRA_NAMES order: r/l index, r/l pinky, r/l thumb,
+# r/l heel, r/l toe), as offsets from the wrist or ankle in torso heights: hands hanging down, feet
+# seen from the side-front, toes turned out.
+EXTRA_OFFSETS = np.array([[-0.04, 0.14], [0.04, 0.14], [0.04, 0.14], [-0.04, 0.14], [-0.07, 0.06], [0.07, 0.06],
+                          [0.03, 0.10], [-0.03, 0.10], [-0.22, 0.12], [0.22, 0.12]])
+EXTRA_JOINTS = (R_WRIST, L_WRIST, R_WRIST, L_WRIST, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE, R_ANKLE, L_ANKLE)
+HAND_COLOURS = ((250, 120, 120), (120, 250, 120))
+FOOT_COLOURS = ((30, 30, 90), (90, 30, 30))
+
+
+def standing_extras(pose: np.ndarray) -> np.ndarray:
+    extras = np.ones((10, 3), np.float32)
+    extras[:, :2] = pose[list(EXTRA_JOINTS), :2] + EXTRA_OFFSETS * torso_height(pose)
+    return extras
+
+
+def draw_person_with_hands_and_feet(pose: np.ndarray, extras: np.ndarray, height: int, width: int):
+    """draw_person, and textured hands (wrist to past the knuckles) and feet (ankle, heel, toe)."""
+    image, mask = draw_person(pose, height, width)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    unit = torso_height(pose)
+    strokes = []
+    for side, (wrist, index, pinky) in enumerate(((R_WRIST, 0, 2), (L_WRIST, 1, 3))):
+        knuckles = extras[[index, pinky], :2].mean(0)
+        tip = pose[wrist, :2] + 1.3 * (knuckles - pose[wrist, :2])
+        strokes.append(([pose[wrist, :2], tip], 0.08, HAND_COLOURS[side]))
+    for side, (ankle, heel, toe) in enumerate(((R_ANKLE, 6, 8), (L_ANKLE, 7, 9))):
+        strokes.append(([pose[ankle, :2], extras[heel, :2], extras[toe, :2], pose[ankle, :2]], 0.05,
+                        FOOT_COLOURS[side]))
+    out = image.astype(np.float32)
+    for i, (points, radius, colour) in enumerate(strokes):
+        part = np.zeros((height, width), np.uint8)
+        points = np.round(np.array(points) * 16).astype(np.int32)
+        cv2.fillPoly(part, [points], 1, cv2.LINE_8, shift=4)
+        cv2.polylines(part, [points], False, 1, max(1, round(2 * radius * unit)), cv2.LINE_8, shift=4)
+        texture = np.array(colour, np.float32) + 30 * (np.sin(0.8 * xs + 2 * i) * np.cos(0.9 * ys))[..., None]
+        inside = part.astype(bool)
+        out[inside] = texture[inside]
+        mask |= inside
+    return np.clip(np.round(out), 0, 255).astype(np.uint8), mask
+
+
 @pytest.fixture(scope="module")
 def person():
     pose = standing_pose(240, 160)
     image, mask = draw_person(pose, 240, 160)
     return image, mask, pose, warp.prepare_reference(image, mask, pose)
+
+
+@pytest.fixture(scope="module")
+def limbed():
+    """The drawn person with hands and feet, prepared with their points."""
+    pose = standing_pose(240, 160)
+    extras = standing_extras(pose)
+    image, mask = draw_person_with_hands_and_feet(pose, extras, 240, 160)
+    return image, mask, pose, extras, warp.prepare_reference(image, mask, pose, extras)
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +231,138 @@ def test_moving_one_forearm_of_a_real_photo(hoodie):
     person = ref.mask[face] >= 0.99
     assert person.mean() > 0.9
     assert np.array_equal(after.image[face][person], image[face][person])  # the face, pixel for pixel
+
+
+# --- (g) hands and feet follow the target's own hand and foot points --------------------------
+
+def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:
+    """The extras with `points` turned about `joint` by `degrees`."""
+    out = extras.copy()
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    out[list(points), :2] = pose[joint, :2] + (extras[list(points), :2] - pose[joint, :2]) @ np.array(
+        [[c, s], [-s, c]], np.float32)
+    return out
+
+
+def _foot_zone(pose: np.ndarray, extras_list, shape, reach: float) -> np.ndarray:
+    """Pixels within `reach` of the right foot (ankle to heel and to toe) under any of `extras_list`."""
+    zone = np.zeros(shape, bool)
+    ankle = pose[R_ANKLE, :2]
+    for extras in extras_list:
+        for k in (6, 8):  # right heel, right toe
+            zone |= segment_distance_map(shape, ankle, extras[k, :2]) <= reach
+    return zone
+
+
+def test_the_reference_extras_give_back_the_reference_with_hands_and_feet_on_their_own(limbed):
+    image, mask, pose, extras, ref = limbed
+    assert sorted(ref.extremities) == [warp.R_HAND, warp.L_HAND, warp.R_FOOT, warp.L_FOOT]
+    result = warp.warp_to_pose(ref, pose, target_extras=extras)
+    for part in ("right_hand", "left_hand", "right_foot", "left_foot"):  # drawn as parts of their own
+        assert (result.part_labels == warp.PART_NAMES.index(part)).any(), part
+    error = np.abs(result.image.astype(int) - image.astype(int))
+    assert error[mask].mean() < 1.0  # as without them (test_own_pose_gives_back_the_reference)
+    assert np.array_equal(result.alpha > 0.5, mask)
+    assert result.confidence[mask].min() > 0.99 and not result.skipped
+
+
+def test_the_reference_extras_give_back_a_real_photo(hoodie):
+    image, found, ref = hoodie
+    assert len(ref.extremities) == 4  # MediaPipe sees both hands and both feet here
+    result = warp.warp_to_pose(ref, found.pose, target_extras=found.extras)
+    assert (result.part_labels >= warp.R_HAND).any()
+    inside = found.mask >= 0.75
+    error = np.abs(result.image.astype(int) - image.astype(int))
+    assert error[inside].mean() < 1.0
+    assert (result.confidence[inside] > 0.99).mean() > 0.99
+    assert np.abs(result.alpha - ref.mask).max() < 1e-4
+
+
+@pytest.mark.parametrize("degrees", [-35, 25, 60])
+def test_moving_one_foots_points_changes_only_pixels_near_that_foot(limbed, degrees):
+    _image, mask, pose, extras, ref = limbed
+    turned = _turned_extras(pose, extras, R_ANKLE, (6, 8), degrees)
+    before = warp.warp_to_pose(ref, pose, target_extras=extras)
+    after = warp.warp_to_pose(ref, pose, target_extras=turned)
+    changed = _changed(before, after)
+    assert changed.sum() > 20
+    # stated distances from the old or the new foot: the pixels, 0.2 torso heights (1.5 shank radii);
+    # the confidence, 0.35 (the ankle's seam: 3 sigma = 2.25 shank radii around the ankle)
+    drawn = (before.image != after.image).any(-1) | (before.alpha != after.alpha) | (
+        before.part_labels != after.part_labels)
+    zone = _foot_zone(pose, (extras, turned), mask.shape, 0.2 * torso_height(pose))
+    assert not (drawn & ~zone).any(), f"{(drawn & ~zone).sum()} pixels changed away from the foot"
+    zone = _foot_zone(pose, (extras, turned), mask.shape, 0.35 * torso_height(pose))
+    assert not (changed & ~zone).any(), f"{(changed & ~zone).sum()} confidences changed away from the foot"
+    assert (after.part_labels == warp.R_FOOT).any()
+    # the toe's pixels went where the toe went
+    toe = np.round(turned[8, :2] - 0.15 * (turned[8, :2] - pose[R_ANKLE, :2])).astype(int)
+    assert after.part_labels[toe[1], toe[0]] == warp.R_FOOT
+
+
+def test_a_turned_hand_turns_at_the_wrist(limbed):
+    _image, mask, pose, extras, ref = limbed
+    turned = _turned_extras(pose, extras, L_WRIST, (1, 3, 5), 70)
+    result = warp.warp_to_pose(ref, pose, target_extras=turned)
+    knuckles = turned[[1, 3], :2].mean(0)
+    x, y = np.round(knuckles).astype(int)
+    assert result.part_labels[y, x] == warp.L_HAND and result.alpha[y, x] > 0.5
+    x, y = np.round(extras[[1, 3], :2].mean(0)).astype(int)  # where the knuckles were: empty now
+    assert result.alpha[y, x] == 0
+
+
+def _same(a: warp.WarpResult, b: warp.WarpResult) -> bool:
+    return (np.array_equal(a.image, b.image) and np.array_equal(a.alpha, b.alpha)
+            and np.array_equal(a.confidence, b.confidence) and np.array_equal(a.part_labels, b.part_labels)
+            and a.skipped == b.skipped)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_without_confident_target_extras_the_limbs_carry_hands_and_feet_as_before(limbed, seed):
+    """No target extras, or unconfident ones: bit for bit the warp of a reference that has no hands
+    or feet of its own (the forearms and shanks carry them, as before this option)."""
+    _image, _mask, pose, extras, ref = limbed
+    carried = dataclasses.replace(ref, extremities={})  # what the warp did before hands and feet
+    rng = np.random.default_rng(seed)
+    target = pose.copy()
+    target[:, :2] += rng.normal(0, 0.15 * torso_height(pose), (13, 2)).astype(np.float32)
+    moved = extras.copy()
+    moved[:, :2] += rng.normal(0, 0.1 * torso_height(pose), (10, 2)).astype(np.float32)
+    unsure = moved.copy()
+    unsure[:, 2] = ref.config.extras_confidence  # not above the threshold
+    old = warp.warp_to_pose(carried, target)
+    assert _same(warp.warp_to_pose(ref, target), old)
+    assert _same(warp.warp_to_pose(ref, target, target_extras=None), old)
+    assert _same(warp.warp_to_pose(ref, target, target_extras=unsure), old)
+    assert _same(warp.warp_to_pose(carried, target, target_extras=moved), old)  # the reference lacks them
+    assert not _same(warp.warp_to_pose(ref, target, target_extras=moved), old)
+
+
+def test_a_reference_without_extras_has_no_hands_or_feet_of_its_own(person):
+    image, mask, pose, ref = person
+    assert ref.extremities == {}
+    unsure = standing_extras(pose)
+    unsure[:, 2] = 0.3
+    assert warp.prepare_reference(image, mask, pose, unsure).extremities == {}
+
+
+@pytest.mark.parametrize("fold", ["heel on toe", "toe on ankle", "not a number", "turned round"])
+def test_a_folded_target_foot_falls_back_to_its_shank(limbed, fold):
+    _image, _mask, pose, extras, ref = limbed
+    bad = extras.copy()
+    if fold == "heel on toe":
+        bad[6, :2] = bad[8, :2]
+    elif fold == "toe on ankle":
+        bad[8, :2] = pose[R_ANKLE, :2]
+    elif fold == "not a number":
+        bad[8, :2] = np.nan
+    else:  # the foot pointing up the shank: a turn no ankle makes
+        bad = _turned_extras(pose, extras, R_ANKLE, (6, 8), 150)
+    carried = bad.copy()
+    carried[[6, 8], 2] = 0.0  # the right foot's points unknown: its shank carries it
+    result = warp.warp_to_pose(ref, pose, target_extras=bad)
+    assert not (result.part_labels == warp.R_FOOT).any() and (result.part_labels == warp.L_FOOT).any()
+    assert _same(result, warp.warp_to_pose(ref, pose, target_extras=carried))
 
 
 # --- (c) torsos that cannot be drawn fall back -------------------------------------------------
@@ -279,7 +463,12 @@ def test_any_target_pose_gives_consistent_outputs(seed, spread, drop):
     target[:, :2] += rng.normal(0, spread * torso_height(pose), (13, 2)).astype(np.float32)
     target[:, 2] = (rng.uniform(size=13) >= drop).astype(np.float32)
     out_shape = (int(rng.integers(40, 130)), int(rng.integers(40, 130)))
-    result = warp.warp_to_pose(ref, target, out_shape=out_shape)
+    extras = None
+    if rng.uniform() < 0.7:  # hand and foot points, some of them unsure
+        extras = standing_extras(pose)
+        extras[:, :2] += rng.normal(0, spread * torso_height(pose), (10, 2)).astype(np.float32)
+        extras[:, 2] = rng.uniform(size=10).astype(np.float32)
+    result = warp.warp_to_pose(ref, target, out_shape=out_shape, target_extras=extras)
     assert result.image.shape == out_shape + (3,) and result.image.dtype == np.uint8
     assert result.alpha.shape == result.confidence.shape == result.part_labels.shape == out_shape
     assert np.isfinite(result.alpha).all() and np.isfinite(result.confidence).all()
@@ -298,7 +487,8 @@ def _small_reference(image_bytes, mask_bytes, height, width):
     if key not in _SMALL:
         image = np.frombuffer(image_bytes, np.uint8).reshape(height, width, 3)
         mask = np.frombuffer(mask_bytes, bool).reshape(height, width)
-        _SMALL[key] = warp.prepare_reference(image, mask, standing_pose(height, width))
+        pose = standing_pose(height, width)
+        _SMALL[key] = warp.prepare_reference(image, mask, pose, standing_extras(pose))
     return _SMALL[key]
 
 

@@ -1,8 +1,9 @@
 """The body's parts as the warp sees them, the warp's options, and reading a pose.
 
 The parts (PART_NAMES) and their table: the joints each part needs, the bone that moves a limb,
-default radii, the joints that link two parts, the hand and foot points that extend forearms and
-shanks. How they are used: the package docstring (ilat_video/warp/__init__.py).
+default radii, the joints that link two parts, the hands and feet (EXTREMITIES: the limb that
+carries each, the hand and foot points that place it). How they are used: the package docstring
+(ilat_video/warp/__init__.py).
 """
 from __future__ import annotations
 
@@ -30,19 +31,26 @@ from ..pose.skeleton import (
 )
 
 PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forearm", "left_upper_arm",
-                               "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank")
-TORSO, HEAD_PART, R_UPPER, R_FORE, L_UPPER, L_FORE, R_THIGH, R_SHANK, L_THIGH, L_SHANK = range(10)
+                               "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank",
+                               "right_hand", "left_hand", "right_foot", "left_foot")
+(TORSO, HEAD_PART, R_UPPER, R_FORE, L_UPPER, L_FORE, R_THIGH, R_SHANK, L_THIGH, L_SHANK,
+ R_HAND, L_HAND, R_FOOT, L_FOOT) = range(14)
 BODY_LAYER, ARMS_LAYER = 0, 1
 ROOT_LIMBS = (R_UPPER, L_UPPER, R_THIGH, L_THIGH)  # limbs hanging from the torso
 PART_LAYER = (BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER,
-              BODY_LAYER, BODY_LAYER, BODY_LAYER, BODY_LAYER)
-# Joints each part needs (confident in both poses) to be drawn.
+              BODY_LAYER, BODY_LAYER, BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, BODY_LAYER, BODY_LAYER)
+# Joints each part needs (confident in both poses) to be drawn. A hand or foot also needs its limb
+# and its hand or foot points (EXTREMITIES); without them its limb carries it.
 PART_JOINTS: tuple[tuple[int, ...], ...] = (
     (R_SHOULDER, L_SHOULDER, R_HIP, L_HIP),
     (HEAD, R_SHOULDER, L_SHOULDER),
     (R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST),
     (R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE),
+    (R_WRIST,), (L_WRIST,), (R_ANKLE,), (L_ANKLE,),
 )
+# The parts every reference has (when their joints are seen); the hands and feet after them are
+# cut out of their limbs only when the reference shows their points (EXTREMITIES).
+BASE_PARTS = tuple(range(10))
 # Limbs: (start joint, end joint) of the bone that defines the transform.
 LIMB_BONES = {R_UPPER: (R_SHOULDER, R_ELBOW), R_FORE: (R_ELBOW, R_WRIST),
               L_UPPER: (L_SHOULDER, L_ELBOW), L_FORE: (L_ELBOW, L_WRIST),
@@ -51,7 +59,8 @@ LIMB_BONES = {R_UPPER: (R_SHOULDER, R_ELBOW), R_FORE: (R_ELBOW, R_WRIST),
 # Default radius of each part's capsule, x torso height (shoulder midpoint to hip midpoint); limbs
 # are refined from the person mask (the distance to its edge along the bone). The head's radius is
 # x the neck->nose distance, the torso's is how far it reaches beyond its 4 corners.
-DEFAULT_RADIUS = (0.14, 0.45, 0.12, 0.10, 0.12, 0.10, 0.17, 0.12, 0.17, 0.12)
+# A hand or foot takes its limb's radius (DEFAULT_RADIUS lists it for the table's sake).
+DEFAULT_RADIUS = (0.14, 0.45, 0.12, 0.10, 0.12, 0.10, 0.17, 0.12, 0.17, 0.12, 0.10, 0.10, 0.12, 0.12)
 # Joints linking two parts: (part a, part b, a overhangs b, b overhangs a, disc radius x the
 # smaller radius of the two; the torso's radius does not count). The disc is centred on the joint
 # (the neck: between shoulders and nose). A disc no wider than the narrower limb makes the overhang
@@ -62,10 +71,17 @@ LINKS = (
     (R_UPPER, R_FORE, True, True, 1.0), (L_UPPER, L_FORE, True, True, 1.0),
     (TORSO, R_THIGH, True, True, 1.0), (TORSO, L_THIGH, True, True, 1.0),
     (R_THIGH, R_SHANK, True, True, 1.0), (L_THIGH, L_SHANK, True, True, 1.0),
+    (R_FORE, R_HAND, True, True, 1.0), (L_FORE, L_HAND, True, True, 1.0),
+    (R_SHANK, R_FOOT, True, True, 1.0), (L_SHANK, L_FOOT, True, True, 1.0),
 )
-# Extras order (pose.extract.EXTRA_NAMES): r/l index, r/l pinky, r/l thumb, r/l heel, r/l toe.
-HAND_EXTRAS = {R_FORE: (0, 2), L_FORE: (1, 3)}  # index and pinky knuckles
-FOOT_EXTRAS = {R_SHANK: (6, 8), L_SHANK: (7, 9)}  # heel and toe
+# Hands and feet: part -> (the limb that carries it, its joint (wrist, ankle), its two hand or foot
+# points in the extras, pose.mapping.EXTRA_NAMES: r/l index, r/l pinky, r/l thumb, r/l heel, r/l
+# toe). A hand's points are the index and pinky knuckles, its bone wrist -> their midpoint; a foot's
+# are the heel and the toe, its bone ankle -> toe.
+EXTREMITIES = {R_HAND: (R_FORE, R_WRIST, (0, 2)), L_HAND: (L_FORE, L_WRIST, (1, 3)),
+               R_FOOT: (R_SHANK, R_ANKLE, (6, 8)), L_FOOT: (L_SHANK, L_ANKLE, (7, 9))}
+HANDS = (R_HAND, L_HAND)
+EXTREMITY_OF = {limb: part for part, (limb, _joint, _points) in EXTREMITIES.items()}  # limb -> its hand/foot
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,8 @@ class WarpConfig:
         scale) is collapsed and not drawn.
     seam_scale: source spread (x torso height) at which the seam confidence falls to 1/e.
     rotation_scale: degrees; anisotropy_scale, magnification_scale: natural logs (trust terms).
+    extras_confidence: hand and foot points with confidence <= this count as missing when a hand or
+        foot is to move on its own (both poses need them; otherwise its limb carries it).
     """
 
     min_confidence: float = 0.0
@@ -87,6 +105,7 @@ class WarpConfig:
     rotation_scale: float = 120.0
     anisotropy_scale: float = 0.4
     magnification_scale: float = 1.1
+    extras_confidence: float = 0.5
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",
@@ -118,6 +137,41 @@ def missing_reason(part: int, ok: np.ndarray, which: str) -> str | None:
         return (f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} missing in the {which} pose "
                 f"(no confidence or no position)")
     return None
+
+
+def extremity_bone(part: int, pose: np.ndarray, extras: np.ndarray | None, min_confidence: float
+                   ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """A hand's or foot's (joint (2,), tip (2,), width) in one pose: the wrist and the knuckles'
+    midpoint (width: index to pinky), or the ankle and the toe (width: heel to toe); float64. None
+    when the joint or either point is missing (confidence <= min_confidence or no position)."""
+    _limb, joint, indices = EXTREMITIES[part]
+    points = extra_points(extras, indices, min_confidence)
+    if points is None or not (np.isfinite(pose[joint, :2]).all() and pose[joint, 2] > min_confidence):
+        return None
+    start = pose[joint, :2].astype(np.float64)
+    tip = points.mean(0) if part in HANDS else points[1]
+    return start, tip, float(np.hypot(*(points[1] - points[0])))
+
+
+def extra_points(extras: np.ndarray | None, indices, min_confidence: float) -> np.ndarray | None:
+    """float64 (k, 2): the extras' points `indices`, or None when any is missing (confidence <=
+    min_confidence or no position) or there are no extras."""
+    if extras is None:
+        return None
+    points = np.asarray(extras, np.float64)[list(indices)]
+    if not (points[:, 2] > min_confidence).all() or not np.isfinite(points).all():
+        return None
+    return points[:, :2]
+
+
+def check_extras(extras, which: str) -> np.ndarray | None:
+    """The extras as float32 (10, 3), or None; IlatError naming `which` pose for another shape."""
+    if extras is None:
+        return None
+    extras = np.asarray(extras, np.float32)
+    if extras.shape != (10, 3):
+        raise IlatError(f"warp: {which} extras must be (10, 3) (pose.mapping.EXTRA_NAMES), got {extras.shape}")
+    return extras
 
 
 def neck_point(pose: np.ndarray) -> np.ndarray:

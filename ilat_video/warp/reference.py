@@ -3,7 +3,9 @@
 Each person pixel is given to one part (the nearest bone in units of the part's radius; arms own
 their whole capsule, being in front), each part also takes its neighbour's pixels within a disc
 at the joints that link them (the overhang), and each part's pixels are kept premultiplied in a
-crop of their own. The method: the package docstring (ilat_video/warp/__init__.py).
+crop of their own. Where the reference shows a hand's or foot's points, its limb's pixels are also
+cut in two (the limb without it, and the hand or foot) for targets that place it on its own. The
+method: the package docstring (ilat_video/warp/__init__.py).
 """
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from .geometry import shape_distance
 from .parts import (
     ARMS_LAYER,
+    BASE_PARTS,
     DEFAULT_RADIUS,
-    FOOT_EXTRAS,
-    HAND_EXTRAS,
+    EXTREMITIES,
+    EXTREMITY_OF,
+    HANDS,
     HEAD_PART,
     LIMB_BONES,
     LINKS,
@@ -30,7 +34,10 @@ from .parts import (
     ROOT_LIMBS,
     TORSO,
     WarpConfig,
+    check_extras,
     check_pose,
+    extra_points,
+    extremity_bone,
     joint_ok,
     missing_reason,
     neck_point,
@@ -56,6 +63,23 @@ class _PartCrop:
 
 
 @dataclass
+class Extremity:
+    """A hand or foot the reference shows (its points confident): what moves it on its own.
+
+    limb: the forearm or shank that carries it otherwise; start, tip: float64 (2,) its bone in the
+    reference (wrist -> knuckles' midpoint, ankle -> toe); width: index to pinky, heel to toe;
+    limb_crop, limb_segments: the limb's pixels and bone without the hand or foot, drawn instead
+    of the whole limb when the hand or foot moves on its own (its pixels: `WarpReference.crops`)."""
+
+    limb: int
+    start: np.ndarray
+    tip: np.ndarray
+    width: float
+    limb_crop: _PartCrop
+    limb_segments: np.ndarray
+
+
+@dataclass
 class WarpReference:
     """The reference photo prepared for warping (prepare_reference).
 
@@ -63,8 +87,10 @@ class WarpReference:
     from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3); extras (10, 3) or None;
     height: torso height in pixels (the body's unit); radii: each part's radius in pixels;
     segments: each part's bone(s) as (S, 2, 2) start/end points; polygon: the torso's 4 corners;
-    labels: int8 (H, W), the part that owns each person pixel (-1: not the person, mask < 0.5);
-    crops: per drawable part, its pixels (None for parts whose joints are missing).
+    labels: int8 (H, W), the part that owns each person pixel (-1: not the person, mask < 0.5;
+    hands and feet are their limbs' here); crops: per drawable part, its pixels (None for parts
+    whose joints are missing, and for hands and feet the reference does not show on their own);
+    extremities: {hand or foot part: Extremity} for those it does show.
     """
 
     image: np.ndarray
@@ -80,7 +106,15 @@ class WarpReference:
     config: WarpConfig = field(default_factory=WarpConfig)
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
+    extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
 
+    def crop_of(self, part: int, cut: bool = False) -> _PartCrop:
+        """A part's pixels; cut: a limb's without its hand or foot (moving on its own)."""
+        return self.extremities[EXTREMITY_OF[part]].limb_crop if cut else self.crops[part]
+
+    def segments_of(self, part: int, cut: bool = False) -> np.ndarray:
+        """A part's bone(s) (S, 2, 2); cut: a limb's without its hand or foot."""
+        return self.extremities[EXTREMITY_OF[part]].limb_segments if cut else self.segments[part]
 
 
 def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
@@ -91,7 +125,9 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     image: uint8 (H, W, 3) RGB; mask: (H, W) bool or float in [0, 1], True / 1 = person (a soft
         mask's values are taken as alpha through a smoothstep from 0.25 to 0.75);
     pose: float32 (13, 3) in the image's pixels; extras: optional (10, 3) hand and foot points
-    (pose.extract.EXTRA_NAMES order) that place the hands and feet.
+    (pose.mapping.EXTRA_NAMES order) that place the hands and feet: they extend the forearms' and
+    shanks' capsules over them and, where confident (WarpConfig.extras_confidence), cut the hands
+    and feet out as parts of their own for targets that place them (warp_to_pose's target_extras).
     Raises IlatError / NoPersonError for inputs of the wrong kind, an empty or full mask.
     """
     image, mask, pose, extras = _check_inputs(image, mask, pose, extras)
@@ -99,8 +135,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     ok = joint_ok(pose, config.min_confidence)
     height = _reference_height(pose, ok)
     segments = _part_segments(pose, extras, ok, config.min_confidence)
-    missing = {PART_NAMES[p]: missing_reason(p, ok, "reference")
-               for p in range(len(PART_NAMES)) if segments[p] is None}
+    missing = {PART_NAMES[p]: missing_reason(p, ok, "reference") for p in BASE_PARTS if segments[p] is None}
     if missing:
         logger.info("warp: reference parts that cannot be drawn: %s",
                     "; ".join(f"{k} ({v})" for k, v in missing.items()))
@@ -118,11 +153,13 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     box_mask = mask[y0:y1, x0:x1]
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
-    own = {p: (box_labels == p) for p in range(len(PART_NAMES)) if segments[p] is not None}
+    own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links = _overhangs(xs, ys, pose, own, radii)
     crops = _part_crops(image, box_mask, box, own, extra)
+    extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
+                                   crops, links, max(config.extras_confidence, config.min_confidence))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
-                         config, dict(missing), links)
+                         config, dict(missing), links, extremities)
 
 
 def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -142,13 +179,7 @@ def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np
     if (mask >= 0.5).all():
         raise NoPersonError("warp: the reference mask covers the whole image; expected the person's "
                             "mask, not the frame (True / 1 = person)")
-    pose = check_pose(pose, "reference")
-    if extras is not None:
-        extras = np.asarray(extras, np.float32)
-        if extras.shape != (10, 3):
-            raise IlatError(f"warp: reference extras must be (10, 3) (pose.extract.EXTRA_NAMES), "
-                            f"got {extras.shape}")
-    return image, mask, pose, extras
+    return image, mask, check_pose(pose, "reference"), check_extras(extras, "reference")
 
 
 
@@ -174,7 +205,9 @@ def _reference_height(pose: np.ndarray, ok: np.ndarray) -> float:
 
 def _part_segments(pose: np.ndarray, extras: np.ndarray | None, ok: np.ndarray,
                    min_confidence: float) -> list:
-    """Each part's bone(s) in the reference: (S, 2, 2) float64, or None when it has no joints."""
+    """Each part's bone(s) in the reference: (S, 2, 2) float64, or None when it has no joints (and
+    for the hands and feet: a forearm's or shank's segments after its bone cover its hand or foot,
+    reaching the hand or foot points where they are given, a default length of the bone otherwise)."""
     xy = pose[:, :2].astype(np.float64)
     segments: list = [None] * len(PART_NAMES)
     if ok[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all():
@@ -190,29 +223,20 @@ def _part_segments(pose: np.ndarray, extras: np.ndarray | None, ok: np.ndarray,
             continue
         segs = [[xy[a], xy[b]]]
         bone = xy[b] - xy[a]
-        if part in HAND_EXTRAS:
-            points = _extra_points(extras, HAND_EXTRAS[part], min_confidence)
-            if points is not None:  # knuckles -> the fingers reach about as far again
-                segs.append([xy[b], xy[b] + 1.6 * (points.mean(0) - xy[b])])
-            else:
-                segs.append([xy[b], xy[b] + 0.45 * bone])
-        elif part in FOOT_EXTRAS:
-            points = _extra_points(extras, FOOT_EXTRAS[part], min_confidence)
-            if points is not None:  # ankle -> heel and ankle -> toe
+        extremity = EXTREMITY_OF.get(part)
+        if extremity is not None:
+            points = extra_points(extras, EXTREMITIES[extremity][2], min_confidence)
+            if extremity in HANDS:
+                if points is not None:  # knuckles -> the fingers reach about as far again
+                    segs.append([xy[b], xy[b] + 1.6 * (points.mean(0) - xy[b])])
+                else:
+                    segs.append([xy[b], xy[b] + 0.45 * bone])
+            elif points is not None:  # ankle -> heel and ankle -> toe
                 segs.extend([[xy[b], p] for p in points])
             else:
                 segs.append([xy[b], xy[b] + 0.2 * bone])
         segments[part] = np.array(segs)
     return segments
-
-
-def _extra_points(extras, indices, min_confidence) -> np.ndarray | None:
-    if extras is None:
-        return None
-    points = np.asarray(extras, np.float64)[list(indices)]
-    if not (points[:, 2] > min_confidence).all() or not np.isfinite(points).all():
-        return None
-    return points[:, :2]
 
 
 
@@ -323,21 +347,61 @@ def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
 def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict) -> list:
     """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
     box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there."""
-    x0, y0, x1, y1 = box
     crops: list = [None] * len(PART_NAMES)
-    colour = image[y0:y1, x0:x1].astype(np.float32)
+    colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
     for p, own_p in own.items():
-        owned = (own_p | extra[p]).astype(np.float32)
-        weight = owned * box_mask
-        rr, cc = np.nonzero(weight > 0)
-        if len(rr) == 0:
-            continue
-        ry0, ry1 = max(0, rr.min() - _PAD), min(y1 - y0, rr.max() + 1 + _PAD)
-        rx0, rx1 = max(0, cc.min() - _PAD), min(x1 - x0, cc.max() + 1 + _PAD)
-        wcrop = weight[ry0:ry1, rx0:rx1]
-        prem = np.empty(wcrop.shape + (4,), np.float32)
-        np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
-        prem[..., 3] = wcrop
-        primary = own_p[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
-        crops[p] = _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32))
+        crops[p] = _crop(colour, box_mask, box, own_p, extra[p])
     return crops
+
+
+def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray
+          ) -> _PartCrop | None:
+    """One part's _PartCrop from its owned and overhang pixels (bool, over the person's box), or
+    None when it has none; colour: float32, the image over the box."""
+    x0, y0, x1, y1 = box
+    weight = (own | extra).astype(np.float32) * box_mask
+    rr, cc = np.nonzero(weight > 0)
+    if len(rr) == 0:
+        return None
+    ry0, ry1 = max(0, rr.min() - _PAD), min(y1 - y0, rr.max() + 1 + _PAD)
+    rx0, rx1 = max(0, cc.min() - _PAD), min(x1 - x0, cc.max() + 1 + _PAD)
+    wcrop = weight[ry0:ry1, rx0:rx1]
+    prem = np.empty(wcrop.shape + (4,), np.float32)
+    np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
+    prem[..., 3] = wcrop
+    primary = own[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
+    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32))
+
+
+def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii, crops, links,
+                     min_confidence) -> dict:
+    """{hand or foot part: Extremity} for those whose points the reference shows (confidence >
+    min_confidence) on a limb it draws. The limb's owned pixels are cut in two by the nearer of
+    its bone and the hand's or foot's segments (the ones that extend the limb's capsule); at the
+    joint (wrist, ankle) each half overhangs the other within a disc of the limb's radius, as at
+    the other joints (LINKS). Fills in segments, radii and crops of the hands and feet and appends
+    their links (in place)."""
+    out = {}
+    colour = None
+    for part, (limb, joint, _indices) in EXTREMITIES.items():
+        bone = extremity_bone(part, pose, extras, min_confidence)
+        if limb not in own or crops[limb] is None or bone is None:
+            continue
+        start, tip, width = bone
+        if np.hypot(*(tip - start)) < 1.0:  # no direction to turn it by
+            continue
+        limb_segments, ext_segments = segments[limb][:1], segments[limb][1:]
+        nearer = (shape_distance(xs, ys, ext_segments, None) < shape_distance(xs, ys, limb_segments, None))
+        own_ext = own[limb] & nearer
+        own_limb = own[limb] & ~nearer
+        centre, radius = pose[joint, :2].astype(np.float64), float(radii[limb])
+        disc = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) <= radius ** 2
+        colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32) if colour is None else colour
+        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb)
+        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext))
+        if ext_crop is None or limb_crop is None:
+            continue
+        segments[part], radii[part], crops[part] = ext_segments, radius, ext_crop
+        links.append((limb, part, centre, radius))
+        out[part] = Extremity(limb, start, tip, width, limb_crop, limb_segments)
+    return out

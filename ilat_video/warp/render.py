@@ -109,16 +109,20 @@ class _Layer:
 
 
 def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
-                 out_shape: tuple[int, int] | None = None) -> WarpResult:
+                 out_shape: tuple[int, int] | None = None, target_extras: np.ndarray | None = None) -> WarpResult:
     """The prepared reference warped to target_pose (13, 3), in a frame of out_shape = (H, W)
-    (default: the reference's size); the target pose is in that frame's pixels."""
+    (default: the reference's size); the target pose is in that frame's pixels.
+
+    target_extras: optional (10, 3) hand and foot points of the target (pose.mapping.EXTRA_NAMES
+    order, the same pixels): the hands and feet the reference shows on their own follow them where
+    they are confident (the package docstring); None: every hand and foot rides on its limb."""
     config = reference.config
     if out_shape is None:
         out_shape = reference.image.shape[:2]
     height, width = int(out_shape[0]), int(out_shape[1])
     if height < 1 or width < 1:
         raise IlatError(f"warp: out_shape must be (H, W) with H, W >= 1, got {out_shape}")
-    transforms, skipped = part_transforms(reference, target_pose)
+    transforms, skipped = part_transforms(reference, target_pose, target_extras)
     if skipped:
         logger.info("warp: not drawn: %s", "; ".join(f"{k} ({v})" for k, v in skipped.items()))
     image = np.zeros((height, width, 3), np.uint8)
@@ -156,7 +160,7 @@ def _part_boxes(reference: WarpReference, transforms: list[PartTransform], heigh
     the parts that land in it at all."""
     boxes = {}
     for tr in transforms:
-        crop = reference.crops[tr.part]
+        crop = reference.crop_of(tr.part, tr.cut)
         ch, cw = crop.primary.shape
         corners = np.array([[crop.x0, crop.y0], [crop.x0 + cw, crop.y0], [crop.x0, crop.y0 + ch],
                             [crop.x0 + cw, crop.y0 + ch]], np.float64) - 0.5
@@ -252,7 +256,7 @@ def _union(boxes) -> tuple[int, int, int, int]:
 def _target_shape(reference: WarpReference, tr: PartTransform):
     """The part's bone(s) and torso polygon moved into the target."""
     linear, offset = tr.matrix[:, :2], tr.matrix[:, 2]
-    segments = reference.segments[tr.part] @ linear.T + offset
+    segments = reference.segments_of(tr.part, tr.cut) @ linear.T + offset
     polygon = None
     if tr.part == TORSO and reference.polygon is not None:
         polygon = reference.polygon @ linear.T + offset
@@ -282,7 +286,7 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
 
 def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
                config: WarpConfig) -> None:
-    crop = reference.crops[tr.part]
+    crop = reference.crop_of(tr.part, tr.cut)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
@@ -330,7 +334,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
 
 def warp_person(reference: np.ndarray, reference_mask: np.ndarray, reference_pose: np.ndarray,
                 target_pose: np.ndarray, *, out_shape: tuple[int, int] | None = None,
-                reference_extras: np.ndarray | None = None,
+                reference_extras: np.ndarray | None = None, target_extras: np.ndarray | None = None,
                 config: WarpConfig = WarpConfig()) -> WarpResult:
     """The reference person warped to target_pose in one call (prepare_reference + warp_to_pose).
 
@@ -338,4 +342,4 @@ def warp_person(reference: np.ndarray, reference_mask: np.ndarray, reference_pos
     """
     prepared = prepare_reference(reference, reference_mask, reference_pose, reference_extras,
                                  config=config)
-    return warp_to_pose(prepared, target_pose, out_shape=out_shape)
+    return warp_to_pose(prepared, target_pose, out_shape=out_shape, target_extras=target_extras)

@@ -2,10 +2,14 @@
 
 Limbs follow their bone (limb_matrix, across-scale g = body_scale), the torso its 4 corners
 (fit_affine) unless torso_state finds it mirrored, twisted or collapsed, the head rides on the
-neck (_head_matrix). The method: the package docstring (ilat_video/warp/__init__.py).
+neck (_head_matrix), a hand or foot follows its own bone when both poses show its points
+(_extremity_matrix) and rides on its limb otherwise. The method: the package docstring
+(ilat_video/warp/__init__.py).
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,31 +31,45 @@ from ..pose.skeleton import (
 )
 from .geometry import fit_affine, limb_matrix, similarity_matrix
 from .parts import (
+    BASE_PARTS,
     HEAD_PART,
     LIMB_BONES,
     PART_NAMES,
     TORSO,
     WarpConfig,
+    check_extras,
     check_pose,
+    extremity_bone,
     joint_ok,
     missing_reason,
     neck_point,
     torso_frame,
 )
-from .reference import WarpReference
+from .reference import Extremity, WarpReference
+
+logger = logging.getLogger(__name__)
 
 HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see _head_matrix)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
+# A hand or foot moves on its own only when its target bone and width are at least EXTREMITY_FOLD of
+# the reference's (at body scale: not folded onto itself, e.g. heel on toe) and it turns at most
+# EXTREMITY_TURN_LIMIT against its limb (more is a wrist or ankle no body bends, a misplaced point);
+# its bone is stretched at most EXTREMITY_STRETCH (at body scale).
+EXTREMITY_FOLD = 0.3
+EXTREMITY_TURN_LIMIT = np.radians(100.0)
+EXTREMITY_STRETCH = 1.5
 
 
 @dataclass(frozen=True)
 class PartTransform:
-    """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust."""
+    """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust; cut:
+    a forearm or shank drawn without its hand or foot, which moves on its own."""
 
     part: int
     matrix: np.ndarray
     trust: float
+    cut: bool = False
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
@@ -62,11 +80,17 @@ SIDE_ON_WIDTH = 0.45  # a torso seen side-on shows about half its front's width
 COLLAPSED_SPINE = 0.25  # a spine shorter than this share of the reference's (at body scale): nothing to draw along
 
 
-def part_transforms(reference: WarpReference, target_pose: np.ndarray
+def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_extras: np.ndarray | None = None
                     ) -> tuple[list[PartTransform], dict[str, str]]:
-    """The drawable parts' transforms, and {part name: why it is not drawn} for the others."""
+    """The drawable parts' transforms, and {part name: why it is not drawn} for the others.
+
+    target_extras: the target's (10, 3) hand and foot points, or None: a hand or foot the reference
+    shows on its own (`reference.extremities`) follows them when they are confident and it is not
+    folded or turned beyond the limits (EXTREMITY_*); otherwise, as without them, its limb carries it.
+    """
     config = reference.config
     target_pose = check_pose(target_pose, "target")
+    target_extras = check_extras(target_extras, "target")
     ref_pose = reference.pose
     ok_t = joint_ok(target_pose, config.min_confidence)
     scale = body_scale(ref_pose, target_pose, config.min_confidence)
@@ -81,7 +105,7 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray
                 reason = f"the target torso is {torso}"
         if reason is not None:
             skipped["torso"] = reason
-    for part in range(len(PART_NAMES)):
+    for part in BASE_PARTS:
         if reference.crops[part] is None or PART_NAMES[part] in skipped:
             continue
         reason = missing_reason(part, ok_t, "target")
@@ -104,14 +128,62 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray
                 continue
             matrix = limb_matrix(ref_pose[a], ref_pose[b], target_pose[a], target_pose[b], scale)
         transforms.append(PartTransform(part, matrix, transform_trust(matrix, config)))
+    if target_extras is not None:
+        _move_extremities(reference, target_pose, target_extras, scale, transforms)
     return transforms, skipped
+
+
+def _move_extremities(reference: WarpReference, target_pose: np.ndarray, target_extras: np.ndarray,
+                      scale: float, transforms: list[PartTransform]) -> None:
+    """Append the transforms of the hands and feet that move on their own, their limbs then drawn
+    cut (without them); in place. The others stay on their limbs (logged at debug level)."""
+    config = reference.config
+    index = {tr.part: i for i, tr in enumerate(transforms)}
+    for part, extremity in reference.extremities.items():
+        i = index.get(extremity.limb)
+        if i is None:  # its limb is not drawn: nor is it
+            continue
+        matrix, why = _extremity_matrix(part, extremity, target_pose, target_extras, scale,
+                                        transforms[i].matrix, config)
+        if matrix is None:
+            logger.debug("warp: the %s moves with the %s: %s", PART_NAMES[part], PART_NAMES[extremity.limb], why)
+            continue
+        transforms[i] = dataclasses.replace(transforms[i], cut=True)
+        transforms.append(PartTransform(part, matrix, transform_trust(matrix, config)))
+
+
+def _extremity_matrix(part: int, extremity: Extremity, target_pose: np.ndarray, target_extras: np.ndarray,
+                      scale: float, limb_matrix_: np.ndarray, config: WarpConfig
+                      ) -> tuple[np.ndarray | None, str]:
+    """(the hand's or foot's 2x3 affine, "") or (None, why it stays on its limb): its bone (wrist ->
+    knuckles' midpoint, ankle -> toe) onto the target's, across scale g, the joint onto the target's."""
+    bone = extremity_bone(part, target_pose, target_extras, max(config.extras_confidence, config.min_confidence))
+    if bone is None:
+        return None, "its points are missing or unconfident in the target"
+    start, tip, width = bone
+    along_r, along_t = extremity.tip - extremity.start, tip - start
+    length_r, length_t = float(np.hypot(*along_r)), float(np.hypot(*along_t))
+    if length_t < EXTREMITY_FOLD * scale * length_r or width < EXTREMITY_FOLD * scale * extremity.width:
+        return None, "it is folded onto itself in the target"
+    matrix = limb_matrix(extremity.start, extremity.tip, start,
+                         start + along_t * min(1.0, EXTREMITY_STRETCH * scale * length_r / length_t), scale)
+    turn = _rotation(matrix) - _rotation(limb_matrix_)
+    if abs((turn + np.pi) % (2 * np.pi) - np.pi) > EXTREMITY_TURN_LIMIT:
+        return None, f"it turns more than {np.degrees(EXTREMITY_TURN_LIMIT):.0f} degrees against its limb"
+    return matrix, ""
+
+
+def _rotation(matrix: np.ndarray) -> float:
+    """The rotation angle (radians) of a 2x3 affine's linear part (its polar decomposition)."""
+    u, _sigma, vt = np.linalg.svd(np.asarray(matrix, np.float64)[:, :2])
+    rotation = u @ vt
+    return float(np.arctan2(rotation[1, 0], rotation[0, 0]))
 
 
 def transform_trust(matrix: np.ndarray, config: WarpConfig = WarpConfig()) -> float:
     """How far a part moved by this 2x3 affine keeps its look, in [0, 1] (package docstring)."""
-    u, sigma, vt = np.linalg.svd(np.asarray(matrix, np.float64)[:, :2])
-    rotation = u @ vt
-    angle = np.degrees(np.arctan2(rotation[1, 0], rotation[0, 0]))
+    _u, sigma, _vt = np.linalg.svd(np.asarray(matrix, np.float64)[:, :2])
+    angle = np.degrees(_rotation(matrix))
     stretch = np.log(sigma[0] / max(sigma[1], 1e-9))
     magnify = max(0.0, float(np.log(max(sigma[0], 1e-9))))
     return float(np.exp(-0.5 * (angle / config.rotation_scale) ** 2
