@@ -273,9 +273,9 @@ def torso(xy):
     return np.linalg.norm((xy[:, 1] + xy[:, 2]) / 2 - (xy[:, 7] + xy[:, 8]) / 2, axis=-1)
 
 
-def test_defaults_halve_the_jitter_of_white_noise_on_synthetic_motion():
+def test_tracking_halves_the_jitter_of_white_noise_on_synthetic_motion():
     """A synthetic person's exact joints (walking, 30 fps) plus seeded white noise of 2% of the
-    torso: the default tracking filter cuts the jitter to under 0.45x (0.40x measured; the old
+    torso: the tracking filter at its defaults cuts the jitter to under 0.45x (0.40x measured; the old
     One-Euro defaults: 0.84x) and lowers the error."""
     from ilat_video.data.synth import file_video
 
@@ -297,9 +297,9 @@ def lag_frames(estimate, truth, max_shift=6):
     return max(corr, key=corr.get)
 
 
-def test_defaults_halve_mediapipe_jitter_on_synthetic_people():
+def test_tracking_halves_mediapipe_jitter_on_synthetic_people():
     """MediaPipe's raw joints on 17 synthetic test clips with exact truth (tests/data/smoothing):
-    the defaults halve the jitter (0.46x here, 0.44x on the test clips of
+    the causal tracking filter's defaults halve the jitter (0.46x here, 0.44x on the test clips of
     benchmarks/results/smoothing.md; the old One-Euro defaults: 0.90x), add at most 5% to the error
     (2.8% here) and lag under a frame."""
     data = np.load(MEDIAPIPE_ON_SYNTH)
