@@ -28,13 +28,17 @@ INTER_AREA):
 - warp+plate+ilat: iLAT (the shipped demo model, or `--repair-model`) regenerates the warp's
   repair region tile by tile (`repair="ilat"`);
 - warp+ilat-plate+ilat: iLAT fills the plate's hole too (`plate="ilat"`).
+- warp-rigid, warp+plate+holes-rigid: warp and warp+plate+holes with `RenderOptions(extremities=False)`:
+  the hands and feet move rigidly with the forearms and shanks instead of following the driving
+  hand and foot points (MediaPipe's knuckles, heels and toes, extracted with the poses).
 METHODS maps each name to a function Clip -> frames: a new way of making frames is one line there.
 
 Metrics per moment (`ilat_video.eval.video_metrics`): PSNR, SSIM and MAE over the whole frame,
 inside the truth's person mask (>= 0.5), outside it, and over the background the motion reveals
 (frame 0's person mask minus the truth's: where a ghost of the reference would stand); PSNR in a
 square around the head joint (side max(0.5 x torso length, 0.5 x shoulder width) of the truth's
-pose); flicker: mean
+pose); PSNR and SSIM in the boxes around the hands and around the feet (the truth's points from the
+image run, each box grown by `EXTREMITY_BOX_MARGIN` x torso length; NaN where none is seen); flicker: mean
 |out_t - out_{t-1} carried along the truth's flow t -> t-1| (DIS) over the pixels that pass the
 forward-backward check, with the truth's own value of it (its floor). Per clip the mean over its
 moments; the table gives the mean and the standard deviation (ddof 1) of those over clips, and
@@ -67,11 +71,14 @@ from benchmarks._common import code_version, cpu_name
 from ilat_video.compose import output_size, scale_points
 from ilat_video.crop import CropBox
 from ilat_video.errors import NoPersonError
+from ilat_video.eval.metrics import image_metrics
 from ilat_video.eval.video_metrics import (
+    EXTREMITY_BOX_MARGIN,
     FB_ALPHA,
     FB_BETA,
     HEAD_BOX_SHOULDERS,
     HEAD_BOX_TORSO,
+    extremity_region,
     frame_scores,
     head_box,
     head_psnr,
@@ -109,6 +116,7 @@ SCORED = ("frame", "person", "background", "revealed")
 QUALITY = ("psnr", "ssim", "mae")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "head_psnr": True, "flicker": False,
                     "person_flicker": False}
+EXTREMITY_SCOPES = ("hands", "feet")  # boxes around the truth's hands and feet (extremity_region)
 # The ordering issue 25 asks for, inside the person mask: (better, worse).
 # The comparisons reported, (first, second): each step of the photo path against the one before,
 # warp alone against today's pipeline and copying, the current default against all three, and iLAT
@@ -116,8 +124,10 @@ HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "head_psnr": True,
 PAIRS = (("warp+plate", "warp"), ("warp+plate+holes", "warp+plate"), ("warp", "square"), ("warp", "copy"),
          ("warp+plate+holes", "warp"), ("warp+plate+holes", "square"), ("warp+plate+holes", "copy"),
          ("warp+plate+ilat", "warp+plate+holes"), ("warp+ilat-plate+ilat", "warp+plate+holes"),
-         ("warp+ilat-plate+ilat", "warp"), ("warp+patches+holes", "warp+plate+holes"))
+         ("warp+ilat-plate+ilat", "warp"), ("warp+patches+holes", "warp+plate+holes"),
+         ("warp", "warp-rigid"), ("warp+plate+holes", "warp+plate+holes-rigid"))
 PAIRED_METRICS = (("person", "psnr"), ("person", "ssim"), ("person", "mae"), (None, "head_psnr"),
+                  ("hands", "psnr"), ("hands", "ssim"), ("feet", "psnr"), ("feet", "ssim"),
                   ("revealed", "psnr"), (None, "flicker"), (None, "person_flicker"))
 
 
@@ -162,8 +172,9 @@ def square_frames(clip: Clip) -> Iterator[np.ndarray]:
         yield paste_square(clip.reference, square, clip.plan.box, scale)
 
 
-def warp_frames(clip: Clip, plate: str, repair: str) -> Iterator[np.ndarray]:
-    frames = clip.animator.generate(clip.plan, RenderOptions(plate=plate, repair=repair, max_side=clip.max_side))
+def warp_frames(clip: Clip, plate: str, repair: str, extremities: bool = True) -> Iterator[np.ndarray]:
+    options = RenderOptions(plate=plate, repair=repair, max_side=clip.max_side, extremities=extremities)
+    frames = clip.animator.generate(clip.plan, options)
     for frame in frames:
         if frame.shape[:2] != clip.size[::-1]:
             raise RuntimeError(f"warp made {frame.shape[1]}x{frame.shape[0]} frames, expected {clip.size}")
@@ -181,6 +192,8 @@ METHODS: dict[str, MethodFn] = {
     "warp+patches+holes": lambda clip: warp_frames(clip, "patches", "holes"),
     "warp+plate+ilat": lambda clip: warp_frames(clip, "inpaint", "ilat"),
     "warp+ilat-plate+ilat": lambda clip: warp_frames(clip, "ilat", "ilat"),
+    "warp-rigid": lambda clip: warp_frames(clip, "none", "none", extremities=False),
+    "warp+plate+holes-rigid": lambda clip: warp_frames(clip, "inpaint", "holes", extremities=False),
 }
 
 
@@ -251,7 +264,8 @@ def evaluate_clip(name: str, animator: Animator, args, methods: dict[str, Method
             skipped["no person found in the truth frame"] += 1
             continue
         mask = resize(person.mask.astype(np.float32), size) >= 0.5
-        moments.append({"t": t, "mask": mask, "pose": scale_points(person.pose, sx, sy),
+        extras = None if person.extras is None else scale_points(person.extras, sx, sy)
+        moments.append({"t": t, "mask": mask, "pose": scale_points(person.pose, sx, sy), "extras": extras,
                         "truth": resize(frames[t], size), "truth_prev": resize(frames[t - 1], size)})
     if not moments:
         return {**empty, "size": size, "skipped": skipped}
@@ -259,7 +273,9 @@ def evaluate_clip(name: str, animator: Animator, args, methods: dict[str, Method
         reference = animator.load_reference(frames[0])
     except NoPersonError:
         return {**empty, "size": size, "skipped": {**skipped, "no person found in frame 0": len(moments)}}
-    target = poses.replace(keypoints=np.stack([poses.keypoints[m["t"] + d] for m in moments for d in (-1, 0)]))
+    picked = [m["t"] + d for m in moments for d in (-1, 0)]
+    target = poses.replace(keypoints=poses.keypoints[picked],
+                           extras=None if poses.extras is None else poses.extras[picked])
     plan = animator.plan(reference, target, retarget="none")
     clip = Clip(animator, plan, resize(frames[0], size), size, args.max_side)
     reference_person = resize(reference.mask.astype(np.float32), size) >= 0.5
@@ -274,6 +290,8 @@ def evaluate_clip(name: str, animator: Animator, args, methods: dict[str, Method
     for i, m in enumerate(moments):
         motion = truth_motion(m["truth_prev"], m["truth"], method=args.flow)
         revealed = revealed_background(reference_person, m["mask"])
+        boxes = {scope: extremity_region(m["pose"], m["extras"], m["truth"].shape[:2], scope)
+                 for scope in EXTREMITY_SCOPES}
         record = {"t": m["t"], "flags": quirks_at(name, m["t"]), "person_share": float(m["mask"].mean()),
                   "revealed_share": float(revealed.mean()),
                   "head_box": head_box(m["pose"], m["truth"].shape[:2]), "flow_valid_share": motion.valid_share,
@@ -284,6 +302,9 @@ def evaluate_clip(name: str, animator: Animator, args, methods: dict[str, Method
             prev, out = frames_out[2 * i], frames_out[2 * i + 1]
             scores = frame_scores(out, m["truth"], m["mask"], revealed)
             scores["head_psnr"] = head_psnr(out, m["truth"], m["pose"])
+            for scope, box in boxes.items():
+                scores[scope] = ({"psnr": math.nan, "ssim": math.nan, "mae": math.nan} if box is None
+                                 else image_metrics(out, m["truth"], box)["region"])
             scores["flicker"] = warping_error(prev, out, motion)
             scores["person_flicker"] = warping_error(prev, out, motion, m["mask"])
             record["methods"][method] = scores
@@ -345,8 +366,8 @@ def mean_std(values) -> dict:
 
 
 def metric_keys() -> list[tuple[str | None, str]]:
-    return [(scope, metric) for scope in SCORED for metric in QUALITY] + [(None, "head_psnr"), (None, "flicker"),
-                                                                          (None, "person_flicker")]
+    return ([(scope, metric) for scope in SCORED + EXTREMITY_SCOPES for metric in QUALITY]
+            + [(None, "head_psnr"), (None, "flicker"), (None, "person_flicker")])
 
 
 def key_name(scope: str | None, metric: str) -> str:
@@ -400,10 +421,13 @@ def markdown(result: dict) -> list[str]:
     summary, settings = result["summary"], result["settings"]
     methods = settings["methods"]
     columns = [("person", "psnr", 2), ("person", "ssim", 3), ("person", "mae", 4), (None, "head_psnr", 2),
+               ("hands", "psnr", 2), ("hands", "ssim", 3), ("feet", "psnr", 2), ("feet", "ssim", 3),
                ("frame", "psnr", 2), ("frame", "ssim", 3), ("frame", "mae", 4), ("background", "psnr", 2),
                ("revealed", "psnr", 2), (None, "flicker", 4), (None, "person_flicker", 4)]
     titles = {"person_psnr": "person PSNR", "person_ssim": "person SSIM", "person_mae": "person MAE",
-              "head_psnr": "head PSNR", "frame_psnr": "frame PSNR", "frame_ssim": "frame SSIM",
+              "head_psnr": "head PSNR", "hands_psnr": "hands PSNR", "hands_ssim": "hands SSIM",
+              "feet_psnr": "feet PSNR", "feet_ssim": "feet SSIM", "frame_psnr": "frame PSNR",
+              "frame_ssim": "frame SSIM",
               "frame_mae": "frame MAE", "background_psnr": "background PSNR", "revealed_psnr": "revealed PSNR",
               "flicker": "flicker",
               "person_flicker": "person flicker"}
@@ -428,7 +452,11 @@ def markdown(result: dict) -> list[str]:
          "(>= 0.5); *background*: outside it; *revealed*: where frame 0 shows the person and the truth "
          "does not (the background the motion uncovers: where a ghost of the reference would stand, which "
          "scores inside the person cannot see); *head*: a square on the truth's head joint of side "
-         f"max({HEAD_BOX_TORSO} x torso, {HEAD_BOX_SHOULDERS} x shoulder width); *flicker*: mean |out_t - "
+         f"max({HEAD_BOX_TORSO} x torso, {HEAD_BOX_SHOULDERS} x shoulder width); *hands*, *feet*: the boxes around "
+         "the truth's hand points (wrist, knuckles, thumb) and foot points (ankle, heel, toe) from the image run, "
+         f"grown by {EXTREMITY_BOX_MARGIN} x torso on every side (moments where none is seen confidently do not "
+         "count); *-rigid*: hands and feet carried by the forearms and shanks (`RenderOptions(extremities=False)`) "
+         "instead of following the driving hand and foot points; *flicker*: mean |out_t - "
          "out_{t-1} carried along the truth's optical flow t -> t-1| over the pixels that pass the "
          f"forward-backward check ({settings['flow']}; alpha {FB_ALPHA}, beta {FB_BETA} px^2), over the whole "
          "frame and inside the truth's person mask (*person flicker*). Lower is steadier; the truth's own value "

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from ilat_video.eval.video_metrics import (
+    EXTREMITY_BOX_MARGIN,
     HEAD_BOX_SHOULDERS,
     HEAD_BOX_TORSO,
     TruthMotion,
     consistency_mask,
+    extremity_region,
     frame_scores,
     head_box,
     head_psnr,
@@ -91,6 +93,25 @@ def test_head_box_side_view_uses_the_torso_and_bent_over_uses_the_shoulders():
     bent = _pose(shoulders=((30.0, 40.0), (70.0, 40.0)), hips=((30.0, 44.0), (70.0, 44.0)))
     x0, _, x1, _ = head_box(bent, (200, 200))
     assert x1 - x0 == pytest.approx(HEAD_BOX_SHOULDERS * 40, abs=1)
+
+
+def test_hand_and_foot_boxes_cover_their_points_with_the_margin_and_need_confident_points():
+    pose = _pose()  # torso 40 px long
+    pose[[5, 6, 11, 12], :] = [[30, 100, 1], [70, 100, 1], [40, 180, 1], [60, 180, 1]]  # wrists, ankles
+    extras = np.ones((10, 3), np.float32)
+    extras[:6, :2] = pose[[5, 6, 5, 6, 5, 6], :2] + [[0, 10], [0, 10], [4, 10], [4, 10], [-3, 5], [-3, 5]]
+    extras[6:, :2] = pose[[11, 12, 11, 12], :2] + [[-2, 6], [-2, 6], [10, 8], [10, 8]]
+    hands = extremity_region(pose, extras, (200, 200), "hands")
+    margin = EXTREMITY_BOX_MARGIN * 40
+    ys, xs = np.nonzero(hands)
+    assert xs.min() == pytest.approx(27 - margin, abs=1) and xs.max() == pytest.approx(74 + margin, abs=1)
+    assert ys.min() == pytest.approx(100 - margin, abs=1) and ys.max() == pytest.approx(110 + margin, abs=1)
+    assert not hands[:, 45:55].any()  # two boxes, not one around both hands
+    feet = extremity_region(pose, extras, (200, 200), "feet")
+    assert feet[180, 40] and feet[188, 70] and not feet[100, 30]
+    extras[[0, 1], 2] = 0.2  # both index knuckles unsure: no hand counts
+    assert extremity_region(pose, extras, (200, 200), "hands") is None
+    assert extremity_region(pose, None, (200, 200), "feet") is None
 
 
 def test_head_box_is_clipped_and_missing_without_a_head():

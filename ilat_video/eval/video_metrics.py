@@ -5,6 +5,7 @@ and flicker under the truth's optical flow (self-reenactment, `benchmarks/bench_
     revealed = revealed_background(reference_mask, person_mask)   # what the motion uncovers (a ghost's place)
     box = head_box(truth_pose, truth.shape[:2])               # (x0, y0, x1, y1) or None
     head = head_psnr(out, truth, truth_pose)
+    hands = extremity_region(truth_pose, truth_extras, truth.shape[:2], "hands")   # bool (H, W) or None
     motion = truth_motion(truth_prev, truth)                  # the truth's flow t-1 -> t, occlusions masked
     flicker = warping_error(out_prev, out, motion)            # mean |out_t - warp(out_{t-1})| over valid pixels
     person_flicker = warping_error(out_prev, out, motion, person_mask)   # ... inside the person only
@@ -34,12 +35,13 @@ import math
 import cv2
 import numpy as np
 
-from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from ..pose.skeleton import HEAD, L_ANKLE, L_HIP, L_SHOULDER, L_WRIST, R_ANKLE, R_HIP, R_SHOULDER, R_WRIST
 from .metrics import image_metrics, psnr, to_unit_float
 
 __all__ = [
-    "FB_ALPHA", "FB_BETA", "HEAD_BOX_SHOULDERS", "HEAD_BOX_TORSO", "VIDEO_SCOPES",
-    "TruthMotion", "consistency_mask", "frame_scores", "head_box", "head_psnr", "optical_flow",
+    "EXTREMITY_BOX_CONFIDENCE", "EXTREMITY_BOX_MARGIN", "FB_ALPHA", "FB_BETA", "HEAD_BOX_SHOULDERS", "HEAD_BOX_TORSO",
+    "VIDEO_SCOPES", "TruthMotion", "consistency_mask", "extremity_region", "frame_scores", "head_box", "head_psnr",
+    "optical_flow",
     "paired_comparison", "revealed_background", "truth_motion", "warp_backward", "warping_error",
 ]
 
@@ -55,6 +57,14 @@ FB_BETA = 0.5
 HEAD_BOX_TORSO = 0.5
 HEAD_BOX_SHOULDERS = 0.5
 MIN_HEAD_BOX_PIXELS = 16
+# The hand and foot boxes: the box of a hand's points (wrist, index and pinky knuckles, thumb) or a
+# foot's (ankle, heel, toe), each grown on every side by EXTREMITY_BOX_MARGIN x the torso's length;
+# a hand or foot counts when all its points have confidence > EXTREMITY_BOX_CONFIDENCE. Extras in
+# pose.mapping.EXTRA_NAMES order: r/l index, r/l pinky, r/l thumb, r/l heel, r/l toe.
+EXTREMITY_BOX_MARGIN = 0.2
+EXTREMITY_BOX_CONFIDENCE = 0.5
+_EXTREMITY_POINTS = {"hands": ((R_WRIST, (0, 2, 4)), (L_WRIST, (1, 3, 5))),
+                     "feet": ((R_ANKLE, (6, 8)), (L_ANKLE, (7, 9)))}
 
 
 # --- quality of one frame ------------------------------------------------------------------------
@@ -114,6 +124,33 @@ def head_box(pose: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, i
     if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) < MIN_HEAD_BOX_PIXELS:
         return None
     return x0, y0, x1, y1
+
+
+def extremity_region(pose: np.ndarray, extras: np.ndarray | None, shape: tuple[int, int],
+                     which: str) -> np.ndarray | None:
+    """bool (H, W): the union of the boxes around both hands (`which` = "hands") or both feet
+    ("feet") of a pose (13, 3) and its extras (10, 3), pixel centres, in an image of `shape` = (H, W)
+    (see EXTREMITY_BOX_MARGIN); None when no hand or foot is seen confidently, the torso is not seen
+    or the boxes lie outside the image."""
+    if extras is None:
+        return None
+    pose, extras = np.asarray(pose, dtype=np.float64), np.asarray(extras, dtype=np.float64)
+    if not (pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
+        return None
+    torso = float(np.linalg.norm(pose[[R_SHOULDER, L_SHOULDER], :2].mean(0) - pose[[R_HIP, L_HIP], :2].mean(0)))
+    margin = EXTREMITY_BOX_MARGIN * torso
+    height, width = shape
+    region = np.zeros(shape, dtype=bool)
+    for joint, indices in _EXTREMITY_POINTS[which]:
+        points = np.vstack([pose[joint], extras[list(indices)]])
+        if not ((points[:, 2] > EXTREMITY_BOX_CONFIDENCE).all() and np.isfinite(points[:, :2]).all()):
+            continue
+        (x0, y0), (x1, y1) = points[:, :2].min(0) + 0.5 - margin, points[:, :2].max(0) + 0.5 + margin
+        x0, x1 = max(0, round(x0)), min(width, round(x1))
+        y0, y1 = max(0, round(y0)), min(height, round(y1))
+        if x1 > x0 and y1 > y0:
+            region[y0:y1, x0:x1] = True
+    return region if region.any() else None
 
 
 def head_psnr(pred, truth, pose: np.ndarray) -> float:
