@@ -477,3 +477,31 @@ def test_truncated_video_is_extracted_as_far_as_it_decodes(tmp_path, small_dribb
         poses = extract_poses(cut)
     assert "cut.mp4" in caplog.text and "truncated" in caplog.text
     assert poses.has_person.any()
+
+
+def test_landmarks_found_afterwards_fill_only_the_empty_frames():
+    """extract_video._follow: (frame index, landmarks) that the follower recovers later (followed
+    back from where the person was found again) fill the frames still without a person, mapped
+    to the source's pixels like the rest, and never replace a frame's own landmarks."""
+    from ilat_video.pose.extract_video import _follow, _SourceInfo
+
+    info = _SourceInfo("<frames>", 10.0, 6, 200, 100, scale=0.5)
+    own = {2: 2.0, 3: 3.0, 5: 5.0}  # frames where the step itself finds someone
+    late = {2: [(0, 10.0), (1, 11.0)], 5: [(4, 14.0), (3, 13.0)]}  # recovered after these steps
+    queue: list = []
+
+    def step(frame, timestamp):
+        index = int(frame[0, 0, 0])
+        queue.extend((i, np.full((33, 3), v, np.float32)) for i, v in late.get(index, []))
+        return np.full((33, 3), own[index], np.float32) if index in own else None
+
+    def recovered():
+        found = list(queue)
+        queue.clear()
+        return found
+
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(6)]
+    rows = _follow(frames, info, step, None, recovered)
+    xs = [None if row is None else float(row[0, 0]) for row in rows]
+    assert xs == [20.0, 22.0, 4.0, 6.0, 28.0, 10.0]  # frame 3 kept its own; x, y / 0.5
+    assert all(row is None or row[0, 2] in (2.0, 3.0, 5.0, 10.0, 11.0, 14.0) for row in rows)

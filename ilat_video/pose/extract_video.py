@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
@@ -21,10 +22,10 @@ from ..video import every, open_video, prefetch
 from . import filters
 from .landmarker import Landmarker, find_pose_model
 from .mapping import DEFAULT_HEAD, EXTRA_NAMES, HEAD_CHOICES, landmarks_to_extras, landmarks_to_joints
-from .refine import CROP_MARGIN, CropBox, distinct, search_tiles
+from .refine import CROP_MARGIN, REFINE_SIZE, CropBox, distinct, search_tiles
 from .sequence import PoseSequence
 from .skeleton import NUM_JOINTS
-from .tracking import MainPersonTracker, PersonChoice
+from .tracking import MATCH_GATE, MainPersonTracker, PersonChoice, pose_distance
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ SEARCH_SECONDS = 0.2
 # taichi_forest.mp4 (340x256, a small person) it finds them in 255 of 300 frames at 0.25, 210 at
 # 0.5 and 0.75 (and 0 without crops).
 FOLLOW_MARGIN = CROP_MARGIN
+# While a crop around the person would be at least this share of the frame's shorter side (the
+# person about 2/3 of it or more), the landmarker runs on the whole frame instead (until the crop
+# would be under WHOLE_FRAME_KEEP x that): a crop gains nothing there, and moving it to follow
+# the person disturbs the landmarker's own tracking (benchmarks/results/extract.md).
+WHOLE_FRAME_SHARE = 0.8
+WHOLE_FRAME_KEEP = 0.85
+# When the person is found after frames without them (the video's start included), they are
+# followed back through at most this many seconds of those frames (kept in memory meanwhile).
+BACKFILL_SECONDS = 1.0
 
 ProgressCallback = Callable[[int, "int | None"], None]
 
@@ -150,7 +160,7 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
                                     choice=choice.scaled(info.scale), name=info.name)
         if refine:
             follower = _CropFollower(model, info, tracker, head, stack)
-            landmarks = _follow(_chain_one(first, frames), info, follower.step, progress)
+            landmarks = _follow(_chain_one(first, frames), info, follower.step, progress, follower.recovered)
         else:
             if num_poses is None:
                 num_poses = _people_at_start(model, first)
@@ -226,24 +236,35 @@ def _picture_size(info: _SourceInfo, first: np.ndarray, scaled: bool) -> tuple[i
 
 
 StepFunction = Callable[[np.ndarray, int], "np.ndarray | None"]
+Recovered = Callable[[], "list[tuple[int, np.ndarray]]"]
 
 
 def _follow(frames: Iterable[np.ndarray], info: _SourceInfo, step: StepFunction,
-            progress: ProgressCallback | None) -> list[np.ndarray | None]:
-    """The followed person's 33 landmarks (float32 (33, 3), source pixels) in each frame, or None."""
+            progress: ProgressCallback | None, recovered: Recovered | None = None) -> list[np.ndarray | None]:
+    """The followed person's 33 landmarks (float32 (33, 3), source pixels) in each frame, or None.
+
+    recovered: called after each step; (frame index, landmarks) of earlier frames where the person
+    was found only afterwards (followed back from where they were found again) fill those rows.
+    """
     rows: list[np.ndarray | None] = []
     last_ms = -1
     for index, frame in enumerate(frames):
         timestamp = max(int(round(index * 1000.0 / info.fps)), last_ms + 1)
         last_ms = timestamp
-        landmarks = step(frame, timestamp)
-        if landmarks is not None and info.scale != 1.0:
-            landmarks = landmarks.copy()
-            landmarks[:, :2] /= info.scale
-        rows.append(landmarks)
+        rows.append(_in_source_pixels(step(frame, timestamp), info))
+        for earlier, landmarks in recovered() if recovered is not None else ():
+            if rows[earlier] is None:
+                rows[earlier] = _in_source_pixels(landmarks, info)
         if progress is not None:
             progress(index + 1, info.total)
     return rows
+
+
+def _in_source_pixels(landmarks: np.ndarray | None, info: _SourceInfo) -> np.ndarray | None:
+    if landmarks is not None and info.scale != 1.0:
+        landmarks = landmarks.copy()
+        landmarks[:, :2] /= info.scale
+    return landmarks
 
 
 def _whole_frame_step(landmarker: Landmarker, tracker: MainPersonTracker, head: str, frame: np.ndarray,
@@ -257,41 +278,122 @@ def _whole_frame_step(landmarker: Landmarker, tracker: MainPersonTracker, head: 
     return people[next(i for i, c in enumerate(candidates) if c is chosen)]
 
 
+class _VideoLandmarker:
+    """A VIDEO-mode landmarker (one person) with its own clock, made when first used."""
+
+    def __init__(self, model: Path, stack: contextlib.ExitStack, frame_ms: int):
+        self.model, self.stack, self.frame_ms = model, stack, max(1, frame_ms)
+        self.landmarker: Landmarker | None = None
+        self.clock = -1  # the last timestamp given to it (they must increase)
+        self.shape = (REFINE_SIZE, REFINE_SIZE, 3)  # the last picture's
+
+    def detect(self, picture: np.ndarray, timestamp: int | None = None) -> np.ndarray | None:
+        """The person's landmarks in `picture` (its pixels), or None."""
+        if self.landmarker is None:
+            self.landmarker = self.stack.enter_context(Landmarker(self.model, video=True, num_poses=1))
+        self.clock = max(self.clock + self.frame_ms if timestamp is None else timestamp, self.clock + 1)
+        self.shape = picture.shape
+        found = self.landmarker.detect(picture, self.clock)
+        return found[0] if found else None
+
+    def forget(self) -> None:
+        """Drop the person it tracks (a blank picture): the next picture is searched afresh, not
+        read where the last one had them."""
+        if self.landmarker is not None:
+            self.clock += 1000
+            self.landmarker.detect(np.zeros(self.shape, np.uint8), self.clock)
+
+
 class _CropFollower:
     """Crop and refine through a video. The landmarker (VIDEO mode, one person) runs on a square
     crop that follows the person's landmarks from frame to frame, moving a little each frame
-    (CropBox.toward) so that its own tracking carries over. When the crop shows nobody, or someone
-    too far from the person (the tracker's gate), the whole frame is searched (IMAGE mode, several
+    (CropBox.toward) so that its own tracking carries over; while the person fills the frame
+    (WHOLE_FRAME_SHARE) it runs on the whole frame instead. When they are lost (nobody, or someone
+    too far from the person: the tracker's gate), the whole frame is searched (IMAGE mode, several
     people; tiles when it shows nobody, at most every SEARCH_SECONDS), the tracker picks, and the
-    crop starts again from where that person was found."""
+    crop starts again from where that person was found; from there they are also followed back
+    through the frames just missed (at most BACKFILL_SECONDS, the video's start included)."""
 
     def __init__(self, model: Path, info: _SourceInfo, tracker: MainPersonTracker, head: str,
                  stack: contextlib.ExitStack):
-        self.crops = stack.enter_context(Landmarker(model, video=True, num_poses=1))
+        frame_ms = int(round(1000 / info.fps))
+        self.crops = _VideoLandmarker(model, stack, frame_ms)
+        self.whole = _VideoLandmarker(model, stack, frame_ms)  # while the person fills the frame
+        self.back = _VideoLandmarker(model, stack, frame_ms)  # following them back through missed frames
         self.finder = stack.enter_context(Landmarker(model, video=False, num_poses=PROBE_NUM_POSES))
         self.tracker = tracker
         self.head = head
         self.box: CropBox | None = None
-        self.clock = -1  # the last timestamp given to the VIDEO landmarker (they must increase)
+        self.on_whole = False  # whether the last frame's person came from the whole frame
         self.search_every = max(1, round(SEARCH_SECONDS * info.fps))
         self.frames_since_search = self.search_every
+        self.index = -1
+        self.last: np.ndarray | None = None  # the person's landmarks where last found
+        self.seen_in: CropBox | None = None  # the picture the crops' landmarker last found someone in
+        self.missed: deque = deque(maxlen=max(0, round(BACKFILL_SECONDS * info.fps)))  # (index, frame)
+        self.found_back: list[tuple[int, np.ndarray]] = []
 
-    def _track(self, frame: np.ndarray, box: CropBox, timestamp: int) -> np.ndarray | None:
-        self.clock = max(timestamp, self.clock + 1)
-        found = self.crops.detect(box.cut(frame), self.clock)
-        return box.to_frame(found[0]) if found else None
+    def recovered(self) -> list[tuple[int, np.ndarray]]:
+        """(frame index, landmarks) found by following the person back since the last call."""
+        found, self.found_back = self.found_back, []
+        return found
+
+    def _track(self, frame: np.ndarray, box: CropBox, timestamp: int | None = None,
+               landmarker: _VideoLandmarker | None = None) -> np.ndarray | None:
+        found = (landmarker or self.crops).detect(box.cut(frame), timestamp)
+        if found is None:
+            return None
+        if landmarker is None:
+            self.seen_in = box
+        return box.to_frame(found)
+
+    def _fills_frame(self, landmarks: np.ndarray, frame: np.ndarray) -> bool:
+        """Whether a crop around the person would be at least WHOLE_FRAME_SHARE of the frame's
+        shorter side (a little less while the whole frame is in use, so that it does not flicker)."""
+        share = WHOLE_FRAME_SHARE * (WHOLE_FRAME_KEEP if self.on_whole else 1.0)
+        return CropBox.around(landmarks, FOLLOW_MARGIN).side >= share * min(frame.shape[:2])
+
+    def _on_whole_frame(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
+        """The person from the whole frame's landmarker when it finds them (within the gate)."""
+        landmarks = self.whole.detect(frame, timestamp)
+        if landmarks is None or not self.tracker.continues(landmarks_to_joints(landmarks, self.head)):
+            return None
+        if not self.on_whole:
+            self.crops.forget()  # when the crop takes over again, it starts afresh
+        self.on_whole = True
+        self.seen_in = CropBox.whole(frame.shape[1], frame.shape[0])
+        self.box = CropBox.around(landmarks, FOLLOW_MARGIN)
+        return landmarks
 
     def step(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
-        if self.box is not None:
-            landmarks = self._track(frame, self.box, timestamp)
+        self.index += 1
+        landmarks = self._follow_person(frame, timestamp) if self.box is not None else None
+        if landmarks is None:
+            landmarks = self._search(frame, timestamp)
+        if landmarks is None:
+            self.missed.append((self.index, frame))
+            return None
+        if self.missed:
+            self._follow_back(frame, landmarks)
+        self.last = landmarks
+        return landmarks
+
+    def _follow_person(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
+        if self.on_whole or self._fills_frame(self.last, frame):
+            landmarks = self._on_whole_frame(frame, timestamp)
             if landmarks is not None:
-                joints = landmarks_to_joints(landmarks, self.head)
-                if self.tracker.continues(joints):
-                    self.tracker.choose([joints])
-                    self.box = self.box.toward(CropBox.around(landmarks, FOLLOW_MARGIN))
-                    return landmarks
-            self.frames_since_search = self.search_every  # just lost: search everything now
-        return self._search(frame, timestamp)
+                self.tracker.choose([landmarks_to_joints(landmarks, self.head)])
+                return landmarks
+        self.on_whole = False
+        landmarks = self._track(frame, self.box, timestamp)
+        if landmarks is not None:
+            joints = landmarks_to_joints(landmarks, self.head)
+            if self.tracker.continues(joints):
+                self.tracker.choose([joints])
+                self.box = self.box.toward(CropBox.around(landmarks, FOLLOW_MARGIN))
+                return landmarks
+        self.frames_since_search = self.search_every  # just lost: search everything now
+        return None
 
     def _search(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
         h, w = frame.shape[:2]
@@ -312,6 +414,11 @@ class _CropFollower:
                 self.box = None
             return None
         landmarks, _, found_in = people[next(i for i, c in enumerate(candidates) if c is chosen)]
+        if self._fills_frame(landmarks, frame):
+            again = self._on_whole_frame(frame, timestamp)
+            if again is not None:
+                return again
+        self.on_whole = False
         # Start the crop's tracking: on a crop around them if the landmarker finds them there,
         # else on the picture they were found in (the same picture finds them again).
         for box in (CropBox.around(landmarks, FOLLOW_MARGIN), found_in):
@@ -320,7 +427,34 @@ class _CropFollower:
                 self.box = box.toward(CropBox.around(again, FOLLOW_MARGIN))
                 return again
         self.box = CropBox.around(landmarks, FOLLOW_MARGIN)
+        self.seen_in = found_in
         return landmarks
+
+    def _follow_back(self, frame: np.ndarray, landmarks: np.ndarray) -> None:
+        """The frames just missed (self.missed, up to this one), from the newest back: the person
+        followed in a crop by a landmarker of its own (VIDEO mode, started on this frame where they
+        are known), as far as it keeps finding them within the tracker's gate of the frame after.
+        Its tracking reads each frame where the last one had them, so it holds where the detector
+        alone (what the search relies on) misses a small person."""
+        missed = list(self.missed)  # the frames just before this one
+        self.missed.clear()
+        self.back.forget()
+        # started where the person was found in this frame (the detector that found them there may
+        # miss them in a crop), else in a crop around them
+        for box in (self.seen_in, CropBox.around(landmarks, FOLLOW_MARGIN)):
+            last = self._track(frame, box, landmarker=self.back) if box is not None else None
+            if last is not None:
+                break
+        else:
+            return
+        for index, earlier in reversed(missed):
+            box = box.toward(CropBox.around(last, FOLLOW_MARGIN))
+            found = self._track(earlier, box, landmarker=self.back)
+            if found is None or (pose_distance(landmarks_to_joints(found, self.head),
+                                               landmarks_to_joints(last, self.head)) > MATCH_GATE):
+                break
+            self.found_back.append((index, found))
+            last = found
 
 
 def _people_at_start(model: Path, frame: np.ndarray) -> int:
