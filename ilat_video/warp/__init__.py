@@ -1,25 +1,43 @@
 """Part-wise warping of the reference person to a target pose, with a per-pixel confidence.
 
     ref = prepare_reference(photo, mask, pose, extras)          # once per reference photo
-    result = warp_to_pose(ref, target_pose, out_shape=(H, W))   # per frame: WarpResult
+    result = warp_to_pose(ref, target_pose, out_shape=(H, W), target_extras=target_extras)  # per frame
     frame = result.over(background)                             # the warped person over a plate
 
 or in one call: `warp_person(photo, mask, pose, target_pose)`. No learned weights; numpy + OpenCV.
+Poses are (13, 3) joints (x, y, confidence); extras are MediaPipe's (10, 3) hand and foot points
+(pose.mapping.EXTRA_NAMES: r/l index and pinky knuckles, thumbs, heels, toes), both optional.
 
 How it works
 ------------
 1. Parts (PART_NAMES): torso, head, upper arms, forearms (with the hands), thighs, shanks (with
-   the feet). In the reference each person pixel is owned by one part: the part whose bone is
+   the feet), and hands and feet of their own (below). The forearm's capsule reaches past the
+   wrist over the hand (to 1.6 x the knuckles' distance, or 0.45 x the forearm), the shank's past
+   the ankle to the heel and the toe (or 0.2 x the shank) when the reference's extras place them.
+   In the reference each person pixel is owned by one of the first ten parts: the part whose bone is
    nearest in units of that part's radius (an arm owns every pixel inside its own capsule, as arms
    are drawn in front of the body; what lies behind the shoulder or hip joint, seen from the
    elbow or knee, is the torso's). Around the joints that link two parts (neck, elbows, hips,
    knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint.
+   Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
+   heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
+   also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb
+   without it and the hand or foot, each overhanging the other at the wrist or ankle (a disc of the
+   limb's radius), as at the other joints. These cut parts are drawn only for a target that places
+   the hand or foot (step 2); otherwise the whole limb is: bit for bit the warp without target extras.
 2. One transform per part, reference pixels -> target pixels (2x3 affine):
    limbs: the reference bone onto the target bone (rotation, stretch along the bone, the body's
    scale `g` across it); torso: least-squares affine from the reference's 4 corners (shoulders,
    hips) to the target's; head: rotation of the neck->nose direction, scale g, nose onto nose.
    g = median over the bones of target length / reference length.
+   Hands and feet: a limb move of their own bone, wrist -> knuckles' midpoint or ankle -> toe
+   (the wrist and ankle stay on the target's; stretched at most EXTREMITY_STRETCH x g), when
+   warp_to_pose gets target extras that place them confidently, and the limb is drawn; their limb
+   is then drawn without them. They stay on their limb (the whole limb drawn, as without target
+   extras) when the target's points are missing or unconfident, when the hand or foot is folded
+   onto itself (its bone or its width, index to pinky or heel to toe, under EXTREMITY_FOLD x g x
+   the reference's: a heel on the toe) or turned more than EXTREMITY_TURN_LIMIT against its limb.
 3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
    from under that part's transform (cv2.warpAffine, bilinear), with its colour premultiplied by
    person mask x ownership (a soft mask is taken through a smoothstep from 0.25 to 0.75, so the
@@ -42,14 +60,15 @@ lands here) and a confidence in [0, 1] that says how far the pixel can be truste
 - seam = exp(-(spread / (0.03 x torso height))^2), spread = the weighted spread of the reference
   locations the contributing parts fetch this pixel from: 1 where one part draws the pixel or all
   agree (a pose that did not change), low where parts that moved differently overlap; times, around
-  each joint (neck, shoulders, elbows, hips, knees), 1 - dip x exp(-r^2 / (2 sigma^2)): dip =
+  each joint (neck, shoulders, elbows, hips, knees; wrists and ankles where a hand or foot moved
+  on its own), 1 - dip x exp(-r^2 / (2 sigma^2)): dip =
   1 - exp(-(gap / (0.03 x torso height))^2), gap = how far apart the joint's two parts fetch the
   rim of the joint (reference pixels), r = distance to the joint, sigma = 0.75 x the joint's radius.
   A joint that bent by more than about 20 degrees is a seam of confidence near 0.
 - 0 wherever alpha is 0.
 
 Parts that are not drawn (their pixels get alpha and confidence 0 and are left to generation;
-listed in WarpResult.skipped and logged):
+listed in WarpResult.skipped and logged; a hand or foot goes with its limb, and is never listed):
 - a part whose joints have confidence <= WarpConfig.min_confidence in either pose;
 - the torso when the target torso is *collapsed*: its spine (shoulder midpoint to hip midpoint)
   under COLLAPSED_SPINE of the reference's at body scale (the shoulders fell onto the hips);
