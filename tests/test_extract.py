@@ -179,8 +179,9 @@ def test_dribble_video(dribble):
 
 def test_frames_and_path_agree_and_landmarks_are_causal(dribble):
     """Raw frames give what the file gives; the landmarks (VIDEO mode, the crop that follows the
-    person) only look back in time: the first 10 frames' raw joints do not depend on what comes
-    after. The smoothing looks both ways (filters.smooth_track), so it is left out of that check."""
+    person) only look back in time where the person is found: the first 10 frames' raw joints do
+    not depend on what comes after (only a frame where they were missed is filled from later ones).
+    The smoothing looks both ways (filters.smooth_track), so it is left out of that check."""
     result, _ = dribble
     assert result.poses.fps == 12
     frames = np.stack(list(read_frames(DRIBBLE, max_frames=10)))

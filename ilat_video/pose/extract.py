@@ -8,12 +8,14 @@ Crop and refine (refine.py, the default): MediaPipe's landmarks are nearly perfe
 person fills the picture it is given, and its detector misses people small in a wide frame. So a
 photo's people are found again in a square crop around each of them (overlapping tiles are
 searched when the whole photo shows nobody), and in a video the landmarker (VIDEO mode, one
-person) runs on a crop that follows the person from frame to frame; the whole frame (then tiles)
-is searched only when they are lost. Which person, when several are in view: `person=` ("largest"
-(default), "left", "right", "N" (N-th from the left), "X,Y" (nearest to that pixel)); the choice
-is logged as a warning naming who was taken. A video's person is chosen where they are first
-found, then the candidate nearest to the last tracked pose is followed (a candidate too far from
-it is not taken; after REACQUIRE_SECONDS without them the choice is made again, with a warning).
+person) runs on a crop that follows the person from frame to frame (on the whole frame while they
+fill it); the whole frame (then tiles) is searched only when they are lost, and once found again
+they are followed back through the frames just missed. Which person, when several are in view:
+`person=` ("largest" (default), "left", "right", "N" (N-th from the left), "X,Y" (nearest to that
+pixel)); the choice is logged as a warning naming who was taken. A video's person is chosen where
+they are first found, then the candidate nearest to the last tracked pose is followed (a candidate
+too far from it is not taken; after REACQUIRE_SECONDS without them the choice is made again, with a
+warning).
 refine=False: the old path, the landmarker on whole frames (one person per frame when the first
 frame shows at most one, else 2).
 

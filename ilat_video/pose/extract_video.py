@@ -123,9 +123,11 @@ def extract_poses_report(video_or_frames, *, model_path: str | os.PathLike | Non
     max_gap: runs of at most this many frames with nobody found, between two frames with the
         person, are interpolated (and reported); 0 turns this off.
     refine: crop and refine (refine.py): the landmarker runs on a square crop around the person,
-        which follows them from frame to frame; the whole frame is searched (and, when it shows
-        nobody, overlapping tiles of it) only when they are lost. Finds and places people who are
-        small in the frame (benchmarks/results/extract.md). False: the landmarker on whole frames.
+        which follows them from frame to frame (on the whole frame while they fill it,
+        WHOLE_FRAME_SHARE); the whole frame is searched (and, when it shows nobody, overlapping
+        tiles of it) only when they are lost, and once found again they are followed back through
+        the frames missed (BACKFILL_SECONDS). Finds and places people who are small in the frame
+        (benchmarks/results/extract.md). False: the landmarker on whole frames.
     person: who to follow when several people are in view (PersonChoice or its text:
         "largest" (default), "left", "right", "N" (the N-th from the left), "X,Y" (nearest to that
         pixel of the source)); the choice among several is logged as a warning.
