@@ -327,6 +327,7 @@ class _CropFollower:
         self.head = head
         self.box: CropBox | None = None
         self.on_whole = False  # whether the last frame's person came from the whole frame
+        self.whole_again_at = 0  # the first frame the whole frame is tried again after it failed
         self.search_every = max(1, round(SEARCH_SECONDS * info.fps))
         self.frames_since_search = self.search_every
         self.index = -1
@@ -381,11 +382,14 @@ class _CropFollower:
         return landmarks
 
     def _follow_person(self, frame: np.ndarray, timestamp: int) -> np.ndarray | None:
-        if self.on_whole or self._fills_frame(self.last, frame):
+        if self.on_whole or (self.index >= self.whole_again_at and self._fills_frame(self.last, frame)):
             landmarks = self._on_whole_frame(frame, timestamp)
             if landmarks is not None:
                 self.tracker.choose([landmarks_to_joints(landmarks, self.head)])
                 return landmarks
+            # nobody there, or someone else (its landmarker follows one person, not always ours):
+            # the crop for a while rather than two landmarker runs a frame
+            self.whole_again_at = self.index + self.search_every
         self.on_whole = False
         landmarks = self._track(frame, self.box, timestamp)
         if landmarks is not None:
