@@ -20,10 +20,7 @@ from ilat_video.compose import (
     Stage,
     background_plate,
     check_mask,
-    fill_from,
-    fill_holes,
     holes_in_person,
-    inpaint,
     output_size,
     person_hole,
     scale_points,
@@ -248,57 +245,6 @@ def test_repairing_holes_changes_nothing_away_from_them(person):
     far = cv2.dilate(holes.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0  # 3 pixels away or more
     assert holes.any() and np.array_equal(plain[far], fixed[far])
     assert not np.array_equal(plain[holes], fixed[holes])
-
-
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**31), height=st.integers(8, 90), width=st.integers(8, 90))
-def test_a_fill_from_sources_takes_its_colours_from_the_sources_only(seed, height, width):
-    """Every filled pixel is a blend of source pixels (inside their colour range, channel by
-    channel), whatever the other pixels around the hole are; nothing outside the hole changes."""
-    rng = np.random.default_rng(seed)
-    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    source = rng.random((height, width)) < 0.3
-    hole = rng.random((height, width)) < 0.3
-    image[source] = np.clip(image[source], 100, 150)  # sources in 100..150, the rest anywhere in 0..255
-    out = fill_from(image, hole, source)
-    assert np.array_equal(out[~hole], image[~hole])
-    if (source & ~hole).any():
-        known = image[source & ~hole]
-        assert np.all(out[hole] >= known.min(0)) and np.all(out[hole] <= known.max(0))
-    else:
-        assert np.array_equal(out, inpaint(image, hole))
-
-
-def test_a_hole_in_the_torso_is_filled_from_the_torso_and_others_from_the_person(person):
-    """An arm that lay across the body leaves a torso-shaped hole where it was: it is filled with
-    the torso's colours, not the arm's or the background's; a hole outside the torso from any
-    part of the person."""
-    from ilat_video.compose import HOLE_SOURCE
-    from ilat_video.warp import R_FORE, TORSO, WarpResult
-
-    assert HOLE_SOURCE == "person"
-    height, width = 120, 100
-    pose = np.zeros((13, 3), np.float32)
-    pose[:, 2] = 1.0
-    pose[[1, 2, 7, 8], :2] = [[30, 20], [70, 20], [32, 80], [68, 80]]  # shoulders, hips: the torso
-    labels = np.full((height, width), -1, np.int8)
-    labels[20:80, 30:70] = TORSO
-    labels[40:60, 10:30] = R_FORE  # the forearm beside the torso
-    labels[90:110, 40:60] = R_FORE  # and a piece of leg-like part below it, to test the other holes
-    holes = np.zeros((height, width), bool)
-    holes[40:60, 33:45] = True  # in the torso, three pixels from the forearm
-    holes[95:105, 45:55] = True  # inside the lower part
-    labels[holes] = -1
-    alpha = (labels >= 0).astype(np.float32)
-    image = np.zeros((height, width, 3), np.uint8)
-    image[labels == TORSO] = [200, 30, 30]
-    image[labels == R_FORE] = [30, 200, 30]
-    image[labels < 0] = [30, 30, 200]  # the plate showing through, holes included
-    warped = WarpResult(image.copy(), alpha, alpha.copy(), labels)
-    frame = fill_holes(image, holes, warped, pose)
-    assert np.all(frame[40:60, 33:45] == [200, 30, 30])
-    assert np.all(frame[95:105, 45:55] == [30, 200, 30])
-    assert np.array_equal(frame[~holes], image[~holes])
 
 
 def test_ilat_fills_the_plate_and_the_holes_only_where_asked(person):
