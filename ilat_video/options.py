@@ -53,9 +53,9 @@ class RenderOptions:
     repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
     from their surroundings (`compose.holes_in_person`, OpenCV); "body" also fills the target
     skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" fills the holes
-    so, then regenerates what the warp trusts little (`compose.repair_region`) with iLAT, tile by
-    tile (`repair.py`; the model folder's `repair/` transformer when it has one); "none" lets the
-    plate show through. Measured in `docs/results.md`.
+    so, then regenerates the holes and the uncovered body (`compose.repair_region`) with iLAT,
+    tile by tile (`repair.py`; the model folder's `repair/` transformer when it has one; about 1 s
+    a frame); "none" lets the plate show through. Measured in `docs/results.md`.
     extremities: on the photo path, hands and feet follow the driving poses' own hand and foot
     points (MediaPipe's knuckles, heels and toes) where both the photo and the driving frame show
     them confidently (`warp/`); False: they move rigidly with the forearms and shanks, as they do

@@ -35,16 +35,18 @@ def warped_pair():
 
 
 def test_the_repair_region_holds_the_holes_the_uncovered_body_and_the_doubtful_pixels(warped_pair):
+    """By default (REPAIR_TRUST 0) what the warp could not draw; with a trust threshold also the
+    drawn pixels trusted less than it, and never a pixel trusted more."""
     warped, pose, height, _ = warped_pair
-    region = repair_region(warped, pose, height)
-    assert not (holes_in_person(warped, height) & ~region).any()
-    assert not (uncovered_body(warped, pose) & ~region).any()
+    missing = holes_in_person(warped, height) | uncovered_body(warped, pose)
+    assert missing.any() and np.array_equal(repair_region(warped, pose, height), missing)
+    region = repair_region(warped, pose, height, trust=0.5)
+    assert not (missing & ~region).any()
     drawn = warped.alpha >= 0.5
     doubtful = drawn & (warped.confidence < 0.5 * warped.alpha)
     assert doubtful.any() and not (doubtful & ~region).any()
     # A trusted drawn pixel away from holes and the uncovered body is never regenerated.
-    trusted = drawn & (warped.confidence >= 0.5 * warped.alpha)
-    trusted &= ~holes_in_person(warped, height) & ~uncovered_body(warped, pose)
+    trusted = drawn & (warped.confidence >= 0.5 * warped.alpha) & ~missing
     assert trusted.any() and not (trusted & region).any()
 
 
@@ -87,7 +89,8 @@ def test_a_core_pasted_back_matches_the_whole_crop_pasted_back(x0, y0, side, con
 def test_a_tile_crop_keeps_its_context_around_the_core():
     crop = tile_crop(10, 20, 40, 64)
     assert isinstance(crop, InpaintCrop)
-    assert crop.box.x0 == pytest.approx(10 - TILE_CONTEXT * 40) and crop.box.side == pytest.approx(40 * (1 + 2 * TILE_CONTEXT))
+    assert crop.box.x0 == pytest.approx(10 - TILE_CONTEXT * 40)
+    assert crop.box.side == pytest.approx(40 * (1 + 2 * TILE_CONTEXT))
     assert tile_side(100) == 50 and tile_side(1) >= 8
 
 

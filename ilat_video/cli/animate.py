@@ -53,8 +53,8 @@ from .poses import person_choice
 @click.option("--repair", type=click.Choice(REPAIRS), default="holes", show_default=True,
               help="Photo frames: fill the holes the warp leaves inside the person (a hand moved off the hip, "
                    "tears at bent joints) from their surroundings (holes); body: also the skeleton's core where the "
-                   "warp put nobody; ilat: then regenerate the seams, holes and uncovered body with iLAT, tile by "
-                   "tile (experimental: about 1 s a frame, and softer than OpenCV's fill, docs/results.md); "
+                   "warp put nobody; ilat: then regenerate the holes and the uncovered body with iLAT, tile by "
+                   "tile (experimental: about 1 s a frame, a little closer to the truth, docs/results.md); "
                    "none: let the background show.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Square frames generated together (faster per frame; memory grows with it, not with the video).")
@@ -103,7 +103,8 @@ from .poses import person_choice
                    "at another speed than the driving video's).")
 @click.option("--ref-person", default=None, metavar="WHO", callback=person_choice,
               help="Which person of the reference photo, when it shows several: largest (default), left, right, N "
-                   "(the N-th from the left) or X,Y (nearest to that pixel). The choice is named when there are several.")
+                   "(the N-th from the left) or X,Y (nearest to that pixel). The choice is named when there are "
+                   "several.")
 @click.option("--drive-person", default=None, metavar="WHO", callback=person_choice,
               help="Which person of the driving video is followed, when several are in view (as --ref-person; X,Y in "
                    "the video's pixels, in the first frame with people).")

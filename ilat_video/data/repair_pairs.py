@@ -11,7 +11,8 @@ that exact picture with its truth:
   filled by OpenCV (`compose.holes_in_person`, `compose.fill`; `prefill=False` leaves them): the
   condition, as `--repair ilat` makes it;
 - target: frame j itself (what the repaired frame should be);
-- region: `compose.repair_region` of that warp (its trust threshold jittered);
+- region: `compose.repair_region` of that warp (its trust threshold drawn around REPAIR_TRUST: 0 by
+  default, so only what the warp could not draw);
 - target_pose and reference_pose: frame j's pose (the warped picture already shows it).
 Each sample is one tile, cut as `repair.repair` cuts its tiles at inference (`repair.tile_crop`):
 a core of `repair.tile_side` (jittered) around a random pixel of the region, with context; the
