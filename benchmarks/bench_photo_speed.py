@@ -5,7 +5,7 @@ beside today's square pipeline, with where the time goes.
 
 Inputs: frame 0 of aerobics_white_studio.mp4 (1920x1080) as the reference photo, driven by the same
 clip's poses (frames 0-239 through `extract_poses`, saved as a pose file once, so no run pays for
-pose extraction; retargeted with the default `scale`). Each run is `Animator.animate_to_file` with
+pose extraction; retargeted with the default mode, `steady`). Each run is `Animator.animate_to_file` with
 the defaults except what the configuration names, writing an H.264 mp4, in a process of its own
 (its peak RSS, `ru_maxrss`, is its own):
 - photo 1080p: `RenderOptions()` (the defaults: photo frame, inpainted plate), 1920x1080 frames;
@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import code_version, cpu_name
+from ilat_video.pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
 
 VIDEO = Path("/work/shared/data/real/videos/aerobics_white_studio.mp4")
 CONFIGS = {
@@ -217,7 +218,8 @@ def markdown(result: dict) -> list[str]:
         "# Photo path: speed and memory",
         "",
         (f"Reference: frame 0 of `{VIDEO.name}` (1920x1080); driving: the clip's own poses from a pose file, "
-         f"{s['frames']} frames, retargeted with the default `scale`; `Animator.animate_to_file` into an H.264 mp4, "
+         f"{s['frames']} frames, retargeted with the default `{DEFAULT_RETARGET}`; `Animator.animate_to_file` into an "
+         "H.264 mp4, "
          f"each run in its own process, {s['repeats']} runs per configuration taking turns, medians. "
          f"torch threads {s['threads']}, OpenCV threads {result['cv2_threads']} (its default). Script: "
          "`benchmarks/bench_photo_speed.py` (its docstring defines each number)."),
