@@ -32,6 +32,7 @@ from .inpaint import inpaint as ilat_inpaint
 from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
+from .pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of it
 # metric (PSNR +0.09 dB on 85% of moments, SSIM, MAE, hands, feet); at 0.5 (seams, rotated parts
 # too) PSNR gains more (+0.16) but SSIM falls (-0.010) and seams and side-on torsos turn to blur.
 REPAIR_TRUST = 0.0
+# --repair holes also fills the target torso the warp left uncovered (`uncovered_torso`): neutral on
+# real self-reenactment, and an arm that lay across the body no longer leaves the background showing
+# through the shirt (experiments/results/probe_uncovered_torso.md).
+FILL_UNCOVERED_TORSO = True
 
 
 def output_size(width: int, height: int, max_side: int | None = None) -> tuple[int, int]:
@@ -195,6 +200,28 @@ def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
     return core & (warped.alpha < 0.5)
 
 
+def uncovered_torso(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
+    """bool (H, W): the target torso (the convex hull of its shoulders and hips: inside any body in
+    that pose) where the warp put no person: what an arm that lay across the body in the photo
+    leaves when it moves away. Empty when a corner is not seen."""
+    out = np.zeros(warped.alpha.shape, np.uint8)
+    corners = np.asarray(target_pose, np.float64)[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP]]
+    if (corners[:, 2] > 0).all() and np.isfinite(corners[:, :2]).all():
+        cv2.fillConvexPoly(out, cv2.convexHull(np.round(corners[:, :2]).astype(np.int32)), 1)
+    return (out > 0) & (warped.alpha < 0.5)
+
+
+def holes_to_fill(warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
+                  holes: np.ndarray | None = None) -> np.ndarray:
+    """bool (H, W): what `--repair holes` fills in one warped frame (and what `--repair ilat` and its
+    training samples fill before the model runs): the holes inside the warped person and, with
+    FILL_UNCOVERED_TORSO, the target torso the warp left bare. holes: `holes_in_person(warped,
+    body_height)` when the caller already has it."""
+    if holes is None:
+        holes = holes_in_person(warped, body_height)
+    return holes | uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else holes.copy()
+
+
 def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
                   trust: float = REPAIR_TRUST, holes: np.ndarray | None = None) -> np.ndarray:
     """bool (H, W): what a repair model generates in one warped frame: the holes inside the warped
@@ -273,27 +300,28 @@ class Stage:
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
         target_extras: the target's (10, 3) hand and foot points in the photo's pixels, or None: the
         hands and feet follow them where the reference and they are confident (`warp_to_pose`).
-        repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
-        surroundings (OpenCV); "body" also the target body the warp left uncovered; "ilat" fills
-        the holes so, then regenerates `repair_region` (holes, uncovered body, low-trust pixels)
-        with iLAT under the target pose, tile by tile, decoding the expected codes (`repair.py`;
-        `models` = (tokenizer, transformer)); "none" leaves the plate showing through."""
+        repair: "holes" fills the holes inside the warped person (`holes_in_person`) and the target
+        torso it left bare (`uncovered_torso`) from their surroundings (OpenCV); "body" also the
+        target body the warp left uncovered; "ilat" makes the "holes" frame, then
+        regenerates `repair_region` (holes and uncovered body; low-trust pixels too when
+        REPAIR_TRUST > 0) with iLAT under the target pose, tile by tile, decoding the expected codes
+        (`repair.py`; `models` = (tokenizer, transformer)); "none" leaves the plate showing through."""
         pose = scale_points(target_pose, *self.scale)
         extras = None if target_extras is None else scale_points(target_extras, *self.scale)
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]), target_extras=extras)
         frame = warped.over(self.plate)
-        if repair == "ilat":
-            if models is None:
-                raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
-            height = body_height(self.reference)
-            holes = holes_in_person(warped, height)
+        if repair == "none":
+            return frame, warped
+        if repair == "ilat" and models is None:
+            raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
+        height = body_height(self.reference)
+        holes = holes_in_person(warped, height)
+        filled = holes_to_fill(warped, pose, height, holes=holes)
+        if repair == "body":
+            filled |= uncovered_body(warped, pose)
+        frame = fill(frame, filled)
+        if repair == "ilat":  # on the default frame: the condition shows OpenCV's fill to improve on
             region = repair_region(warped, pose, height, holes=holes)
-            if region.any():  # the holes filled by OpenCV first: the condition then shows a fill to improve on
-                frame = ilat_repair(fill(frame, holes), region, pose, *models, body_height=height,
-                                    decode="expected")
-        elif repair != "none":
-            holes = holes_in_person(warped, body_height(self.reference))
-            if repair == "body":
-                holes |= uncovered_body(warped, pose)
-            frame = fill(frame, holes)
+            if region.any():
+                frame = ilat_repair(frame, region, pose, *models, body_height=height, decode="expected")
         return frame, warped

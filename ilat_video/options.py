@@ -51,7 +51,8 @@ class RenderOptions:
     empty pose, `inpaint.py`) or "none" (the photo as it is: the reference stays visible where the
     person moved away).
     repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
-    from their surroundings (`compose.holes_in_person`, OpenCV); "body" also fills the target
+    and the target torso it leaves bare from their surroundings (`compose.holes_in_person`,
+    `compose.uncovered_torso`, OpenCV); "body" also fills the target
     skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" fills the holes
     so, then regenerates the holes and the uncovered body (`compose.repair_region`) with iLAT,
     tile by tile (`repair.py`; the model folder's `repair/` transformer when it has one; about 1 s

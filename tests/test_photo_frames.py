@@ -310,3 +310,36 @@ def test_the_uncovered_body_is_the_skeleton_core_the_warp_left_empty(person):
     core = pose_region(pose, *warped.alpha.shape)
     assert everything.any() and not (everything & ~core).any()  # inside the (wider) model region
     assert not uncovered_body(warped, pose)[warped.alpha >= 0.5].any()  # never where a part is
+
+
+def test_the_holes_repair_fills_the_target_torso_the_warp_left_uncovered(person, monkeypatch):
+    """An arm that lay across the body in the photo leaves a gap in the torso when it moves away, open
+    to the background at the side (so not a hole by `holes_in_person`): inside the target torso
+    (the hull of its shoulders and hips) it is body, and `--repair holes` fills it; outside the
+    torso the same gap is left to the plate."""
+    from ilat_video import compose
+    from ilat_video.compose import uncovered_torso
+
+    image, found = person
+    stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)
+    pose = scale_points(found.pose, *stage.scale)
+    _, warped = stage.frame(found.pose, repair="none")
+    corners = pose[[1, 2, 8, 7], :2]  # right shoulder, left shoulder, left hip, right hip
+    top, bottom = corners[:, 1].min(), corners[:, 1].max()
+    band = np.zeros_like(warped.alpha, dtype=bool)
+    y0, y1 = int(top + 0.3 * (bottom - top)), int(top + 0.7 * (bottom - top))  # too wide to be a hole
+    band[y0:y1, :int(corners[:, 0].mean())] = True  # from the left edge of the frame to mid-torso
+    cut = dataclasses.replace(warped, alpha=np.where(band, 0.0, warped.alpha).astype(np.float32),
+                              confidence=np.where(band, 0.0, warped.confidence).astype(np.float32))
+    monkeypatch.setattr(compose, "warp_to_pose", lambda *args, **kwargs: cut)
+    gap = uncovered_torso(cut, pose)
+    assert gap.any() and not (gap & ~band).any()
+    plain, _ = stage.frame(found.pose, repair="none")
+    filled, _ = stage.frame(found.pose, repair="holes")
+    changed = lambda a, b: float(np.mean(np.any(a[gap] != b[gap], axis=-1)))  # noqa: E731
+    assert changed(plain, filled) > 0.9
+    monkeypatch.setattr(compose, "FILL_UNCOVERED_TORSO", False)
+    unfilled, _ = stage.frame(found.pose, repair="holes")
+    holes = holes_in_person(cut, stage.reference.height * 3.0)  # their fill blends a few pixels around them
+    away = gap & (cv2.dilate(holes.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0)
+    assert away.sum() > 0.5 * gap.sum() and np.array_equal(plain[away], unfilled[away])

@@ -8,7 +8,7 @@ that exact picture with its truth:
 - reference: frame i of a clip warped to frame j's pose (`warp.prepare_reference` on frame i's
   exact person mask, `warp.warp_to_pose`), over frame i's background plate made as inference makes
   it (`compose.person_hole` + `compose.background_plate`, OpenCV), the holes in the warped person
-  filled by OpenCV (`compose.holes_in_person`, `compose.fill`; `prefill=False` leaves them): the
+  filled by OpenCV (`compose.holes_to_fill`, `compose.fill`; `prefill=False` leaves them): the
   condition, as `--repair ilat` makes it;
 - target: frame j itself (what the repaired frame should be);
 - region: `compose.repair_region` of that warp (its trust threshold drawn around REPAIR_TRUST: 0 by
@@ -31,6 +31,7 @@ from ..compose import (
     body_height,
     fill,
     holes_in_person,
+    holes_to_fill,
     person_hole,
     repair_region,
 )
@@ -104,7 +105,7 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 crop_pose = torch.from_numpy(crop.pose(pose).astype(np.float32))
                 condition = warped.over(plate)
                 if self.prefill:
-                    condition = fill(condition, holes)
+                    condition = fill(condition, holes_to_fill(warped, pose, height, holes=holes))
                 yield {
                     "reference": image_to_tensor(crop.image(condition)),
                     "target": image_to_tensor(crop.image(video.render(j))),
