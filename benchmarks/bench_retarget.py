@@ -227,8 +227,8 @@ def report(result: dict, modes: tuple[str, ...]) -> list[str]:
         "behaviour on synthetic motion.",
         "- Its height spread is lower than `scale`'s partly because a per-frame size also evens out some of the "
         "pose's own foreshortening (a squat seen from the front), not only the camera's zoom.",
-        "- The driving poses were extracted once (2026-12-06) and cached; taichi_forest's person is small and "
-        "MediaPipe finds them in 26 of 300 frames.",
+        "- The driving poses were extracted by the extractor of the code above (with its default smoothing) and "
+        "cached in runs/retarget_poses/; delete it after the extractor changes.",
     ]
     return lines
 
