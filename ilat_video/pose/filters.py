@@ -177,6 +177,16 @@ def track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = Non
     confidence: optional (T, ...) in [0, 1] (default all 1); a point with confidence 0 is
         returned unchanged and starts afresh when seen again.
     """
+    values, confidence = _track_inputs(values, fps, confidence)
+    filt = TrackingFilter(acceleration_noise, confidence_power)
+    out = values.copy()
+    for t in range(len(values)):
+        out[t] = filt(values[t], 1.0 / fps, confidence[t])
+    return out
+
+
+def _track_inputs(values, fps: float, confidence) -> tuple[np.ndarray, np.ndarray]:
+    """(values float64 (T, ..., D), confidence float64 (T, ...), all 1 when None), checked."""
     values = np.asarray(values, dtype=np.float64)
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
@@ -185,11 +195,7 @@ def track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = Non
     confidence = np.asarray(confidence, dtype=np.float64)
     if confidence.shape != values.shape[:-1]:
         raise ValueError(f"confidence must have shape {values.shape[:-1]}, got {confidence.shape}")
-    filt = TrackingFilter(acceleration_noise, confidence_power)
-    out = values.copy()
-    for t in range(len(values)):
-        out[t] = filt(values[t], 1.0 / fps, confidence[t])
-    return out
+    return values, confidence
 
 
 def smooth_track(values: np.ndarray, fps: float, *, confidence: np.ndarray | None = None,
@@ -209,18 +215,11 @@ def smooth_track(values: np.ndarray, fps: float, *, confidence: np.ndarray | Non
         splits its track: the runs on either side are smoothed on their own.
     Linear like `track`: scaling or shifting the input does the same to the output.
     """
-    values = np.asarray(values, dtype=np.float64)
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    values, confidence = _track_inputs(values, fps, confidence)
     if not acceleration_noise > 0:
         raise ValueError(f"acceleration_noise must be positive, got {acceleration_noise}")
     if not confidence_power >= 0:
         raise ValueError(f"confidence_power must be >= 0, got {confidence_power}")
-    if confidence is None:
-        confidence = np.ones(values.shape[:-1])
-    confidence = np.asarray(confidence, dtype=np.float64)
-    if confidence.shape != values.shape[:-1]:
-        raise ValueError(f"confidence must have shape {values.shape[:-1]}, got {confidence.shape}")
     if np.any(confidence < 0) or np.any(confidence > 1) or np.any(np.isnan(confidence)):
         raise ValueError("confidence must lie in [0, 1]")
     if len(values) == 0:
