@@ -33,12 +33,17 @@ def part_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if ".part" in p.name]
 
 
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
-    # SIGINT set back to its default in the child: a test runner started in the background by a
-    # shell may ignore SIGINT, and an ignored signal stays ignored in its children.
+    # The signals set back to their defaults in the child: a test runner started in the background
+    # by a shell ignores SIGINT, one started under nohup ignores SIGHUP, and an ignored signal stays
+    # ignored in the children (the CLI respects that on purpose: nohup must keep working).
     return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_default_signals)
 
 
 def wait_for_part_file(process: subprocess.Popen, folder: Path, timeout: float) -> None:
