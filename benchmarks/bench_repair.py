@@ -10,7 +10,8 @@ PSNR and MAE inside the region and inside the target's person mask, and seconds 
 Methods:
 - none: the warped frame as it is (the plate shows through the holes, the seams stay);
 - opencv: the region filled by `compose.fill` (Navier-Stokes, the default repair fills only the holes);
-- holes: what the default (`--repair holes`) does: only `holes_in_person` filled by OpenCV;
+- holes: what the default (`--repair holes`) does: only `holes_to_fill` (the holes in the person
+  and the target torso it left bare) filled by OpenCV;
 - ilat: what `--repair ilat` does with the shipped demo model (`as_animate`: the holes filled by
   OpenCV, then `repair.repair` tile by tile at half the body's height, expected codes);
 - MODEL folder(s) given with --model: the same with that transformer (a fine-tuned run);
@@ -44,7 +45,7 @@ from ilat_video.compose import (
     Stage,
     body_height,
     fill,
-    holes_in_person,
+    holes_to_fill,
     repair_region,
 )
 from ilat_video.crop import image_to_tensor, tensor_to_image
@@ -86,7 +87,7 @@ def pairs(count: int, size: int, seed: int = SEED):
             continue
         truth = video.render_layers(TARGET)
         made += 1
-        yield frame, region, truth.frame, truth.mask, pose, holes_in_person(warped, height), height
+        yield frame, region, truth.frame, truth.mask, pose, holes_to_fill(warped, pose, height), height
 
 
 def score(out: np.ndarray, truth: np.ndarray, where: np.ndarray) -> tuple[float, float]:
