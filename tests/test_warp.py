@@ -32,6 +32,7 @@ from ilat_video.pose.skeleton import (
 )
 
 REAL = Path(__file__).parent / "data" / "real"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 BACKGROUND = (40, 110, 60)
 # A standing person, arms hanging clear of the body, as fractions of the image's width and height.
 STANDING = np.array([[0.50, 0.13], [0.38, 0.27], [0.62, 0.27], [0.29, 0.43], [0.71, 0.43],
@@ -55,14 +56,11 @@ def torso_height(pose: np.ndarray) -> float:
     return float(np.hypot(*(pose[[7, 8], :2].mean(0) - pose[[1, 2], :2].mean(0))))
 
 
-def draw_person(pose: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stick person with a fine texture on each part (so a misplaced pixel shows): image, mask."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.empty((height, width, 3), np.float32)
-    image[:] = BACKGROUND
-    mask = np.zeros((height, width), bool)
+def drawn_parts(pose: np.ndarray, height: int, width: int) -> list[np.ndarray]:
+    """bool (H, W) of each of DRAWN_PARTS as draw_person draws it (before the later ones cover it)."""
     unit = torso_height(pose)
-    for i, (joints, radius, colour) in enumerate(DRAWN_PARTS):
+    masks = []
+    for joints, radius, _colour in DRAWN_PARTS:
         part = np.zeros((height, width), np.uint8)
         points = np.round(pose[list(joints), :2] * 16).astype(np.int32)
         if radius is None:
@@ -73,8 +71,20 @@ def draw_person(pose: np.ndarray, height: int, width: int) -> tuple[np.ndarray, 
         else:
             for a, b in itertools.pairwise(points):
                 cv2.line(part, tuple(a), tuple(b), 1, max(1, round(2 * radius * unit)), cv2.LINE_8, shift=4)
+        masks.append(part.astype(bool))
+    return masks
+
+
+def draw_person(pose: np.ndarray, height: int, width: int, colours=None) -> tuple[np.ndarray, np.ndarray]:
+    """A stick person with a fine texture on each part (so a misplaced pixel shows): image, mask.
+    colours: one per DRAWN_PARTS entry instead of theirs."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.empty((height, width, 3), np.float32)
+    image[:] = BACKGROUND
+    mask = np.zeros((height, width), bool)
+    colours = colours or [colour for _joints, _radius, colour in DRAWN_PARTS]
+    for i, (inside, colour) in enumerate(zip(drawn_parts(pose, height, width), colours)):
         texture = np.array(colour, np.float32) + 30 * (np.sin(0.9 * xs + i) * np.cos(0.7 * ys))[..., None]
-        inside = part.astype(bool)
         image[inside] = texture[inside]
         mask |= inside
     return np.clip(np.round(image), 0, 255).astype(np.uint8), mask
@@ -231,6 +241,67 @@ def test_moving_one_forearm_of_a_real_photo(hoodie):
     person = ref.mask[face] >= 0.99
     assert person.mean() > 0.9
     assert np.array_equal(after.image[face][person], image[face][person])  # the face, pixel for pixel
+
+
+# --- (h) an arm gives the body back the pixels of its capsule that look like the body --------
+
+ARM_PARTS = [warp.PART_NAMES.index(n) for n in ("right_upper_arm", "right_forearm", "left_upper_arm",
+                                                 "left_forearm")]
+
+
+def arms_at_sides(height: int, width: int) -> np.ndarray:
+    """STANDING with the arms hanging against the body: their capsules reach over torso and thighs."""
+    pose = standing_pose(height, width)
+    pose[[R_ELBOW, L_ELBOW], 0] = [0.35 * width, 0.65 * width]
+    pose[[R_WRIST, L_WRIST], 0] = [0.38 * width, 0.62 * width]
+    return pose
+
+
+def _arm_labels(image, mask, pose, extras=None, **config) -> np.ndarray:
+    reference = warp.prepare_reference(image, mask, pose, extras, config=warp.WarpConfig(**config))
+    return np.isin(reference.labels, ARM_PARTS)
+
+
+def test_arms_give_the_body_back_its_colours():
+    pose = arms_at_sides(240, 160)
+    extras = standing_extras(pose)
+    image, mask = draw_person_with_hands_and_feet(pose, extras, 240, 160)
+    plain, _ = draw_person(pose, 240, 160)
+    drawn = drawn_parts(pose, 240, 160)
+    on_top = np.full(mask.shape, -1)
+    for i, part in enumerate(drawn):
+        on_top[part] = i
+    arm_colours = np.isin(on_top, [4, 5]) | (image != plain).any(-1)  # arms, and the hands drawn after
+    arm_colours[int(pose[[R_KNEE, L_KNEE], 1].min()):] = False  # ... not the feet
+    body_colours = mask & ~arm_colours
+    capsules, by_colour = _arm_labels(image, mask, pose, extras, arms_by_colour=False), _arm_labels(image, mask, pose,
+                                                                                                    extras)
+    taken = (capsules & body_colours).sum()
+    assert taken > 100  # the capsules do take torso and thigh pixels here
+    assert (by_colour & body_colours).sum() <= 0.1 * taken
+    # and no pixel of the arms themselves is given away (a handful at the shoulder caps, as before)
+    assert (arm_colours & ~by_colour).sum() <= (arm_colours & ~capsules).sum() + 0.005 * arm_colours.sum()
+
+
+def test_arms_the_colour_of_the_body_keep_their_capsules():
+    pose = arms_at_sides(240, 160)
+    image, mask = draw_person(pose, 240, 160, colours=[(200, 200, 60)] * len(DRAWN_PARTS))
+    capsules, by_colour = _arm_labels(image, mask, pose, arms_by_colour=False), _arm_labels(image, mask, pose)
+    assert (capsules != by_colour).sum() <= 0.002 * capsules.sum()
+
+
+def test_a_real_hand_beside_the_shorts_leaves_the_denim():
+    from ilat_video.fileio import load_image
+    from ilat_video.pose.extract import extract_image_person
+
+    image = load_image(EXAMPLES / "photo.jpg")  # hands hanging beside blue denim shorts
+    found = extract_image_person(image)
+    blue = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 2].astype(int) - 128 < -15
+    capsules = _arm_labels(image, found.mask, found.pose, found.extras, arms_by_colour=False)
+    by_colour = _arm_labels(image, found.mask, found.pose, found.extras)
+    assert (capsules & blue).sum() > 100
+    assert (by_colour & blue).sum() <= 0.05 * (capsules & blue).sum()
+    assert by_colour.sum() > 0.8 * capsules.sum()  # the arms are still there
 
 
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------

@@ -17,7 +17,11 @@ How it works
    In the reference each person pixel is owned by one of the first ten parts: the part whose bone is
    nearest in units of that part's radius (an arm owns every pixel inside its own capsule, as arms
    are drawn in front of the body; what lies behind the shoulder or hip joint, seen from the
-   elbow or knee, is the torso's). Around the joints that link two parts (neck, elbows, hips,
+   elbow or knee, is the torso's). A capsule is only a guess at the arm's outline, so an arm then
+   gives back to the body the capsule pixels whose colours the body around it explains better than
+   the arm's own (`colour.release_by_colour`; WarpConfig.arms_by_colour): the strip of shorts beside
+   a hanging hand, the edge of the top along an upper arm, the shirt around an arm across the chest,
+   which would otherwise travel with the arm. Around the joints that link two parts (neck, elbows, hips,
    knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint.
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's

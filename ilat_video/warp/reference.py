@@ -1,11 +1,12 @@
 """The reference photo, prepared once for any number of target poses (prepare_reference).
 
 Each person pixel is given to one part (the nearest bone in units of the part's radius; arms own
-their whole capsule, being in front), each part also takes its neighbour's pixels within a disc
-at the joints that link them (the overhang), and each part's pixels are kept premultiplied in a
-crop of their own. Where the reference shows a hand's or foot's points, its limb's pixels are also
-cut in two (the limb without it, and the hand or foot) for targets that place it on its own. The
-method: the package docstring (ilat_video/warp/__init__.py).
+their whole capsule, being in front, less what looks like the body around it: `colour.py`), each
+part also takes its neighbour's pixels within a disc at the joints that link them (the overhang),
+and each part's pixels are kept premultiplied in a crop of their own. Where the reference shows a
+hand's or foot's points, its limb's pixels are also cut in two (the limb without it, and the hand
+or foot) for targets that place it on its own. The method: the package docstring
+(ilat_video/warp/__init__.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from .colour import release_by_colour
 from .geometry import shape_distance
 from .parts import (
     ARMS_LAYER,
@@ -151,6 +153,9 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     box_labels = _nearest_parts(xs, ys, segments, polygon, radii)
     box_mask = mask[y0:y1, x0:x1]
+    if config.arms_by_colour:
+        box_labels = _arms_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, xs, ys, segments, polygon,
+                                     radii)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
@@ -312,6 +317,18 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
             scores[i][behind] = np.inf
     nearest = np.argmin(scores, axis=0)
     return np.asarray(present, np.int8)[nearest]
+
+
+def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> np.ndarray:
+    """`labels` with the arms' pixels that look like the body around them given to the body part
+    that would own them were there no arms (`colour.release_by_colour`); as they are when the
+    reference has no arm or no body part."""
+    body_segments = [None if PART_LAYER[p] == ARMS_LAYER else s for p, s in enumerate(segments)]
+    has_arm = any(PART_LAYER[p] == ARMS_LAYER and segments[p] is not None for p in BASE_PARTS)
+    if not has_arm or all(s is None for s in body_segments):
+        return labels
+    body_labels = _nearest_parts(xs, ys, body_segments, polygon, radii)
+    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii)
 
 
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray

@@ -1,0 +1,94 @@
+"""Giving an arm's capsule back to the body where its colours say so.
+
+An arm owns its whole capsule (arms are drawn in front, `reference._nearest_parts`), but a capsule
+is a guess at the arm's outline: a hand hanging beside the shorts takes a strip of denim with it,
+an upper arm takes the edge of the top, an arm across the chest takes the shirt around it. When
+the arm moves, those pixels travel with it as shreds of the wrong stuff along its edges.
+
+`release_by_colour` asks each arm's colours: a histogram of the pixels along its bone (the core,
+surely arm) against one of the body pixels just around its capsule (surely not arm). A capsule
+pixel outside the core goes back to the nearest body part when the body's colours explain it
+better, with a prior that trusts the capsule near the bone and is even at its rim. Pieces given
+back must touch the body (no islands cut out of the arm), and speckles are dropped. Where the two
+histograms look alike (a sleeve the colour of the shirt) the prior keeps the capsule as it was.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from .geometry import shape_distance
+from .parts import ARMS_LAYER, PART_LAYER
+
+CORE = 0.5  # the arm's colours at first: its pixels within this share of its radius from its bone
+RING = 2.0  # the body's colours: body pixels within this many radii of the arm's bone
+BINS = 16  # histogram bins per Lab channel
+BIN_BLUR = 0.75  # the histograms' Gaussian smoothing, in bins
+MIN_SAMPLES = 50  # pixels each side needs before its colours are believed
+EVIDENCE_BLUR = 0.04  # the colour evidence is smoothed over this share of the arm's radius (Gaussian sigma)
+MAX_EVIDENCE = 4.0  # |log likelihood ratio| at most this (a ratio of about 55)
+PRIOR_AT_BONE = 0.05  # P(body) before the colours on the bone; it rises to 1/2 at the capsule's rim
+ROUNDS = 3  # the arm's colours re-estimated from the pixels it keeps
+MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its capsule is not believed
+
+
+def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
+                      xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray) -> np.ndarray:
+    """The owners `labels` (int8 (h, w) over the person's box) with arm pixels that look like the body
+    around them given to `body_labels` (the owners were there no arms). image: uint8 (h, w, 3) RGB
+    over the box; person: bool (h, w); xs (1, w), ys (h, 1): the box's pixel coordinates."""
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
+    bins = (lab.astype(np.int32) * BINS) // 256
+    index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
+    is_arm = np.isin(labels, [p for p in range(len(PART_LAYER)) if PART_LAYER[p] == ARMS_LAYER])
+    body = person & ~is_arm
+    out = labels.copy()
+    for part in np.unique(labels[is_arm]):
+        distance = shape_distance(xs, ys, segments[part], None) / radii[part]
+        mine = person & (labels == part)
+        around = body & (distance < RING)
+        arm = mine & (distance < CORE)
+        if arm.sum() < MIN_SAMPLES or around.sum() < MIN_SAMPLES:
+            continue
+        p_body = _likelihood(index[around])
+        prior = PRIOR_AT_BONE + (0.5 - PRIOR_AT_BONE) * np.clip(distance, 0.0, 1.0) ** 2
+        prior_odds = prior / (1.0 - prior)
+        sigma = max(0.75, EVIDENCE_BLUR * radii[part])
+        released = np.zeros_like(mine)
+        for _ in range(ROUNDS):  # the arm's colours from what it keeps: a strip of shorts in its core goes too
+            p_arm = _likelihood(index[arm])
+            # The evidence, log P(colour | body) / P(colour | arm), bounded (a colour one side has never
+            # seen says much, not everything) and smoothed over a pixel or two so that a pixel is
+            # judged with its neighbours.
+            evidence = np.clip(np.log(p_body[index] / p_arm[index]), -MAX_EVIDENCE, MAX_EVIDENCE).astype(np.float32)
+            evidence = cv2.GaussianBlur(evidence, (0, 0), sigma)
+            now = _attached(mine & (prior_odds * np.exp(evidence) > 1.0), body)
+            kept = mine & ~now
+            if kept.sum() < max(MIN_SAMPLES, MIN_KEPT * mine.sum()):  # colours that cannot tell arm from body
+                break
+            released = now
+            if np.array_equal(kept, arm):
+                break
+            arm = kept
+        out[released] = body_labels[released]
+    return out
+
+
+def _likelihood(samples: np.ndarray) -> np.ndarray:
+    """A smoothed, normalised colour histogram over the BINS^3 Lab bins of the samples' bin indices."""
+    counts = np.bincount(samples, minlength=BINS ** 3).astype(np.float64).reshape(BINS, BINS, BINS)
+    counts = gaussian_filter(counts, BIN_BLUR, mode="constant")
+    return (counts / max(counts.sum(), 1e-12)).ravel() + 1e-9
+
+
+def _attached(released: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """The pieces of `released` (bool) that touch `body`."""
+    count, pieces = cv2.connectedComponents(released.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(released)
+    touching = np.unique(pieces[cv2.dilate(body.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0])
+    keep = np.zeros(count, bool)
+    keep[touching] = True
+    keep[0] = False
+    return keep[pieces]
