@@ -262,25 +262,39 @@ def _arm_labels(image, mask, pose, extras=None, **config) -> np.ndarray:
     return np.isin(reference.labels, ARM_PARTS)
 
 
-def test_arms_give_the_body_back_its_colours():
-    pose = arms_at_sides(240, 160)
-    extras = standing_extras(pose)
-    image, mask = draw_person_with_hands_and_feet(pose, extras, 240, 160)
-    plain, _ = draw_person(pose, 240, 160)
-    drawn = drawn_parts(pose, 240, 160)
-    on_top = np.full(mask.shape, -1)
-    for i, part in enumerate(drawn):
-        on_top[part] = i
-    arm_colours = np.isin(on_top, [4, 5]) | (image != plain).any(-1)  # arms, and the hands drawn after
-    arm_colours[int(pose[[R_KNEE, L_KNEE], 1].min()):] = False  # ... not the feet
-    body_colours = mask & ~arm_colours
-    capsules, by_colour = _arm_labels(image, mask, pose, extras, arms_by_colour=False), _arm_labels(image, mask, pose,
-                                                                                                    extras)
-    taken = (capsules & body_colours).sum()
-    assert taken > 100  # the capsules do take torso and thigh pixels here
-    assert (by_colour & body_colours).sum() <= 0.1 * taken
-    # and no pixel of the arms themselves is given away (a handful at the shoulder caps, as before)
-    assert (arm_colours & ~by_colour).sum() <= (arm_colours & ~capsules).sum() + 0.005 * arm_colours.sum()
+def _striped(stripe_colour, width: int = 120) -> np.ndarray:
+    """A textured blue body with a vertical stripe (the arm) 12 pixels wide down its middle."""
+    ys, xs = np.mgrid[0:width, 0:width].astype(np.float32)
+    image = np.empty((width, width, 3), np.float32)
+    image[:] = (60, 60, 200)
+    centre = width // 2
+    image[:, centre - 6:centre + 6] = stripe_colour
+    image += 25 * (np.sin(0.9 * xs) * np.cos(0.7 * ys))[..., None]
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("stripe, given_back", [((220, 170, 140), True), ((60, 60, 200), False)])
+def test_a_capsule_wider_than_its_arm_gives_back_what_looks_like_the_body(stripe, given_back):
+    from ilat_video.warp.colour import release_by_colour
+
+    forearm = warp.PART_NAMES.index("right_forearm")
+    size = 120
+    image = _striped(stripe, size)
+    xs, ys = np.arange(size, dtype=np.float32)[None, :], np.arange(size, dtype=np.float32)[:, None]
+    segments = [None] * len(warp.PART_NAMES)
+    segments[forearm] = np.array([[[60.0, 5.0], [60.0, 115.0]]])
+    radii = np.full(len(warp.PART_NAMES), 12.0)
+    capsule = np.abs(xs - 60) + np.zeros_like(ys) < 12  # 24 pixels: 6 of the body's on each side
+    labels = np.where(capsule, forearm, 0).astype(np.int8)
+    out = release_by_colour(image, np.ones((size, size), bool), labels, np.zeros_like(labels), xs, ys, segments,
+                            radii)
+    arm = np.abs(xs - 59.5) + np.zeros_like(ys) < 6
+    assert (out[arm] == forearm).all()  # the arm keeps every pixel of its own
+    body_in_capsule = capsule & ~arm
+    if given_back:
+        assert (out[body_in_capsule] == 0).mean() > 0.9
+    else:  # an arm the colour of the body: nothing to tell them apart by, the capsule stays
+        assert (out == labels).all()
 
 
 def test_arms_the_colour_of_the_body_keep_their_capsules():

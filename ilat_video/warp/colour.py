@@ -7,10 +7,13 @@ the arm moves, those pixels travel with it as shreds of the wrong stuff along it
 
 `release_by_colour` asks each arm's colours: a histogram of the pixels along its bone (the core,
 surely arm) against one of the body pixels just around its capsule (surely not arm). A capsule
-pixel outside the core goes back to the nearest body part when the body's colours explain it
-better, with a prior that trusts the capsule near the bone and is even at its rim. Pieces given
-back must touch the body (no islands cut out of the arm), and speckles are dropped. Where the two
-histograms look alike (a sleeve the colour of the shirt) the prior keeps the capsule as it was.
+pixel goes back to the nearest body part when the body's colours explain it better, with a prior
+that trusts the capsule near the bone and is even at its rim; the arm's histogram is then made
+again from what it kept (a strip of shorts inside its core goes too), for ROUNDS rounds. What goes
+back comes in pieces, each of which must touch the body, be thick enough not to be the shaded rim
+of a bare arm, and look more like the body than the arm where it meets them (a histogram may
+match an arm's shadow with a face or a leg elsewhere). Where the two histograms look alike (a
+sleeve the colour of the shirt) the prior keeps the capsule as it was.
 """
 from __future__ import annotations
 
@@ -29,21 +32,26 @@ MIN_SAMPLES = 50  # pixels each side needs before its colours are believed
 EVIDENCE_BLUR = 0.04  # the colour evidence is smoothed over this share of the arm's radius (Gaussian sigma)
 MAX_EVIDENCE = 4.0  # |log likelihood ratio| at most this (a ratio of about 55)
 PRIOR_AT_BONE = 0.05  # P(body) before the colours on the bone; it rises to 1/2 at the capsule's rim
+MIN_THICKNESS = 0.2  # a piece given back is at least this share of the arm's radius thick
+NEIGHBOURHOOD = 0.5  # a piece is compared with the arm and body pixels within this many radii of it
 ROUNDS = 3  # the arm's colours re-estimated from the pixels it keeps
 MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its capsule is not believed
 
 
 def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
-                      xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray) -> np.ndarray:
+                      xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray, *,
+                      allowed: np.ndarray | None = None) -> np.ndarray:
     """The owners `labels` (int8 (h, w) over the person's box) with arm pixels that look like the body
     around them given to `body_labels` (the owners were there no arms). image: uint8 (h, w, 3) RGB
-    over the box; person: bool (h, w); xs (1, w), ys (h, 1): the box's pixel coordinates."""
+    over the box; person: bool (h, w); xs (1, w), ys (h, 1): the box's pixel coordinates; allowed:
+    bool (h, w), the only pixels that may go back (all when None)."""
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
     bins = (lab.astype(np.int32) * BINS) // 256
     index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
     is_arm = np.isin(labels, [p for p in range(len(PART_LAYER)) if PART_LAYER[p] == ARMS_LAYER])
     body = person & ~is_arm
     out = labels.copy()
+    lab_float = lab.astype(np.float32)
     for part in np.unique(labels[is_arm]):
         distance = shape_distance(xs, ys, segments[part], None) / radii[part]
         mine = person & (labels == part)
@@ -63,7 +71,8 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             # judged with its neighbours.
             evidence = np.clip(np.log(p_body[index] / p_arm[index]), -MAX_EVIDENCE, MAX_EVIDENCE).astype(np.float32)
             evidence = cv2.GaussianBlur(evidence, (0, 0), sigma)
-            now = _attached(mine & (prior_odds * np.exp(evidence) > 1.0), body)
+            now = mine & (prior_odds * np.exp(evidence) > 1.0)
+            now = _attached(now if allowed is None else now & allowed, body)
             kept = mine & ~now
             if kept.sum() < max(MIN_SAMPLES, MIN_KEPT * mine.sum()):  # colours that cannot tell arm from body
                 break
@@ -71,8 +80,37 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             if np.array_equal(kept, arm):
                 break
             arm = kept
+        if released.any():
+            released = _believable(released, mine & ~released, body, lab_float, radii[part])
         out[released] = body_labels[released]
     return out
+
+
+def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: np.ndarray, radius: float
+                ) -> np.ndarray:
+    """The pieces of `released` that are at least MIN_THICKNESS x radius thick (the radius of the
+    largest disc inside) and whose mean colour is nearer the body's than the arm's where they meet
+    (each side's pixels within NEIGHBOURHOOD x radius of the piece). A strip of shorts beside a hand
+    is like the shorts next to it. The shaded rim of a bare arm, which the histograms may match
+    with a face or a leg elsewhere, is like the arm next to it and stays. lab: float32 (h, w, 3)."""
+    count, pieces = cv2.connectedComponents(released.astype(np.uint8), connectivity=8)
+    inside = cv2.distanceTransform(np.pad(released.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    reach = max(1, int(round(NEIGHBOURHOOD * radius)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        piece = pieces == i
+        if inside[piece].max() < MIN_THICKNESS * radius:
+            continue
+        near = cv2.dilate(piece.astype(np.uint8), kernel) > 0
+        arm_side, body_side = near & kept, near & body
+        if not arm_side.any() or not body_side.any():
+            keep[i] = True
+            continue
+        colour = lab[piece].mean(axis=0)
+        keep[i] = (np.linalg.norm(colour - lab[body_side].mean(axis=0))
+                   < np.linalg.norm(colour - lab[arm_side].mean(axis=0)))
+    return keep[pieces]
 
 
 def _likelihood(samples: np.ndarray) -> np.ndarray:

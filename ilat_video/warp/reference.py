@@ -297,10 +297,11 @@ def _person_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.ndarray | None,
-                   radii: np.ndarray) -> np.ndarray:
+                   radii: np.ndarray, *, with_score: bool = False):
     """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
     in units of its part's radius. An arm owns its whole capsule (arms are in front); a root
-    limb's cap behind the shoulder or hip joint is the torso's."""
+    limb's cap behind the shoulder or hip joint is the torso's. with_score: also that distance,
+    float32 (h, w) (an arm's less 1 inside its capsule)."""
     present = [p for p in range(len(PART_NAMES)) if segments[p] is not None]
     if not present:
         raise NoPersonError("warp: the reference pose has no body part with all its joints; "
@@ -316,19 +317,23 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
             behind = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) < 0
             scores[i][behind] = np.inf
     nearest = np.argmin(scores, axis=0)
-    return np.asarray(present, np.int8)[nearest]
+    labels = np.asarray(present, np.int8)[nearest]
+    if with_score:  # and the winner's distance in its radii
+        return labels, np.take_along_axis(scores, nearest[None], axis=0)[0]
+    return labels
 
 
 def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> np.ndarray:
     """`labels` with the arms' pixels that look like the body around them given to the body part
-    that would own them were there no arms (`colour.release_by_colour`); as they are when the
-    reference has no arm or no body part."""
+    that would own them were there no arms (`colour.release_by_colour`), where that part's capsule
+    reaches (what an arm holds out past the body stays the arm's); as they are when the reference
+    has no arm or no body part."""
     body_segments = [None if PART_LAYER[p] == ARMS_LAYER else s for p, s in enumerate(segments)]
     has_arm = any(PART_LAYER[p] == ARMS_LAYER and segments[p] is not None for p in BASE_PARTS)
     if not has_arm or all(s is None for s in body_segments):
         return labels
-    body_labels = _nearest_parts(xs, ys, body_segments, polygon, radii)
-    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii)
+    body_labels, reach = _nearest_parts(xs, ys, body_segments, polygon, radii, with_score=True)
+    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii, allowed=reach <= 1.0)
 
 
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray
