@@ -7,8 +7,9 @@
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
-  the hole inpainted, made once per video (`background_plate`; OpenCV's Navier-Stokes inpainting by
-  default, or none at all: the warped person over the photo as it is, ghost included);
+  the hole inpainted, made once per video (`background_plate`; by default a smooth membrane fill and
+  the photo's own patches mixed by how well each predicts the pixels round the hole, or none at
+  all: the warped person over the photo as it is, ghost included);
 - the holes the warped parts leave inside the person (a hand moved off the hip, the crotch on a
   step, tears at bent joints) are filled from their surroundings (`holes_in_person`, `fill`:
   OpenCV by default, iLAT as an experiment); everything else the parts do not cover is the plate.
@@ -26,6 +27,8 @@ import logging
 
 import cv2
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 from .errors import IlatError, NoPersonError
 from .inpaint import inpaint as ilat_inpaint
@@ -37,8 +40,13 @@ from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
 
 log = logging.getLogger(__name__)
 
-PLATE_WORK_SIDE = 512  # the hole is inpainted at this longer side, then scaled back into the photo
+PLATE_WORK_SIDE = 512  # the smooth fills (membrane, Navier-Stokes) work at this longer side, then are scaled back
 PATCH_WORK_SIDE = 256  # the shift-map plate works on the whole photo at this longer side (its time grows ~ side^3)
+# The default plate mixes the membrane and the patches by how well each predicts a ring of known
+# pixels this share of the hole's extent wide around the hole, weight ~ error^-CHECK_POWER
+# (experiments/results/probe_plate.md: power 2 beat 1 on synthetic frames, +0.5 dB).
+CHECK_RING = 0.04
+CHECK_POWER = 2.0
 # The person's hole is MediaPipe's mask grown by this share of the body's height (its soft edge,
 # hair): experiments/results/probe_hole_growth.md, real self-reenactment: 0.015 against the 0.06 of
 # before, background PSNR +0.8 dB, revealed +0.3 dB (64% of moments); a wider hole is filled by
@@ -106,19 +114,111 @@ def person_hole(mask: np.ndarray, body_height: float, growth: float = HOLE_GROWT
     return cv2.dilate((mask >= 0.3).astype(np.uint8), kernel) > 0
 
 
+def inpaint_smooth(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled by the membrane: Laplace's equation solved inside the
+    hole with the pixels around it as the boundary, at `work_side` (the longer side) inside the hole's
+    box, scaled back; the smoothest fill there is, with no seam where Navier-Stokes' fronts from
+    either side of the hole meet (a shadow on a plain wall fades across the hole). uint8 (H, W, 3)."""
+    if not hole.any():
+        return image.copy()
+    return _fill_scaled(image, hole, _hole_box(hole), work_side, _membrane)
+
+
+def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
+    """Each pixel of `small_hole` (uint8, 1 = fill) the mean of its 4 neighbours inside the picture
+    (Dirichlet on the known pixels, Neumann at the picture's edge), solved directly (sparse LU)."""
+    height, width = small_hole.shape
+    unknown = small_hole > 0
+    if unknown.all():
+        return small.copy()
+    ys, xs = np.nonzero(unknown)
+    count = len(ys)
+    index = np.full((height, width), -1, np.int64)
+    index[ys, xs] = np.arange(count)
+    values = small.astype(np.float64)
+    diagonal, rhs = np.zeros(count), np.zeros((count, values.shape[2]))
+    rows, cols = [], []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
+        neighbour = np.where(inside, index[ny, nx], -1)
+        diagonal += inside
+        free = neighbour >= 0
+        rows.append(np.nonzero(free)[0])
+        cols.append(neighbour[free])
+        known = inside & ~free
+        rhs[known] += values[ny[known], nx[known]]
+    rows.append(np.arange(count))
+    cols.append(np.arange(count))
+    data = np.concatenate([-np.ones(sum(len(r) for r in rows[:-1])), diagonal])
+    matrix = scipy.sparse.csc_matrix((data, (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
+    out = values.copy()
+    out[ys, xs] = scipy.sparse.linalg.splu(matrix).solve(rhs)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = CHECK_RING,
+                  power: float = CHECK_POWER) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled by the membrane (`inpaint_smooth`) and the picture's
+    own patches (`inpaint_patches`) mixed pixel by pixel, each weighted by how badly it predicts
+    the known pixels near there. Both also fill the hole grown by `check_share` of its extent and are
+    scored on that ring (squared error); the ring's errors are spread into the hole (a normalized
+    Gaussian blur, sigma 10% of the hole's extent), and the weight on the patches is
+    e_smooth^p / (e_smooth^p + e_patches^p). Texture that the ring shows the patches continue
+    (railings, stripes) carries on; where they copy the wrong thing (tiles onto a door, blocks of
+    another shade onto a plain wall) the smooth fill takes over. Every pixel outside the hole is the
+    input's. About twice `inpaint_patches`' time (seconds, once per video). uint8 (H, W, 3)."""
+    if not hole.any():
+        return image.copy()
+    height, width = hole.shape
+    extent = _hole_extent(hole)
+    radius = max(2, round(check_share * extent))
+    grown = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)) > 0
+    ring = (grown & ~hole).astype(np.float32)
+    # The errors are spread at a small size: a blur of 10% of a 1080p person's extent is slow at full size.
+    scale = min(1.0, 128 / max(height, width))
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    sigma = max(1.0, 0.1 * extent * scale)
+    reach = cv2.GaussianBlur(cv2.resize(ring, small_size, interpolation=cv2.INTER_AREA), (0, 0), sigma) + 1e-6
+
+    def spread_error(filled: np.ndarray) -> np.ndarray:
+        error = ((filled.astype(np.float32) - image) ** 2).mean(-1) * ring
+        error = cv2.GaussianBlur(cv2.resize(error, small_size, interpolation=cv2.INTER_AREA), (0, 0), sigma) / reach
+        return (cv2.resize(error, (width, height), interpolation=cv2.INTER_LINEAR) + 1.0) ** power  # + 1 grey level^2
+
+    error_smooth = spread_error(inpaint_smooth(image, grown))
+    error_patches = spread_error(inpaint_patches(image, grown))
+    weight = (error_smooth / (error_smooth + error_patches))[..., None]
+    log.debug("mixed plate: %.0f%% patches inside the hole", 100 * float(weight[hole].mean()))
+    out = inpaint_smooth(image, hole) * (1 - weight) + inpaint_patches(image, hole) * weight
+    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    out[~hole] = image[~hole]
+    return out
+
+
+def _hole_extent(hole: np.ndarray) -> int:
+    ys, xs = np.nonzero(hole)
+    return int(max(np.ptp(ys), np.ptp(xs))) + 1
+
+
+def _hole_box(hole: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the hole's bounding box with a margin of 10% of its extent (at least 8 pixels)."""
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole)
+    margin = max(8, int(0.1 * max(np.ptp(ys), np.ptp(xs))))
+    return (max(0, ys.min() - margin), min(height, ys.max() + margin + 1),
+            max(0, xs.min() - margin), min(width, xs.max() + margin + 1))
+
+
 def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
     """`image` with `hole` (bool (H, W)) filled by OpenCV's Navier-Stokes inpainting, done at `work_side`
     (the longer side) inside the hole's box with a margin, scaled back and blended into the hole
     over a few pixels; every pixel away from the hole is the input's. uint8 (H, W, 3)."""
     if not hole.any():
         return image.copy()
-    height, width = hole.shape
-    ys, xs = np.nonzero(hole)
-    margin = max(8, int(0.1 * max(np.ptp(ys), np.ptp(xs))))
-    box = (max(0, ys.min() - margin), min(height, ys.max() + margin + 1),
-           max(0, xs.min() - margin), min(width, xs.max() + margin + 1))
-    return _fill_scaled(image, hole, box, work_side, lambda small, small_hole: cv2.inpaint(small, small_hole, 5,
-                                                                                            cv2.INPAINT_NS))
+    return _fill_scaled(image, hole, _hole_box(hole), work_side,
+                        lambda small, small_hole: cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS))
 
 
 def inpaint_patches(image: np.ndarray, hole: np.ndarray, *, work_side: int = PATCH_WORK_SIDE) -> np.ndarray:
@@ -238,15 +338,19 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
 
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
                      pose: np.ndarray | None = None) -> np.ndarray:
-    """The photo with `hole` (bool (H, W)) filled: OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE,
-    scaled back and blended into the hole over a few pixels ("inpaint"), the picture's own patches
-    (`inpaint_patches`, "patches"), iLAT under an empty pose ("ilat", `models` = (tokenizer,
+    """The photo with `hole` (bool (H, W)) filled: the membrane and the picture's own patches mixed
+    by how well each predicts the pixels around the hole (`inpaint_mixed`, "inpaint"), OpenCV's
+    Navier-Stokes inpainting at PLATE_WORK_SIDE, scaled back and blended into the hole over a few
+    pixels (`inpaint`, "ns", the default until experiments/results/probe_plate.md), the patches
+    alone (`inpaint_patches`, "patches"), iLAT under an empty pose ("ilat", `models` = (tokenizer,
     transformer); `pose`, the person's, tells it who to erase), or the photo unchanged ("none").
     uint8 (H, W, 3)."""
     if method not in PLATES:
         raise IlatError(f"plate must be one of {', '.join(PLATES)}, got {method!r}")
     if method == "none":
         return image.copy()
+    if method == "inpaint":
+        return inpaint_mixed(image, hole)
     if method == "patches":
         return inpaint_patches(image, hole)
     return fill(image, hole, method="ilat" if method == "ilat" else "opencv", models=models, pose=pose)

@@ -74,7 +74,7 @@ def test_the_plate_changes_only_the_hole_and_removes_the_person(person):
     assert np.array_equal(background_plate(image, hole, method="none"), image)
 
 
-@pytest.mark.parametrize("method", ["inpaint", "patches"])
+@pytest.mark.parametrize("method", ["inpaint", "ns", "patches"])
 def test_every_plate_changes_only_the_hole_and_removes_the_person(person, method):
     image, found = person
     small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_AREA)
@@ -105,6 +105,67 @@ def test_the_patch_plate_continues_a_texture_that_smooth_inpainting_smears():
 
     patches, smooth = psnr(inpaint_patches(damaged, hole)), psnr(inpaint(damaged, hole))
     assert patches > smooth + 3.0, (patches, smooth)
+
+
+def _stripes_and_hole():
+    y, x = np.mgrid[0:160, 0:240]
+    stripes = ((np.sin(2 * np.pi * (x + 0.5 * y) / 16.0) > 0) * 200 + 30).astype(np.uint8)
+    image = np.stack([stripes, stripes // 2, 255 - stripes], axis=-1)
+    hole = np.zeros(stripes.shape, bool)
+    hole[50:110, 90:150] = True
+    return image, hole
+
+
+def _psnr_in(out, truth, hole):
+    err = (out[hole].astype(float) - truth[hole]) ** 2
+    return 10 * np.log10(255.0 ** 2 / max(err.mean(), 1e-10))
+
+
+def test_the_default_plate_continues_a_texture_that_navier_stokes_smears():
+    """The mixed plate takes the patches where they predict the ring round the hole: stripes carry on."""
+    from ilat_video.compose import inpaint
+
+    image, hole = _stripes_and_hole()
+    damaged = image.copy()
+    damaged[hole] = 128
+    mixed = _psnr_in(background_plate(damaged, hole), image, hole)
+    smooth = _psnr_in(inpaint(damaged, hole), image, hole)
+    assert mixed > smooth + 3.0, (mixed, smooth)
+
+
+def test_the_default_plate_fades_a_plain_wall_across_the_hole():
+    """A shadow fading across a plain wall (a linear ramp, which the membrane reproduces exactly):
+    the mixed plate follows it within a few grey levels, closer than Navier-Stokes."""
+    from ilat_video.compose import inpaint
+
+    y, x = np.mgrid[0:120, 0:200].astype(np.float32)
+    ramp = (60 + 0.8 * x + 0.2 * y).astype(np.uint8)
+    image = np.stack([ramp, ramp, ramp - 10], axis=-1)
+    hole = np.zeros(ramp.shape, bool)
+    hole[0:90, 70:130] = True  # touches the top edge
+    damaged = image.copy()
+    damaged[hole] = 255
+    plate = background_plate(damaged, hole)
+    assert np.abs(plate[hole].astype(int) - image[hole]).mean() < 2.0
+    assert _psnr_in(plate, image, hole) > _psnr_in(inpaint(damaged, hole), image, hole)
+
+
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=5, deadline=None)
+def test_the_default_plate_changes_no_pixel_outside_the_hole(seed):
+    from ilat_video.compose import inpaint_mixed
+
+    rng = np.random.default_rng(seed)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (0, 0), 1.5)
+    hole = np.zeros((48, 64), np.uint8)
+    for _ in range(rng.integers(1, 4)):
+        cv2.ellipse(hole, (int(rng.integers(0, 64)), int(rng.integers(0, 48))),
+                    (int(rng.integers(2, 12)), int(rng.integers(2, 20))), 0, 0, 360, 1, -1)
+    hole = hole > 0
+    plate = inpaint_mixed(image, hole)
+    assert plate.dtype == np.uint8 and plate.shape == image.shape
+    assert np.array_equal(plate[~hole], image[~hole])
+    assert np.array_equal(inpaint_mixed(image, np.zeros_like(hole)), image)
 
 
 @pytest.mark.parametrize("share, message", [(0.0, "empty"), (1.0, "covers 100%")])
