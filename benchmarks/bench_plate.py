@@ -7,9 +7,11 @@ hole only: PSNR and MAE (on 0..255, MAE reported in [0, 1]) against the true bac
 seconds per frame.
 
 Methods:
-- default: `compose.background_plate(image, hole)` (the default plate: OpenCV Navier-Stokes at 512 px,
-  blended back);
-- ns: OpenCV Navier-Stokes inpainting at the image's size (radius 5);
+- default: `compose.background_plate(image, hole)` (the default plate, `compose.inpaint_mixed`: the
+  membrane and the picture's own patches mixed by how well each predicts a ring round the hole);
+- ns: OpenCV Navier-Stokes inpainting at the image's size (radius 5; `--plate ns`, the default plate
+  until experiments/results/probe_plate.md, is the same at 512 px and below);
+- smooth: `compose.inpaint_smooth` (the membrane: Laplace's equation inside the hole, at 512 px);
 - patches: `compose.inpaint_patches` (OpenCV contrib's shift-map inpainting from the picture's own
   patches, at 256 px);
 - ilat: `inpaint.inpaint` with the shipped demo model (empty target pose, no person pose);
@@ -42,7 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import fine_tune  # noqa: E402
-from ilat_video.compose import background_plate, inpaint_patches, person_hole
+from ilat_video.compose import background_plate, inpaint_patches, inpaint_smooth, person_hole
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.inpaint_pairs import body_height
 from ilat_video.data.synth import file_video
@@ -96,6 +98,7 @@ def methods(models: list[str], with_pose: bool):
     table = {
         "default": lambda im, h, bg, p: background_plate(im, h),
         "ns": lambda im, h, bg, p: ns(im, h),
+        "smooth": lambda im, h, bg, p: inpaint_smooth(im, h),
         "patches": lambda im, h, bg, p: inpaint_patches(im, h),
         "ilat": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped),
         "ilat-expected": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped, decode="expected"),
@@ -134,7 +137,7 @@ def run(args) -> dict:
                 start = time.perf_counter()
                 out = fill(image, hole, background, pose)
                 per[name]["seconds"].append(time.perf_counter() - start)
-                assert np.array_equal(out[~hole], image[~hole]) or name in ("default", "ns", "patches"), name
+                assert np.array_equal(out[~hole], image[~hole]) or name in ("ns", "smooth", "patches"), name
                 p, m = score(out, background, hole)
                 per[name]["psnr"].append(p)
                 per[name]["mae"].append(m)
