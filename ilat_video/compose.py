@@ -36,7 +36,7 @@ from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
 from .pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
-from .warp import WarpReference, WarpResult, prepare_reference, warp_to_pose
+from .warp import WarpReference, WarpResult, prepare_reference, steady_follow, warp_to_pose
 
 log = logging.getLogger(__name__)
 
@@ -398,12 +398,22 @@ class Stage:
         return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose),
                    hole=hole, size=size, scale=(size[0] / width, size[1] / height))
 
+    def follow_track(self, poses: np.ndarray, extras: np.ndarray | None) -> list:
+        """For a video's target poses (T, 13, 3) and hand and foot points (T, 10, 3) in the photo's
+        pixels: which hands and feet follow their points in each frame (`warp.steady_follow`), for
+        `frame`'s `follow`."""
+        if extras is None:
+            return [frozenset()] * len(poses)
+        return steady_follow(self.reference, [scale_points(p, *self.scale) for p in poses],
+                             [scale_points(e, *self.scale) for e in extras])
+
     def frame(self, target_pose: np.ndarray, *, target_extras: np.ndarray | None = None, repair: str = "none",
-              models=None) -> tuple[np.ndarray, WarpResult]:
+              models=None, follow=None) -> tuple[np.ndarray, WarpResult]:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
         target_extras: the target's (10, 3) hand and foot points in the photo's pixels, or None: the
-        hands and feet follow them where the reference and they are confident (`warp_to_pose`).
+        hands and feet follow them where the reference and they are confident (`warp_to_pose`);
+        follow: in a video, which of them may (`follow_track`; None: this frame decides alone).
         repair: "holes" fills the holes inside the warped person (`holes_in_person`) and the target
         torso it left bare (`uncovered_torso`) from their surroundings (OpenCV); "body" also the
         target body the warp left uncovered; "ilat" makes the "holes" frame, then
@@ -412,7 +422,8 @@ class Stage:
         (`repair.py`; `models` = (tokenizer, transformer)); "none" leaves the plate showing through."""
         pose = scale_points(target_pose, *self.scale)
         extras = None if target_extras is None else scale_points(target_extras, *self.scale)
-        warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]), target_extras=extras)
+        warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]), target_extras=extras,
+                              follow=follow)
         frame = warped.over(self.plate)
         if repair == "none":
             return frame, warped

@@ -257,10 +257,11 @@ class Animator:
         total = len(plan.target)
         # The driving hand and foot points, retargeted with the joints: the hands and feet follow them.
         extras = plan.target.extras if options.extremities else None
+        follow = stage.follow_track(plan.target.keypoints, extras)  # no hand jumping to and fro
         for t, pose in enumerate(plan.target.keypoints):
             with torch.inference_mode():
                 frame, warped = stage.frame(pose, target_extras=None if extras is None else extras[t],
-                                            repair=options.repair, models=repair_models)
+                                            repair=options.repair, models=repair_models, follow=follow[t])
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

@@ -729,3 +729,69 @@ def test_the_head_turns_with_the_shoulders(person):
     shoulders = np.degrees(np.arctan2(after[1], after[0]) - np.arctan2(before[1], before[0]))
     assert abs(shoulders) == pytest.approx(30.0, abs=0.1)
     assert _head_turn(reference, leaned) == pytest.approx(shoulders, abs=1.0)
+
+
+# --- (i) in a video, a hand or foot does not jump between its points and its limb -------------
+
+def _follows(reference, poses, extras, track=None) -> np.ndarray:
+    """bool (T,): whether the right hand follows its points, frame by frame."""
+    hand = warp.PART_NAMES.index("right_hand")
+    return np.array([hand in {tr.part for tr in warp.part_transforms(
+        reference, pose, points, follow=None if track is None else track[t])[0]}
+        for t, (pose, points) in enumerate(zip(poses, extras))])
+
+
+def _right_hand_track(found, confidence=None, fold=None):
+    """20 frames of the photo's own pose; the right hand's points (r index, r pinky) with the given
+    confidence per frame, and pulled towards the wrist by the given factor per frame."""
+    poses = np.stack([found.pose] * 20)
+    extras = np.stack([found.extras] * 20)
+    wrist = found.pose[R_WRIST, :2]
+    for t in range(20):
+        if confidence is not None:
+            extras[t, [0, 2], 2] = confidence[t]
+        if fold is not None:
+            extras[t, [0, 2], :2] = wrist + fold[t] * (found.extras[[0, 2], :2] - wrist)
+    return poses, extras
+
+
+def test_a_hand_whose_confidence_hovers_at_the_threshold_keeps_to_its_points(hoodie):
+    _image, found, ref = hoodie
+    poses, extras = _right_hand_track(found, confidence=[0.6, 0.4] * 10)
+    alone = _follows(ref, poses, extras)
+    assert (alone[1:] != alone[:-1]).sum() == 19  # frame by frame it jumps every frame
+    steady = _follows(ref, poses, extras, warp.steady_follow(ref, poses, extras))
+    assert steady.all()
+
+
+def test_a_hand_folded_for_a_moment_keeps_to_its_points(hoodie):
+    _image, found, ref = hoodie
+    fold = np.ones(20)
+    fold[8:10] = 0.2  # a fist seen end-on for two frames: below EXTREMITY_FOLD, above the keep fold
+    poses, extras = _right_hand_track(found, fold=fold)
+    assert not _follows(ref, poses, extras)[8:10].any()
+    assert _follows(ref, poses, extras, warp.steady_follow(ref, poses, extras)).all()
+
+
+def test_a_hand_confident_for_a_moment_stays_on_its_limb(hoodie):
+    _image, found, ref = hoodie
+    confidence = np.full(20, 0.1)
+    confidence[9:11] = 0.9
+    poses, extras = _right_hand_track(found, confidence=confidence)
+    assert _follows(ref, poses, extras)[9:11].all()
+    assert not _follows(ref, poses, extras, warp.steady_follow(ref, poses, extras)).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=40), st.integers(1, 6))
+def test_short_runs_go_only_inside_the_clip(flags, min_run):
+    from ilat_video.warp.transforms import _without_short_runs
+
+    flags = np.array(flags)
+    out = _without_short_runs(flags, min_run)
+    assert not (out & ~flags).any()  # never follows where the frame could not
+    edges = np.flatnonzero(np.diff(np.r_[0, out.astype(np.int8), 0]))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        assert stop - start >= min_run or start == 0 or stop == len(flags)
+        assert flags[start:stop].all() and (start == 0 or not flags[start - 1]) and (
+            stop == len(flags) or not flags[stop])  # kept runs are whole runs of the input

@@ -96,6 +96,8 @@ class WarpConfig:
     rotation_scale: degrees; anisotropy_scale, magnification_scale: natural logs (trust terms).
     extras_confidence: hand and foot points with confidence <= this count as missing when a hand or
         foot is to move on its own (both poses need them; otherwise its limb carries it).
+    extras_keep_confidence: in a video (`steady_follow`), a hand or foot that follows its points
+        keeps following while they stay above this.
     arms_by_colour: give the arms' capsule pixels that look like the body around them back to the
         body (`colour.release_by_colour`); False: the capsules as they are.
     """
@@ -108,6 +110,7 @@ class WarpConfig:
     anisotropy_scale: float = 0.4
     magnification_scale: float = 1.1
     extras_confidence: float = 0.5
+    extras_keep_confidence: float = 0.25
     arms_by_colour: bool = True
 
     def __post_init__(self):
