@@ -194,9 +194,9 @@ def steady_follow(reference: WarpReference, poses, extras, *, min_run: int = MIN
     it is not folded below EXTREMITY_KEEP_FOLD (hysteresis); then runs of following shorter than
     `min_run` frames inside the clip are dropped (the hand rides on its limb through them). Without this a hand
     whose confidence or fold hovered at a threshold jumped between the two every few frames: on the
-    real clips driving examples/photo.jpg, 231 switches in 2,900 frames, 96 of them runs of under 5
-    frames; with it 95 and 25. poses (T, 13, 3), extras (T, 10, 3) (or None: nothing follows), in
-    the reference's pixels."""
+    real clips driving examples/photo.jpg, 231 switches in 2,600 frames, 96 of them runs of under 5
+    frames; with it 97 and 27 (benchmarks/results/follow.md). poses (T, 13, 3), extras (T, 10, 3)
+    (or None: nothing follows), in the reference's pixels."""
     parts = sorted(reference.extremities)
     if extras is None or not parts:
         return [frozenset()] * len(poses)
