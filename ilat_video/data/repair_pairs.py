@@ -6,8 +6,8 @@ well: the holes inside the warped person, the target body the warp left uncovere
 strongly rotated parts it trusts little. The synthetic renderer gives everything needed to make
 that exact picture with its truth:
 - reference: frame i of a clip warped to frame j's pose (`warp.prepare_reference` on frame i's
-  exact person mask, `warp.warp_to_pose`), over frame i's background plate made as inference makes
-  it (`compose.person_hole` + `compose.background_plate`, OpenCV), the holes in the warped person
+  exact person mask, `warp.warp_to_pose`), over frame i's background plate (`compose.person_hole` +
+  `compose.background_plate`, OpenCV's Navier-Stokes: `--plate ns`), the holes in the warped person
   filled by OpenCV (`compose.holes_to_fill`, `compose.fill`; `prefill=False` leaves them): the
   condition, as `--repair ilat` makes it;
 - target: frame j itself (what the repaired frame should be);
@@ -85,7 +85,10 @@ class RepairPairs(torch.utils.data.IterableDataset):
             except IlatError:  # a person too small or cut by the frame edge to prepare: next clip
                 return
             height = body_height(reference)
-            plate = background_plate(layers.frame, person_hole(layers.mask.astype(np.float32), height))
+            # Navier-Stokes, not the default mixed plate: seconds a frame, and OpenCV's shift-map
+            # patches are not reproducible on these small frames (the same input gives other
+            # pixels after other calls), which a seeded dataset must be
+            plate = background_plate(layers.frame, person_hole(layers.mask.astype(np.float32), height), method="ns")
             for _ in range(self.targets_per_reference):
                 j = int(rng.integers(video.num_frames))
                 pose = video.poses[j]
