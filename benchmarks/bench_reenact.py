@@ -20,11 +20,13 @@ INTER_AREA):
   frame dropped);
 - warp: `RenderOptions(plate="none", repair="none")`, the reference person warped over frame 0 as
   it is (the reference's ghost stays where the person moved away);
-- warp+plate: `RenderOptions(plate="inpaint", repair="none")`, warped over the inpainted plate;
+- warp+plate: `RenderOptions(plate="inpaint", repair="none")`, warped over the inpainted plate
+  (the default plate: a smooth fill and the photo's own patches mixed, `compose.inpaint_mixed`);
 - warp+plate+holes: `RenderOptions(plate="inpaint", repair="holes")`, the current default: also the
   holes the warp leaves inside the person filled from their surroundings (OpenCV).
-- warp+patches+holes: the plate made from the photo's own patches (`plate="patches"`, OpenCV's
-  shift-map inpainting) instead of Navier-Stokes;
+- warp+ns+holes: the plate by OpenCV's Navier-Stokes alone (`plate="ns"`, the default before the mix);
+- warp+patches+holes: the plate made from the photo's own patches alone (`plate="patches"`, OpenCV's
+  shift-map inpainting);
 - warp+plate+ilat: iLAT (the shipped demo model, or `--repair-model`) regenerates the warp's
   repair region tile by tile (`repair="ilat"`);
 - warp+ilat-plate+ilat: iLAT fills the plate's hole too (`plate="ilat"`).
@@ -124,7 +126,8 @@ EXTREMITY_SCOPES = ("hands", "feet")  # boxes around the truth's hands and feet 
 PAIRS = (("warp+plate", "warp"), ("warp+plate+holes", "warp+plate"), ("warp", "square"), ("warp", "copy"),
          ("warp+plate+holes", "warp"), ("warp+plate+holes", "square"), ("warp+plate+holes", "copy"),
          ("warp+plate+ilat", "warp+plate+holes"), ("warp+ilat-plate+ilat", "warp+plate+holes"),
-         ("warp+ilat-plate+ilat", "warp"), ("warp+patches+holes", "warp+plate+holes"),
+         ("warp+ilat-plate+ilat", "warp"), ("warp+plate+holes", "warp+ns+holes"),
+         ("warp+patches+holes", "warp+plate+holes"),
          ("warp", "warp-rigid"), ("warp+plate+holes", "warp+plate+holes-rigid"))
 PAIRED_METRICS = (("person", "psnr"), ("person", "ssim"), ("person", "mae"), (None, "head_psnr"),
                   ("hands", "psnr"), ("hands", "ssim"), ("feet", "psnr"), ("feet", "ssim"),
@@ -189,6 +192,7 @@ METHODS: dict[str, MethodFn] = {
     "warp+plate": lambda clip: warp_frames(clip, "inpaint", "none"),
     "warp+plate+holes": lambda clip: warp_frames(clip, "inpaint", "holes"),
     "warp+plate+body": lambda clip: warp_frames(clip, "inpaint", "body"),
+    "warp+ns+holes": lambda clip: warp_frames(clip, "ns", "holes"),
     "warp+patches+holes": lambda clip: warp_frames(clip, "patches", "holes"),
     "warp+plate+ilat": lambda clip: warp_frames(clip, "inpaint", "ilat"),
     "warp+ilat-plate+ilat": lambda clip: warp_frames(clip, "ilat", "ilat"),
