@@ -1,8 +1,9 @@
 """Frames at the photo's own size: a background plate, the reference person warped over it.
 
     stage = Stage.prepare(photo, mask, pose, extras, max_side=1280)   # once per video
-    for target_pose, target_extras in zip(poses, extras):             # in the photo's pixels
-        frame, warped = stage.frame(target_pose, target_extras=target_extras)  # uint8 (H', W', 3), WarpResult
+    follow = stage.follow_track(poses, extras)   # which hands and feet follow their points, frame by frame
+    for t, (target_pose, target_extras) in enumerate(zip(poses, extras)):   # in the photo's pixels
+        frame, warped = stage.frame(target_pose, target_extras=target_extras, follow=follow[t])  # uint8, WarpResult
 
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
