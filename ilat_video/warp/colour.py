@@ -10,9 +10,9 @@ surely arm) against one of the body pixels just around its capsule (surely not a
 pixel goes back to the nearest body part when the body's colours explain it better, with a prior
 that trusts the capsule near the bone and is even at its rim; the arm's histogram is then made
 again from what it kept (a strip of shorts inside its core goes too), for ROUNDS rounds. What goes
-back comes in pieces, each of which must touch the body, be thick enough not to be the shaded rim
-of a bare arm, and look more like the body than the arm where it meets them (a histogram may
-match an arm's shadow with a face or a leg elsewhere). Where the two histograms look alike (a
+back comes in pieces, each of which must touch the body and look more like the body than the arm
+where it meets them, in hue as well as in colour (a histogram may match an arm's shadow with a
+face or a leg elsewhere, and a shadow differs in lightness, not hue). Where the two histograms look alike (a
 sleeve the colour of the shirt) the prior keeps the capsule as it was.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ MIN_SAMPLES = 50  # pixels each side needs before its colours are believed
 EVIDENCE_BLUR = 0.04  # the colour evidence is smoothed over this share of the arm's radius (Gaussian sigma)
 MAX_EVIDENCE = 4.0  # |log likelihood ratio| at most this (a ratio of about 55)
 PRIOR_AT_BONE = 0.05  # P(body) before the colours on the bone; it rises to 1/2 at the capsule's rim
-MIN_THICKNESS = 0.2  # a piece given back is at least this share of the arm's radius thick
+CHROMA_MARGIN = 4.0  # a piece given back is nearer the body's chroma than the arm's by this (8-bit Lab)
 NEIGHBOURHOOD = 0.5  # a piece is compared with the arm and body pixels within this many radii of it
 ROUNDS = 3  # the arm's colours re-estimated from the pixels it keeps
 MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its capsule is not believed
@@ -88,28 +88,27 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
 
 def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: np.ndarray, radius: float
                 ) -> np.ndarray:
-    """The pieces of `released` that are at least MIN_THICKNESS x radius thick (the radius of the
-    largest disc inside) and whose mean colour is nearer the body's than the arm's where they meet
-    (each side's pixels within NEIGHBOURHOOD x radius of the piece). A strip of shorts beside a hand
-    is like the shorts next to it. The shaded rim of a bare arm, which the histograms may match
-    with a face or a leg elsewhere, is like the arm next to it and stays. lab: float32 (h, w, 3)."""
+    """The pieces of `released` whose mean colour is nearer the body's than the arm's where they meet
+    (each side's pixels within NEIGHBOURHOOD x radius of the piece), in Lab and in its chroma alone
+    (a*, b*: by more than CHROMA_MARGIN). A strip of shorts beside a hand is like the shorts next to
+    it, in hue too. The shaded rim of a bare arm, which the histograms may match with a face or a
+    leg elsewhere, and a sleeve the colour of the shirt differ from the arm beside them in lightness
+    at most: they stay. lab: float32 (h, w, 3)."""
     count, pieces = cv2.connectedComponents(released.astype(np.uint8), connectivity=8)
-    inside = cv2.distanceTransform(np.pad(released.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
     reach = max(1, int(round(NEIGHBOURHOOD * radius)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     keep = np.zeros(count, bool)
     for i in range(1, count):
         piece = pieces == i
-        if inside[piece].max() < MIN_THICKNESS * radius:
-            continue
         near = cv2.dilate(piece.astype(np.uint8), kernel) > 0
         arm_side, body_side = near & kept, near & body
         if not arm_side.any() or not body_side.any():
             keep[i] = True
             continue
         colour = lab[piece].mean(axis=0)
-        keep[i] = (np.linalg.norm(colour - lab[body_side].mean(axis=0))
-                   < np.linalg.norm(colour - lab[arm_side].mean(axis=0)))
+        to_body, to_arm = colour - lab[body_side].mean(axis=0), colour - lab[arm_side].mean(axis=0)
+        keep[i] = (np.linalg.norm(to_body) < np.linalg.norm(to_arm)
+                   and np.linalg.norm(to_body[1:]) + CHROMA_MARGIN < np.linalg.norm(to_arm[1:]))
     return keep[pieces]
 
 
