@@ -10,10 +10,10 @@ PSNR and MAE inside the region and inside the target's person mask, and seconds 
 Methods:
 - none: the warped frame as it is (the plate shows through the holes, the seams stay);
 - opencv: the region filled by `compose.fill` (Navier-Stokes, the default repair fills only the holes);
-- holes: what the default (`--repair holes`) does: only `holes_to_fill` (the holes in the person
-  and the target torso it left bare) filled by OpenCV;
-- ilat: what `--repair ilat` does with the shipped demo model (`as_animate`: the holes filled by
-  OpenCV, then `repair.repair` tile by tile at half the body's height, expected codes);
+- holes: what the default (`--repair holes`) does (`compose.fill_holes`): only `holes_to_fill` (the
+  holes in the person, filled by OpenCV, and the target torso it left bare, filled from the torso);
+- ilat: what `--repair ilat` does with the shipped demo model (`as_animate`: the holes filled as
+  the default fills them, then `repair.repair` tile by tile at half the body's height, expected codes);
 - MODEL folder(s) given with --model: the same with that transformer (a fine-tuned run);
   `-no-prefill`: without filling the holes first;
 - bound: the tokenizer's own reconstruction of the TRUE frame, tile by tile, pasted the same way.
@@ -45,7 +45,7 @@ from ilat_video.compose import (
     Stage,
     body_height,
     fill,
-    holes_to_fill,
+    fill_holes,
     repair_region,
 )
 from ilat_video.crop import image_to_tensor, tensor_to_image
@@ -67,8 +67,8 @@ REFERENCE, TARGET = 0, 10
 
 
 def pairs(count: int, size: int, seed: int = SEED):
-    """(warped frame, region, truth, person mask, target pose, warped holes, body height) of `count`
-    test-split videos at size x size."""
+    """(warped frame, region, truth, person mask, target pose, the frame with its holes filled as
+    `--repair holes` fills them, body height) of `count` test-split videos at size x size."""
     made = 0
     k = 0
     while made < count:
@@ -87,7 +87,7 @@ def pairs(count: int, size: int, seed: int = SEED):
             continue
         truth = video.render_layers(TARGET)
         made += 1
-        yield frame, region, truth.frame, truth.mask, pose, holes_to_fill(warped, pose, height), height
+        yield frame, region, truth.frame, truth.mask, pose, fill_holes(frame, warped, pose, height), height
 
 
 def score(out: np.ndarray, truth: np.ndarray, where: np.ndarray) -> tuple[float, float]:
@@ -117,17 +117,17 @@ def bound(image, region, truth, tokenizer, height):
     return out
 
 
-def as_animate(image, region, pose, holes, height, tokenizer, transformer):
-    """What `--repair ilat` does (`compose.Stage.frame`): the holes filled by OpenCV, then the region
-    regenerated tile by tile, decoding the expected codes."""
-    return repair(fill(image, holes), region, pose, tokenizer, transformer, body_height=height, decode="expected")
+def as_animate(image, region, pose, filled, height, tokenizer, transformer):
+    """What `--repair ilat` does (`compose.Stage.frame`): the frame with its holes filled as `--repair
+    holes` fills them (`filled`), then the region regenerated tile by tile, decoding the expected codes."""
+    return repair(filled, region, pose, tokenizer, transformer, body_height=height, decode="expected")
 
 
 def methods(models: list[str]):
     tokenizer, shipped = load_models(ROOT / "models" / "demo")
     table = {
         "none": lambda im, r, p, h, bh: im.copy(),
-        "holes": lambda im, r, p, h, bh: fill(im, h),
+        "holes": lambda im, r, p, h, bh: h.copy(),
         "opencv": lambda im, r, p, h, bh: fill(im, r),
         "ilat": lambda im, r, p, h, bh: as_animate(im, r, p, h, bh, tokenizer, shipped),
     }

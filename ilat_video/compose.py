@@ -13,7 +13,9 @@ the photo's resolution survive. What the warp cannot show is filled:
   all: the warped person over the photo as it is, ghost included);
 - the holes the warped parts leave inside the person (a hand moved off the hip, the crotch on a
   step, tears at bent joints) are filled from their surroundings (`holes_in_person`, `fill`:
-  OpenCV by default, iLAT as an experiment); everything else the parts do not cover is the plate.
+  OpenCV by default, iLAT as an experiment), and the target torso an arm uncovered from the warped
+  torso's own pixels (`uncovered_torso`, `fill_from_part`): `fill_holes`; everything else the
+  parts do not cover is the plate.
   The warp's per-pixel confidence (low at seams, strong rotations, torsos drawn by the fallback)
   is returned with every frame for a repair step; no shipped model repairs well enough yet
   (`docs/results.md`).
@@ -37,7 +39,7 @@ from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
 from .pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
-from .warp import WarpReference, WarpResult, prepare_reference, steady_follow, warp_to_pose
+from .warp import TORSO, WarpReference, WarpResult, prepare_reference, steady_follow, warp_to_pose
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,11 @@ HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of it
 # metric (PSNR +0.09 dB on 85% of moments, SSIM, MAE, hands, feet); at 0.5 (seams, rotated parts
 # too) PSNR gains more (+0.16) but SSIM falls (-0.010) and seams and side-on torsos turn to blur.
 REPAIR_TRUST = 0.0
-# --repair holes also fills the target torso the warp left uncovered (`uncovered_torso`): neutral on
-# real self-reenactment, and an arm that lay across the body no longer leaves the background showing
-# through the shirt (experiments/results/probe_uncovered_torso.md).
+# --repair holes also fills the target torso the warp left uncovered (`uncovered_torso`), from the
+# warped torso's own pixels (`fill_holes`): neutral on real self-reenactment, and an arm that lay
+# across the body no longer leaves the background showing through the shirt
+# (experiments/results/probe_uncovered_torso.md), nor the white wall smeared into a black suit
+# (experiments/results/probe_torso_source.md).
 FILL_UNCOVERED_TORSO = True
 
 
@@ -323,6 +327,24 @@ def holes_to_fill(warped: WarpResult, target_pose: np.ndarray, body_height: floa
     return holes | uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else holes.copy()
 
 
+def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
+               holes: np.ndarray | None = None, body: bool = False) -> np.ndarray:
+    """What `--repair holes` draws into a warped frame (uint8 (H, W, 3), the warp over the plate):
+    `holes_to_fill` (with body, `--repair body`: the uncovered skeleton core too) inpainted from
+    everything around (`fill`), except the target torso the warp left bare, which is filled from
+    the warped torso's own pixels (`fill_from_part`): the shirt an arm uncovered comes from the
+    shirt, not from the wall behind it. holes: `holes_in_person(warped, body_height)` when the caller
+    already has it."""
+    if holes is None:
+        holes = holes_in_person(warped, body_height)
+    filled = holes_to_fill(warped, target_pose, body_height, holes=holes)
+    if body:
+        filled |= uncovered_body(warped, target_pose)
+    torso = filled & ~holes & uncovered_torso(warped, target_pose)
+    frame = fill(frame, filled & ~torso)
+    return fill_from_part(frame, torso, (warped.part_labels == TORSO) & (warped.alpha >= 0.99))
+
+
 def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
                   trust: float = REPAIR_TRUST, holes: np.ndarray | None = None) -> np.ndarray:
     """bool (H, W): what a repair model generates in one warped frame: the holes inside the warped
@@ -366,6 +388,41 @@ def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=
     if models is None:
         raise IlatError("filling with iLAT needs the model (tokenizer, transformer)")
     return ilat_inpaint(image, hole, *models, pose=pose)
+
+
+def fill_from_part(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, work_side: int = PLATE_WORK_SIDE
+                   ) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled from the `known` pixels (bool (H, W)) alone, by
+    normalised convolution: a Gaussian-weighted mean of the known pixels around, at the smallest
+    scale (sigma 1, 2, 4, ... pixels at `work_side`) that has enough of them, scaled back and
+    blended into the hole over about a pixel. Smooth: the local colour of the known pixels near
+    them, their mean far off. Every pixel away from the hole is the input's. uint8 (H, W, 3)."""
+    if not hole.any() or not known.any():
+        return image.copy()
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole | known)
+    box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
+
+    def spread(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
+        small_known = cv2.resize(known[box[0]:box[1], box[2]:box[3]].astype(np.uint8), small_hole.shape[::-1],
+                                 interpolation=cv2.INTER_NEAREST) > 0
+        small_known &= small_hole == 0
+        out = small.astype(np.float32)
+        todo = small_hole > 0
+        weight = small_known.astype(np.float32)
+        colour = out * weight[..., None]
+        sigma = 1.0
+        while todo.any() and small_known.any():
+            den = cv2.GaussianBlur(weight, (0, 0), sigma)
+            ready = todo & (den > 0.05) if sigma < max(small.shape[:2]) else todo
+            if ready.any():
+                num = cv2.GaussianBlur(colour, (0, 0), sigma)
+                out[ready] = num[ready] / np.maximum(den[ready], 1e-12)[..., None]
+                todo &= ~ready
+            sigma *= 2.0
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+    return _fill_scaled(image, hole, box, work_side, spread)
 
 
 def body_height(reference: WarpReference) -> float:
@@ -415,8 +472,9 @@ class Stage:
         target_extras: the target's (10, 3) hand and foot points in the photo's pixels, or None: the
         hands and feet follow them where the reference and they are confident (`warp_to_pose`);
         follow: in a video, which of them may (`follow_track`; None: this frame decides alone).
-        repair: "holes" fills the holes inside the warped person (`holes_in_person`) and the target
-        torso it left bare (`uncovered_torso`) from their surroundings (OpenCV); "body" also the
+        repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
+        surroundings (OpenCV) and the target torso it left bare (`uncovered_torso`) from the warped
+        torso (`fill_holes`); "body" also the
         target body the warp left uncovered; "ilat" makes the "holes" frame, then
         regenerates `repair_region` (holes and uncovered body; low-trust pixels too when
         REPAIR_TRUST > 0) with iLAT under the target pose, tile by tile, decoding the expected codes
@@ -432,10 +490,7 @@ class Stage:
             raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
         height = body_height(self.reference)
         holes = holes_in_person(warped, height)
-        filled = holes_to_fill(warped, pose, height, holes=holes)
-        if repair == "body":
-            filled |= uncovered_body(warped, pose)
-        frame = fill(frame, filled)
+        frame = fill_holes(frame, warped, pose, height, holes=holes, body=repair == "body")
         if repair == "ilat":  # on the default frame: the condition shows OpenCV's fill to improve on
             region = repair_region(warped, pose, height, holes=holes)
             if region.any():

@@ -384,3 +384,28 @@ def test_the_holes_repair_fills_the_target_torso_the_warp_left_uncovered(person,
     holes = holes_in_person(cut, stage.reference.height * 3.0)  # their fill blends a few pixels around them
     away = gap & (cv2.dilate(holes.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0)
     assert away.sum() > 0.5 * gap.sum() and np.array_equal(plain[away], unfilled[away])
+
+
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=10, deadline=None)
+def test_a_part_fill_takes_its_colours_from_the_part_alone(seed):
+    """A black torso on a white wall with a band across it open to the wall (the shirt an arm
+    uncovered): filled from the torso's pixels it stays black, where inpainting from all around
+    brings the wall in; no pixel outside the band changes."""
+    from ilat_video.compose import fill, fill_from_part
+
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+    image = np.full((height, width, 3), 235, np.uint8)
+    torso = np.zeros((height, width), bool)
+    torso[height // 5:4 * height // 5, width // 4:3 * width // 4] = True
+    image[torso] = rng.integers(10, 40, 3)
+    band = np.zeros_like(torso)
+    y = int(rng.integers(height // 4, height // 2))
+    band[y:y + max(3, height // 8), :width // 2] = True  # from the wall into the torso
+    band &= torso
+    known = torso & ~band
+    out = fill_from_part(image, band, known)
+    assert np.array_equal(out[~band], image[~band])
+    assert np.abs(out[band].astype(int) - image[known].mean(axis=0)).max() < 8
+    assert fill(image, band)[band].mean() > out[band].mean() + 8  # at least 15 over 300 seeds

@@ -8,7 +8,7 @@ that exact picture with its truth:
 - reference: frame i of a clip warped to frame j's pose (`warp.prepare_reference` on frame i's
   exact person mask, `warp.warp_to_pose`), over frame i's background plate (`compose.person_hole` +
   `compose.background_plate`, OpenCV's Navier-Stokes: `--plate ns`), the holes in the warped person
-  filled by OpenCV (`compose.holes_to_fill`, `compose.fill`; `prefill=False` leaves them): the
+  filled as `--repair holes` fills them (`compose.fill_holes`; `prefill=False` leaves them): the
   condition, as `--repair ilat` makes it;
 - target: frame j itself (what the repaired frame should be);
 - region: `compose.repair_region` of that warp (its trust threshold drawn around REPAIR_TRUST: 0 by
@@ -29,9 +29,8 @@ from ..compose import (
     REPAIR_TRUST,
     background_plate,
     body_height,
-    fill,
+    fill_holes,
     holes_in_person,
-    holes_to_fill,
     person_hole,
     repair_region,
 )
@@ -108,7 +107,7 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 crop_pose = torch.from_numpy(crop.pose(pose).astype(np.float32))
                 condition = warped.over(plate)
                 if self.prefill:
-                    condition = fill(condition, holes_to_fill(warped, pose, height, holes=holes))
+                    condition = fill_holes(condition, warped, pose, height, holes=holes)
                 yield {
                     "reference": image_to_tensor(crop.image(condition)),
                     "target": image_to_tensor(crop.image(video.render(j))),
