@@ -12,8 +12,10 @@ that trusts the capsule near the bone and is even at its rim; the arm's histogra
 again from what it kept (a strip of shorts inside its core goes too), for ROUNDS rounds. What goes
 back comes in pieces, each of which must touch the body and look more like the body than the arm
 where it meets them, in hue as well as in colour (a histogram may match an arm's shadow with a
-face or a leg elsewhere, and a shadow differs in lightness, not hue). Where the two histograms look alike (a
-sleeve the colour of the shirt) the prior keeps the capsule as it was.
+face or a leg elsewhere, and a shadow differs in lightness, not hue). Where the two histograms
+look alike the prior keeps the capsule as it was. A short sleeve the colour of the shirt over a
+bare arm is the case colour cannot settle: the part of it the histograms give to the shirt stays
+with the shirt when the arm moves.
 """
 from __future__ import annotations
 
