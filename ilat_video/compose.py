@@ -399,7 +399,6 @@ def fill_from_part(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, wo
     them, their mean far off. Every pixel away from the hole is the input's. uint8 (H, W, 3)."""
     if not hole.any() or not known.any():
         return image.copy()
-    height, width = hole.shape
     ys, xs = np.nonzero(hole | known)
     box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
 
