@@ -338,9 +338,10 @@ def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, b
     if holes is None:
         holes = holes_in_person(warped, body_height)
     filled = holes_to_fill(warped, target_pose, body_height, holes=holes)
+    torso = filled & ~holes  # without `body`: the uncovered torso `holes_to_fill` added, or nothing
     if body:
         filled |= uncovered_body(warped, target_pose)
-    torso = filled & ~holes & uncovered_torso(warped, target_pose)
+        torso = filled & ~holes & uncovered_torso(warped, target_pose)
     frame = fill(frame, filled & ~torso)
     return fill_from_part(frame, torso, (warped.part_labels == TORSO) & (warped.alpha >= 0.99))
 

@@ -301,27 +301,35 @@ def lag_frames(estimate, truth, max_shift=6):
     return max(corr, key=corr.get)
 
 
+def on_mediapipe_fixture(smoother) -> list[dict]:
+    """Per clip of the MediaPipe-on-synthetic fixture: the raw joints (x, y), their confidence, the
+    truth, `smoother(raw, 30.0, confidence=...)`'s output, and the jitter and mean error of raw and
+    output, both in torso sizes."""
+    data = np.load(MEDIAPIPE_ON_SYNTH)
+    out = []
+    for clip in sorted({k.rsplit("_", 1)[0] for k in data.files}):
+        raw, truth = data[f"{clip}_raw"].astype(np.float64), data[f"{clip}_truth"].astype(np.float64)
+        size = float(np.median(torso(truth)))
+        smoothed = smoother(raw[..., :2], 30.0, confidence=raw[..., 2])
+        out.append({"raw": raw[..., :2], "confidence": raw[..., 2], "truth": truth, "out": smoothed,
+                    "raw_jitter": jitter(raw[..., :2], truth, size), "out_jitter": jitter(smoothed, truth, size),
+                    "raw_error": np.linalg.norm(raw[..., :2] - truth, axis=-1).mean() / size,
+                    "out_error": np.linalg.norm(smoothed - truth, axis=-1).mean() / size})
+    return out
+
+
 def test_tracking_halves_mediapipe_jitter_on_synthetic_people():
     """MediaPipe's raw joints on 17 synthetic test clips with exact truth (tests/data/smoothing):
     the causal tracking filter's defaults halve the jitter (0.46x here, 0.44x on the test clips of
     benchmarks/results/smoothing.md; the old One-Euro defaults: 0.90x), add at most 5% to the error
     (2.8% here) and lag under a frame."""
-    data = np.load(MEDIAPIPE_ON_SYNTH)
-    clips = sorted({k.rsplit("_", 1)[0] for k in data.files})
+    clips = on_mediapipe_fixture(track)
     assert len(clips) == 17
-    raw_jitter, out_jitter, raw_error, out_error = [], [], [], []
     for clip in clips:
-        raw, truth = data[f"{clip}_raw"].astype(np.float64), data[f"{clip}_truth"].astype(np.float64)
-        assert (raw[:, :, 2] > 0).all()  # the fixture holds clips with the person in every frame
-        size = float(np.median(torso(truth)))
-        out = track(raw[..., :2], 30.0, confidence=raw[..., 2])
-        raw_jitter.append(jitter(raw[..., :2], truth, size))
-        out_jitter.append(jitter(out, truth, size))
-        raw_error.append(np.linalg.norm(raw[..., :2] - truth, axis=-1).mean() / size)
-        out_error.append(np.linalg.norm(out - truth, axis=-1).mean() / size)
-        assert lag_frames(out, truth) <= 1
-    assert np.mean(out_jitter) < 0.5 * np.mean(raw_jitter)
-    assert np.mean(out_error) < 1.05 * np.mean(raw_error)
+        assert (clip["confidence"] > 0).all()  # the fixture holds clips with the person in every frame
+        assert lag_frames(clip["out"], clip["truth"]) <= 1
+    assert np.mean([c["out_jitter"] for c in clips]) < 0.5 * np.mean([c["raw_jitter"] for c in clips])
+    assert np.mean([c["out_error"] for c in clips]) < 1.05 * np.mean([c["raw_error"] for c in clips])
 
 
 def test_smooth_poses_picks_the_filter():
@@ -432,20 +440,11 @@ def test_two_sided_removes_most_mediapipe_jitter_without_adding_error_or_lag():
     the default two-sided smoother cuts the jitter to a fifth (0.19x measured), lowers the error
     (0.970x) and adds no lag on any clip; what issue 28 asked of the smoothing (jitter halved, no
     added error, lag under a frame), which no causal setting met."""
-    data = np.load(MEDIAPIPE_ON_SYNTH)
-    clips = sorted({k.rsplit("_", 1)[0] for k in data.files})
-    raw_jitter, out_jitter, raw_error, out_error = [], [], [], []
+    clips = on_mediapipe_fixture(smooth_track)
     for clip in clips:
-        raw, truth = data[f"{clip}_raw"].astype(np.float64), data[f"{clip}_truth"].astype(np.float64)
-        size = float(np.median(torso(truth)))
-        out = smooth_track(raw[..., :2], 30.0, confidence=raw[..., 2])
-        raw_jitter.append(jitter(raw[..., :2], truth, size))
-        out_jitter.append(jitter(out, truth, size))
-        raw_error.append(np.linalg.norm(raw[..., :2] - truth, axis=-1).mean() / size)
-        out_error.append(np.linalg.norm(out - truth, axis=-1).mean() / size)
-        assert lag_frames(out, truth) == lag_frames(raw[..., :2], truth)
-    assert np.mean(out_jitter) < 0.25 * np.mean(raw_jitter)
-    assert np.mean(out_error) < np.mean(raw_error)
+        assert lag_frames(clip["out"], clip["truth"]) == lag_frames(clip["raw"], clip["truth"])
+    assert np.mean([c["out_jitter"] for c in clips]) < 0.25 * np.mean([c["raw_jitter"] for c in clips])
+    assert np.mean([c["out_error"] for c in clips]) < np.mean([c["raw_error"] for c in clips])
 
 
 def test_two_sided_adds_no_error_to_fast_real_motion():

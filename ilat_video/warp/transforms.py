@@ -204,8 +204,11 @@ def steady_follow(reference: WarpReference, poses, extras, *, min_run: int = MIN
     following: frozenset = frozenset()
     for t, (pose, points) in enumerate(zip(poses, extras)):
         strict = _followers(part_transforms(reference, pose, points)[0])
-        loose = _followers(part_transforms(reference, pose, points, follow=parts)[0])
-        following = frozenset(p for p in parts if p in strict or (p in following and p in loose))
+        if following - strict:  # those that follow already keep to the looser thresholds
+            loose = _followers(part_transforms(reference, pose, points, follow=parts)[0])
+            following = frozenset(p for p in parts if p in strict or (p in following and p in loose))
+        else:
+            following = frozenset(strict)
         on[t] = [p in following for p in parts]
     for k in range(len(parts)):
         on[:, k] = _without_short_runs(on[:, k], min_run)
