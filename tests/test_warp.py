@@ -304,18 +304,61 @@ def test_arms_the_colour_of_the_body_keep_their_capsules():
     assert (capsules != by_colour).sum() <= 0.002 * capsules.sum()
 
 
-def test_a_real_hand_beside_the_shorts_leaves_the_denim():
+@pytest.fixture(scope="module")
+def photo():
+    """The Quick start's photo: hands hanging beside blue denim shorts, thighs wider than the shins."""
     from ilat_video.fileio import load_image
     from ilat_video.pose.extract import extract_image_person
 
-    image = load_image(EXAMPLES / "photo.jpg")  # hands hanging beside blue denim shorts
+    image = load_image(EXAMPLES / "photo.jpg")
     found = extract_image_person(image)
+    return image, found, warp.prepare_reference(image, found.mask, found.pose, found.extras)
+
+
+def test_a_real_hand_beside_the_shorts_leaves_the_denim(photo):
+    image, found, _reference = photo
     blue = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 2].astype(int) - 128 < -15
     capsules = _arm_labels(image, found.mask, found.pose, found.extras, arms_by_colour=False)
     by_colour = _arm_labels(image, found.mask, found.pose, found.extras)
     assert (capsules & blue).sum() > 100
     assert (by_colour & blue).sum() <= 0.05 * (capsules & blue).sum()
     assert by_colour.sum() > 0.8 * capsules.sum()  # the arms are still there
+
+
+def _bisector_side(pose: np.ndarray, upper: int, lower: int, shape) -> np.ndarray:
+    """Signed distance of each pixel to the line through an elbow or knee halving its bend, > 0 on
+    the lower limb's side."""
+    (a, joint), (_joint, b) = (pose[list(warp.LIMB_BONES[p]), :2].astype(np.float64) for p in (upper, lower))
+    normal = (joint - a) / np.hypot(*(joint - a)) + (b - joint) / np.hypot(*(b - joint))
+    normal /= np.hypot(*normal)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    return (xs - joint[0]) * normal[0] + (ys - joint[1]) * normal[1]
+
+
+def test_elbows_and_knees_split_their_limbs_at_the_joint(photo):
+    _image, found, reference = photo
+    for upper, lower in warp.LIMB_CHAINS:
+        side = _bisector_side(found.pose, upper, lower, reference.labels.shape)
+        assert not ((reference.labels == upper) & (side > 0.5)).any(), warp.PART_NAMES[upper]
+        assert not ((reference.labels == lower) & (side < -0.5)).any(), warp.PART_NAMES[lower]
+
+
+@pytest.mark.parametrize("degrees", [-30, 30])
+def test_a_bent_knee_grows_no_spike(photo, degrees):
+    """Her right shin swung out or in at the knee: the thigh draws nothing past the knee but the
+    rounded cap round the joint (its own pixels beside the joint count: the line halving the bend
+    turned under them). Her thighs are wider than her shins; a thigh that owned a wedge of
+    the shin below the knee drew it as a spike beside the bent knee."""
+    _image, found, reference = photo
+    target = rotate(found.pose, R_KNEE, [R_ANKLE], degrees)
+    result = warp.warp_to_pose(reference, target)
+    thigh = result.part_labels == warp.R_THIGH
+    past = _bisector_side(target, warp.R_THIGH, warp.R_SHANK, thigh.shape) > 0.5
+    knee = target[R_KNEE, :2]
+    ys, xs = np.mgrid[0:thigh.shape[0], 0:thigh.shape[1]]
+    cap = np.hypot(xs - knee[0], ys - knee[1]) <= 2.25 * reference.radii[warp.R_SHANK]
+    assert thigh.sum() > 1000
+    assert (thigh & past & ~cap).sum() <= 10  # the spike was 200-300 pixels past this
 
 
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------

@@ -17,13 +17,16 @@ How it works
    In the reference each person pixel is owned by one of the first ten parts: the part whose bone is
    nearest in units of that part's radius (an arm owns every pixel inside its own capsule, as arms
    are drawn in front of the body; what lies behind the shoulder or hip joint, seen from the
-   elbow or knee, is the torso's). A capsule is only a guess at the arm's outline, so an arm then
+   elbow or knee, is the torso's; at an elbow or knee each limb keeps to its side of the line
+   through the joint that halves the bend, or a thigh wider than its shin would own a wedge of the
+   shin). A capsule is only a guess at the arm's outline, so an arm then
    gives back to the body the capsule pixels whose colours the body around it explains better than
    the arm's own (`colour.release_by_colour`; WarpConfig.arms_by_colour): the strip of shorts beside
    a hanging hand, the edge of the top along an upper arm, the shirt around an arm across the chest,
    which would otherwise travel with the arm. Around the joints that link two parts (neck, elbows, hips,
    knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
-   the overhang that fills the outer side of a bent joint.
+   the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
+   silhouette's edge, up to 1.5 x the narrower limb's radius).
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
    heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
    also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb
@@ -112,6 +115,7 @@ from .parts import (
     L_THIGH,
     L_UPPER,
     LIMB_BONES,
+    LIMB_CHAINS,
     LINKS,
     PART_JOINTS,
     PART_LAYER,
@@ -160,6 +164,7 @@ __all__ = [
     "HEAD_TILT_LIMIT",
     "SIDE_ON_WIDTH",
     "LIMB_BONES",
+    "LIMB_CHAINS",
     "LINKS",
     "L_FOOT",
     "L_FORE",

@@ -56,6 +56,8 @@ LIMB_BONES = {R_UPPER: (R_SHOULDER, R_ELBOW), R_FORE: (R_ELBOW, R_WRIST),
               L_UPPER: (L_SHOULDER, L_ELBOW), L_FORE: (L_ELBOW, L_WRIST),
               R_THIGH: (R_HIP, R_KNEE), R_SHANK: (R_KNEE, R_ANKLE),
               L_THIGH: (L_HIP, L_KNEE), L_SHANK: (L_KNEE, L_ANKLE)}
+# Limbs joined end to end at an elbow or knee: (upper, lower).
+LIMB_CHAINS = ((R_UPPER, R_FORE), (L_UPPER, L_FORE), (R_THIGH, R_SHANK), (L_THIGH, L_SHANK))
 # Default radius of each part's capsule, x torso height (shoulder midpoint to hip midpoint); limbs
 # are refined from the person mask (the distance to its edge along the bone). The head's radius is
 # x the neck->nose distance, the torso's is how far it reaches beyond its 4 corners.

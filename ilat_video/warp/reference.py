@@ -29,6 +29,7 @@ from .parts import (
     HANDS,
     HEAD_PART,
     LIMB_BONES,
+    LIMB_CHAINS,
     LINKS,
     PART_JOINTS,
     PART_LAYER,
@@ -49,6 +50,7 @@ from .parts import (
 logger = logging.getLogger(__name__)
 
 SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
+JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -143,7 +145,8 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
                     "; ".join(f"{k} ({v})" for k, v in missing.items()))
     binary = (mask >= 0.5).astype(np.uint8)
     _warn_if_pose_off_mask(binary, pose, ok, height)
-    radii = _part_radii(binary, pose, segments, height)
+    inside = cv2.distanceTransform(binary, cv2.DIST_L2, 5)  # to the silhouette's edge
+    radii = _part_radii(inside, pose, segments, height)
     polygon = (pose[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP], :2].astype(np.float64)
                if segments[TORSO] is not None else None)
 
@@ -159,7 +162,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
-    extra, links = _overhangs(xs, ys, pose, own, radii)
+    extra, links = _overhangs(xs, ys, pose, own, radii, inside)
     crops = _part_crops(image, box_mask, box, own, extra)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence))
@@ -258,10 +261,10 @@ def _warn_if_pose_off_mask(binary: np.ndarray, pose: np.ndarray, ok: np.ndarray,
                        int(outside.sum()), len(outside))
 
 
-def _part_radii(binary: np.ndarray, pose: np.ndarray, segments: list, height: float) -> np.ndarray:
+def _part_radii(distance: np.ndarray, pose: np.ndarray, segments: list, height: float) -> np.ndarray:
     """Each part's radius in pixels: DEFAULT_RADIUS x the torso height; the head's from the
-    neck->nose distance; the limbs' measured on the person mask (binary uint8, 1 = person)."""
-    distance = cv2.distanceTransform(binary, cv2.DIST_L2, 5)
+    neck->nose distance; the limbs' measured on the person mask (distance: float32 (H, W), each
+    person pixel's distance to the silhouette's edge)."""
     radii = np.array(DEFAULT_RADIUS) * height
     if segments[HEAD_PART] is not None:
         radii[HEAD_PART] = DEFAULT_RADIUS[HEAD_PART] * np.hypot(*(pose[HEAD, :2] - neck_point(pose)))
@@ -316,11 +319,34 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
             (ax, ay), (bx, by) = segments[part][0]
             behind = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) < 0
             scores[i][behind] = np.inf
+    index = {part: i for i, part in enumerate(present)}
+    for upper, lower in LIMB_CHAINS:  # elbows and knees: each limb keeps to its side of the joint
+        if upper in index and lower in index:
+            side = _joint_side(xs, ys, segments[upper][0], segments[lower][0])
+            if side is not None:
+                scores[index[upper]][side > 0] = np.inf
+                scores[index[lower]][side < 0] = np.inf
     nearest = np.argmin(scores, axis=0)
     labels = np.asarray(present, np.int8)[nearest]
     if with_score:  # and the winner's distance in its radii
         return labels, np.take_along_axis(scores, nearest[None], axis=0)[0]
     return labels
+
+
+def _joint_side(xs: np.ndarray, ys: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray | None:
+    """float32 (h, w): which side of an elbow or knee each pixel lies, < 0 the upper limb's, > 0 the
+    lower one's, split by the line through the joint that halves the angle between the two bones
+    (upper: (2, 2) shoulder or hip -> joint; lower: joint -> wrist or ankle). None when the limb is
+    folded nearly flat (the bones within 20 degrees of each other), where no line splits them.
+
+    Without it the thicker limb's capsule reaches round the joint: the thigh owned a wedge of the
+    shin's outer side below the knee, which stuck out as a spike when the knee bent."""
+    joint = upper[1]
+    directions = [(b - a) / max(np.hypot(*(b - a)), 1e-9) for a, b in (upper, lower)]
+    normal = directions[0] + directions[1]
+    if np.hypot(*normal) < 2 * np.sin(np.radians(10)):
+        return None
+    return (xs - np.float32(joint[0])) * np.float32(normal[0]) + (ys - np.float32(joint[1])) * np.float32(normal[1])
 
 
 def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> np.ndarray:
@@ -336,18 +362,26 @@ def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> 
     return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii, allowed=reach <= 1.0)
 
 
-def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray
-               ) -> tuple[dict, list]:
+def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray,
+               distance: np.ndarray) -> tuple[dict, list]:
     """({part: bool (h, w), the neighbour's pixels it also draws}, links): at each joint of LINKS
     whose two parts are present, a disc around the joint; links lists (part a, part b, joint
-    centre (2,), disc radius) for the joint seams."""
+    centre (2,), disc radius) for the joint seams. At an elbow or knee the disc reaches the
+    silhouette's edge (distance: each pixel's distance to it, float32 (H, W)) where the joint is
+    wider than the narrower limb's radius, up to JOINT_CAP_REACH x that radius: a bent knee is
+    widest at the joint, and a smaller cap left a notch on its outer side."""
     extra = {p: np.zeros_like(own[p]) for p in own}
     links = []
+    chains = set(LIMB_CHAINS)
     for a, b, a_over_b, b_over_a, factor in LINKS:
         if a not in own or b not in own:
             continue
         center = _link_center(a, b, pose)
         radius = factor * (min(radii[a], radii[b]) if a != TORSO else radii[b])
+        if (a, b) in chains:
+            h, w = distance.shape
+            col, row = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(center, (w, h)))
+            radius = max(radius, min(float(distance[row, col]), JOINT_CAP_REACH * radius))
         links.append((a, b, center, float(radius)))
         disc = ((xs - center[0]) ** 2 + (ys - center[1]) ** 2) <= radius ** 2
         if a_over_b:
