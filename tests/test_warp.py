@@ -361,6 +361,23 @@ def test_a_bent_knee_grows_no_spike(photo, degrees):
     assert (thigh & past & ~cap).sum() <= 10  # the spike was 200-300 pixels past this
 
 
+@pytest.mark.parametrize("degrees", [120, -150])
+def test_parts_that_overlap_and_disagree_are_not_averaged_into_a_ghost(degrees):
+    """A red leg swung up over a blue torso: where the two overlap each pixel is one or the other
+    (the skinning weights choose), never a purple mix of both. Judged by skinning weight whether
+    they agreed, the leg's small weight there counted as agreement, and the two colours were
+    averaged: a translucent ghost of the shorts in the crotch of every squat."""
+    pose = standing_pose(240, 160)
+    colours = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (0, 200, 0), (0, 200, 0), (0, 200, 0)]  # DRAWN_PARTS order
+    image, mask = draw_person(pose, 240, 160, colours=colours)
+    reference = warp.prepare_reference(image, mask, pose)
+    result = warp.warp_to_pose(reference, rotate(pose, R_HIP, [R_KNEE, R_ANKLE], degrees))
+    rgb, drawn = result.image.astype(int), result.alpha > 0.99
+    red, blue = drawn & (rgb[..., 0] > 70), drawn & (rgb[..., 2] > 70)  # the texture adds +-30
+    assert red.sum() > 200 and blue.sum() > 2000
+    assert (red & blue).sum() <= 10  # 190-1130 before
+
+
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------
 
 def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:

@@ -64,7 +64,7 @@ lands here) and a confidence in [0, 1] that says how far the pixel can be truste
   x exp(-(ln(magnification) / 1.1)^2 / 2), from the part's 2x2 linear map (rotation of its polar
   decomposition; ratio and size of its singular values): 1 for a part that did not move or was
   only translated, lower for strong rotation, foreshortening/stretching or enlargement.
-- seam = exp(-(spread / (0.03 x torso height))^2), spread = the weighted spread of the reference
+- seam = exp(-(spread / (0.03 x torso height))^2), spread = the coverage-weighted spread of the reference
   locations the contributing parts fetch this pixel from: 1 where one part draws the pixel or all
   agree (a pose that did not change), low where parts that moved differently overlap; times, around
   each joint (neck, shoulders, elbows, hips, knees; wrists and ankles where a hand or foot moved

@@ -70,25 +70,25 @@ class _Layer:
         self.weight = np.zeros(shape, np.float32)         # sum S * coverage
         self.primary = np.zeros(shape, np.float32)        # sum primary coverage
         self.overhang = np.zeros(shape, np.float32)       # max overhang coverage
-        self.su = np.zeros(shape + (2,), np.float32)      # sum S * coverage * source offset
+        self.su = np.zeros(shape + (2,), np.float32)      # sum coverage * source offset
         self.suu = np.zeros(shape, np.float32)            # ... * |source offset|^2
-        self.trust = np.zeros(shape, np.float32)          # ... * part trust
+        self.trust = np.zeros(shape, np.float32)          # sum S * coverage * part trust
         self.best = np.zeros(shape, np.float32)
         self.label = np.full(shape, -1, np.int8)
 
     def finish(self, seam_pixels: float):
         """(colour (h, w, 3), alpha, confidence / alpha, labels) over the layer's box.
 
-        seam = exp(-(spread / seam_pixels)^2), spread = the weighted spread of the reference
-        locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
+        seam = exp(-(spread / seam_pixels)^2), spread = the coverage-weighted spread of the
+        reference locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
         parts' colours where they agree (seam 1) or only share the pixel (coverages adding up to
         at most 1: antialiased borders), which is exact; the skinning-weighted mean where they
         overlap and disagree (a joint that bent).
         """
         covered = np.maximum(self.covered, 1e-30)
         weight = np.maximum(self.weight, 1e-30)
-        mean_u = self.su / weight[..., None]
-        spread2 = self.suu / weight
+        mean_u = self.su / covered[..., None]
+        spread2 = self.suu / covered
         spread2 -= mean_u[..., 0] ** 2
         spread2 -= mean_u[..., 1] ** 2
         np.maximum(spread2, 0.0, out=spread2)
@@ -322,7 +322,10 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.weight[sl] += weight
     layer.primary[sl] += primary
     np.maximum(layer.overhang[sl], covered - primary, out=layer.overhang[sl])
-    wux, wuy = weight * ux, weight * uy
+    # Whether the parts agree is asked of every part that covers the pixel, however little its
+    # skinning weight: weighted by that, a part drawn under a dominant one (a thigh swung over the
+    # shorts) counted as agreeing, and the two were averaged into a ghost of both.
+    wux, wuy = covered * ux, covered * uy
     layer.su[sl + (0,)] += wux
     layer.su[sl + (1,)] += wuy
     wux *= ux
