@@ -38,12 +38,12 @@ from .inpaint import inpaint as ilat_inpaint
 from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
+from .spread import PLATE_WORK_SIDE, fill_from_part, fill_scaled
 from .pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from .warp import TORSO, WarpReference, WarpResult, prepare_reference, steady_follow, warp_to_pose
 
 log = logging.getLogger(__name__)
 
-PLATE_WORK_SIDE = 512  # the smooth fills (membrane, Navier-Stokes) work at this longer side, then are scaled back
 PATCH_WORK_SIDE = 256  # the shift-map plate works on the whole photo at this longer side (its time grows ~ side^3)
 # The default plate mixes the membrane and the patches by how well each predicts a ring of known
 # pixels this share of the hole's extent wide around the hole, weight ~ error^-CHECK_POWER
@@ -126,7 +126,7 @@ def inpaint_smooth(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLAT
     either side of the hole meet (a shadow on a plain wall fades across the hole). uint8 (H, W, 3)."""
     if not hole.any():
         return image.copy()
-    return _fill_scaled(image, hole, _hole_box(hole), work_side, _membrane)
+    return fill_scaled(image, hole, _hole_box(hole), work_side, _membrane)
 
 
 def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
@@ -222,7 +222,7 @@ def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_
     over a few pixels; every pixel away from the hole is the input's. uint8 (H, W, 3)."""
     if not hole.any():
         return image.copy()
-    return _fill_scaled(image, hole, _hole_box(hole), work_side,
+    return fill_scaled(image, hole, _hole_box(hole), work_side,
                         lambda small, small_hole: cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS))
 
 
@@ -243,27 +243,7 @@ def inpaint_patches(image: np.ndarray, hole: np.ndarray, *, work_side: int = PAT
         cv2.xphoto.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), valid, out, cv2.xphoto.INPAINT_SHIFTMAP)
         return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
 
-    return _fill_scaled(image, hole, (0, height, 0, width), work_side, shift_map)
-
-
-def _fill_scaled(image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int], work_side: int,
-                 method) -> np.ndarray:
-    """`method(small image, small hole (uint8, 1 = fill)) -> small filled image` run on the box
-    (y0, y1, x0, x1) of `image` scaled so its longer side is at most `work_side`; the result scaled
-    back (bicubic) and blended into the hole over about one small pixel."""
-    y0, y1, x0, x1 = box
-    crop, crop_hole = image[y0:y1, x0:x1], hole[y0:y1, x0:x1]
-    scale = min(1.0, work_side / max(y1 - y0, x1 - x0))
-    small_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-    small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(crop_hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
-    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))  # cover what the resize cut off
-    filled = cv2.resize(method(small, small_hole), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
-    weight = cv2.GaussianBlur(crop_hole.astype(np.float32), (0, 0), max(1.0, 1.0 / scale))
-    weight = np.maximum(weight, crop_hole)[..., None]
-    out = image.copy()
-    out[y0:y1, x0:x1] = np.clip(np.round(filled * weight + crop * (1 - weight)), 0, 255).astype(np.uint8)
-    return out
+    return fill_scaled(image, hole, (0, height, 0, width), work_side, shift_map)
 
 
 def holes_in_person(warped: WarpResult, body_height: float) -> np.ndarray:
@@ -389,40 +369,6 @@ def fill(image: np.ndarray, hole: np.ndarray, *, method: str = "opencv", models=
     if models is None:
         raise IlatError("filling with iLAT needs the model (tokenizer, transformer)")
     return ilat_inpaint(image, hole, *models, pose=pose)
-
-
-def fill_from_part(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, work_side: int = PLATE_WORK_SIDE
-                   ) -> np.ndarray:
-    """`image` with `hole` (bool (H, W)) filled from the `known` pixels (bool (H, W)) alone, by
-    normalised convolution: a Gaussian-weighted mean of the known pixels around, at the smallest
-    scale (sigma 1, 2, 4, ... pixels at `work_side`) that has enough of them, scaled back and
-    blended into the hole over about a pixel. Smooth: the local colour of the known pixels near
-    them, their mean far off. Every pixel away from the hole is the input's. uint8 (H, W, 3)."""
-    if not hole.any() or not known.any():
-        return image.copy()
-    ys, xs = np.nonzero(hole | known)
-    box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
-
-    def spread(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
-        small_known = cv2.resize(known[box[0]:box[1], box[2]:box[3]].astype(np.uint8), small_hole.shape[::-1],
-                                 interpolation=cv2.INTER_NEAREST) > 0
-        small_known &= small_hole == 0
-        out = small.astype(np.float32)
-        todo = small_hole > 0
-        weight = small_known.astype(np.float32)
-        colour = out * weight[..., None]
-        sigma = 1.0
-        while todo.any() and small_known.any():
-            den = cv2.GaussianBlur(weight, (0, 0), sigma)
-            ready = todo & (den > 0.05) if sigma < max(small.shape[:2]) else todo
-            if ready.any():
-                num = cv2.GaussianBlur(colour, (0, 0), sigma)
-                out[ready] = num[ready] / np.maximum(den[ready], 1e-12)[..., None]
-                todo &= ~ready
-            sigma *= 2.0
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-    return _fill_scaled(image, hole, box, work_side, spread)
 
 
 def body_height(reference: WarpReference) -> float:

@@ -26,7 +26,11 @@ How it works
    which would otherwise travel with the arm. Around the joints that link two parts (neck, elbows, hips,
    knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
-   silhouette's edge, up to 1.5 x the narrower limb's radius).
+   silhouette's edge, up to 1.5 x the narrower limb's radius). Where an arm interrupts the body's
+   outline (a hand against the side of the shorts, arms folded across the chest: the arm pixels a
+   closing of the body's outline takes in), the body part that would own them were there no arms
+   also draws them, filled smoothly from the body's visible pixels around them, under the arms:
+   when the arm moves away they show instead of a hole (WarpConfig.hidden_body).
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
    heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
    also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb

@@ -102,6 +102,9 @@ class WarpConfig:
         keeps following while they stay above this.
     arms_by_colour: give the arms' capsule pixels that look like the body around them back to the
         body (`colour.release_by_colour`); False: the capsules as they are.
+    hidden_body: the body parts also draw, under the arms, the body the arms hide where they
+        interrupt its outline, filled from the part's own pixels (`reference._hidden_body`); False:
+        a hole opens there when the arm moves away.
     """
 
     min_confidence: float = 0.0
@@ -114,6 +117,7 @@ class WarpConfig:
     extras_confidence: float = 0.5
     extras_keep_confidence: float = 0.25
     arms_by_colour: bool = True
+    hidden_body: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

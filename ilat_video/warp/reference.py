@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from ..spread import fill_from_part
 from .colour import release_by_colour
 from .geometry import shape_distance
 from .parts import (
@@ -28,12 +29,14 @@ from .parts import (
     EXTREMITY_OF,
     HANDS,
     HEAD_PART,
+    L_FORE,
     LIMB_BONES,
     LIMB_CHAINS,
     LINKS,
     PART_JOINTS,
     PART_LAYER,
     PART_NAMES,
+    R_FORE,
     ROOT_LIMBS,
     TORSO,
     WarpConfig,
@@ -51,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
+HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
+MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -163,7 +168,14 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links = _overhangs(xs, ys, pose, own, radii, inside)
-    crops = _part_crops(image, box_mask, box, own, extra)
+    body_colour = None
+    if config.hidden_body:
+        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels, xs,
+                                           ys, segments, polygon, radii)
+        for p, pixels in hidden.items():
+            if p in extra:
+                extra[p] |= pixels
+    crops = _part_crops(image, box_mask, box, own, extra, body_colour)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
@@ -400,14 +412,56 @@ def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
     return xy[min(shared)]
 
 
-def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict) -> list:
+def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict,
+                body_colour: np.ndarray | None = None) -> list:
     """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
-    box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there."""
+    box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there; body_colour:
+    uint8 (h, w, 3) over the box, the colours the body parts draw (the photo's, with the body the
+    arms hide filled in), or None: the photo's."""
     crops: list = [None] * len(PART_NAMES)
     colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
+    body = colour if body_colour is None else body_colour.astype(np.float32)
     for p, own_p in own.items():
-        crops[p] = _crop(colour, box_mask, box, own_p, extra[p])
+        crops[p] = _crop(body if PART_LAYER[p] != ARMS_LAYER else colour, box_mask, box, own_p, extra[p])
     return crops
+
+
+def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray, xs, ys, segments,
+                 polygon, radii) -> tuple[dict, np.ndarray | None]:
+    """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
+    arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with those pixels filled from
+    the body's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
+    none.
+
+    Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
+    without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
+    held against the side of the shorts or an arm folded across the chest. An arm that hangs clear
+    of the body, or along a straight side, adds nothing: the closing only fills dents. Given to the
+    body part that would own them were there no arms, they are drawn under the arms and show when an
+    arm moves away, where a hole in the shorts used to open. Only where the arm covers its pixel
+    fully (`solid`, the soft mask at 1), so that the body never shows through an arm's soft edge."""
+    is_arm = np.isin(labels, [p for p in BASE_PARTS if PART_LAYER[p] == ARMS_LAYER]) & person
+    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    body = person & ~is_arm
+    if not is_arm.any() or not body.any() or not forearms:
+        return {}, None
+    reach = max(2, int(round(HIDDEN_REACH * max(forearms))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    padded = cv2.copyMakeBorder(body.astype(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
+    hidden = closed & is_arm & solid
+    if not hidden.any():
+        return {}, None
+    body_segments = [None if PART_LAYER[p] == ARMS_LAYER else s for p, s in enumerate(segments)]
+    body_labels = _nearest_parts(xs, ys, body_segments, polygon, radii)
+    out = {int(p): hidden & (body_labels == p) for p in np.unique(body_labels[hidden])}
+    out = {p: pixels for p, pixels in out.items() if pixels.sum() >= MIN_HIDDEN}
+    if not out:
+        return {}, None
+    colour = image.copy()
+    filled = fill_from_part(image, hidden, body)
+    colour[hidden] = filled[hidden]  # its blend into the hole's rim would touch the body's own pixels
+    return out, colour
 
 
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray

@@ -69,7 +69,7 @@ class _Layer:
         self.skinned = np.zeros(shape + (3,), np.float32)  # sum S * colour * coverage
         self.weight = np.zeros(shape, np.float32)         # sum S * coverage
         self.primary = np.zeros(shape, np.float32)        # sum primary coverage
-        self.overhang = np.zeros(shape, np.float32)       # max overhang coverage
+        self.single = np.zeros(shape, np.float32)         # max coverage of any one part
         self.su = np.zeros(shape + (2,), np.float32)      # sum coverage * source offset
         self.suu = np.zeros(shape, np.float32)            # ... * |source offset|^2
         self.trust = np.zeros(shape, np.float32)          # sum S * coverage * part trust
@@ -98,8 +98,10 @@ class _Layer:
         mix *= 1.0 - seam
         colour = self.plain / covered[..., None]
         colour += mix[..., None] * (self.skinned / weight[..., None] - colour)
-        # the parts' own pixels partition the person (they add up); the overhang only fills gaps
-        alpha = np.maximum(np.minimum(self.primary, 1.0), self.overhang)
+        # the parts' own pixels partition the person (they add up); what a part draws beyond its own
+        # (the overhang, the body an arm hides) only fills gaps, and along the line where a part's own
+        # pixels meet its overhang the two halves of one part's coverage count as one
+        alpha = np.maximum(np.minimum(self.primary, 1.0), self.single)
         trust = seam
         trust *= np.minimum(self.trust / weight, 1.0)
         empty = self.weight <= 0
@@ -321,7 +323,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.skinned[sl] += prem[..., :3] * skin[..., None]
     layer.weight[sl] += weight
     layer.primary[sl] += primary
-    np.maximum(layer.overhang[sl], covered - primary, out=layer.overhang[sl])
+    np.maximum(layer.single[sl], covered, out=layer.single[sl])
     # Whether the parts agree is asked of every part that covers the pixel, however little its
     # skinning weight: weighted by that, a part drawn under a dominant one (a thigh swung over the
     # shorts) counted as agreeing, and the two were averaged into a ghost of both.
