@@ -345,6 +345,21 @@ def test_the_body_a_hand_hid_shows_when_the_hand_moves_away(photo):
     assert covered[False, L_WRIST] == 0 and covered[True, L_WRIST] == 0
 
 
+def test_no_see_through_line_where_a_part_meets_the_body_it_draws_for_an_arm(photo):
+    """Moved by half a pixel, the thigh's and torso's own pixels and the shorts they draw for the hand
+    that hid them meet without a line the plate shows through: a part's coverage counts once there
+    (it was its own half plus its overhang's half, alpha 0.5 along 245 pixels)."""
+    image, found, reference = photo
+    raised = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
+    raised[:, :2] += 0.5
+    result = warp.warp_to_pose(reference, raised)
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    near = np.hypot(xs - found.pose[R_WRIST, 0], ys - found.pose[R_WRIST, 1]) < 0.5 * reference.height
+    inside = eroded((result.alpha >= 0.5) & near, 2)
+    assert inside.sum() > 10000
+    assert (result.alpha[inside] < 0.9).sum() <= 5
+
+
 def _bisector_side(pose: np.ndarray, upper: int, lower: int, shape) -> np.ndarray:
     """Signed distance of each pixel to the line through an elbow or knee halving its bend, > 0 on
     the lower limb's side."""
