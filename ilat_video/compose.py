@@ -311,17 +311,17 @@ def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, b
                holes: np.ndarray | None = None, body: bool = False) -> np.ndarray:
     """What `--repair holes` draws into a warped frame (uint8 (H, W, 3), the warp over the plate):
     `holes_to_fill` (with body, `--repair body`: the uncovered skeleton core too) inpainted from
-    everything around (`fill`), except the target torso the warp left bare, which is filled from
-    the warped torso's own pixels (`fill_from_part`): the shirt an arm uncovered comes from the
-    shirt, not from the wall behind it. holes: `holes_in_person(warped, body_height)` when the caller
-    already has it."""
+    everything around (`fill`), except the target torso the warp left bare, holes in it included,
+    which is filled from the warped torso's own pixels (`fill_from_part`): the shirt an arm
+    uncovered comes from the shirt, not from the wall behind it (inpainted, a gap down the shirt's
+    side between it and the wall came out as a comb of the two). holes: `holes_in_person(warped,
+    body_height)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height)
-    filled = holes_to_fill(warped, target_pose, body_height, holes=holes)
-    torso = filled & ~holes  # without `body`: the uncovered torso `holes_to_fill` added, or nothing
+    torso = uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros_like(holes)
+    filled = holes | torso  # = holes_to_fill
     if body:
         filled |= uncovered_body(warped, target_pose)
-        torso = filled & ~holes & uncovered_torso(warped, target_pose)
     frame = fill(frame, filled & ~torso)
     return fill_from_part(frame, torso, (warped.part_labels == TORSO) & (warped.alpha >= 0.99))
 

@@ -386,6 +386,31 @@ def test_the_holes_repair_fills_the_target_torso_the_warp_left_uncovered(person,
     assert away.sum() > 0.5 * gap.sum() and np.array_equal(plain[away], unfilled[away])
 
 
+def test_a_hole_in_the_target_torso_is_filled_from_the_torso():
+    """A gap down a black shirt's side, between it and a white wall, inside the target torso (the
+    hull of its shoulders and hips): `--repair holes` fills it from the shirt. Inpainted from all
+    around, it came out as a comb of shirt and wall."""
+    from ilat_video.compose import fill_holes
+    from ilat_video.warp import TORSO, WarpResult
+
+    height, width = 160, 120
+    frame = np.full((height, width, 3), 235, np.uint8)
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = (60, 80)
+    pose[[1, 2, 8, 7], :2] = [(30, 40), (90, 40), (90, 120), (30, 120)]  # shoulders, hips: the hull
+    shirt = np.zeros((height, width), bool)
+    shirt[40:121, 30:91] = True
+    gap = np.zeros_like(shirt)
+    gap[60:100, 30:34] = True  # along the shirt's side, open to the wall
+    frame[shirt & ~gap] = 20
+    alpha = (shirt & ~gap).astype(np.float32)
+    warped = WarpResult(image=frame.copy(), alpha=alpha, confidence=alpha, part_labels=np.where(
+        alpha > 0, TORSO, -1).astype(np.int8))
+    out = fill_holes(frame, warped, pose, body_height=240.0, holes=gap)
+    assert out[gap].mean() < 20 + 8
+    assert np.array_equal(out[~shirt], frame[~shirt])
+
+
 @given(seed=st.integers(0, 2 ** 16))
 @settings(max_examples=10, deadline=None)
 def test_a_part_fill_takes_its_colours_from_the_part_alone(seed):
