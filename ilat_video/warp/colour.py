@@ -42,7 +42,7 @@ MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its
 
 def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
                       xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray, *,
-                      allowed: np.ndarray | None = None, seeds: dict | None = None) -> np.ndarray:
+                      allowed: np.ndarray | None = None) -> np.ndarray:
     """The owners `labels` (int8 (h, w) over the person's box) with arm pixels that look like the body
     around them given to `body_labels` (the owners were there no arms). image: uint8 (h, w, 3) RGB
     over the box; person: bool (h, w); xs (1, w), ys (h, 1): the box's pixel coordinates; allowed:
@@ -59,8 +59,6 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
         mine = person & (labels == part)
         around = body & (distance < RING)
         arm = mine & (distance < CORE)
-        if seeds is not None and part in seeds and seeds[part].sum() >= MIN_SAMPLES:
-            arm = seeds[part]
         if arm.sum() < MIN_SAMPLES or around.sum() < MIN_SAMPLES:
             continue
         p_body = _likelihood(index[around])
@@ -76,64 +74,18 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             evidence = np.clip(np.log(p_body[index] / p_arm[index]), -MAX_EVIDENCE, MAX_EVIDENCE).astype(np.float32)
             evidence = cv2.GaussianBlur(evidence, (0, 0), sigma)
             now = mine & (prior_odds * np.exp(evidence) > 1.0)
-            if seeds is not None and part in seeds:
-                now = _keep_sleeves(now, mine & (evidence <= 0), mine, xs, ys, segments[part][0], radii[part])
             now = _attached(now if allowed is None else now & allowed, body)
             kept = mine & ~now
             if kept.sum() < max(MIN_SAMPLES, MIN_KEPT * mine.sum()):  # colours that cannot tell arm from body
                 break
             released = now
-            if seeds is not None and part in seeds or np.array_equal(kept, arm):
+            if np.array_equal(kept, arm):
                 break
             arm = kept
-        if released.any() and seeds is not None and part in seeds:
-            released = _explained(released, np.log(p_body[index] / p_arm[index]))
-        elif released.any():
+        if released.any():
             released = _believable(released, mine & ~released, body, lab_float, radii[part])
         out[released] = body_labels[released]
     return out
-
-
-SLICE = 0.5  # the arm is cut across its bone into slices this many radii long
-SLEEVE_SHARE = 0.25  # a slice keeping less than this share of its pixels is all sleeve: none go back
-
-
-def _keep_sleeves(released: np.ndarray, arm_coloured: np.ndarray, mine: np.ndarray, xs, ys, bone: np.ndarray,
-                  radius: float) -> np.ndarray:
-    """`released` less the slices across the arm's bone where under SLEEVE_SHARE of the arm's pixels
-    (`mine`) have the arm's colours (`arm_coloured`). Hair or a ruffle lying over an arm covers part
-    of its width and the bare arm shows beside it; a sleeve wraps the arm's whole width and goes where
-    the arm goes."""
-    (ax, ay), (bx, by) = bone
-    length = max(float(np.hypot(bx - ax, by - ay)), 1e-6)
-    along = ((xs - ax) * (bx - ax) + (ys - ay) * (by - ay)) / length
-    slices = np.floor(along / (SLICE * radius)).astype(np.int64) + np.zeros(mine.shape, np.int64)
-    inside = mine.astype(bool)
-    if not inside.any():
-        return released
-    index = np.where(inside, slices - slices[inside].min(), -1)
-    count = np.bincount(index[inside])
-    coloured = np.bincount(index[inside & arm_coloured], minlength=len(count))
-    sleeve = coloured < SLEEVE_SHARE * count
-    out = released.copy()
-    out[inside & sleeve[index.clip(0)]] = False
-    return out
-
-
-EXPLAINED = 1.5  # an overlay's pixels are on average this much likelier (log) under the body's colours than the arm's
-
-
-def _explained(released: np.ndarray, ratio: np.ndarray) -> np.ndarray:
-    """The pieces of `released` whose pixels the body's colours explain better than the arm's by
-    EXPLAINED on average (ratio: log P(colour | body) / P(colour | arm), per pixel)."""
-    count, pieces = cv2.connectedComponents(released.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return np.zeros_like(released)
-    sums = np.bincount(pieces.ravel(), weights=ratio.ravel(), minlength=count)
-    sizes = np.bincount(pieces.ravel(), minlength=count)
-    keep = sums / np.maximum(sizes, 1) > EXPLAINED
-    keep[0] = False
-    return keep[pieces]
 
 
 def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: np.ndarray, radius: float

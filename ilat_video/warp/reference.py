@@ -371,17 +371,7 @@ def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> 
     if not has_arm or all(s is None for s in body_segments):
         return labels
     body_labels, reach = _nearest_parts(xs, ys, body_segments, polygon, radii, with_score=True)
-    seeds = {}
-    if OVERLAYS:
-        for upper, lower in LIMB_CHAINS:
-            if PART_LAYER[upper] == ARMS_LAYER and segments[upper] is not None and segments[lower] is not None:
-                seeds[upper] = person & (labels == lower) & (
-                    shape_distance(xs, ys, segments[lower][:1], None) < 0.5 * radii[lower])
-    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii, allowed=reach <= 1.0,
-                             seeds=seeds)
-
-
-OVERLAYS = True
+    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii, allowed=reach <= 1.0)
 
 
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray,
