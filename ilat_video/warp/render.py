@@ -16,14 +16,12 @@ import numpy as np
 from ..errors import IlatError
 from .geometry import shape_distance
 from .parts import ARMS_LAYER, BODY_LAYER, PART_LAYER, TORSO, WarpConfig
-from .blend import blended_box, blended_source, joint_blends
 from .reference import WarpReference, prepare_reference
 from .transforms import PartTransform, part_transforms
 
 logger = logging.getLogger(__name__)
 
 _LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never underflow to 0
-BLEND_JOINTS = True  # hips, elbows, knees (and the wrists and ankles of hands moving on their own) bend smoothly
 SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
 
 
@@ -138,10 +136,6 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     part_labels = np.full((height, width), -1, np.int8)
 
     boxes = _part_boxes(reference, transforms, height, width)
-    blends = joint_blends(reference, transforms) if BLEND_JOINTS else {}
-    for part, part_blends in blends.items():
-        if part in boxes:
-            boxes[part] = blended_box(boxes[part], part_blends, height, width)
     layers: dict[int, _Layer] = {}
     for layer_id in (BODY_LAYER, ARMS_LAYER):
         inside = [boxes[tr.part] for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
@@ -151,7 +145,7 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
         return WarpResult(image, alpha, confidence, part_labels, skipped)
     for tr in transforms:
         if tr.part in boxes:
-            _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config, blends.get(tr.part))
+            _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config)
 
     seam_pixels = config.seam_scale * reference.height
     (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels)
@@ -296,38 +290,32 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
 
 
 def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
-               config: WarpConfig, blends=None) -> None:
+               config: WarpConfig) -> None:
     crop = reference.crop_of(tr.part, tr.cut)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
-    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
+    # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
     full = np.vstack([tr.matrix, [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(full)
-    if blends:  # near its bending joints the part fetches through a blend of its and its neighbour's maps
-        src_x, src_y = blended_source(tr.matrix, blends, box)
-        map_x, map_y = src_x - np.float32(crop.x0), src_y - np.float32(crop.y0)
-        prem = cv2.remap(crop.prem, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        primary = cv2.remap(crop.primary, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                            borderValue=0)
-        ux, uy = src_x - xs, src_y - ys
-    else:
-        to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
-        from_box = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
-        local = (to_crop @ inverse @ from_box)[:2]
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        prem = cv2.warpAffine(crop.prem, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT,
-                              borderValue=0)
-        primary = cv2.warpAffine(crop.primary, local, (bw, bh), flags=flags,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        m = inverse[:2]
-        ux = np.float32(m[0, 0] - 1.0) * xs + (np.float32(m[0, 1]) * ys + np.float32(m[0, 2]))
-        uy = np.float32(m[1, 0]) * xs + (np.float32(m[1, 1] - 1.0) * ys + np.float32(m[1, 2]))
+    to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
+    from_box = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
+    local = (to_crop @ inverse @ from_box)[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    prem = cv2.warpAffine(crop.prem, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0)
+    primary = cv2.warpAffine(crop.primary, local, (bw, bh), flags=flags,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     covered = prem[..., 3]
     if not (covered > 0).any():
         return
     skin = _skin(reference, tr, box, config)
     weight = skin * covered
+    # where each target pixel is fetched from, as an offset from itself (reference pixels)
+    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
+    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
+    m = inverse[:2]
+    ux = np.float32(m[0, 0] - 1.0) * xs + (np.float32(m[0, 1]) * ys + np.float32(m[0, 2]))
+    uy = np.float32(m[1, 0]) * xs + (np.float32(m[1, 1] - 1.0) * ys + np.float32(m[1, 2]))
     lx0, ly0 = layer.box[:2]
     sl = (slice(by0 - ly0, by1 - ly0), slice(bx0 - lx0, bx1 - lx0))
     layer.plain[sl] += prem[..., :3]
