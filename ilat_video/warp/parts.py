@@ -103,8 +103,8 @@ class WarpConfig:
     arms_by_colour: give the arms' capsule pixels that look like the body around them back to the
         body (`colour.release_by_colour`); False: the capsules as they are.
     hidden_body: the body parts also draw, under the arms, the body the arms hide where they
-        interrupt its outline, filled from the part's own pixels (`reference._hidden_body`); False:
-        a hole opens there when the arm moves away.
+        interrupt its outline, filled from the body's visible pixels around it
+        (`reference._hidden_body`); False: a hole opens there when the arm moves away.
     """
 
     min_confidence: float = 0.0
