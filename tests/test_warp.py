@@ -413,6 +413,30 @@ def test_parts_that_overlap_and_disagree_are_not_averaged_into_a_ghost(degrees):
     assert (red & blue).sum() <= 10  # 190-1130 before
 
 
+def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(person):
+    """The left forearm seen end-on in the photo (a sixth of its length): straightened in the target,
+    it is drawn from the right forearm's pixels, mirrored (reddish here), not stretched from its few
+    own ones (bluish). A body seen whole has no stand-ins."""
+    assert person[3].stand_ins == {}
+    pose = standing_pose(240, 160)
+    pose[L_WRIST, :2] = pose[L_ELBOW, :2] + 0.15 * (pose[L_WRIST, :2] - pose[L_ELBOW, :2])
+    image, mask = draw_person(pose, 240, 160)  # right arm (220, 80, 40), left arm (40, 160, 230)
+    target = standing_pose(240, 160)
+    elbow, wrist = target[L_ELBOW, :2], target[L_WRIST, :2]
+    forearm = segment_distance_map(mask.shape, elbow + 0.3 * (wrist - elbow), elbow + 0.8 * (wrist - elbow)) < 3
+    colours = {}
+    for mirror in (False, True):
+        reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(mirror_foreshortened=mirror))
+        assert sorted(reference.stand_ins) == ([warp.L_FORE] if mirror else [])
+        result = warp.warp_to_pose(reference, target)
+        assert (result.alpha[forearm] > 0.5).mean() > 0.9
+        colours[mirror] = result.image[forearm].astype(float).mean(axis=0)
+    red, _green, blue = colours[True]
+    assert red > blue + 100  # the right arm's colour
+    red, _green, blue = colours[False]
+    assert blue > red + 100  # the left arm's own, stretched
+
+
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------
 
 def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:

@@ -105,6 +105,9 @@ class WarpConfig:
     hidden_body: the body parts also draw, under the arms, the body the arms hide where they
         interrupt its outline, filled from the body's visible pixels around it
         (`reference._hidden_body`); False: a hole opens there when the arm moves away.
+    mirror_foreshortened: a limb the photo shows pointing at the camera (much shorter than its
+        other side) is drawn from the other side's pixels, mirrored (`reference._mirrored_stand_ins`);
+        False: its few pixels are stretched along the target's bone.
     """
 
     min_confidence: float = 0.0
@@ -118,6 +121,7 @@ class WarpConfig:
     extras_keep_confidence: float = 0.25
     arms_by_colour: bool = True
     hidden_body: bool = True
+    mirror_foreshortened: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

@@ -30,6 +30,9 @@ from .parts import (
     HANDS,
     HEAD_PART,
     L_FORE,
+    L_SHANK,
+    L_THIGH,
+    L_UPPER,
     LIMB_BONES,
     LIMB_CHAINS,
     LINKS,
@@ -37,6 +40,9 @@ from .parts import (
     PART_LAYER,
     PART_NAMES,
     R_FORE,
+    R_SHANK,
+    R_THIGH,
+    R_UPPER,
     ROOT_LIMBS,
     TORSO,
     WarpConfig,
@@ -55,6 +61,12 @@ logger = logging.getLogger(__name__)
 SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
 HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
+# A limb whose bone in the photo is under FORESHORTENED x its other side's (at least MIN_STAND_IN x the
+# torso height) points at the camera: it is drawn from the other side's pixels, mirrored.
+FORESHORTENED = 0.4
+MIN_STAND_IN = 0.3
+MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE),
+                  (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
@@ -116,6 +128,7 @@ class WarpReference:
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
+    stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> its bone (2, 2) in its stand-in's crop
 
     def crop_of(self, part: int, cut: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own)."""
@@ -175,11 +188,16 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
+    mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
+    for limb, _other in mirrored:  # its few pixels are drawn by nobody, its neighbours' joint caps included
+        for p in extra:
+            extra[p] &= ~own[limb]
     crops = _part_crops(image, box_mask, box, own, extra, body_colour)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence))
+    stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops, extremities)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
-                         config, dict(missing), links, extremities)
+                         config, dict(missing), links, extremities, stand_ins)
 
 
 def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -462,6 +480,47 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     filled = fill_from_part(image, hidden, body)
     colour[hidden] = filled[hidden]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
+
+
+def _foreshortened(pose: np.ndarray, height: float, segments: list) -> list:
+    """[(limb, its other side)] for the limbs the photo shows foreshortened, pointing at the camera: a
+    bone under FORESHORTENED x its other side's, which is at least MIN_STAND_IN x the torso height."""
+    if segments[TORSO] is None:
+        return []
+    lengths = {p: float(np.hypot(*(segments[p][0][1] - segments[p][0][0]))) for p in LIMB_BONES
+               if segments[p] is not None}
+    out = []
+    for limb, other in MIRRORED_LIMBS:
+        if limb in lengths and other in lengths and lengths[limb] < FORESHORTENED * lengths[other] \
+                and lengths[other] >= MIN_STAND_IN * height:
+            out.append((limb, other))
+            logger.info("warp: the %s is foreshortened in the photo (%.0f pixels against %.0f): drawn from the %s, "
+                        "mirrored", PART_NAMES[limb], lengths[limb], lengths[other], PART_NAMES[other])
+    return out
+
+
+def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,
+                      extremities: dict) -> dict:
+    """{limb: its bone (2, 2)} for each foreshortened (limb, other side) of `_foreshortened`, the limb
+    now drawn from the other side's pixels mirrored about the body's vertical axis: its crop,
+    segments and radius are replaced in place, and a hand or foot cut from it rides on it again.
+    Without this a forearm seen end-on (16 pixels from elbow to wrist) was stretched fivefold into a
+    pale sausage whenever the target straightened it."""
+    axis = round(2.0 * float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0])))  # 2 x the mirror's x
+    out = {}
+    for limb, other in mirrored:
+        source = crops[other]
+        if source is None or crops[limb] is None:
+            continue
+        h, w = source.primary.shape
+        crops[limb] = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
+                                np.ascontiguousarray(source.primary[:, ::-1]))
+        bones = segments[other].copy()
+        bones[..., 0] = axis - bones[..., 0]
+        segments[limb], radii[limb] = bones, radii[other]
+        extremities.pop(EXTREMITY_OF.get(limb), None)
+        out[limb] = bones[0]
+    return out
 
 
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray

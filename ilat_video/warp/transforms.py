@@ -133,10 +133,11 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
             matrix = _head_matrix(ref_pose, target_pose, scale, reference.height)
         else:
             a, b = LIMB_BONES[part]
-            if np.hypot(*(ref_pose[b, :2] - ref_pose[a, :2])) < 1e-3:
+            start, end = reference.stand_ins.get(part, (ref_pose[a], ref_pose[b]))  # a mirrored stand-in's own bone
+            if np.hypot(*(np.asarray(end[:2]) - start[:2])) < 1e-3:
                 skipped[PART_NAMES[part]] = "its reference bone has zero length"
                 continue
-            matrix = limb_matrix(ref_pose[a], ref_pose[b], target_pose[a], target_pose[b], scale)
+            matrix = limb_matrix(start, end, target_pose[a], target_pose[b], scale)
         transforms.append(PartTransform(part, matrix, transform_trust(matrix, config)))
     if target_extras is not None:
         _move_extremities(reference, target_pose, target_extras, scale, transforms, follow)
