@@ -416,7 +416,7 @@ def test_parts_that_overlap_and_disagree_are_not_averaged_into_a_ghost(degrees):
 def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(person):
     """The left forearm seen end-on in the photo (a sixth of its length): straightened in the target,
     it is drawn from the right forearm's pixels, mirrored (reddish here), not stretched from its few
-    own ones (bluish). A body seen whole has no stand-ins."""
+    own ones (bluish); in the photo's own pose it is the photo's. A body seen whole has no stand-ins."""
     assert person[3].stand_ins == {}
     pose = standing_pose(240, 160)
     pose[L_WRIST, :2] = pose[L_ELBOW, :2] + 0.15 * (pose[L_WRIST, :2] - pose[L_ELBOW, :2])
@@ -428,6 +428,8 @@ def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(p
     for mirror in (False, True):
         reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(mirror_foreshortened=mirror))
         assert sorted(reference.stand_ins) == ([warp.L_FORE] if mirror else [])
+        own = warp.warp_to_pose(reference, pose)  # still pointing at the camera: its own pixels
+        assert np.abs(own.image.astype(int) - image.astype(int))[mask].mean() < 1.0
         result = warp.warp_to_pose(reference, target)
         assert (result.alpha[forearm] > 0.5).mean() > 0.9
         colours[mirror] = result.image[forearm].astype(float).mean(axis=0)

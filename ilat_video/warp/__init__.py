@@ -31,9 +31,10 @@ How it works
    closing of the body's outline takes in), the body part that would own them were there no arms
    also draws them, filled smoothly from the body's visible pixels around them, under the arms:
    when the arm moves away they show instead of a hole (WarpConfig.hidden_body). A limb the photo
-   shows pointing at the camera (its bone under 0.4 x its other side's) is drawn from the other
-   side's pixels mirrored about the body's vertical axis, moved by the mirrored bone
-   (WarpConfig.mirror_foreshortened), not stretched from its few own pixels.
+   shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
+   straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels
+   mirrored about the body's vertical axis, moved by the mirrored bone (WarpConfig.
+   mirror_foreshortened), not stretched from its few own pixels.
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
    heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
    also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb
@@ -148,6 +149,7 @@ from .transforms import (
     MIN_FOLLOW_RUN,
     MIN_SCALE,
     SIDE_ON_WIDTH,
+    STAND_IN_STRETCH,
     PartTransform,
     body_scale,
     part_transforms,
@@ -170,6 +172,7 @@ __all__ = [
     "HEAD_PART",
     "HEAD_TILT_LIMIT",
     "SIDE_ON_WIDTH",
+    "STAND_IN_STRETCH",
     "LIMB_BONES",
     "LIMB_CHAINS",
     "LINKS",

@@ -106,8 +106,9 @@ class WarpConfig:
         interrupt its outline, filled from the body's visible pixels around it
         (`reference._hidden_body`); False: a hole opens there when the arm moves away.
     mirror_foreshortened: a limb the photo shows pointing at the camera (much shorter than its
-        other side) is drawn from the other side's pixels, mirrored (`reference._mirrored_stand_ins`);
-        False: its few pixels are stretched along the target's bone.
+        other side) is drawn from the other side's pixels, mirrored, where a target straightens it
+        (`reference._mirror_stand_ins`, `transforms.STAND_IN_STRETCH`); False: its few pixels are
+        stretched along the target's bone.
     """
 
     min_confidence: float = 0.0

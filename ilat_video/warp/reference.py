@@ -101,6 +101,17 @@ class Extremity:
 
 
 @dataclass
+class StandIn:
+    """A limb the photo shows pointing at the camera, drawn instead from its other side mirrored
+    about the body's vertical axis (WarpConfig.mirror_foreshortened) when a target straightens it:
+    crop, segments (S, 2, 2) (the first is its bone) and radius, in the mirrored frame."""
+
+    crop: _PartCrop
+    segments: np.ndarray
+    radius: float
+
+
+@dataclass
 class WarpReference:
     """The reference photo prepared for warping (prepare_reference).
 
@@ -128,15 +139,24 @@ class WarpReference:
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
-    stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> its bone (2, 2) in its stand-in's crop
+    stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> StandIn
 
-    def crop_of(self, part: int, cut: bool = False) -> _PartCrop:
-        """A part's pixels; cut: a limb's without its hand or foot (moving on its own)."""
+    def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
+        """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
+        foreshortened limb's mirrored stand-in's."""
+        if stand_in:
+            return self.stand_ins[part].crop
         return self.extremities[EXTREMITY_OF[part]].limb_crop if cut else self.crops[part]
 
-    def segments_of(self, part: int, cut: bool = False) -> np.ndarray:
-        """A part's bone(s) (S, 2, 2); cut: a limb's without its hand or foot."""
+    def segments_of(self, part: int, cut: bool = False, stand_in: bool = False) -> np.ndarray:
+        """A part's bone(s) (S, 2, 2); cut: a limb's without its hand or foot; stand_in: as crop_of."""
+        if stand_in:
+            return self.stand_ins[part].segments
         return self.extremities[EXTREMITY_OF[part]].limb_segments if cut else self.segments[part]
+
+    def radius_of(self, part: int, stand_in: bool = False) -> float:
+        """A part's radius in pixels; stand_in: as crop_of."""
+        return self.stand_ins[part].radius if stand_in else float(self.radii[part])
 
 
 def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
@@ -188,14 +208,11 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
-    mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
-    for limb, _other in mirrored:  # its few pixels are drawn by nobody, its neighbours' joint caps included
-        for p in extra:
-            extra[p] &= ~own[limb]
     crops = _part_crops(image, box_mask, box, own, extra, body_colour)
+    mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
+    stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence))
-    stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops, extremities)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins)
 
@@ -494,18 +511,16 @@ def _foreshortened(pose: np.ndarray, height: float, segments: list) -> list:
         if limb in lengths and other in lengths and lengths[limb] < FORESHORTENED * lengths[other] \
                 and lengths[other] >= MIN_STAND_IN * height:
             out.append((limb, other))
-            logger.info("warp: the %s is foreshortened in the photo (%.0f pixels against %.0f): drawn from the %s, "
-                        "mirrored", PART_NAMES[limb], lengths[limb], lengths[other], PART_NAMES[other])
+            logger.info("warp: the %s is foreshortened in the photo (%.0f pixels against %.0f): where a pose "
+                        "straightens it, drawn from the %s, mirrored", PART_NAMES[limb], lengths[limb], lengths[other],
+                        PART_NAMES[other])
     return out
 
 
-def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,
-                      extremities: dict) -> dict:
-    """{limb: its bone (2, 2)} for each foreshortened (limb, other side) of `_foreshortened`, the limb
-    now drawn from the other side's pixels mirrored about the body's vertical axis: its crop,
-    segments and radius are replaced in place, and a hand or foot cut from it rides on it again.
-    Without this a forearm seen end-on (16 pixels from elbow to wrist) was stretched fivefold into a
-    pale sausage whenever the target straightened it."""
+def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list) -> dict:
+    """{limb: StandIn} for each foreshortened (limb, other side) of `_foreshortened`: the other side's
+    crop, bone(s) and radius mirrored about the body's vertical axis (built before the hands and
+    feet are cut from the limbs: the whole limb)."""
     axis = round(2.0 * float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0])))  # 2 x the mirror's x
     out = {}
     for limb, other in mirrored:
@@ -513,13 +528,11 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
         if source is None or crops[limb] is None:
             continue
         h, w = source.primary.shape
-        crops[limb] = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
-                                np.ascontiguousarray(source.primary[:, ::-1]))
+        crop = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
+                         np.ascontiguousarray(source.primary[:, ::-1]))
         bones = segments[other].copy()
         bones[..., 0] = axis - bones[..., 0]
-        segments[limb], radii[limb] = bones, radii[other]
-        extremities.pop(EXTREMITY_OF.get(limb), None)
-        out[limb] = bones[0]
+        out[limb] = StandIn(crop, bones, float(radii[other]))
     return out
 
 

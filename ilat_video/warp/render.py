@@ -165,7 +165,7 @@ def _part_boxes(reference: WarpReference, transforms: list[PartTransform], heigh
     the parts that land in it at all."""
     boxes = {}
     for tr in transforms:
-        crop = reference.crop_of(tr.part, tr.cut)
+        crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
         ch, cw = crop.primary.shape
         corners = np.array([[crop.x0, crop.y0], [crop.x0 + cw, crop.y0], [crop.x0, crop.y0 + ch],
                             [crop.x0 + cw, crop.y0 + ch]], np.float64) - 0.5
@@ -261,7 +261,7 @@ def _union(boxes) -> tuple[int, int, int, int]:
 def _target_shape(reference: WarpReference, tr: PartTransform):
     """The part's bone(s) and torso polygon moved into the target."""
     linear, offset = tr.matrix[:, :2], tr.matrix[:, 2]
-    segments = reference.segments_of(tr.part, tr.cut) @ linear.T + offset
+    segments = reference.segments_of(tr.part, tr.cut, tr.stand_in) @ linear.T + offset
     polygon = None
     if tr.part == TORSO and reference.polygon is not None:
         polygon = reference.polygon @ linear.T + offset
@@ -278,7 +278,7 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
     xs = np.arange(bx0, bx1 + step - 1, step, dtype=np.float32)[None, :]
     ys = np.arange(by0, by1 + step - 1, step, dtype=np.float32)[:, None]
     segments, polygon = _target_shape(reference, tr)
-    radius = reference.radii[tr.part] * float(np.sqrt(abs(np.linalg.det(tr.matrix[:, :2]))))
+    radius = reference.radius_of(tr.part, tr.stand_in) * float(np.sqrt(abs(np.linalg.det(tr.matrix[:, :2]))))
     logit = shape_distance(xs, ys, segments, polygon)
     logit *= np.float32(-1.0 / (max(radius, 1e-3) * config.blend))
     np.maximum(logit, _LOG_FLOOR, out=logit)
@@ -291,7 +291,7 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
 
 def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
                config: WarpConfig) -> None:
-    crop = reference.crop_of(tr.part, tr.cut)
+    crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin

@@ -65,18 +65,25 @@ EXTREMITY_STRETCH = 1.5
 # to EXTREMITY_KEEP_FOLD (a fist seen end-on for a moment), and follows only in runs of at least
 # MIN_FOLLOW_RUN frames.
 EXTREMITY_KEEP_FOLD = 0.15
+# A limb the photo shows pointing at the camera is drawn from its mirrored other side
+# (WarpReference.stand_ins) in the frames whose bone is over this many times its length in the photo
+# (at body scale); in the others, pointing at the camera too or about to, from its own pixels.
+STAND_IN_STRETCH = 2.0
 MIN_FOLLOW_RUN = 5
 
 
 @dataclass(frozen=True)
 class PartTransform:
     """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust; cut:
-    a forearm or shank drawn without its hand or foot, which moves on its own."""
+    a forearm or shank drawn without its hand or foot, which moves on its own; stand_in: a limb the
+    photo shows pointing at the camera, drawn from its other side mirrored (the matrix maps the
+    stand-in's bone)."""
 
     part: int
     matrix: np.ndarray
     trust: float
     cut: bool = False
+    stand_in: bool = False  # a foreshortened limb drawn from its mirrored stand-in (WarpReference.stand_ins)
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
@@ -133,11 +140,17 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
             matrix = _head_matrix(ref_pose, target_pose, scale, reference.height)
         else:
             a, b = LIMB_BONES[part]
-            start, end = reference.stand_ins.get(part, (ref_pose[a], ref_pose[b]))  # a mirrored stand-in's own bone
-            if np.hypot(*(np.asarray(end[:2]) - start[:2])) < 1e-3:
+            length = float(np.hypot(*(ref_pose[b, :2] - ref_pose[a, :2])))
+            stretch = float(np.hypot(*(target_pose[b, :2] - target_pose[a, :2]))) / max(scale * length, 1e-9)
+            if part in reference.stand_ins and stretch > STAND_IN_STRETCH:  # straightened: its other side
+                start, end = reference.stand_ins[part].segments[0]
+                matrix = limb_matrix(start, end, target_pose[a], target_pose[b], scale)
+                transforms.append(PartTransform(part, matrix, transform_trust(matrix, config), stand_in=True))
+                continue
+            if length < 1e-3:
                 skipped[PART_NAMES[part]] = "its reference bone has zero length"
                 continue
-            matrix = limb_matrix(start, end, target_pose[a], target_pose[b], scale)
+            matrix = limb_matrix(ref_pose[a], ref_pose[b], target_pose[a], target_pose[b], scale)
         transforms.append(PartTransform(part, matrix, transform_trust(matrix, config)))
     if target_extras is not None:
         _move_extremities(reference, target_pose, target_extras, scale, transforms, follow)
@@ -152,8 +165,8 @@ def _move_extremities(reference: WarpReference, target_pose: np.ndarray, target_
     index = {tr.part: i for i, tr in enumerate(transforms)}
     for part, extremity in reference.extremities.items():
         i = index.get(extremity.limb)
-        if i is None or (follow is not None and part not in follow):  # its limb is not drawn, or carries it
-            continue
+        if i is None or (follow is not None and part not in follow) or transforms[i].stand_in:
+            continue  # its limb is not drawn, carries it, or is drawn from its other side (hand and all)
         matrix, why = _extremity_matrix(part, extremity, target_pose, target_extras, scale,
                                         transforms[i].matrix, config, keep=follow is not None)
         if matrix is None:
