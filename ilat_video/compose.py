@@ -223,7 +223,7 @@ def inpaint(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_
     if not hole.any():
         return image.copy()
     return fill_scaled(image, hole, _hole_box(hole), work_side,
-                        lambda small, small_hole: cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS))
+                       lambda small, small_hole: cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS))
 
 
 def inpaint_patches(image: np.ndarray, hole: np.ndarray, *, work_side: int = PATCH_WORK_SIDE) -> np.ndarray:

@@ -65,11 +65,11 @@ EXTREMITY_STRETCH = 1.5
 # to EXTREMITY_KEEP_FOLD (a fist seen end-on for a moment), and follows only in runs of at least
 # MIN_FOLLOW_RUN frames.
 EXTREMITY_KEEP_FOLD = 0.15
+MIN_FOLLOW_RUN = 5
 # A limb the photo shows pointing at the camera is drawn from its mirrored other side
 # (WarpReference.stand_ins) in the frames whose bone is over this many times its length in the photo
 # (at body scale); in the others, pointing at the camera too or about to, from its own pixels.
 STAND_IN_STRETCH = 2.0
-MIN_FOLLOW_RUN = 5
 
 
 @dataclass(frozen=True)
