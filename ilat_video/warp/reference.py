@@ -527,7 +527,7 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
         source = crops[other]
         if source is None or crops[limb] is None:
             continue
-        h, w = source.primary.shape
+        w = source.primary.shape[1]
         crop = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
                          np.ascontiguousarray(source.primary[:, ::-1]))
         bones = segments[other].copy()
