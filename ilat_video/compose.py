@@ -304,7 +304,13 @@ def holes_to_fill(warped: WarpResult, target_pose: np.ndarray, body_height: floa
     body_height)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height)
-    return holes | uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else holes.copy()
+    return holes | _torso_to_fill(warped, target_pose)
+
+
+def _torso_to_fill(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
+    """The uncovered torso `--repair holes` fills from the torso: `uncovered_torso` with
+    FILL_UNCOVERED_TORSO, else nothing."""
+    return uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros(warped.alpha.shape, bool)
 
 
 def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
@@ -318,8 +324,8 @@ def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, b
     body_height)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height)
-    torso = uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros_like(holes)
-    filled = holes | torso  # = holes_to_fill
+    torso = _torso_to_fill(warped, target_pose)
+    filled = holes | torso  # holes_to_fill, its torso kept apart
     if body:
         filled |= uncovered_body(warped, target_pose)
     frame = fill(frame, filled & ~torso)

@@ -194,17 +194,19 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     box_labels = _nearest_parts(xs, ys, segments, polygon, radii)
     box_mask = mask[y0:y1, x0:x1]
-    if config.arms_by_colour:
-        box_labels = _arms_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, xs, ys, segments, polygon,
-                                     radii)
+    beneath = _beneath_arms(xs, ys, segments, polygon, radii) if config.arms_by_colour or config.hidden_body else None
+    if config.arms_by_colour and beneath is not None:
+        body_labels, reach = beneath
+        box_labels = release_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, body_labels, xs, ys,
+                                       segments, radii, allowed=reach <= 1.0)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links = _overhangs(xs, ys, pose, own, radii, inside)
     body_colour = None
-    if config.hidden_body:
-        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels, xs,
-                                           ys, segments, polygon, radii)
+    if config.hidden_body and beneath is not None:
+        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels,
+                                           beneath[0], segments, radii)
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
@@ -396,17 +398,16 @@ def _joint_side(xs: np.ndarray, ys: np.ndarray, upper: np.ndarray, lower: np.nda
     return (xs - np.float32(joint[0])) * np.float32(normal[0]) + (ys - np.float32(joint[1])) * np.float32(normal[1])
 
 
-def _arms_by_colour(image, person, labels, xs, ys, segments, polygon, radii) -> np.ndarray:
-    """`labels` with the arms' pixels that look like the body around them given to the body part
-    that would own them were there no arms (`colour.release_by_colour`), where that part's capsule
-    reaches (what an arm holds out past the body stays the arm's); as they are when the reference
-    has no arm or no body part."""
+def _beneath_arms(xs: np.ndarray, ys: np.ndarray, segments: list, polygon, radii: np.ndarray):
+    """(int8 (h, w) the body part that would own each pixel were there no arms, float32 (h, w) its
+    distance in that part's radii), shared by the arms' colour release (`colour.release_by_colour`:
+    what an arm gives back goes to that part, where its capsule reaches) and the hidden body
+    (`_hidden_body`); None when the reference has no arm or no body part."""
     body_segments = [None if PART_LAYER[p] == ARMS_LAYER else s for p, s in enumerate(segments)]
     has_arm = any(PART_LAYER[p] == ARMS_LAYER and segments[p] is not None for p in BASE_PARTS)
     if not has_arm or all(s is None for s in body_segments):
-        return labels
-    body_labels, reach = _nearest_parts(xs, ys, body_segments, polygon, radii, with_score=True)
-    return release_by_colour(image, person, labels, body_labels, xs, ys, segments, radii, allowed=reach <= 1.0)
+        return None
+    return _nearest_parts(xs, ys, body_segments, polygon, radii, with_score=True)
 
 
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray,
@@ -461,12 +462,13 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
     return crops
 
 
-def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray, xs, ys, segments,
-                 polygon, radii) -> tuple[dict, np.ndarray | None]:
+def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
+                 body_labels: np.ndarray, segments, radii) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with those pixels filled from
     the body's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
-    none.
+    none. labels: the owners over the box; body_labels: the owners were there no arms
+    (`_beneath_arms`).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
@@ -487,8 +489,6 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     hidden = closed & is_arm & solid
     if not hidden.any():
         return {}, None
-    body_segments = [None if PART_LAYER[p] == ARMS_LAYER else s for p, s in enumerate(segments)]
-    body_labels = _nearest_parts(xs, ys, body_segments, polygon, radii)
     out = {int(p): hidden & (body_labels == p) for p in np.unique(body_labels[hidden])}
     out = {p: pixels for p, pixels in out.items() if pixels.sum() >= MIN_HIDDEN}
     if not out:
