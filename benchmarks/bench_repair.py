@@ -10,8 +10,8 @@ PSNR and MAE inside the region and inside the target's person mask, and seconds 
 Methods:
 - none: the warped frame as it is (the plate shows through the holes, the seams stay);
 - opencv: the region filled by `compose.fill` (Navier-Stokes, the default repair fills only the holes);
-- holes: what the default (`--repair holes`) does (`compose.fill_holes`): only `holes_to_fill` (the
-  holes in the person, filled by OpenCV, and the target torso it left bare, filled from the torso);
+- holes: what the default (`--repair holes`) does (`compose.fill_holes`): only the holes in the
+  person, filled by OpenCV, and the target torso it left bare, filled from the torso;
 - ilat: what `--repair ilat` does with the shipped demo model (`as_animate`: the holes filled as
   the default fills them, then `repair.repair` tile by tile at half the body's height, expected codes);
 - MODEL folder(s) given with --model: the same with that transformer (a fine-tuned run);

@@ -296,36 +296,20 @@ def uncovered_torso(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
     return (out > 0) & (warped.alpha < 0.5)
 
 
-def holes_to_fill(warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
-                  holes: np.ndarray | None = None) -> np.ndarray:
-    """bool (H, W): what `--repair holes` fills in one warped frame (and what `--repair ilat` and its
-    training samples fill before the model runs): the holes inside the warped person and, with
-    FILL_UNCOVERED_TORSO, the target torso the warp left bare. holes: `holes_in_person(warped,
-    body_height)` when the caller already has it."""
-    if holes is None:
-        holes = holes_in_person(warped, body_height)
-    return holes | _torso_to_fill(warped, target_pose)
-
-
-def _torso_to_fill(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
-    """The uncovered torso `--repair holes` fills from the torso: `uncovered_torso` with
-    FILL_UNCOVERED_TORSO, else nothing."""
-    return uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros(warped.alpha.shape, bool)
-
-
 def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, body_height: float, *,
                holes: np.ndarray | None = None, body: bool = False) -> np.ndarray:
-    """What `--repair holes` draws into a warped frame (uint8 (H, W, 3), the warp over the plate):
-    `holes_to_fill` (with body, `--repair body`: the uncovered skeleton core too) inpainted from
-    everything around (`fill`), except the target torso the warp left bare, holes in it included,
-    which is filled from the warped torso's own pixels (`fill_from_part`): the shirt an arm
+    """What `--repair holes` draws into a warped frame (uint8 (H, W, 3), the warp over the plate), and
+    what `--repair ilat` and its training samples start from: the holes inside the warped person
+    (with body, `--repair body`: the uncovered skeleton core too) inpainted from everything around
+    (`fill`), and, with FILL_UNCOVERED_TORSO, the target torso the warp left bare, holes in it
+    included, filled from the warped torso's own pixels (`fill_from_part`): the shirt an arm
     uncovered comes from the shirt, not from the wall behind it (inpainted, a gap down the shirt's
     side between it and the wall came out as a comb of the two). holes: `holes_in_person(warped,
     body_height)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height)
-    torso = _torso_to_fill(warped, target_pose)
-    filled = holes | torso  # holes_to_fill, its torso kept apart
+    torso = uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros_like(holes)
+    filled = holes | torso
     if body:
         filled |= uncovered_body(warped, target_pose)
     frame = fill(frame, filled & ~torso)
