@@ -5,17 +5,22 @@ is a guess at the arm's outline: a hand hanging beside the shorts takes a strip 
 an upper arm takes the edge of the top, an arm across the chest takes the shirt around it. When
 the arm moves, those pixels travel with it as shreds of the wrong stuff along its edges.
 
-`release_by_colour` asks each arm's colours: a histogram of the pixels along its bone (the core,
-surely arm) against one of the body pixels just around its capsule (surely not arm). A capsule
-pixel goes back to the nearest body part when the body's colours explain it better, with a prior
-that trusts the capsule near the bone and is even at its rim; the arm's histogram is then made
-again from what it kept (a strip of shorts inside its core goes too), for ROUNDS rounds. What goes
-back comes in pieces, each of which must touch the body and look more like the body than the arm
-where it meets them, in hue as well as in colour (a histogram may match an arm's shadow with a
-face or a leg elsewhere, and a shadow differs in lightness, not hue). Where the two histograms
-look alike the prior keeps the capsule as it was. A short sleeve the colour of the shirt over a
-bare arm is the case colour cannot settle: the part of it the histograms give to the shirt stays
-with the shirt when the arm moves.
+`release_by_colour` asks each arm's colours: a histogram of its core (surely arm) against one of
+the body pixels just around its capsule (surely not arm). The core is the arm's rim along the
+silhouette's edge where it has one (an arm hanging beside the body): MediaPipe puts such an arm's
+joints near its inner edge, so the middle of its capsule holds the hair and the top it lies
+against. An arm inside the body's outline (across the chest) has no such rim; its core is then
+along its bone. A capsule pixel goes back to the nearest body part when the body's colours
+explain it better, with a prior that trusts the capsule near the bone and is even at its rim; the
+arm's histogram is then made again from the core it kept (a strip of shorts inside its core goes
+too), for ROUNDS rounds. What goes back comes in pieces, each of which must touch the body and
+look more like the body than the arm where it meets them, in hue as well as in colour (a histogram
+may match an arm's shadow with a face or a leg elsewhere, and a shadow differs in lightness, not
+hue). Where the two histograms look alike the prior keeps the capsule as it was.
+
+A short sleeve the colour of the shirt is told from hair or a ruffle lying over the arm by the rim:
+a sleeve wraps the arm, rim and all, and stays with it (`_sleeves`); hair over the arm's inner side
+leaves its rim bare, and goes back to the head and torso, where it hangs when the arm is raised.
 """
 from __future__ import annotations
 
@@ -38,6 +43,12 @@ CHROMA_MARGIN = 4.0  # a piece given back is nearer the body's chroma than the a
 NEIGHBOURHOOD = 0.5  # a piece is compared with the arm and body pixels within this many radii of it
 ROUNDS = 3  # the arm's colours re-estimated from the pixels it keeps
 MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its capsule is not believed
+# The arm's rim along the silhouette's edge, its core where it has one (the module's docstring):
+EDGE_SKIP = 2.0  # pixels at the silhouette's very edge, mixed with the background, are left out
+EDGE_DEPTH = 0.6  # the rim is this many of the arm's radii deep
+MIN_EDGE_SHARE = 0.3  # a rim with fewer pixels than this share of the bone's core is not used
+SLICE = 0.5  # a sleeve is judged in slices across the bone this many radii long (`_sleeves`)
+SLEEVE_SHARE = 0.5  # a slice whose rim looks like the body this much is a sleeve, and stays with the arm
 
 
 def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
@@ -54,18 +65,24 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
     body = person & ~is_arm
     out = labels.copy()
     lab_float = lab.astype(np.float32)
+    depth = cv2.distanceTransform(person.astype(np.uint8), cv2.DIST_L2, 5)
     for part in np.unique(labels[is_arm]):
         distance = shape_distance(xs, ys, segments[part], None) / radii[part]
         mine = person & (labels == part)
         around = body & (distance < RING)
         arm = mine & (distance < CORE)
+        rim = mine & (depth >= EDGE_SKIP) & (depth < EDGE_DEPTH * radii[part])
+        if rim.sum() >= max(MIN_SAMPLES, MIN_EDGE_SHARE * arm.sum()):
+            arm = rim
+        else:  # an arm inside the body's outline (across the chest): its colours from along its bone
+            rim = None
         if arm.sum() < MIN_SAMPLES or around.sum() < MIN_SAMPLES:
             continue
         p_body = _likelihood(index[around])
         prior = PRIOR_AT_BONE + (0.5 - PRIOR_AT_BONE) * np.clip(distance, 0.0, 1.0) ** 2
         prior_odds = prior / (1.0 - prior)
         sigma = max(0.75, EVIDENCE_BLUR * radii[part])
-        released = np.zeros_like(mine)
+        released, rim_like_body = np.zeros_like(mine), None
         for _ in range(ROUNDS):  # the arm's colours from what it keeps: a strip of shorts in its core goes too
             p_arm = _likelihood(index[arm])
             # The evidence, log P(colour | body) / P(colour | arm), bounded (a colour one side has never
@@ -79,9 +96,12 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             if kept.sum() < max(MIN_SAMPLES, MIN_KEPT * mine.sum()):  # colours that cannot tell arm from body
                 break
             released = now
-            if np.array_equal(kept, arm):
+            rim_like_body = None if rim is None else rim & (evidence > 0)
+            if np.array_equal(kept & arm, arm):
                 break
-            arm = kept
+            arm = arm & kept  # not in place: arm may be the rim itself
+        if released.any() and rim is not None:
+            released &= ~_sleeves(rim, rim_like_body, xs, ys, segments[part][0], radii[part])
         if released.any():
             released = _believable(released, mine & ~released, body, lab_float, radii[part])
         out[released] = body_labels[released]
@@ -112,6 +132,23 @@ def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: n
         keep[i] = (np.linalg.norm(to_body) < np.linalg.norm(to_arm)
                    and np.linalg.norm(to_body[1:]) + CHROMA_MARGIN < np.linalg.norm(to_arm[1:]))
     return keep[pieces]
+
+
+def _sleeves(rim: np.ndarray, rim_like_body: np.ndarray, xs: np.ndarray, ys: np.ndarray, bone: np.ndarray,
+             radius: float) -> np.ndarray:
+    """bool (h, w): the slices across the arm's bone (SLICE x radius long) where at least SLEEVE_SHARE
+    of the arm's rim looks like the body. A sleeve the colour of the shirt wraps the arm, rim and
+    all; hair or a ruffle lying over the arm's inner side leaves its rim bare. rim, rim_like_body:
+    bool (h, w); bone: (2, 2) its ends (x, y)."""
+    start, direction = bone[0], bone[1] - bone[0]
+    length = max(float(np.hypot(*direction)), 1e-6)
+    along = ((xs - start[0]) * direction[0] + (ys - start[1]) * direction[1]) / length
+    slices = np.broadcast_to(np.floor(along / max(1.0, SLICE * radius)).astype(np.int64), rim.shape)
+    slices = slices - slices.min()
+    count = int(slices.max()) + 1
+    total = np.bincount(slices[rim], minlength=count)
+    like_body = np.bincount(slices[rim_like_body], minlength=count)
+    return ((total >= 3) & (like_body >= SLEEVE_SHARE * total))[slices]
 
 
 def _likelihood(samples: np.ndarray) -> np.ndarray:
