@@ -929,6 +929,69 @@ def test_the_head_turns_with_the_shoulders(person):
     assert _head_turn(reference, leaned) == pytest.approx(shoulders, abs=1.0)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.floats(-40, 40), st.floats(0.6, 1.6), st.integers(0, 30), st.integers(0, 30), st.integers(30, 90),
+       st.integers(30, 90))
+def test_a_polygon_on_a_coarse_grid_is_the_fine_one_subsampled(degrees, scale, x0, y0, width, height):
+    """shape_distance on every 2nd pixel equals it on every pixel, at those pixels. The polygon's
+    inside was a raster fill that took the grid's points for pixels one apart (the torso's skinning
+    grid was off by twice its offset from the box's corner), and whose edge column could be wrong
+    where the polygon ran past the grid."""
+    from ilat_video.warp.geometry import shape_distance
+
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    square = np.array([[-20, -30], [20, -30], [20, 30], [-20, 30]], np.float64) * scale
+    polygon = square @ np.array([[c, s], [-s, c]]) + [x0 + 40, y0 + 45]
+    segments = polygon[None, :2]
+    xs = np.arange(x0, x0 + width, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y0 + height, dtype=np.float32)[:, None]
+    fine = shape_distance(xs, ys, segments, polygon)
+    coarse = shape_distance(xs[:, ::2], ys[::2], segments, polygon)
+    np.testing.assert_allclose(coarse, fine[::2, ::2], atol=1e-4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(range(len(warp.PART_NAMES))), st.floats(-60, 60), st.floats(0.7, 1.4),
+       st.integers(-40, 40), st.integers(-40, 40))
+def test_skinning_weights_are_the_distance_field_interpolated(person, part, degrees, scale, dx, dy):
+    """A part's skinning weights, computed on every 2nd pixel and interpolated, match the field
+    computed at every pixel, everywhere in its box (they were read at twice the pixel's offset from
+    the box's corner, so overlapping parts were chosen by the wrong bone: photo.jpg's neck over her
+    mouth)."""
+    from ilat_video.warp import render
+    from ilat_video.warp.geometry import shape_distance
+
+    reference = person[3]
+    if reference.segments[part] is None:
+        return
+    c, s = np.cos(np.radians(degrees)) * scale, np.sin(np.radians(degrees)) * scale
+    transform = render.PartTransform(part, np.array([[c, -s, dx + 20.0], [s, c, dy + 10.0]]), 1.0)
+    box = (10, 20, 150, 230)
+    weights = render._skin(reference, transform, box, reference.config)
+    segments, polygon = render._target_shape(reference, transform)
+    xs, ys = np.arange(10, 150, dtype=np.float32)[None, :], np.arange(20, 230, dtype=np.float32)[:, None]
+    radius = reference.radius_of(part) * scale
+    exact = np.maximum(-shape_distance(xs, ys, segments, polygon) / (radius * reference.config.blend),
+                       render._LOG_FLOOR)
+    # linear interpolation between grid points 2 pixels apart, and the polygon's edge rasterised on
+    # either grid: off by at most two pixels' distance (tens of pixels' before)
+    assert np.abs(np.log(weights) - exact).max() <= 2.0 / (radius * reference.config.blend)
+
+
+def test_her_face_stays_in_front_of_a_shortened_neck(photo):
+    """photo.jpg with her shoulders raised towards her chin (the neck 30% shorter, as when the
+    driving dancer lifts her arms): her mouth and chin are drawn from the head, not covered by the
+    torso's neck."""
+    image, found, reference = photo
+    target = found.pose.copy()
+    neck = (target[R_SHOULDER, :2] + target[L_SHOULDER, :2]) / 2
+    target[HEAD, :2] = neck + 0.7 * (target[HEAD, :2] - neck)
+    result = warp.warp_to_pose(reference, target)
+    nose = target[HEAD, :2]
+    mouth = (slice(int(nose[1]) + 8, int(nose[1]) + 28), slice(int(nose[0]) - 12, int(nose[0]) + 12))
+    assert (result.part_labels[mouth] == warp.HEAD_PART).mean() > 0.95  # 0.0 when the torso won there
+
+
 # --- (i) in a video, a hand or foot does not jump between its points and its limb -------------
 
 def _follows(reference, poses, extras, track=None) -> np.ndarray:

@@ -1,7 +1,6 @@
 """Pure 2-D geometry of the warp: distances to bones and shapes, and the 2x3 affines that move parts."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 
@@ -25,13 +24,23 @@ def shape_distance(xs: np.ndarray, ys: np.ndarray, segments: np.ndarray,
     if polygon is not None:
         edges = [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
         d = np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in edges])
-        inside = np.zeros(d.shape, np.uint8)
-        x0, y0 = float(xs.ravel()[0]), float(ys.ravel()[0])
-        pts = np.round((polygon - [x0, y0]) * 16).astype(np.int32)
-        cv2.fillPoly(inside, [pts], 1, lineType=cv2.LINE_8, shift=4)
-        d[inside.astype(bool)] = 0.0
+        d[_inside(xs, ys, edges)] = 0.0
         return d
     return np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in segments])
+
+
+def _inside(xs: np.ndarray, ys: np.ndarray, edges: list) -> np.ndarray:
+    """bool (H, W): the grid points inside the polygon of `edges`, by the even-odd rule (a ray to
+    the right crosses its edges an odd number of times). Exact on any grid: a raster fill of the
+    polygon assumed pixels one apart, and the skinning grid's are two."""
+    inside = np.zeros(np.broadcast_shapes(xs.shape, ys.shape), bool)
+    for (ax, ay), (bx, by) in edges:
+        if ay == by:
+            continue
+        spans = (ay > ys) != (by > ys)  # (H, 1): the rows this edge crosses
+        crossing_x = ax + (bx - ax) * (ys - ay) / (by - ay)
+        inside ^= spans & (xs < crossing_x)
+    return inside
 
 
 def limb_matrix(a, b, a2, b2, across: float, min_stretch: float = 0.15) -> np.ndarray:

@@ -74,6 +74,8 @@ class _Layer:
         self.suu = np.zeros(shape, np.float32)            # ... * |source offset|^2
         self.trust = np.zeros(shape, np.float32)          # sum S * coverage * part trust
         self.best = np.zeros(shape, np.float32)
+        self.best_colour = np.zeros(shape + (3,), np.float32)  # the colour of the part that weighs most
+        self.best_covered = np.zeros(shape, np.float32)  # ... and its coverage
         self.label = np.full(shape, -1, np.int8)
 
     def finish(self, seam_pixels: float):
@@ -82,8 +84,9 @@ class _Layer:
         seam = exp(-(spread / seam_pixels)^2), spread = the coverage-weighted spread of the
         reference locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
         parts' colours where they agree (seam 1) or only share the pixel (coverages adding up to
-        at most 1: antialiased borders), which is exact; the skinning-weighted mean where they
-        overlap and disagree (a joint that bent).
+        at most 1: antialiased borders), which is exact; where they overlap and disagree (a joint
+        that bent, a limb over the torso), the colour of the part with the largest skinning weight,
+        mixed with the skinning-weighted mean as far as that part does not cover the pixel.
         """
         covered = np.maximum(self.covered, 1e-30)
         weight = np.maximum(self.weight, 1e-30)
@@ -97,7 +100,11 @@ class _Layer:
         mix = np.clip(self.covered - 1.0, 0.0, 1.0)
         mix *= 1.0 - seam
         colour = self.plain / covered[..., None]
-        colour += mix[..., None] * (self.skinned / weight[..., None] - colour)
+        # where they disagree, the part that weighs most, as far as it covers the pixel: a mean of
+        # two parts that tie (a leg swung over the torso, along the leg's bone) is a ghost of both
+        chosen = self.skinned / weight[..., None]
+        chosen += self.best_covered[..., None] * (self.best_colour - chosen)
+        colour += mix[..., None] * (chosen - colour)
         # the parts' own pixels partition the person (they add up); what a part draws beyond its own
         # (the overhang, the body an arm hides) only fills gaps, and along the line where a part's own
         # pixels meet its overhang the two halves of one part's coverage count as one
@@ -282,9 +289,9 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
     logit = shape_distance(xs, ys, segments, polygon)
     logit *= np.float32(-1.0 / (max(radius, 1e-3) * config.blend))
     np.maximum(logit, _LOG_FLOOR, out=logit)
-    if step > 1:  # grid point k sits at pixel k * step: scale by step, crop to the box
+    if step > 1:  # grid point k sits at pixel k * step: pixel u reads the grid at u / step
         matrix = np.array([[1.0 / step, 0, 0], [0, 1.0 / step, 0]])
-        logit = cv2.warpAffine(logit, matrix, (bw, bh), flags=cv2.INTER_LINEAR,
+        logit = cv2.warpAffine(logit, matrix, (bw, bh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
     return np.exp(logit)
 
@@ -337,6 +344,8 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.trust[sl] += weight * np.float32(tr.trust)
     better = weight > layer.best[sl]
     np.copyto(layer.best[sl], weight, where=better)
+    np.copyto(layer.best_colour[sl], prem[..., :3] / np.maximum(covered, 1e-6)[..., None], where=better[..., None])
+    np.copyto(layer.best_covered[sl], covered, where=better)
     np.copyto(layer.label[sl], np.int8(tr.part), where=better)
 
 
