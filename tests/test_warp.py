@@ -376,6 +376,27 @@ def test_a_real_hand_beside_the_shorts_leaves_the_denim(photo):
     assert by_colour.sum() > 0.75 * capsules.sum()  # the arms are still there (0.80; her hair leaves one too)
 
 
+def test_the_trunk_behind_folded_arms_shows_when_they_are_raised():
+    """Forearms folded across the belly, two deep: more than a closing of the body's outline can
+    bridge. Raised, they uncover the trunk, which is drawn (the torso is surely there, inside its
+    polygon of shoulders and hips) in the torso's own colours, not its neighbours'."""
+    folded = standing_pose(240, 160)
+    folded[R_ELBOW, :2], folded[R_WRIST, :2] = [53, 120], [106, 125]
+    folded[L_ELBOW, :2], folded[L_WRIST, :2] = [107, 134], [54, 139]
+    torso_colour = np.array(DRAWN_PARTS[2][2], float)
+    image, mask = draw_person(folded, 240, 160)
+    raised = rotate(rotate(folded, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
+    reference = warp.prepare_reference(image, mask, folded)
+    result = warp.warp_to_pose(reference, raised)
+    trunk = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(trunk, [np.round(folded[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP], :2]).astype(np.int32)], 1)
+    behind = np.isin(reference.labels, ARM_PARTS) & (trunk > 0)
+    assert behind.sum() > 300
+    assert (result.alpha[behind] >= 0.5).mean() > 0.95  # 0.51 with the closing alone
+    drawn = behind & (result.alpha >= 0.5)
+    assert np.abs(result.image[drawn].astype(float).mean(axis=0) - torso_colour).max() < 25
+
+
 def test_her_hair_and_top_leave_her_right_upper_arm(photo):
     """photo.jpg: her hair and the top's ruffle lie over her right upper arm's inner side, where its
     capsule lies (its joints are near that edge). They go back to the body, where they stay when

@@ -206,7 +206,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     body_colour = None
     if config.hidden_body and beneath is not None:
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels,
-                                           beneath[0], segments, radii)
+                                           beneath, segments, radii)
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
@@ -463,17 +463,19 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
 
 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
-                 body_labels: np.ndarray, segments, radii) -> tuple[dict, np.ndarray | None]:
+                 beneath: tuple[np.ndarray, np.ndarray], segments, radii) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with those pixels filled from
     the body's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
-    none. labels: the owners over the box; body_labels: the owners were there no arms
-    (`_beneath_arms`).
+    none. labels: the owners over the box; beneath: the owners were there no arms and their
+    distances in radii (`_beneath_arms`).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
-    held against the side of the shorts or an arm folded across the chest. An arm that hangs clear
-    of the body, or along a straight side, adds nothing: the closing only fills dents. Given to the
+    held against the side of the shorts; and every arm pixel inside the torso's polygon (shoulders
+    and hips), where the trunk surely is behind the arm: arms folded across the chest cover more
+    than a closing can bridge. An arm that hangs clear of the body, or along a straight side, adds
+    nothing: the closing only fills dents. Given to the
     body part that would own them were there no arms, they are drawn under the arms and show when an
     arm moves away, where a hole in the shorts used to open. Only where the arm covers its pixel
     fully (`solid`, the soft mask at 1), so that the body never shows through an arm's soft edge."""
@@ -486,6 +488,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     padded = cv2.copyMakeBorder(body.astype(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
+    body_labels, depth = beneath
+    closed |= (body_labels == TORSO) & (depth <= 0)  # inside the torso's polygon
     hidden = closed & is_arm & solid
     if not hidden.any():
         return {}, None
@@ -494,8 +498,10 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     if not out:
         return {}, None
     colour = image.copy()
-    filled = fill_from_part(image, hidden, body)
-    colour[hidden] = filled[hidden]  # its blend into the hole's rim would touch the body's own pixels
+    for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
+        own = body & (labels == part)  # looks like the trunk, not like the thighs beside it
+        filled = fill_from_part(image, pixels, own if own.sum() >= MIN_HIDDEN else body)
+        colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
 
