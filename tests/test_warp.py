@@ -418,6 +418,26 @@ def test_her_hair_and_top_leave_her_right_upper_arm(photo):
     assert light_after > 0.8 * light_before  # 0.89
 
 
+def test_spread_legs_open_no_gap_in_the_shorts_crotch(photo):
+    """photo.jpg with her legs spread 25 degrees each way: the crotch of her shorts (the triangle
+    between her hips and a quarter of the way to her knees) is drawn, in denim. The thighs own it in
+    the photo; alone they left a V of the background between them there."""
+    from ilat_video.warp.geometry import inside_polygon
+
+    image, found, reference = photo
+    spread = rotate(rotate(found.pose, R_HIP, [R_KNEE, R_ANKLE], 25), L_HIP, [L_KNEE, L_ANKLE], -25)
+    result = warp.warp_to_pose(reference, spread)
+    h, w = image.shape[:2]
+    xs, ys = np.arange(w, dtype=np.float32)[None, :], np.arange(h, dtype=np.float32)[:, None]
+    hips, knees = (spread[R_HIP, :2] + spread[L_HIP, :2]) / 2, (spread[R_KNEE, :2] + spread[L_KNEE, :2]) / 2
+    corners = [spread[R_HIP, :2], spread[L_HIP, :2], hips + 0.25 * (knees - hips)]
+    crotch = inside_polygon(xs, ys, [(corners[i], corners[(i + 1) % 3]) for i in range(3)])
+    assert crotch.sum() > 1000
+    assert (result.alpha[crotch] < 0.5).sum() <= 5  # 123 pixels of the wall without the torso's crotch
+    blue = cv2.cvtColor(result.image, cv2.COLOR_RGB2LAB)[..., 2].astype(int) - 128 < -15
+    assert blue[crotch].mean() > 0.97  # 0.93
+
+
 def test_the_body_a_hand_hid_shows_when_the_hand_moves_away(photo):
     """Her right hand lies against the side of her shorts, her left hangs clear of her leg. With both
     arms raised, the shorts behind the right hand are drawn (filled from the body around them), and

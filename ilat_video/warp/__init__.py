@@ -26,11 +26,14 @@ How it works
    which would otherwise travel with the arm. Around the joints that link two parts (neck, elbows, hips,
    knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
-   silhouette's edge, up to 1.5 x the narrower limb's radius). Where an arm interrupts the body's
-   outline (a hand against the side of the shorts, arms folded across the chest: the arm pixels a
-   closing of the body's outline takes in), the body part that would own them were there no arms
-   also draws them, filled smoothly from the body's visible pixels around them, under the arms:
-   when the arm moves away they show instead of a hole (WarpConfig.hidden_body). A limb the photo
+   silhouette's edge, up to 1.5 x the narrower limb's radius); the torso also draws the crotch, the
+   triangle between the hips and 0.4 of the way to the knees, beneath the thighs, so that legs
+   spread apart leave no V of background in the shorts (`reference.CROTCH_DEPTH`). Where an arm
+   hides the body (a hand against the side of the shorts: the arm pixels a closing of the body's
+   outline takes in; arms folded across the chest: every arm pixel inside the torso's polygon), the
+   body part that would own them were there no arms also draws them, filled smoothly from its own
+   visible pixels around them, under the arms: when the arm moves away they show instead of a hole
+   (WarpConfig.hidden_body). A limb the photo
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels
    mirrored about the body's vertical axis, moved by the mirrored bone (WarpConfig.

@@ -24,12 +24,12 @@ def shape_distance(xs: np.ndarray, ys: np.ndarray, segments: np.ndarray,
     if polygon is not None:
         edges = [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
         d = np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in edges])
-        d[_inside(xs, ys, edges)] = 0.0
+        d[inside_polygon(xs, ys, edges)] = 0.0
         return d
     return np.minimum.reduce([segment_distance(xs, ys, a, b) for a, b in segments])
 
 
-def _inside(xs: np.ndarray, ys: np.ndarray, edges: list) -> np.ndarray:
+def inside_polygon(xs: np.ndarray, ys: np.ndarray, edges: list) -> np.ndarray:
     """bool (H, W): the grid points inside the polygon of `edges`, by the even-odd rule (a ray to
     the right crosses its edges an odd number of times). Exact on any grid: a raster fill of the
     polygon assumed pixels one apart, and the skinning grid's are two."""

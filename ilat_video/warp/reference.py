@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 
 from ..errors import IlatError, NoPersonError
-from ..pose.skeleton import HEAD, L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_from_part
 from .colour import release_by_colour
-from .geometry import shape_distance
+from .geometry import inside_polygon, shape_distance
 from .parts import (
     ARMS_LAYER,
     BASE_PARTS,
@@ -67,6 +67,7 @@ FORESHORTENED = 0.4
 MIN_STAND_IN = 0.3
 MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE),
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
+CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
@@ -436,7 +437,21 @@ def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radi
             extra[a] |= disc & own[b]
         if b_over_a:
             extra[b] |= disc & own[a]
+    if CROTCH_DEPTH > 0 and all(p in own for p in (TORSO, R_THIGH, L_THIGH)):
+        extra[TORSO] |= _crotch(xs, ys, pose) & (own[R_THIGH] | own[L_THIGH])
     return extra, links
+
+
+def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """bool (h, w): the triangle between the hips and a point CROTCH_DEPTH of the way from their
+    middle to the knees' middle, which the torso draws beneath the thighs: the shorts' or trousers'
+    crotch. The thighs own it in the photo (it lies below the hips), and when the legs spread
+    apart a V of the background opened between them there."""
+    xy = pose[:, :2].astype(np.float64)
+    hips = (xy[R_HIP] + xy[L_HIP]) / 2
+    corners = np.array([xy[R_HIP], xy[L_HIP], hips + CROTCH_DEPTH * ((xy[R_KNEE] + xy[L_KNEE]) / 2 - hips)])
+    edges = [(corners[i], corners[(i + 1) % 3]) for i in range(3)]
+    return inside_polygon(xs, ys, edges)
 
 
 def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
