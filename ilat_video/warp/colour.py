@@ -41,7 +41,7 @@ MAX_EVIDENCE = 4.0  # |log likelihood ratio| at most this (a ratio of about 55)
 PRIOR_AT_BONE = 0.05  # P(body) before the colours on the bone; it rises to 1/2 at the capsule's rim
 CHROMA_MARGIN = 4.0  # a piece given back is nearer the body's chroma than the arm's by this (8-bit Lab)
 NEIGHBOURHOOD = 0.5  # a piece is compared with the arm and body pixels within this many radii of it
-ROUNDS = 3  # the arm's colours re-estimated from the pixels it keeps
+ROUNDS = 3  # the arm's colours re-estimated from the core it keeps
 MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its capsule is not believed
 # The arm's rim along the silhouette's edge, its core where it has one (the module's docstring):
 EDGE_SKIP = 2.0  # pixels at the silhouette's very edge, mixed with the background, are left out

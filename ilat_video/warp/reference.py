@@ -480,8 +480,8 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
                  beneath: tuple[np.ndarray, np.ndarray], segments, radii) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
-    arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with those pixels filled from
-    the body's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
+    arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
+    from that part's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
     none. labels: the owners over the box; beneath: the owners were there no arms and their
     distances in radii (`_beneath_arms`).
 
@@ -504,8 +504,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     padded = cv2.copyMakeBorder(body.astype(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
     body_labels, depth = beneath
-    closed |= (body_labels == TORSO) & (depth <= 0)  # inside the torso's polygon
-    hidden = closed & is_arm & solid
+    trunk = (body_labels == TORSO) & (depth <= 0)  # inside the torso's polygon
+    hidden = (closed | trunk) & is_arm & solid
     if not hidden.any():
         return {}, None
     out = {int(p): hidden & (body_labels == p) for p in np.unique(body_labels[hidden])}
