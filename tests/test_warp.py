@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ilat_video import warp
@@ -302,8 +302,8 @@ def _arm_beside_the_body(over_the_arm: str):
     bone along its inner edge (x 88), its capsule (radius 14) reaching 10 pixels into the body.
     over_the_arm: "hair", brown hair down the body's side and over the arm's inner half (x 56-94)
     from the shoulder to mid-arm; "sleeve", a sleeve of the body's blue over the whole arm's width
-    down to mid-arm. Returns the labels release_by_colour gives, the capsule, the arm's stripe
-    and the region covered."""
+    down to mid-arm. Returns bool (h, w) masks: the pixels release_by_colour leaves the arm, the
+    capsule, the arm's stripe and the region covered."""
     from ilat_video.warp.colour import release_by_colour
 
     upper = warp.PART_NAMES.index("right_upper_arm")
@@ -996,15 +996,14 @@ def test_a_polygon_on_a_coarse_grid_is_the_fine_one_subsampled(degrees, scale, x
        st.integers(-40, 40), st.integers(-40, 40))
 def test_skinning_weights_are_the_distance_field_interpolated(person, part, degrees, scale, dx, dy):
     """A part's skinning weights, computed on every 2nd pixel and interpolated, match the field
-    computed at every pixel, everywhere in its box (they were read at twice the pixel's offset from
-    the box's corner, so overlapping parts were chosen by the wrong bone: photo.jpg's neck over her
-    mouth)."""
+    computed at every pixel, everywhere in its box (pixel u read the grid at 2u, the field at four
+    times the pixel's offset from the box's corner, so overlapping parts were chosen by meaningless
+    weights: photo.jpg's neck over her mouth)."""
     from ilat_video.warp import render
     from ilat_video.warp.geometry import shape_distance
 
     reference = person[3]
-    if reference.segments[part] is None:
-        return
+    assume(reference.segments[part] is not None)
     c, s = np.cos(np.radians(degrees)) * scale, np.sin(np.radians(degrees)) * scale
     transform = render.PartTransform(part, np.array([[c, -s, dx + 20.0], [s, c, dy + 10.0]]), 1.0)
     box = (10, 20, 150, 230)
