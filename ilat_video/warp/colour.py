@@ -53,11 +53,12 @@ SLEEVE_SHARE = 0.5  # a slice whose rim looks like the body this much is a sleev
 
 def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
                       xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray, *,
-                      allowed: np.ndarray | None = None) -> np.ndarray:
+                      allowed: np.ndarray | None = None, depth: np.ndarray | None = None) -> np.ndarray:
     """The owners `labels` (int8 (h, w) over the person's box) with arm pixels that look like the body
     around them given to `body_labels` (the owners were there no arms). image: uint8 (h, w, 3) RGB
     over the box; person: bool (h, w); xs (1, w), ys (h, 1): the box's pixel coordinates; allowed:
-    bool (h, w), the only pixels that may go back (all when None)."""
+    bool (h, w), the only pixels that may go back (all when None); depth: float32 (h, w), each
+    person pixel's distance to the silhouette's edge, when the caller has it."""
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
     bins = (lab.astype(np.int32) * BINS) // 256
     index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
@@ -65,7 +66,8 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
     body = person & ~is_arm
     out = labels.copy()
     lab_float = lab.astype(np.float32)
-    depth = cv2.distanceTransform(person.astype(np.uint8), cv2.DIST_L2, 5)
+    if depth is None:
+        depth = cv2.distanceTransform(person.astype(np.uint8), cv2.DIST_L2, 5)
     for part in np.unique(labels[is_arm]):
         distance = shape_distance(xs, ys, segments[part], None) / radii[part]
         mine = person & (labels == part)

@@ -199,7 +199,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     if config.arms_by_colour and beneath is not None:
         body_labels, reach = beneath
         box_labels = release_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, body_labels, xs, ys,
-                                       segments, radii, allowed=reach <= 1.0)
+                                       segments, radii, allowed=reach <= 1.0, depth=inside[y0:y1, x0:x1])
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}

@@ -344,7 +344,8 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.trust[sl] += weight * np.float32(tr.trust)
     better = weight > layer.best[sl]
     np.copyto(layer.best[sl], weight, where=better)
-    np.copyto(layer.best_colour[sl], prem[..., :3] / np.maximum(covered, 1e-6)[..., None], where=better[..., None])
+    # the winner's own colour, where it wins (its coverage is > 0 there)
+    np.divide(prem[..., :3], covered[..., None], out=layer.best_colour[sl], where=better[..., None])
     np.copyto(layer.best_covered[sl], covered, where=better)
     np.copyto(layer.label[sl], np.int8(tr.part), where=better)
 
