@@ -833,9 +833,8 @@ def test_translated_pose_gives_the_translated_image(person):
     # premultiplied sampling is exact except on the 1-pixel rims of the joints' overhang discs,
     # where two parts' partial neighbourhoods mix (a few levels on this high-contrast texture), and
     # where an arm's rim lies over the body it hides (WarpConfig.hidden_body) at the shoulders: the
-    # body's fill shows through the rim's partial coverage (tens of levels; 0.195 / 0.020 / 0.007
-    # with the fill copying the texture's patches, 0.138 / 0.019 / 0.005 with a smooth fill)
-    assert error.mean() < 0.25 and (error > 1).mean() < 0.025 and (error > 5).mean() < 0.01
+    # body's smooth fill shows through the rim's partial coverage (tens of levels, 39 values here)
+    assert error.mean() < 0.2 and (error > 1).mean() < 0.02 and (error > 5).mean() < 0.01
     without = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(hidden_body=False))
     error = np.abs(warp.warp_to_pose(without, moved).image.astype(int) - expected.astype(int))[inside]
     assert error.mean() < 0.1 and (error > 1).mean() < 0.02 and error.max() <= 5

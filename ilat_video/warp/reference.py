@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
-from ..spread import fill_from_patches
+from ..spread import fill_from_part
 from .colour import release_by_colour
 from .geometry import inside_polygon, shape_distance
 from .parts import (
@@ -69,7 +69,6 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
-HIDDEN_CLEAR = 0.3  # the hidden body copies no patch nearer an arm than this x the wider forearm's radius
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -481,12 +480,10 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
                  beneath: tuple[np.ndarray, np.ndarray], segments, radii) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
-    arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with those pixels filled by
-    patches of the visible body around them (`spread.fill_from_patches`: the hem of the shorts
-    carries on behind a hand, where a smooth fill made a smear of denim and skin), none copied from
-    within HIDDEN_CLEAR of an arm (its fingers' and sleeve's edges), or ({}, None) when there is none.
-    labels: the owners over the box; beneath: the owners were there no arms and their distances in
-    radii (`_beneath_arms`).
+    arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
+    from that part's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
+    none. labels: the owners over the box; beneath: the owners were there no arms and their
+    distances in radii (`_beneath_arms`).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
@@ -515,13 +512,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     out = {p: pixels for p, pixels in out.items() if pixels.sum() >= MIN_HIDDEN}
     if not out:
         return {}, None
-    everything = np.zeros_like(hidden)
-    for pixels in out.values():
-        everything |= pixels
-    clear = cv2.distanceTransform((~is_arm).astype(np.uint8), cv2.DIST_L2, 5) > HIDDEN_CLEAR * max(forearms)
-    filled = fill_from_patches(image, everything, body & solid, source=clear)
     colour = image.copy()
-    colour[everything] = filled[everything]  # the blend into the hole's rim would touch the body's own pixels
+    for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
+        own = body & (labels == part)  # looks like the trunk, not like the thighs beside it
+        filled = fill_from_part(image, pixels, own if own.sum() >= MIN_HIDDEN else body)
+        colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
 
