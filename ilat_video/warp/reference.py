@@ -69,6 +69,7 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
+HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -207,7 +208,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     body_colour = None
     if config.hidden_body and beneath is not None:
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels,
-                                           beneath, segments, radii)
+                                           beneath, segments, radii, inside[y0:y1, x0:x1])
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
@@ -478,12 +479,16 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
 
 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
-                 beneath: tuple[np.ndarray, np.ndarray], segments, radii) -> tuple[dict, np.ndarray | None]:
+                 beneath: tuple[np.ndarray, np.ndarray], segments, radii, depth: np.ndarray
+                 ) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
     from that part's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
     none. labels: the owners over the box; beneath: the owners were there no arms and their
-    distances in radii (`_beneath_arms`).
+    distances in radii (`_beneath_arms`); depth: each pixel's distance to the silhouette's edge.
+    The fill reads only pixels the mask covers fully and at least HIDDEN_SOURCE_DEPTH x the wider
+    forearm's radius inside the silhouette: MediaPipe's mask runs some pixels past the body, and
+    that rim of wall, spread into the hidden body, drew white streaks down a black suit.
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
@@ -503,8 +508,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     padded = cv2.copyMakeBorder(body.astype(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
-    body_labels, depth = beneath
-    trunk = (body_labels == TORSO) & (depth <= 0)  # inside the torso's polygon
+    body_labels, reach_in_radii = beneath
+    trunk = (body_labels == TORSO) & (reach_in_radii <= 0)  # inside the torso's polygon
     hidden = (closed | trunk) & is_arm & solid
     if not hidden.any():
         return {}, None
@@ -513,9 +518,12 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     if not out:
         return {}, None
     colour = image.copy()
+    clean = body & solid & (depth > HIDDEN_SOURCE_DEPTH * max(forearms))  # no rim of wall
+    if clean.sum() < MIN_HIDDEN:
+        clean = body
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
-        own = body & (labels == part)  # looks like the trunk, not like the thighs beside it
-        filled = fill_from_part(image, pixels, own if own.sum() >= MIN_HIDDEN else body)
+        own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
+        filled = fill_from_part(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
