@@ -275,6 +275,67 @@ def test_holes_inside_the_person_are_found_and_gaps_between_limbs_are_not():
     assert not holes[20:60, 40:60].any()  # the gap between arm and body is background, not a hole
 
 
+def _arm_up_beside_the_head(gap: int, elbow_tear: bool = False):
+    """A warped person 160 px tall drawn part by part: torso, head, the right arm raised beside the
+    head with `gap` px of background between them; with elbow_tear, the forearm bent off the upper
+    arm leaving a wedge open at the elbow. (WarpResult, target pose)."""
+    from ilat_video.pose.skeleton import HEAD, L_SHOULDER, R_ELBOW, R_SHOULDER, R_WRIST
+    from ilat_video.warp import PART_NAMES, WarpResult
+
+    torso, head, upper, fore = (PART_NAMES.index(n) for n in ("torso", "head", "right_upper_arm",
+                                                              "right_forearm"))
+    labels = np.full((200, 200), -1, np.int8)
+    labels[60:180, 70:130] = torso
+    cv2.circle(labels, (100, 40), 18, int(head), -1)
+    arm_right = 82 - gap  # the head's left edge is at x = 82
+    labels[30:62, arm_right - 10:arm_right] = upper
+    labels[58:66, arm_right - 10:75] = upper  # the shoulder
+    labels[48:62, arm_right:120] = torso  # the neck and the top of the shoulders
+    pose = np.zeros((13, 3), np.float32)
+    pose[:, 2] = 1.0
+    pose[:, :2] = [100, 120]
+    pose[HEAD, :2], pose[R_SHOULDER, :2], pose[L_SHOULDER, :2] = (100, 40), (arm_right - 5, 62), (130, 62)
+    pose[R_ELBOW, :2], pose[R_WRIST, :2] = (arm_right - 10, 27), (arm_right - 40, 10)
+    if elbow_tear:  # the forearm leaves the elbow sideways: a wedge opens between it and the upper arm
+        cv2.fillConvexPoly(labels, np.array([[arm_right - 10, 22], [arm_right - 45, 5], [arm_right - 45, 15],
+                                             [arm_right - 14, 30]], np.int32), int(fore))
+        labels[22:30, arm_right - 10:arm_right] = upper
+        labels[24:29, arm_right - 16:arm_right - 10] = -1  # the tear at the joint
+        labels[29:31, arm_right - 16:arm_right - 10] = upper
+    alpha = (labels >= 0).astype(np.float32)
+    return WarpResult(image=np.zeros((200, 200, 3), np.uint8), alpha=alpha, confidence=alpha,
+                      part_labels=labels), pose
+
+
+def test_the_space_between_a_raised_arm_and_the_head_is_background():
+    """Closed by the holes' closing, it used to be filled from around: a blur of skin and hair
+    beside the face. The two parts are not joined: with the target pose it is no hole, but near
+    the shoulder, where the arm hangs from the torso, a tear is still filled."""
+    warped, pose = _arm_up_beside_the_head(gap=10)
+    without = holes_in_person(warped, 160.0)
+    with_pose = holes_in_person(warped, 160.0, pose)
+    space = np.zeros_like(without)
+    space[36:44, 73:81] = True  # between the arm and the head, 18 px and more from the shoulder
+    assert without[space].all()
+    assert not with_pose[space].any()
+    assert not (with_pose & ~without).any()  # it only ever takes holes away
+
+
+def test_a_sliver_between_parts_and_a_tear_at_a_joint_stay_holes():
+    """A crack a few pixels wide between the arm and the head is a seam the warp tore open, not a
+    space; and a wedge opened at the elbow lies at the joint of the two parts beside it."""
+    warped, pose = _arm_up_beside_the_head(gap=2)
+    sliver = np.zeros(warped.alpha.shape, bool)
+    sliver[34:46, 80:82] = True  # 4 px wide at most: under GAP_WIDTH x 240 px
+    assert holes_in_person(warped, 240.0)[sliver].all()
+    assert holes_in_person(warped, 240.0, pose)[sliver].all()
+    warped, pose = _arm_up_beside_the_head(gap=10, elbow_tear=True)
+    tear = np.zeros(warped.alpha.shape, bool)
+    tear[24:29, 56:62] = True  # the wedge cut at the elbow (x 82 - 10 - 16 to 82 - 10 - 10)
+    assert holes_in_person(warped, 160.0)[tear].all()
+    assert holes_in_person(warped, 160.0, pose)[tear].all()
+
+
 def test_repairing_holes_changes_nothing_away_from_them(person):
     image, found = person
     stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)

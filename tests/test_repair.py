@@ -38,7 +38,7 @@ def test_the_repair_region_holds_the_holes_the_uncovered_body_and_the_doubtful_p
     """By default (REPAIR_TRUST 0) what the warp could not draw; with a trust threshold also the
     drawn pixels trusted less than it, and never a pixel trusted more."""
     warped, pose, height, _ = warped_pair
-    missing = holes_in_person(warped, height) | uncovered_body(warped, pose)
+    missing = holes_in_person(warped, height, pose) | uncovered_body(warped, pose)
     assert missing.any() and np.array_equal(repair_region(warped, pose, height), missing)
     region = repair_region(warped, pose, height, trust=0.5)
     assert not (missing & ~region).any()
