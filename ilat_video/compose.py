@@ -357,11 +357,19 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
     reach = GAP_REACH * body_height
     radius = max(1, int(round(GAP_WIDTH * body_height / 2)))
     sliver_disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    disc_area = int(sliver_disc.sum())
     pose = np.asarray(target_pose, np.float64)
     for i in range(1, count):
-        x, y, w, h = stats[i, :4]
+        x, y, w, h, area = stats[i]
+        if area < disc_area:  # no room for the disc: a sliver
+            continue
         y0, y1, x0, x1 = max(0, y - 3), min(height, y + h + 3), max(0, x - 3), min(width, x + w + 3)
         piece = pieces[y0:y1, x0:x1] == i
+        # slivers narrower than GAP_WIDTH x body height are seams torn open, not spaces: only what
+        # an opening by a disc that wide keeps can be background
+        thick = cv2.morphologyEx(piece.astype(np.uint8), cv2.MORPH_OPEN, sliver_disc) > 0
+        if not thick.any():
+            continue
         rim = (cv2.dilate(piece.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~piece & person[y0:y1, x0:x1]
         owners = warped.part_labels[y0:y1, x0:x1][rim]
         owners = owners[owners >= 0]
@@ -370,11 +378,6 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
         counts = np.bincount(owners)
         main = [int(p) for p in np.argsort(counts)[::-1][:2] if counts[p] >= GAP_SHARE * len(owners)]
         if len(main) < 2 or set(main) == {TORSO, HEAD_PART}:  # the neck, hair over the shoulders
-            continue
-        # slivers narrower than GAP_WIDTH x body height are seams torn open, not spaces: only what
-        # an opening by a disc that wide keeps can be background
-        thick = cv2.morphologyEx(piece.astype(np.uint8), cv2.MORPH_OPEN, sliver_disc) > 0
-        if not thick.any():
             continue
         joint = JOINTS_BETWEEN.get(frozenset(main))
         # where two parts meet: the joint that joins them, or, for parts not joined (an arm raised
