@@ -89,8 +89,9 @@ HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of it
 # at least GAP_SHARE of its rim) meet is the joint that joins them, or, not joined (a raised arm
 # and the head), where each hangs from the torso; what lies farther than GAP_REACH x the body
 # height from there is background, unless it is a sliver under GAP_WIDTH x the body height wide
-# (a seam torn open). The crotch between the thighs reaches CROTCH_REACH x as far from the hips; a
-# hole between the head and the torso (the neck, hair over a shoulder) is always filled.
+# (a seam torn open). A hole among the thighs and the torso is the crotch up to CROTCH_REACH x as
+# far from the hips' middle; one between the head and the torso (the neck, hair over a shoulder) is
+# always filled.
 GAPS_ARE_BACKGROUND = True
 GAP_SHARE = 0.2
 GAP_REACH = 0.06
@@ -105,7 +106,6 @@ JOINTS_BETWEEN = {
     frozenset((TORSO, R_THIGH)): (R_HIP,), frozenset((TORSO, L_THIGH)): (L_HIP,),
     frozenset((R_THIGH, R_SHANK)): (R_KNEE,), frozenset((L_THIGH, L_SHANK)): (L_KNEE,),
     frozenset((R_SHANK, R_FOOT)): (R_ANKLE,), frozenset((L_SHANK, L_FOOT)): (L_ANKLE,),
-    frozenset((R_THIGH, L_THIGH)): (R_HIP, L_HIP),
 }
 # Each part but the torso -> the target joints whose mean is where its chain hangs from the torso.
 ROOT_OF = {HEAD_PART: (R_SHOULDER, L_SHOULDER),
@@ -347,9 +347,9 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
     and the head, between an arm held out and the side of the top, between the shins; the armpit
     and a wedge opened at an elbow stay holes. So do slivers under GAP_WIDTH x body height wide
     (what an opening by a disc that wide removes: a seam torn open), pieces with one neighbour (a
-    tear within a part), pieces between the head and the torso (the neck, hair over a shoulder) and
-    the crotch, up to CROTCH_REACH x as far from the hips. target_pose: (13, 3) in the frame's
-    pixels."""
+    tear within a part), pieces between the head and the torso (the neck, hair over a shoulder) and,
+    among the thighs and the torso, the crotch up to CROTCH_REACH x as far from the hips' middle.
+    target_pose: (13, 3) in the frame's pixels."""
     out = np.zeros_like(holes)
     count, pieces, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
     person = warped.alpha >= 0.5
@@ -383,14 +383,15 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
         # where two parts meet: the joint that joins them, or, for parts not joined (an arm raised
         # beside the head), where each hangs from the torso (the shoulder, the neck: hair over a
         # shoulder is body)
-        anchors = [joint] if joint is not None else [ROOT_OF[p] for p in main if p in ROOT_OF]
-        anchors = [a for a in anchors if (pose[list(a), 2] > 0).all()]
+        anchors = [(joint, reach)] if joint is not None else [(ROOT_OF[p], reach) for p in main if p in ROOT_OF]
+        if set(main) <= {TORSO, R_THIGH, L_THIGH}:  # the crotch, below the hips' middle
+            anchors.append(((R_HIP, L_HIP), CROTCH_REACH * reach))
         ys, xs = np.mgrid[y0:y1, x0:x1]
         far = np.ones(piece.shape, bool)
-        crotch = set(main) == {R_THIGH, L_THIGH}
-        for anchor in anchors:
-            jx, jy = pose[list(anchor), :2].mean(axis=0)
-            far &= np.hypot(xs - jx, ys - jy) > (CROTCH_REACH if crotch else 1.0) * reach
+        for joints, distance in anchors:
+            if (pose[list(joints), 2] > 0).all():
+                jx, jy = pose[list(joints), :2].mean(axis=0)
+                far &= np.hypot(xs - jx, ys - jy) > distance
         out[y0:y1, x0:x1] |= thick & far
     return out
 

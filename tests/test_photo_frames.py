@@ -336,6 +336,31 @@ def test_a_sliver_between_parts_and_a_tear_at_a_joint_stay_holes():
     assert holes_in_person(warped, 160.0, pose)[tear].all()
 
 
+def test_the_crotch_between_spread_thighs_stays_a_hole():
+    """Between two thighs (or a thigh and the torso) below the hips' middle lies the crotch: a V
+    opened there by spread legs is filled, though it lies farther from either hip than GAP_REACH."""
+    from ilat_video.pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
+    from ilat_video.warp import PART_NAMES, WarpResult
+
+    torso, right, left = (PART_NAMES.index(n) for n in ("torso", "right_thigh", "left_thigh"))
+    labels = np.full((200, 200), -1, np.int8)
+    labels[20:100, 70:130] = torso
+    cv2.fillConvexPoly(labels, np.array([[70, 100], [99, 100], [75, 190], [45, 190]], np.int32), int(right))
+    cv2.fillConvexPoly(labels, np.array([[101, 100], [130, 100], [155, 190], [125, 190]], np.int32), int(left))
+    pose = np.zeros((13, 3), np.float32)
+    pose[:, 2] = 1.0
+    pose[:, :2] = [100, 60]
+    pose[R_HIP, :2], pose[L_HIP, :2], pose[R_KNEE, :2], pose[L_KNEE, :2] = (85, 100), (115, 100), (60, 190), (140, 190)
+    pose[R_SHOULDER, :2], pose[L_SHOULDER, :2], pose[HEAD, :2] = (75, 25), (125, 25), (100, 10)
+    alpha = (labels >= 0).astype(np.float32)
+    warped = WarpResult(image=np.zeros((200, 200, 3), np.uint8), alpha=alpha, confidence=alpha, part_labels=labels)
+    without = holes_in_person(warped, 160.0)
+    crotch = without.copy()
+    crotch[:108] = False  # more than GAP_REACH x 160 = 9.6 px below the hips' middle
+    assert crotch.sum() > 20
+    assert holes_in_person(warped, 160.0, pose)[crotch].all()
+
+
 def test_repairing_holes_changes_nothing_away_from_them(person):
     image, found = person
     stage = Stage.prepare(image, found.mask, found.pose, found.extras, max_side=256)
