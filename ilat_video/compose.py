@@ -307,9 +307,9 @@ def holes_in_person(warped: WarpResult, body_height: float, target_pose: np.ndar
     moved off the hip, the crotch on a step, a tear at a bent knee): the person's coverage closed
     by a disc of HOLE_CLOSING x body height, minus the coverage, keeping only pieces smaller than
     a square of HOLE_LARGEST x body height (a wide space between a raised arm and the head is
-    background, not a hole). With the target pose (13, 3) in the frame's pixels, gaps between parts
-    are background too (`gaps_between_parts`): filled, they were blurs of skin and wall beside the
-    head and down the sides of the top."""
+    background, not a hole). With the target pose (13, 3) in the frame's pixels, spaces between
+    parts are background too (`gaps_between_parts`, while GAPS_ARE_BACKGROUND): filled, they were
+    blurs of skin and wall beside the head and down the sides of the top."""
     person = warped.alpha >= 0.5
     out = np.zeros_like(person)
     rows, cols = np.flatnonzero(person.any(axis=1)), np.flatnonzero(person.any(axis=0))
@@ -332,7 +332,7 @@ def holes_in_person(warped: WarpResult, body_height: float, target_pose: np.ndar
     small_enough = stats[:, cv2.CC_STAT_AREA] <= (HOLE_LARGEST * body_height) ** 2
     small_enough[0] = False  # label 0: not a gap
     out[box] = small_enough[labels]
-    if target_pose is not None and out.any():
+    if target_pose is not None and GAPS_ARE_BACKGROUND and out.any():
         out &= ~gaps_between_parts(out, warped, target_pose, body_height)
     return out
 
@@ -424,7 +424,7 @@ def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, b
     included, filled from the warped torso's own pixels (`fill_from_part`): the shirt an arm
     uncovered comes from the shirt, not from the wall behind it (inpainted, a gap down the shirt's
     side between it and the wall came out as a comb of the two). holes: `holes_in_person(warped,
-    body_height)` when the caller already has it."""
+    body_height, target_pose)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height, target_pose)
     torso = uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros_like(holes)
@@ -441,7 +441,7 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
     person (`holes_in_person`), the target skeleton's core the warp left uncovered (`uncovered_body`),
     and the drawn pixels whose trust (confidence / alpha: seams, strong rotations, torsos drawn by
     the fallback) is below `trust` (none at the default, REPAIR_TRUST = 0). holes:
-    `holes_in_person(warped, body_height)` when the caller already has it."""
+    `holes_in_person(warped, body_height, target_pose)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height, target_pose)
     drawn = warped.alpha >= 0.5
@@ -544,7 +544,7 @@ class Stage:
         if repair == "ilat" and models is None:
             raise IlatError("repairing with iLAT needs the model (tokenizer, transformer)")
         height = body_height(self.reference)
-        holes = holes_in_person(warped, height, pose if GAPS_ARE_BACKGROUND else None)
+        holes = holes_in_person(warped, height, pose)
         frame = fill_holes(frame, warped, pose, height, holes=holes, body=repair == "body")
         if repair == "ilat":  # on the default frame: the condition shows OpenCV's fill to improve on
             region = repair_region(warped, pose, height, holes=holes)
