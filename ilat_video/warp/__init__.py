@@ -140,6 +140,8 @@ from .parts import (
     ROOT_LIMBS,
     TORSO,
     WarpConfig,
+    link_joints,
+    link_point,
 )
 from .reference import SOFT_MASK, Extremity, WarpReference, prepare_reference
 from .render import SKIN_STRIDE, WarpResult, warp_person, warp_to_pose
@@ -216,4 +218,6 @@ __all__ = [
     "transform_trust",
     "warp_person",
     "warp_to_pose",
+    "link_joints",
+    "link_point",
 ]

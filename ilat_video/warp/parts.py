@@ -196,6 +196,27 @@ def neck_point(pose: np.ndarray) -> np.ndarray:
     return (pose[R_SHOULDER, :2].astype(np.float64) + pose[L_SHOULDER, :2]) / 2
 
 
+def link_joints(a: int, b: int) -> tuple[int, ...]:
+    """The joints that place the link between parts a and b, as LINKS lists them (a the one nearer the
+    torso): the shoulders and the head for the neck, the joint a limb hangs from the torso by, or
+    the joint two limbs share (an elbow, a wrist)."""
+    if b == HEAD_PART:
+        return (R_SHOULDER, L_SHOULDER, HEAD)
+    if a == TORSO:
+        return PART_JOINTS[b][:1]
+    return (min(set(PART_JOINTS[a]) & set(PART_JOINTS[b])),)
+
+
+def link_point(a: int, b: int, pose: np.ndarray) -> np.ndarray:
+    """Where the link between parts a and b (as LINKS lists them) lies in `pose`: its joint, or for the
+    neck 0.4 of the way from the shoulder midpoint to the head. float64 (2,)."""
+    xy = pose[:, :2].astype(np.float64)
+    if b == HEAD_PART:
+        neck = neck_point(pose)
+        return neck + 0.4 * (xy[HEAD] - neck)
+    return xy[link_joints(a, b)[0]]
+
+
 def torso_frame(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(across, spine, shoulder line) of a pose: across = mean of the right->left shoulder and hip
     vectors, spine = shoulder midpoint -> hip midpoint."""

@@ -36,7 +36,6 @@ from .parts import (
     LIMB_BONES,
     LIMB_CHAINS,
     LINKS,
-    PART_JOINTS,
     PART_LAYER,
     PART_NAMES,
     R_FORE,
@@ -51,6 +50,7 @@ from .parts import (
     extra_points,
     extremity_bone,
     joint_ok,
+    link_point,
     missing_reason,
     neck_point,
     torso_frame,
@@ -426,7 +426,7 @@ def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radi
     for a, b, a_over_b, b_over_a, factor in LINKS:
         if a not in own or b not in own:
             continue
-        center = _link_center(a, b, pose)
+        center = link_point(a, b, pose)
         radius = factor * (min(radii[a], radii[b]) if a != TORSO else radii[b])
         if (a, b) in chains:
             h, w = distance.shape
@@ -453,15 +453,6 @@ def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
     corners = np.array([xy[R_HIP], xy[L_HIP], hips + CROTCH_DEPTH * ((xy[R_KNEE] + xy[L_KNEE]) / 2 - hips)])
     edges = [(corners[i], corners[(i + 1) % 3]) for i in range(3)]
     return inside_polygon(xs, ys, edges)
-
-
-def _link_center(a: int, b: int, pose: np.ndarray) -> np.ndarray:
-    xy = pose[:, :2].astype(np.float64)
-    if b == HEAD_PART:
-        neck = neck_point(pose)
-        return neck + 0.4 * (xy[HEAD] - neck)
-    shared = set(PART_JOINTS[a]) & set(PART_JOINTS[b]) if a != TORSO else set(PART_JOINTS[b][:1])
-    return xy[min(shared)]
 
 
 def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict,
