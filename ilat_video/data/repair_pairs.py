@@ -92,7 +92,7 @@ class RepairPairs(torch.utils.data.IterableDataset):
                 j = int(rng.integers(video.num_frames))
                 pose = video.poses[j]
                 warped = warp_to_pose(reference, pose)
-                holes = holes_in_person(warped, height)
+                holes = holes_in_person(warped, height, pose)  # as the frames do: spaces between parts are no holes
                 region = repair_region(warped, pose, height, trust=float(rng.uniform(*self.trust)), holes=holes)
                 if not region.any():
                     continue
