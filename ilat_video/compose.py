@@ -354,8 +354,10 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
         # beside the head), the links by which each hangs from the torso (the shoulder, the neck:
         # hair over a shoulder is body)
         first, second = main
-        if _PARENT.get(second) == first or _PARENT.get(first) == second:
-            links = [(first, second) if _PARENT.get(second) == first else (second, first)]
+        if _PARENT.get(second) == first:
+            links = [(first, second)]
+        elif _PARENT.get(first) == second:
+            links = [(second, first)]
         else:
             links = [_hung_from_torso(p) for p in main if p != TORSO]
         anchors = [(link_point(*link, pose), link_joints(*link), reach) for link in links]

@@ -280,7 +280,7 @@ def _arm_up_beside_the_head(gap: int, elbow_tear: bool = False):
     head with `gap` px of background between them; with elbow_tear, the forearm bent off the upper
     arm leaving a wedge open at the elbow. (WarpResult, target pose)."""
     from ilat_video.pose.skeleton import HEAD, L_SHOULDER, R_ELBOW, R_SHOULDER, R_WRIST
-    from ilat_video.warp import PART_NAMES, WarpResult
+    from ilat_video.warp import PART_NAMES
 
     torso, head, upper, fore = (PART_NAMES.index(n) for n in ("torso", "head", "right_upper_arm",
                                                               "right_forearm"))
@@ -302,9 +302,16 @@ def _arm_up_beside_the_head(gap: int, elbow_tear: bool = False):
         labels[22:30, arm_right - 10:arm_right] = upper
         labels[24:29, arm_right - 16:arm_right - 10] = -1  # the tear at the joint
         labels[29:31, arm_right - 16:arm_right - 10] = upper
+    return _warped_parts(labels), pose
+
+
+def _warped_parts(labels: np.ndarray):
+    """A WarpResult drawn exactly by `labels` (int8 (H, W), -1 none): alpha and confidence 1 on it."""
+    from ilat_video.warp import WarpResult
+
     alpha = (labels >= 0).astype(np.float32)
-    return WarpResult(image=np.zeros((200, 200, 3), np.uint8), alpha=alpha, confidence=alpha,
-                      part_labels=labels), pose
+    return WarpResult(image=np.zeros(labels.shape + (3,), np.uint8), alpha=alpha, confidence=alpha,
+                      part_labels=labels)
 
 
 def test_the_space_between_a_raised_arm_and_the_head_is_background():
@@ -340,7 +347,7 @@ def test_the_crotch_between_spread_thighs_stays_a_hole():
     """Between two thighs (or a thigh and the torso) below the hips' middle lies the crotch: a V
     opened there by spread legs is filled, though it lies farther from either hip than GAP_REACH."""
     from ilat_video.pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
-    from ilat_video.warp import PART_NAMES, WarpResult
+    from ilat_video.warp import PART_NAMES
 
     torso, right, left = (PART_NAMES.index(n) for n in ("torso", "right_thigh", "left_thigh"))
     labels = np.full((200, 200), -1, np.int8)
@@ -352,8 +359,7 @@ def test_the_crotch_between_spread_thighs_stays_a_hole():
     pose[:, :2] = [100, 60]
     pose[R_HIP, :2], pose[L_HIP, :2], pose[R_KNEE, :2], pose[L_KNEE, :2] = (85, 100), (115, 100), (60, 190), (140, 190)
     pose[R_SHOULDER, :2], pose[L_SHOULDER, :2], pose[HEAD, :2] = (75, 25), (125, 25), (100, 10)
-    alpha = (labels >= 0).astype(np.float32)
-    warped = WarpResult(image=np.zeros((200, 200, 3), np.uint8), alpha=alpha, confidence=alpha, part_labels=labels)
+    warped = _warped_parts(labels)
     without = holes_in_person(warped, 160.0)
     crotch = without.copy()
     crotch[:108] = False  # more than GAP_REACH x 160 = 9.6 px below the hips' middle
