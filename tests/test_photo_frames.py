@@ -505,6 +505,51 @@ def test_a_hole_in_the_target_torso_is_filled_from_the_torso():
 
 @given(seed=st.integers(0, 2 ** 16))
 @settings(max_examples=10, deadline=None)
+def test_a_material_fill_carries_each_material_on_instead_of_mixing_them(seed):
+    """A part of two materials, one above a hem and one below (denim and skin), with a hole across
+    the hem at its side (a hand): filled one material at a time, every hole pixel is one of the two
+    colours (up to the soft border), the top of the hole the upper one, the bottom the lower one,
+    where the smooth fill mixes them; no pixel away from the hole changes; the same input gives the
+    same output."""
+    from ilat_video.spread import MATERIAL_APART, fill_by_material, fill_from_part
+
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(80, 200)), int(rng.integers(60, 160))
+    upper, lower = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    while np.linalg.norm(_lab(upper) - _lab(lower)) < 2 * MATERIAL_APART:
+        lower = rng.integers(0, 256, 3)
+    hem = int(rng.integers(height // 3, 2 * height // 3))
+    image = np.empty((height, width, 3), np.uint8)
+    image[:hem], image[hem:] = upper, lower
+    part = np.zeros((height, width), bool)
+    part[:, width // 5:4 * width // 5] = True
+    hole = np.zeros_like(part)
+    reach = max(4, height // 4)
+    hole[hem - reach:hem + reach, width // 5:width // 5 + max(4, width // 4)] = True
+    known = part & ~hole
+    out = fill_by_material(image, hole, known)
+    away = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0  # blended over about a pixel
+    assert np.array_equal(out[away], image[away])
+    assert np.array_equal(out, fill_by_material(image, hole, known))
+    off = np.minimum(np.abs(out[hole].astype(int) - upper).max(1), np.abs(out[hole].astype(int) - lower).max(1))
+    assert (off <= 8).mean() > 0.8  # all but the border between them
+    top, bottom = hole.copy(), hole.copy()
+    top[hem - reach // 2:] = False
+    bottom[:hem + reach // 2] = False
+    assert np.abs(out[top].astype(int) - upper).max(1).mean() < 8
+    assert np.abs(out[bottom].astype(int) - lower).max(1).mean() < 8
+    smooth = fill_from_part(image, hole, known)
+    smooth_off = np.minimum(np.abs(smooth[hole].astype(int) - upper).max(1),
+                            np.abs(smooth[hole].astype(int) - lower).max(1))
+    assert (smooth_off > 8).mean() > (off > 8).mean()  # the smooth fill mixes them
+
+
+def _lab(rgb) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255, cv2.COLOR_RGB2LAB).reshape(3)
+
+
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=10, deadline=None)
 def test_a_part_fill_takes_its_colours_from_the_part_alone(seed):
     """A black torso on a white wall with a band across it open to the wall (the shirt an arm
     uncovered): filled from the torso's pixels it stays black, where inpainting from all around

@@ -438,6 +438,25 @@ def test_her_hair_and_top_leave_her_right_upper_arm(photo):
     assert light_after > 0.8 * light_before  # 0.89
 
 
+def test_the_shorts_behind_her_hand_are_denim_and_skin_not_a_pale_mix(photo):
+    """photo.jpg: her right hand lies over the side of her shorts and the thigh below its hem. Raised,
+    the thigh draws what the hand hid, from its own pixels one material at a time: denim or skin,
+    within 15 (CIE Lab) of the photo's own, where a smooth fill mixed them into a pale blue-grey."""
+    image, found, reference = photo
+    thigh, torso = warp.PART_NAMES.index("right_thigh"), warp.PART_NAMES.index("torso")
+    raised = rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 120)
+    result = warp.warp_to_pose(reference, raised)
+    shown = (reference.labels == warp.PART_NAMES.index("right_forearm")) & (result.alpha >= 0.99) \
+        & (result.part_labels == thigh)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    denim = lab[(reference.labels == torso) & (lab[..., 2] < -15)].mean(0)
+    skin = lab[(reference.labels == thigh) & (lab[..., 2] > 10)].mean(0)
+    drawn = cv2.cvtColor(result.image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[shown]
+    off = np.minimum(np.linalg.norm(drawn - denim, axis=1), np.linalg.norm(drawn - skin, axis=1))
+    assert shown.sum() > 1000  # about 2,000 pixels of her hand
+    assert (off < 15).mean() > 0.7  # 0.82 when written; 0.44 with the smooth fill
+
+
 def test_spread_legs_open_no_gap_in_the_shorts_crotch(photo):
     """photo.jpg with her legs spread 25 degrees each way: the crotch of her shorts (the triangle
     between her hips and a quarter of the way to her knees) is drawn, in denim. The thighs own it in

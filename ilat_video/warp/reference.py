@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
-from ..spread import fill_from_part
+from ..spread import fill_by_material
 from .colour import release_by_colour
 from .geometry import inside_polygon, shape_distance
 from .parts import (
@@ -474,9 +474,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
                  ) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
-    from that part's visible pixels around them (`spread.fill_from_part`)), or ({}, None) when there is
-    none. labels: the owners over the box; beneath: the owners were there no arms and their
-    distances in radii (`_beneath_arms`); depth: each pixel's distance to the silhouette's edge.
+    from that part's visible pixels around them, one material at a time (`spread.fill_by_material`:
+    the denim above a hem and the skin below it carry on behind a hand, where a smooth fill mixed
+    them into a pale smear)), or ({}, None) when there is none. labels: the owners over the box;
+    beneath: the owners were there no arms and their distances in radii (`_beneath_arms`); depth:
+    each pixel's distance to the silhouette's edge.
     The fill reads only pixels the mask covers fully and at least HIDDEN_SOURCE_DEPTH x the wider
     forearm's radius inside the silhouette: MediaPipe's mask runs some pixels past the body, and
     that rim of wall, spread into the hidden body, drew white streaks down a black suit.
@@ -514,7 +516,7 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         clean = body
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
-        filled = fill_from_part(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
+        filled = fill_by_material(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
