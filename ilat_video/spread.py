@@ -1,5 +1,5 @@
-"""Smooth fills of a hole from known pixels, at a reduced scale: the helpers the plate, the holes
-in a warped frame and the body an arm hides in the reference share.
+"""Fills of a hole from known pixels, at a reduced scale: the helpers the plate, the holes in a
+warped frame and the body an arm hides in the reference share.
 
     filled = fill_from_part(image, hole, known)   # the hole from the known pixels alone
     filled = fill_by_material(image, hole, known) # ... each pixel from one material of them

@@ -457,6 +457,31 @@ def test_the_shorts_behind_her_hand_are_denim_and_skin_not_a_pale_mix(photo):
     assert (off < 15).mean() > 0.7  # 0.82 when written; 0.44 with the smooth fill
 
 
+def test_arms_held_out_leave_the_denim_rim_of_their_seam_behind(photo, monkeypatch):
+    """photo.jpg: her forearms lie against her shorts, and the photo's pixels along that seam mix
+    skin with dark denim. Held out against the wall, an arm drew that rim as a dark line along its
+    edge; the arm's seam is now drawn in its own colours wherever no body lies beside it. Measured
+    on the arms' solid pixels at their edge against the wall: the share darker than L 110 (of 255)."""
+    from ilat_video.warp import reference as reference_module
+
+    image, found, reference = photo
+    held_out = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 100), L_SHOULDER, [L_ELBOW, L_WRIST], -100)
+    arm_parts = [warp.PART_NAMES.index(f"{side}_{name}") for side in ("right", "left")
+                 for name in ("upper_arm", "forearm", "hand")]
+
+    def dark_rim(prepared) -> float:
+        result = warp.warp_to_pose(prepared, held_out)
+        wall = cv2.dilate((result.alpha < 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        rim = np.isin(result.part_labels, arm_parts) & (result.alpha >= 0.99) & wall
+        lightness = cv2.cvtColor(result.image, cv2.COLOR_RGB2LAB)[..., 0][rim]
+        assert rim.sum() > 500
+        return float((lightness < 110).mean())
+
+    monkeypatch.setattr(reference_module, "SEAM_WIDTH", 0.0)
+    before = dark_rim(warp.prepare_reference(image, found.mask, found.pose, found.extras))
+    assert dark_rim(reference) < 0.7 * before  # 0.11 against 0.21 when written
+
+
 def test_spread_legs_open_no_gap_in_the_shorts_crotch(photo):
     """photo.jpg with her legs spread 25 degrees each way: the crotch of her shorts (the triangle
     between her hips and a quarter of the way to her knees) is drawn, in denim. The thighs own it in

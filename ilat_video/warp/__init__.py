@@ -31,9 +31,15 @@ How it works
    spread apart leave no V of background in the shorts (`reference.CROTCH_DEPTH`). Where an arm
    hides the body (a hand against the side of the shorts: the arm pixels a closing of the body's
    outline takes in; arms folded across the chest: every arm pixel inside the torso's polygon), the
-   body part that would own them were there no arms also draws them, filled smoothly from its own
-   visible pixels around them, under the arms: when the arm moves away they show instead of a hole
-   (WarpConfig.hidden_body). A limb the photo
+   body part that would own them were there no arms also draws them, filled from its own visible
+   pixels around them one material at a time (denim above a hem, skin below it:
+   `spread.fill_by_material`), under the arms: when the arm moves away they show instead of a hole
+   (WarpConfig.hidden_body). Along the seam between an arm and the body the photo's pixels mix
+   the two (a dark rim of denim along a forearm that lay on the shorts): each side's pixels within
+   SEAM_WIDTH x the forearm's radius of the other are also kept in its own colours from a little
+   deeper (`reference._clean_seams`); an arm draws those wherever no body lies beside it in the
+   target, and the photo's own seam where it still does (the pose itself gives back the photo).
+   A limb the photo
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels
    mirrored about the body's vertical axis, moved by the mirrored bone (WarpConfig.

@@ -69,6 +69,7 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
+SEAM_WIDTH = 0.2  # an arm's seam with the body this x the forearm's radius wide is recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
@@ -77,12 +78,15 @@ _PAD = 2  # pixels of margin around the person's box and each part's crop (the s
 class _PartCrop:
     """A part's pixels in the reference: the box (x0, y0) + shape; prem: float32 (h, w, 4) =
     colour x coverage and coverage, coverage = mask x (owned or overhang); primary: float32 (h, w)
-    = mask x owned (the parts' primaries sum to the mask: a partition of the person)."""
+    = mask x owned (the parts' primaries sum to the mask: a partition of the person); clean: for an
+    arm or hand, float32 (h, w, 3) its colour x coverage with its seam along the body given its own
+    colours (`_clean_seams`), drawn where the body no longer lies beside it; else None."""
 
     x0: int
     y0: int
     prem: np.ndarray
     primary: np.ndarray
+    clean: np.ndarray | None = None
 
 
 @dataclass
@@ -142,6 +146,7 @@ class WarpReference:
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
     stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> StandIn
+    seam_width: float = 0.0  # pixels: the arms' seam with the body recoloured in their clean colours
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
@@ -205,20 +210,27 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links = _overhangs(xs, ys, pose, own, radii, inside)
+    seam_width = _seam_width(radii, segments)
+    clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width)
     body_colour = None
-    if config.hidden_body and beneath is not None:
-        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1], box_mask >= 0.5, box_mask >= 1.0, box_labels,
-                                           beneath, segments, radii, inside[y0:y1, x0:x1])
+    if config.hidden_body and beneath is not None:  # the body's edge along the arms left out of the fill
+        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
+                                           box_mask >= 1.0, box_labels, beneath, segments, radii,
+                                           inside[y0:y1, x0:x1])
+        if body_colour is not None and clean is not None:  # the body's own pixels keep the photo's colours
+            visible = ~np.logical_or.reduce(list(hidden.values()))
+            body_colour[visible] = image[y0:y1, x0:x1][visible]
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
-    crops = _part_crops(image, box_mask, box, own, extra, body_colour)
+    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
-                                   crops, links, max(config.extras_confidence, config.min_confidence))
+                                   crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
-                         config, dict(missing), links, extremities, stand_ins)
+                         config, dict(missing), links, extremities, stand_ins,
+                         seam_width if clean is not None else 0.0)
 
 
 def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -456,17 +468,56 @@ def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
 
 def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict,
-                body_colour: np.ndarray | None = None) -> list:
+                body_colour: np.ndarray | None = None, clean: np.ndarray | None = None) -> list:
     """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
     box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there; body_colour:
     uint8 (h, w, 3) over the box, the colours the body parts draw (the photo's, with the body the
-    arms hide filled in), or None: the photo's."""
+    arms hide filled in), or None: the photo's; clean: uint8 (h, w, 3) over the box, the arms'
+    colours with their seam along the body recoloured (`_clean_seams`), or None."""
     crops: list = [None] * len(PART_NAMES)
     colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
     body = colour if body_colour is None else body_colour.astype(np.float32)
+    arms = None if clean is None else clean.astype(np.float32)
     for p, own_p in own.items():
-        crops[p] = _crop(body if PART_LAYER[p] != ARMS_LAYER else colour, box_mask, box, own_p, extra[p])
+        if PART_LAYER[p] == ARMS_LAYER:
+            crops[p] = _crop(colour, box_mask, box, own_p, extra[p], arms)
+        else:
+            crops[p] = _crop(body, box_mask, box, own_p, extra[p])
     return crops
+
+
+def _seam_width(radii: np.ndarray, segments: list) -> float:
+    """Pixels: SEAM_WIDTH x the narrower forearm's radius (at least 1), 0 without forearms or when
+    SEAM_WIDTH is 0."""
+    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    return max(1.0, SEAM_WIDTH * min(forearms)) if forearms and SEAM_WIDTH > 0 else 0.0
+
+
+def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, width: float) -> np.ndarray | None:
+    """uint8 (h, w, 3): the photo over the person's box with each side of the seams between the arms
+    and the body given its own colours, or None (no arm, or width 0). Where an arm lies on the body
+    the photo's pixels along their seam mix the two: a forearm on denim has a dark rim of denim, the
+    shirt under an arm a rim of skin. Moved apart, the arm carried its rim as a dark line along its
+    new edge, and the body's was spread into the body the arm hid. Each side's pixels within `width`
+    of the other take a Gaussian-weighted mean (that sigma) of its own pixels beyond the seam; the
+    warp draws an arm's recoloured rim only where no body lies beside it in the target, so an arm
+    still against the body shows the photo's own seam."""
+    is_arm = np.isin(labels, [p for p in BASE_PARTS if PART_LAYER[p] == ARMS_LAYER]) & person
+    if width <= 0 or not is_arm.any():
+        return None
+    colour = image.astype(np.float32)
+    body = person & ~is_arm
+    reach = max(1, int(np.ceil(width)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    out = colour.copy()
+    for side, other in ((is_arm, body), (body, is_arm)):
+        band = side & (cv2.dilate(other.astype(np.uint8), disc) > 0)
+        source = (side & ~band).astype(np.float32)
+        weight = cv2.GaussianBlur(source, (0, 0), width)
+        mean = cv2.GaussianBlur(colour * source[..., None], (0, 0), width)
+        fix = band & (weight > 0.02)
+        out[fix] = mean[fix] / weight[fix][:, None]
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
@@ -551,17 +602,19 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
             continue
         w = source.primary.shape[1]
         crop = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
-                         np.ascontiguousarray(source.primary[:, ::-1]))
+                         np.ascontiguousarray(source.primary[:, ::-1]),
+                         None if source.clean is None else np.ascontiguousarray(source.clean[:, ::-1]))
         bones = segments[other].copy()
         bones[..., 0] = axis - bones[..., 0]
         out[limb] = StandIn(crop, bones, float(radii[other]))
     return out
 
 
-def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray
-          ) -> _PartCrop | None:
+def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray,
+          clean: np.ndarray | None = None) -> _PartCrop | None:
     """One part's _PartCrop from its owned and overhang pixels (bool, over the person's box), or
-    None when it has none; colour: float32, the image over the box."""
+    None when it has none; colour: float32, the image over the box; clean: float32, its colours
+    with the seam along the body recoloured (an arm's), or None."""
     x0, y0, x1, y1 = box
     weight = (own | extra).astype(np.float32) * box_mask
     rr, cc = np.nonzero(weight > 0)
@@ -574,11 +627,12 @@ def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra:
     np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
     prem[..., 3] = wcrop
     primary = own[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
-    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32))
+    premultiplied = None if clean is None else clean[ry0:ry1, rx0:rx1] * wcrop[..., None]
+    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32), premultiplied)
 
 
 def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii, crops, links,
-                     min_confidence) -> dict:
+                     min_confidence, clean: np.ndarray | None = None) -> dict:
     """{hand or foot part: Extremity} for those whose points the reference shows (confidence >
     min_confidence) on a limb it draws. The limb's owned pixels are cut in two by the nearer of
     its bone and the hand's or foot's segments (the ones that extend the limb's capsule); at the
@@ -601,8 +655,9 @@ def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, seg
         centre, radius = pose[joint, :2].astype(np.float64), float(radii[limb])
         disc = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) <= radius ** 2
         colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32) if colour is None else colour
-        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb)
-        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext))
+        arms = None if clean is None or PART_LAYER[limb] != ARMS_LAYER else clean.astype(np.float32)
+        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb, arms)
+        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext), arms)
         if ext_crop is None or limb_crop is None:
             continue
         segments[part], radii[part], crops[part] = ext_segments, radius, ext_crop

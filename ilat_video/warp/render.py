@@ -61,9 +61,13 @@ class WarpResult:
 class _Layer:
     """Accumulators of one depth layer over its box (x0, y0, x1, y1) in the output."""
 
-    def __init__(self, box):
+    def __init__(self, box, clean: bool = False):
         self.box = box
         shape = (box[3] - box[1], box[2] - box[0])
+        # the arms' colours with their seam along the body recoloured (`reference._clean_seams`):
+        # the same sums as plain, skinned and best_colour
+        self.clean = (np.zeros(shape + (3,), np.float32), np.zeros(shape + (3,), np.float32),
+                      np.zeros(shape + (3,), np.float32)) if clean else None
         self.plain = np.zeros(shape + (3,), np.float32)   # sum colour * coverage
         self.covered = np.zeros(shape, np.float32)        # sum coverage
         self.skinned = np.zeros(shape + (3,), np.float32)  # sum S * colour * coverage
@@ -79,7 +83,8 @@ class _Layer:
         self.label = np.full(shape, -1, np.int8)
 
     def finish(self, seam_pixels: float):
-        """(colour (h, w, 3), alpha, confidence / alpha, labels) over the layer's box.
+        """(colour (h, w, 3), alpha, confidence / alpha, labels, clean colour (h, w, 3) or None) over
+        the layer's box.
 
         seam = exp(-(spread / seam_pixels)^2), spread = the coverage-weighted spread of the
         reference locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
@@ -99,12 +104,8 @@ class _Layer:
         seam = np.exp(spread2)
         mix = np.clip(self.covered - 1.0, 0.0, 1.0)
         mix *= 1.0 - seam
-        colour = self.plain / covered[..., None]
-        # where they disagree, the part that weighs most, as far as it covers the pixel: a mean of
-        # two parts that tie (a leg swung over the torso, along the leg's bone) is a ghost of both
-        chosen = self.skinned / weight[..., None]
-        chosen += self.best_covered[..., None] * (self.best_colour - chosen)
-        colour += mix[..., None] * (chosen - colour)
+        colour = self._colour(self.plain, self.skinned, self.best_colour, covered, weight, mix)
+        clean = None if self.clean is None else self._colour(*self.clean, covered, weight, mix)
         # the parts' own pixels partition the person (they add up); what a part draws beyond its own
         # (the overhang, the body an arm hides) only fills gaps, and along the line where a part's own
         # pixels meet its overhang the two halves of one part's coverage count as one
@@ -114,7 +115,16 @@ class _Layer:
         empty = self.weight <= 0
         alpha[empty] = 0.0
         trust[empty] = 0.0
-        return colour, alpha, trust, self.label
+        return colour, alpha, trust, self.label, clean
+
+    def _colour(self, plain, skinned, best_colour, covered, weight, mix) -> np.ndarray:
+        colour = plain / covered[..., None]
+        # where they disagree, the part that weighs most, as far as it covers the pixel: a mean of
+        # two parts that tie (a leg swung over the torso, along the leg's bone) is a ghost of both
+        chosen = skinned / weight[..., None]
+        chosen += self.best_covered[..., None] * (best_colour - chosen)
+        colour += mix[..., None] * (chosen - colour)
+        return colour
 
 
 def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
@@ -147,7 +157,10 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     for layer_id in (BODY_LAYER, ARMS_LAYER):
         inside = [boxes[tr.part] for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
         if inside:
-            layers[layer_id] = _Layer(_union(inside))
+            clean = reference.seam_width > 0 and any(
+                reference.crop_of(tr.part, tr.cut, tr.stand_in).clean is not None
+                for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id)
+            layers[layer_id] = _Layer(_union(inside), clean)
     if not layers:
         return WarpResult(image, alpha, confidence, part_labels, skipped)
     for tr in transforms:
@@ -155,7 +168,7 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
             _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config)
 
     seam_pixels = config.seam_scale * reference.height
-    (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels)
+    (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels, reference.seam_width)
     _joint_seams(reference, transforms, trust, (ux0, uy0), seam_pixels)
     covered = a > 0
     box = (slice(uy0, uy1), slice(ux0, ux1))
@@ -185,9 +198,12 @@ def _part_boxes(reference: WarpReference, transforms: list[PartTransform], heigh
     return boxes
 
 
-def _stack_layers(layers: dict, seam_pixels: float):
+def _stack_layers(layers: dict, seam_pixels: float, seam_width: float = 0.0):
     """The arms layer over the body layer, over the union of their boxes: (union box (x0, y0, x1,
-    y1), colour float32 (h, w, 3), alpha (h, w), trust (h, w), labels int8 (h, w))."""
+    y1), colour float32 (h, w, 3), alpha (h, w), trust (h, w), labels int8 (h, w)). An arm's pixels
+    with no body within about `seam_width` (+ 1) pixels take its clean colours (its seam along the
+    body recoloured: the photo's seam mixed in the body's colours, a dark line along an arm held
+    out against a wall); beside the body they keep the photo's."""
     ux0, uy0, ux1, uy1 = _union([layer.box for layer in layers.values()])
     shape = (uy1 - uy0, ux1 - ux0)
     colour = np.zeros(shape + (3,), np.float32)
@@ -198,9 +214,14 @@ def _stack_layers(layers: dict, seam_pixels: float):
         if layer_id not in layers:
             continue
         layer = layers[layer_id]
-        colour_l, a_l, trust_l, labels_l = layer.finish(seam_pixels)
+        colour_l, a_l, trust_l, labels_l, clean_l = layer.finish(seam_pixels)
         x0, y0, x1, y1 = layer.box
         sl = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
+        if clean_l is not None:
+            reach = int(np.ceil(seam_width)) + 1
+            body = (a[sl] >= 0.5).astype(np.uint8)  # the body layer, drawn already
+            beside = cv2.dilate(body, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+            colour_l = np.where(beside[..., None], colour_l, clean_l)
         colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
         labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
     return (ux0, uy0, ux1, uy1), colour, a, trust, labels
@@ -328,6 +349,12 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.plain[sl] += prem[..., :3]
     layer.covered[sl] += covered
     layer.skinned[sl] += prem[..., :3] * skin[..., None]
+    clean = None
+    if layer.clean is not None:
+        clean = prem[..., :3] if crop.clean is None else cv2.warpAffine(
+            crop.clean, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        layer.clean[0][sl] += clean
+        layer.clean[1][sl] += clean * skin[..., None]
     layer.weight[sl] += weight
     layer.primary[sl] += primary
     np.maximum(layer.single[sl], covered, out=layer.single[sl])
@@ -346,6 +373,8 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     np.copyto(layer.best[sl], weight, where=better)
     # the winner's own colour, where it wins (its coverage is > 0 there)
     np.divide(prem[..., :3], covered[..., None], out=layer.best_colour[sl], where=better[..., None])
+    if clean is not None:
+        np.divide(clean, covered[..., None], out=layer.clean[2][sl], where=better[..., None])
     np.copyto(layer.best_covered[sl], covered, where=better)
     np.copyto(layer.label[sl], np.int8(tr.part), where=better)
 
