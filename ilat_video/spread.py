@@ -12,7 +12,7 @@ import numpy as np
 PLATE_WORK_SIDE = 512  # the smooth fills work at this longer side, then are scaled back
 MATERIALS = 3  # fill_by_material sorts the known pixels into this many colours (k-means in Lab)
 MATERIAL_SAMPLES = 20000  # ... fitted on at most this many of them
-MATERIAL_APART = 20.0  # ... and colours nearer than this (CIE Lab, L 0..100) are shades of one material, filled together
+MATERIAL_APART = 20.0  # ... colours nearer than this (CIE Lab, L 0..100) are shades of one material
 MATERIAL_EDGE = 1.0  # the borders between materials softened by a blur of this sigma (work-side pixels)
 
 
