@@ -482,6 +482,34 @@ def test_arms_held_out_leave_the_denim_rim_of_their_seam_behind(photo, monkeypat
     assert dark_rim(reference) < 0.7 * before  # 0.11 against 0.21 when written
 
 
+def test_the_shorts_keep_no_rim_of_skin_where_her_arm_lay(photo, monkeypatch):
+    """photo.jpg: the photo's denim beside her right forearm and hand is tinted by their skin along
+    the seam. Raised, the arm leaves that rim on the shorts as a pale line unless the body draws its
+    side of the seam in its own colours where no arm lies beside it any more. Measured on the
+    denim within 3 pixels of where the arm lay: the share that is skin-warm (a*, b* > 8)."""
+    from ilat_video.warp import reference as reference_module
+
+    image, found, reference = photo
+    arm = [warp.PART_NAMES.index(n) for n in ("right_upper_arm", "right_forearm", "left_upper_arm", "left_forearm")]
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(int)
+    blue = cv2.dilate(((lab[..., 2] < 118) & (reference.labels >= 0)).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    beside = cv2.dilate(np.isin(reference.labels, arm[:2]).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    denim = beside & blue & (reference.labels >= 0) & ~np.isin(reference.labels, arm)
+    raised = rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 120)
+
+    def warm(prepared) -> float:
+        result = warp.warp_to_pose(prepared, raised)
+        shown = denim & (result.alpha >= 0.99) & ~np.isin(result.part_labels, arm)
+        drawn = cv2.cvtColor(result.image, cv2.COLOR_RGB2LAB).astype(int)[shown]
+        assert shown.sum() > 300
+        return float(((drawn[:, 1] > 136) & (drawn[:, 2] > 136)).mean())
+
+    monkeypatch.setattr(reference_module, "SEAM_WIDTH", 0.0)
+    before = warm(warp.prepare_reference(image, found.mask, found.pose, found.extras))
+    assert before > 0.02  # 0.046 when written
+    assert warm(reference) < 0.25 * before  # 0.0
+
+
 def test_spread_legs_open_no_gap_in_the_shorts_crotch(photo):
     """photo.jpg with her legs spread 25 degrees each way: the crotch of her shorts (the triangle
     between her hips and a quarter of the way to her knees) is drawn, in denim. The thighs own it in

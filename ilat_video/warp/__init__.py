@@ -37,8 +37,9 @@ How it works
    (WarpConfig.hidden_body). Along the seam between an arm and the body the photo's pixels mix
    the two (a dark rim of denim along a forearm that lay on the shorts): each side's pixels within
    SEAM_WIDTH x the forearm's radius of the other are also kept in its own colours from a little
-   deeper (`reference._clean_seams`); an arm draws those wherever no body lies beside it in the
-   target, and the photo's own seam where it still does (the pose itself gives back the photo).
+   deeper (`reference._clean_seams`); each side draws those wherever the other no longer lies
+   beside it in the target, and the photo's own seam where it still does (the pose itself gives
+   back the photo).
    A limb the photo
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels

@@ -78,9 +78,9 @@ _PAD = 2  # pixels of margin around the person's box and each part's crop (the s
 class _PartCrop:
     """A part's pixels in the reference: the box (x0, y0) + shape; prem: float32 (h, w, 4) =
     colour x coverage and coverage, coverage = mask x (owned or overhang); primary: float32 (h, w)
-    = mask x owned (the parts' primaries sum to the mask: a partition of the person); clean: for an
-    arm or hand, float32 (h, w, 3) its colour x coverage with its seam along the body given its own
-    colours (`_clean_seams`), drawn where the body no longer lies beside it; else None."""
+    = mask x owned (the parts' primaries sum to the mask: a partition of the person); clean:
+    float32 (h, w, 3), its colour x coverage with its seam between the arms and the body given its
+    own colours (`_clean_seams`), drawn where the other side no longer lies beside it; or None."""
 
     x0: int
     y0: int
@@ -146,7 +146,7 @@ class WarpReference:
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
     stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> StandIn
-    seam_width: float = 0.0  # pixels: the arms' seam with the body recoloured in their clean colours
+    seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
@@ -212,18 +212,19 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     extra, links = _overhangs(xs, ys, pose, own, radii, inside)
     seam_width = _seam_width(radii, segments)
     clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width)
-    body_colour = None
+    body_colour, body_clean = None, clean
     if config.hidden_body and beneath is not None:  # the body's edge along the arms left out of the fill
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
                                            box_mask >= 1.0, box_labels, beneath, segments, radii,
                                            inside[y0:y1, x0:x1])
-        if body_colour is not None and clean is not None:  # the body's own pixels keep the photo's colours
+        if body_colour is not None and clean is not None:  # its own pixels: the photo's, and their clean side
+            body_clean = body_colour.copy()
             visible = ~np.logical_or.reduce(list(hidden.values()))
             body_colour[visible] = image[y0:y1, x0:x1][visible]
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
-    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean)
+    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean, body_clean)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
@@ -468,21 +469,23 @@ def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
 
 def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict,
-                body_colour: np.ndarray | None = None, clean: np.ndarray | None = None) -> list:
+                body_colour: np.ndarray | None = None, clean: np.ndarray | None = None,
+                body_clean: np.ndarray | None = None) -> list:
     """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
     box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there; body_colour:
     uint8 (h, w, 3) over the box, the colours the body parts draw (the photo's, with the body the
-    arms hide filled in), or None: the photo's; clean: uint8 (h, w, 3) over the box, the arms'
-    colours with their seam along the body recoloured (`_clean_seams`), or None."""
+    arms hide filled in), or None: the photo's; clean, body_clean: uint8 (h, w, 3) over the box,
+    the arms' and the body parts' colours with their seam recoloured (`_clean_seams`), or None."""
     crops: list = [None] * len(PART_NAMES)
     colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
     body = colour if body_colour is None else body_colour.astype(np.float32)
     arms = None if clean is None else clean.astype(np.float32)
+    body_clean = None if body_clean is None else body_clean.astype(np.float32)
     for p, own_p in own.items():
         if PART_LAYER[p] == ARMS_LAYER:
             crops[p] = _crop(colour, box_mask, box, own_p, extra[p], arms)
         else:
-            crops[p] = _crop(body, box_mask, box, own_p, extra[p])
+            crops[p] = _crop(body, box_mask, box, own_p, extra[p], body_clean)
     return crops
 
 
@@ -498,10 +501,11 @@ def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, widt
     and the body given its own colours, or None (no arm, or width 0). Where an arm lies on the body
     the photo's pixels along their seam mix the two: a forearm on denim has a dark rim of denim, the
     shirt under an arm a rim of skin. Moved apart, the arm carried its rim as a dark line along its
-    new edge, and the body's was spread into the body the arm hid. Each side's pixels within `width`
-    of the other take a Gaussian-weighted mean (that sigma) of its own pixels beyond the seam; the
-    warp draws an arm's recoloured rim only where no body lies beside it in the target, so an arm
-    still against the body shows the photo's own seam."""
+    new edge, and the body kept a rim of skin where the arm had been (and spread it into the body the
+    arm hid). Each side's pixels within `width` of the other take a Gaussian-weighted mean (that
+    sigma) of its own pixels beyond the seam; the warp draws a recoloured rim only where the other
+    side no longer lies beside it in the target, so an arm still against the body shows the
+    photo's own seam."""
     is_arm = np.isin(labels, [p for p in BASE_PARTS if PART_LAYER[p] == ARMS_LAYER]) & person
     if width <= 0 or not is_arm.any():
         return None

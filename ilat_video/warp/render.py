@@ -200,28 +200,37 @@ def _part_boxes(reference: WarpReference, transforms: list[PartTransform], heigh
 
 def _stack_layers(layers: dict, seam_pixels: float, seam_width: float = 0.0):
     """The arms layer over the body layer, over the union of their boxes: (union box (x0, y0, x1,
-    y1), colour float32 (h, w, 3), alpha (h, w), trust (h, w), labels int8 (h, w)). An arm's pixels
-    with no body within about `seam_width` (+ 1) pixels take its clean colours (its seam along the
-    body recoloured: the photo's seam mixed in the body's colours, a dark line along an arm held
-    out against a wall); beside the body they keep the photo's."""
+    y1), colour float32 (h, w, 3), alpha (h, w), trust (h, w), labels int8 (h, w)). A layer's pixels
+    with nothing of the other layer within about `seam_width` (+ 1) pixels take its clean colours
+    (the seam between the arms and the body recoloured: `reference._clean_seams`): the photo mixed
+    the two there, a dark line of denim along an arm held out against a wall, a rim of skin on the
+    shorts where the hand had lain; beside the other layer they keep the photo's."""
     ux0, uy0, ux1, uy1 = _union([layer.box for layer in layers.values()])
     shape = (uy1 - uy0, ux1 - ux0)
+    finished = {}
+    for layer_id, layer in layers.items():
+        x0, y0, x1, y1 = layer.box
+        finished[layer_id] = ((slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0)),) + layer.finish(seam_pixels)
+    reach = int(np.ceil(seam_width)) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+    for layer_id, other_id in ((BODY_LAYER, ARMS_LAYER), (ARMS_LAYER, BODY_LAYER)):
+        if layer_id not in finished or finished[layer_id][5] is None:
+            continue
+        sl, colour_l, a_l, trust_l, labels_l, clean_l = finished[layer_id]
+        other = np.zeros(shape, np.uint8)
+        if other_id in finished:
+            other_sl, _colour, other_a = finished[other_id][:3]
+            other[other_sl] = other_a >= 0.5
+        beside = cv2.dilate(other[sl], disc) > 0
+        finished[layer_id] = (sl, np.where(beside[..., None], colour_l, clean_l), a_l, trust_l, labels_l, None)
     colour = np.zeros(shape + (3,), np.float32)
     a = np.zeros(shape, np.float32)
     trust = np.zeros(shape, np.float32)
     labels = np.full(shape, -1, np.int8)
     for layer_id in (BODY_LAYER, ARMS_LAYER):
-        if layer_id not in layers:
+        if layer_id not in finished:
             continue
-        layer = layers[layer_id]
-        colour_l, a_l, trust_l, labels_l, clean_l = layer.finish(seam_pixels)
-        x0, y0, x1, y1 = layer.box
-        sl = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
-        if clean_l is not None:
-            reach = int(np.ceil(seam_width)) + 1
-            body = (a[sl] >= 0.5).astype(np.uint8)  # the body layer, drawn already
-            beside = cv2.dilate(body, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
-            colour_l = np.where(beside[..., None], colour_l, clean_l)
+        sl, colour_l, a_l, trust_l, labels_l, _clean = finished[layer_id]
         colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
         labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
     return (ux0, uy0, ux1, uy1), colour, a, trust, labels
