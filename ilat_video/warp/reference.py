@@ -78,15 +78,16 @@ _PAD = 2  # pixels of margin around the person's box and each part's crop (the s
 class _PartCrop:
     """A part's pixels in the reference: the box (x0, y0) + shape; prem: float32 (h, w, 4) =
     colour x coverage and coverage, coverage = mask x (owned or overhang); primary: float32 (h, w)
-    = mask x owned (the parts' primaries sum to the mask: a partition of the person); clean:
-    float32 (h, w, 3), its colour x coverage with its seam between the arms and the body given its
-    own colours (`_clean_seams`), drawn where the other side no longer lies beside it; or None."""
+    = mask x owned (the parts' primaries sum to the mask: a partition of the person); seam: where
+    its seam between the arms and the body is given its own colours (`_clean_seams`), (x0, y0,
+    float32 (h, w, 3)): the change to prem's colour over the box around that band, in the
+    reference's pixels, added where the other side no longer lies beside it; or None."""
 
     x0: int
     y0: int
     prem: np.ndarray
     primary: np.ndarray
-    clean: np.ndarray | None = None
+    seam: tuple | None = None
 
 
 @dataclass
@@ -607,11 +608,16 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
         w = source.primary.shape[1]
         crop = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
                          np.ascontiguousarray(source.primary[:, ::-1]),
-                         None if source.clean is None else np.ascontiguousarray(source.clean[:, ::-1]))
+                         None if source.seam is None else _mirrored_seam(source.seam, axis))
         bones = segments[other].copy()
         bones[..., 0] = axis - bones[..., 0]
         out[limb] = StandIn(crop, bones, float(radii[other]))
     return out
+
+
+def _mirrored_seam(seam: tuple, axis: int) -> tuple:
+    x0, y0, change = seam
+    return axis - x0 - change.shape[1] + 1, y0, np.ascontiguousarray(change[:, ::-1])
 
 
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray,
@@ -631,8 +637,14 @@ def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra:
     np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
     prem[..., 3] = wcrop
     primary = own[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
-    premultiplied = None if clean is None else clean[ry0:ry1, rx0:rx1] * wcrop[..., None]
-    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32), premultiplied)
+    seam = None
+    if clean is not None:
+        change = (clean[ry0:ry1, rx0:rx1] - colour[ry0:ry1, rx0:rx1]) * wcrop[..., None]
+        rows, cols = np.nonzero(np.abs(change).max(axis=2) > 0.5)
+        if len(rows):
+            sy0, sy1, sx0, sx1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+            seam = (x0 + rx0 + sx0, y0 + ry0 + sy0, np.ascontiguousarray(change[sy0:sy1, sx0:sx1]))
+    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32), seam)
 
 
 def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii, crops, links,

@@ -61,13 +61,20 @@ class WarpResult:
 class _Layer:
     """Accumulators of one depth layer over its box (x0, y0, x1, y1) in the output."""
 
-    def __init__(self, box, clean: bool = False):
+    def __init__(self, box, seam_box=None):
         self.box = box
         shape = (box[3] - box[1], box[2] - box[0])
-        # the arms' colours with their seam along the body recoloured (`reference._clean_seams`):
-        # the same sums as plain, skinned and best_colour
-        self.clean = (np.zeros(shape + (3,), np.float32), np.zeros(shape + (3,), np.float32),
-                      np.zeros(shape + (3,), np.float32)) if clean else None
+        # Where the parts' seams between the arms and the body are given their own colours
+        # (`reference._clean_seams`): their box (x0, y0, x1, y1, in the layer's pixels) or None, and
+        # over it the changes to plain, skinned and best_colour, and the largest weight of a part
+        # with a seam change (where it is the layer's best, the winner's change is its own)
+        self.seam_box = seam_box
+        if seam_box is not None:
+            size = (seam_box[3] - seam_box[1], seam_box[2] - seam_box[0])
+            self.seam = (np.zeros(size + (3,), np.float32), np.zeros(size + (3,), np.float32),
+                         np.zeros(size + (3,), np.float32), np.zeros(size, np.float32))
+        else:
+            self.seam = None
         self.plain = np.zeros(shape + (3,), np.float32)   # sum colour * coverage
         self.covered = np.zeros(shape, np.float32)        # sum coverage
         self.skinned = np.zeros(shape + (3,), np.float32)  # sum S * colour * coverage
@@ -83,8 +90,9 @@ class _Layer:
         self.label = np.full(shape, -1, np.int8)
 
     def finish(self, seam_pixels: float):
-        """(colour (h, w, 3), alpha, confidence / alpha, labels, clean colour (h, w, 3) or None) over
-        the layer's box.
+        """(colour (h, w, 3), alpha, confidence / alpha, labels, clean) over the layer's box; clean:
+        ((rows, cols), colours (n, 3)), the pixels a seam change touches and their colour with the
+        seams' own colours, or None.
 
         seam = exp(-(spread / seam_pixels)^2), spread = the coverage-weighted spread of the
         reference locations the parts fetch the pixel from. Colour: the coverage-weighted mean of the
@@ -104,8 +112,23 @@ class _Layer:
         seam = np.exp(spread2)
         mix = np.clip(self.covered - 1.0, 0.0, 1.0)
         mix *= 1.0 - seam
-        colour = self._colour(self.plain, self.skinned, self.best_colour, covered, weight, mix)
-        clean = None if self.clean is None else self._colour(*self.clean, covered, weight, mix)
+        colour = self.plain / covered[..., None]
+        # where they disagree, the part that weighs most, as far as it covers the pixel: a mean of
+        # two parts that tie (a leg swung over the torso, along the leg's bone) is a ghost of both
+        chosen = self.skinned / weight[..., None]
+        chosen += self.best_covered[..., None] * (self.best_colour - chosen)
+        colour += mix[..., None] * (chosen - colour)
+        clean = None
+        if self.seam is not None:  # the same colour from the sums with the seams' changes added
+            plain, skinned, best, best_weight = self.seam
+            rows, cols = np.nonzero(np.abs(plain).max(axis=2) > 0)  # where a seam changes anything
+            at = (rows + self.seam_box[1], cols + self.seam_box[0])
+            best = best[rows, cols] * (best_weight[rows, cols] >= self.best[at])[:, None]  # the winner's own
+            chosen_change = skinned[rows, cols] / weight[at][:, None]
+            chosen_change += self.best_covered[at][:, None] * (best - chosen_change)
+            mix_at = mix[at][:, None]
+            change = (1.0 - mix_at) * plain[rows, cols] / covered[at][:, None] + mix_at * chosen_change
+            clean = (at, colour[at] + change)
         # the parts' own pixels partition the person (they add up); what a part draws beyond its own
         # (the overhang, the body an arm hides) only fills gaps, and along the line where a part's own
         # pixels meet its overhang the two halves of one part's coverage count as one
@@ -116,15 +139,6 @@ class _Layer:
         alpha[empty] = 0.0
         trust[empty] = 0.0
         return colour, alpha, trust, self.label, clean
-
-    def _colour(self, plain, skinned, best_colour, covered, weight, mix) -> np.ndarray:
-        colour = plain / covered[..., None]
-        # where they disagree, the part that weighs most, as far as it covers the pixel: a mean of
-        # two parts that tie (a leg swung over the torso, along the leg's bone) is a ghost of both
-        chosen = skinned / weight[..., None]
-        chosen += self.best_covered[..., None] * (best_colour - chosen)
-        colour += mix[..., None] * (chosen - colour)
-        return colour
 
 
 def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
@@ -157,10 +171,11 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     for layer_id in (BODY_LAYER, ARMS_LAYER):
         inside = [boxes[tr.part] for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
         if inside:
-            clean = reference.seam_width > 0 and any(
-                reference.crop_of(tr.part, tr.cut, tr.stand_in).clean is not None
-                for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id)
-            layers[layer_id] = _Layer(_union(inside), clean)
+            box = _union(inside)
+            seams = [_seam_target_box(reference, tr, boxes[tr.part]) for tr in transforms
+                     if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
+            seams = [(x0 - box[0], y0 - box[1], x1 - box[0], y1 - box[1]) for x0, y0, x1, y1 in filter(None, seams)]
+            layers[layer_id] = _Layer(box, _union(seams) if seams else None)
     if not layers:
         return WarpResult(image, alpha, confidence, part_labels, skipped)
     for tr in transforms:
@@ -212,17 +227,17 @@ def _stack_layers(layers: dict, seam_pixels: float, seam_width: float = 0.0):
         x0, y0, x1, y1 = layer.box
         finished[layer_id] = ((slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0)),) + layer.finish(seam_pixels)
     reach = int(np.ceil(seam_width)) + 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
     for layer_id, other_id in ((BODY_LAYER, ARMS_LAYER), (ARMS_LAYER, BODY_LAYER)):
         if layer_id not in finished or finished[layer_id][5] is None:
             continue
-        sl, colour_l, a_l, trust_l, labels_l, clean_l = finished[layer_id]
-        other = np.zeros(shape, np.uint8)
-        if other_id in finished:
-            other_sl, _colour, other_a = finished[other_id][:3]
-            other[other_sl] = other_a >= 0.5
-        beside = cv2.dilate(other[sl], disc) > 0
-        finished[layer_id] = (sl, np.where(beside[..., None], colour_l, clean_l), a_l, trust_l, labels_l, None)
+        sl, colour_l = finished[layer_id][:2]
+        (rows, cols), clean = finished[layer_id][5]
+        if not len(rows):
+            continue
+        y0, x0 = sl[0].start + rows.min(), sl[1].start + cols.min()  # union pixels
+        region = (x0, y0, sl[1].start + cols.max() + 1, sl[0].start + rows.max() + 1)
+        away = ~_beside(finished.get(other_id), region, reach)[rows + sl[0].start - y0, cols + sl[1].start - x0]
+        colour_l[rows[away], cols[away]] = clean[away]
     colour = np.zeros(shape + (3,), np.float32)
     a = np.zeros(shape, np.float32)
     trust = np.zeros(shape, np.float32)
@@ -230,10 +245,27 @@ def _stack_layers(layers: dict, seam_pixels: float, seam_width: float = 0.0):
     for layer_id in (BODY_LAYER, ARMS_LAYER):
         if layer_id not in finished:
             continue
-        sl, colour_l, a_l, trust_l, labels_l, _clean = finished[layer_id]
+        sl, colour_l, a_l, trust_l, labels_l, _clean = finished[layer_id]  # clean colours applied above
         colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
         labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
     return (ux0, uy0, ux1, uy1), colour, a, trust, labels
+
+
+def _beside(other, region, reach: int) -> np.ndarray:
+    """bool over `region` (x0, y0, x1, y1, union pixels): within `reach` pixels of the other layer's
+    pixels of alpha >= 0.5; other: its finished tuple (slices in the union, colour, alpha, ...) or
+    None (no such layer: nowhere)."""
+    x0, y0, x1, y1 = region
+    near = np.zeros((y1 - y0 + 2 * reach, x1 - x0 + 2 * reach), np.uint8)
+    if other is not None:
+        (rows, cols), _colour, alpha = other[:3]
+        ty0, tx0 = max(y0 - reach, rows.start), max(x0 - reach, cols.start)
+        ty1, tx1 = min(y1 + reach, rows.stop), min(x1 + reach, cols.stop)
+        if ty1 > ty0 and tx1 > tx0:
+            near[ty0 - y0 + reach:ty1 - y0 + reach, tx0 - x0 + reach:tx1 - x0 + reach] = \
+                alpha[ty0 - rows.start:ty1 - rows.start, tx0 - cols.start:tx1 - cols.start] >= 0.5
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+    return (cv2.dilate(near, disc) > 0)[reach:near.shape[0] - reach, reach:near.shape[1] - reach]
 
 
 def _over(front_colour, front_alpha, front_trust, back_colour, back_alpha, back_trust):
@@ -358,12 +390,6 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.plain[sl] += prem[..., :3]
     layer.covered[sl] += covered
     layer.skinned[sl] += prem[..., :3] * skin[..., None]
-    clean = None
-    if layer.clean is not None:
-        clean = prem[..., :3] if crop.clean is None else cv2.warpAffine(
-            crop.clean, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        layer.clean[0][sl] += clean
-        layer.clean[1][sl] += clean * skin[..., None]
     layer.weight[sl] += weight
     layer.primary[sl] += primary
     np.maximum(layer.single[sl], covered, out=layer.single[sl])
@@ -379,13 +405,58 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.suu[sl] += wux
     layer.trust[sl] += weight * np.float32(tr.trust)
     better = weight > layer.best[sl]
+    if layer.seam is not None and crop.seam is not None:
+        _draw_seam(reference, tr, crop.seam, inverse, box, layer, skin, covered, weight)
     np.copyto(layer.best[sl], weight, where=better)
     # the winner's own colour, where it wins (its coverage is > 0 there)
     np.divide(prem[..., :3], covered[..., None], out=layer.best_colour[sl], where=better[..., None])
-    if clean is not None:
-        np.divide(clean, covered[..., None], out=layer.clean[2][sl], where=better[..., None])
     np.copyto(layer.best_covered[sl], covered, where=better)
     np.copyto(layer.label[sl], np.int8(tr.part), where=better)
+
+
+def _seam_target_box(reference: WarpReference, tr: PartTransform, box) -> tuple | None:
+    """The output box (x0, y0, x1, y1) within the part's `box` that its seam change
+    (`_PartCrop.seam`) maps into under its transform, or None (no seam, or off the box)."""
+    crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
+    if crop.seam is None or reference.seam_width <= 0:
+        return None
+    sx0, sy0, change = crop.seam
+    sh, sw = change.shape[:2]
+    corners = np.array([[sx0, sy0, 1], [sx0 + sw, sy0, 1], [sx0, sy0 + sh, 1], [sx0 + sw, sy0 + sh, 1]], np.float64)
+    mapped = corners @ np.asarray(tr.matrix, np.float64).T
+    bx0, by0, bx1, by1 = box
+    tx0, ty0 = max(bx0, int(np.floor(mapped[:, 0].min())) - 1), max(by0, int(np.floor(mapped[:, 1].min())) - 1)
+    tx1, ty1 = min(bx1, int(np.ceil(mapped[:, 0].max())) + 2), min(by1, int(np.ceil(mapped[:, 1].max())) + 2)
+    return (tx0, ty0, tx1, ty1) if tx1 > tx0 and ty1 > ty0 else None
+
+
+def _draw_seam(reference: WarpReference, tr: PartTransform, seam: tuple, inverse: np.ndarray, box,
+               layer: _Layer, skin: np.ndarray, covered: np.ndarray, weight: np.ndarray) -> None:
+    """Adds a part's seam change (`_PartCrop.seam`: x0, y0, change (h, w, 3) in the reference) to
+    the layer's seam sums as `_draw_part` adds its colour to plain, skinned and best_colour: fetched
+    backwards over the output box it maps into. skin, covered, weight: the part's skinning weights,
+    coverage and their product, over its `box`."""
+    target = _seam_target_box(reference, tr, box)
+    if target is None:
+        return
+    tx0, ty0, tx1, ty1 = target
+    patch_x0, patch_y0, change = seam
+    to_patch = np.array([[1.0, 0.0, -patch_x0], [0.0, 1.0, -patch_y0], [0.0, 0.0, 1.0]])
+    from_box = np.array([[1.0, 0.0, tx0], [0.0, 1.0, ty0], [0.0, 0.0, 1.0]])
+    local = (to_patch @ inverse @ from_box)[:2]
+    warped = cv2.warpAffine(change, local, (tx1 - tx0, ty1 - ty0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    plain, skinned, best, best_weight = layer.seam
+    lx0, ly0 = layer.box[:2]
+    sx0, sy0 = layer.seam_box[:2]
+    bx0, by0 = box[:2]
+    here = (slice(ty0 - ly0 - sy0, ty1 - ly0 - sy0), slice(tx0 - lx0 - sx0, tx1 - lx0 - sx0))
+    part = (slice(ty0 - by0, ty1 - by0), slice(tx0 - bx0, tx1 - bx0))
+    plain[here] += warped
+    skinned[here] += warped * skin[part][..., None]
+    better = weight[part] > best_weight[here]
+    np.copyto(best_weight[here], weight[part], where=better)
+    np.divide(warped, covered[part][..., None], out=best[here], where=better[..., None])
 
 
 def warp_person(reference: np.ndarray, reference_mask: np.ndarray, reference_pose: np.ndarray,
