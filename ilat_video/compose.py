@@ -191,7 +191,7 @@ def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
 
 
 def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = CHECK_RING,
-                  power: float = CHECK_POWER) -> np.ndarray:
+                  power: float = CHECK_POWER, patches=None) -> np.ndarray:
     """`image` with `hole` (bool (H, W)) filled by the membrane (`inpaint_smooth`) and the picture's
     own patches (`inpaint_patches`) mixed pixel by pixel, each weighted by how badly it predicts
     the known pixels near there. Both also fill the hole grown by `check_share` of its extent and are
@@ -200,7 +200,10 @@ def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = C
     e_smooth^p / (e_smooth^p + e_patches^p). Texture that the ring shows the patches continue
     (railings, stripes) carries on; where they copy the wrong thing (tiles onto a door, blocks of
     another shade onto a plain wall) the smooth fill takes over. Every pixel outside the hole is the
-    input's. About twice `inpaint_patches`' time (seconds, once per video). uint8 (H, W, 3)."""
+    input's. About twice `inpaint_patches`' time (seconds, once per video). patches: another fill of
+    the photo's own patches, `patches(image, hole) -> uint8 (H, W, 3)`, instead of `inpaint_patches`
+    (experiments/plate_patchmatch/ tried one). uint8 (H, W, 3)."""
+    patches = inpaint_patches if patches is None else patches
     if not hole.any():
         return image.copy()
     height, width = hole.shape
@@ -220,10 +223,10 @@ def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = C
         return (cv2.resize(error, (width, height), interpolation=cv2.INTER_LINEAR) + 1.0) ** power  # + 1 grey level^2
 
     error_smooth = spread_error(inpaint_smooth(image, grown))
-    error_patches = spread_error(inpaint_patches(image, grown))
+    error_patches = spread_error(patches(image, grown))
     weight = (error_smooth / (error_smooth + error_patches))[..., None]
     log.debug("mixed plate: %.0f%% patches inside the hole", 100 * float(weight[hole].mean()))
-    out = inpaint_smooth(image, hole) * (1 - weight) + inpaint_patches(image, hole) * weight
+    out = inpaint_smooth(image, hole) * (1 - weight) + patches(image, hole) * weight
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[~hole] = image[~hole]
     return out

@@ -43,31 +43,17 @@ def fill_from_part(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, wo
     scale (sigma 1, 2, 4, ... pixels at `work_side`) that has enough of them, scaled back and
     blended into the hole over about a pixel. Smooth: the local colour of the known pixels near
     them, their mean far off. Every pixel away from the hole is the input's. uint8 (H, W, 3)."""
-    if not hole.any() or not known.any():
-        return image.copy()
-    ys, xs = np.nonzero(hole | known)
-    box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
 
-    def spread(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
-        small_known = cv2.resize(known[box[0]:box[1], box[2]:box[3]].astype(np.uint8), small_hole.shape[::-1],
-                                 interpolation=cv2.INTER_NEAREST) > 0
-        small_known &= small_hole == 0
+    def spread(small: np.ndarray, todo: np.ndarray, small_known: np.ndarray) -> np.ndarray:
         out = small.astype(np.float32)
-        todo = small_hole > 0
         weight = small_known.astype(np.float32)
         colour = out * weight[..., None]
-        sigma = 1.0
-        while todo.any() and small_known.any():
-            den = cv2.GaussianBlur(weight, (0, 0), sigma)
-            ready = todo & (den > 0.05) if sigma < max(small.shape[:2]) else todo
-            if ready.any():
-                num = cv2.GaussianBlur(colour, (0, 0), sigma)
-                out[ready] = num[ready] / np.maximum(den[ready], 1e-12)[..., None]
-                todo &= ~ready
-            sigma *= 2.0
+        for sigma, ready, den in _growing_scales(todo, weight):
+            num = cv2.GaussianBlur(colour, (0, 0), sigma)
+            out[ready] = num[ready] / np.maximum(den[ready], 1e-12)[..., None]
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
-    return fill_scaled(image, hole, box, work_side, spread)
+    return _fill_from_known(image, hole, known, work_side, spread)
 
 
 def fill_by_material(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, materials: int = MATERIALS,
@@ -80,44 +66,61 @@ def fill_by_material(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, 
     around (denim above a hem and skin below it averaged into a pale blue-grey), this carries each
     on: denim where denim is nearer, skin where skin is. Every pixel away from the hole is the
     input's; the same input gives the same output. uint8 (H, W, 3)."""
+
+    def spread(small: np.ndarray, todo: np.ndarray, small_known: np.ndarray) -> np.ndarray:
+        hole = todo.copy()
+        classes = _materials(small, small_known, materials)
+        colour = small.astype(np.float32)
+        members = [(classes == c).astype(np.float32) for c in range(classes.max() + 1)]
+        out = colour.copy()
+        for sigma, ready, _den in _growing_scales(todo, small_known.astype(np.float32)):
+            best = np.full(int(ready.sum()), -1.0, np.float32)
+            for member in members:
+                density = cv2.GaussianBlur(member, (0, 0), sigma)[ready]
+                mean = cv2.GaussianBlur(colour * member[..., None], (0, 0), sigma)[ready]
+                denser = density > best
+                best[denser] = density[denser]
+                picked = out[ready]
+                picked[denser] = mean[denser] / np.maximum(density[denser], 1e-12)[:, None]
+                out[ready] = picked
+        soft = cv2.GaussianBlur(out, (0, 0), MATERIAL_EDGE)
+        out[hole] = soft[hole]
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+    return _fill_from_known(image, hole, known, work_side, spread)
+
+
+def _fill_from_known(image: np.ndarray, hole: np.ndarray, known: np.ndarray, work_side: int, fill) -> np.ndarray:
+    """`fill(small image, small hole (bool), small known pixels (bool, none in the hole)) -> small
+    filled image` run through `fill_scaled` on the box of the hole and the known pixels; the image
+    as it is when either is empty."""
     if not hole.any() or not known.any():
         return image.copy()
     ys, xs = np.nonzero(hole | known)
     box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
 
-    def spread(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
+    def method(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
         small_known = cv2.resize(known[box[0]:box[1], box[2]:box[3]].astype(np.uint8), small_hole.shape[::-1],
                                  interpolation=cv2.INTER_NEAREST) > 0
         small_known &= small_hole == 0
-        todo = small_hole > 0
-        if not small_known.any():
-            return small
-        classes = _materials(small, small_known, materials)
-        colour = small.astype(np.float32)
-        members = [(classes == c).astype(np.float32) for c in range(classes.max() + 1)]
-        everything = small_known.astype(np.float32)
-        out = colour.copy()
-        sigma = 1.0
-        while todo.any():
-            ready = todo & (cv2.GaussianBlur(everything, (0, 0), sigma) > 0.05) if sigma < max(small.shape[:2]) \
-                else todo
-            if ready.any():
-                best = np.full(int(ready.sum()), -1.0, np.float32)
-                for member in members:
-                    density = cv2.GaussianBlur(member, (0, 0), sigma)[ready]
-                    mean = cv2.GaussianBlur(colour * member[..., None], (0, 0), sigma)[ready]
-                    denser = density > best
-                    best[denser] = density[denser]
-                    picked = out[ready]
-                    picked[denser] = mean[denser] / np.maximum(density[denser], 1e-12)[:, None]
-                    out[ready] = picked
-                todo &= ~ready
-            sigma *= 2.0
-        soft = cv2.GaussianBlur(out, (0, 0), MATERIAL_EDGE)
-        out[small_hole > 0] = soft[small_hole > 0]
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        return fill(small, small_hole > 0, small_known) if small_known.any() else small
 
-    return fill_scaled(image, hole, box, work_side, spread)
+    return fill_scaled(image, hole, box, work_side, method)
+
+
+def _growing_scales(todo: np.ndarray, weight: np.ndarray):
+    """Yields (sigma, ready, the known pixels' Gaussian density at that sigma) at sigma 1, 2, 4, ...
+    for the pixels of `todo` (bool, emptied in place as they are handed out) whose density first
+    passes 0.05 there; at a sigma as wide as the picture, all that are left. weight: float32, 1 on
+    the known pixels."""
+    sigma = 1.0
+    while todo.any():
+        density = cv2.GaussianBlur(weight, (0, 0), sigma)
+        ready = todo & (density > 0.05) if sigma < max(weight.shape) else todo.copy()
+        if ready.any():
+            yield sigma, ready, density
+            todo &= ~ready
+        sigma *= 2.0
 
 
 def _materials(image: np.ndarray, known: np.ndarray, count: int) -> np.ndarray:

@@ -41,7 +41,8 @@ COARSEST_INRADIUS = 4.0  # or the hole's inradius (pixels) would fall below this
 COARSEST_SOURCES = 1500  # or the valid source patches would be fewer than this
 RIM_GAMMA = 1.3  # a patch's vote is weighted by RIM_GAMMA^-(its centre's distance into the hole), Wexler's
 VOTE_PERCENTILE = 75  # sigma^2 of the vote's weights: this percentile of the patch distances
-FINAL_VOTE = "mean"  # the last vote at the finest scale: "mean" (weighted) or "best" (the nearest patch's pixel: sharp, seams)
+# the last vote at the finest scale: "mean" (weighted) or "best" (the nearest patch's pixel: sharp, seams)
+FINAL_VOTE = "mean"
 
 
 def inpaint_patchmatch(image: np.ndarray, hole: np.ndarray, *, work_side: int = WORK_SIDE, seed: int = 0,
@@ -370,38 +371,11 @@ CHECK_POWER = 2.0  # weight ~ error^-CHECK_POWER
 
 def inpaint_patchmatch_mixed(image: np.ndarray, hole: np.ndarray, *, work_side: int = WORK_SIDE, seed: int = 0,
                              check_share: float = CHECK_RING, power: float = CHECK_POWER) -> np.ndarray:
-    """`image` with `hole` filled by the membrane (`compose.inpaint_smooth`) and `inpaint_patchmatch`
-    mixed pixel by pixel, each weighted by how badly it predicts a ring of known pixels round the
-    hole: both also fill the hole grown by `check_share` of its extent, their squared errors on the
-    ring are spread into the hole by a normalised Gaussian blur (sigma 10% of the extent, at a
-    small size) and the weight on the patches is e_smooth^p / (e_smooth^p + e_patches^p). Every
-    pixel outside the hole is the input's; about twice `inpaint_patchmatch`'s time. uint8 (H, W, 3)."""
-    from ilat_video.compose import inpaint_smooth
+    """`image` with `hole` filled by the membrane and `inpaint_patchmatch` mixed pixel by pixel by
+    how badly each predicts a ring of known pixels round the hole: `compose.inpaint_mixed` with this
+    fill for its patches. uint8 (H, W, 3)."""
+    from ilat_video.compose import inpaint_mixed
 
-    hole = np.asarray(hole, bool)
-    if not hole.any():
-        return image.copy()
-    height, width = hole.shape
-    ys, xs = np.nonzero(hole)
-    extent = int(max(np.ptp(ys), np.ptp(xs))) + 1
-    radius = max(2, round(check_share * extent))
-    grown = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)) > 0
-    ring = (grown & ~hole).astype(np.float32)
-    scale = min(1.0, 128 / max(height, width))
-    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    sigma = max(1.0, 0.1 * extent * scale)
-    reach = cv2.GaussianBlur(cv2.resize(ring, small_size, interpolation=cv2.INTER_AREA), (0, 0), sigma) + 1e-6
+    return inpaint_mixed(image, np.asarray(hole, bool), check_share=check_share, power=power,
+                         patches=lambda im, h: inpaint_patchmatch(im, h, work_side=work_side, seed=seed))
 
-    def spread_error(filled: np.ndarray) -> np.ndarray:
-        error = ((filled.astype(np.float32) - image) ** 2).mean(-1) * ring
-        error = cv2.GaussianBlur(cv2.resize(error, small_size, interpolation=cv2.INTER_AREA), (0, 0), sigma) / reach
-        return (cv2.resize(error, (width, height), interpolation=cv2.INTER_LINEAR) + 1.0) ** power
-
-    error_smooth = spread_error(inpaint_smooth(image, grown))
-    error_patches = spread_error(inpaint_patchmatch(image, grown, work_side=work_side, seed=seed))
-    weight = (error_smooth / (error_smooth + error_patches))[..., None]
-    out = (inpaint_smooth(image, hole) * (1 - weight)
-           + inpaint_patchmatch(image, hole, work_side=work_side, seed=seed) * weight)
-    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
-    out[~hole] = image[~hole]
-    return out
