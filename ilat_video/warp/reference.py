@@ -69,7 +69,7 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
-SEAM_WIDTH = 0.2  # an arm's seam with the body this x the forearm's radius wide is recoloured (`_clean_seams`)
+SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
@@ -214,7 +214,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     seam_width = _seam_width(radii, segments)
     clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width)
     body_colour, body_clean = None, clean
-    if config.hidden_body and beneath is not None:  # the body's edge along the arms left out of the fill
+    if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
                                            box_mask >= 1.0, box_labels, beneath, segments, radii,
                                            inside[y0:y1, x0:x1])
@@ -623,8 +623,8 @@ def _mirrored_seam(seam: tuple, axis: int) -> tuple:
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray,
           clean: np.ndarray | None = None) -> _PartCrop | None:
     """One part's _PartCrop from its owned and overhang pixels (bool, over the person's box), or
-    None when it has none; colour: float32, the image over the box; clean: float32, its colours
-    with the seam along the body recoloured (an arm's), or None."""
+    None when it has none; colour: float32, the image over the box; clean: float32, the same with
+    the seams between the arms and the body recoloured (`_clean_seams`), or None."""
     x0, y0, x1, y1 = box
     weight = (own | extra).astype(np.float32) * box_mask
     rr, cc = np.nonzero(weight > 0)
@@ -657,6 +657,7 @@ def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, seg
     their links (in place)."""
     out = {}
     colour = None
+    arms = None if clean is None else clean.astype(np.float32)  # a hand's recoloured seam (not a foot's)
     for part, (limb, joint, _indices) in EXTREMITIES.items():
         bone = extremity_bone(part, pose, extras, min_confidence)
         if limb not in own or crops[limb] is None or bone is None:
@@ -671,9 +672,9 @@ def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, seg
         centre, radius = pose[joint, :2].astype(np.float64), float(radii[limb])
         disc = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) <= radius ** 2
         colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32) if colour is None else colour
-        arms = None if clean is None or PART_LAYER[limb] != ARMS_LAYER else clean.astype(np.float32)
-        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb, arms)
-        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext), arms)
+        seams = arms if PART_LAYER[limb] == ARMS_LAYER else None
+        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb, seams)
+        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext), seams)
         if ext_crop is None or limb_crop is None:
             continue
         segments[part], radii[part], crops[part] = ext_segments, radius, ext_crop
