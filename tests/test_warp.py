@@ -482,6 +482,19 @@ def test_arms_held_out_leave_the_denim_rim_of_their_seam_behind(photo, monkeypat
     assert dark_rim(reference) < 0.7 * before  # 0.11 against 0.21 when written
 
 
+def test_her_own_pose_gives_back_her_photo_seams_and_all(photo):
+    """photo.jpg in its own pose: every pixel the warp covers fully is the photo's, bit for bit, also
+    along the seams between her arms and her body, whose recoloured rims are drawn only where the
+    other side has moved away (there are such rims: the seams are recoloured in the reference)."""
+    image, found, reference = photo
+    assert reference.seam_width > 0
+    assert any(crop is not None and crop.seam is not None for crop in reference.crops)
+    result = warp.warp_to_pose(reference, found.pose)
+    solid = result.alpha >= 0.99
+    assert solid.sum() > 0.9 * (found.mask >= 0.99).sum()
+    assert np.array_equal(result.image[solid], image[solid])
+
+
 def test_the_shorts_keep_no_rim_of_skin_where_her_arm_lay(photo, monkeypatch):
     """photo.jpg: the photo's denim beside her right forearm and hand is tinted by their skin along
     the seam. Raised, the arm leaves that rim on the shorts as a pale line unless the body draws its
