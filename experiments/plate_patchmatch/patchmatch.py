@@ -227,6 +227,20 @@ class Scale:
                 radius //= 2
         return nnf
 
+    def _overlaps(self, sy: np.ndarray, sx: np.ndarray):
+        """For each offset (dy, dx) within a patch: (which target centres keep it: their pixel at that
+        offset lies in the hole, the flat indices of those hole pixels, of the source pixels the
+        centres' matches (sy, sx) bring there)."""
+        height, width = self.shape
+        r = PATCH // 2
+        ty, tx = self.targets_y, self.targets_x
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                py, px = ty + dy, tx + dx
+                keep = (py >= 0) & (py < height) & (px >= 0) & (px < width)
+                keep[keep] = self.mask[py[keep], px[keep]]
+                yield keep, py[keep] * width + px[keep], (sy[keep] + dy) * width + (sx[keep] + dx)
+
     def vote(self, image: np.ndarray, nnf, best: bool = False) -> np.ndarray:
         """Each hole pixel the weighted mean of the source pixels the patches covering it bring; with
         `best`, the pixel the nearest of those patches brings (no averaging: sharp, Newson et al. 2014's
@@ -239,49 +253,30 @@ class Scale:
         sigma2 = max(float(np.percentile(cost[finite], VOTE_PERCENTILE)) if finite.any() else 1.0, 1e-3)
         weight = np.where(finite, np.exp(-np.where(finite, cost, 0) / (2 * sigma2)), 0.0) * self.rim
         weight = weight.astype(np.float64)
-        r = PATCH // 2
         acc = np.zeros((height * width, 3))
         total = np.zeros(height * width)
-        source = image  # sources lie on known pixels: the estimate equals the picture there
-        flat = source.reshape(-1, 3).astype(np.float64)
-        ty, tx = self.targets_y, self.targets_x
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                py, px = ty + dy, tx + dx
-                keep = (py >= 0) & (py < height) & (px >= 0) & (px < width)
-                keep[keep] = self.mask[py[keep], px[keep]]
-                target = py[keep] * width + px[keep]
-                src = (sy[keep] + dy) * width + (sx[keep] + dx)
-                w = weight[keep]
-                total += np.bincount(target, weights=w, minlength=height * width)
-                for c in range(3):
-                    acc[:, c] += np.bincount(target, weights=w * flat[src, c], minlength=height * width)
+        flat = image.reshape(-1, 3).astype(np.float64)  # sources lie on known pixels: the picture there
+        for keep, target, src in self._overlaps(sy, sx):
+            w = weight[keep]
+            total += np.bincount(target, weights=w, minlength=height * width)
+            for c in range(3):
+                acc[:, c] += np.bincount(target, weights=w * flat[src, c], minlength=height * width)
         out = image.copy()
         filled = self.mask.reshape(-1) & (total > 0)
         out.reshape(-1, 3)[filled] = (acc[filled] / total[filled, None]).astype(np.float32)
         return out
 
-
     def _vote_best(self, image: np.ndarray, nnf) -> np.ndarray:
         sy, sx, cost = nnf
         height, width = self.shape
-        r = PATCH // 2
         flat = image.reshape(-1, 3)
         best_cost = np.full(height * width, np.inf, np.float32)
         best_value = flat.copy()
-        ty, tx = self.targets_y, self.targets_x
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                py, px = ty + dy, tx + dx
-                keep = (py >= 0) & (py < height) & (px >= 0) & (px < width)
-                keep[keep] = self.mask[py[keep], px[keep]]
-                target = py[keep] * width + px[keep]
-                src = (sy[keep] + dy) * width + (sx[keep] + dx)
-                c = cost[keep]
-                # several patches may land on one pixel in this pass? no: one target per centre, one offset
-                better = c < best_cost[target]
-                best_cost[target[better]] = c[better]
-                best_value[target[better]] = flat[src[better]]
+        for keep, target, src in self._overlaps(sy, sx):  # one target per centre and offset in a pass
+            c = cost[keep]
+            better = c < best_cost[target]
+            best_cost[target[better]] = c[better]
+            best_value[target[better]] = flat[src[better]]
         out = image.copy()
         out.reshape(-1, 3)[self.mask.reshape(-1)] = best_value[self.mask.reshape(-1)]
         return out

@@ -167,20 +167,20 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     part_labels = np.full((height, width), -1, np.int8)
 
     boxes = _part_boxes(reference, transforms, height, width)
+    drawn = [tr for tr in transforms if tr.part in boxes]
+    seam_targets = [_seam_target_box(reference, tr, boxes[tr.part]) for tr in drawn]
     layers: dict[int, _Layer] = {}
     for layer_id in (BODY_LAYER, ARMS_LAYER):
-        inside = [boxes[tr.part] for tr in transforms if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
+        inside = [boxes[tr.part] for tr in drawn if PART_LAYER[tr.part] == layer_id]
         if inside:
             box = _union(inside)
-            seams = [_seam_target_box(reference, tr, boxes[tr.part]) for tr in transforms
-                     if tr.part in boxes and PART_LAYER[tr.part] == layer_id]
-            seams = [(x0 - box[0], y0 - box[1], x1 - box[0], y1 - box[1]) for x0, y0, x1, y1 in filter(None, seams)]
+            seams = [(t[0] - box[0], t[1] - box[1], t[2] - box[0], t[3] - box[1])
+                     for tr, t in zip(drawn, seam_targets) if t is not None and PART_LAYER[tr.part] == layer_id]
             layers[layer_id] = _Layer(box, _union(seams) if seams else None)
     if not layers:
         return WarpResult(image, alpha, confidence, part_labels, skipped)
-    for tr in transforms:
-        if tr.part in boxes:
-            _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config)
+    for tr, seam_target in zip(drawn, seam_targets):
+        _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config, seam_target)
 
     seam_pixels = config.seam_scale * reference.height
     (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels, reference.seam_width)
@@ -359,7 +359,9 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
 
 
 def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
-               config: WarpConfig) -> None:
+               config: WarpConfig, seam_target: tuple | None = None) -> None:
+    """Adds one part, fetched backwards through its transform over its output `box`, to its layer's
+    sums; seam_target: the box its seam change maps into (`_seam_target_box`), or None."""
     crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
@@ -405,8 +407,8 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.suu[sl] += wux
     layer.trust[sl] += weight * np.float32(tr.trust)
     better = weight > layer.best[sl]
-    if layer.seam is not None and crop.seam is not None:
-        _draw_seam(reference, tr, crop.seam, inverse, box, layer, skin, covered, weight)
+    if layer.seam is not None and seam_target is not None:
+        _draw_seam(crop.seam, seam_target, inverse, box, layer, skin, covered, weight)
     np.copyto(layer.best[sl], weight, where=better)
     # the winner's own colour, where it wins (its coverage is > 0 there)
     np.divide(prem[..., :3], covered[..., None], out=layer.best_colour[sl], where=better[..., None])
@@ -430,15 +432,12 @@ def _seam_target_box(reference: WarpReference, tr: PartTransform, box) -> tuple 
     return (tx0, ty0, tx1, ty1) if tx1 > tx0 and ty1 > ty0 else None
 
 
-def _draw_seam(reference: WarpReference, tr: PartTransform, seam: tuple, inverse: np.ndarray, box,
-               layer: _Layer, skin: np.ndarray, covered: np.ndarray, weight: np.ndarray) -> None:
+def _draw_seam(seam: tuple, target: tuple, inverse: np.ndarray, box, layer: _Layer, skin: np.ndarray,
+               covered: np.ndarray, weight: np.ndarray) -> None:
     """Adds a part's seam change (`_PartCrop.seam`: x0, y0, change (h, w, 3) in the reference) to
     the layer's seam sums as `_draw_part` adds its colour to plain, skinned and best_colour: fetched
-    backwards over the output box it maps into. skin, covered, weight: the part's skinning weights,
-    coverage and their product, over its `box`."""
-    target = _seam_target_box(reference, tr, box)
-    if target is None:
-        return
+    backwards over `target`, the output box it maps into. skin, covered, weight: the part's skinning
+    weights, coverage and their product, over its `box`."""
     tx0, ty0, tx1, ty1 = target
     patch_x0, patch_y0, change = seam
     to_patch = np.array([[1.0, 0.0, -patch_x0], [0.0, 1.0, -patch_y0], [0.0, 0.0, 1.0]])
