@@ -76,7 +76,7 @@ def pairs(count: int, size: int, seed: int = SEED):
         k += 1
         ref = video.render_layers(REFERENCE)
         try:
-            stage = Stage.prepare(ref.frame, ref.mask.astype(np.float32), video.poses[REFERENCE])
+            stage = Stage.prepare(ref.frame, ref.mask.astype(np.float32), video.poses[REFERENCE], edge=False)  # exact
         except Exception:  # noqa: BLE001 - a clip whose reference cannot be prepared is skipped, as counted
             continue
         pose = video.poses[TARGET]

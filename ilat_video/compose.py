@@ -35,6 +35,7 @@ import scipy.sparse.linalg
 
 from .errors import IlatError, NoPersonError
 from .inpaint import inpaint as ilat_inpaint
+from .matte import refine_edge
 from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
@@ -485,14 +486,16 @@ class Stage:
     @classmethod
     def prepare(cls, image: np.ndarray, mask: np.ndarray, pose: np.ndarray, extras: np.ndarray | None = None,
                 *, max_side: int | None = None, plate: str = "inpaint", name: str = "reference",
-                models=None) -> Stage:
+                models=None, edge: bool = True) -> Stage:
         """image uint8 (H, W, 3); mask (H, W) in [0, 1]; pose (13, 3) and extras (10, 3) in its pixels.
-        models: (tokenizer, transformer) for plate="ilat"."""
+        models: (tokenizer, transformer) for plate="ilat". edge: the mask's edge is moved onto the
+        photo's own edge (`matte.refine_edge`) for the person the warp carries; the plate's hole is
+        the mask's as given, so that no rim of the person stays in the plate."""
         mask = check_mask(mask, name)
         height, width = image.shape[:2]
         size = output_size(width, height, max_side)
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
-        reference = prepare_reference(image, mask, pose, extras)
+        reference = prepare_reference(image, refine_edge(image, mask) if edge else mask, pose, extras)
         hole = person_hole(mask, body_height(reference))
         return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose),
                    hole=hole, size=size, scale=(size[0] / width, size[1] / height))

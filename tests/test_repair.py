@@ -200,7 +200,7 @@ def test_repair_ilat_changes_the_default_frame_only_inside_the_repair_region():
 
     video = file_video(5, "test", 1, 128, 16)
     layers = video.render_layers(0)
-    stage = Stage.prepare(layers.frame, layers.mask.astype(np.float32), video.poses[0])
+    stage = Stage.prepare(layers.frame, layers.mask.astype(np.float32), video.poses[0], edge=False)
     pose = video.poses[10]
     holes_frame, warped = stage.frame(pose, repair="holes")
     ilat_frame, _ = stage.frame(pose, repair="ilat", models=tiny_models())
