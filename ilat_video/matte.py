@@ -2,9 +2,7 @@
 
 MediaPipe segments at a few hundred pixels and scales its mask up: at a photo's resolution its
 edge is a staircase of steps several pixels long that cuts into an arm here and takes in a strip of
-wall there, and it calls the wall seen between an arm and the waist person. The warp carries
-whatever the mask calls person: the staircase showed as jagged arms and the strips of wall as
-white feathers along arms held out.
+wall there. The warp carries whatever the mask calls person, outline and all, into every frame.
 
     mask = refine_edge(image, mask)
 
@@ -14,7 +12,8 @@ background: its alpha is how much nearer in colour (CIE Lab) it is to the neares
 than to the nearest background pixel, each paid for by its distance (`SPATIAL`). A pixel whose
 colour both sides show alike keeps the mask's value: a white shirt against a white wall is left
 as MediaPipe had it. Pixels away from the edge keep the mask's value; the mask's values are
-alpha, so a pixel half arm and half wall gets about 1/2.
+alpha, so a pixel half arm and half wall gets about 1/2. Not done: the wall MediaPipe calls person
+at full confidence, between an arm and the waist, is among the surely-person pixels, and stays.
 """
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def test_only_pixels_near_the_edge_or_unsure_change(seed, person, wall):
     truth = _figure(200, 160, (80, 100), (30, 60), 10.0)
     coarse = _segmenter_mask(truth)
     refined = refine_edge(_photo(truth, person, wall, seed), coarse)
-    band = max(matte.MIN_BAND, round(matte.EDGE_BAND * np.ptp(np.nonzero(coarse >= 0.5)[0]) + 1))
+    band = max(matte.MIN_BAND, round(matte.EDGE_BAND * (np.ptp(np.nonzero(coarse >= 0.5)[0]) + 1)))
     binary = (coarse >= 0.5).astype(np.uint8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 3, 2 * band + 3))
     inside = (cv2.erode(binary, disc) > 0) & (coarse >= matte.SURE)
