@@ -57,6 +57,7 @@ CONFIGS = {
 TIMED = (
     ("ilat_video.pipeline", "extract_image_person", "reference pose + mask (MediaPipe)"),
     ("ilat_video.compose", "resize_person", "plate: resize photo"),
+    ("ilat_video.compose", "refine_edge", "plate: the outline onto the photo's edges"),
     ("ilat_video.compose", "prepare_reference", "plate: prepare reference parts"),
     ("ilat_video.compose", "person_hole", "plate: person hole"),
     ("ilat_video.compose", "background_plate", "plate: inpaint"),

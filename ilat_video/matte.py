@@ -55,13 +55,13 @@ def refine_edge(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return mask.copy()
     lab = cv2.cvtColor(image[y0:y1, x0:x1].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
     ys, xs = np.nonzero(unsure)
-    to_person = _nearest_colour(lab, ys, xs, person, reach, band)
-    to_background = _nearest_colour(lab, ys, xs, background, reach, band)
+    to_person = nearest_colour(lab, ys, xs, person, reach, band)
+    to_background = nearest_colour(lab, ys, xs, background, reach, band)
     far = int(round(FAR_REACH * band))
     for distances, sure in ((to_person, person), (to_background, background)):
         alone = ~np.isfinite(distances)
         if alone.any():
-            distances[alone] = _nearest_colour(lab, ys[alone], xs[alone], sure, far, band)
+            distances[alone] = nearest_colour(lab, ys[alone], xs[alone], sure, far, band)
     both = np.isfinite(to_person) & np.isfinite(to_background)  # else the mask's value stands
     to_person, to_background = np.where(both, to_person, 0.0), np.where(both, to_background, 0.0)
     colour_alpha = to_background / np.maximum(to_person + to_background, 1e-6)
@@ -75,14 +75,15 @@ def refine_edge(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _nearest_colour(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, sure: np.ndarray, reach: int, band: int
+def nearest_colour(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, sure: np.ndarray, reach: int, band: int
                     ) -> np.ndarray:
     """float32 (n,): for each pixel (ys, xs) of `lab` (float32 (h, w, 3)) the least colour distance
     to a `sure` pixel within `reach` pixels of it, plus SPATIAL per `band` pixels between them; inf
     where there is none. Samples every few pixels: colours change slowly along an edge."""
     height, width = sure.shape
     step = max(1, reach // 8)
-    colour = lab[ys, xs]
+    channels = [np.ascontiguousarray(lab[..., c]) for c in range(3)]
+    colour = [c[ys, xs] for c in channels]
     best = np.full(len(ys), np.inf, np.float32)
     for dy in range(-reach, reach + 1, step):
         for dx in range(-reach, reach + 1, step):
@@ -91,9 +92,13 @@ def _nearest_colour(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, sure: np.nd
                 continue
             sy, sx = ys + dy, xs + dx
             inside = (sy >= 0) & (sy < height) & (sx >= 0) & (sx < width)
-            sy, sx = np.clip(sy, 0, height - 1), np.clip(sx, 0, width - 1)
-            usable = inside & sure[sy, sx]
-            cost = np.sqrt(((colour - lab[sy, sx]) ** 2).sum(-1)) + SPATIAL * distance / band
-            better = usable & (cost < best)
-            best[better] = cost[better]
+            usable = np.nonzero(inside)[0]
+            usable = usable[sure[sy[usable], sx[usable]]]  # only the pixels whose sample is sure
+            if usable.size == 0:
+                continue
+            sy, sx = sy[usable], sx[usable]
+            squared = sum((own[usable] - channel[sy, sx]) ** 2 for own, channel in zip(colour, channels))
+            cost = np.sqrt(squared) + np.float32(SPATIAL * distance / band)
+            better = cost < best[usable]
+            best[usable[better]] = cost[better]
     return best

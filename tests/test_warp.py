@@ -351,7 +351,8 @@ def test_a_sleeve_the_colour_of_the_shirt_stays_with_its_arm():
 def test_arms_the_colour_of_the_body_keep_their_capsules():
     pose = arms_at_sides(240, 160)
     image, mask = draw_person(pose, 240, 160, colours=[(200, 200, 60)] * len(DRAWN_PARTS))
-    capsules, by_colour = _arm_labels(image, mask, pose, arms_by_colour=False), _arm_labels(image, mask, pose)
+    capsules = _arm_labels(image, mask, pose, arms_by_colour=False, rims_by_colour=False)
+    by_colour = _arm_labels(image, mask, pose)
     assert (capsules != by_colour).sum() <= 0.002 * capsules.sum()
 
 
@@ -369,11 +370,79 @@ def photo():
 def test_a_real_hand_beside_the_shorts_leaves_the_denim(photo):
     image, found, _reference = photo
     blue = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 2].astype(int) - 128 < -15
-    capsules = _arm_labels(image, found.mask, found.pose, found.extras, arms_by_colour=False)
+    capsules = _arm_labels(image, found.mask, found.pose, found.extras, arms_by_colour=False, rims_by_colour=False)
     by_colour = _arm_labels(image, found.mask, found.pose, found.extras)
     assert (capsules & blue).sum() > 100
     assert (by_colour & blue).sum() <= 0.05 * (capsules & blue).sum()
     assert by_colour.sum() > 0.75 * capsules.sum()  # the arms are still there (0.80; her hair leaves one too)
+
+
+def _arm_crop_pixels(reference, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """(colours uint8 (n, 3), their coverage (n,)) of one part's crop where it covers anything."""
+    crop = reference.crops[part]
+    coverage = crop.prem[..., 3]
+    colours = crop.prem[..., :3] / np.maximum(coverage, 1e-6)[..., None]
+    covered = coverage > 0.0
+    return np.clip(np.round(colours[covered]), 0, 255).astype(np.uint8), coverage[covered]
+
+
+def test_her_forearm_leaves_the_wall_and_the_shorts_edge_beside_her_waist(photo):
+    """photo.jpg: MediaPipe calls the wall between her right forearm and her waist person, and the
+    histograms leave the shadowed edge of her shorts with the forearm: held out, it drew a pale,
+    blue-flecked fringe along its inner side. Judged by nearest colours (`colour.rims_by_colour`),
+    the wall is not drawn and the shorts' edge goes to the body; the forearm keeps its skin."""
+    from ilat_video.matte import refine_edge
+
+    image, found, _reference = photo
+    mask = refine_edge(image, found.mask)  # as the photo path prepares it
+    forearm = warp.PART_NAMES.index("right_forearm")
+    counts = {}
+    for rims in (False, True):
+        reference = warp.prepare_reference(image, mask, found.pose, found.extras,
+                                           config=warp.WarpConfig(rims_by_colour=rims))
+        colours, coverage = _arm_crop_pixels(reference, forearm)
+        lab = cv2.cvtColor(colours[None], cv2.COLOR_RGB2LAB)[0].astype(int)
+        chroma = np.hypot(lab[:, 1] - 128, lab[:, 2] - 128)
+        wall = (lab[:, 0] > 190) & (chroma < 8)  # the light grey wall; her skin is warm
+        dark = lab[:, 0] < 110  # the shorts' shadowed edge and the top's shadow; her skin is lighter
+        counts[rims] = (coverage * wall).sum(), (coverage * dark).sum(), (coverage * (~wall & ~dark)).sum()
+    (wall_before, dark_before, skin_before), (wall_after, dark_after, skin_after) = counts[False], counts[True]
+    assert wall_before > 50 and dark_before > 50
+    assert wall_after < 0.4 * wall_before  # 0.28 when written (what is left lies round her hand)
+    assert dark_after < 0.6 * dark_before  # 0.49 (the rest: between her fingers and at the elbow)
+    assert skin_after > 0.9 * skin_before  # 0.94: the gap's edge, wall and skin mixed, goes too
+
+
+def test_a_sleeve_the_colour_of_the_wall_keeps_its_pixels():
+    """Arms drawn in the background's own colour: every one of their pixels is as like the arm's
+    core as the wall, so none is taken for the background, and the reference is as without the rule."""
+    pose = arms_at_sides(240, 160)
+    colours = [BACKGROUND if radius == 0.09 else colour for _joints, radius, colour in DRAWN_PARTS]  # the arms
+    image, mask = draw_person(pose, 240, 160, colours=colours)
+    on = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(rims_by_colour=True))
+    off = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(rims_by_colour=False))
+    assert np.array_equal(on.mask, off.mask)
+
+
+def test_wall_inside_the_mask_beside_an_arm_is_not_drawn():
+    """The wall seen between an arm and the waist, its hand on the hip, which the mask calls person
+    (as MediaPipe does beside photo.jpg's waist), is not drawn by the arm; without the rule the arm
+    carries it, and drew it along its inner side when raised."""
+    from scipy.ndimage import binary_fill_holes
+
+    pose = standing_pose(240, 160)
+    pose[R_WRIST, 0] = 0.4 * 160  # the hand on the hip: wall shows between the arm and the waist
+    image, mask = draw_person(pose, 240, 160)
+    filled = binary_fill_holes(mask)
+    pose[[R_ELBOW, R_WRIST], 0] += 6  # the joints found near the arm's inner edge, as MediaPipe's are
+    forearm = warp.PART_NAMES.index("right_forearm")
+    plain = warp.prepare_reference(image, filled, pose, config=warp.WarpConfig(rims_by_colour=False))
+    wall = filled & ~mask & np.isin(plain.labels, ARM_PARTS)
+    assert wall.sum() > 30  # the arms' capsules take in that wall
+    assert plain.mask[wall].mean() > 0.9
+    ruled = warp.prepare_reference(image, filled, pose)
+    assert ruled.mask[wall].mean() < 0.1
+    assert (ruled.labels == forearm).sum() > 0.8 * (plain.labels == forearm).sum()  # the arm is still there
 
 
 def test_the_trunk_behind_folded_arms_shows_when_they_are_raised():
@@ -429,7 +498,8 @@ def test_her_hair_and_top_leave_her_right_upper_arm(photo):
     counts = {}
     for by_colour in (False, True):
         labels = warp.prepare_reference(image, found.mask, found.pose, found.extras,
-                                        config=warp.WarpConfig(arms_by_colour=by_colour)).labels
+                                        config=warp.WarpConfig(arms_by_colour=by_colour,
+                                                               rims_by_colour=by_colour)).labels
         arm = labels == upper
         counts[by_colour] = (arm & dark).sum(), (arm & grey).sum(), (arm & ~dark).sum()
     (dark_before, grey_before, light_before), (dark_after, grey_after, light_after) = counts[False], counts[True]

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ..matte import nearest_colour
 from .geometry import shape_distance
 from .parts import ARMS_LAYER, PART_LAYER
 
@@ -47,6 +48,12 @@ MIN_KEPT = 0.3  # a release that would leave the arm less than this share of its
 EDGE_SKIP = 2.0  # pixels at the silhouette's very edge, mixed with the background, are left out
 EDGE_DEPTH = 0.6  # the rim is this many of the arm's radii deep
 MIN_EDGE_SHARE = 0.3  # a rim with fewer pixels than this share of the bone's core is not used
+# What the histograms leave along an arm's inner side, by nearest colours (`rims_by_colour`):
+RIM_REACH = 3.0  # an arm pixel's colour is looked for this many of its radii around it
+RIM_MARGIN = 12.0  # ... and goes to the background or the body when nearer to it than the others by this (Lab)
+RIM_CLOSING = 0.15  # ... those pixels closed over this x the arm's radius (a disc)
+MIN_PIECE = 6  # ... pieces of the background fewer pixels than this stay with the arm
+FAR_NEIGHBOURHOOD = 3.0  # a piece is compared with the background within this many radii of it
 SLICE = 0.5  # a sleeve is judged in slices across the bone this many radii long (`_sleeves`)
 SLEEVE_SHARE = 0.5  # a slice whose rim looks like the body this much is a sleeve, and stays with the arm
 
@@ -72,12 +79,7 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
         distance = shape_distance(xs, ys, segments[part], None) / radii[part]
         mine = person & (labels == part)
         around = body & (distance < RING)
-        arm = mine & (distance < CORE)
-        rim = mine & (depth >= EDGE_SKIP) & (depth < EDGE_DEPTH * radii[part])
-        if rim.sum() >= max(MIN_SAMPLES, MIN_EDGE_SHARE * arm.sum()):
-            arm = rim
-        else:  # an arm inside the body's outline (across the chest): its colours from along its bone
-            rim = None
+        arm, rim = _arm_core(mine, distance, depth, radii[part])
         if arm.sum() < MIN_SAMPLES or around.sum() < MIN_SAMPLES:
             continue
         p_body = _likelihood(index[around])
@@ -108,6 +110,148 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             released = _believable(released, mine & ~released, body, lab_float, radii[part])
         out[released] = body_labels[released]
     return out
+
+
+def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
+                   xs: np.ndarray, ys: np.ndarray, segments: list, radii: np.ndarray, depth: np.ndarray, *,
+                   allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the owners with more arm pixels given to the body, bool (h, w) the arms' pixels that are the
+    background seen through them): what `release_by_colour`'s histograms leave along an arm's
+    inner side, judged by nearest colours. MediaPipe's mask takes in the wall between an arm
+    hanging beside the body and the waist, at full confidence, and the shadowed edge of the shorts
+    beside it stayed with the forearm (its histogram is the arm's rim and its bone's, where the
+    shorts' shadow is rare): held out, the arm drew a pale, blue-flecked fringe along its inner side.
+
+    Each arm pixel outside its core (`_arm_core`, its rim measured from the silhouette's outer
+    edge) finds the nearest colour (Lab, `matte.nearest_colour`, within RIM_REACH of the arm's
+    radii) among the arm's core, the body beside it and the background just outside the
+    silhouette (the arm's core: every arm's, so that a sleeve's hem in the forearm's capsule is
+    told by the upper arm's sleeve). It is the background's, or the body's (where `allowed`:
+    body_labels' owner), when that one is nearer than the other two by RIM_MARGIN; each piece that
+    goes must be nearer on average to where it goes than to the arm beside it
+    (`_like_the_background`, `_believable`). What that cuts off from the arm goes to the body too.
+    A sleeve the colour of the wall or the shirt stays: the arm's core shows that colour too. The
+    arm's soft outer edge (within EDGE_SKIP of the silhouette's edge) is left to `matte`.
+    image: uint8 (h, w, 3) RGB over the person's box; mask: float32 (h, w) the soft person mask
+    there (the arm draws pixels of its soft edge too, and its wall there goes as well); labels,
+    body_labels: int8 (h, w) the owners (after `release_by_colour`) and the owners were there no arms; depth:
+    float32 (h, w) each person pixel's distance to the silhouette's outer edge (the mask's holes
+    filled: the wall round a speck MediaPipe left out is no rim of the arm)."""
+    person = mask >= 0.5
+    lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    lab8 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    arms = np.isin(labels, [p for p in range(len(PART_LAYER)) if PART_LAYER[p] == ARMS_LAYER])
+    is_arm, drawn = arms & person, arms & (mask > 0.0)
+    body, outside = person & ~is_arm, mask <= 0.1
+    out, background = labels.copy(), np.zeros_like(person)
+    parts = [int(p) for p in np.unique(labels[is_arm])]
+    distances = {p: shape_distance(xs, ys, segments[p], None) / radii[p] for p in parts}
+    cores = {p: _arm_core(is_arm & (labels == p), distances[p], depth, radii[p])[0] for p in parts}
+    core = np.logical_or.reduce([cores[p] for p in parts]) if parts else None  # a sleeve's colour is
+    for part in parts:  # the upper arm's, though the forearm's capsule takes its hem
+        distance, mine = distances[part], is_arm & (labels == part)
+        near_body, near_outside = body & (distance < RING), outside & (distance < RING)
+        candidates = drawn & (labels == part) & ~core & (depth >= EDGE_SKIP)
+        if cores[part].sum() < MIN_SAMPLES or not candidates.any():
+            continue
+        reach, unit = max(2, round(RIM_REACH * radii[part])), max(1, round(radii[part]))
+
+        def nearest(pixels: np.ndarray, sure: np.ndarray) -> np.ndarray:
+            ys_, xs_ = np.nonzero(pixels)
+            if sure.sum() < MIN_SAMPLES:
+                return np.full(len(ys_), np.inf, np.float32)
+            return nearest_colour(lab, ys_, xs_, sure, reach, unit)
+
+        # The body's own pixels that look like the wall outside and not like the arm are no sample of
+        # the body: the same wall, beside the waist, that the torso's capsule takes in.
+        walled = np.zeros_like(person)
+        walled[near_body] = nearest(near_body, near_outside) + RIM_MARGIN < nearest(near_body, core)
+        near_body &= ~walled
+        ys_, xs_ = np.nonzero(candidates)
+        to_arm, to_body, to_outside = (nearest(candidates, sure) for sure in (core, near_body, near_outside))
+        close = max(1, round(RIM_CLOSING * radii[part]))
+        wall = _decided(ys_, xs_, to_outside, np.minimum(to_arm, to_body), candidates, close, MIN_PIECE)
+        if wall.any():
+            background |= _like_the_background(wall, mine & ~wall, body, near_outside, lab, radii[part])
+        body_side = candidates & person & (True if allowed is None else allowed)
+        given = _decided(ys_, xs_, to_body, np.minimum(to_arm, to_outside), body_side, close, 1)
+        if given.any():
+            given = _believable(given, mine & ~given & ~background, body, lab8, radii[part])
+            out[given] = body_labels[given]
+        stray = _cut_off(mine, (out == part) & person & ~background) & (True if allowed is None else allowed)
+        out[stray] = body_labels[stray]  # what these leave cut off from the arm is no arm
+    return out, background
+
+
+def _decided(ys: np.ndarray, xs: np.ndarray, nearer: np.ndarray, farther: np.ndarray, where: np.ndarray,
+             close: int, smallest: int) -> np.ndarray:
+    """bool (h, w) = where.shape: the pixels (ys, xs) of `where` whose colour distance `nearer` beats
+    `farther` by RIM_MARGIN, closed over (`_solid`), the closing taking in only pixels that lean
+    the same way (nearer at all), not the arm's own."""
+    sure, leaning = np.zeros_like(where), np.zeros_like(where)
+    sure[ys, xs] = nearer + RIM_MARGIN < farther
+    leaning[ys, xs] = nearer < farther
+    return _solid(sure & where, close, smallest=smallest) & where & leaning
+
+
+def _cut_off(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """bool: the pixels of `after` (bool, a part's pixels) that lay in the largest piece of `before`
+    (8-connected) but no longer lie in the largest piece of `after`: cut off from the arm by what
+    went, not a piece the photo shows apart (a forearm seen on both sides of the other one)."""
+    pieces = []
+    for pixels in (before, after):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if count > 1 else 0
+        pieces.append(labels == largest if largest else np.zeros_like(pixels))
+    return after & pieces[0] & ~pieces[1]
+
+
+def _solid(pixels: np.ndarray, close: int, *, smallest: int = 1) -> np.ndarray:
+    """bool: `pixels` without holes between them (a closing by a disc of radius `close`) and
+    without pieces of fewer than `smallest` pixels (a speck of highlight on skin that looks like a
+    white wall stays with the arm; a line of wall one pixel wide goes)."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * close + 1, 2 * close + 1))
+    closed = cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, disc)
+    if smallest <= 1:
+        return closed > 0
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    return (stats[:, cv2.CC_STAT_AREA] >= smallest)[pieces] & (closed > 0)
+
+
+def _like_the_background(gone: np.ndarray, arm: np.ndarray, body: np.ndarray, outside: np.ndarray, lab: np.ndarray,
+                         radius: float) -> np.ndarray:
+    """The pieces of `gone` whose mean colour is nearer the background's (`outside` pixels within
+    FAR_NEIGHBOURHOOD x radius of the piece) than the arm's and the body's beside it (NEIGHBOURHOOD
+    x radius), by CHROMA_MARGIN in hue or RIM_MARGIN in all. lab: float32 (h, w, 3)."""
+    count, pieces = cv2.connectedComponents(gone.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    near_disc, far_disc = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+                           for r in (max(1, round(NEIGHBOURHOOD * radius)), max(1, round(FAR_NEIGHBOURHOOD * radius))))
+    for i in range(1, count):
+        piece = (pieces == i).astype(np.uint8)
+        near, far = cv2.dilate(piece, near_disc) > 0, cv2.dilate(piece, far_disc) > 0
+        if not (far & outside).any():
+            continue
+        colour = lab[piece > 0].mean(axis=0)
+        to_outside = colour - lab[far & outside].mean(axis=0)
+        others = [colour - lab[near & side].mean(axis=0) for side in (arm, body) if (near & side).any()]
+        keep[i] = all(np.linalg.norm(to_outside[1:]) + CHROMA_MARGIN < np.linalg.norm(o[1:])
+                      or np.linalg.norm(to_outside) + RIM_MARGIN < np.linalg.norm(o) for o in others)
+    return keep[pieces]
+
+
+def _arm_core(mine: np.ndarray, distance: np.ndarray, depth: np.ndarray, radius: float
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(the pixels surely the arm's, its rim along the silhouette's edge or None): the rim where it has
+    one (an arm hanging beside the body: MediaPipe puts its joints near its inner edge, so the
+    middle of its capsule holds what it lies against), else the pixels within CORE of its radius
+    from its bone (an arm inside the body's outline, across the chest). mine: bool (h, w) its
+    pixels; distance: float (h, w) in its radii from its bone; depth: to the silhouette's edge."""
+    core = mine & (distance < CORE)
+    rim = mine & (depth >= EDGE_SKIP) & (depth < EDGE_DEPTH * radius)
+    if rim.sum() >= max(MIN_SAMPLES, MIN_EDGE_SHARE * core.sum()):
+        return rim, rim
+    return core, None
 
 
 def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: np.ndarray, radius: float

@@ -102,6 +102,10 @@ class WarpConfig:
         keeps following while they stay above this.
     arms_by_colour: give the arms' capsule pixels that look like the body around them back to the
         body (`colour.release_by_colour`); False: the capsules as they are.
+    rims_by_colour: what the colour release leaves along an arm's inner side is judged again by
+        nearest colours (`colour.rims_by_colour`): pixels like the background just outside the
+        silhouette (the wall between an arm and the waist, which MediaPipe calls person) are not
+        drawn, pixels like the body beside the arm (the shadowed edge of the shorts) go to it.
     hidden_body: the body parts also draw, under the arms, the body the arms hide where they
         interrupt its outline, filled from the body's visible pixels around it
         (`reference._hidden_body`); False: a hole opens there when the arm moves away.
@@ -121,6 +125,7 @@ class WarpConfig:
     extras_confidence: float = 0.5
     extras_keep_confidence: float = 0.25
     arms_by_colour: bool = True
+    rims_by_colour: bool = True
     hidden_body: bool = True
     mirror_foreshortened: bool = True
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.ndimage import binary_fill_holes
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material
-from .colour import release_by_colour
+from .colour import release_by_colour, rims_by_colour
 from .geometry import inside_polygon, shape_distance
 from .parts import (
     ARMS_LAYER,
@@ -207,6 +208,14 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         body_labels, reach = beneath
         box_labels = release_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, body_labels, xs, ys,
                                        segments, radii, allowed=reach <= 1.0, depth=inside[y0:y1, x0:x1])
+    if config.rims_by_colour and beneath is not None:  # the arms' rims along the silhouette's outer edge
+        outer_depth = cv2.distanceTransform(binary_fill_holes(binary[y0:y1, x0:x1]).astype(np.uint8), cv2.DIST_L2, 5)
+        box_labels, seen = rims_by_colour(image[y0:y1, x0:x1], box_mask, box_labels, beneath[0], xs, ys, segments,
+                                          radii, outer_depth, allowed=beneath[1] <= 1.0)
+        if seen.any():  # not drawn, its border softened over about a pixel (box_mask is a view of mask)
+            logger.info("warp: %d pixels of background seen through the arms are not drawn", int(seen.sum()))
+            box_mask *= np.clip(1.0 - cv2.GaussianBlur(seen.astype(np.float32), (0, 0), 0.7), 0.0, 1.0)
+            box_mask[seen] = 0.0
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
