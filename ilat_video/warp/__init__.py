@@ -23,8 +23,12 @@ How it works
    gives back to the body the capsule pixels whose colours the body around it explains better than
    the arm's own (`colour.release_by_colour`; WarpConfig.arms_by_colour): the strip of shorts beside
    a hanging hand, the edge of the top along an upper arm, the shirt around an arm across the chest,
-   which would otherwise travel with the arm. Around the joints that link two parts (neck, elbows, hips,
-   knees; at the shoulders only the torso) each part also owns its neighbour's pixels within a disc:
+   which would otherwise travel with the arm. What the histograms leave along an arm's inner side
+   is judged again by nearest colours (`colour.rims_by_colour`; WarpConfig.rims_by_colour): the
+   wall seen between an arm and the waist, which MediaPipe calls person, is not drawn, and the
+   shadowed edge of the shorts beside it goes to the body. Around the joints that link two parts
+   (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
+   neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
    silhouette's edge, up to 1.5 x the narrower limb's radius); the torso also draws the crotch, the
    triangle between the hips and 0.4 of the way to the knees, beneath the thighs, so that legs
