@@ -30,7 +30,7 @@ from scipy.ndimage import gaussian_filter
 
 from ..matte import nearest_colour
 from .geometry import shape_distance
-from .parts import ARMS_LAYER, PART_LAYER
+from .parts import ARM_PARTS
 
 CORE = 0.5  # the arm's colours at first: its pixels within this share of its radius from its bone
 RING = 2.0  # the body's colours: body pixels within this many radii of the arm's bone
@@ -69,7 +69,7 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
     bins = (lab.astype(np.int32) * BINS) // 256
     index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
-    is_arm = np.isin(labels, [p for p in range(len(PART_LAYER)) if PART_LAYER[p] == ARMS_LAYER])
+    is_arm = np.isin(labels, ARM_PARTS)
     body = person & ~is_arm
     out = labels.copy()
     lab_float = lab.astype(np.float32)
@@ -140,7 +140,7 @@ def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body
     person = mask >= 0.5
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
     lab8 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
-    arms = np.isin(labels, [p for p in range(len(PART_LAYER)) if PART_LAYER[p] == ARMS_LAYER])
+    arms = np.isin(labels, ARM_PARTS)
     is_arm, drawn = arms & person, arms & (mask > 0.0)
     body, outside = person & ~is_arm, mask <= 0.1
     out, background = labels.copy(), np.zeros_like(person)

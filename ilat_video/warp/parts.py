@@ -39,6 +39,7 @@ BODY_LAYER, ARMS_LAYER = 0, 1
 ROOT_LIMBS = (R_UPPER, L_UPPER, R_THIGH, L_THIGH)  # limbs hanging from the torso
 PART_LAYER = (BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER,
               BODY_LAYER, BODY_LAYER, BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, BODY_LAYER, BODY_LAYER)
+ARM_PARTS = tuple(p for p, layer in enumerate(PART_LAYER) if layer == ARMS_LAYER)  # drawn over the body
 # Joints each part needs (confident in both poses) to be drawn. A hand or foot also needs its limb
 # and its hand or foot points (EXTREMITIES); without them its limb carries it.
 PART_JOINTS: tuple[tuple[int, ...], ...] = (

@@ -23,6 +23,7 @@ from ..spread import fill_by_material
 from .colour import release_by_colour, rims_by_colour
 from .geometry import inside_polygon, shape_distance
 from .parts import (
+    ARM_PARTS,
     ARMS_LAYER,
     BASE_PARTS,
     DEFAULT_RADIUS,
@@ -516,7 +517,7 @@ def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, widt
     sigma) of its own pixels beyond the seam; the warp draws a recoloured rim only where the other
     side no longer lies beside it in the target, so an arm still against the body shows the
     photo's own seam."""
-    is_arm = np.isin(labels, [p for p in BASE_PARTS if PART_LAYER[p] == ARMS_LAYER]) & person
+    is_arm = np.isin(labels, ARM_PARTS) & person
     if width <= 0 or not is_arm.any():
         return None
     colour = image.astype(np.float32)
@@ -557,7 +558,7 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     body part that would own them were there no arms, they are drawn under the arms and show when an
     arm moves away, where a hole in the shorts used to open. Only where the arm covers its pixel
     fully (`solid`, the soft mask at 1), so that the body never shows through an arm's soft edge."""
-    is_arm = np.isin(labels, [p for p in BASE_PARTS if PART_LAYER[p] == ARMS_LAYER]) & person
+    is_arm = np.isin(labels, ARM_PARTS) & person
     forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
     body = person & ~is_arm
     if not is_arm.any() or not body.any() or not forearms:
