@@ -21,6 +21,10 @@ hue). Where the two histograms look alike the prior keeps the capsule as it was.
 A short sleeve the colour of the shirt is told from hair or a ruffle lying over the arm by the rim:
 a sleeve wraps the arm, rim and all, and stays with it (`_sleeves`); hair over the arm's inner side
 leaves its rim bare, and goes back to the head and torso, where it hangs when the arm is raised.
+
+`rims_by_colour` then judges what is left along the arms' inner sides by nearest colours, pixel by
+pixel, where a histogram sees a rare colour as noise: the wall MediaPipe calls person between an
+arm and the waist is not drawn, and the shorts' shadowed edge beside a hanging hand goes to the body.
 """
 from __future__ import annotations
 
