@@ -42,8 +42,9 @@ def refine_edge(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return mask.copy()
     band = max(MIN_BAND, int(round(EDGE_BAND * (rows.max() + 1 - rows.min()))))
     reach = max(band + 1, int(round(REACH * band)))
+    far = int(round(FAR_REACH * band))
     height, width = mask.shape
-    margin = int(round(FAR_REACH * band)) + band
+    margin = far + band
     y0, y1 = max(0, rows.min() - margin), min(height, rows.max() + 1 + margin)
     x0, x1 = max(0, cols.min() - margin), min(width, cols.max() + 1 + margin)
     box_mask, box_binary = mask[y0:y1, x0:x1], binary[y0:y1, x0:x1]
@@ -57,7 +58,6 @@ def refine_edge(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(unsure)
     to_person = nearest_colour(lab, ys, xs, person, reach, band)
     to_background = nearest_colour(lab, ys, xs, background, reach, band)
-    far = int(round(FAR_REACH * band))
     for distances, sure in ((to_person, person), (to_background, background)):
         alone = ~np.isfinite(distances)
         if alone.any():
@@ -76,7 +76,7 @@ def refine_edge(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def nearest_colour(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, sure: np.ndarray, reach: int, band: int
-                    ) -> np.ndarray:
+                   ) -> np.ndarray:
     """float32 (n,): for each pixel (ys, xs) of `lab` (float32 (h, w, 3)) the least colour distance
     to a `sure` pixel within `reach` pixels of it, plus SPATIAL per `band` pixels between them; inf
     where there is none. Samples every few pixels: colours change slowly along an edge."""

@@ -161,18 +161,22 @@ def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body
         reach, unit = max(2, round(RIM_REACH * radii[part])), max(1, round(radii[part]))
 
         def nearest(pixels: np.ndarray, sure: np.ndarray) -> np.ndarray:
-            ys_, xs_ = np.nonzero(pixels)
-            if sure.sum() < MIN_SAMPLES:
-                return np.full(len(ys_), np.inf, np.float32)
-            return nearest_colour(lab, ys_, xs_, sure, reach, unit)
+            """float32 (h, w): `matte.nearest_colour` over `pixels`, inf elsewhere."""
+            out = np.full(pixels.shape, np.inf, np.float32)
+            if sure.sum() >= MIN_SAMPLES:
+                ys_, xs_ = np.nonzero(pixels)
+                out[ys_, xs_] = nearest_colour(lab, ys_, xs_, sure, reach, unit)
+            return out
 
-        # The body's own pixels that look like the wall outside and not like the arm are no sample of
-        # the body: the same wall, beside the waist, that the torso's capsule takes in.
-        walled = np.zeros_like(person)
-        walled[near_body] = nearest(near_body, near_outside) + RIM_MARGIN < nearest(near_body, core)
-        near_body &= ~walled
+        # The arm's candidates and the body beside it, in one search each against the arms' cores
+        # and against the wall outside. The body's own pixels that look like that wall and not like
+        # an arm are no sample of the body: the same wall, beside the waist, that the torso's
+        # capsule takes in.
+        to_arm, to_outside = nearest(candidates | near_body, core), nearest(candidates | near_body, near_outside)
+        near_body &= ~(to_outside + RIM_MARGIN < to_arm)
+        to_body = nearest(candidates, near_body)
         ys_, xs_ = np.nonzero(candidates)
-        to_arm, to_body, to_outside = (nearest(candidates, sure) for sure in (core, near_body, near_outside))
+        to_arm, to_body, to_outside = to_arm[ys_, xs_], to_body[ys_, xs_], to_outside[ys_, xs_]
         close = max(1, round(RIM_CLOSING * radii[part]))
         wall = _decided(ys_, xs_, to_outside, np.minimum(to_arm, to_body), candidates, close, MIN_PIECE)
         if wall.any():
