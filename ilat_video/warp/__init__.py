@@ -26,15 +26,20 @@ How it works
    which would otherwise travel with the arm. What the histograms leave along an arm's inner side
    is judged again by nearest colours (`colour.rims_by_colour`; WarpConfig.rims_by_colour): the
    wall seen between an arm and the waist, which MediaPipe calls person, is not drawn, and the
-   shadowed edge of the shorts beside it goes to the body. Around the joints that link two parts
+   shadowed edge of the shorts beside it goes to the body. Small pieces of body an arm surrounds
+   on every side (skin inside a hand resting on the thigh) go to that arm
+   (`reference._islands_to_arms`). Around the joints that link two parts
    (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
    neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
-   silhouette's edge, up to 1.5 x the narrower limb's radius); the torso also draws the crotch, the
-   triangle between the hips and 0.4 of the way to the knees, beneath the thighs, so that legs
-   spread apart leave no V of background in the shorts (`reference.CROTCH_DEPTH`). Where an arm
-   hides the body (a hand against the side of the shorts: the arm pixels a closing of the body's
-   outline takes in; arms folded across the chest: every arm pixel inside the torso's polygon), the
+   silhouette's edge, up to 1.5 x the narrower limb's radius); the torso also holds the crotch, the
+   thighs' pixels in the triangle between the hips and 0.4 of the way to the knees
+   (`reference.CROTCH_DEPTH`), which it does not draw where legs spread apart stretch the shorts'
+   own crotch over the V between them (step 3). Where an
+   arm hides the body (a hand against the side of the shorts: the arm pixels a closing of the body's
+   outline takes in, and below the torso's middle those between the body's visible side and that
+   side carried on straight under an arm lying along it, `reference._sides_under_arms`; arms folded
+   across the chest: every arm pixel inside the torso's polygon), the
    body part that would own them were there no arms also draws them, filled from its own visible
    pixels around them one material at a time (denim above a hem, skin below it:
    `spread.fill_by_material`), under the arms: when the arm moves away they show instead of a hole
@@ -68,9 +73,15 @@ How it works
    onto itself (its bone or its width, index to pinky or heel to toe, under EXTREMITY_FOLD x g x
    the reference's: a heel on the toe) or turned more than EXTREMITY_TURN_LIMIT against its limb.
 3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
-   from under that part's transform (cv2.warpAffine, bilinear), with its colour premultiplied by
-   person mask x ownership (a soft mask is taken through a smoothstep from 0.25 to 0.75, so the
-   pixels it is unsure of do not travel as faint ghosts of the background). Parts of one layer
+   from under that part's transform (cv2.warpAffine, bilinear); near a hip, the torso and the thigh
+   both fetch through one blend of their two transforms (`blend.py`, WarpConfig.blend_hips), so
+   that the shorts bend into a leg turned away instead of tearing into a flap below a notch. Legs
+   spread apart stretch the shorts' crotch into the V; the torso's crotch pixels are then not
+   drawn (they would hang below as a second pair of hems), but where the legs close together they
+   fill the crack between the thighs (`render._crotch_from_below`). The colour fetched is
+   premultiplied by person mask x ownership (a soft mask is taken through a smoothstep from 0.25
+   to 0.75, so the pixels it is unsure of do not travel as faint ghosts of the background). Parts
+   of one layer
    (body: torso, head, legs; arms: both arms) are mixed by coverage where they agree or only share
    a pixel (exact: the pose itself gives back the reference), and where they overlap and disagree
    (a joint that bent) by skinning weights exp(-distance to the part's target bone / (radius x

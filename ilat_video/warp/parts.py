@@ -114,6 +114,9 @@ class WarpConfig:
         other side) is drawn from the other side's pixels, mirrored, where a target straightens it
         (`reference._mirror_stand_ins`, `transforms.STAND_IN_STRETCH`); False: its few pixels are
         stretched along the target's bone.
+    blend_hips: near each hip the torso and the thigh fetch their pixels through one blend of their
+        two maps (`blend.py`), so that the shorts bend at the hip instead of tearing into a flap and
+        a notch; False: both rigid up to the joint.
     """
 
     min_confidence: float = 0.0
@@ -129,6 +132,7 @@ class WarpConfig:
     rims_by_colour: bool = True
     hidden_body: bool = True
     mirror_foreshortened: bool = True
+    blend_hips: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

@@ -70,6 +70,8 @@ MIN_STAND_IN = 0.3
 MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE),
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
+SIDE_MIN_SHARE = 0.05  # body pieces under this share of the largest have no side of their own (`_sides_under_arms`)
+ISLAND_AREA = 1.0  # body pieces an arm surrounds, under this x the forearm's radius squared, are the arm's
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
@@ -83,13 +85,16 @@ class _PartCrop:
     = mask x owned (the parts' primaries sum to the mask: a partition of the person); seam: where
     its seam between the arms and the body is given its own colours (`_clean_seams`), (x0, y0,
     float32 (h, w, 3)): the change to prem's colour over the box around that band, in the
-    reference's pixels, added where the other side no longer lies beside it; or None."""
+    reference's pixels, added where the other side no longer lies beside it; or None; crotch: the
+    torso's, the share of the coverage that is the crotch alone, which a blended hip does not draw
+    where it fetches from higher up the body than the torso's own map (`render._draw_part`)."""
 
     x0: int
     y0: int
     prem: np.ndarray
     primary: np.ndarray
     seam: tuple | None = None
+    crotch: np.ndarray | None = None  # float32 (h, w): the coverage that is the torso's crotch alone (`_crotch`)
 
 
 @dataclass
@@ -217,17 +222,19 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
             logger.info("warp: %d pixels of background seen through the arms are not drawn", int(seen.sum()))
             box_mask *= np.clip(1.0 - cv2.GaussianBlur(seen.astype(np.float32), (0, 0), 0.7), 0.0, 1.0)
             box_mask[seen] = 0.0
+    if beneath is not None:
+        box_labels = _islands_to_arms(box_labels, box_mask >= 0.5, radii, segments)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
-    extra, links = _overhangs(xs, ys, pose, own, radii, inside)
+    extra, links, crotch = _overhangs(xs, ys, pose, own, radii, inside)
     seam_width = _seam_width(radii, segments)
     clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width)
-    body_colour, body_clean = None, clean
+    body_colour, body_clean, hidden = None, clean, {}
     if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
                                            box_mask >= 1.0, box_labels, beneath, segments, radii,
-                                           inside[y0:y1, x0:x1])
+                                           inside[y0:y1, x0:x1], _torso_middle(pose) - y0)
         if body_colour is not None and clean is not None:  # its own pixels: the photo's, and their clean side
             body_clean = body_colour.copy()
             visible = ~np.logical_or.reduce(list(hidden.values()))
@@ -235,7 +242,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         for p, pixels in hidden.items():
             if p in extra:
                 extra[p] |= pixels
-    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean, body_clean)
+    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean, body_clean, crotch, hidden)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
     extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
@@ -437,10 +444,11 @@ def _beneath_arms(xs: np.ndarray, ys: np.ndarray, segments: list, polygon, radii
 
 
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray,
-               distance: np.ndarray) -> tuple[dict, list]:
-    """({part: bool (h, w), the neighbour's pixels it also draws}, links): at each joint of LINKS
-    whose two parts are present, a disc around the joint; links lists (part a, part b, joint
-    centre (2,), disc radius) for the joint seams. At an elbow or knee the disc reaches the
+               distance: np.ndarray) -> tuple[dict, list, np.ndarray | None]:
+    """({part: bool (h, w), the neighbour's pixels it also draws}, links, crotch): at each joint of
+    LINKS whose two parts are present, a disc around the joint; links lists (part a, part b, joint
+    centre (2,), disc radius) for the joint seams; crotch: bool (h, w), the thighs' pixels the torso
+    draws only as the crotch (`_crotch`), or None. At an elbow or knee the disc reaches the
     silhouette's edge (distance: each pixel's distance to it, float32 (H, W)) where the joint is
     wider than the narrower limb's radius, up to JOINT_CAP_REACH x that radius: a bent knee is
     widest at the joint, and a smaller cap left a notch on its outer side."""
@@ -462,9 +470,11 @@ def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radi
             extra[a] |= disc & own[b]
         if b_over_a:
             extra[b] |= disc & own[a]
+    crotch = None
     if CROTCH_DEPTH > 0 and all(p in own for p in (TORSO, R_THIGH, L_THIGH)):
-        extra[TORSO] |= _crotch(xs, ys, pose) & (own[R_THIGH] | own[L_THIGH])
-    return extra, links
+        crotch = _crotch(xs, ys, pose) & (own[R_THIGH] | own[L_THIGH]) & ~extra[TORSO]
+        extra[TORSO] |= crotch
+    return extra, links, crotch
 
 
 def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -481,9 +491,14 @@ def _crotch(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
 def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: dict,
                 body_colour: np.ndarray | None = None, clean: np.ndarray | None = None,
-                body_clean: np.ndarray | None = None) -> list:
+                body_clean: np.ndarray | None = None, crotch: np.ndarray | None = None,
+                hidden: dict | None = None) -> list:
     """Each present part's _PartCrop (None for the others); box_mask: the mask over the person's
-    box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there; body_colour:
+    box (x0, y0, x1, y1), own / extra: each part's owned / overhang pixels there; crotch: the
+    torso's overhang pixels that are the crotch alone (`_overhangs`), or None; hidden: {body part:
+    the pixels of the body the arms hide that it draws (`_hidden_body`)}, which count as its own in
+    its primary: they partition the hidden body as the parts' own pixels partition the rest, so
+    that where the torso's and a thigh's meet no line of half coverage opens; body_colour:
     uint8 (h, w, 3) over the box, the colours the body parts draw (the photo's, with the body the
     arms hide filled in), or None: the photo's; clean, body_clean: uint8 (h, w, 3) over the box,
     the arms' and the body parts' colours with their seam recoloured (`_clean_seams`), or None."""
@@ -496,7 +511,9 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
         if PART_LAYER[p] == ARMS_LAYER:
             crops[p] = _crop(colour, box_mask, box, own_p, extra[p], arms)
         else:
-            crops[p] = _crop(body, box_mask, box, own_p, extra[p], body_clean)
+            hidden_p = (hidden or {}).get(p)
+            crops[p] = _crop(body, box_mask, box, own_p, extra[p], body_clean, crotch if p == TORSO else None,
+                             None if hidden_p is None else own_p | hidden_p)
     return crops
 
 
@@ -536,7 +553,7 @@ def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, widt
 
 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
-                 beneath: tuple[np.ndarray, np.ndarray], segments, radii, depth: np.ndarray
+                 beneath: tuple[np.ndarray, np.ndarray], segments, radii, depth: np.ndarray, first_row: int = 0
                  ) -> tuple[dict, np.ndarray | None]:
     """The body the arms hide in the reference, and what it looks like: ({body part: bool (h, w), the
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
@@ -569,7 +586,7 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
     body_labels, reach_in_radii = beneath
     trunk = (body_labels == TORSO) & (reach_in_radii <= 0)  # inside the torso's polygon
-    hidden = (closed | trunk) & is_arm & solid
+    hidden = (closed | trunk | _sides_under_arms(body, is_arm, first_row)) & is_arm & solid
     if not hidden.any():
         return {}, None
     out = {int(p): hidden & (body_labels == p) for p in np.unique(body_labels[hidden])}
@@ -585,6 +602,87 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         filled = fill_by_material(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
+
+
+def _islands_to_arms(labels: np.ndarray, person: np.ndarray, radii: np.ndarray, segments: list) -> np.ndarray:
+    """The owners `labels` (int8 (h, w) over the person's box) with each small piece of body that an
+    arm surrounds on every side given to that arm: the colour release gives the body a few pixels
+    inside a hand that rests on the thigh (skin like the thigh's), and when the hand moved away
+    they stayed behind, specks of skin on the shorts. A piece is small under ISLAND_AREA x the
+    wider forearm's radius squared."""
+    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    is_arm = np.isin(labels, ARM_PARTS) & person
+    body = person & ~is_arm
+    if not forearms or not is_arm.any() or not body.any():
+        return labels
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(body.astype(np.uint8), connectivity=8)
+    small = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] <= ISLAND_AREA * max(forearms) ** 2)
+    out = labels
+    ring_shape = np.ones((3, 3), np.uint8)
+    height, width = labels.shape
+    for piece in small:
+        x, y, w, h = stats[piece, :4]
+        if x == 0 or y == 0 or x + w == width or y + h == height:
+            continue  # on the box's border: not surrounded
+        y0, y1, x0, x1 = y - 1, y + h + 1, x - 1, x + w + 1
+        this = pieces[y0:y1, x0:x1] == piece
+        ring = (cv2.dilate(this.astype(np.uint8), ring_shape) > 0) & ~this
+        if not is_arm[y0:y1, x0:x1][ring].all():
+            continue
+        arms, votes = np.unique(labels[y0:y1, x0:x1][ring], return_counts=True)
+        if out is labels:
+            out = labels.copy()
+        out[y0:y1, x0:x1][this] = arms[votes.argmax()]
+    return out
+
+
+def _torso_middle(pose: np.ndarray) -> int:
+    """The image row halfway between the shoulders and the hips."""
+    return int(round(float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 1]))))
+
+
+def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int) -> np.ndarray:
+    """bool (h, w): the arm pixels between the body's visible side and that side carried on under
+    an arm that lies along it. Row by row, the body's outermost pixel on each side is its outline,
+    hidden where an arm pixel lies beyond it; over each run of such rows the outline is the straight
+    line between the visible outline just above and just below the run (a hand resting on the side
+    of the shorts hides the shorts' side from the waist to the hem). Only runs below `first_row`
+    (the torso's middle): higher up, the run of an arm hanging from the shoulder begins at the
+    shoulder, and a line from there takes in the upper arm. Runs reaching the body's top or bottom,
+    with nothing seen beyond them, add nothing."""
+    count, components, stats, _ = cv2.connectedComponentsWithStats(body.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(body)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    main = np.isin(components, 1 + np.flatnonzero(areas >= SIDE_MIN_SHARE * areas.max()))
+    out = np.zeros_like(body)
+    h, w = body.shape
+    rows = np.flatnonzero(main.any(axis=1))
+    for flip in (False, True):  # the left sides, then the right ones (the image mirrored)
+        m = main[:, ::-1] if flip else main
+        arm = is_arm[:, ::-1] if flip else is_arm
+        edge = np.where(m.any(axis=1), m.argmax(axis=1), -1)
+        hidden = np.zeros(h, bool)
+        hidden[rows] = (edge[rows] > 0) & arm[rows, np.maximum(edge[rows] - 1, 0)]
+        y = 0
+        while y < h:
+            if not hidden[y]:
+                y += 1
+                continue
+            a = y
+            while y < h and hidden[y]:
+                y += 1
+            b = y  # rows a .. b-1 hidden
+            if a - 1 < first_row or b >= h or edge[a - 1] < 0 or edge[b] < 0 or hidden[a - 1] or hidden[b]:
+                continue
+            for r in range(a, b):
+                line = edge[a - 1] + (edge[b] - edge[a - 1]) * (r - a + 1) / (b - a + 1)
+                x = edge[r] - 1
+                while x >= 0 and x >= line - 0.5 and arm[r, x]:
+                    x -= 1
+                cols = np.arange(x + 1, edge[r])
+                out[r, (w - 1 - cols) if flip else cols] = True
+    return out
 
 
 def _foreshortened(pose: np.ndarray, height: float, segments: list) -> list:
@@ -631,10 +729,13 @@ def _mirrored_seam(seam: tuple, axis: int) -> tuple:
 
 
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray,
-          clean: np.ndarray | None = None) -> _PartCrop | None:
+          clean: np.ndarray | None = None, crotch: np.ndarray | None = None,
+          primary_pixels: np.ndarray | None = None) -> _PartCrop | None:
     """One part's _PartCrop from its owned and overhang pixels (bool, over the person's box), or
     None when it has none; colour: float32, the image over the box; clean: float32, the same with
-    the seams between the arms and the body recoloured (`_clean_seams`), or None."""
+    the seams between the arms and the body recoloured (`_clean_seams`), or None; crotch: the
+    torso's crotch pixels (bool, over the box), or None; primary_pixels: the pixels its primary
+    covers (bool, over the box; None: its own)."""
     x0, y0, x1, y1 = box
     weight = (own | extra).astype(np.float32) * box_mask
     rr, cc = np.nonzero(weight > 0)
@@ -646,7 +747,7 @@ def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra:
     prem = np.empty(wcrop.shape + (4,), np.float32)
     np.multiply(colour[ry0:ry1, rx0:rx1], wcrop[..., None], out=prem[..., :3])
     prem[..., 3] = wcrop
-    primary = own[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
+    primary = (own if primary_pixels is None else primary_pixels)[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1]
     seam = None
     if clean is not None:
         change = (clean[ry0:ry1, rx0:rx1] - colour[ry0:ry1, rx0:rx1]) * wcrop[..., None]
@@ -654,7 +755,10 @@ def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra:
         if len(rows):
             sy0, sy1, sx0, sx1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
             seam = (x0 + rx0 + sx0, y0 + ry0 + sy0, np.ascontiguousarray(change[sy0:sy1, sx0:sx1]))
-    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32), seam)
+    crotch_cover = None
+    if crotch is not None and crotch[ry0:ry1, rx0:rx1].any():
+        crotch_cover = np.ascontiguousarray(crotch[ry0:ry1, rx0:rx1] * box_mask[ry0:ry1, rx0:rx1], np.float32)
+    return _PartCrop(x0 + rx0, y0 + ry0, prem, np.ascontiguousarray(primary, np.float32), seam, crotch_cover)
 
 
 def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii, crops, links,

@@ -14,8 +14,10 @@ import cv2
 import numpy as np
 
 from ..errors import IlatError
+from .blend import blended_source, grown_box, hip_blends
 from .geometry import shape_distance
-from .parts import ARMS_LAYER, BODY_LAYER, PART_LAYER, TORSO, WarpConfig
+from ..pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from .parts import ARMS_LAYER, BODY_LAYER, L_THIGH, PART_LAYER, R_THIGH, TORSO, WarpConfig
 from .reference import WarpReference, prepare_reference
 from .transforms import PartTransform, part_transforms
 
@@ -168,7 +170,10 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
 
     boxes = _part_boxes(reference, transforms, height, width)
     drawn = [tr for tr in transforms if tr.part in boxes]
-    seam_targets = [_seam_target_box(reference, tr, boxes[tr.part]) for tr in drawn]
+    blends = hip_blends(reference, drawn) if config.blend_hips else {}
+    for part, part_blends in blends.items():
+        boxes[part] = grown_box(boxes[part], part_blends, height, width)
+    seam_targets = [_seam_target_box(reference, tr, boxes[tr.part], blends.get(tr.part)) for tr in drawn]
     layers: dict[int, _Layer] = {}
     for layer_id in (BODY_LAYER, ARMS_LAYER):
         inside = [boxes[tr.part] for tr in drawn if PART_LAYER[tr.part] == layer_id]
@@ -180,7 +185,8 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     if not layers:
         return WarpResult(image, alpha, confidence, part_labels, skipped)
     for tr, seam_target in zip(drawn, seam_targets):
-        _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config, seam_target)
+        _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config, seam_target,
+                   blends.get(tr.part))
 
     seam_pixels = config.seam_scale * reference.height
     (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels, reference.seam_width)
@@ -359,34 +365,46 @@ def _skin(reference: WarpReference, tr: PartTransform, box, config: WarpConfig) 
 
 
 def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
-               config: WarpConfig, seam_target: tuple | None = None) -> None:
+               config: WarpConfig, seam_target: tuple | None = None, blends: list | None = None) -> None:
     """Adds one part, fetched backwards through its transform over its output `box`, to its layer's
-    sums; seam_target: the box its seam change maps into (`_seam_target_box`), or None."""
+    sums; seam_target: the box its seam change maps into (`_seam_target_box`), or None; blends: its
+    hips' `blend.Blend`s (near them it fetches through a blend of its and the other part's maps)."""
     crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
+    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
+    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
     full = np.vstack([tr.matrix, [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(full)
-    to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
-    from_box = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
-    local = (to_crop @ inverse @ from_box)[:2]
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    prem = cv2.warpAffine(crop.prem, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0)
-    primary = cv2.warpAffine(crop.primary, local, (bw, bh), flags=flags,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    source = None
+    if blends:  # the reference pixel each target pixel fetches, as maps
+        source = blended_source(tr.matrix, blends, box)
+        map_x, map_y = source[0] - np.float32(crop.x0), source[1] - np.float32(crop.y0)
+        prem = cv2.remap(crop.prem, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        primary = cv2.remap(crop.primary, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0)
+        ux, uy = source[0] - xs, source[1] - ys
+        if crop.crotch is not None:
+            _crotch_from_below(prem, crop.crotch, map_x, map_y, tr.matrix, blends, reference)
+    else:
+        # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
+        to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
+        from_box = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
+        local = (to_crop @ inverse @ from_box)[:2]
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        prem = cv2.warpAffine(crop.prem, local, (bw, bh), flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=0)
+        primary = cv2.warpAffine(crop.primary, local, (bw, bh), flags=flags,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        # where each target pixel is fetched from, as an offset from itself (reference pixels)
+        m = inverse[:2]
+        ux = np.float32(m[0, 0] - 1.0) * xs + (np.float32(m[0, 1]) * ys + np.float32(m[0, 2]))
+        uy = np.float32(m[1, 0]) * xs + (np.float32(m[1, 1] - 1.0) * ys + np.float32(m[1, 2]))
     covered = prem[..., 3]
     if not (covered > 0).any():
         return
     skin = _skin(reference, tr, box, config)
     weight = skin * covered
-    # where each target pixel is fetched from, as an offset from itself (reference pixels)
-    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
-    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
-    m = inverse[:2]
-    ux = np.float32(m[0, 0] - 1.0) * xs + (np.float32(m[0, 1]) * ys + np.float32(m[0, 2]))
-    uy = np.float32(m[1, 0]) * xs + (np.float32(m[1, 1] - 1.0) * ys + np.float32(m[1, 2]))
     lx0, ly0 = layer.box[:2]
     sl = (slice(by0 - ly0, by1 - ly0), slice(bx0 - lx0, bx1 - lx0))
     layer.plain[sl] += prem[..., :3]
@@ -408,7 +426,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     layer.trust[sl] += weight * np.float32(tr.trust)
     better = weight > layer.best[sl]
     if layer.seam is not None and seam_target is not None:
-        _draw_seam(crop.seam, seam_target, inverse, box, layer, skin, covered, weight)
+        _draw_seam(crop.seam, seam_target, inverse, box, layer, skin, covered, weight, source)
     np.copyto(layer.best[sl], weight, where=better)
     # the winner's own colour, where it wins (its coverage is > 0 there)
     np.divide(prem[..., :3], covered[..., None], out=layer.best_colour[sl], where=better[..., None])
@@ -416,9 +434,43 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     np.copyto(layer.label[sl], np.int8(tr.part), where=better)
 
 
-def _seam_target_box(reference: WarpReference, tr: PartTransform, box) -> tuple | None:
+def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
+                       matrix: np.ndarray, blends: list, reference: WarpReference) -> None:
+    """Takes the crotch (`reference._crotch`) out of the torso's fetched pixels `prem` (in place)
+    when at the crotch its blended map fetches from higher up the body than its own map does. Legs
+    spread apart pull the torso's pixels between the hips down after the thighs (it fetches from
+    higher up): the shorts' crotch stretches into the V, and the thighs' inner hems, which the torso
+    holds as its crotch, would hang below it as a second pair of teeth. Legs brought together push
+    them up (it fetches from lower down), and there the crotch fills the crack that opens between
+    the thighs. Decided once, at the middle of the hips moved half a thigh's radius down, and faded
+    out over a pixel of difference, so that a video does not flicker between the two."""
+    pose = reference.pose
+    down = _spine_direction(pose)
+    radius = float(np.mean([reference.radius_of(p) for p in (R_THIGH, L_THIGH)]))
+    point = pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(axis=0) + 0.5 * radius * down
+    target = matrix[:, :2] @ point + matrix[:, 2]
+    x, y = int(round(target[0])), int(round(target[1]))
+    fetched = np.array([v[0, 0] for v in blended_source(matrix, blends, (x, y, x + 1, y + 1))], np.float64)
+    own = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2] @ np.array([x, y, 1.0])
+    higher = float(np.clip(-np.dot(fetched - own, down), 0.0, 1.0))
+    if higher <= 0.0:
+        return
+    cover = cv2.remap(crotch, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    keep = 1.0 - np.float32(higher) * np.clip(cover / np.maximum(prem[..., 3], 1e-6), 0.0, 1.0)
+    prem *= keep[..., None]
+
+
+def _spine_direction(pose: np.ndarray) -> np.ndarray:
+    """Unit vector from the shoulders' middle to the hips' middle of a (13, 3) pose."""
+    xy = pose[:, :2].astype(np.float64)
+    spine = xy[[R_HIP, L_HIP]].mean(axis=0) - xy[[R_SHOULDER, L_SHOULDER]].mean(axis=0)
+    return spine / max(float(np.hypot(*spine)), 1e-9)
+
+
+def _seam_target_box(reference: WarpReference, tr: PartTransform, box, blends: list | None = None) -> tuple | None:
     """The output box (x0, y0, x1, y1) within the part's `box` that its seam change
-    (`_PartCrop.seam`) maps into under its transform, or None (no seam, or off the box)."""
+    (`_PartCrop.seam`) maps into under its transform, or None (no seam, or off the box); blends:
+    its hips' `blend.Blend`s, which may move it up to twice their reach."""
     crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
     if crop.seam is None or reference.seam_width <= 0:
         return None
@@ -426,31 +478,40 @@ def _seam_target_box(reference: WarpReference, tr: PartTransform, box) -> tuple 
     sh, sw = change.shape[:2]
     corners = np.array([[sx0, sy0, 1], [sx0 + sw, sy0, 1], [sx0, sy0 + sh, 1], [sx0 + sw, sy0 + sh, 1]], np.float64)
     mapped = corners @ np.asarray(tr.matrix, np.float64).T
+    grow = 2 * max((blend.reach for blend in blends), default=0.0) if blends else 0.0
     bx0, by0, bx1, by1 = box
-    tx0, ty0 = max(bx0, int(np.floor(mapped[:, 0].min())) - 1), max(by0, int(np.floor(mapped[:, 1].min())) - 1)
-    tx1, ty1 = min(bx1, int(np.ceil(mapped[:, 0].max())) + 2), min(by1, int(np.ceil(mapped[:, 1].max())) + 2)
+    tx0 = max(bx0, int(np.floor(mapped[:, 0].min() - grow)) - 1)
+    ty0 = max(by0, int(np.floor(mapped[:, 1].min() - grow)) - 1)
+    tx1 = min(bx1, int(np.ceil(mapped[:, 0].max() + grow)) + 2)
+    ty1 = min(by1, int(np.ceil(mapped[:, 1].max() + grow)) + 2)
     return (tx0, ty0, tx1, ty1) if tx1 > tx0 and ty1 > ty0 else None
 
 
 def _draw_seam(seam: tuple, target: tuple, inverse: np.ndarray, box, layer: _Layer, skin: np.ndarray,
-               covered: np.ndarray, weight: np.ndarray) -> None:
+               covered: np.ndarray, weight: np.ndarray, source: tuple | None = None) -> None:
     """Adds a part's seam change (`_PartCrop.seam`: x0, y0, change (h, w, 3) in the reference) to
     the layer's seam sums as `_draw_part` adds its colour to plain, skinned and best_colour: fetched
     backwards over `target`, the output box it maps into. skin, covered, weight: the part's skinning
-    weights, coverage and their product, over its `box`."""
+    weights, coverage and their product, over its `box`; source: the reference pixels (x, y) it
+    fetches over its box when it does not fetch through `inverse` alone (a blended hip), or None."""
     tx0, ty0, tx1, ty1 = target
     patch_x0, patch_y0, change = seam
-    to_patch = np.array([[1.0, 0.0, -patch_x0], [0.0, 1.0, -patch_y0], [0.0, 0.0, 1.0]])
-    from_box = np.array([[1.0, 0.0, tx0], [0.0, 1.0, ty0], [0.0, 0.0, 1.0]])
-    local = (to_patch @ inverse @ from_box)[:2]
-    warped = cv2.warpAffine(change, local, (tx1 - tx0, ty1 - ty0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    bx0, by0 = box[:2]
+    part = (slice(ty0 - by0, ty1 - by0), slice(tx0 - bx0, tx1 - bx0))
+    if source is not None:
+        warped = cv2.remap(change, source[0][part] - np.float32(patch_x0), source[1][part] - np.float32(patch_y0),
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    else:
+        to_patch = np.array([[1.0, 0.0, -patch_x0], [0.0, 1.0, -patch_y0], [0.0, 0.0, 1.0]])
+        from_box = np.array([[1.0, 0.0, tx0], [0.0, 1.0, ty0], [0.0, 0.0, 1.0]])
+        local = (to_patch @ inverse @ from_box)[:2]
+        warped = cv2.warpAffine(change, local, (tx1 - tx0, ty1 - ty0),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=0)
     plain, skinned, best, best_weight = layer.seam
     lx0, ly0 = layer.box[:2]
     sx0, sy0 = layer.seam_box[:2]
-    bx0, by0 = box[:2]
     here = (slice(ty0 - ly0 - sy0, ty1 - ly0 - sy0), slice(tx0 - lx0 - sx0, tx1 - lx0 - sx0))
-    part = (slice(ty0 - by0, ty1 - by0), slice(tx0 - bx0, tx1 - bx0))
     plain[here] += warped
     skinned[here] += warped * skin[part][..., None]
     better = weight[part] > best_weight[here]

@@ -1,0 +1,176 @@
+"""Hips that bend smoothly: near a hip the torso and the thigh fetch their pixels through one map.
+
+Each part moves rigidly by its own affine, so where a thigh turns away from the torso the shorts
+part at the hip: a flap of the leg's cuff sticks out beside the torso's straight side, with a notch
+of background above it, and a V opens at the crotch. Near a hip both parts fetch their pixels
+through the same blend of their two inverse transforms (linear blend skinning, done backwards): a
+target pixel p fetches the reference pixel
+
+    (1 - w) inverse(A_torso) p + w inverse(A_thigh) p,   w = smoothstep(t / h) x lateral(u) x s,
+
+t the distance of p past the joint along the line halving the bend between the torso's spine and
+the thigh's bone, u its distance across that line, h the joint's radius (`reference.links`), s the
+blend's strength. Where lateral is 1 the two parts use one map, so their reference pixels tile the
+target as they tiled the photo: no flap, no notch. Away from the joint w is 0 on the torso's side
+and 1 on the thigh's, and each part is rigid again.
+
+Only the hips bend so: an elbow or knee bends far more (a blend of two rotations more than about a
+right angle apart folds the pixels between them into a fan), and a hand or foot turns on its own
+(`experiments/results/probe_joint_blend.md`, every joint blended). What the torso holds as the
+crotch is drawn or not by `render._crotch_from_below`.
+At a hip the strength s fades from 1 to 0 as the thigh turns from TURN_FULL to TURN_NONE degrees
+against the torso (a leg kicked high stays rigid).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .parts import L_HIP, L_SHOULDER, L_THIGH, LIMB_BONES, PART_LAYER, R_HIP, R_SHOULDER, R_THIGH, TORSO
+
+HIPS = ((TORSO, R_THIGH), (TORSO, L_THIGH))
+CORE = 1.25  # lateral is 1 within this many joint radii of the line halving the bend...
+REACH = 2.0  # ... and falls smoothly to 0 at this many
+TURN_FULL, TURN_NONE = 60.0, 110.0  # degrees the thigh turns against the torso: full blend below, none above
+
+
+@dataclass(frozen=True)
+class Blend:
+    """One side of a blended hip for one part. inverse: the other part's 2x3 map, target ->
+    reference pixels; joint: the hip in the target; normal: the unit direction along the line halving
+    the bend, from the torso's side into the thigh's; sign: +1 for the torso (it leans to the thigh
+    past the joint), -1 for the thigh (it leans to the torso before it); size: the joint's radius in
+    target pixels; strength: s above."""
+
+    inverse: np.ndarray
+    joint: np.ndarray
+    normal: np.ndarray
+    sign: float
+    size: float
+    strength: float
+
+    @property
+    def reach(self) -> float:
+        """How far from the joint this blend can move a pixel's source (target pixels)."""
+        return (REACH + 1.0) * self.size
+
+
+def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
+    """{part: its Blends} for the hips whose torso and thigh are both drawn from their own pixels
+    (not a mirrored stand-in) and turned less than TURN_NONE apart."""
+    moved = {tr.part: tr for tr in transforms}
+    out: dict[int, list[Blend]] = {}
+    for upper, lower, centre, radius in reference.links:
+        if (upper, lower) not in HIPS or upper not in moved or lower not in moved:
+            continue
+        torso, thigh = moved[upper], moved[lower]
+        if PART_LAYER[upper] != PART_LAYER[lower] or torso.stand_in or thigh.stand_in:
+            continue
+        spine, bone = _spine(reference.pose), _bone(reference.pose, lower)
+        turn = abs(_turn(thigh.matrix, bone) - _turn(torso.matrix, spine))
+        turn = min(turn, 360.0 - turn)
+        strength = 1.0 - _smoothstep_01((turn - TURN_FULL) / (TURN_NONE - TURN_FULL))
+        if strength <= 0.0:
+            continue
+        normal = _unit(torso.matrix[:, :2] @ spine) + _unit(thigh.matrix[:, :2] @ bone)
+        if np.hypot(*normal) < 1e-6:
+            continue
+        normal = _unit(normal)
+        joint = (_apply(torso.matrix, centre) + _apply(thigh.matrix, centre)) / 2
+        scale = float(np.sqrt(abs(np.linalg.det(thigh.matrix[:, :2]))))
+        size = max(radius * scale, 1.0)
+        for tr, other, sign in ((torso, thigh, 1.0), (thigh, torso, -1.0)):
+            out.setdefault(tr.part, []).append(Blend(_inverse(other.matrix), joint, normal, sign, size, strength))
+    return out
+
+
+def blended_source(matrix: np.ndarray, blends: list[Blend], box) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (h, w) x and y of the reference pixel each target pixel of `box` (x0, y0, x1, y1)
+    fetches for a part moved by `matrix`, leaning towards its linked parts near the hips."""
+    bx0, by0, bx1, by1 = box
+    xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
+    ys = np.arange(by0, by1, dtype=np.float32)[:, None]
+    src_x, src_y = _mapped(_inverse(matrix), xs, ys)
+    total = np.zeros(src_x.shape, np.float32)
+    lean_x = np.zeros(src_x.shape, np.float32)
+    lean_y = np.zeros(src_x.shape, np.float32)
+    for blend in blends:
+        dx, dy = xs - np.float32(blend.joint[0]), ys - np.float32(blend.joint[1])
+        along = dx * np.float32(blend.normal[0]) + dy * np.float32(blend.normal[1])
+        across = np.abs(dx * np.float32(-blend.normal[1]) + dy * np.float32(blend.normal[0]))
+        weight = _smoothstep(along * np.float32(blend.sign / blend.size))
+        lateral = (across - np.float32(CORE * blend.size)) / np.float32((REACH - CORE) * blend.size)
+        weight *= 1.0 - _smoothstep_01(lateral)
+        weight *= np.float32(blend.strength)
+        if not (weight > 0).any():
+            continue
+        other_x, other_y = _mapped(blend.inverse, xs, ys)
+        total += weight
+        lean_x += weight * other_x
+        lean_y += weight * other_y
+    over = total > 1.0  # both hips pulling one torso pixel (at the crotch): shares of 1
+    if over.any():
+        share = np.where(over, 1.0 / np.maximum(total, 1e-12), 1.0).astype(np.float32)
+        total *= share
+        lean_x *= share
+        lean_y *= share
+    src_x += lean_x - total * src_x
+    src_y += lean_y - total * src_y
+    return src_x, src_y
+
+
+def grown_box(box, blends: list[Blend], height: int, width: int):
+    """A part's target box grown to take in its hips' blend zones (its pixels may lean past its rigid
+    box towards the other part), within the (height, width) frame."""
+    x0, y0, x1, y1 = box
+    for blend in blends:
+        r = blend.reach
+        x0, y0 = min(x0, int(np.floor(blend.joint[0] - r))), min(y0, int(np.floor(blend.joint[1] - r)))
+        x1, y1 = max(x1, int(np.ceil(blend.joint[0] + r)) + 1), max(y1, int(np.ceil(blend.joint[1] + r)) + 1)
+    return max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below -1, 1 above 1, a cubic in between (C1)."""
+    return _smoothstep_01((x + np.float32(1.0)) * np.float32(0.5))
+
+
+def _smoothstep_01(x):
+    """0 below 0, 1 above 1, 3x^2 - 2x^3 in between."""
+    s = np.clip(x, 0.0, 1.0)
+    return s * s * (3.0 - 2.0 * s)
+
+
+def _spine(pose: np.ndarray) -> np.ndarray:
+    xy = pose[:, :2].astype(np.float64)
+    return (xy[R_HIP] + xy[L_HIP]) / 2 - (xy[R_SHOULDER] + xy[L_SHOULDER]) / 2
+
+
+def _bone(pose: np.ndarray, part: int) -> np.ndarray:
+    start, end = LIMB_BONES[part]
+    return pose[end, :2].astype(np.float64) - pose[start, :2].astype(np.float64)
+
+
+def _turn(matrix: np.ndarray, direction: np.ndarray) -> float:
+    """Degrees the 2x3 `matrix` turns `direction`."""
+    moved = matrix[:, :2] @ direction
+    return float(np.degrees(np.arctan2(moved[1], moved[0]) - np.arctan2(direction[1], direction[0]))) % 360.0
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.hypot(*v)), 1e-9)
+
+
+def _apply(matrix: np.ndarray, point) -> np.ndarray:
+    return matrix[:, :2] @ np.asarray(point, np.float64) + matrix[:, 2]
+
+
+def _inverse(matrix: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+
+
+def _mapped(matrix: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (h, w) images of the grid xs (1, w), ys (h, 1) under a 2x3 affine."""
+    m = matrix.astype(np.float32)
+    return m[0, 0] * xs + (m[0, 1] * ys + m[0, 2]), m[1, 0] * xs + (m[1, 1] * ys + m[1, 2])
