@@ -37,8 +37,9 @@ How it works
    (`reference.CROTCH_DEPTH`), which it does not draw where legs spread apart stretch the shorts'
    own crotch over the V between them (step 3). Where an
    arm hides the body (a hand against the side of the shorts: the arm pixels a closing of the body's
-   outline takes in, and below the torso's middle those between the body's visible side and that
-   side carried on straight under an arm lying along it, `reference._sides_under_arms`; arms folded
+   outline takes in, and lower than a third of the way down the torso those between the body's
+   visible side and that side carried on straight under an arm lying along it,
+   `reference._sides_under_arms`; arms folded
    across the chest: every arm pixel inside the torso's polygon), the
    body part that would own them were there no arms also draws them, filled from its own visible
    pixels around them one material at a time (denim above a hem, skin below it:

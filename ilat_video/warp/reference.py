@@ -70,6 +70,8 @@ MIN_STAND_IN = 0.3
 MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE),
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
+SIDE_START = 0.35  # a side is carried on under an arm only from this share of the way from shoulders to hips
+SIDE_GAP = 0.2  # ... across a seam of background up to this x the forearm's radius wide
 SIDE_MIN_SHARE = 0.05  # body pieces under this share of the largest have no side of their own (`_sides_under_arms`)
 ISLAND_AREA = 1.0  # body pieces an arm surrounds, under this x the forearm's radius squared, are the arm's
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
@@ -234,7 +236,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
         hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
                                            box_mask >= 1.0, box_labels, beneath, segments, radii,
-                                           inside[y0:y1, x0:x1], _torso_middle(pose) - y0)
+                                           inside[y0:y1, x0:x1], _below_the_armpits(pose) - y0)
         if body_colour is not None and clean is not None:  # its own pixels: the photo's, and their clean side
             body_clean = body_colour.copy()
             visible = ~np.logical_or.reduce(list(hidden.values()))
@@ -586,7 +588,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
     body_labels, reach_in_radii = beneath
     trunk = (body_labels == TORSO) & (reach_in_radii <= 0)  # inside the torso's polygon
-    hidden = (closed | trunk | _sides_under_arms(body, is_arm, first_row)) & is_arm & solid
+    sides = _sides_under_arms(body, is_arm, first_row, gap=int(round(SIDE_GAP * max(forearms))))
+    hidden = (closed | trunk | sides) & is_arm & solid
     if not hidden.any():
         return {}, None
     out = {int(p): hidden & (body_labels == p) for p in np.unique(body_labels[hidden])}
@@ -636,20 +639,24 @@ def _islands_to_arms(labels: np.ndarray, person: np.ndarray, radii: np.ndarray, 
     return out
 
 
-def _torso_middle(pose: np.ndarray) -> int:
-    """The image row halfway between the shoulders and the hips."""
-    return int(round(float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 1]))))
+def _below_the_armpits(pose: np.ndarray) -> int:
+    """The image row SIDE_START of the way from the shoulders down to the hips."""
+    shoulders = float(np.mean(pose[[R_SHOULDER, L_SHOULDER], 1]))
+    hips = float(np.mean(pose[[R_HIP, L_HIP], 1]))
+    return int(round(shoulders + SIDE_START * (hips - shoulders)))
 
 
-def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int) -> np.ndarray:
+def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int, gap: int = 0) -> np.ndarray:
     """bool (h, w): the arm pixels between the body's visible side and that side carried on under
     an arm that lies along it. Row by row, the body's outermost pixel on each side is its outline,
-    hidden where an arm pixel lies beyond it; over each run of such rows the outline is the straight
+    hidden where an arm pixel lies beyond it (across at most `gap` pixels of background: the seam
+    between a forearm and the shorts it lies on can be a line of background in the mask); over each
+    run of such rows the outline is the straight
     line between the visible outline just above and just below the run (a hand resting on the side
     of the shorts hides the shorts' side from the waist to the hem). Only runs below `first_row`
-    (the torso's middle): higher up, the run of an arm hanging from the shoulder begins at the
-    shoulder, and a line from there takes in the upper arm. Runs reaching the body's top or bottom,
-    with nothing seen beyond them, add nothing."""
+    (a third of the way down from the shoulders: `_below_the_armpits`): higher up, the run of an
+    arm hanging from the shoulder begins at the shoulder, and a line from there takes in the upper
+    arm. Runs reaching the body's top or bottom, with nothing seen beyond them, add nothing."""
     count, components, stats, _ = cv2.connectedComponentsWithStats(body.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(body)
@@ -663,7 +670,9 @@ def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int) -> n
         arm = is_arm[:, ::-1] if flip else is_arm
         edge = np.where(m.any(axis=1), m.argmax(axis=1), -1)
         hidden = np.zeros(h, bool)
-        hidden[rows] = (edge[rows] > 0) & arm[rows, np.maximum(edge[rows] - 1, 0)]
+        hidden[rows] = False
+        for step in range(1, gap + 2):  # an arm pixel within gap + 1 pixels beyond the edge
+            hidden[rows] |= (edge[rows] >= step) & arm[rows, np.maximum(edge[rows] - step, 0)]
         y = 0
         while y < h:
             if not hidden[y]:
@@ -678,9 +687,10 @@ def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int) -> n
             for r in range(a, b):
                 line = edge[a - 1] + (edge[b] - edge[a - 1]) * (r - a + 1) / (b - a + 1)
                 x = edge[r] - 1
-                while x >= 0 and x >= line - 0.5 and arm[r, x]:
+                while x >= 0 and x >= line - 0.5 and (arm[r, x] or edge[r] - x <= gap):
                     x -= 1
                 cols = np.arange(x + 1, edge[r])
+                cols = cols[arm[r, cols]]  # the background of the seam stays background
                 out[r, (w - 1 - cols) if flip else cols] = True
     return out
 
