@@ -24,6 +24,9 @@ from .transforms import PartTransform, part_transforms
 logger = logging.getLogger(__name__)
 
 _LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never underflow to 0
+# The crotch is drawn in full where the hips' blend fetches it CROTCH_FROM x the thighs' radius lower
+# down than the torso's own map, not at all CROTCH_RAMP less (`_crotch_from_below`).
+CROTCH_FROM, CROTCH_RAMP = 0.08, 0.04
 SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
 
 
@@ -442,8 +445,11 @@ def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, 
     higher up): the shorts' crotch stretches into the V, and the thighs' inner hems, which the torso
     holds as its crotch, would hang below it as a second pair of teeth. Legs brought together push
     them up (it fetches from lower down), and there the crotch fills the crack that opens between
-    the thighs. Decided once, at the middle of the hips moved half a thigh's radius down, and faded
-    out over a pixel of difference, so that a video does not flicker between the two."""
+    the thighs. Decided once, at the middle of the hips moved half a thigh's radius down: drawn in
+    full where it fetches from CROTCH_FROM x the thighs' radius lower down or more, not at all from
+    CROTCH_RAMP x that less, faded in between, so that a video does not flicker between the two.
+    Near the photo's own pose it is not drawn: there the crotch fetched the wall seen between
+    `photo.jpg`'s thighs just below it, a grey blob, where the holes' fill carries the shorts on."""
     pose = reference.pose
     down = _spine_direction(pose)
     radius = float(np.mean([reference.radius_of(p) for p in (R_THIGH, L_THIGH)]))
@@ -452,7 +458,8 @@ def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, 
     x, y = int(round(target[0])), int(round(target[1]))
     fetched = np.array([v[0, 0] for v in blended_source(matrix, blends, (x, y, x + 1, y + 1))], np.float64)
     own = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2] @ np.array([x, y, 1.0])
-    higher = float(np.clip(-np.dot(fetched - own, down), 0.0, 1.0))
+    lower = float(np.dot(fetched - own, down)) / radius
+    higher = float(np.clip((CROTCH_FROM - lower) / CROTCH_RAMP, 0.0, 1.0))
     if higher <= 0.0:
         return
     cover = cv2.remap(crotch, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
