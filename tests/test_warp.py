@@ -342,6 +342,32 @@ def test_hair_over_a_hanging_arm_goes_back_to_the_body():
     assert arm[capsule & ~skin & ~hair].mean() < 0.1  # the body's blue
 
 
+def test_fingers_resting_on_the_shorts_stay_with_the_hand():
+    """The release can give the body the pale edge of a hand resting on the shorts (judged with the
+    strip of shorts beside it); over the hand, pixels in the hand's own colours stay with it, while
+    the shorts over the hand's zone and skin beside the forearm (a bare waist) still go."""
+    from ilat_video.warp.colour import _fingers
+
+    size = 120
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    image = np.zeros((size, size, 3), np.uint8)
+    image[:] = (40, 60, 150)  # denim
+    forearm = np.array([[[60.0, 0.0], [60.0, 60.0]], [[60.0, 60.0], [60.0, 100.0]]])  # elbow, wrist, hand tip
+    radius = 12.0
+    arm = (np.abs(xs - 60) < 8) & (ys < 100)
+    image[arm] = (225, 180, 150)
+    pale_edge = arm & (ys > 70) & (xs >= 64)  # the fingers' edge, released with the shorts beside them
+    shorts = (ys > 70) & (ys < 100) & (xs >= 68) & (xs < 71)  # the shorts in the hand's zone
+    waist = (ys > 20) & (ys < 50) & (xs >= 64) & (xs < 68)  # skin beside the forearm
+    image[waist] = (225, 180, 150)
+    released = pale_edge | shorts | waist
+    kept = arm & ~released
+    stay = _fingers(released, kept, image, xs[:1], ys[:, :1], forearm, radius)
+    assert stay[pale_edge].all()
+    assert not stay[shorts].any()
+    assert not stay[waist].any()
+
+
 def test_a_sleeve_the_colour_of_the_shirt_stays_with_its_arm():
     """A sleeve wraps the arm, rim and all: it is the arm's, though it is the shirt's colour."""
     arm, capsule, skin, sleeve = _arm_beside_the_body("sleeve")

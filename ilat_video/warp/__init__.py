@@ -28,7 +28,9 @@ How it works
    wall seen between an arm and the waist, which MediaPipe calls person, is not drawn, and the
    shadowed edge of the shorts beside it goes to the body. Small pieces of body an arm surrounds
    on every side (skin inside a hand resting on the thigh) go to that arm
-   (`reference._islands_to_arms`). Around the joints that link two parts
+   (`reference._islands_to_arms`), and over the hand what the release would give the body in the
+   hand's own colours stays with it (`colour._fingers`: the pale edge of fingers resting on the
+   shorts). Around the joints that link two parts
    (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
    neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the

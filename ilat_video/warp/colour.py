@@ -21,6 +21,8 @@ hue). Where the two histograms look alike the prior keeps the capsule as it was.
 A short sleeve the colour of the shirt is told from hair or a ruffle lying over the arm by the rim:
 a sleeve wraps the arm, rim and all, and stays with it (`_sleeves`); hair over the arm's inner side
 leaves its rim bare, and goes back to the head and torso, where it hangs when the arm is raised.
+Over the hand, what would go back in the hand's own colours stays (`_fingers`): a piece can join
+the strip of shorts beside a hand to the pale edge of the fingers resting on them.
 
 `rims_by_colour` then judges what is left along the arms' inner sides by nearest colours, pixel by
 pixel, where a histogram sees a rare colour as noise: the wall MediaPipe calls person between an
@@ -53,6 +55,8 @@ EDGE_SKIP = 2.0  # pixels at the silhouette's very edge, mixed with the backgrou
 EDGE_DEPTH = 0.6  # the rim is this many of the arm's radii deep
 MIN_EDGE_SHARE = 0.3  # a rim with fewer pixels than this share of the bone's core is not used
 # What the histograms leave along an arm's inner side, by nearest colours (`rims_by_colour`):
+FINGER_REACH = 1.0  # pixels over a hand are compared with the hand's kept pixels this many radii around them...
+FINGER_MARGIN = 15.0  # ... and stay with the hand when one is this near in colour (Lab)
 RIM_REACH = 3.0  # an arm pixel's colour is looked for this many of its radii around it
 RIM_MARGIN = 12.0  # ... and goes to the background or the body when nearer to it than the others by this (Lab)
 RIM_CLOSING = 0.15  # ... those pixels closed over this x the arm's radius (a disc)
@@ -112,7 +116,34 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
             released &= ~_sleeves(rim, rim_like_body, xs, ys, segments[part][0], radii[part])
         if released.any():
             released = _believable(released, mine & ~released, body, lab_float, radii[part])
+        if released.any() and len(segments[part]) > 1:  # a forearm with its hand
+            released &= ~_fingers(released, mine & ~released, image, xs, ys, segments[part], radii[part])
         out[released] = body_labels[released]
+    return out
+
+
+def _fingers(released: np.ndarray, kept: np.ndarray, image: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+             segments: np.ndarray, radius: float) -> np.ndarray:
+    """bool (h, w): the pixels of `released` over the hand (within the forearm's radius of its hand
+    segment, past the wrist) in the colours of the hand's kept pixels (`matte.nearest_colour`
+    within FINGER_REACH x radius: under FINGER_MARGIN, Lab). A hand resting on the shorts, its fingers'
+    edge as pale as the thigh below the hem: the release judged that edge with the strip of shorts
+    beside the hand, gave both to the body, and the fingers' edge stayed on the shorts, a pale blob
+    when the hand moved away. Skin beside a forearm (a bare waist) is not over the hand and goes.
+    image: uint8 (h, w, 3) RGB."""
+    out = np.zeros_like(released)
+    wrist, tip = segments[1]
+    along = ((xs - wrist[0]) * (tip[0] - wrist[0]) + (ys - wrist[1]) * (tip[1] - wrist[1]))
+    hand = (along > 0) & (shape_distance(xs, ys, segments[1:], None) < radius)
+    candidates, core = released & hand, kept & hand
+    if not candidates.any() or core.sum() < MIN_SAMPLES:
+        return out
+    ys_, xs_ = np.nonzero(candidates)
+    reach, unit = max(2, round(FINGER_REACH * radius)), max(1, round(radius))
+    y0, x0 = max(0, ys_.min() - reach), max(0, xs_.min() - reach)
+    y1, x1 = min(released.shape[0], ys_.max() + 1 + reach), min(released.shape[1], xs_.max() + 1 + reach)
+    lab = cv2.cvtColor(image[y0:y1, x0:x1].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    out[ys_, xs_] = nearest_colour(lab, ys_ - y0, xs_ - x0, core[y0:y1, x0:x1], reach, unit) < FINGER_MARGIN
     return out
 
 
