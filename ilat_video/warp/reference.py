@@ -89,7 +89,8 @@ class _PartCrop:
     float32 (h, w, 3)): the change to prem's colour over the box around that band, in the
     reference's pixels, added where the other side no longer lies beside it; or None; crotch: the
     torso's, the share of the coverage that is the crotch alone, which a blended hip does not draw
-    where it fetches from higher up the body than the torso's own map (`render._draw_part`)."""
+    where it fetches the crotch from higher up the body than the torso's own map
+    (`render._crotch_from_below`)."""
 
     x0: int
     y0: int
@@ -651,9 +652,9 @@ def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int, gap:
     an arm that lies along it. Row by row, the body's outermost pixel on each side is its outline,
     hidden where an arm pixel lies beyond it (across at most `gap` pixels of background: the seam
     between a forearm and the shorts it lies on can be a line of background in the mask); over each
-    run of such rows the outline is the straight
-    line between the visible outline just above and just below the run (a hand resting on the side
-    of the shorts hides the shorts' side from the waist to the hem). Only runs below `first_row`
+    run of such rows the outline is the straight line between the visible outline just above and
+    just below the run (a hand resting on the side of the shorts hides the shorts' side from the
+    waist to the hem). Only runs below `first_row`
     (a third of the way down from the shoulders: `_below_the_armpits`): higher up, the run of an
     arm hanging from the shoulder begins at the shoulder, and a line from there takes in the upper
     arm. Runs reaching the body's top or bottom, with nothing seen beyond them, add nothing."""
@@ -670,7 +671,6 @@ def _sides_under_arms(body: np.ndarray, is_arm: np.ndarray, first_row: int, gap:
         arm = is_arm[:, ::-1] if flip else is_arm
         edge = np.where(m.any(axis=1), m.argmax(axis=1), -1)
         hidden = np.zeros(h, bool)
-        hidden[rows] = False
         for step in range(1, gap + 2):  # an arm pixel within gap + 1 pixels beyond the edge
             hidden[rows] |= (edge[rows] >= step) & arm[rows, np.maximum(edge[rows] - step, 0)]
         y = 0

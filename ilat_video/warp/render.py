@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from ..errors import IlatError
+from ..pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from .blend import blended_source, grown_box, hip_blends
 from .geometry import shape_distance
-from ..pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from .parts import ARMS_LAYER, BODY_LAYER, L_THIGH, PART_LAYER, R_THIGH, TORSO, WarpConfig
 from .reference import WarpReference, prepare_reference
 from .transforms import PartTransform, part_transforms
