@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .parts import L_HIP, L_SHOULDER, L_THIGH, LIMB_BONES, PART_LAYER, R_HIP, R_SHOULDER, R_THIGH, TORSO
+from .parts import L_THIGH, LIMB_BONES, PART_LAYER, R_THIGH, TORSO, torso_frame
 
 HIPS = ((TORSO, R_THIGH), (TORSO, L_THIGH))
 CORE = 1.25  # lateral is 1 within this many joint radii of the line halving the bend...
@@ -67,7 +67,7 @@ def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
         torso, thigh = moved[upper], moved[lower]
         if PART_LAYER[upper] != PART_LAYER[lower] or torso.stand_in or thigh.stand_in:
             continue
-        spine, bone = _spine(reference.pose), _bone(reference.pose, lower)
+        spine, bone = torso_frame(reference.pose)[1], _bone(reference.pose, lower)
         turn = abs(_turn(thigh.matrix, bone) - _turn(torso.matrix, spine))
         turn = min(turn, 360.0 - turn)
         strength = 1.0 - _smoothstep_01((turn - TURN_FULL) / (TURN_NONE - TURN_FULL))
@@ -140,11 +140,6 @@ def _smoothstep_01(x):
     """0 below 0, 1 above 1, 3x^2 - 2x^3 in between."""
     s = np.clip(x, 0.0, 1.0)
     return s * s * (3.0 - 2.0 * s)
-
-
-def _spine(pose: np.ndarray) -> np.ndarray:
-    xy = pose[:, :2].astype(np.float64)
-    return (xy[R_HIP] + xy[L_HIP]) / 2 - (xy[R_SHOULDER] + xy[L_SHOULDER]) / 2
 
 
 def _bone(pose: np.ndarray, part: int) -> np.ndarray:

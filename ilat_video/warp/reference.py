@@ -520,10 +520,15 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
     return crops
 
 
+def _forearm_radii(radii: np.ndarray, segments: list) -> list:
+    """The radii of the forearms the reference has (the arms' unit for seams, the hidden body, specks)."""
+    return [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+
+
 def _seam_width(radii: np.ndarray, segments: list) -> float:
     """Pixels: SEAM_WIDTH x the narrower forearm's radius (at least 1), 0 without forearms or when
     SEAM_WIDTH is 0."""
-    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    forearms = _forearm_radii(radii, segments)
     return max(1.0, SEAM_WIDTH * min(forearms)) if forearms and SEAM_WIDTH > 0 else 0.0
 
 
@@ -579,7 +584,7 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     arm moves away, where a hole in the shorts used to open. Only where the arm covers its pixel
     fully (`solid`, the soft mask at 1), so that the body never shows through an arm's soft edge."""
     is_arm = np.isin(labels, ARM_PARTS) & person
-    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    forearms = _forearm_radii(radii, segments)
     body = person & ~is_arm
     if not is_arm.any() or not body.any() or not forearms:
         return {}, None
@@ -614,7 +619,7 @@ def _islands_to_arms(labels: np.ndarray, person: np.ndarray, radii: np.ndarray, 
     inside a hand that rests on the thigh (skin like the thigh's), and when the hand moved away
     they stayed behind, specks of skin on the shorts. A piece is small under ISLAND_AREA x the
     wider forearm's radius squared."""
-    forearms = [radii[p] for p in (R_FORE, L_FORE) if segments[p] is not None]
+    forearms = _forearm_radii(radii, segments)
     is_arm = np.isin(labels, ARM_PARTS) & person
     body = person & ~is_arm
     if not forearms or not is_arm.any() or not body.any():

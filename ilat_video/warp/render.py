@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from ..errors import IlatError
-from ..pose.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from ..pose.skeleton import L_HIP, R_HIP
 from .blend import blended_source, grown_box, hip_blends
 from .geometry import shape_distance
-from .parts import ARMS_LAYER, BODY_LAYER, L_THIGH, PART_LAYER, R_THIGH, TORSO, WarpConfig
+from .parts import ARMS_LAYER, BODY_LAYER, L_THIGH, PART_LAYER, R_THIGH, TORSO, WarpConfig, torso_frame
 from .reference import WarpReference, prepare_reference
 from .transforms import PartTransform, part_transforms
 
@@ -388,7 +388,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
                             borderValue=0)
         ux, uy = source[0] - xs, source[1] - ys
         if crop.crotch is not None:
-            _crotch_from_below(prem, crop.crotch, map_x, map_y, tr.matrix, blends, reference)
+            _crotch_from_below(prem, crop.crotch, map_x, map_y, tr.matrix, inverse[:2], blends, reference)
     else:
         # target pixel (u, v) of the box -> reference crop pixel: inverse(matrix) (u + bx0, v + by0) - crop origin
         to_crop = np.array([[1.0, 0.0, -crop.x0], [0.0, 1.0, -crop.y0], [0.0, 0.0, 1.0]])
@@ -438,7 +438,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
 
 
 def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
-                       matrix: np.ndarray, blends: list, reference: WarpReference) -> None:
+                       matrix: np.ndarray, inverse: np.ndarray, blends: list, reference: WarpReference) -> None:
     """Takes the crotch (`reference._crotch`) out of the torso's fetched pixels `prem` (in place)
     when at the crotch its blended map fetches from higher up the body than its own map does. Legs
     spread apart pull the torso's pixels between the hips down after the thighs (it fetches from
@@ -449,15 +449,17 @@ def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, 
     full where it fetches from CROTCH_FROM x the thighs' radius lower down or more, not at all from
     CROTCH_RAMP x that less, faded in between, so that a video does not flicker between the two.
     Near the photo's own pose it is not drawn: there the crotch fetched the wall seen between
-    `photo.jpg`'s thighs just below it, a grey blob, where the holes' fill carries the shorts on."""
+    `photo.jpg`'s thighs just below it, a grey blob, where the holes' fill carries the shorts on.
+    matrix, inverse: the torso's move (2x3) and its inverse, target -> reference pixels."""
     pose = reference.pose
-    down = _spine_direction(pose)
+    down = torso_frame(pose)[1]
+    down /= max(float(np.hypot(*down)), 1e-9)
     radius = float(np.mean([reference.radius_of(p) for p in (R_THIGH, L_THIGH)]))
     point = pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(axis=0) + 0.5 * radius * down
     target = matrix[:, :2] @ point + matrix[:, 2]
     x, y = int(round(target[0])), int(round(target[1]))
     fetched = np.array([v[0, 0] for v in blended_source(matrix, blends, (x, y, x + 1, y + 1))], np.float64)
-    own = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2] @ np.array([x, y, 1.0])
+    own = inverse @ np.array([x, y, 1.0])
     lower = float(np.dot(fetched - own, down)) / radius
     higher = float(np.clip((CROTCH_FROM - lower) / CROTCH_RAMP, 0.0, 1.0))
     if higher <= 0.0:
@@ -465,13 +467,6 @@ def _crotch_from_below(prem: np.ndarray, crotch: np.ndarray, map_x: np.ndarray, 
     cover = cv2.remap(crotch, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     keep = 1.0 - np.float32(higher) * np.clip(cover / np.maximum(prem[..., 3], 1e-6), 0.0, 1.0)
     prem *= keep[..., None]
-
-
-def _spine_direction(pose: np.ndarray) -> np.ndarray:
-    """Unit vector from the shoulders' middle to the hips' middle of a (13, 3) pose."""
-    xy = pose[:, :2].astype(np.float64)
-    spine = xy[[R_HIP, L_HIP]].mean(axis=0) - xy[[R_SHOULDER, L_SHOULDER]].mean(axis=0)
-    return spine / max(float(np.hypot(*spine)), 1e-9)
 
 
 def _seam_target_box(reference: WarpReference, tr: PartTransform, box, blends: list | None = None) -> tuple | None:
