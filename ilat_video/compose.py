@@ -71,6 +71,7 @@ CHECK_POWER = 2.0
 HOLE_GROWTH = 0.015
 HOLE_CLOSING = 0.04  # gaps inside the warped person narrower than about twice this share of its height are holes
 HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of its height
+HOLE_ADDED = 0.2  # ... where the closing adds at least this share of a coarse pixel's coverage
 # ... and not a space between parts (`gaps_between_parts`): where a hole's two main neighbours (each
 # at least GAP_SHARE of its rim) meet is the joint that joins them, or, not joined (a raised arm
 # and the head), where each hangs from the torso; what lies farther than GAP_REACH x the body
@@ -293,16 +294,21 @@ def holes_in_person(warped: WarpResult, body_height: float, target_pose: np.ndar
     box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # holes lie inside the person's box
     inside = person[box].astype(np.uint8)
     # The closing at a scale where its disc is about 6 pixels wide: at 1080p a 40-pixel disc was
-    # half of a frame's time; the holes' outline at that scale is ample for what fills them.
+    # half of a frame's time. It closes the coverage's shares of those coarse pixels, and what it
+    # adds, brought back to full size smoothly, marks the holes: the closing leaves a straight edge
+    # as it is, where a closing of whole coarse pixels, enlarged as blocks, stood out of every
+    # slanted edge as a staircase of little holes (filled, teeth along an arm held out).
     radius = max(1.0, HOLE_CLOSING * body_height)
     step = max(1, int(radius // 6))
     height, width = inside.shape
-    small = cv2.resize(inside, (max(1, width // step), max(1, height // step)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(inside.astype(np.float32), (max(1, width // step), max(1, height // step)),
+                       interpolation=cv2.INTER_AREA)
     r = max(1, int(round(radius / step)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    closed = cv2.resize(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (width, height),
-                        interpolation=cv2.INTER_NEAREST)
-    gaps = ((closed > 0) & (inside == 0)).astype(np.uint8)
+    padded = cv2.copyMakeBorder(small, r, r, r, r, cv2.BORDER_CONSTANT, value=0)  # no person beyond the box
+    added = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[r:-r, r:-r] - small
+    added = cv2.resize(added, (width, height), interpolation=cv2.INTER_LINEAR)
+    gaps = ((added > HOLE_ADDED) & (inside == 0)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=8)
     small_enough = stats[:, cv2.CC_STAT_AREA] <= (HOLE_LARGEST * body_height) ** 2
     small_enough[0] = False  # label 0: not a gap
