@@ -117,6 +117,10 @@ class WarpConfig:
     blend_hips: near each hip the torso and the thigh fetch their pixels through one blend of their
         two maps (`blend.py`), so that the shorts bend at the hip instead of tearing into a flap and
         a notch; False: both rigid up to the joint.
+    antialias_arms: the arms and the body share the pixels along the photo's boundary between them,
+        each's share ramping across that boundary smoothed (`reference._shares`), so that an arm
+        moved away from the body has a straight edge there, not the staircase of the photo's pixels;
+        False: each pixel is wholly one side's.
     """
 
     min_confidence: float = 0.0
@@ -133,6 +137,7 @@ class WarpConfig:
     hidden_body: bool = True
     mirror_foreshortened: bool = True
     blend_hips: bool = True
+    antialias_arms: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

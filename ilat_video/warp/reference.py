@@ -77,6 +77,10 @@ ISLAND_AREA = 1.0  # body pieces an arm surrounds, under this x the forearm's ra
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
+# The boundary between the arms' and the body's pixels, smoothed by a Gaussian of this sigma (pixels),
+# is where their shares cross 1/2; they ramp across it over 2.5 x sigma / slope pixels (`_shares`)
+SHARE_SIGMA, SHARE_SLOPE = 1.2, 3.0
+_SHARE_REACH = 2  # pixels: how far a side's share reaches into the other's own pixels at most
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -232,23 +236,37 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links, crotch = _overhangs(xs, ys, pose, own, radii, inside)
     seam_width = _seam_width(radii, segments)
-    clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width)
-    body_colour, body_clean, hidden = None, clean, {}
+    arm_share = _arm_share(box_labels, box_mask >= 0.5) if config.antialias_arms else None
+    clean, body_clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width,
+                                     None if arm_share is None else arm_share * box_mask)
+    body_colour, hidden = None, {}
     if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
-        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if clean is None else clean, box_mask >= 0.5,
-                                           box_mask >= 1.0, box_labels, beneath, segments, radii,
+        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if body_clean is None else body_clean,
+                                           box_mask >= 0.5, box_mask >= 1.0, box_labels, beneath, segments, radii,
                                            inside[y0:y1, x0:x1], _below_the_armpits(pose) - y0)
-        if body_colour is not None and clean is not None:  # its own pixels: the photo's, and their clean side
-            body_clean = body_colour.copy()
-            visible = ~np.logical_or.reduce(list(hidden.values()))
-            body_colour[visible] = image[y0:y1, x0:x1][visible]
-        for p, pixels in hidden.items():
-            if p in extra:
-                extra[p] |= pixels
-    crops = _part_crops(image, box_mask, box, own, extra, body_colour, clean, body_clean, crotch, hidden)
+    if arm_share is not None:  # under specks of arm that fade out the body is its own, not hidden
+        hidden = {p: pixels & (arm_share >= 0.5) for p, pixels in hidden.items()}
+    hidden_any = np.logical_or.reduce(list(hidden.values())) if hidden else np.zeros(box_labels.shape, bool)
+    shares = None if arm_share is None else \
+        (arm_share, _body_share(box_labels, box_mask >= 0.5, box_mask >= 1.0, hidden_any, arm_share))
+    if shares is not None:  # a part draws its neighbour's pixels at the joints as far as they are the neighbour's
+        whole = np.where(np.isin(box_labels, ARM_PARTS), shares[0], shares[1])
+        whole[box_mask < 0.5] = 1.0
+        extra = {p: extra_p * whole for p, extra_p in extra.items()}
+        crotch = None if crotch is None else crotch * whole
+    for p, pixels in hidden.items():  # the body under the arms: wholly its
+        if p in extra:
+            extra[p] = np.maximum(extra[p], pixels)
+    if body_colour is not None and body_clean is not None:
+        # its own pixels and those it shares with an arm: the photo's; their clean side: the clean colours and the fill
+        body_clean = np.where(hidden_any[..., None], body_colour, body_clean)
+        visible = ~hidden_any if shares is None else ~hidden_any | (shares[0] < 1.0)
+        body_colour[visible] = image[y0:y1, x0:x1][visible]
+    own_shares = _own_shares(own, box_labels, box_mask >= 0.5, shares)
+    crops = _part_crops(image, box_mask, box, own_shares, extra, body_colour, clean, body_clean, crotch, hidden)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
-    extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, segments, radii,
+    extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
@@ -516,7 +534,7 @@ def _part_crops(image: np.ndarray, box_mask: np.ndarray, box, own: dict, extra: 
         else:
             hidden_p = (hidden or {}).get(p)
             crops[p] = _crop(body, box_mask, box, own_p, extra[p], body_clean, crotch if p == TORSO else None,
-                             None if hidden_p is None else own_p | hidden_p)
+                             None if hidden_p is None else np.maximum(own_p, hidden_p))
     return crops
 
 
@@ -532,32 +550,97 @@ def _seam_width(radii: np.ndarray, segments: list) -> float:
     return max(1.0, SEAM_WIDTH * min(forearms)) if forearms and SEAM_WIDTH > 0 else 0.0
 
 
-def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, width: float) -> np.ndarray | None:
-    """uint8 (h, w, 3): the photo over the person's box with each side of the seams between the arms
-    and the body given its own colours, or None (no arm, or width 0). Where an arm lies on the body
-    the photo's pixels along their seam mix the two: a forearm on denim has a dark rim of denim, the
-    shirt under an arm a rim of skin. Moved apart, the arm carried its rim as a dark line along its
-    new edge, and the body kept a rim of skin where the arm had been (and spread it into the body the
-    arm hid). Each side's pixels within `width` of the other take a Gaussian-weighted mean (that
-    sigma) of its own pixels beyond the seam; the warp draws a recoloured rim only where the other
-    side no longer lies beside it in the target, so an arm still against the body shows the
-    photo's own seam."""
-    is_arm = np.isin(labels, ARM_PARTS) & person
+def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, width: float,
+                 arm_share: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(arms, body): uint8 (h, w, 3) each, the photo over the person's box with the arms' and the
+    body's side of the seams between them given that side's own colours, or (None, None) (no arm,
+    or width 0). Where an arm lies on the body the photo's pixels along their seam mix the two: a
+    forearm on denim has a dark rim of denim, the shirt under an arm a rim of skin. Moved apart,
+    the arm carried its rim as a dark line along its new edge, and the body kept a rim of skin
+    where the arm had been (and spread it into the body the arm hid). Each side's pixels within
+    `width` of the other, and the other's within _SHARE_REACH of it (which the two share:
+    `_shares`), take a Gaussian-weighted mean (that sigma) of the side's own pixels beyond the
+    seam; the warp draws a recoloured rim only where the other side no longer lies beside it in
+    the target, so an arm still against the body shows the photo's own seam. arm_share: the arms'
+    share of each pixel (`_arm_share`) x the mask, whose half marks the arms, as the warp's alpha
+    does, or None: the arms' labels."""
+    is_arm = np.isin(labels, ARM_PARTS) & person if arm_share is None else arm_share >= 0.5
     if width <= 0 or not is_arm.any():
-        return None
+        return None, None
     colour = image.astype(np.float32)
     body = person & ~is_arm
     reach = max(1, int(np.ceil(width)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    out = colour.copy()
-    for side, other in ((is_arm, body), (body, is_arm)):
+    shared = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _SHARE_REACH + 1,) * 2)
+    out = []
+    for own, other in ((is_arm, body), (body, is_arm)):
+        side = own | (other & (cv2.dilate(own.astype(np.uint8), shared) > 0))
         band = side & (cv2.dilate(other.astype(np.uint8), disc) > 0)
-        source = (side & ~band).astype(np.float32)
+        source = (own & ~band).astype(np.float32)
         weight = cv2.GaussianBlur(source, (0, 0), width)
         mean = cv2.GaussianBlur(colour * source[..., None], (0, 0), width)
         fix = band & (weight > 0.02)
-        out[fix] = mean[fix] / weight[fix][:, None]
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        fixed = colour.copy()
+        fixed[fix] = mean[fix] / weight[fix][:, None]
+        out.append(np.clip(np.round(fixed), 0, 255).astype(np.uint8))
+    return out[0], out[1]
+
+
+def _share_of(side: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """float32 (h, w): the share of `side` (bool) in each pixel along its border with the rest of the
+    person, antialiased: the share of side pixels around each pixel among the person's (a Gaussian of
+    SHARE_SIGMA) ramps from 0 to 1 over about a pixel (SHARE_SLOPE) as it crosses 1/2; 0 off the person."""
+    around = np.maximum(cv2.GaussianBlur(person.astype(np.float32), (0, 0), SHARE_SIGMA), 1e-6)
+    share = cv2.GaussianBlur(side.astype(np.float32), (0, 0), SHARE_SIGMA) / around
+    return (np.clip((share - 0.5) * SHARE_SLOPE + 0.5, 0.0, 1.0) * person).astype(np.float32)
+
+
+def _arm_share(labels: np.ndarray, person: np.ndarray) -> np.ndarray | None:
+    """float32 (h, w): the arms' share of each person pixel over the box (`_share_of`), or None (no
+    arm or no body). The photo's boundary between an arm's pixels and the body's is a staircase, a
+    pixel every few rows; an arm moved away from the body, turned, showed it as a sawtooth along
+    its edge. Smoothed, it is where the arms' share crosses 1/2, and the arm's edge turns with the
+    arm as a straight, antialiased line (specks of arm a pixel or two across fade out)."""
+    is_arm = np.isin(labels, ARM_PARTS) & person
+    if not is_arm.any() or not (person & ~is_arm).any():
+        return None
+    return _share_of(is_arm, person)
+
+
+def _body_share(labels: np.ndarray, person: np.ndarray, solid: np.ndarray, hidden: np.ndarray,
+                arms: np.ndarray) -> np.ndarray:
+    """float32 (h, w): the body's share of each person pixel over the box, beside the arms' (`arms`,
+    `_arm_share`): 1 - the arms' but 1 beside the body the arms hide (`hidden`: the body draws it,
+    so its edge there is no edge), reaching into an arm's pixels at most _SHARE_REACH pixels from
+    the body's own. Where an arm lies, arm + body >= 1 (nothing opens between them), and on the
+    silhouette's soft edge (`solid`: the mask at 1 elsewhere) exactly 1, which keeps its alpha."""
+    is_arm = np.isin(labels, ARM_PARTS) & person
+    body = person & ~is_arm
+    near_body = cv2.dilate(body.astype(np.uint8), np.ones((2 * _SHARE_REACH + 1,) * 2, np.uint8)) > 0
+    share = 1.0 - np.where(solid, _share_of(is_arm & ~hidden, person), arms)
+    share *= body | (is_arm & near_body & ~hidden)
+    return share.astype(np.float32)
+
+
+def _own_shares(own: dict, labels: np.ndarray, person: np.ndarray, shares: tuple | None) -> dict:
+    """{part: float32 (h, w)}: each part's share of the pixels over the person's box: its own (`own`,
+    bool), or with `shares` (`_shares`) its side's share of its own pixels and of the other side's
+    pixels next to them (those go to the part that owns the nearest of its side's pixels within
+    _SHARE_REACH). Beyond the person (its soft edge) a part's own pixels are wholly its."""
+    if shares is None:
+        return {p: own_p.astype(np.float32) for p, own_p in own.items()}
+    arms, body = shares
+    is_arm = np.isin(labels, ARM_PARTS) & person
+    window = np.ones((2 * _SHARE_REACH + 1,) * 2, np.uint8)
+    out = {}
+    for side, share in ((is_arm, arms), (person & ~is_arm, body)):
+        nearest = cv2.dilate(np.where(side, labels + 1, 0).astype(np.uint8), window).astype(np.int16) - 1
+        for p, own_p in own.items():
+            if (PART_LAYER[p] == ARMS_LAYER) != (side is is_arm):
+                continue
+            taken = person & ~side & (nearest == p) & (share > 0)
+            out[p] = np.where(own_p & ~person, 1.0, np.where((own_p & person) | taken, share, 0.0)).astype(np.float32)
+    return out
 
 
 def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, labels: np.ndarray,
@@ -752,7 +835,7 @@ def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra:
     torso's crotch pixels (bool, over the box), or None; primary_pixels: the pixels its primary
     covers (bool, over the box; None: its own)."""
     x0, y0, x1, y1 = box
-    weight = (own | extra).astype(np.float32) * box_mask
+    weight = np.maximum(own, extra).astype(np.float32) * box_mask
     rr, cc = np.nonzero(weight > 0)
     if len(rr) == 0:
         return None
@@ -796,14 +879,14 @@ def _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own, extra, seg
             continue
         limb_segments, ext_segments = segments[limb][:1], segments[limb][1:]
         nearer = (shape_distance(xs, ys, ext_segments, None) < shape_distance(xs, ys, limb_segments, None))
-        own_ext = own[limb] & nearer
-        own_limb = own[limb] & ~nearer
+        own_ext = own[limb] * nearer
+        own_limb = own[limb] * ~nearer
         centre, radius = pose[joint, :2].astype(np.float64), float(radii[limb])
         disc = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) <= radius ** 2
         colour = image[box[1]:box[3], box[0]:box[2]].astype(np.float32) if colour is None else colour
         seams = arms if PART_LAYER[limb] == ARMS_LAYER else None
-        ext_crop = _crop(colour, box_mask, box, own_ext, disc & own_limb, seams)
-        limb_crop = _crop(colour, box_mask, box, own_limb, extra[limb] | (disc & own_ext), seams)
+        ext_crop = _crop(colour, box_mask, box, own_ext, disc * own_limb, seams)
+        limb_crop = _crop(colour, box_mask, box, own_limb, np.maximum(extra[limb], disc * own_ext), seams)
         if ext_crop is None or limb_crop is None:
             continue
         segments[part], radii[part], crops[part] = ext_segments, radius, ext_crop
