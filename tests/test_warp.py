@@ -885,6 +885,42 @@ def test_specks_of_body_inside_an_arm_go_to_the_arm():
     assert changed.sum() == 4
 
 
+@settings(max_examples=40, deadline=None)
+@given(strands=st.lists(st.tuples(st.integers(0, 5), st.integers(1, 3), st.integers(6, 14)), min_size=1, max_size=4,
+                        unique_by=lambda strand: strand[0]),
+       outward=st.integers(1, 3), finger=st.integers(1, 3))
+def test_strands_of_arm_reaching_into_the_body_go_to_the_body(strands, outward, finger):
+    """Hair lying along an upper arm, judged pixel by pixel, left strands of it with the arm: raised,
+    the arm trailed wisps of hair. Thin strands of arm reaching into the body go to the body part
+    beneath; the arm's own width stays, and so do thin things at its outline against the background
+    and fingers past the wrist (a hand's fingers are as thin)."""
+    from ilat_video.warp.reference import _strands_to_body
+
+    labels = np.full((100, 100), -1, np.int8)
+    labels[10:95, 50:95] = warp.TORSO
+    labels[10:80, 30:50] = warp.R_UPPER  # an upper arm hanging along the body's side
+    strands = [(22 + 7 * slot, width, length) for slot, width, length in strands]  # apart
+    for row, width, length in strands:  # strands from the arm's inner side into the body
+        labels[row:row + width, 50:50 + length] = warp.R_UPPER
+    labels[40:40 + outward, 22:30] = warp.R_UPPER  # a thin thing on its outer side, against the background
+    labels[80:92, 34:46] = warp.R_FORE  # the forearm below it: a hand past the wrist at row 80...
+    labels[84:84 + finger, 46:56] = warp.R_FORE  # ... with a thin finger resting on the body
+    person = labels >= 0
+    radii = np.full(len(warp.PART_NAMES), 10.0)
+    segments = [None] * len(warp.PART_NAMES)
+    segments[warp.R_UPPER] = np.array([[[40.0, 10.0], [40.0, 70.0]]])
+    segments[warp.R_FORE] = np.array([[[40.0, 70.0], [40.0, 80.0]]])
+    body_labels = np.full(labels.shape, warp.TORSO, np.int8)
+    ys, xs = np.mgrid[0:100, 0:100].astype(np.float32)
+    out = _strands_to_body(labels, person, body_labels, xs[:1], ys[:, :1], radii, segments)
+    for row, width, length in strands:  # their roots, as wide as the disc that finds them, may stay
+        assert (out[row:row + width, 53:50 + length] == warp.TORSO).all()
+    assert (out[10:80, 30:49] == warp.R_UPPER).all()  # the arm itself
+    assert (out[40:40 + outward, 22:30] == warp.R_UPPER).all()
+    assert (out[84:84 + finger, 46:56] == warp.R_FORE).all()
+    assert ((out >= 0) == person).all()
+
+
 def _bisector_side(pose: np.ndarray, upper: int, lower: int, shape) -> np.ndarray:
     """Signed distance of each pixel to the line through an elbow or knee halving its bend, > 0 on
     the lower limb's side."""

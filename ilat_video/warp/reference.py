@@ -74,6 +74,7 @@ SIDE_START = 0.35  # a side is carried on under an arm only from this share of t
 SIDE_GAP = 0.2  # ... across a seam of background up to this x the forearm's radius wide
 SIDE_MIN_SHARE = 0.05  # body pieces under this share of the largest have no side of their own (`_sides_under_arms`)
 ISLAND_AREA = 1.0  # body pieces an arm surrounds, under this x the forearm's radius squared, are the arm's
+STRAND_WIDTH = 0.4  # strands of arm narrower than this x the narrower forearm's radius reaching into the body are its
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
@@ -231,6 +232,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
             box_mask[seen] = 0.0
     if beneath is not None:
         box_labels = _islands_to_arms(box_labels, box_mask >= 0.5, radii, segments)
+        box_labels = _strands_to_body(box_labels, box_mask >= 0.5, beneath[0], xs, ys, radii, segments)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
@@ -725,6 +727,44 @@ def _islands_to_arms(labels: np.ndarray, person: np.ndarray, radii: np.ndarray, 
         if out is labels:
             out = labels.copy()
         out[y0:y1, x0:x1][this] = arms[votes.argmax()]
+    return out
+
+
+def _strands_to_body(labels: np.ndarray, person: np.ndarray, body_labels: np.ndarray, xs: np.ndarray,
+                     ys: np.ndarray, radii: np.ndarray, segments: list) -> np.ndarray:
+    """The owners `labels` (int8 (h, w) over the person's box) with each strand of arm that reaches
+    into the body given to the body part beneath it (`body_labels`): a piece of arm that an
+    opening by a disc STRAND_WIDTH x the narrower forearm's radius wide takes off, whose rim is
+    more body than background, short of the wrists (fingers are as thin). The colour release
+    judges hair lying along an upper arm pixel by pixel, and a strand here and there stayed with
+    the arm: raised, the arm trailed them below it as wisps of hair."""
+    forearms = _forearm_radii(radii, segments)
+    is_arm = np.isin(labels, ARM_PARTS) & person
+    body = person & ~is_arm
+    if STRAND_WIDTH <= 0 or not forearms or not is_arm.any() or not body.any():
+        return labels
+    reach = max(1, int(round(STRAND_WIDTH * min(forearms) / 2)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    thin = is_arm & ~(cv2.morphologyEx(is_arm.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0)
+    for fore in (R_FORE, L_FORE):  # past the wrist: the hand
+        if segments[fore] is not None:
+            elbow, wrist = segments[fore][0]
+            along = (wrist - elbow) / max(float(np.hypot(*(wrist - elbow))), 1e-6)
+            thin &= (xs - wrist[0]) * along[0] + (ys - wrist[1]) * along[1] < -radii[fore]
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
+    out = labels
+    ring = np.ones((3, 3), np.uint8)
+    for piece in range(1, count):
+        x, y, w, h = stats[piece, :4]
+        sl = np.s_[max(0, y - 1):y + h + 1, max(0, x - 1):x + w + 1]
+        this = pieces[sl] == piece
+        rim = (cv2.dilate(this.astype(np.uint8), ring) > 0) & ~this
+        this &= body_labels[sl] >= 0
+        if (rim & body[sl]).sum() <= (rim & ~person[sl]).sum():
+            continue  # the arm's own outline against the background
+        if out is labels:
+            out = labels.copy()
+        out[sl][this] = body_labels[sl][this]
     return out
 
 
