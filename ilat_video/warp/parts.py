@@ -121,6 +121,8 @@ class WarpConfig:
         each's share ramping across that boundary smoothed (`reference._shares`), so that an arm
         moved away from the body has a straight edge there, not the staircase of the photo's pixels;
         False: each pixel is wholly one side's.
+    clean_outline: the person's soft edge is drawn in the colours of its solid pixels beside it, not
+        the photo's, which mix the person with what stood behind (`reference._decontaminated`).
     """
 
     min_confidence: float = 0.0
@@ -138,6 +140,7 @@ class WarpConfig:
     mirror_foreshortened: bool = True
     blend_hips: bool = True
     antialias_arms: bool = True
+    clean_outline: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

@@ -82,6 +82,8 @@ HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wi
 # is where their shares cross 1/2; they ramp across it over 2.5 x sigma / slope pixels (`_shares`)
 SHARE_SIGMA, SHARE_SLOPE = 1.2, 3.0
 _SHARE_REACH = 2  # pixels: how far a side's share reaches into the other's own pixels at most
+SOLID_ALPHA = 0.99  # the person's pixels with at least this alpha are its own colour; the soft edge ...
+EDGE_SIGMA = 1.5  # ... takes theirs from this close (Gaussian sigma, pixels: `_decontaminated`)
 _PAD = 2  # pixels of margin around the person's box and each part's crop (the soft mask's edge)
 
 
@@ -237,13 +239,14 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links, crotch = _overhangs(xs, ys, pose, own, radii, inside)
+    colours = _decontaminated(image, box_mask, box) if config.clean_outline else image
     seam_width = _seam_width(radii, segments)
     arm_share = _arm_share(box_labels, box_mask >= 0.5) if config.antialias_arms else None
-    clean, body_clean = _clean_seams(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width,
+    clean, body_clean = _clean_seams(colours[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width,
                                      None if arm_share is None else arm_share * box_mask)
     body_colour, hidden = None, {}
     if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
-        hidden, body_colour = _hidden_body(image[y0:y1, x0:x1] if body_clean is None else body_clean,
+        hidden, body_colour = _hidden_body(colours[y0:y1, x0:x1] if body_clean is None else body_clean,
                                            box_mask >= 0.5, box_mask >= 1.0, box_labels, beneath, segments, radii,
                                            inside[y0:y1, x0:x1], _below_the_armpits(pose) - y0)
     if arm_share is not None:  # under specks of arm that fade out the body is its own, not hidden
@@ -263,16 +266,35 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         # its own pixels and those it shares with an arm: the photo's; their clean side: the clean colours and the fill
         body_clean = np.where(hidden_any[..., None], body_colour, body_clean)
         visible = ~hidden_any if shares is None else ~hidden_any | (shares[0] < 1.0)
-        body_colour[visible] = image[y0:y1, x0:x1][visible]
+        body_colour[visible] = colours[y0:y1, x0:x1][visible]
     own_shares = _own_shares(own, box_labels, box_mask >= 0.5, shares)
-    crops = _part_crops(image, box_mask, box, own_shares, extra, body_colour, clean, body_clean, crotch, hidden)
+    crops = _part_crops(colours, box_mask, box, own_shares, extra, body_colour, clean, body_clean, crotch, hidden)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
-    extremities = _cut_extremities(image, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
+    extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
                          seam_width if clean is not None else 0.0)
+
+
+def _decontaminated(image: np.ndarray, box_mask: np.ndarray, box) -> np.ndarray:
+    """uint8 (H, W, 3): the photo with the person's soft edge (the mask over the person's box under
+    SOLID_ALPHA, > 0) given the colours of the person's solid pixels beside it (a Gaussian-weighted
+    mean, sigma EDGE_SIGMA pixels; the photo's where none is that near). The photo mixes the person
+    there with what stood behind them: moved in front of something else, an arm raised against a
+    pale sky carried a pale rim over the railing and the sea."""
+    x0, y0, x1, y1 = box
+    soft = (box_mask > 0) & (box_mask < SOLID_ALPHA)
+    solid = (box_mask >= SOLID_ALPHA).astype(np.float32)
+    if not soft.any() or not solid.any():
+        return image
+    weight = cv2.GaussianBlur(solid, (0, 0), EDGE_SIGMA)
+    mean = cv2.GaussianBlur(image[y0:y1, x0:x1].astype(np.float32) * solid[..., None], (0, 0), EDGE_SIGMA)
+    fix = soft & (weight > 0.02)
+    out = image.copy()
+    out[y0:y1, x0:x1][fix] = np.clip(np.round(mean[fix] / weight[fix][:, None]), 0, 255).astype(np.uint8)
+    return out
 
 
 def _check_inputs(image, mask, pose, extras) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
