@@ -30,7 +30,9 @@ How it works
    on every side (skin inside a hand resting on the thigh) go to that arm
    (`reference._islands_to_arms`), and over the hand what the release would give the body in the
    hand's own colours stays with it (`colour._fingers`: the pale edge of fingers resting on the
-   shorts). Around the joints that link two parts
+   shorts); thin strands of arm reaching into the body go to the body (`reference._strands_to_body`:
+   hair lying along an upper arm, judged pixel by pixel, trailed below the raised arm as wisps).
+   Around the joints that link two parts
    (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
    neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
@@ -51,7 +53,12 @@ How it works
    SEAM_WIDTH x the forearm's radius of the other are also kept in its own colours from a little
    deeper (`reference._clean_seams`); each side draws those wherever the other no longer lies
    beside it in the target, and the photo's own seam where it still does (the pose itself gives
-   back the photo).
+   back the photo). The arms and the body share the pixels along the boundary between them, each
+   side's share ramping over about a pixel across that boundary smoothed (`reference._arm_share`,
+   `_body_share`; WarpConfig.antialias_arms): an arm turned away from the body has a straight edge
+   there, not the photo's staircase of whole pixels. The person's soft edge is drawn in the colours
+   of its solid pixels beside it (`reference._decontaminated`; WarpConfig.clean_outline): the photo
+   mixes it with what stood behind, a pale rim of sky along an arm moved in front of the sea.
    A limb the photo
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels
