@@ -26,6 +26,7 @@ from .parts import (
     ARM_PARTS,
     ARMS_LAYER,
     BASE_PARTS,
+    BODY_LAYER,
     DEFAULT_RADIUS,
     EXTREMITIES,
     EXTREMITY_OF,
@@ -79,7 +80,7 @@ MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth fillin
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
 # The boundary between the arms' and the body's pixels, smoothed by a Gaussian of this sigma (pixels),
-# is where their shares cross 1/2; they ramp across it over 2.5 x sigma / slope pixels (`_shares`)
+# is where their shares cross 1/2; they ramp across it over 2.5 x sigma / slope pixels (`_share_of`)
 SHARE_SIGMA, SHARE_SLOPE = 1.2, 3.0
 _SHARE_REACH = 2  # pixels: how far a side's share reaches into the other's own pixels at most
 SOLID_ALPHA = 0.99  # the person's pixels with at least this alpha are its own colour; the soft edge ...
@@ -90,8 +91,10 @@ _PAD = 2  # pixels of margin around the person's box and each part's crop (the s
 @dataclass
 class _PartCrop:
     """A part's pixels in the reference: the box (x0, y0) + shape; prem: float32 (h, w, 4) =
-    colour x coverage and coverage, coverage = mask x (owned or overhang); primary: float32 (h, w)
-    = mask x owned (the parts' primaries sum to the mask: a partition of the person); seam: where
+    colour x coverage and coverage, coverage = mask x the larger of its share of its own pixels and
+    of its overhang's (a share is 1 but along the arms' boundary with the body, `_arm_share`);
+    primary: float32 (h, w) = mask x own share (the parts' primaries sum to the mask: a partition of
+    the person); seam: where
     its seam between the arms and the body is given its own colours (`_clean_seams`), (x0, y0,
     float32 (h, w, 3)): the change to prem's colour over the box around that band, in the
     reference's pixels, added where the other side no longer lies beside it; or None; crotch: the
@@ -583,7 +586,7 @@ def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, widt
     the arm carried its rim as a dark line along its new edge, and the body kept a rim of skin
     where the arm had been (and spread it into the body the arm hid). Each side's pixels within
     `width` of the other, and the other's within _SHARE_REACH of it (which the two share:
-    `_shares`), take a Gaussian-weighted mean (that sigma) of the side's own pixels beyond the
+    `_body_share`), take a Gaussian-weighted mean (that sigma) of the side's own pixels beyond the
     seam; the warp draws a recoloured rim only where the other side no longer lies beside it in
     the target, so an arm still against the body shows the photo's own seam. arm_share: the arms'
     share of each pixel (`_arm_share`) x the mask, whose half marks the arms, as the warp's alpha
@@ -648,19 +651,20 @@ def _body_share(labels: np.ndarray, person: np.ndarray, solid: np.ndarray, hidde
 
 def _own_shares(own: dict, labels: np.ndarray, person: np.ndarray, shares: tuple | None) -> dict:
     """{part: float32 (h, w)}: each part's share of the pixels over the person's box: its own (`own`,
-    bool), or with `shares` (`_shares`) its side's share of its own pixels and of the other side's
-    pixels next to them (those go to the part that owns the nearest of its side's pixels within
-    _SHARE_REACH). Beyond the person (its soft edge) a part's own pixels are wholly its."""
+    bool), or with `shares` ((arms, body): `_arm_share`, `_body_share`) its side's share of its own
+    pixels and of the other side's pixels next to them (those go to the part that owns the nearest
+    of its side's pixels within _SHARE_REACH). Beyond the person (its soft edge) a part's own
+    pixels are wholly its."""
     if shares is None:
         return {p: own_p.astype(np.float32) for p, own_p in own.items()}
     arms, body = shares
     is_arm = np.isin(labels, ARM_PARTS) & person
     window = np.ones((2 * _SHARE_REACH + 1,) * 2, np.uint8)
     out = {}
-    for side, share in ((is_arm, arms), (person & ~is_arm, body)):
+    for layer, side, share in ((ARMS_LAYER, is_arm, arms), (BODY_LAYER, person & ~is_arm, body)):
         nearest = cv2.dilate(np.where(side, labels + 1, 0).astype(np.uint8), window).astype(np.int16) - 1
         for p, own_p in own.items():
-            if (PART_LAYER[p] == ARMS_LAYER) != (side is is_arm):
+            if PART_LAYER[p] != layer:
                 continue
             taken = person & ~side & (nearest == p) & (share > 0)
             out[p] = np.where(own_p & ~person, 1.0, np.where((own_p & person) | taken, share, 0.0)).astype(np.float32)
@@ -891,11 +895,12 @@ def _mirrored_seam(seam: tuple, axis: int) -> tuple:
 def _crop(colour: np.ndarray, box_mask: np.ndarray, box, own: np.ndarray, extra: np.ndarray,
           clean: np.ndarray | None = None, crotch: np.ndarray | None = None,
           primary_pixels: np.ndarray | None = None) -> _PartCrop | None:
-    """One part's _PartCrop from its owned and overhang pixels (bool, over the person's box), or
-    None when it has none; colour: float32, the image over the box; clean: float32, the same with
-    the seams between the arms and the body recoloured (`_clean_seams`), or None; crotch: the
-    torso's crotch pixels (bool, over the box), or None; primary_pixels: the pixels its primary
-    covers (bool, over the box; None: its own)."""
+    """One part's _PartCrop from its share of its own pixels and its overhang's (float or bool, over
+    the person's box: its coverage is the larger times the mask), or None when it has none; colour:
+    float32, the image over the box; clean: float32, the same with the seams between the arms and
+    the body recoloured (`_clean_seams`), or None; crotch: the torso's crotch pixels (over the
+    box), or None; primary_pixels: its share of the pixels its primary covers (over the box; None:
+    its own)."""
     x0, y0, x1, y1 = box
     weight = np.maximum(own, extra).astype(np.float32) * box_mask
     rr, cc = np.nonzero(weight > 0)
