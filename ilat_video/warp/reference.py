@@ -245,8 +245,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     colours = _decontaminated(image, box_mask, box) if config.clean_outline else image
     seam_width = _seam_width(radii, segments)
     arm_share = _arm_share(box_labels, box_mask >= 0.5) if config.antialias_arms else None
-    clean, body_clean = _clean_seams(colours[y0:y1, x0:x1], box_mask >= 0.5, box_labels, seam_width,
-                                     None if arm_share is None else arm_share * box_mask)
+    clean, body_clean = _clean_seams(colours[y0:y1, x0:x1], box_mask, box_labels, seam_width, arm_share)
     body_colour, hidden = None, {}
     if config.hidden_body and beneath is not None:  # the fill reads the body's recoloured side of the seams
         hidden, body_colour = _hidden_body(colours[y0:y1, x0:x1] if body_clean is None else body_clean,
@@ -577,7 +576,7 @@ def _seam_width(radii: np.ndarray, segments: list) -> float:
     return max(1.0, SEAM_WIDTH * min(forearms)) if forearms and SEAM_WIDTH > 0 else 0.0
 
 
-def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, width: float,
+def _clean_seams(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, width: float,
                  arm_share: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(arms, body): uint8 (h, w, 3) each, the photo over the person's box with the arms' and the
     body's side of the seams between them given that side's own colours, or (None, None) (no arm,
@@ -588,14 +587,20 @@ def _clean_seams(image: np.ndarray, person: np.ndarray, labels: np.ndarray, widt
     `width` of the other, and the other's within _SHARE_REACH of it (which the two share:
     `_body_share`), take a Gaussian-weighted mean (that sigma) of the side's own pixels beyond the
     seam; the warp draws a recoloured rim only where the other side no longer lies beside it in
-    the target, so an arm still against the body shows the photo's own seam. arm_share: the arms'
-    share of each pixel (`_arm_share`) x the mask, whose half marks the arms, as the warp's alpha
-    does, or None: the arms' labels."""
-    is_arm = np.isin(labels, ARM_PARTS) & person if arm_share is None else arm_share >= 0.5
+    the target, so an arm still against the body shows the photo's own seam. mask: the soft mask
+    over the box; arm_share: the arms' share of each pixel (`_arm_share`), or None: the arms'
+    labels. Each side is where its share x the mask is at least 1/2, where the warp's alpha of its
+    layer is in the photo's own pose: the other side then lies beside every band in that pose."""
+    person = mask >= 0.5
+    if arm_share is None:
+        is_arm = np.isin(labels, ARM_PARTS) & person
+        body = person & ~is_arm
+    else:
+        is_arm = arm_share * mask >= 0.5
+        body = person & ((1.0 - arm_share) * mask >= 0.5)
     if width <= 0 or not is_arm.any():
         return None, None
     colour = image.astype(np.float32)
-    body = person & ~is_arm
     reach = max(1, int(np.ceil(width)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     shared = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _SHARE_REACH + 1,) * 2)
