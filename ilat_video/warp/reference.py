@@ -79,6 +79,10 @@ STRAND_WIDTH = 0.4  # strands of arm narrower than this x the narrower forearm's
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
+# The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
+# the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
+# between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
+HIDDEN_DETAIL, DETAIL_SIGMA, DETAIL_AGREE = True, 2.5, 25.0
 # The boundary between the arms' and the body's pixels, smoothed by a Gaussian of this sigma (pixels),
 # is where their shares cross 1/2; they ramp across it over 2.5 x sigma / slope pixels (`_share_of`)
 SHARE_SIGMA, SHARE_SLOPE = 1.2, 3.0
@@ -683,7 +687,9 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     arm pixels it would draw}, uint8 (h, w, 3) the photo over the box with each part's pixels filled
     from that part's visible pixels around them, one material at a time (`spread.fill_by_material`:
     the denim above a hem and the skin below it carry on behind a hand, where a smooth fill mixed
-    them into a pale smear)), or ({}, None) when there is none. labels: the owners over the box;
+    them into a pale smear) and, with HIDDEN_DETAIL, the detail of the part's pixels beside them
+    reflected along the rows (`_with_detail`: the weave and the cuff's roll carry on)), or ({},
+    None) when there is none. labels: the owners over the box;
     beneath: the owners were there no arms and their distances in radii (`_beneath_arms`); depth:
     each pixel's distance to the silhouette's edge.
     The fill reads only pixels the mask covers fully and at least HIDDEN_SOURCE_DEPTH x the wider
@@ -726,7 +732,59 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         filled = fill_by_material(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
+        if HIDDEN_DETAIL:
+            colour[pixels] = _with_detail(image, filled, pixels, own if own.sum() >= MIN_HIDDEN else clean,
+                                          int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)[pixels]
     return out, colour
+
+
+def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int
+                 ) -> np.ndarray:
+    """uint8 (h, w, 3): `filled` (the hole filled one material at a time, flat) with the detail of
+    the `source` pixels reflected into the `hole` along its rows, `gap` pixels out from its ends
+    (past the seam's recoloured band), added where the reflection sees the material the fill chose:
+    the weave of the denim and the stitched roll of a cuff carry on behind where a hand lay, where
+    the fill alone drew a flat blue block; a hem that slants away from its row does not draw its
+    edge across the skin below."""
+    mirrored, found = _reflected_along_rows(image, hole, source, gap)
+    if not found.any():
+        return filled
+    weight = found.astype(np.float32)
+    detail = mirrored.astype(np.float32)
+    base = cv2.GaussianBlur(detail * weight[..., None], (0, 0), DETAIL_SIGMA)
+    base /= np.maximum(cv2.GaussianBlur(weight, (0, 0), DETAIL_SIGMA), 1e-6)[..., None]
+    detail -= base
+    detail *= np.exp(-(np.linalg.norm(base - filled.astype(np.float32), axis=2) / DETAIL_AGREE) ** 2)[..., None]
+    out = filled.copy()
+    out[found] = np.clip(np.round(filled[found].astype(np.float32) + detail[found]), 0, 255).astype(np.uint8)
+    return out
+
+
+def _reflected_along_rows(image: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int = 0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 (h, w, 3), bool (h, w)): each `hole` pixel's colour reflected along its row from the
+    `source` pixels beyond the nearer end of its run of hole pixels, mirrored about a point `gap`
+    pixels out from that end (else the farther end's), and where that found a source pixel."""
+    out = np.zeros_like(image)
+    found = np.zeros(hole.shape, bool)
+    width = hole.shape[1]
+    for row in np.flatnonzero(hole.any(axis=1)):
+        line = hole[row]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], line.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):  # a run start .. stop - 1
+            cols = np.arange(start, stop)
+            left = 2 * start - 1 - cols - gap  # mirrored about the run's left end, `gap` pixels out
+            right = 2 * stop - 1 - cols + gap  # ... and its right end
+            nearer = np.where(np.abs(cols - (start - 0.5)) <= np.abs(cols - (stop - 0.5)), left, right)
+            take = np.full(len(cols), -1)
+            for candidate in (nearer, np.where(nearer == left, right, left)):
+                valid = (take < 0) & (candidate >= 0) & (candidate < width)
+                valid[valid] &= source[row, candidate[valid]]
+                take[valid] = candidate[valid]
+            got = take >= 0
+            out[row, cols[got]] = image[row, take[got]]
+            found[row, cols[got]] = True
+    return out, found
 
 
 def _islands_to_arms(labels: np.ndarray, person: np.ndarray, radii: np.ndarray, segments: list) -> np.ndarray:
