@@ -741,8 +741,9 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
 def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int
                  ) -> np.ndarray:
     """uint8 (h, w, 3): `filled` (the hole filled one material at a time, flat) with the detail of
-    the `source` pixels reflected into the `hole` along its rows, `gap` pixels out from its ends
-    (past the seam's recoloured band), added where the reflection sees the material the fill chose:
+    the `source` pixels reflected into the `hole` along its rows from past the `gap` pixels at its
+    ends (the seam's recoloured band: `_reflected_along_rows`), each pixel's colour less its
+    Gaussian blur (DETAIL_SIGMA), added where the reflection sees the material the fill chose:
     the weave of the denim and the stitched roll of a cuff carry on behind where a hand lay, where
     the fill alone drew a flat blue block; a hem that slants away from its row does not draw its
     edge across the skin below."""
@@ -763,8 +764,10 @@ def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source
 def _reflected_along_rows(image: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int = 0
                           ) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 (h, w, 3), bool (h, w)): each `hole` pixel's colour reflected along its row from the
-    `source` pixels beyond the nearer end of its run of hole pixels, mirrored about a point `gap`
-    pixels out from that end (else the farther end's), and where that found a source pixel."""
+    `source` pixels beyond the nearer end of its run of hole pixels, skipping the `gap` pixels next
+    to that end (the run's end pixel takes the pixel gap + 1 beyond it, its neighbour the next one
+    out, and so on; where that is no source pixel, the same from the farther end), and where that
+    found a source pixel."""
     out = np.zeros_like(image)
     found = np.zeros(hole.shape, bool)
     width = hole.shape[1]
