@@ -118,9 +118,9 @@ class WarpConfig:
         two maps (`blend.py`), so that the shorts bend at the hip instead of tearing into a flap and
         a notch; False: both rigid up to the joint.
     antialias_arms: the arms and the body share the pixels along the photo's boundary between them,
-        each's share ramping across that boundary smoothed (`reference._shares`), so that an arm
-        moved away from the body has a straight edge there, not the staircase of the photo's pixels;
-        False: each pixel is wholly one side's.
+        each's share ramping across that boundary smoothed (`reference._arm_share`, `_body_share`),
+        so that an arm moved away from the body has a straight edge there, not the staircase of the
+        photo's pixels; False: each pixel is wholly one side's.
     clean_outline: the person's soft edge is drawn in the colours of its solid pixels beside it, not
         the photo's, which mix the person with what stood behind (`reference._decontaminated`).
     """
