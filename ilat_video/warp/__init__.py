@@ -48,18 +48,19 @@ How it works
    body part that would own them were there no arms also draws them, filled from its own visible
    pixels around them one material at a time (denim above a hem, skin below it:
    `spread.fill_by_material`), with the detail of its pixels beside them reflected along the rows
-   (the denim's weave, a cuff's stitched roll: `reference._with_detail`), under the arms: when the arm moves away they show instead of a hole
-   (WarpConfig.hidden_body). Along the seam between an arm and the body the photo's pixels mix
-   the two (a dark rim of denim along a forearm that lay on the shorts): each side's pixels within
-   SEAM_WIDTH x the forearm's radius of the other are also kept in its own colours from a little
-   deeper (`reference._clean_seams`); each side draws those wherever the other no longer lies
-   beside it in the target, and the photo's own seam where it still does (the pose itself gives
-   back the photo). The arms and the body share the pixels along the boundary between them, each
-   side's share ramping over about a pixel across that boundary smoothed (`reference._arm_share`,
-   `_body_share`; WarpConfig.antialias_arms): an arm turned away from the body has a straight edge
-   there, not the photo's staircase of whole pixels. The person's soft edge is drawn in the colours
-   of its solid pixels beside it (`reference._decontaminated`; WarpConfig.clean_outline): the photo
-   mixes it with what stood behind, a pale rim of sky along an arm moved in front of the sea.
+   (the denim's weave, a cuff's stitched roll: `reference._with_detail`), under the arms: when the
+   arm moves away they show instead of a hole (WarpConfig.hidden_body). Along the seam between an
+   arm and the body the photo's pixels mix the two (a dark rim of denim along a forearm that lay on
+   the shorts): each side's pixels within SEAM_WIDTH x the forearm's radius of the other are also
+   kept in its own colours from a little deeper (`reference._clean_seams`); each side draws those
+   wherever the other no longer lies beside it in the target, and the photo's own seam where it
+   still does (the pose itself gives back the photo). The arms and the body share the pixels along
+   the boundary between them, each side's share ramping over about a pixel across that boundary
+   smoothed (`reference._arm_share`, `_body_share`; WarpConfig.antialias_arms): an arm turned away
+   from the body has a straight edge there, not the photo's staircase of whole pixels. The person's
+   soft edge is drawn in the colours of its solid pixels beside it (`reference._decontaminated`;
+   WarpConfig.clean_outline): the photo mixes it with what stood behind, a pale rim of sky along an
+   arm moved in front of the sea.
    A limb the photo
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels

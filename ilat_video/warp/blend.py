@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .geometry import affine_inverse, smoothstep
 from .parts import L_THIGH, LIMB_BONES, PART_LAYER, R_THIGH, TORSO, torso_frame
 
 HIPS = ((TORSO, R_THIGH), (TORSO, L_THIGH))
@@ -70,7 +71,7 @@ def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
         spine, bone = torso_frame(reference.pose)[1], _bone(reference.pose, lower)
         turn = abs(_turn(thigh.matrix, bone) - _turn(torso.matrix, spine))
         turn = min(turn, 360.0 - turn)
-        strength = 1.0 - _smoothstep_01((turn - TURN_FULL) / (TURN_NONE - TURN_FULL))
+        strength = 1.0 - smoothstep((turn - TURN_FULL) / (TURN_NONE - TURN_FULL))
         if strength <= 0.0:
             continue
         normal = _unit(torso.matrix[:, :2] @ spine) + _unit(thigh.matrix[:, :2] @ bone)
@@ -81,7 +82,7 @@ def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
         scale = float(np.sqrt(abs(np.linalg.det(thigh.matrix[:, :2]))))
         size = max(radius * scale, 1.0)
         for tr, other, sign in ((torso, thigh, 1.0), (thigh, torso, -1.0)):
-            out.setdefault(tr.part, []).append(Blend(_inverse(other.matrix), joint, normal, sign, size, strength))
+            out.setdefault(tr.part, []).append(Blend(affine_inverse(other.matrix), joint, normal, sign, size, strength))
     return out
 
 
@@ -91,7 +92,7 @@ def blended_source(matrix: np.ndarray, blends: list[Blend], box) -> tuple[np.nda
     bx0, by0, bx1, by1 = box
     xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]
     ys = np.arange(by0, by1, dtype=np.float32)[:, None]
-    src_x, src_y = _mapped(_inverse(matrix), xs, ys)
+    src_x, src_y = _mapped(affine_inverse(matrix), xs, ys)
     total = np.zeros(src_x.shape, np.float32)
     lean_x = np.zeros(src_x.shape, np.float32)
     lean_y = np.zeros(src_x.shape, np.float32)
@@ -101,7 +102,7 @@ def blended_source(matrix: np.ndarray, blends: list[Blend], box) -> tuple[np.nda
         across = np.abs(dx * np.float32(-blend.normal[1]) + dy * np.float32(blend.normal[0]))
         weight = _smoothstep(along * np.float32(blend.sign / blend.size))
         lateral = (across - np.float32(CORE * blend.size)) / np.float32((REACH - CORE) * blend.size)
-        weight *= 1.0 - _smoothstep_01(lateral)
+        weight *= 1.0 - smoothstep(lateral)
         weight *= np.float32(blend.strength)
         if not (weight > 0).any():
             continue
@@ -133,13 +134,7 @@ def grown_box(box, blends: list[Blend], height: int, width: int):
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     """0 below -1, 1 above 1, a cubic in between (C1)."""
-    return _smoothstep_01((x + np.float32(1.0)) * np.float32(0.5))
-
-
-def _smoothstep_01(x):
-    """0 below 0, 1 above 1, 3x^2 - 2x^3 in between."""
-    s = np.clip(x, 0.0, 1.0)
-    return s * s * (3.0 - 2.0 * s)
+    return smoothstep((x + np.float32(1.0)) * np.float32(0.5))
 
 
 def _bone(pose: np.ndarray, part: int) -> np.ndarray:
@@ -159,10 +154,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def _apply(matrix: np.ndarray, point) -> np.ndarray:
     return matrix[:, :2] @ np.asarray(point, np.float64) + matrix[:, 2]
-
-
-def _inverse(matrix: np.ndarray) -> np.ndarray:
-    return np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
 
 
 def _mapped(matrix: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

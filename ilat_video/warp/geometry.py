@@ -74,3 +74,14 @@ def similarity_matrix(angle: float, scale: float, src_point, dst_point) -> np.nd
     linear = np.array([[c, -s], [s, c]])
     return np.hstack([linear, (np.asarray(dst_point, np.float64)[:2]
                                - linear @ np.asarray(src_point, np.float64)[:2])[:, None]])
+
+
+def smoothstep(x):
+    """0 below 0, 1 above 1, 3x^2 - 2x^3 in between (x a float or an array, kept in its dtype)."""
+    s = np.clip(x, 0.0, 1.0)
+    return s * s * (3.0 - 2.0 * s)
+
+
+def affine_inverse(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a 2x3 affine, as a 2x3 affine."""
+    return np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]

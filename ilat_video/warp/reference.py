@@ -21,7 +21,7 @@ from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material
 from .colour import release_by_colour, rims_by_colour
-from .geometry import inside_polygon, shape_distance
+from .geometry import inside_polygon, shape_distance, smoothstep
 from .parts import (
     ARM_PARTS,
     ARMS_LAYER,
@@ -284,6 +284,17 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
                          seam_width if clean is not None else 0.0)
 
 
+def _local_mean(colour: np.ndarray, source: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 (h, w, 3), float32 (h, w)): the Gaussian-weighted (sigma pixels) mean of `colour`
+    over the `source` pixels (bool or float weights) around each pixel, and the weight it had
+    (meaningless where that is near 0)."""
+    source = source.astype(np.float32)
+    weight = cv2.GaussianBlur(source, (0, 0), sigma)
+    mean = cv2.GaussianBlur(colour.astype(np.float32) * source[..., None], (0, 0), sigma)
+    mean /= np.maximum(weight, 1e-6)[..., None]
+    return mean, weight
+
+
 def _decontaminated(image: np.ndarray, box_mask: np.ndarray, box) -> np.ndarray:
     """uint8 (H, W, 3): the photo with the person's soft edge (the mask over the person's box under
     SOLID_ALPHA, > 0) given the colours of the person's solid pixels beside it (a Gaussian-weighted
@@ -292,14 +303,13 @@ def _decontaminated(image: np.ndarray, box_mask: np.ndarray, box) -> np.ndarray:
     pale sky carried a pale rim over the railing and the sea."""
     x0, y0, x1, y1 = box
     soft = (box_mask > 0) & (box_mask < SOLID_ALPHA)
-    solid = (box_mask >= SOLID_ALPHA).astype(np.float32)
+    solid = box_mask >= SOLID_ALPHA
     if not soft.any() or not solid.any():
         return image
-    weight = cv2.GaussianBlur(solid, (0, 0), EDGE_SIGMA)
-    mean = cv2.GaussianBlur(image[y0:y1, x0:x1].astype(np.float32) * solid[..., None], (0, 0), EDGE_SIGMA)
+    mean, weight = _local_mean(image[y0:y1, x0:x1], solid, EDGE_SIGMA)
     fix = soft & (weight > 0.02)
     out = image.copy()
-    out[y0:y1, x0:x1][fix] = np.clip(np.round(mean[fix] / weight[fix][:, None]), 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1][fix] = np.clip(np.round(mean[fix]), 0, 255).astype(np.uint8)
     return out
 
 
@@ -328,8 +338,7 @@ def _soft_alpha(mask: np.ndarray) -> np.ndarray:
     """A soft mask's unsure pixels (MediaPipe gives 0.1-0.3 around limbs it half sees) would be
     carried as faint ghosts of the reference's background: alpha = smoothstep over SOFT_MASK."""
     lo, hi = SOFT_MASK
-    t = np.clip((mask - lo) / (hi - lo), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    return smoothstep((mask - lo) / (hi - lo))
 
 
 def _reference_height(pose: np.ndarray, ok: np.ndarray) -> float:
@@ -612,12 +621,10 @@ def _clean_seams(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, width:
     for own, other in ((is_arm, body), (body, is_arm)):
         side = own | (other & (cv2.dilate(own.astype(np.uint8), shared) > 0))
         band = side & (cv2.dilate(other.astype(np.uint8), disc) > 0)
-        source = (own & ~band).astype(np.float32)
-        weight = cv2.GaussianBlur(source, (0, 0), width)
-        mean = cv2.GaussianBlur(colour * source[..., None], (0, 0), width)
+        mean, weight = _local_mean(colour, own & ~band, width)
         fix = band & (weight > 0.02)
         fixed = colour.copy()
-        fixed[fix] = mean[fix] / weight[fix][:, None]
+        fixed[fix] = mean[fix]
         out.append(np.clip(np.round(fixed), 0, 255).astype(np.uint8))
     return out[0], out[1]
 
@@ -730,11 +737,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         clean = body
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
-        filled = fill_by_material(image, pixels, own if own.sum() >= MIN_HIDDEN else clean)
-        colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
+        sources = own if own.sum() >= MIN_HIDDEN else clean
+        filled = fill_by_material(image, pixels, sources)
         if HIDDEN_DETAIL:
-            colour[pixels] = _with_detail(image, filled, pixels, own if own.sum() >= MIN_HIDDEN else clean,
-                                          int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)[pixels]
+            filled = _with_detail(image, filled, pixels, sources, int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)
+        colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
 
@@ -750,11 +757,8 @@ def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source
     mirrored, found = _reflected_along_rows(image, hole, source, gap)
     if not found.any():
         return filled
-    weight = found.astype(np.float32)
-    detail = mirrored.astype(np.float32)
-    base = cv2.GaussianBlur(detail * weight[..., None], (0, 0), DETAIL_SIGMA)
-    base /= np.maximum(cv2.GaussianBlur(weight, (0, 0), DETAIL_SIGMA), 1e-6)[..., None]
-    detail -= base
+    base, _weight = _local_mean(mirrored, found, DETAIL_SIGMA)
+    detail = mirrored.astype(np.float32) - base
     detail *= np.exp(-(np.linalg.norm(base - filled.astype(np.float32), axis=2) / DETAIL_AGREE) ** 2)[..., None]
     out = filled.copy()
     out[found] = np.clip(np.round(filled[found].astype(np.float32) + detail[found]), 0, 255).astype(np.uint8)

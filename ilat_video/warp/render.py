@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import IlatError
 from ..pose.skeleton import L_HIP, R_HIP
 from .blend import blended_source, grown_box, hip_blends
-from .geometry import shape_distance
+from .geometry import affine_inverse, shape_distance
 from .parts import ARMS_LAYER, BODY_LAYER, L_THIGH, PART_LAYER, R_THIGH, TORSO, WarpConfig, torso_frame
 from .reference import WarpReference, prepare_reference
 from .transforms import PartTransform, part_transforms
@@ -310,7 +310,7 @@ def _joint_seams(reference: WarpReference, transforms: list[PartTransform], trus
         rim = centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)
         rim = np.vstack([centre, rim])
         target = rim @ ma[:, :2].T + ma[:, 2]  # where part a puts the rim
-        inverse_b = np.linalg.inv(np.vstack([mb, [0.0, 0.0, 1.0]]))[:2]
+        inverse_b = affine_inverse(mb)
         fetched = target @ inverse_b[:, :2].T + inverse_b[:, 2]  # where part b fetches those from
         gap = float(np.linalg.norm(fetched - rim, axis=1).max())
         dip = 1.0 - np.exp(-(gap / seam_pixels) ** 2)
