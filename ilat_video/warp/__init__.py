@@ -32,6 +32,12 @@ How it works
    hand's own colours stays with it (`colour._fingers`: the pale edge of fingers resting on the
    shorts); thin strands of arm reaching into the body go to the body (`reference._strands_to_body`:
    hair lying along an upper arm, judged pixel by pixel, trailed below the raised arm as wisps).
+   The arms then turn about elbows on their middle lines (`elbows.py`; WarpConfig.medial_elbows):
+   MediaPipe often puts an elbow near an arm's edge, and an arm bent in the target turned each half
+   about that point, the elbow torn open between two lobes. Each elbow is moved by the mean of how
+   far the middle of each half's own pixels lies from its bone, and every target's elbows alike,
+   each half's offset along the target bone's normal at the body's scale (legs and spine): the
+   pose itself still gives back the reference.
    Around the joints that link two parts
    (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
    neighbour's pixels within a disc:

@@ -123,6 +123,10 @@ class WarpConfig:
         photo's pixels; False: each pixel is wholly one side's.
     clean_outline: the person's soft edge is drawn in the colours of its solid pixels beside it, not
         the photo's, which mix the person with what stood behind (`reference._decontaminated`).
+    medial_elbows: the parts turn about elbows on the arms' middle lines, where MediaPipe often puts
+        them at an arm's edge: the reference's elbows are moved there, measured on the arms' own
+        pixels, and every target's alike (`elbows.py`); False: the elbows as given, and an arm bent
+        in the target stands out of its elbow as two lobes.
     """
 
     min_confidence: float = 0.0
@@ -141,6 +145,7 @@ class WarpConfig:
     blend_hips: bool = True
     antialias_arms: bool = True
     clean_outline: bool = True
+    medial_elbows: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

@@ -21,6 +21,7 @@ from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material
 from .colour import release_by_colour, rims_by_colour
+from .elbows import elbow_offsets, moved_elbows
 from .geometry import inside_polygon, shape_distance, smoothstep
 from .parts import (
     ARM_PARTS,
@@ -147,7 +148,9 @@ class WarpReference:
     """The reference photo prepared for warping (prepare_reference).
 
     image uint8 (H, W, 3); mask float32 (H, W) in [0, 1] (the given mask through a smoothstep
-    from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3); extras (10, 3) or None;
+    from 0.25 to 0.75, SOFT_MASK); pose float32 (13, 3): the pose the parts hang on, the given one
+    with each elbow of `elbows` moved onto its arm's middle line (WarpConfig.medial_elbows; targets'
+    elbows are moved alike: `elbows.moved_elbows`); extras (10, 3) or None;
     height: torso height in pixels (the body's unit); radii: each part's radius in pixels;
     segments: each part's bone(s) as (S, 2, 2) start/end points; polygon: the torso's 4 corners;
     labels: int8 (H, W), the part that owns each person pixel (-1: not the person, mask < 0.5;
@@ -172,6 +175,7 @@ class WarpReference:
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
     stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> StandIn
     seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
+    elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
@@ -244,6 +248,10 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         box_labels = _strands_to_body(box_labels, box_mask >= 0.5, beneath[0], xs, ys, radii, segments)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
+    elbows = elbow_offsets(labels, mask, pose, segments) if config.medial_elbows else {}
+    if elbows:  # from here on the arms turn about elbows on their middle lines; their pixels stay theirs
+        pose = moved_elbows(pose, elbows)
+        segments = _part_segments(pose, extras, ok, config.min_confidence)
     own = {p: (box_labels == p) for p in BASE_PARTS if segments[p] is not None}
     extra, links, crotch = _overhangs(xs, ys, pose, own, radii, inside)
     colours = _decontaminated(image, box_mask, box) if config.clean_outline else image
@@ -281,7 +289,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
-                         seam_width if clean is not None else 0.0)
+                         seam_width if clean is not None else 0.0, elbows)
 
 
 def _local_mean(colour: np.ndarray, source: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from ..pose.skeleton import (
     R_SHOULDER,
     R_WRIST,
 )
+from .elbows import moved_elbows, offset_scale
 from .geometry import fit_affine, limb_matrix, similarity_matrix
 from .parts import (
     BASE_PARTS,
@@ -109,6 +110,8 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     target_pose = check_pose(target_pose, "target")
     target_extras = check_extras(target_extras, "target")
     ref_pose = reference.pose
+    if reference.elbows:  # moved as the reference's were: its own pose lands on them exactly
+        target_pose = moved_elbows(target_pose, reference.elbows, offset_scale(ref_pose, target_pose))
     ok_t = joint_ok(target_pose, config.min_confidence)
     scale = body_scale(ref_pose, target_pose, config.min_confidence)
     skipped: dict[str, str] = dict(reference.missing)
