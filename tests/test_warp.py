@@ -1725,3 +1725,26 @@ def test_her_right_elbow_is_moved_onto_the_middle_of_her_arm(photo):
     width = np.ptp(cols[near])  # the arm hangs nearly upright: its width across the rows at the elbow
     assert np.hypot(*moved) > 0.35 * width / 2
     assert abs(cols[near].mean() - reference.pose[R_ELBOW, 0]) < abs(cols[near].mean() - found.pose[R_ELBOW, 0])
+
+
+def test_an_elbow_moves_no_farther_than_its_arm_reaches():
+    """Owners that came out strange (all of an arm's pixels far to one side of its bone) move its
+    elbow by at most the arm's radius, not onto whatever lies there."""
+    from ilat_video.warp.elbows import elbow_offsets
+
+    pose = standing_pose(240, 240)
+    labels = np.full((240, 240), -1, np.int8)
+    radii = np.full(len(warp.PART_NAMES), 5.0)
+    segments = [np.zeros((1, 2, 2))] * len(warp.PART_NAMES)
+    for part, (a, b) in ((warp.R_UPPER, (R_SHOULDER, R_ELBOW)), (warp.R_FORE, (R_ELBOW, R_WRIST))):
+        start, end = pose[a, :2], pose[b, :2]
+        normal = np.array([-(end - start)[1], (end - start)[0]]) / np.hypot(*(end - start))
+        for t in np.linspace(0, 1, 60):
+            for d in np.linspace(25, 35, 11):  # a band 30 px to one side of the bone
+                x, y = np.round(start + t * (end - start) + d * normal).astype(int)
+                labels[y, x] = part
+    offsets = elbow_offsets(labels, np.ones((240, 240), np.float32), pose, segments, radii)
+    assert R_ELBOW in offsets
+    assert all(abs(v) <= 5.0 for v in offsets[R_ELBOW])
+    unbounded = elbow_offsets(labels, np.ones((240, 240), np.float32), pose, segments, np.full(len(radii), 100.0))
+    assert all(abs(v) > 20 for v in unbounded[R_ELBOW])

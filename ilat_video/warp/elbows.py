@@ -29,13 +29,15 @@ MIN_SHIFT = 1.0  # pixels: an elbow moved less than this stays where it is
 _SCALE_BONES = ((R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE))
 
 
-def elbow_offsets(labels: np.ndarray, mask: np.ndarray, pose: np.ndarray, segments: list) -> dict:
+def elbow_offsets(labels: np.ndarray, mask: np.ndarray, pose: np.ndarray, segments: list,
+                  radii: np.ndarray) -> dict:
     """{elbow joint: (upper arm's offset, forearm's offset)}: for each arm with both halves, how far
     (pixels, along each bone's normal `_normal`) the middle of that half's own pixels lies from its
     bone, over the MIDDLE of the bone: halfway between the SPREAD percentiles of their distances
-    across it. Only elbows the two offsets would move by at least MIN_SHIFT. labels: int8 (H, W)
-    the owners (`WarpReference.labels`, -1 off the person); mask: float (H, W) in [0, 1];
-    segments: the parts' bones (None where missing)."""
+    across it, at most the half's radius (`radii`: an arm whose owners came out strange moves no
+    farther than its capsule reaches). Only elbows the two offsets would move by at least MIN_SHIFT.
+    labels: int8 (H, W) the owners (`WarpReference.labels`, -1 off the person); mask: float (H, W)
+    in [0, 1]; segments: the parts' bones (None where missing)."""
     out = {}
     for upper, fore in ELBOWS:
         if segments[upper] is None or segments[fore] is None:
@@ -43,6 +45,7 @@ def elbow_offsets(labels: np.ndarray, mask: np.ndarray, pose: np.ndarray, segmen
         offsets = [_offset(labels == part, mask, pose, part) for part in (upper, fore)]
         if None in offsets:
             continue
+        offsets = [float(np.clip(offset, -radii[part], radii[part])) for offset, part in zip(offsets, (upper, fore))]
         elbow = PART_JOINTS[upper][1]
         if np.hypot(*(_shift(pose, upper, fore, *offsets, 1.0))) >= MIN_SHIFT:
             out[elbow] = (offsets[0], offsets[1])

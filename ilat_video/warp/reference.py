@@ -248,7 +248,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         box_labels = _strands_to_body(box_labels, box_mask >= 0.5, beneath[0], xs, ys, radii, segments)
     labels = np.full(mask.shape, -1, np.int8)
     labels[y0:y1, x0:x1] = np.where(box_mask >= 0.5, box_labels, -1)
-    elbows = elbow_offsets(labels, mask, pose, segments) if config.medial_elbows else {}
+    elbows = elbow_offsets(labels, mask, pose, segments, radii) if config.medial_elbows else {}
     if elbows:  # from here on the arms turn about elbows on their middle lines; their pixels stay theirs
         pose = moved_elbows(pose, elbows)
         segments = _part_segments(pose, extras, ok, config.min_confidence)
