@@ -8,9 +8,9 @@
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
-  the hole inpainted, made once per video (`background_plate`; by default a smooth membrane fill and
-  the photo's own patches mixed by how well each predicts the pixels round the hole, or none at
-  all: the warped person over the photo as it is, ghost included);
+  the hole inpainted, made once per video (`background_plate`; by default a smooth membrane fill,
+  the photo's own patches and its rows carried across the hole mixed by how well each predicts the
+  pixels round the hole, or none at all: the warped person over the photo as it is, ghost included);
 - the holes the warped parts leave inside the person (a hand moved off the hip, the crotch on a
   step, tears at bent joints) are filled from their surroundings (`holes_in_person`, `fill`:
   OpenCV by default, iLAT as an experiment), and the target torso an arm uncovered from the warped
@@ -57,11 +57,12 @@ from .warp import (
 log = logging.getLogger(__name__)
 
 PATCH_WORK_SIDE = 256  # the shift-map plate works on the whole photo at this longer side (its time grows ~ side^3)
-# The default plate mixes the membrane and the patches by how well each predicts a ring of known
-# pixels this share of the hole's extent wide around the hole, weight ~ error^-CHECK_POWER
+# The default plate mixes the membrane, the patches and the rows by how well each predicts a ring
+# of known pixels this share of the hole's extent wide around the hole, weight ~ error^-CHECK_POWER
 # (experiments/results/probe_plate.md: power 2 beat 1 on synthetic frames, +0.5 dB).
 CHECK_RING = 0.04
 CHECK_POWER = 2.0
+ROW_ENDS = 4  # the rows fill carries the mean of this many known pixels beyond each end of a run
 # The person's hole is MediaPipe's mask grown by this share of the body's height (its soft edge,
 # hair): experiments/results/probe_hole_growth.md, real self-reenactment: 0.015 against the 0.06 of
 # before, background PSNR +0.8 dB, revealed +0.3 dB (64% of moments); a wider hole is filled by
@@ -188,19 +189,53 @@ def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
+def inpaint_rows(image: np.ndarray, hole: np.ndarray, *, ends: int = ROW_ENDS) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled along the rows: each run of hole pixels in a row
+    goes linearly from the mean of the `ends` known pixels just left of it to the mean of those just
+    right of it (a run that reaches the picture's edge takes its one end's). A person is a tall,
+    narrow hole, and what stood behind them mostly runs across it: the edges of stairs, rails, a
+    horizon, the stripes of a mown field carry on through the hole, which the membrane blurs into a
+    person-shaped smear. Every pixel outside the hole is the input's. uint8 (H, W, 3)."""
+    if not hole.any():
+        return image.copy()
+    height, width = hole.shape
+    colour = image.astype(np.float32)
+    known = (~hole).astype(np.float32)
+    box = np.ones((1, ends), np.float32)
+    means = []  # the mean of the known pixels among the `ends` ending at each pixel (left), starting there (right)
+    for anchor in ((ends - 1, 0), (0, 0)):
+        total = cv2.filter2D(colour * known[..., None], -1, box, anchor=anchor, borderType=cv2.BORDER_CONSTANT)
+        count = cv2.filter2D(known, -1, box, anchor=anchor, borderType=cv2.BORDER_CONSTANT)
+        means.append(total / np.maximum(count, 1e-6)[..., None])
+    columns = np.broadcast_to(np.arange(width), (height, width))
+    left = np.maximum.accumulate(np.where(hole, -1, columns), axis=1)  # the nearest known pixel at or left of each
+    right = np.minimum.accumulate(np.where(hole, width, columns)[:, ::-1], axis=1)[:, ::-1]
+    ys, xs = np.nonzero(hole)
+    lo, hi = left[ys, xs], right[ys, xs]
+    has_lo, has_hi = lo >= 0, hi < width
+    start = means[0][ys, np.maximum(lo, 0)]
+    stop = means[1][ys, np.minimum(hi, width - 1)]
+    start[~has_lo], stop[~has_hi] = stop[~has_lo], start[~has_hi]
+    along = np.where(has_lo & has_hi, (xs - lo) / np.maximum(hi - lo, 1), 0.0).astype(np.float32)[:, None]
+    out = image.copy()
+    out[ys, xs] = np.clip(np.round(start + along * (stop - start)), 0, 255).astype(np.uint8)
+    return out
+
+
 def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = CHECK_RING,
                   power: float = CHECK_POWER, patches=None) -> np.ndarray:
-    """`image` with `hole` (bool (H, W)) filled by the membrane (`inpaint_smooth`) and the picture's
-    own patches (`inpaint_patches`) mixed pixel by pixel, each weighted by how badly it predicts
-    the known pixels near there. Both also fill the hole grown by `check_share` of its extent and are
-    scored on that ring (squared error); the ring's errors are spread into the hole (a normalized
-    Gaussian blur, sigma 10% of the hole's extent), and the weight on the patches is
-    e_smooth^p / (e_smooth^p + e_patches^p). Texture that the ring shows the patches continue
-    (railings, stripes) carries on; where they copy the wrong thing (tiles onto a door, blocks of
-    another shade onto a plain wall) the smooth fill takes over. Every pixel outside the hole is the
-    input's. About twice `inpaint_patches`' time (seconds, once per video). patches: another fill of
-    the photo's own patches, `patches(image, hole) -> uint8 (H, W, 3)`, instead of `inpaint_patches`
-    (experiments/plate_patchmatch/ tried one). uint8 (H, W, 3)."""
+    """`image` with `hole` (bool (H, W)) filled by the membrane (`inpaint_smooth`), the picture's
+    own patches (`inpaint_patches`) and its rows carried across the hole (`inpaint_rows`) mixed
+    pixel by pixel, each weighted by how badly it predicts the known pixels near there. Each also
+    fills the hole grown by `check_share` of its extent and is scored on that ring (squared error);
+    the ring's errors are spread into the hole (a normalized Gaussian blur, sigma 10% of the hole's
+    extent), and each fill's weight is e^-p over the sum of the three's. Texture that the ring shows
+    the patches continue (railings, foliage) carries on, and so do the edges the rows carry across
+    (stairs, a horizon); where the patches copy the wrong thing (tiles onto a door, blocks of
+    another shade onto a plain wall) or the rows streak across texture, the others take over. Every
+    pixel outside the hole is the input's. About twice `inpaint_patches`' time (seconds, once per
+    video). patches: another fill of the photo's own patches, `patches(image, hole) -> uint8 (H, W,
+    3)`, instead of `inpaint_patches` (experiments/plate_patchmatch/ tried one). uint8 (H, W, 3)."""
     patches = inpaint_patches if patches is None else patches
     if not hole.any():
         return image.copy()
@@ -220,11 +255,13 @@ def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = C
         error = cv2.GaussianBlur(cv2.resize(error, small_size, interpolation=cv2.INTER_AREA), (0, 0), sigma) / reach
         return (cv2.resize(error, (width, height), interpolation=cv2.INTER_LINEAR) + 1.0) ** power  # + 1 grey level^2
 
-    error_smooth = spread_error(inpaint_smooth(image, grown))
-    error_patches = spread_error(patches(image, grown))
-    weight = (error_smooth / (error_smooth + error_patches))[..., None]
-    log.debug("mixed plate: %.0f%% patches inside the hole", 100 * float(weight[hole].mean()))
-    out = inpaint_smooth(image, hole) * (1 - weight) + patches(image, hole) * weight
+    fills = (inpaint_smooth, patches, inpaint_rows)
+    trust = [1.0 / spread_error(fill_with(image, grown)) for fill_with in fills]
+    weights = [share / sum(trust) for share in trust]
+    log.debug("mixed plate inside the hole: %s", ", ".join(
+        f"{fill_with.__name__} {100 * float(weight[hole].mean()):.0f}%" for fill_with, weight in zip(fills, weights)))
+    out = sum(fill_with(image, hole).astype(np.float32) * weight[..., None]
+              for fill_with, weight in zip(fills, weights))
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[~hole] = image[~hole]
     return out
