@@ -8,10 +8,12 @@ seconds per frame.
 
 Methods:
 - default: `compose.background_plate(image, hole)` (the default plate, `compose.inpaint_mixed`: the
-  membrane and the picture's own patches mixed by how well each predicts a ring round the hole);
+  membrane, the picture's own patches and its rows carried across the hole mixed by how well each
+  predicts a ring round the hole);
 - ns: OpenCV Navier-Stokes inpainting at the image's size (radius 5; `--plate ns`, the default plate
   until experiments/results/probe_plate.md, is the same at 512 px and below);
 - smooth: `compose.inpaint_smooth` (the membrane: Laplace's equation inside the hole, at 512 px);
+- rows: `compose.inpaint_rows` (each row of the hole linear between the known pixels at its ends);
 - patches: `compose.inpaint_patches` (OpenCV contrib's shift-map inpainting from the picture's own
   patches, at 256 px);
 - ilat: `inpaint.inpaint` with the shipped demo model (empty target pose, no person pose);
@@ -44,7 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import fine_tune  # noqa: E402
-from ilat_video.compose import background_plate, inpaint_patches, inpaint_smooth, person_hole
+from ilat_video.compose import background_plate, inpaint_patches, inpaint_rows, inpaint_smooth, person_hole
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.inpaint_pairs import body_height
 from ilat_video.data.synth import file_video
@@ -99,6 +101,7 @@ def methods(models: list[str], with_pose: bool):
         "default": lambda im, h, bg, p: background_plate(im, h),
         "ns": lambda im, h, bg, p: ns(im, h),
         "smooth": lambda im, h, bg, p: inpaint_smooth(im, h),
+        "rows": lambda im, h, bg, p: inpaint_rows(im, h),
         "patches": lambda im, h, bg, p: inpaint_patches(im, h),
         "ilat": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped),
         "ilat-expected": lambda im, h, bg, p: inpaint(im, h, tokenizer, shipped, decode="expected"),
