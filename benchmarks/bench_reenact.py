@@ -21,7 +21,7 @@ INTER_AREA):
 - warp: `RenderOptions(plate="none", repair="none")`, the reference person warped over frame 0 as
   it is (the reference's ghost stays where the person moved away);
 - warp+plate: `RenderOptions(plate="inpaint", repair="none")`, warped over the inpainted plate
-  (the default plate: a smooth fill and the photo's own patches mixed, `compose.inpaint_mixed`);
+  (the default plate: a smooth fill, the photo's own patches and its rows mixed, `compose.inpaint_mixed`);
 - warp+plate+holes: `RenderOptions(plate="inpaint", repair="holes")`, the current default: also the
   holes the warp leaves inside the person filled from their surroundings (OpenCV).
 - warp+ns+holes: the plate by OpenCV's Navier-Stokes alone (`plate="ns"`, the default before the mix);

@@ -476,10 +476,10 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
 
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
                      pose: np.ndarray | None = None) -> np.ndarray:
-    """The photo with `hole` (bool (H, W)) filled: the membrane and the picture's own patches mixed
-    by how well each predicts the pixels around the hole (`inpaint_mixed`, "inpaint"), OpenCV's
-    Navier-Stokes inpainting at PLATE_WORK_SIDE, scaled back and blended into the hole over a few
-    pixels (`inpaint`, "ns", the default until experiments/results/probe_plate.md), the patches
+    """The photo with `hole` (bool (H, W)) filled: the membrane, the picture's own patches and its
+    rows mixed by how well each predicts the pixels around the hole (`inpaint_mixed`, "inpaint"),
+    OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE, scaled back and blended into the hole over
+    a few pixels (`inpaint`, "ns", the default until experiments/results/probe_plate.md), the patches
     alone (`inpaint_patches`, "patches"), iLAT under an empty pose ("ilat", `models` = (tokenizer,
     transformer); `pose`, the person's, tells it who to erase), or the photo unchanged ("none").
     uint8 (H, W, 3)."""

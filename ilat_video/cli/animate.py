@@ -46,8 +46,9 @@ from .poses import person_choice
               help="Cap the result's longer side (photo frames; default: the photo's own size).")
 @click.option("--plate", type=click.Choice(PLATES), default="inpaint", show_default=True,
               help="Behind the person (photo frames): the photo with the person removed and the hole filled, once "
-                   "per video (a few seconds): inpaint mixes a smooth fill with the photo's own patches, pixel by "
-                   "pixel by how well each predicts the ring round the hole; ns: OpenCV's Navier-Stokes alone "
+                   "per video (a few seconds): inpaint mixes a smooth fill, the photo's own patches and its rows "
+                   "carried across the hole, pixel by pixel by how well each predicts the ring round the "
+                   "hole; ns: OpenCV's Navier-Stokes alone "
                    "(smooth, ~0.1 s; a person-shaped seam on plain walls); patches: the photo's own patches alone "
                    "(texture carries on, lower PSNR); ilat: by iLAT under an empty pose (experimental: slower, and "
                    "worse with the shipped model); none: the photo as it is (the reference shows where the person "
