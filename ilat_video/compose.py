@@ -192,11 +192,12 @@ def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
 def inpaint_rows(image: np.ndarray, hole: np.ndarray, *, ends: int = ROW_ENDS) -> np.ndarray:
     """`image` with `hole` (bool (H, W)) filled along the rows: each run of hole pixels in a row
     goes linearly from the mean of the `ends` known pixels just left of it to the mean of those just
-    right of it (a run that reaches the picture's edge takes its one end's). A person is a tall,
-    narrow hole, and what stood behind them mostly runs across it: the edges of stairs, rails, a
-    horizon, the stripes of a mown field carry on through the hole, which the membrane blurs into a
-    person-shaped smear. Every pixel outside the hole is the input's. uint8 (H, W, 3)."""
-    if not hole.any():
+    right of it (a run that reaches the picture's edge takes its one end's; a row with no known
+    pixel, the nearest row's). A person is a tall, narrow hole, and what stood behind them mostly
+    runs across it: the edges of stairs, rails, a horizon, the stripes of a mown field carry on
+    through the hole, which the membrane blurs into a person-shaped smear. Every pixel outside the
+    hole is the input's (a hole that is the whole picture leaves it as it is). uint8 (H, W, 3)."""
+    if not hole.any() or hole.all():
         return image.copy()
     height, width = hole.shape
     colour = image.astype(np.float32)
@@ -219,6 +220,13 @@ def inpaint_rows(image: np.ndarray, hole: np.ndarray, *, ends: int = ROW_ENDS) -
     along = np.where(has_lo & has_hi, (xs - lo) / np.maximum(hi - lo, 1), 0.0).astype(np.float32)[:, None]
     out = image.copy()
     out[ys, xs] = np.clip(np.round(start + along * (stop - start)), 0, 255).astype(np.uint8)
+    whole = hole.all(axis=1)  # rows with no known pixel (a person from edge to edge): the nearest row's
+    if whole.any():
+        rows = np.arange(height)
+        above = np.maximum.accumulate(np.where(whole, -1, rows))
+        below = np.minimum.accumulate(np.where(whole, height, rows)[::-1])[::-1]
+        nearest = np.where((above >= 0) & ((below >= height) | (rows - above <= below - rows)), above, below)
+        out[whole] = out[nearest[whole]]
     return out
 
 

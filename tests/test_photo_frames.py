@@ -625,6 +625,11 @@ def test_the_rows_fill_carries_each_row_across_the_hole(seed):
     assert np.array_equal(filled, image)
     textured = rng.integers(0, 256, image.shape, dtype=np.uint8)
     assert np.array_equal(inpaint_rows(textured, hole)[~hole], textured[~hole])
+    across = hole.copy()
+    across[height // 2:height // 2 + 3] = True  # rows with no known pixel: the nearest row's
+    filled = inpaint_rows(damaged, across)
+    assert np.array_equal(filled[height // 2], image[height // 2 - 1])
+    assert np.array_equal(filled[height // 2 + 2], image[height // 2 + 3])
 
 
 def test_stairs_behind_a_person_carry_on_through_the_default_plate():
