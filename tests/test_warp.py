@@ -1690,7 +1690,11 @@ def test_elbows_move_with_the_arm_that_carries_them(angle, scale, dx, dy, upper,
     """moved_elbows turns, scales and shifts with the pose: the elbow of a pose moved by a similarity
     is the moved elbow of the pose, moved by it (the offsets at that scale), and at scale 1 the
     reference's own pose lands on the reference's moved elbows."""
-    from ilat_video.warp.elbows import moved_elbows, offset_scale
+    from ilat_video.warp.elbows import moved_elbows
+    from ilat_video.warp.transforms import LEG_BONES, body_scale
+
+    def offset_scale(reference, target):
+        return body_scale(reference, target, bones=LEG_BONES)
 
     pose = standing_pose(240, 240)
     pose[R_WRIST, :2] = pose[R_ELBOW, :2] + [30.0, -20.0]  # bent at the elbow

@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pose.skeleton import L_ANKLE, L_HIP, L_KNEE, R_ANKLE, R_HIP, R_KNEE
-from .parts import L_FORE, L_UPPER, PART_JOINTS, R_FORE, R_UPPER, TORSO, joint_ok, torso_frame
+from .parts import L_FORE, L_UPPER, PART_JOINTS, R_FORE, R_UPPER, joint_ok
 
 ELBOWS = ((R_UPPER, R_FORE), (L_UPPER, L_FORE))  # (upper arm, forearm): their shared joint is the elbow
 MIDDLE = (0.2, 0.8)  # a half's middle line is measured over this stretch of its bone
 SPREAD = (5.0, 95.0)  # ... between these percentiles of its pixels' distances across the bone
 MIN_PIXELS = 20  # a half with fewer pixels there is not measured
 MIN_SHIFT = 1.0  # pixels: an elbow moved less than this stays where it is
-# The bones that give the target's scale for the offsets: the legs and the spine, which moving
-# the elbows leaves alone (in the photo's own pose their ratios are exactly 1).
-_SCALE_BONES = ((R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE))
 
 
 def elbow_offsets(labels: np.ndarray, mask: np.ndarray, pose: np.ndarray, segments: list,
@@ -55,7 +51,8 @@ def elbow_offsets(labels: np.ndarray, mask: np.ndarray, pose: np.ndarray, segmen
 def moved_elbows(pose: np.ndarray, offsets: dict, scale: float = 1.0) -> np.ndarray:
     """A copy of `pose` (13, 3) with each elbow of `offsets` (`elbow_offsets`) moved by the mean of
     its two halves' offsets, each along its bone's normal in this pose, times `scale` (the body's
-    scale against the reference: `offset_scale`). An elbow whose arm is not seen stays."""
+    scale against the reference on the legs and the spine, which moving elbows leaves alone:
+    `transforms.body_scale(..., bones=LEG_BONES)`). An elbow whose arm is not seen stays."""
     out = np.array(pose, np.float32, copy=True)
     ok = joint_ok(pose, 0.0)
     for upper, fore in ELBOWS:
@@ -64,22 +61,6 @@ def moved_elbows(pose: np.ndarray, offsets: dict, scale: float = 1.0) -> np.ndar
             continue
         out[elbow, :2] += _shift(pose, upper, fore, *offsets[elbow], scale)
     return out
-
-
-def offset_scale(reference_pose: np.ndarray, target_pose: np.ndarray) -> float:
-    """The target's size against the reference's for the elbows' offsets: the median ratio of the
-    legs' bones and the spine seen in both, 1 when none is."""
-    ok = joint_ok(reference_pose, 0.0) & joint_ok(target_pose, 0.0)
-    ratios = []
-    for a, b in _SCALE_BONES:
-        length = np.hypot(*(reference_pose[b, :2] - reference_pose[a, :2]))
-        if ok[a] and ok[b] and length > 1e-6:
-            ratios.append(np.hypot(*(target_pose[b, :2] - target_pose[a, :2])) / length)
-    if ok[list(PART_JOINTS[TORSO])].all():
-        spine = np.hypot(*torso_frame(reference_pose)[1])
-        if spine > 1e-6:
-            ratios.append(np.hypot(*torso_frame(target_pose)[1]) / spine)
-    return float(np.median(ratios)) if ratios else 1.0
 
 
 def _offset(own: np.ndarray, mask: np.ndarray, pose: np.ndarray, part: int) -> float | None:

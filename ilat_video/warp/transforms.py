@@ -30,7 +30,7 @@ from ..pose.skeleton import (
     R_SHOULDER,
     R_WRIST,
 )
-from .elbows import moved_elbows, offset_scale
+from .elbows import moved_elbows
 from .geometry import fit_affine, limb_matrix, similarity_matrix
 from .parts import (
     BASE_PARTS,
@@ -110,8 +110,9 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     target_pose = check_pose(target_pose, "target")
     target_extras = check_extras(target_extras, "target")
     ref_pose = reference.pose
-    if reference.elbows:  # moved as the reference's were: its own pose lands on them exactly
-        target_pose = moved_elbows(target_pose, reference.elbows, offset_scale(ref_pose, target_pose))
+    if reference.elbows:  # moved as the reference's were, at the scale of the bones that moving leaves
+        elbow_scale = body_scale(ref_pose, target_pose, bones=LEG_BONES)  # alone: its own pose lands on them
+        target_pose = moved_elbows(target_pose, reference.elbows, elbow_scale)
     ok_t = joint_ok(target_pose, config.min_confidence)
     scale = body_scale(ref_pose, target_pose, config.min_confidence)
     skipped: dict[str, str] = dict(reference.missing)
@@ -297,16 +298,17 @@ def torso_state(reference_pose: np.ndarray, target_pose: np.ndarray, scale: floa
     return "ok"
 
 
-_SCALE_BONES = ((R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST),
-                (R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE))
+LEG_BONES = ((R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE))
+_SCALE_BONES = ((R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST)) + LEG_BONES
 
 
-def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confidence: float = 0.0) -> float:
-    """g: median over the bones seen in both poses (limbs and the spine) of target / reference
-    length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point)."""
+def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confidence: float = 0.0, *,
+               bones=_SCALE_BONES) -> float:
+    """g: median over the bones seen in both poses (`bones`: the limbs; and the spine) of target /
+    reference length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point)."""
     ok = joint_ok(reference_pose, min_confidence) & joint_ok(target_pose, min_confidence)
     ratios = []
-    for a, b in _SCALE_BONES:
+    for a, b in bones:
         if ok[a] and ok[b]:
             ref = np.hypot(*(reference_pose[b, :2] - reference_pose[a, :2]))
             if ref > 1e-6:
