@@ -650,7 +650,8 @@ class VideoWriter:
             )
         if h % 2 or w % 2:
             frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame = _encodable(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"),
+                                 self._stream.pix_fmt)
         video_frame.pts = self.num_frames
         try:
             for packet in self._stream.encode(video_frame):
@@ -826,6 +827,22 @@ _PART_RANDOM = "[a-z0-9_]{8}"
 # A part file younger than this is never taken for stale: covers the instant between its
 # creation and its writer locking it, and writers of older versions that did not lock.
 STALE_PART_AGE = 600.0
+
+
+def _encodable(frame, pix_fmt: str):
+    """`frame` converted to the encoder's pixel format, with each plane's row padding (the bytes
+    past the picture's width, up to the row's aligned length) set to the row's last pixel. swscale
+    leaves that padding as it found the memory, and x264 reads it: the same 318-pixel-wide frames,
+    written three times in one process, made two different files; with it set, three alike. (After
+    the whole pipeline has run in the process, the same frames still make different files now and
+    then, from some other state that x264 reads, not found: the frames themselves are the same.)"""
+    frame = frame.reformat(format=pix_fmt)
+    for plane in frame.planes:
+        if plane.line_size > plane.width:
+            rows = np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
+            rows = rows.reshape(plane.height, plane.line_size)
+            rows[:, plane.width:] = rows[:, plane.width - 1: plane.width]
+    return frame
 
 
 def _lock_file(path: Path) -> int | None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ilat_video.errors import VideoError
-from ilat_video.video import VideoWriter, open_video, probe_video, read_frames
+from ilat_video.video import VideoWriter, _encodable, open_video, probe_video, read_frames
 
 DATA = Path(__file__).parent / "data"
 DRIBBLE = DATA / "video" / "person_dribble.mp4"
@@ -98,6 +98,21 @@ def test_round_trip_sizes_and_rates(tmp_path, width, height, fps):
     if width >= 16 and height >= 16:
         err = np.abs(got[1][:height, :width].astype(int) - frames[1].astype(int)).mean()
         assert err < 6.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(width=st.integers(1, 70).map(lambda half: 2 * half), height=st.integers(1, 40).map(lambda half: 2 * half))
+def test_frames_go_to_the_encoder_with_their_row_padding_set(width, height):
+    """What x264 is given past each row's last pixel (the row's alignment padding) is that pixel,
+    not whatever the memory held, which made the same frames into different files."""
+    frame = np.random.default_rng(width * 1000 + height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    for _ in range(3):
+        converted = _encodable(av.VideoFrame.from_ndarray(frame, format="rgb24"), "yuv420p")
+        assert converted.to_ndarray().shape == (height * 3 // 2, width)
+        for plane in converted.planes:
+            rows = np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
+            rows = rows.reshape(plane.height, plane.line_size)
+            assert (rows[:, plane.width:] == rows[:, plane.width - 1: plane.width]).all()
 
 
 def test_gif_input(tmp_path):
