@@ -1145,7 +1145,7 @@ def test_the_reference_extras_give_back_a_real_photo(hoodie):
     assert np.abs(result.alpha - ref.mask).max() < 1e-4
 
 
-@pytest.mark.parametrize("degrees", [-35, 25, 60])
+@pytest.mark.parametrize("degrees", [-35, 25, 55])
 def test_moving_one_foots_points_changes_only_pixels_near_that_foot(limbed, degrees):
     _image, mask, pose, extras, ref = limbed
     turned = _turned_extras(pose, extras, R_ANKLE, (6, 8), degrees)
@@ -1165,6 +1165,23 @@ def test_moving_one_foots_points_changes_only_pixels_near_that_foot(limbed, degr
     # the toe's pixels went where the toe went
     toe = np.round(turned[8, :2] - 0.15 * (turned[8, :2] - pose[R_ANKLE, :2])).astype(int)
     assert after.part_labels[toe[1], toe[0]] == warp.R_FOOT
+
+
+@pytest.mark.parametrize("degrees", [-80, 70, 90])
+def test_a_foot_turned_past_the_limit_rides_on_its_shank(limbed, degrees):
+    """A foot whose points turn more than FOOT_TURN_LIMIT from the photo's has turned toward or away
+    from the camera (the businessman's shoes, seen from the front, turned 90 degrees for a driving
+    video's feet seen sideways, were black spikes): it is drawn as if its points were not there,
+    upright on its shank, and the other foot still follows its own."""
+    _image, _mask, pose, extras, ref = limbed
+    turned = _turned_extras(pose, extras, R_ANKLE, (6, 8), degrees)
+    after = warp.warp_to_pose(ref, pose, target_extras=turned)
+    unplaced = turned.copy()
+    unplaced[[6, 8], 2] = 0.0  # the right heel and toe not found
+    assert _same(after, warp.warp_to_pose(ref, pose, target_extras=unplaced))
+    assert not (after.part_labels == warp.R_FOOT).any()
+    within = _turned_extras(pose, extras, R_ANKLE, (6, 8), np.sign(degrees) * 0.9 * np.degrees(warp.FOOT_TURN_LIMIT))
+    assert (warp.warp_to_pose(ref, pose, target_extras=within).part_labels == warp.R_FOOT).any()
 
 
 def test_a_turned_hand_turns_at_the_wrist(limbed):

@@ -89,7 +89,9 @@ How it works
    is then drawn without them. They stay on their limb (the whole limb drawn, as without target
    extras) when the target's points are missing or unconfident, when the hand or foot is folded
    onto itself (its bone or its width, index to pinky or heel to toe, under EXTREMITY_FOLD x g x
-   the reference's: a heel on the toe) or turned more than EXTREMITY_TURN_LIMIT against its limb.
+   the reference's: a heel on the toe) or turned more than EXTREMITY_TURN_LIMIT against its limb,
+   and a foot turned more than FOOT_TURN_LIMIT from the photo's (pointing elsewhere: turned toward
+   or away from the camera, which turning the photo's shoe in the picture cannot show).
 3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
    from under that part's transform (cv2.warpAffine, bilinear); near a hip, the torso and the thigh
    both fetch through one blend of their two transforms (`blend.py`, WarpConfig.blend_hips), so
@@ -190,6 +192,7 @@ from .transforms import (
     EXTREMITY_STRETCH,
     EXTREMITY_TURN_LIMIT,
     FALLBACK_TRUST,
+    FOOT_TURN_LIMIT,
     HEAD_TILT_LIMIT,
     MIN_FOLLOW_RUN,
     MIN_SCALE,
@@ -212,6 +215,7 @@ __all__ = [
     "EXTREMITY_FOLD",
     "EXTREMITY_STRETCH",
     "EXTREMITY_TURN_LIMIT",
+    "FOOT_TURN_LIMIT",
     "MIN_FOLLOW_RUN",
     "FALLBACK_TRUST",
     "HEAD_PART",

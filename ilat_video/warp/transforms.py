@@ -35,6 +35,7 @@ from .geometry import fit_affine, limb_matrix, similarity_matrix
 from .parts import (
     BASE_PARTS,
     EXTREMITIES,
+    HANDS,
     HEAD_PART,
     LIMB_BONES,
     PART_NAMES,
@@ -61,6 +62,12 @@ MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform inve
 # its bone is stretched at most EXTREMITY_STRETCH (at body scale).
 EXTREMITY_FOLD = 0.3
 EXTREMITY_TURN_LIMIT = np.radians(100.0)
+# A foot follows its points only while it turns at most FOOT_TURN_LIMIT from the photo's foot in
+# the picture: a foot that points elsewhere (seen from the front in the photo, sideways in the
+# driving video) has turned toward or away from the camera, which turning the photo's shoe in the
+# picture cannot show: a shoe seen from the front turned 90 degrees is a black spike. It rides on
+# its shank instead, upright as the photo shows it.
+FOOT_TURN_LIMIT = np.radians(60.0)
 EXTREMITY_STRETCH = 1.5
 # In a video (steady_follow) a hand or foot that follows its points keeps following while folded down
 # to EXTREMITY_KEEP_FOLD (a fist seen end-on for a moment), and follows only in runs of at least
@@ -201,6 +208,8 @@ def _extremity_matrix(part: int, extremity: Extremity, target_pose: np.ndarray, 
     turn = _rotation(matrix) - _rotation(limb_matrix_)
     if abs((turn + np.pi) % (2 * np.pi) - np.pi) > EXTREMITY_TURN_LIMIT:
         return None, f"it turns more than {np.degrees(EXTREMITY_TURN_LIMIT):.0f} degrees against its limb"
+    if part not in HANDS and abs(_rotation(matrix)) > FOOT_TURN_LIMIT:
+        return None, f"it turns more than {np.degrees(FOOT_TURN_LIMIT):.0f} degrees from the photo's foot"
     return matrix, ""
 
 
