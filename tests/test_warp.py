@@ -961,6 +961,34 @@ def test_a_side_under_an_arm_carries_on_straight(slope, top, rows, over, out, ri
     assert not _sides_under_arms(body & ~arm & ~parted, arm, first_row=top + rows + 1, gap=1).any()  # above it: none
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), reach=st.integers(1, 12))
+def test_each_piece_is_judged_whole_inside_its_own_window(seed, reach):
+    """The colour rules judge each piece of pixels with what lies within a reach of it, inside a
+    window round the piece (`colour._pieces`), not over the whole person's box, whose time grew
+    with the box times the disc (a 24 MP photo: over a quarter of an hour before its first frame,
+    now 117 s with its plate). Every pixel within the reach lies in the window, as many as over
+    the whole picture, for random pieces touching the picture's edges or not."""
+    from ilat_video.warp import colour
+
+    rng = np.random.default_rng(seed)
+    pixels = np.zeros((60, 80), np.uint8)
+    for _ in range(rng.integers(1, 6)):
+        centre = (int(rng.integers(-5, 85)), int(rng.integers(-5, 65)))
+        cv2.ellipse(pixels, centre, (int(rng.integers(0, 9)), int(rng.integers(0, 9))), float(rng.uniform(0, 180)),
+                    0, 360, 1, -1)
+    count, pieces, windows = colour._pieces(pixels > 0, reach)
+    for i in range(1, count):
+        whole = colour._distance_from(pieces == i) <= reach
+        window = colour._distance_from(pieces[windows[i]] == i) <= reach
+        assert window.sum() == whole.sum() and np.array_equal(window, whole[windows[i]])
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    dilated = cv2.dilate(pixels, disc) > 0  # the elliptic kernel it replaces: they differ at the disc's rim alone
+    distance = colour._distance_from(pixels > 0)
+    differ = dilated != (distance <= reach)
+    assert (np.abs(distance[differ] - reach) <= 1.5).all()
+
+
 def test_specks_of_body_inside_an_arm_go_to_the_arm():
     """The colour release can leave a few body pixels inside a hand on the thigh (skin like the
     thigh's): when the hand moved away they stayed, specks of skin on the shorts. Small pieces an arm

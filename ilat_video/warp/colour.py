@@ -262,18 +262,20 @@ def _like_the_background(gone: np.ndarray, arm: np.ndarray, body: np.ndarray, ou
     """The pieces of `gone` whose mean colour is nearer the background's (`outside` pixels within
     FAR_NEIGHBOURHOOD x radius of the piece) than the arm's and the body's beside it (NEIGHBOURHOOD
     x radius), by CHROMA_MARGIN in hue or RIM_MARGIN in all. lab: float32 (h, w, 3)."""
-    count, pieces = cv2.connectedComponents(gone.astype(np.uint8), connectivity=8)
+    near_reach, far_reach = max(1, round(NEIGHBOURHOOD * radius)), max(1, round(FAR_NEIGHBOURHOOD * radius))
+    count, pieces, windows = _pieces(gone, far_reach)
     keep = np.zeros(count, bool)
-    near_disc, far_disc = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-                           for r in (max(1, round(NEIGHBOURHOOD * radius)), max(1, round(FAR_NEIGHBOURHOOD * radius))))
     for i in range(1, count):
-        piece = (pieces == i).astype(np.uint8)
-        near, far = cv2.dilate(piece, near_disc) > 0, cv2.dilate(piece, far_disc) > 0
-        if not (far & outside).any():
+        at = windows[i]
+        piece = pieces[at] == i
+        away = _distance_from(piece)
+        near, far = away <= near_reach, away <= far_reach
+        outside_, lab_ = outside[at], lab[at]
+        if not (far & outside_).any():
             continue
-        colour = lab[piece > 0].mean(axis=0)
-        to_outside = colour - lab[far & outside].mean(axis=0)
-        others = [colour - lab[near & side].mean(axis=0) for side in (arm, body) if (near & side).any()]
+        colour = lab_[piece > 0].mean(axis=0)
+        to_outside = colour - lab_[far & outside_].mean(axis=0)
+        others = [colour - lab_[near & side[at]].mean(axis=0) for side in (arm, body) if (near & side[at]).any()]
         keep[i] = all(np.linalg.norm(to_outside[1:]) + CHROMA_MARGIN < np.linalg.norm(o[1:])
                       or np.linalg.norm(to_outside) + RIM_MARGIN < np.linalg.norm(o) for o in others)
     return keep[pieces]
@@ -301,22 +303,43 @@ def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: n
     it, in hue too. The shaded rim of a bare arm, which the histograms may match with a face or a
     leg elsewhere, and a sleeve the colour of the shirt differ from the arm beside them in lightness
     at most: they stay. lab: float32 (h, w, 3)."""
-    count, pieces = cv2.connectedComponents(released.astype(np.uint8), connectivity=8)
     reach = max(1, int(round(NEIGHBOURHOOD * radius)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    count, pieces, windows = _pieces(released, reach)
     keep = np.zeros(count, bool)
     for i in range(1, count):
-        piece = pieces == i
-        near = cv2.dilate(piece.astype(np.uint8), kernel) > 0
-        arm_side, body_side = near & kept, near & body
+        at = windows[i]
+        piece = pieces[at] == i
+        near = _distance_from(piece) <= reach
+        arm_side, body_side = near & kept[at], near & body[at]
         if not arm_side.any() or not body_side.any():
             keep[i] = True
             continue
-        colour = lab[piece].mean(axis=0)
-        to_body, to_arm = colour - lab[body_side].mean(axis=0), colour - lab[arm_side].mean(axis=0)
+        lab_ = lab[at]
+        colour = lab_[piece].mean(axis=0)
+        to_body, to_arm = colour - lab_[body_side].mean(axis=0), colour - lab_[arm_side].mean(axis=0)
         keep[i] = (np.linalg.norm(to_body) < np.linalg.norm(to_arm)
                    and np.linalg.norm(to_body[1:]) + CHROMA_MARGIN < np.linalg.norm(to_arm[1:]))
     return keep[pieces]
+
+
+def _pieces(pixels: np.ndarray, reach: int) -> tuple[int, np.ndarray, list]:
+    """(count, pieces, windows): the 8-connected pieces of `pixels` (bool (h, w); `pieces` their
+    int32 labels, 0 none) and for each piece the slice of its box grown by `reach` pixels, inside
+    which the pixels within `reach` of the piece lie whole. Judging each piece inside its own
+    window, not the whole box, keeps the time in proportion to the pieces' sizes."""
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
+    height, width = pixels.shape
+    windows = [None] + [np.s_[max(0, y - reach):min(height, y + h + reach), max(0, x - reach):min(width, x + w + reach)]
+                        for x, y, w, h in stats[1:, :4]]
+    return count, pieces, windows
+
+
+def _distance_from(pixels: np.ndarray) -> np.ndarray:
+    """float32 (h, w): each pixel's Euclidean distance to the nearest of `pixels` (bool), 0 on them.
+    `<= r` is the pixels within a disc of radius r of them, in time that does not grow with r: a
+    24 MP photo's discs of three arm radii, 300 pixels, dilated piece by piece with OpenCV's
+    elliptic kernel, kept it over a quarter of an hour from its first frame."""
+    return cv2.distanceTransform((~pixels).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def _sleeves(rim: np.ndarray, rim_like_body: np.ndarray, xs: np.ndarray, ys: np.ndarray, bone: np.ndarray,
