@@ -269,10 +269,10 @@ def test_cli_bad_input_exits_2_without_output(case, model_dir, reference, drivin
 
 
 def test_a_photo_far_beyond_1080p_gets_a_note_on_its_cost(model_dir, tmp_path):
-    """A 24 MP photo at its own size took 117 s to prepare and 6.6 s a frame (9 s and 0.6 s at
-    --max-side 1920): the CLI says so before it starts, with the --max-side that gives a
-    1080p-sized video; not for a photo near 1080p, a capped run, the square crop, or a file that
-    is no image."""
+    """A 24 MP photo at its own size took 130 s to prepare and 7.2 s a frame (8 s and 0.54 s at
+    --max-side 1920; benchmarks/results/large_photo.md): the CLI says so before it starts, with
+    the --max-side that gives a 1080p-sized video; not for a photo near 1080p, a capped run, the
+    square crop, or a file that is no image."""
     from PIL import Image
 
     from ilat_video.cli.animate import large_photo_note

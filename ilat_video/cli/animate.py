@@ -23,10 +23,11 @@ LARGE_PHOTO_SIDE = 2160
 
 def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str | None:
     """The note for a photo animated at its own size that is far larger than 1080p (a phone's 12 MP
-    photo is 6x its pixels): the frames take about that many times longer (a 4000x6006 photo: 117 s
-    to prepare with its plate, then 6.6 s a frame, against 9 s and 0.6 s at `--max-side 1920`, on
-    this project's 2-core CPU), and `--max-side 1920` gives a 1080p-sized video. None for other
-    runs, and for a file the image loader will refuse itself."""
+    photo is 6x its pixels): the frames take that many times longer or more (a 4000x6006 photo: 130
+    s to prepare with its plate, then 7.2 s a frame and 4.8 GB, against 8 s, 0.54 s and 1.5 GB at
+    `--max-side 1920`, on this project's 2-core CPU: `benchmarks/results/large_photo.md`), and
+    `--max-side 1920` gives a 1080p-sized video. None for other runs, and for a file the image
+    loader will refuse itself."""
     if frame != "photo" or max_side is not None:
         return None
     from PIL import Image, UnidentifiedImageError
@@ -40,7 +41,7 @@ def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str |
         return None
     times = width * height / (1920 * 1080)
     return (f"note: {reference.name} is {width}x{height}, and the video is made at that size, {times:.0f}x the "
-            f"pixels of 1080p: expect each frame to take about {times:.0f}x as long as at 1080p, and more "
+            f"pixels of 1080p: expect each frame to take {times:.0f}x as long as at 1080p or more, and more "
             f"memory; --max-side 1920 makes a 1080p-sized video")
 
 
