@@ -273,7 +273,7 @@ def _like_the_background(gone: np.ndarray, arm: np.ndarray, body: np.ndarray, ou
         outside_, lab_ = outside[at], lab[at]
         if not (far & outside_).any():
             continue
-        colour = lab_[piece > 0].mean(axis=0)
+        colour = lab_[piece].mean(axis=0)
         to_outside = colour - lab_[far & outside_].mean(axis=0)
         others = [colour - lab_[near & side[at]].mean(axis=0) for side in (arm, body) if (near & side[at]).any()]
         keep[i] = all(np.linalg.norm(to_outside[1:]) + CHROMA_MARGIN < np.linalg.norm(o[1:])

@@ -62,13 +62,13 @@ MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform inve
 # its bone is stretched at most EXTREMITY_STRETCH (at body scale).
 EXTREMITY_FOLD = 0.3
 EXTREMITY_TURN_LIMIT = np.radians(100.0)
+EXTREMITY_STRETCH = 1.5
 # A foot follows its points only while it turns at most FOOT_TURN_LIMIT from the photo's foot in
 # the picture: a foot that points elsewhere (seen from the front in the photo, sideways in the
 # driving video) has turned toward or away from the camera, which turning the photo's shoe in the
 # picture cannot show: a shoe seen from the front turned 90 degrees is a black spike. It rides on
-# its shank instead, upright as the photo shows it.
+# its shank instead, as the photo shows it, turned only as the shank turns.
 FOOT_TURN_LIMIT = np.radians(60.0)
-EXTREMITY_STRETCH = 1.5
 # In a video (steady_follow) a hand or foot that follows its points keeps following while folded down
 # to EXTREMITY_KEEP_FOLD (a fist seen end-on for a moment), and follows only in runs of at least
 # MIN_FOLLOW_RUN frames.
