@@ -68,7 +68,7 @@ EXTREMITY_STRETCH = 1.5
 # driving video) has turned toward or away from the camera, which turning the photo's shoe in the
 # picture cannot show: a shoe seen from the front turned 90 degrees is a black spike. It rides on
 # its shank instead, as the photo shows it, turned only as the shank turns.
-FOOT_TURN_LIMIT = np.radians(60.0)
+FOOT_TURN_LIMIT = np.radians(75.0)
 # In a video (steady_follow) a hand or foot that follows its points keeps following while folded down
 # to EXTREMITY_KEEP_FOLD (a fist seen end-on for a moment), and follows only in runs of at least
 # MIN_FOLLOW_RUN frames.
