@@ -205,10 +205,11 @@ def _extremity_matrix(part: int, extremity: Extremity, target_pose: np.ndarray, 
         return None, "it is folded onto itself in the target"
     matrix = limb_matrix(extremity.start, extremity.tip, start,
                          start + along_t * min(1.0, EXTREMITY_STRETCH * scale * length_r / length_t), scale)
-    turn = _rotation(matrix) - _rotation(limb_matrix_)
+    rotation = _rotation(matrix)
+    turn = rotation - _rotation(limb_matrix_)
     if abs((turn + np.pi) % (2 * np.pi) - np.pi) > EXTREMITY_TURN_LIMIT:
         return None, f"it turns more than {np.degrees(EXTREMITY_TURN_LIMIT):.0f} degrees against its limb"
-    if part not in HANDS and abs(_rotation(matrix)) > FOOT_TURN_LIMIT:
+    if part not in HANDS and abs(rotation) > FOOT_TURN_LIMIT:
         return None, f"it turns more than {np.degrees(FOOT_TURN_LIMIT):.0f} degrees from the photo's foot"
     return matrix, ""
 
