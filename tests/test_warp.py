@@ -970,6 +970,7 @@ def test_each_piece_is_judged_whole_inside_its_own_window(seed, reach):
     now 117 s with its plate). Every pixel within the reach lies in the window, as many as over
     the whole picture, for random pieces touching the picture's edges or not."""
     from ilat_video.warp import colour
+    from ilat_video.warp.geometry import distance_from
 
     rng = np.random.default_rng(seed)
     pixels = np.zeros((60, 80), np.uint8)
@@ -979,14 +980,43 @@ def test_each_piece_is_judged_whole_inside_its_own_window(seed, reach):
                     0, 360, 1, -1)
     count, pieces, windows = colour._pieces(pixels > 0, reach)
     for i in range(1, count):
-        whole = colour._distance_from(pieces == i) <= reach
-        window = colour._distance_from(pieces[windows[i]] == i) <= reach
+        whole = distance_from(pieces == i) <= reach
+        window = distance_from(pieces[windows[i]] == i) <= reach
         assert window.sum() == whole.sum() and np.array_equal(window, whole[windows[i]])
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     dilated = cv2.dilate(pixels, disc) > 0  # the elliptic kernel it replaces: they differ at the disc's rim alone
-    distance = colour._distance_from(pixels > 0)
+    distance = distance_from(pixels > 0)
     differ = dilated != (distance <= reach)
     assert (np.abs(distance[differ] - reach) <= 1.5).all()
+
+
+@given(seed=st.integers(0, 10_000), reach=st.integers(1, 12))
+def test_a_closing_by_distances_fills_the_gaps_narrower_than_its_disc(seed, reach):
+    """`geometry.closed_by` (a closing by a Euclidean disc from distance transforms, in time that
+    does not grow with the disc: the hidden body's closing took 22 s of a 24 MP photo's preparing)
+    keeps every pixel, adds none farther than the disc from them, fills a gap between two blocks
+    narrower than the disc's diameter and leaves one wider open; it differs from OpenCV's closing
+    by the elliptic kernel only along its edge."""
+    from ilat_video.warp.geometry import closed_by, distance_from
+
+    rng = np.random.default_rng(seed)
+    pixels = np.zeros((70, 90), np.uint8)
+    for _ in range(rng.integers(1, 6)):
+        centre = (int(rng.integers(5, 85)), int(rng.integers(5, 65)))
+        cv2.ellipse(pixels, centre, (int(rng.integers(0, 12)), int(rng.integers(0, 12))), float(rng.uniform(0, 180)),
+                    0, 360, 1, -1)
+    closed = closed_by(pixels > 0, reach)
+    assert closed[pixels > 0].all()
+    assert (distance_from(pixels > 0)[closed] <= reach).all()
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    pad = reach + 1
+    opencv = cv2.morphologyEx(np.pad(pixels, pad), cv2.MORPH_CLOSE, disc)[pad:-pad, pad:-pad] > 0
+    rim = np.minimum(distance_from(closed), distance_from(~closed))  # 1 on either side of its edge
+    assert (rim[opencv != closed] <= 2.0).all()
+    for gap, filled in ((2 * reach - 1, True), (2 * reach + 2, False)):
+        blocks = np.zeros((60, 60 + gap), bool)  # blocks taller than the disc
+        blocks[5:55, 5:30] = blocks[5:55, 30 + gap:55 + gap] = True
+        assert closed_by(blocks, reach)[30, 30:30 + gap].all() == filled
 
 
 def test_specks_of_body_inside_an_arm_go_to_the_arm():

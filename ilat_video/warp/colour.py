@@ -35,7 +35,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..matte import nearest_colour
-from .geometry import shape_distance
+from .geometry import distance_from, shape_distance
 from .parts import ARM_PARTS
 
 CORE = 0.5  # the arm's colours at first: its pixels within this share of its radius from its bone
@@ -268,7 +268,7 @@ def _like_the_background(gone: np.ndarray, arm: np.ndarray, body: np.ndarray, ou
     for i in range(1, count):
         at = windows[i]
         piece = pieces[at] == i
-        away = _distance_from(piece)
+        away = distance_from(piece)
         near, far = away <= near_reach, away <= far_reach
         outside_, lab_ = outside[at], lab[at]
         if not (far & outside_).any():
@@ -309,7 +309,7 @@ def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: n
     for i in range(1, count):
         at = windows[i]
         piece = pieces[at] == i
-        near = _distance_from(piece) <= reach
+        near = distance_from(piece) <= reach
         arm_side, body_side = near & kept[at], near & body[at]
         if not arm_side.any() or not body_side.any():
             keep[i] = True
@@ -332,14 +332,6 @@ def _pieces(pixels: np.ndarray, reach: int) -> tuple[int, np.ndarray, list]:
     windows = [None] + [np.s_[max(0, y - reach):min(height, y + h + reach), max(0, x - reach):min(width, x + w + reach)]
                         for x, y, w, h in stats[1:, :4]]
     return count, pieces, windows
-
-
-def _distance_from(pixels: np.ndarray) -> np.ndarray:
-    """float32 (h, w): each pixel's Euclidean distance to the nearest of `pixels` (bool), 0 on them.
-    `<= r` is the pixels within a disc of radius r of them, in time that does not grow with r: a
-    24 MP photo's discs of three arm radii, 300 pixels, dilated piece by piece with OpenCV's
-    elliptic kernel, kept it over a quarter of an hour from its first frame."""
-    return cv2.distanceTransform((~pixels).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def _sleeves(rim: np.ndarray, rim_like_body: np.ndarray, xs: np.ndarray, ys: np.ndarray, bone: np.ndarray,

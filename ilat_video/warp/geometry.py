@@ -1,7 +1,28 @@
 """Pure 2-D geometry of the warp: distances to bones and shapes, and the 2x3 affines that move parts."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
+
+
+def distance_from(pixels: np.ndarray) -> np.ndarray:
+    """float32 (h, w): each pixel's Euclidean distance to the nearest of `pixels` (bool), 0 on them
+    (very large where there are none). `<= r` is the pixels within a disc of radius r of them, in
+    time that does not grow with r: a 24 MP photo's discs of hundreds of pixels, dilated with
+    OpenCV's elliptic kernel, took tens of seconds each."""
+    return cv2.distanceTransform((~pixels).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def grown_by(pixels: np.ndarray, radius: float) -> np.ndarray:
+    """bool (h, w): `pixels` dilated by a disc of `radius` (`distance_from`)."""
+    return distance_from(pixels) <= radius
+
+
+def closed_by(pixels: np.ndarray, radius: float) -> np.ndarray:
+    """bool (h, w): `pixels` closed by a disc of `radius` (dilated, then eroded: the gaps and dents
+    narrower than the disc filled), past the picture's edge as if nothing were there to dilate and
+    nothing to erode (pad the picture by `radius` for the other way round)."""
+    return distance_from(~grown_by(pixels, radius)) > radius
 
 
 def segment_distance(xs: np.ndarray, ys: np.ndarray, a, b) -> np.ndarray:

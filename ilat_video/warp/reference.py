@@ -22,7 +22,7 @@ from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SH
 from ..spread import fill_by_material
 from .colour import release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
-from .geometry import inside_polygon, shape_distance, smoothstep
+from .geometry import closed_by, inside_polygon, shape_distance, smoothstep
 from .parts import (
     ARM_PARTS,
     ARMS_LAYER,
@@ -712,11 +712,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     that rim of wall, spread into the hidden body, drew white streaks down a black suit.
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
-    without the arms (a disc of HIDDEN_REACH x the wider forearm's radius) takes in, such as a hand
-    held against the side of the shorts; and every arm pixel inside the torso's polygon (shoulders
-    and hips), where the trunk surely is behind the arm: arms folded across the chest cover more
-    than a closing can bridge. An arm that hangs clear of the body, or along a straight side, adds
-    nothing: the closing only fills dents. Given to the
+    without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
+    takes in, such as a hand held against the side of the shorts; and every arm pixel inside the
+    torso's polygon (shoulders and hips), where the trunk surely is behind the arm: arms folded
+    across the chest cover more than a closing can bridge. An arm that hangs clear of the body, or
+    along a straight side, adds nothing: the closing only fills dents. Given to the
     body part that would own them were there no arms, they are drawn under the arms and show when an
     arm moves away, where a hole in the shorts used to open. Only where the arm covers its pixel
     fully (`solid`, the soft mask at 1), so that the body never shows through an arm's soft edge."""
@@ -726,9 +726,7 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     if not is_arm.any() or not body.any() or not forearms:
         return {}, None
     reach = max(2, int(round(HIDDEN_REACH * max(forearms))))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    padded = cv2.copyMakeBorder(body.astype(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[reach:-reach, reach:-reach] > 0
+    closed = closed_by(np.pad(body, reach), reach)[reach:-reach, reach:-reach]
     body_labels, reach_in_radii = beneath
     trunk = (body_labels == TORSO) & (reach_in_radii <= 0)  # inside the torso's polygon
     sides = _sides_under_arms(body, is_arm, first_row, gap=int(round(SIDE_GAP * max(forearms))))
