@@ -1158,6 +1158,50 @@ def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(p
     assert blue > red + 100  # the left arm's own, stretched
 
 
+def _leg_behind_the_other(height: int = 240, width: int = 160):
+    """A standing person whose right leg shows only a strip of its outer side (as one behind the other
+    leg does), the right leg red and the left blue: (image, mask, pose)."""
+    pose = standing_pose(height, width)
+    colours = [colour for _joints, _radius, colour in DRAWN_PARTS]
+    colours[0], colours[1] = (220, 60, 60), (60, 60, 220)
+    image, mask = draw_person(pose, height, width, colours=colours)
+    others = np.logical_or.reduce(drawn_parts(pose, height, width)[1:])
+    radius = 0.13 * torso_height(pose)
+    below_hips = (np.arange(height) > pose[R_HIP, 1])[:, None]
+    hidden = ~others & below_hips & (np.arange(width) > pose[R_KNEE, 0] - 0.2 * radius)
+    image[hidden & mask], mask = BACKGROUND, mask & ~hidden
+    return image, mask, pose
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_leg_hidden_behind_the_other_is_drawn_from_the_other_mirrored_where_it_moves_clear(mirror):
+    """The right leg shows only a strip beside the left one in the photo: moved clear of it, the whole
+    right leg (thigh and shank) is drawn from the left leg's pixels, mirrored (bluish), at a leg's
+    width, not from the red strip, a stick narrower than a leg; in the photo's own pose, and with
+    the legs no farther apart than in the photo, from its own pixels."""
+    image, mask, pose = _leg_behind_the_other()
+    reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(mirror_occluded=mirror))
+    assert sorted(reference.stand_ins) == ([warp.R_THIGH, warp.R_SHANK] if mirror else [])
+    own = warp.warp_to_pose(reference, pose)
+    assert np.abs(own.image.astype(int) - image.astype(int))[mask].mean() < 1.0
+    closer = pose.copy()  # the right leg moved no farther from the left: hidden still
+    closer[[R_KNEE, R_ANKLE], 0] += 4
+    assert not any(tr.stand_in for tr in warp.part_transforms(reference, closer)[0])
+    target = pose.copy()  # the right leg moved clear
+    target[[R_KNEE, R_ANKLE], 0] -= [16, 28]
+    knee, ankle = target[R_KNEE, :2], target[R_ANKLE, :2]
+    shank = segment_distance_map(mask.shape, knee + 0.2 * (ankle - knee), knee + 0.8 * (ankle - knee))
+    radius = 0.13 * torso_height(target)
+    outer = (shank > 0.4 * radius) & (shank < 0.8 * radius) & (np.arange(160) < knee[0])  # the side the strip shows
+    result = warp.warp_to_pose(reference, target)
+    covered = (result.alpha[shank <= 0.7 * radius] > 0.5).mean()
+    red, _green, blue = result.image[outer & (result.alpha > 0.5)].astype(float).mean(axis=0)
+    if mirror:
+        assert covered > 0.95 and blue > red + 50  # the left leg's width and colour
+    else:
+        assert covered < 0.9 and red > blue + 50  # its own strip: narrower, red
+
+
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------
 
 def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:

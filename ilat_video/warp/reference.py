@@ -71,6 +71,16 @@ FORESHORTENED = 0.4
 MIN_STAND_IN = 0.3
 MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE),
                   (R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
+# A leg part whose visible pixels per pixel of bone are under OCCLUDED_WIDTH x its other side's, its
+# bone at least OCCLUDED_LENGTH x the other's and the other's at least that x its own (neither pointing
+# at the camera), is mostly hidden behind the other in the photo: it is drawn from the other side's
+# pixels, mirrored, where a target moves it clear (`transforms.OCCLUDED_CLEAR`); so is the rest of its
+# leg (the thigh above a hidden shank) where that is under OCCLUDED_LEG_WIDTH x its other side's.
+OCCLUDED_WIDTH = 0.5
+OCCLUDED_LEG_WIDTH = 0.75
+OCCLUDED_LENGTH = 0.7
+OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
+_SAME_LEG = {R_THIGH: R_SHANK, R_SHANK: R_THIGH, L_THIGH: L_SHANK, L_SHANK: L_THIGH}
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
 SIDE_START = 0.35  # a side is carried on under an arm only from this share of the way from shoulders to hips
 SIDE_GAP = 0.2  # ... across a seam of background up to this x the forearm's radius wide
@@ -134,13 +144,18 @@ class Extremity:
 
 @dataclass
 class StandIn:
-    """A limb the photo shows pointing at the camera, drawn instead from its other side mirrored
-    about the body's vertical axis (WarpConfig.mirror_foreshortened) when a target straightens it:
-    crop, segments (S, 2, 2) (the first is its bone) and radius, in the mirrored frame."""
+    """A limb the photo shows pointing at the camera (WarpConfig.mirror_foreshortened) or mostly
+    hidden behind its other side (WarpConfig.mirror_occluded), drawn instead from its other side
+    mirrored about the body's vertical axis when a target straightens it or moves it clear: crop,
+    segments (S, 2, 2) (the first is its bone) and radius, in the mirrored frame; other: the part
+    mirrored; apart: for a hidden leg, the pixels between its far joint (knee, ankle) and the
+    other's in the photo, None for a foreshortened limb."""
 
     crop: _PartCrop
     segments: np.ndarray
     radius: float
+    other: int = -1
+    apart: float | None = None
 
 
 @dataclass
@@ -173,13 +188,13 @@ class WarpReference:
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
-    stand_ins: dict = field(default_factory=dict)  # foreshortened limb -> StandIn
+    stand_ins: dict = field(default_factory=dict)  # foreshortened or hidden limb -> StandIn
     seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
     elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
-        foreshortened limb's mirrored stand-in's."""
+        foreshortened or hidden limb's mirrored stand-in's."""
         if stand_in:
             return self.stand_ins[part].crop
         return self.extremities[EXTREMITY_OF[part]].limb_crop if cut else self.crops[part]
@@ -284,7 +299,9 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     own_shares = _own_shares(own, box_labels, box_mask >= 0.5, shares)
     crops = _part_crops(colours, box_mask, box, own_shares, extra, body_colour, clean, body_clean, crotch, hidden)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
-    stand_ins = _mirror_stand_ins(mirrored, pose, segments, radii, crops)
+    hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.mirror_occluded else []
+    stand_ins = _mirror_stand_ins(mirrored + hidden_legs, pose, segments, radii, crops,
+                                  {limb for limb, _other in hidden_legs})
     extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
@@ -943,10 +960,40 @@ def _foreshortened(pose: np.ndarray, height: float, segments: list) -> list:
     return out
 
 
-def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list) -> dict:
-    """{limb: StandIn} for each foreshortened (limb, other side) of `_foreshortened`: the other side's
-    crop, bone(s) and radius mirrored about the body's vertical axis (built before the hands and
-    feet are cut from the limbs: the whole limb)."""
+def _occluded(segments: list, crops: list, taken: set) -> list:
+    """[(leg part, its other side)] for the thighs and shanks the photo shows mostly hidden behind
+    their other side (OCCLUDED_*): a strip of trouser beside the near leg, which drawn where the
+    legs moved apart was a thin stick with a spike for a shoe. taken: limbs already stood in for."""
+    if segments[TORSO] is None:
+        return []
+    lengths, widths = {}, {}
+    for part in {p for pair in OCCLUDED_LIMBS for p in pair}:
+        if segments[part] is None or crops[part] is None:
+            continue
+        lengths[part] = float(np.hypot(*(segments[part][0][1] - segments[part][0][0])))
+        widths[part] = float(crops[part].primary.sum()) / max(lengths[part], 1.0)
+
+    def hidden(limb: int, other: int, width: float) -> bool:
+        return limb not in taken and other not in taken and limb in widths and other in widths and \
+            widths[limb] < width * widths[other] and \
+            OCCLUDED_LENGTH * lengths[other] <= lengths[limb] <= lengths[other] / OCCLUDED_LENGTH
+
+    found = {limb: other for limb, other in OCCLUDED_LIMBS if hidden(limb, other, OCCLUDED_WIDTH)}
+    for limb, other in OCCLUDED_LIMBS:  # the rest of a hidden part's leg, where it is narrow too
+        if _SAME_LEG[limb] in found and limb not in found and hidden(limb, other, OCCLUDED_LEG_WIDTH):
+            found[limb] = other
+    for limb, other in found.items():
+        logger.info("warp: the %s is mostly hidden behind the %s in the photo (%.0f pixels wide against %.0f): "
+                    "where a pose moves it clear, drawn from the %s, mirrored", PART_NAMES[limb],
+                    PART_NAMES[other], widths[limb], widths[other], PART_NAMES[other])
+    return list(found.items())
+
+
+def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,
+                      hidden: set = frozenset()) -> dict:
+    """{limb: StandIn} for each (limb, other side) of `_foreshortened` and `_occluded` (the `hidden`
+    limbs): the other side's crop, bone(s) and radius mirrored about the body's vertical axis (built
+    before the hands and feet are cut from the limbs: the whole limb)."""
     axis = round(2.0 * float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0])))  # 2 x the mirror's x
     out = {}
     for limb, other in mirrored:
@@ -959,7 +1006,8 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
                          None if source.seam is None else _mirrored_seam(source.seam, axis))
         bones = segments[other].copy()
         bones[..., 0] = axis - bones[..., 0]
-        out[limb] = StandIn(crop, bones, float(radii[other]))
+        apart = float(np.hypot(*(segments[limb][0][1] - segments[other][0][1]))) if limb in hidden else None
+        out[limb] = StandIn(crop, bones, float(radii[other]), other, apart)
     return out
 
 

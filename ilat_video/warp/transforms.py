@@ -78,20 +78,25 @@ MIN_FOLLOW_RUN = 5
 # (WarpReference.stand_ins) in the frames whose bone is over this many times its length in the photo
 # (at body scale); in the others, pointing at the camera too or about to, from its own pixels.
 STAND_IN_STRETCH = 2.0
+# A leg the photo shows mostly hidden behind its other side is drawn from its mirrored stand-in in the
+# frames whose knee (thigh) or ankle (shank) is farther from the other's than in the photo (at body
+# scale) by over this many times the leg's radius: clear of the other, where the strip the photo
+# shows of it was a thin stick; in the others, behind the other leg still, from its own pixels.
+OCCLUDED_CLEAR = 1.0
 
 
 @dataclass(frozen=True)
 class PartTransform:
     """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust; cut:
     a forearm or shank drawn without its hand or foot, which moves on its own; stand_in: a limb the
-    photo shows pointing at the camera, drawn from its other side mirrored (the matrix maps the
-    stand-in's bone)."""
+    photo shows pointing at the camera or hidden behind its other side, drawn from its other side
+    mirrored (the matrix maps the stand-in's bone)."""
 
     part: int
     matrix: np.ndarray
     trust: float
     cut: bool = False
-    stand_in: bool = False  # a foreshortened limb drawn from its mirrored stand-in (WarpReference.stand_ins)
+    stand_in: bool = False  # a foreshortened or hidden limb drawn from its mirrored stand-in (WarpReference.stand_ins)
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
@@ -153,7 +158,8 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
             a, b = LIMB_BONES[part]
             length = float(np.hypot(*(ref_pose[b, :2] - ref_pose[a, :2])))
             stretch = float(np.hypot(*(target_pose[b, :2] - target_pose[a, :2]))) / max(scale * length, 1e-9)
-            if part in reference.stand_ins and stretch > STAND_IN_STRETCH:  # straightened: its other side
+            if part in reference.stand_ins and _stands_in(reference.stand_ins[part], part, target_pose, ok_t, scale,
+                                                          stretch):  # straightened or clear: its other side
                 start, end = reference.stand_ins[part].segments[0]
                 matrix = limb_matrix(start, end, target_pose[a], target_pose[b], scale)
                 transforms.append(PartTransform(part, matrix, transform_trust(matrix, config), stand_in=True))
@@ -166,6 +172,20 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     if target_extras is not None:
         _move_extremities(reference, target_pose, target_extras, scale, transforms, follow)
     return transforms, skipped
+
+
+def _stands_in(stand_in, part: int, target_pose: np.ndarray, ok_t: np.ndarray, scale: float,
+               stretch: float) -> bool:
+    """Whether a limb with a mirrored stand-in (`reference.StandIn`) is drawn from it in this target:
+    a foreshortened one straightened past STAND_IN_STRETCH x its length in the photo, a hidden leg
+    moved OCCLUDED_CLEAR x its radius farther from its other side than in the photo."""
+    if stand_in.apart is None:
+        return stretch > STAND_IN_STRETCH
+    end, other_end = LIMB_BONES[part][1], LIMB_BONES[stand_in.other][1]
+    if not (ok_t[end] and ok_t[other_end]):
+        return False
+    apart = float(np.hypot(*(target_pose[end, :2] - target_pose[other_end, :2]))) / max(scale, 1e-9)
+    return apart > stand_in.apart + OCCLUDED_CLEAR * stand_in.radius
 
 
 def _move_extremities(reference: WarpReference, target_pose: np.ndarray, target_extras: np.ndarray,
