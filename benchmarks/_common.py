@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The package of this checkout, not whichever one is installed: run from another worktree (an older
+# commit measured beside the newest), a benchmark imported the installed one, measured that, and
+# stamped the worktree's commit on it.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 def cpu_name() -> str:

@@ -56,3 +56,19 @@ def test_the_readmes_python_snippet_runs(tmp_path, monkeypatch):
         snippet = snippet.replace(f'"{placeholder}"', repr(str(path)))
     exec(compile(snippet, "README.md", "exec"), {})
     assert len(list(read_frames(tmp_path / "out.mp4"))) == 40
+
+
+def test_a_benchmark_measures_the_package_of_its_own_checkout(tmp_path):
+    """A benchmark run from another checkout (an older commit measured beside the newest) imports
+    that checkout's package, not the installed one: it measured the installed package and stamped
+    the other checkout's commit on the numbers."""
+    other = tmp_path / "older"
+    (other / "benchmarks").mkdir(parents=True)
+    (other / "ilat_video").mkdir()
+    (other / "benchmarks" / "_common.py").write_text((ROOT / "benchmarks" / "_common.py").read_text())
+    (other / "ilat_video" / "__init__.py").write_text("WHICH = 'the older checkout'\n")
+    script = other / "benchmarks" / "bench_which.py"
+    script.write_text("import sys\nfrom pathlib import Path\nsys.path.insert(0, str(Path(__file__).parent))\n"
+                      "import _common  # noqa: F401\nimport ilat_video\nprint(ilat_video.WHICH)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert done.stdout.strip() == "the older checkout"
