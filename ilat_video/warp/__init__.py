@@ -71,11 +71,12 @@ How it works
    shows pointing at the camera (its bone under 0.4 x its other side's) is drawn, in the frames that
    straighten it past STAND_IN_STRETCH x its length in the photo, from the other side's pixels
    mirrored about the body's vertical axis, moved by the mirrored bone (WarpConfig.
-   mirror_foreshortened), not stretched from its few own pixels. So is a leg the photo shows mostly
+   mirror_foreshortened), not stretched from its few own pixels. A leg the photo shows mostly
    hidden behind the other (its thigh's or shank's share of the pixels, per pixel of bone, under
-   half the other's), in the frames that move its knee or ankle clear of the other's
-   (WarpConfig.mirror_occluded): the strip the photo shows of it was a thin stick with a spike for
-   a shoe.
+   half the other's) is drawn from the other leg as it is (both feet point one way in a turned
+   view), in the frames that move its knee or ankle clear of the other's
+   (WarpConfig.copy_hidden_legs): the strip the photo shows of it was a thin stick with a spike
+   for a shoe.
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
    heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
    also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb

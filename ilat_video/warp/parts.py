@@ -112,12 +112,12 @@ class WarpConfig:
         (`reference._hidden_body`); False: a hole opens there when the arm moves away.
     mirror_foreshortened: a limb the photo shows pointing at the camera (much shorter than its
         other side) is drawn from the other side's pixels, mirrored, where a target straightens it
-        (`reference._mirror_stand_ins`, `transforms.STAND_IN_STRETCH`); False: its few pixels are
+        (`reference._stand_ins`, `transforms.STAND_IN_STRETCH`); False: its few pixels are
         stretched along the target's bone.
-    mirror_occluded: a leg the photo shows mostly hidden behind the other (a person turned a little
-        to one side) is drawn from the other leg's pixels, mirrored, where a target moves it clear
-        of the other (`reference._occluded`, `transforms.OCCLUDED_CLEAR`); False: the strip the
-        photo shows of it is drawn, a thin stick with a spike for a foot.
+    copy_hidden_legs: a leg the photo shows mostly hidden behind the other (a person turned a
+        little to one side) is drawn from the other leg's pixels as they are, where a target moves
+        it clear of the other (`reference._occluded`, `transforms.OCCLUDED_CLEAR`); False: the strip
+        the photo shows of it is drawn, a thin stick with a spike for a foot.
     blend_hips: near each hip the torso and the thigh fetch their pixels through one blend of their
         two maps (`blend.py`), so that the shorts bend at the hip instead of tearing into a flap and
         a notch; False: both rigid up to the joint.
@@ -146,7 +146,7 @@ class WarpConfig:
     rims_by_colour: bool = True
     hidden_body: bool = True
     mirror_foreshortened: bool = True
-    mirror_occluded: bool = True
+    copy_hidden_legs: bool = True
     blend_hips: bool = True
     antialias_arms: bool = True
     clean_outline: bool = True

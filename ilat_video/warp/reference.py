@@ -74,8 +74,8 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
 # A leg part whose visible pixels per pixel of bone are under OCCLUDED_WIDTH x its other side's, its
 # bone at least OCCLUDED_LENGTH x the other's and the other's at least that x its own (neither pointing
 # at the camera), is mostly hidden behind the other in the photo: it is drawn from the other side's
-# pixels, mirrored, where a target moves it clear (`transforms.OCCLUDED_CLEAR`); so is the rest of its
-# leg (the thigh above a hidden shank) where that is under OCCLUDED_LEG_WIDTH x its other side's.
+# pixels as they are, where a target moves it clear (`transforms.OCCLUDED_CLEAR`); so is the rest of
+# its leg (the thigh above a hidden shank) where that is under OCCLUDED_LEG_WIDTH x its other side's.
 OCCLUDED_WIDTH = 0.5
 OCCLUDED_LEG_WIDTH = 0.75
 OCCLUDED_LENGTH = 0.7
@@ -144,12 +144,13 @@ class Extremity:
 
 @dataclass
 class StandIn:
-    """A limb the photo shows pointing at the camera (WarpConfig.mirror_foreshortened) or mostly
-    hidden behind its other side (WarpConfig.mirror_occluded), drawn instead from its other side
-    mirrored about the body's vertical axis when a target straightens it or moves it clear: crop,
-    segments (S, 2, 2) (the first is its bone) and radius, in the mirrored frame; other: the part
-    mirrored; apart: for a hidden leg, the pixels between its far joint (knee, ankle) and the
-    other's in the photo, None for a foreshortened limb."""
+    """A limb drawn from its other side's pixels: one the photo shows pointing at the camera
+    (WarpConfig.mirror_foreshortened), from the other side mirrored about the body's vertical axis,
+    when a target straightens it; a leg mostly hidden behind the other (WarpConfig.copy_hidden_legs),
+    from the other leg as it is (a person turned to one side shows both feet pointing one way), when
+    a target moves it clear. crop, segments (S, 2, 2) (the first is its bone) and radius: the other
+    side's, mirrored or not; other: that part; apart: for a hidden leg, the pixels between its far
+    joint (knee, ankle) and the other's in the photo, None for a foreshortened limb."""
 
     crop: _PartCrop
     segments: np.ndarray
@@ -194,7 +195,7 @@ class WarpReference:
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
-        foreshortened or hidden limb's mirrored stand-in's."""
+        foreshortened or hidden limb's stand-in's."""
         if stand_in:
             return self.stand_ins[part].crop
         return self.extremities[EXTREMITY_OF[part]].limb_crop if cut else self.crops[part]
@@ -299,9 +300,8 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     own_shares = _own_shares(own, box_labels, box_mask >= 0.5, shares)
     crops = _part_crops(colours, box_mask, box, own_shares, extra, body_colour, clean, body_clean, crotch, hidden)
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
-    hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.mirror_occluded else []
-    stand_ins = _mirror_stand_ins(mirrored + hidden_legs, pose, segments, radii, crops,
-                                  {limb for limb, _other in hidden_legs})
+    hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.copy_hidden_legs else []
+    stand_ins = _stand_ins(mirrored + hidden_legs, pose, segments, radii, crops, {limb for limb, _other in hidden_legs})
     extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
@@ -984,21 +984,26 @@ def _occluded(segments: list, crops: list, taken: set) -> list:
             found[limb] = other
     for limb, other in found.items():
         logger.info("warp: the %s is mostly hidden behind the %s in the photo (%.0f pixels wide against %.0f): "
-                    "where a pose moves it clear, drawn from the %s, mirrored", PART_NAMES[limb],
+                    "where a pose moves it clear, drawn from the %s", PART_NAMES[limb],
                     PART_NAMES[other], widths[limb], widths[other], PART_NAMES[other])
     return list(found.items())
 
 
-def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,
-                      hidden: set = frozenset()) -> dict:
+def _stand_ins(pairs: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,
+               hidden: set = frozenset()) -> dict:
     """{limb: StandIn} for each (limb, other side) of `_foreshortened` and `_occluded` (the `hidden`
-    limbs): the other side's crop, bone(s) and radius mirrored about the body's vertical axis (built
-    before the hands and feet are cut from the limbs: the whole limb)."""
+    legs): the other side's crop, bone(s) and radius, mirrored about the body's vertical axis for a
+    foreshortened limb, as they are for a hidden leg (built before the hands and feet are cut from
+    the limbs: the whole limb)."""
     axis = round(2.0 * float(np.mean(pose[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0])))  # 2 x the mirror's x
     out = {}
-    for limb, other in mirrored:
+    for limb, other in pairs:
         source = crops[other]
         if source is None or crops[limb] is None:
+            continue
+        if limb in hidden:  # the other leg as it is: the photo's view of a leg, its foot pointing its way
+            apart = float(np.hypot(*(segments[limb][0][1] - segments[other][0][1])))
+            out[limb] = StandIn(source, segments[other].copy(), float(radii[other]), other, apart)
             continue
         w = source.primary.shape[1]
         crop = _PartCrop(axis - source.x0 - w + 1, source.y0, np.ascontiguousarray(source.prem[:, ::-1]),
@@ -1006,8 +1011,7 @@ def _mirror_stand_ins(mirrored: list, pose: np.ndarray, segments: list, radii: n
                          None if source.seam is None else _mirrored_seam(source.seam, axis))
         bones = segments[other].copy()
         bones[..., 0] = axis - bones[..., 0]
-        apart = float(np.hypot(*(segments[limb][0][1] - segments[other][0][1]))) if limb in hidden else None
-        out[limb] = StandIn(crop, bones, float(radii[other]), other, apart)
+        out[limb] = StandIn(crop, bones, float(radii[other]), other)
     return out
 
 

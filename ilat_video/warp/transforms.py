@@ -78,7 +78,7 @@ MIN_FOLLOW_RUN = 5
 # (WarpReference.stand_ins) in the frames whose bone is over this many times its length in the photo
 # (at body scale); in the others, pointing at the camera too or about to, from its own pixels.
 STAND_IN_STRETCH = 2.0
-# A leg the photo shows mostly hidden behind its other side is drawn from its mirrored stand-in in the
+# A leg the photo shows mostly hidden behind its other side is drawn from its stand-in (the other) in the
 # frames whose knee (thigh) or ankle (shank) is farther from the other's than in the photo (at body
 # scale) by over this many times the leg's radius: clear of the other, where the strip the photo
 # shows of it was a thin stick; in the others, behind the other leg still, from its own pixels.
@@ -90,13 +90,13 @@ class PartTransform:
     """One part's move: matrix 2x3 affine (reference pixels -> target pixels) and its trust; cut:
     a forearm or shank drawn without its hand or foot, which moves on its own; stand_in: a limb the
     photo shows pointing at the camera or hidden behind its other side, drawn from its other side
-    mirrored (the matrix maps the stand-in's bone)."""
+    (mirrored for the first; the matrix maps the stand-in's bone)."""
 
     part: int
     matrix: np.ndarray
     trust: float
     cut: bool = False
-    stand_in: bool = False  # a foreshortened or hidden limb drawn from its mirrored stand-in (WarpReference.stand_ins)
+    stand_in: bool = False  # a foreshortened or hidden limb drawn from its stand-in (WarpReference.stand_ins)
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
