@@ -1642,6 +1642,30 @@ def test_the_head_turns_with_the_shoulders(person):
     assert _head_turn(reference, leaned) == pytest.approx(shoulders, abs=1.0)
 
 
+def _side_on(pose: np.ndarray) -> np.ndarray:
+    """The pose turned side-on: each pair of shoulders and hips drawn together round its middle, the
+    right one below the left, as a tennis player seen from behind his right shoulder."""
+    out = pose.copy()
+    for right, left in ((R_SHOULDER, L_SHOULDER), (R_HIP, L_HIP)):
+        middle = (pose[right, :2] + pose[left, :2]) / 2
+        out[right, :2], out[left, :2] = middle + [4, 11], middle - [4, 11]
+    return out
+
+
+def test_the_head_turns_with_the_spine_where_the_shoulders_are_seen_side_on(person):
+    """A reference whose shoulder line is seen side-on (pointing up the back, a third of the spine
+    long) animated facing the camera, and the other way round: the head turns as the spine does, not
+    as the shoulder line does (110 degrees: the face upside down beside the hand)."""
+    _, _, front, front_reference = person
+    side = _side_on(front)
+    image, mask = draw_person(side, 240, 160)
+    side_reference = warp.prepare_reference(image, mask, side)
+    limit = np.degrees(warp.HEAD_TILT_LIMIT) + 1e-3
+    assert abs(_head_turn(side_reference, front)) <= limit
+    assert abs(_head_turn(front_reference, side)) <= limit
+    assert abs(_head_turn(side_reference, side)) < 1e-3  # its own pose: not turned
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.floats(-40, 40), st.floats(0.6, 1.6), st.integers(0, 30), st.integers(0, 30), st.integers(30, 90),
        st.integers(30, 90))

@@ -86,7 +86,9 @@ How it works
 2. One transform per part, reference pixels -> target pixels (2x3 affine):
    limbs: the reference bone onto the target bone (rotation, stretch along the bone, the body's
    scale `g` across it); torso: least-squares affine from the reference's 4 corners (shoulders,
-   hips) to the target's; head: rotation of the neck->nose direction, scale g, nose onto nose.
+   hips) to the target's; head: turned as the shoulder line turns (as the spine turns where either
+   pose shows the shoulders side-on, under HEAD_SHOULDERS_SIDE_ON x the spine), and further as the
+   neck->nose direction turns by at most HEAD_TILT_LIMIT, scale g, neck onto neck.
    g = median over the bones of target length / reference length.
    Hands and feet: a limb move of their own bone, wrist -> knuckles' midpoint or ankle -> toe
    (the wrist and ankle stay on the target's; stretched at most EXTREMITY_STRETCH x g), when
@@ -198,6 +200,7 @@ from .transforms import (
     EXTREMITY_TURN_LIMIT,
     FALLBACK_TRUST,
     FOOT_TURN_LIMIT,
+    HEAD_SHOULDERS_SIDE_ON,
     HEAD_TILT_LIMIT,
     MIN_FOLLOW_RUN,
     MIN_SCALE,
@@ -224,6 +227,7 @@ __all__ = [
     "MIN_FOLLOW_RUN",
     "FALLBACK_TRUST",
     "HEAD_PART",
+    "HEAD_SHOULDERS_SIDE_ON",
     "HEAD_TILT_LIMIT",
     "SIDE_ON_WIDTH",
     "STAND_IN_STRETCH",
