@@ -55,8 +55,11 @@ logger = logging.getLogger(__name__)
 
 HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see _head_matrix)
 # A shoulder line shorter than this x the spine (shoulders' middle to hips' middle), in either pose, is
-# seen side-on and says nothing of how the upper body turned: the head turns with the spine instead.
+# seen side-on; where its turn then differs from the spine's by more than HEAD_SHOULDERS_DISAGREE, it
+# says nothing of how the upper body turned (it points up the back in one pose and across the chest
+# in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
+HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
 # A hand or foot moves on its own only when its target bone and width are at least EXTREMITY_FOLD of
@@ -377,9 +380,10 @@ def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
     further by the neck -> head direction's turn, at most HEAD_TILT_LIMIT. In 2-D a nod or a look
     down swings the head joint round the neck although the face does not roll; followed freely it
     would lay the face on its side. Where either pose shows the shoulders side-on (their line under
-    HEAD_SHOULDERS_SIDE_ON x the spine), the head turns with the spine: a tennis player seen from
-    the side, his shoulder line pointing up his back, animated facing the camera had his face
-    turned 110 degrees, upside down beside his hand."""
+    HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
+    HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
+    shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
+    upside down beside his hand."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -391,12 +395,12 @@ def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
         return np.hypot(*(pose[L_SHOULDER] - pose[R_SHOULDER])) < HEAD_SHOULDERS_SIDE_ON * np.hypot(*spine)
 
     ref, tgt = ref_pose[:, :2].astype(np.float64), target_pose[:, :2].astype(np.float64)
+    shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
     if side_on(ref) or side_on(tgt):
         hips_r, hips_t = ref[[R_HIP, L_HIP]].mean(0), tgt[[R_HIP, L_HIP]].mean(0)
-        shoulders = turn(hips_r, ref[[R_SHOULDER, L_SHOULDER]].mean(0), hips_t,
-                         tgt[[R_SHOULDER, L_SHOULDER]].mean(0)) or 0.0
-    else:
-        shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
+        spine = turn(hips_r, ref[[R_SHOULDER, L_SHOULDER]].mean(0), hips_t, tgt[[R_SHOULDER, L_SHOULDER]].mean(0))
+        if spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
+            shoulders = spine
     tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
     angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
