@@ -59,7 +59,7 @@ class Blend:
 
 def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
     """{part: its Blends} for the hips whose torso and thigh are both drawn from their own pixels
-    (not a mirrored stand-in) and turned less than TURN_NONE apart."""
+    (not a stand-in: the other side's pixels) and turned less than TURN_NONE apart."""
     moved = {tr.part: tr for tr in transforms}
     out: dict[int, list[Blend]] = {}
     for upper, lower, centre, radius in reference.links:
