@@ -49,7 +49,7 @@ from .parts import (
     neck_point,
     torso_frame,
 )
-from .reference import Extremity, WarpReference
+from .reference import Extremity, StandIn, WarpReference
 
 logger = logging.getLogger(__name__)
 
@@ -180,9 +180,9 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     return transforms, skipped
 
 
-def _stands_in(stand_in, part: int, target_pose: np.ndarray, ok_t: np.ndarray, scale: float,
+def _stands_in(stand_in: StandIn, part: int, target_pose: np.ndarray, ok_t: np.ndarray, scale: float,
                stretch: float) -> bool:
-    """Whether a limb with a mirrored stand-in (`reference.StandIn`) is drawn from it in this target:
+    """Whether a limb with a stand-in (`reference.StandIn`) is drawn from it in this target:
     a foreshortened one straightened past STAND_IN_STRETCH x its length in the photo, a hidden leg
     moved OCCLUDED_CLEAR x its radius farther from its other side than in the photo."""
     if stand_in.apart is None:
