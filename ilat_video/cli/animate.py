@@ -23,8 +23,8 @@ LARGE_PHOTO_SIDE = 2160
 
 def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str | None:
     """The note for a photo animated at its own size that is far larger than 1080p (a phone's 12 MP
-    photo is 6x its pixels): the frames take that many times longer or more (a 4000x6006 photo: 130
-    s to prepare with its plate, then 7.2 s a frame and 4.8 GB, against 8 s, 0.54 s and 1.5 GB at
+    photo is 6x its pixels): the frames take that many times longer or more (a 4000x6006 photo: 84
+    s to prepare with its plate, then 7.2 s a frame and 4.9 GB, against 9 s, 0.55 s and 1.5 GB at
     `--max-side 1920`, on this project's 2-core CPU: `benchmarks/results/large_photo.md`), and
     `--max-side 1920` gives a 1080p-sized video. None for other runs, and for a file the image
     loader will refuse itself."""

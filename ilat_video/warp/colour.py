@@ -35,7 +35,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..matte import nearest_colour
-from .geometry import distance_from, shape_distance
+from .geometry import distance_from, grown_by, shape_distance
 from .parts import ARM_PARTS
 
 CORE = 0.5  # the arm's colours at first: its pixels within this share of its radius from its bone
@@ -309,7 +309,7 @@ def _believable(released: np.ndarray, kept: np.ndarray, body: np.ndarray, lab: n
     for i in range(1, count):
         at = windows[i]
         piece = pieces[at] == i
-        near = distance_from(piece) <= reach
+        near = grown_by(piece, reach)
         arm_side, body_side = near & kept[at], near & body[at]
         if not arm_side.any() or not body_side.any():
             keep[i] = True
