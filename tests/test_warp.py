@@ -1136,7 +1136,7 @@ def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(p
     """The left forearm seen end-on in the photo (a sixth of its length): straightened in the target,
     it is drawn from the right forearm's pixels, mirrored (reddish here), not stretched from its few
     own ones (bluish); in the photo's own pose it is the photo's. A body seen whole has no stand-ins."""
-    assert person[3].stand_ins == {}
+    assert set(person[3].stand_ins) == {warp.HEAD_PART}  # only the head's back
     pose = standing_pose(240, 160)
     pose[L_WRIST, :2] = pose[L_ELBOW, :2] + 0.15 * (pose[L_WRIST, :2] - pose[L_ELBOW, :2])
     image, mask = draw_person(pose, 240, 160)  # right arm (220, 80, 40), left arm (40, 160, 230)
@@ -1146,7 +1146,7 @@ def test_a_forearm_pointing_at_the_camera_is_drawn_from_the_other_one_mirrored(p
     colours = {}
     for mirror in (False, True):
         reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(mirror_foreshortened=mirror))
-        assert sorted(reference.stand_ins) == ([warp.L_FORE] if mirror else [])
+        assert sorted(reference.stand_ins) == [warp.HEAD_PART] + ([warp.L_FORE] if mirror else [])
         own = warp.warp_to_pose(reference, pose)  # still pointing at the camera: its own pixels
         assert np.abs(own.image.astype(int) - image.astype(int))[mask].mean() < 1.0
         result = warp.warp_to_pose(reference, target)
@@ -1182,7 +1182,7 @@ def test_a_leg_hidden_behind_the_other_is_drawn_from_the_other_where_it_moves_cl
     photo, from its own pixels."""
     image, mask, pose = _leg_behind_the_other()
     reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(copy_hidden_legs=copy))
-    assert sorted(reference.stand_ins) == ([warp.R_THIGH, warp.R_SHANK] if copy else [])
+    assert sorted(reference.stand_ins) == [warp.HEAD_PART] + ([warp.R_THIGH, warp.R_SHANK] if copy else [])
     for leg, other in ((warp.R_THIGH, warp.L_THIGH), (warp.R_SHANK, warp.L_SHANK)) if copy else ():
         stand_in, own_crop = reference.stand_ins[leg], reference.crops[other]
         assert (stand_in.crop.x0, stand_in.crop.y0) == (own_crop.x0, own_crop.y0)
@@ -1367,17 +1367,99 @@ def _torso_confidence(result: warp.WarpResult) -> np.ndarray:
 
 
 def test_a_turned_round_torso_is_drawn_along_the_spine_unmirrored_and_marked_untrusted(person, caplog):
-    """Fallback: the reference's front the right way round, at low confidence; the head (whose
-    back we would see) is not drawn."""
+    """Fallback: the reference's front the right way round, at low confidence; the head from its
+    back (test_a_turned_round_target_draws_the_head_from_its_back)."""
     image, _mask, pose, ref = person
     turned = pose.copy()
     turned[:, 0] = image.shape[1] - pose[:, 0]  # the same joints, left and right swapped sides
     transforms, skipped = warp.part_transforms(ref, turned)
     (torso,) = [t for t in transforms if t.part == warp.PART_NAMES.index("torso")]
     assert np.linalg.det(torso.matrix[:, :2]) > 0  # not a mirror image
-    assert torso.trust <= warp.FALLBACK_TRUST and "head" in skipped and "torso" not in skipped
+    assert torso.trust <= warp.FALLBACK_TRUST and "torso" not in skipped and "head" not in skipped
+    (head,) = [t for t in transforms if t.part == warp.PART_NAMES.index("head")]
+    assert head.stand_in and head.trust <= warp.FALLBACK_TRUST
     result = warp.warp_to_pose(ref, turned)
     assert _torso_drawn(result) and np.median(_torso_confidence(result)) <= warp.FALLBACK_TRUST + 1e-6
+
+
+HAIR, SKIN, FEATURES = (70, 45, 30), (230, 180, 150), (90, 30, 40)
+
+
+def _person_with_a_face(hair: bool):
+    """The drawn person, the head a face (skin, two eyes and a mouth round the nose) under a cap of
+    hair down its sides, or bald (all skin): image, mask, pose."""
+    pose = standing_pose(240, 160)
+    image, mask = draw_person(pose, 240, 160)
+    head = drawn_parts(pose, 240, 160)[3]
+    ys, xs = np.mgrid[0:240, 0:160]
+    nose_x, nose_y = pose[HEAD, :2]
+    texture = 12 * (np.sin(0.9 * xs) * np.cos(0.7 * ys))[..., None]
+    image[head] = np.clip(np.array(SKIN) + texture, 0, 255)[head]
+    if hair:
+        cap = head & ((ys < nose_y - 8) | (np.abs(xs - nose_x) > 14))
+        image[cap] = np.clip(np.array(HAIR) + texture, 0, 255)[cap]
+    for x, y, r in ((nose_x - 6, nose_y - 3, 2), (nose_x + 6, nose_y - 3, 2), (nose_x, nose_y + 7, 2)):
+        image[(np.hypot(xs - x, ys - y) <= r) & head] = FEATURES
+    return image, mask, pose
+
+
+def _nearer(colour: np.ndarray, a, b) -> np.ndarray:
+    """bool: which of the colours (..., 3) are nearer colour a than colour b."""
+    colour = colour.astype(float)
+    return np.linalg.norm(colour - a, axis=-1) < np.linalg.norm(colour - b, axis=-1)
+
+
+@pytest.mark.parametrize("hair", [True, False])
+def test_the_back_of_the_head_is_its_hair_or_its_scalp_above_the_chin(hair):
+    """From behind a head shows no face: above the chin the back is hair-coloured (or, bald, skin
+    without eyes or mouth), the coverage is the head's, the hair away from the face and the neck
+    below the chin are the photo's."""
+    from ilat_video.warp import back
+
+    image, mask, pose = _person_with_a_face(hair)
+    ref = warp.prepare_reference(image, mask, pose)
+    head = ref.crops[warp.HEAD_PART]
+    stand_in = ref.stand_ins[warp.HEAD_PART]
+    assert np.array_equal(stand_in.crop.prem[..., 3], head.prem[..., 3])
+    coverage = head.prem[..., 3]
+    before = head.prem[..., :3] / np.maximum(coverage, 1e-6)[..., None]
+    after = stand_in.crop.prem[..., :3] / np.maximum(coverage, 1e-6)[..., None]
+    ys, xs = np.mgrid[0:coverage.shape[0], 0:coverage.shape[1]]
+    neck = ref.pose[[R_SHOULDER, L_SHOULDER], :2].mean(0)
+    up = ref.pose[HEAD, :2] - neck
+    along = ((xs + head.x0 - neck[0]) * up[0] + (ys + head.y0 - neck[1]) * up[1]) / (up @ up)
+    solid = coverage >= 0.99
+    upper, lower = solid & (along > back.CHIN + 0.05), solid & (along < back.CHIN - 0.05)
+    was_face = upper & _nearer(before, SKIN, HAIR) | upper & _nearer(before, FEATURES, HAIR)
+    assert was_face.sum() > 100 and lower.sum() > 20
+    if hair:
+        assert _nearer(after[upper], HAIR, SKIN).mean() > 0.97  # the face is gone under hair
+        far = upper & ~was_face & (cv2.distanceTransform((~was_face).astype(np.uint8), cv2.DIST_L2, 3) > 4)
+        assert far.sum() > 50 and np.abs(after[far] - before[far]).max() < 0.5
+    else:
+        assert _nearer(after[upper], SKIN, FEATURES).all() and np.abs(after[upper] - SKIN).max() < 30
+    assert np.abs(after[lower] - before[lower]).max() < 0.5  # the neck as it was
+
+
+@pytest.mark.parametrize("draw_back", [True, False])
+def test_a_turned_round_target_draws_the_head_from_its_back(draw_back):
+    """The driving person turned their back (a mirrored torso): the head is drawn from its back,
+    upright on the spine, hair-coloured, marked untrusted; without the rule it was not drawn."""
+    image, mask, pose = _person_with_a_face(hair=True)
+    ref = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(back_of_head=draw_back))
+    turned = pose.copy()
+    turned[:, 0] = image.shape[1] - pose[:, 0]  # left and right swapped sides
+    result = warp.warp_to_pose(ref, turned)
+    head = result.part_labels == warp.PART_NAMES.index("head")
+    if not draw_back:
+        assert "head" in result.skipped and not head.any()
+        return
+    assert "head" not in result.skipped
+    own = warp.warp_to_pose(ref, pose).part_labels == warp.PART_NAMES.index("head")
+    assert (head & own).sum() > 0.9 * own.sum()  # upright, where the photo's head is
+    above = head & (np.mgrid[0:240, 0:160][0] < pose[HEAD, 1] + 3)
+    assert _nearer(result.image[above], HAIR, SKIN).mean() > 0.95
+    assert np.median(result.confidence[head]) <= warp.FALLBACK_TRUST + 1e-6
 
 
 @pytest.mark.parametrize("case", ["side-on", "twisted"])

@@ -140,14 +140,16 @@ listed in WarpResult.skipped and logged; a hand or foot goes with its limb, and 
 - a part whose joints have confidence <= WarpConfig.min_confidence in either pose;
 - the torso when the target torso is *collapsed*: its spine (shoulder midpoint to hip midpoint)
   under COLLAPSED_SPINE of the reference's at body scale (the shoulders fell onto the hips);
-- the head when the target torso is *mirrored* (below): we would see its back.
+- the head when the target torso is *mirrored* (below) and WarpConfig.back_of_head is off.
 
 Torsos the reference cannot show as they are, drawn along the spine instead (the reference's
 front moved as a bone from neck to pelvis, the right way round, at the width the target shows
 between SIDE_ON_WIDTH and 1 of the reference's) with FALLBACK_TRUST x their trust, so that they
 are marked for repair rather than left as a hole:
 - *mirrored*: the target torso's orientation, the sign of cross(shoulder/hip direction, spine),
-  is the opposite of the reference's (the person turned around);
+  is the opposite of the reference's (the person turned around); the head is then drawn from its
+  back (`back.back_of_head`: the face filled from the hair round it), turned as the spine turns
+  (the shoulder line points the other way), also with FALLBACK_TRUST x its trust;
 - *twisted*: the target's shoulder line points against its hip line;
 - *side-on*: its area cross(across, spine) is under WarpConfig.collapse_ratio of the reference's
   at body scale, or its shoulder width under a fifth of the reference's.

@@ -20,6 +20,7 @@ from scipy.ndimage import binary_fill_holes
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material
+from .back import back_of_head
 from .colour import release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
 from .geometry import closed_by, inside_polygon, shape_distance, smoothstep
@@ -144,13 +145,15 @@ class Extremity:
 
 @dataclass
 class StandIn:
-    """A limb drawn from its other side's pixels: one the photo shows pointing at the camera
-    (WarpConfig.mirror_foreshortened), from the other side mirrored about the body's vertical axis,
-    when a target straightens it; a leg mostly hidden behind the other (WarpConfig.copy_hidden_legs),
-    from the other leg as it is (a person turned to one side shows both feet pointing one way), when
-    a target moves it clear. crop, segments (S, 2, 2) (the first is its bone) and radius: the other
-    side's, mirrored or not; other: that part; apart: for a hidden leg, the pixels between its far
-    joint (knee, ankle) and the other's in the photo, None for a foreshortened limb."""
+    """A part drawn from other pixels than its own. A limb from its other side's: one the photo
+    shows pointing at the camera (WarpConfig.mirror_foreshortened), from the other side mirrored
+    about the body's vertical axis, when a target straightens it; a leg mostly hidden behind the
+    other (WarpConfig.copy_hidden_legs), from the other leg as it is (a person turned to one side
+    shows both feet pointing one way), when a target moves it clear. The head from its back
+    (WarpConfig.back_of_head: its face filled from its hair), where a target's torso is turned
+    around. crop, segments (S, 2, 2) (the first is its bone) and radius: the other side's, mirrored
+    or not (the head's own); other: that part; apart: for a hidden leg, the pixels between its far
+    joint (knee, ankle) and the other's in the photo, None otherwise."""
 
     crop: _PartCrop
     segments: np.ndarray
@@ -189,7 +192,7 @@ class WarpReference:
     missing: dict = field(default_factory=dict)  # part -> why it cannot be drawn (reference side)
     links: list = field(default_factory=list)  # (part a, part b, joint centre (2,), disc radius)
     extremities: dict = field(default_factory=dict)  # hand or foot part -> Extremity
-    stand_ins: dict = field(default_factory=dict)  # foreshortened or hidden limb -> StandIn
+    stand_ins: dict = field(default_factory=dict)  # foreshortened or hidden limb, or the head -> StandIn
     seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
     elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
 
@@ -302,6 +305,11 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.copy_hidden_legs else []
     stand_ins = _stand_ins(mirrored + hidden_legs, pose, segments, radii, crops, {limb for limb, _other in hidden_legs})
+    if config.back_of_head and crops[HEAD_PART] is not None:  # for targets turned around
+        head = crops[HEAD_PART]
+        back = _PartCrop(head.x0, head.y0, back_of_head(head.prem, head.x0, head.y0, pose, float(radii[HEAD_PART])),
+                         head.primary)
+        stand_ins[HEAD_PART] = StandIn(back, segments[HEAD_PART].copy(), float(radii[HEAD_PART]), HEAD_PART)
     extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,

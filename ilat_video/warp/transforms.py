@@ -102,7 +102,7 @@ class PartTransform:
     matrix: np.ndarray
     trust: float
     cut: bool = False
-    stand_in: bool = False  # a foreshortened or hidden limb drawn from its stand-in (WarpReference.stand_ins)
+    stand_in: bool = False  # drawn from its stand-in (WarpReference.stand_ins): a limb's other side, the head's back
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
@@ -149,6 +149,11 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
             continue
         reason = missing_reason(part, ok_t, "target")
         if reason is None and part == HEAD_PART and torso == "mirrored":
+            if part in reference.stand_ins:  # we see its back: drawn from it, turned with the spine
+                matrix = _head_matrix(ref_pose, target_pose, scale, reference.height, turned=True)
+                transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config),
+                                                stand_in=True))
+                continue
             reason = "the target torso is mirrored (the person turned around)"
         if reason is not None:
             skipped[PART_NAMES[part]] = reason
@@ -375,7 +380,7 @@ def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
     return limb_matrix(neck_r, pelvis_r, neck_t, pelvis_t, across)
 
 
-def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
+def _head_matrix(ref_pose, target_pose, scale, height, turned: bool = False) -> np.ndarray:
     """The head rides on the neck (the shoulder midpoint): it turns with the shoulder line, tilted
     further by the neck -> head direction's turn, at most HEAD_TILT_LIMIT. In 2-D a nod or a look
     down swings the head joint round the neck although the face does not roll; followed freely it
@@ -383,7 +388,8 @@ def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
     HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
-    upside down beside his hand."""
+    upside down beside his hand. turned: the target's torso is turned around (its shoulder line
+    points the other way, half a turn from the photo's), and the head turns with the spine."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -396,10 +402,12 @@ def _head_matrix(ref_pose, target_pose, scale, height) -> np.ndarray:
 
     ref, tgt = ref_pose[:, :2].astype(np.float64), target_pose[:, :2].astype(np.float64)
     shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
-    if side_on(ref) or side_on(tgt):
+    if turned or side_on(ref) or side_on(tgt):
         hips_r, hips_t = ref[[R_HIP, L_HIP]].mean(0), tgt[[R_HIP, L_HIP]].mean(0)
         spine = turn(hips_r, ref[[R_SHOULDER, L_SHOULDER]].mean(0), hips_t, tgt[[R_SHOULDER, L_SHOULDER]].mean(0))
-        if spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
+        if turned:
+            shoulders = spine or 0.0
+        elif spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
             shoulders = spine
     tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
