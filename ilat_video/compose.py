@@ -1,9 +1,11 @@
 """Frames at the photo's own size: a background plate, the reference person warped over it.
 
     stage = Stage.prepare(photo, mask, pose, extras, max_side=1280)   # once per video
-    follow = stage.follow_track(poses, extras)   # which hands and feet follow their points, frame by frame
+    turned = stage.turn_track(poses)             # where the person turned their back, frame by frame
+    follow = stage.follow_track(poses, extras, turned)   # which hands and feet follow their points
     for t, (target_pose, target_extras) in enumerate(zip(poses, extras)):   # in the photo's pixels
-        frame, warped = stage.frame(target_pose, target_extras=target_extras, follow=follow[t])  # uint8, WarpResult
+        frame, warped = stage.frame(target_pose, target_extras=target_extras, follow=follow[t],
+                                    turned=turned[t])  # uint8, WarpResult
 
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
@@ -51,6 +53,7 @@ from .warp import (
     link_point,
     prepare_reference,
     steady_follow,
+    steady_turns,
     warp_to_pose,
 )
 from .warp.geometry import grown_by
@@ -547,22 +550,29 @@ class Stage:
         return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose),
                    hole=hole, size=size, scale=(size[0] / width, size[1] / height))
 
-    def follow_track(self, poses: np.ndarray, extras: np.ndarray | None) -> list:
+    def turn_track(self, poses: np.ndarray) -> list[bool]:
+        """For a video's target poses (T, 13, 3) in the photo's pixels: whether the person turned
+        their back in each frame (`warp.steady_turns`), for `frame`'s `turned`."""
+        return steady_turns(self.reference, [scale_points(p, *self.scale) for p in poses])
+
+    def follow_track(self, poses: np.ndarray, extras: np.ndarray | None, turned: list[bool] | None = None) -> list:
         """For a video's target poses (T, 13, 3) and hand and foot points (T, 10, 3) in the photo's
         pixels: which hands and feet follow their points in each frame (`warp.steady_follow`), for
-        `frame`'s `follow`."""
+        `frame`'s `follow`; turned: `turn_track`'s (None: each frame decides alone)."""
         if extras is None:
             return [frozenset()] * len(poses)
         return steady_follow(self.reference, [scale_points(p, *self.scale) for p in poses],
-                             [scale_points(e, *self.scale) for e in extras])
+                             [scale_points(e, *self.scale) for e in extras], turned=turned)
 
     def frame(self, target_pose: np.ndarray, *, target_extras: np.ndarray | None = None, repair: str = "none",
-              models=None, follow=None) -> tuple[np.ndarray, WarpResult]:
+              models=None, follow=None, turned: bool | None = None) -> tuple[np.ndarray, WarpResult]:
         """The frame for one target pose (13, 3) in the photo's pixels: the warped person over the
         plate, uint8 (H, W, 3) at the output size, and the warp itself (alpha, confidence).
         target_extras: the target's (10, 3) hand and foot points in the photo's pixels, or None: the
         hands and feet follow them where the reference and they are confident (`warp_to_pose`);
-        follow: in a video, which of them may (`follow_track`; None: this frame decides alone).
+        follow: in a video, which of them may (`follow_track`; None: this frame decides alone);
+        turned: in a video, whether the person turned their back here (`turn_track`; None: this
+        frame decides alone).
         repair: "holes" fills the holes inside the warped person (`holes_in_person`) from their
         surroundings (OpenCV) and the target torso it left bare (`uncovered_torso`) from the warped
         torso (`fill_holes`); "body" also the
@@ -573,7 +583,7 @@ class Stage:
         pose = scale_points(target_pose, *self.scale)
         extras = None if target_extras is None else scale_points(target_extras, *self.scale)
         warped = warp_to_pose(self.reference, pose, out_shape=(self.size[1], self.size[0]), target_extras=extras,
-                              follow=follow)
+                              follow=follow, turned=turned)
         frame = warped.over(self.plate)
         if repair == "none":
             return frame, warped

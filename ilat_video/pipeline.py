@@ -257,11 +257,16 @@ class Animator:
         total = len(plan.target)
         # The driving hand and foot points, retargeted with the joints: the hands and feet follow them.
         extras = plan.target.extras if options.extremities else None
-        follow = stage.follow_track(plan.target.keypoints, extras)  # no hand jumping to and fro
+        turned = stage.turn_track(plan.target.keypoints)  # no face flashing to the back of the head
+        if any(turned):
+            log.warning("%s: the driving person turns their back in %d of %d frames: drawn as the photo's front, "
+                        "the head from behind (a fill of the hair's colours)", reference.name, sum(turned), total)
+        follow = stage.follow_track(plan.target.keypoints, extras, turned)  # no hand jumping to and fro
         for t, pose in enumerate(plan.target.keypoints):
             with torch.inference_mode():
                 frame, warped = stage.frame(pose, target_extras=None if extras is None else extras[t],
-                                            repair=options.repair, models=repair_models, follow=follow[t])
+                                            repair=options.repair, models=repair_models, follow=follow[t],
+                                            turned=turned[t])
             new = set(warped.skipped) - told
             if new:  # say once which parts cannot be drawn, and why
                 log.warning("%s: not drawn from frame %d on: %s", reference.name, t,

@@ -140,16 +140,22 @@ listed in WarpResult.skipped and logged; a hand or foot goes with its limb, and 
 - a part whose joints have confidence <= WarpConfig.min_confidence in either pose;
 - the torso when the target torso is *collapsed*: its spine (shoulder midpoint to hip midpoint)
   under COLLAPSED_SPINE of the reference's at body scale (the shoulders fell onto the hips);
-- the head when the target torso is *mirrored* (below) and WarpConfig.back_of_head is off.
+- the head when the target torso is *mirrored* (below) and WarpConfig.turned_around is off.
+
+A target whose torso is *mirrored* (below: the driving person turned their back) is drawn, with
+WarpConfig.turned_around, as the photo's front with the target's left and right joints swapped:
+each arm and leg comes from the photo's one on that side of the body and joins the torso as it did
+in the photo, and the head is drawn from its back (`back.back_of_head`: the face filled from the
+hair round it) at FALLBACK_TRUST x its trust. Without it, the torso falls back as below, each limb
+is drawn from its own side (joined to the torso's other side) and the head is not drawn.
 
 Torsos the reference cannot show as they are, drawn along the spine instead (the reference's
 front moved as a bone from neck to pelvis, the right way round, at the width the target shows
 between SIDE_ON_WIDTH and 1 of the reference's) with FALLBACK_TRUST x their trust, so that they
 are marked for repair rather than left as a hole:
 - *mirrored*: the target torso's orientation, the sign of cross(shoulder/hip direction, spine),
-  is the opposite of the reference's (the person turned around); the head is then drawn from its
-  back (`back.back_of_head`: the face filled from the hair round it), turned as the spine turns
-  (the shoulder line points the other way), also with FALLBACK_TRUST x its trust;
+  is the opposite of the reference's (the person turned around; with WarpConfig.turned_around
+  the sides are swapped instead, above);
 - *twisted*: the target's shoulder line points against its hip line;
 - *side-on*: its area cross(across, spine) is under WarpConfig.collapse_ratio of the reference's
   at body scale, or its shoulder width under a fifth of the reference's.
@@ -207,14 +213,17 @@ from .transforms import (
     HEAD_TILT_LIMIT,
     MIN_FOLLOW_RUN,
     MIN_SCALE,
+    MIN_TURN_RUN,
     SIDE_ON_WIDTH,
     STAND_IN_STRETCH,
     PartTransform,
     body_scale,
     part_transforms,
     steady_follow,
+    steady_turns,
     torso_state,
     transform_trust,
+    turned_around,
 )
 
 __all__ = [
@@ -228,6 +237,7 @@ __all__ = [
     "EXTREMITY_TURN_LIMIT",
     "FOOT_TURN_LIMIT",
     "MIN_FOLLOW_RUN",
+    "MIN_TURN_RUN",
     "FALLBACK_TRUST",
     "HEAD_PART",
     "HEAD_SHOULDERS_SIDE_ON",
@@ -267,11 +277,13 @@ __all__ = [
     "limb_matrix",
     "part_transforms",
     "steady_follow",
+    "steady_turns",
     "prepare_reference",
     "segment_distance",
     "similarity_matrix",
     "torso_state",
     "transform_trust",
+    "turned_around",
     "warp_person",
     "warp_to_pose",
     "link_joints",

@@ -1,16 +1,18 @@
 """The back of the head, for a target turned around (`back_of_head`).
 
 A driving person who turns their back to the camera gives a target pose whose torso is mirrored:
-left and right swapped. The body is still drawn from the photo's front (there is nothing else), but
-the photo's face on it would look the wrong way, and until now the head was left out: a headless
-body through every back-view frame (the barbell squat clip is one, the yoga clip's side planks
-two thirds of theirs).
+left and right swapped. The body is drawn from the photo's front, sides swapped (there is nothing
+else: WarpConfig.turned_around), but the photo's face on it would look the wrong way, and until now
+the head was left out: a headless body through every back-view frame (the barbell squat clip is
+one, the yoga clip's side planks two thirds of theirs).
 
 From behind, a head is its hair (or its scalp), down to the nape. So the back is the photo's head
-with its face taken out and filled from the hair around it: the face is the skin-coloured pixels
-joined to the nose, with whatever they enclose (eyes, brows, mouth), and always a core round the
-nose; the hair, the head's other pixels above the chin that do not look like skin. A head with
-little hair (bald, or a cap pulled down) is its skin colour. Below the chin, the neck stays as it is.
+with its face taken out and filled from the hair round it (a smooth fill: no strands, no parting).
+The face is the skin-coloured pixels joined to the nose, with whatever they enclose (eyes, brows,
+mouth), always a core round the nose and nothing beyond FACE_REACH of it (fair hair is the colour
+of skin); the hair is the head's other pixels above the chin, a little away from the face. A head
+with almost no pixels left for hair is filled with the skin's colour. Below the chin, the neck
+stays as it is.
 """
 from __future__ import annotations
 
@@ -32,7 +34,10 @@ SKIN_APART = 15.0  # pixels nearer the skin's colour than this (CIE Lab, lightne
 # a face lit from one side is lighter on one cheek than the other) look like skin
 FACE_CLOSE = 0.25  # x the head's radius: the face's gaps narrower than this disc are closed
 FACE_EDGE = 0.1  # x the head's radius: hair this near the face or skin is refilled too (its pixels mix both)
-BALD = 0.15  # a head whose hair is under this share of its pixels above the chin is filled with its skin
+BALD = 0.15  # a head whose hair is under this share of its pixels above the chin is filled flat
+CROWN = 0.25  # x the neck -> nose distance: the top of the head (the crown) is this deep
+BALD_APART = 10.0  # a crown nearer the skin's colour than this (CIE Lab) is a bald scalp: its face
+# reaches as far as the skin does, and is filled flat with the crown's colour
 
 
 def back_of_head(prem: np.ndarray, x0: int, y0: int, pose: np.ndarray, radius: float) -> np.ndarray:
@@ -55,18 +60,22 @@ def back_of_head(prem: np.ndarray, x0: int, y0: int, pose: np.ndarray, radius: f
     if not upper.any() or not near.any():
         return prem.copy()  # no face to take out where the photo shows none
     lab = cv2.cvtColor(colour.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
-    apart = (lab - np.median(lab[near], axis=0)) * np.array([0.5, 1.0, 1.0], np.float32)
+    skin = np.median(lab[near], axis=0)
+    solid = coverage >= 0.9
+    crown = solid & (along > along[solid].max() - CROWN) if solid.any() else upper
+    apart = (lab - skin) * np.array([0.5, 1.0, 1.0], np.float32)
     skin_like = (np.linalg.norm(apart, axis=-1) < SKIN_APART) & upper
     pieces, _count = label(skin_like)
     touching = np.unique(pieces[near & skin_like])
     face = np.isin(pieces, touching[touching > 0]) | (from_nose < FACE_CORE * radius)
-    face = binary_fill_holes(closed_by(face, FACE_CLOSE * radius)) & upper & (from_nose < FACE_REACH * radius)
-    hair = upper & ~grown_by(face, FACE_EDGE * radius) & (coverage >= 0.9)  # not the pixels mixing both
+    face = binary_fill_holes(closed_by(face, FACE_CLOSE * radius)) & upper
+    bald = np.linalg.norm(np.median(lab[crown], axis=0) - skin) < BALD_APART
+    hair = upper & ~grown_by(face if bald else face & (from_nose < FACE_REACH * radius), FACE_EDGE * radius) & solid
     rgb = np.round(colour).astype(np.uint8)
-    if hair.sum() < BALD * upper.sum():  # the scalp: the skin's colour, its edge softened
+    if bald or hair.sum() < BALD * upper.sum():  # the scalp: the crown's colour, its edge softened
         flat = rgb.copy()
-        flat[upper] = np.round(np.median(colour[near], axis=0)).astype(np.uint8)
-        back = np.where(upper[..., None], cv2.GaussianBlur(flat, (0, 0), 1.0), rgb)
+        flat[(upper & ~hair) | (coverage < 0.5)] = np.round(np.median(colour[crown], axis=0)).astype(np.uint8)
+        back = np.where((upper & ~hair)[..., None], cv2.GaussianBlur(flat, (0, 0), 1.0), rgb)
     else:
         back = fill_from_part(rgb, upper & ~hair, hair)
     out = prem.copy()

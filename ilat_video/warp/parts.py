@@ -118,9 +118,11 @@ class WarpConfig:
         little to one side) is drawn from the other leg's pixels as they are, where a target moves
         it clear of the other (`reference._occluded`, `transforms.OCCLUDED_CLEAR`); False: the strip
         the photo shows of it is drawn, a thin stick with a spike for a foot.
-    back_of_head: a target whose torso is turned around (mirrored: the driving person turned their
-        back) draws the head from the photo's head with its face filled from its hair
-        (`back.back_of_head`); False: the head is not drawn there.
+    turned_around: a target whose torso is mirrored against the photo's (the driving person turned
+        their back) is drawn as the photo's front with the pose's left and right swapped, so that
+        each arm and leg is drawn from the photo's one on that side of the body, joined to the
+        torso as in the photo, and the head from its back (`back.back_of_head`); False: the torso
+        along its spine at FALLBACK_TRUST, each limb from its own side, no head.
     blend_hips: near each hip the torso and the thigh fetch their pixels through one blend of their
         two maps (`blend.py`), so that the shorts bend at the hip instead of tearing into a flap and
         a notch; False: both rigid up to the joint.
@@ -150,7 +152,7 @@ class WarpConfig:
     hidden_body: bool = True
     mirror_foreshortened: bool = True
     copy_hidden_legs: bool = True
-    back_of_head: bool = True
+    turned_around: bool = True
     blend_hips: bool = True
     antialias_arms: bool = True
     clean_outline: bool = True

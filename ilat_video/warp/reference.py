@@ -150,7 +150,7 @@ class StandIn:
     about the body's vertical axis, when a target straightens it; a leg mostly hidden behind the
     other (WarpConfig.copy_hidden_legs), from the other leg as it is (a person turned to one side
     shows both feet pointing one way), when a target moves it clear. The head from its back
-    (WarpConfig.back_of_head: its face filled from its hair), where a target's torso is turned
+    (WarpConfig.turned_around: its face filled from its hair), where a target's torso is turned
     around. crop, segments (S, 2, 2) (the first is its bone) and radius: the other side's, mirrored
     or not (the head's own); other: that part; apart: for a hidden leg, the pixels between its far
     joint (knee, ankle) and the other's in the photo, None otherwise."""
@@ -305,7 +305,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.copy_hidden_legs else []
     stand_ins = _stand_ins(mirrored + hidden_legs, pose, segments, radii, crops, {limb for limb, _other in hidden_legs})
-    if config.back_of_head and crops[HEAD_PART] is not None:  # for targets turned around
+    if config.turned_around and crops[HEAD_PART] is not None:  # for targets turned around
         head = crops[HEAD_PART]
         back = _PartCrop(head.x0, head.y0, back_of_head(head.prem, head.x0, head.y0, pose, float(radii[HEAD_PART])),
                          head.primary)

@@ -148,7 +148,7 @@ class _Layer:
 
 def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
                  out_shape: tuple[int, int] | None = None, target_extras: np.ndarray | None = None,
-                 follow=None) -> WarpResult:
+                 follow=None, turned: bool | None = None) -> WarpResult:
     """The prepared reference warped to target_pose (13, 3), in a frame of out_shape = (H, W)
     (default: the reference's size); the target pose is in that frame's pixels.
 
@@ -156,14 +156,15 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     order, the same pixels): the hands and feet the reference shows on their own follow them where
     they are confident (the package docstring); None: every hand and foot rides on its limb.
     follow: in a video, the hands and feet its track lets follow their points in this frame
-    (`steady_follow`; None: decided by this frame alone)."""
+    (`steady_follow`; None: decided by this frame alone); turned: whether the person turned their
+    back here (`steady_turns`; None: decided by this frame alone)."""
     config = reference.config
     if out_shape is None:
         out_shape = reference.image.shape[:2]
     height, width = int(out_shape[0]), int(out_shape[1])
     if height < 1 or width < 1:
         raise IlatError(f"warp: out_shape must be (H, W) with H, W >= 1, got {out_shape}")
-    transforms, skipped = part_transforms(reference, target_pose, target_extras, follow=follow)
+    transforms, skipped = part_transforms(reference, target_pose, target_extras, follow=follow, turned=turned)
     if skipped:
         logger.info("warp: not drawn: %s", "; ".join(f"{k} ({v})" for k, v in skipped.items()))
     image = np.zeros((height, width, 3), np.uint8)

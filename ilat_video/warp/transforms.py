@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..pose.mapping import EXTRA_FLIP_PERMUTATION
 from ..pose.skeleton import (
+    FLIP_PERMUTATION,
     HEAD,
     L_ANKLE,
     L_ELBOW,
@@ -80,6 +82,7 @@ FOOT_TURN_LIMIT = np.radians(75.0)
 # MIN_FOLLOW_RUN frames.
 EXTREMITY_KEEP_FOLD = 0.15
 MIN_FOLLOW_RUN = 5
+MIN_TURN_RUN = 5  # in a video (steady_turns), the back is turned only in runs of at least this many frames
 # A limb the photo shows pointing at the camera is drawn from its mirrored other side
 # (WarpReference.stand_ins) in the frames whose bone is over this many times its length in the photo
 # (at body scale); in the others, pointing at the camera too or about to, from its own pixels.
@@ -114,7 +117,8 @@ COLLAPSED_SPINE = 0.25  # a spine shorter than this share of the reference's (at
 
 
 def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_extras: np.ndarray | None = None,
-                    *, follow: Collection[int] | None = None) -> tuple[list[PartTransform], dict[str, str]]:
+                    *, follow: Collection[int] | None = None, turned: bool | None = None
+                    ) -> tuple[list[PartTransform], dict[str, str]]:
     """The drawable parts' transforms, and {part name: why it is not drawn} for the others.
 
     target_extras: the target's (10, 3) hand and foot points, or None: a hand or foot the reference
@@ -123,11 +127,20 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     follow: the hands and feet a video's track lets follow their points in this frame (`steady_follow`):
     the others ride on their limbs, and these need only WarpConfig.extras_keep_confidence and a
     fold above EXTREMITY_KEEP_FOLD.
+    turned: whether the person turned their back here (WarpConfig.turned_around: drawn with left and
+    right swapped, the head from its back); a video's track says (`steady_turns`), None: decided by
+    this frame alone (its torso mirrored against the photo's).
     """
     config = reference.config
     target_pose = check_pose(target_pose, "target")
     target_extras = check_extras(target_extras, "target")
     ref_pose = reference.pose
+    if turned is None:
+        turned = turned_around(reference, target_pose)
+    turned = turned and config.turned_around
+    if turned:  # drawn as the photo's front: each side from the photo's side that stands there
+        target_pose = target_pose[list(FLIP_PERMUTATION)]
+        target_extras = None if target_extras is None else target_extras[list(EXTRA_FLIP_PERMUTATION)]
     if reference.elbows:  # moved as the reference's were, at the scale of the bones that moving leaves
         elbow_scale = body_scale(ref_pose, target_pose, bones=LEG_BONES)  # alone: its own pose lands on them
         target_pose = moved_elbows(target_pose, reference.elbows, elbow_scale)
@@ -148,11 +161,15 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
         if reference.crops[part] is None or PART_NAMES[part] in skipped:
             continue
         reason = missing_reason(part, ok_t, "target")
+        if reason is None and part == HEAD_PART and turned and part in reference.stand_ins:  # we see its back
+            matrix = _head_matrix(ref_pose, target_pose, scale, reference.height)
+            transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config),
+                                            stand_in=True))
+            continue
         if reason is None and part == HEAD_PART and torso == "mirrored":
-            if part in reference.stand_ins:  # we see its back: drawn from it, turned with the spine
-                matrix = _head_matrix(ref_pose, target_pose, scale, reference.height, turned=True)
-                transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config),
-                                                stand_in=True))
+            if config.turned_around:  # a moment of a stretch facing the camera (steady_turns): the face
+                matrix = _head_matrix(ref_pose, target_pose, scale, reference.height, by_spine=True)
+                transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config)))
                 continue
             reason = "the target torso is mirrored (the person turned around)"
         if reason is not None:
@@ -183,6 +200,18 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
     if target_extras is not None:
         _move_extremities(reference, target_pose, target_extras, scale, transforms, follow)
     return transforms, skipped
+
+
+def turned_around(reference: WarpReference, target_pose: np.ndarray) -> bool:
+    """Whether the target's torso is mirrored against the photo's (`torso_state`): the driving
+    person turned their back."""
+    config = reference.config
+    target_pose = check_pose(target_pose, "target")
+    ok_t = joint_ok(target_pose, config.min_confidence)
+    if reference.crops[TORSO] is None or missing_reason(TORSO, ok_t, "target") is not None:
+        return False
+    scale = body_scale(reference.pose, target_pose, config.min_confidence)
+    return torso_state(reference.pose, target_pose, scale, config.collapse_ratio) == "mirrored"
 
 
 def _stands_in(stand_in: StandIn, part: int, target_pose: np.ndarray, ok_t: np.ndarray, scale: float,
@@ -245,7 +274,18 @@ def _extremity_matrix(part: int, extremity: Extremity, target_pose: np.ndarray, 
     return matrix, ""
 
 
-def steady_follow(reference: WarpReference, poses, extras, *, min_run: int = MIN_FOLLOW_RUN) -> list[frozenset]:
+def steady_turns(reference: WarpReference, poses, *, min_run: int = MIN_TURN_RUN) -> list[bool]:
+    """For a video: whether the person turned their back in each frame, as `part_transforms`'s
+    `turned`: the frames whose torso is mirrored against the photo's (`turned_around`), but for runs
+    of them shorter than `min_run` frames inside the clip. A torso seen side-on can flip to mirrored
+    for a frame (taichi_forest.mp4 frame 36): alone, the face would turn to the back of the head
+    and back, and every limb to its other side. poses (T, 13, 3) in the reference's pixels."""
+    flags = np.array([turned_around(reference, pose) for pose in poses], bool)
+    return [bool(flag) for flag in _without_short_runs(flags, min_run)]
+
+
+def steady_follow(reference: WarpReference, poses, extras, *, min_run: int = MIN_FOLLOW_RUN,
+                  turned: list[bool] | None = None) -> list[frozenset]:
     """For a video: which hands and feet follow their points in each frame, as `part_transforms`'s
     `follow`. Frame by frame a hand or foot that rides on its limb starts to follow its points when
     they are confident (WarpConfig.extras_confidence) and it is neither folded nor turned past the
@@ -255,16 +295,18 @@ def steady_follow(reference: WarpReference, poses, extras, *, min_run: int = MIN
     whose confidence or fold hovered at a threshold jumped between the two every few frames: on the
     real clips driving examples/photo.jpg, 231 switches in 2,600 frames, 96 of them runs of under 5
     frames; with it 97 and 27 (benchmarks/results/follow.md). poses (T, 13, 3), extras (T, 10, 3)
-    (or None: nothing follows), in the reference's pixels."""
+    (or None: nothing follows), in the reference's pixels; turned: `steady_turns`' (None: each frame
+    decides alone)."""
     parts = sorted(reference.extremities)
     if extras is None or not parts:
         return [frozenset()] * len(poses)
     on = np.zeros((len(poses), len(parts)), bool)
     following: frozenset = frozenset()
+    turned = [None] * len(poses) if turned is None else turned
     for t, (pose, points) in enumerate(zip(poses, extras)):
-        strict = _followers(part_transforms(reference, pose, points)[0])
+        strict = _followers(part_transforms(reference, pose, points, turned=turned[t])[0])
         if following - strict:  # those that follow already keep to the looser thresholds
-            loose = _followers(part_transforms(reference, pose, points, follow=parts)[0])
+            loose = _followers(part_transforms(reference, pose, points, follow=parts, turned=turned[t])[0])
             following = frozenset(p for p in parts if p in strict or (p in following and p in loose))
         else:
             following = frozenset(strict)
@@ -380,7 +422,7 @@ def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
     return limb_matrix(neck_r, pelvis_r, neck_t, pelvis_t, across)
 
 
-def _head_matrix(ref_pose, target_pose, scale, height, turned: bool = False) -> np.ndarray:
+def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -> np.ndarray:
     """The head rides on the neck (the shoulder midpoint): it turns with the shoulder line, tilted
     further by the neck -> head direction's turn, at most HEAD_TILT_LIMIT. In 2-D a nod or a look
     down swings the head joint round the neck although the face does not roll; followed freely it
@@ -388,8 +430,8 @@ def _head_matrix(ref_pose, target_pose, scale, height, turned: bool = False) -> 
     HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
-    upside down beside his hand. turned: the target's torso is turned around (its shoulder line
-    points the other way, half a turn from the photo's), and the head turns with the spine."""
+    upside down beside his hand. by_spine: turn with the spine whatever the shoulders show (a
+    mirrored torso's shoulder line points the other way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -402,10 +444,10 @@ def _head_matrix(ref_pose, target_pose, scale, height, turned: bool = False) -> 
 
     ref, tgt = ref_pose[:, :2].astype(np.float64), target_pose[:, :2].astype(np.float64)
     shoulders = turn(ref[R_SHOULDER], ref[L_SHOULDER], tgt[R_SHOULDER], tgt[L_SHOULDER]) or 0.0
-    if turned or side_on(ref) or side_on(tgt):
+    if by_spine or side_on(ref) or side_on(tgt):
         hips_r, hips_t = ref[[R_HIP, L_HIP]].mean(0), tgt[[R_HIP, L_HIP]].mean(0)
         spine = turn(hips_r, ref[[R_SHOULDER, L_SHOULDER]].mean(0), hips_t, tgt[[R_SHOULDER, L_SHOULDER]].mean(0))
-        if turned:
+        if by_spine:
             shoulders = spine or 0.0
         elif spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
             shoulders = spine
