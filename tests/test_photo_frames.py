@@ -215,6 +215,33 @@ def test_the_driving_hand_and_foot_points_reach_the_warp(person):
     assert (near < reach).all()
 
 
+def test_a_driving_person_who_turns_their_back_shows_the_back_of_the_head_for_runs_of_frames(person, caplog):
+    """A run of driving frames seen from behind (the pose mirrored about the body's middle) shows
+    the back of the head, dark hair where the face was; a single such frame inside the clip keeps
+    the face (`warp.steady_turns`). The animator says once how many frames show a back."""
+    image, found = person
+    animator = Animator(*tiny_models(), device="cpu")
+    photo = Reference(image=image, pose=found.pose, name="hoodie", mask=found.mask, extras=found.extras)
+    middle = found.pose[[1, 2, 7, 8], 0].mean()
+    back = found.pose.copy()
+    back[:, 0] = 2 * middle - found.pose[:, 0]
+    turns = [False, True, False] + [True] * 5 + [False]
+    height, width = image.shape[:2]
+    poses = PoseSequence(np.stack([back if turn else found.pose for turn in turns]), width, height, 30.0, "a turn")
+    options = RenderOptions(max_side=256, plate="none", repair="none")
+    with caplog.at_level(logging.WARNING):
+        frames = list(animator.generate(animator.plan(photo, poses, retarget="none"), options))
+    said = [r.message for r in caplog.records if "turns their back" in r.message]
+    assert len(said) == 1 and "5 of 9 frames" in said[0]
+    scale = (frames[0].shape[1] / width, frames[0].shape[0] / height)
+    nose = scale_points(found.pose[0], *scale)[:2]
+    radius = 0.25 * np.linalg.norm(scale_points(found.pose[1], *scale)[:2] - scale_points(found.pose[2], *scale)[:2])
+    box = np.s_[int(nose[1] - radius):int(nose[1] + radius), int(nose[0] - radius):int(nose[0] + radius)]
+    face = [float(frame[box].mean()) for frame in frames]
+    assert abs(face[1] - face[0]) < 3  # the moment keeps the face
+    assert all(face[t] < face[0] - 20 for t in range(3, 8))  # the run shows dark hair
+
+
 def test_the_animator_writes_photo_sized_frames_with_side_panels_at_that_height(person, tmp_path):
     tokenizer, transformer = tiny_models()
     animator = Animator(tokenizer, transformer, device="cpu")
