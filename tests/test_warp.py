@@ -1469,16 +1469,20 @@ def test_a_person_turned_round_is_the_photos_front_sides_swapped_under_the_back_
 
 def test_a_video_turns_its_back_only_for_runs_of_frames_and_a_moment_keeps_the_face():
     """steady_turns: a torso mirrored for a moment inside a clip (MediaPipe's view of a side-on
-    body flipping) is not turned, runs of MIN_TURN_RUN frames and runs at either end are; a frame
-    told it is not turned draws the photo's sides and face, upright along the spine."""
+    body flipping) is not turned, runs of MIN_TURN_RUN frames and runs at either end are, and so
+    are side-on frames between two mirrored ones (not frames facing the camera); a frame told it
+    is not turned draws the photo's sides and face, upright along the spine."""
     image, mask, pose = _person_with_a_face(hair=True)
     ref = warp.prepare_reference(image, mask, pose)
     turned = pose.copy()
     turned[:, 0] = image.shape[1] - pose[:, 0]
-    run = warp.MIN_TURN_RUN
-    flags = [True, True] + [False] * 3 + [True] + [False] * 3 + [True] * run + [False] * 2 + [True]
-    poses = [turned if flag else pose for flag in flags]
-    assert warp.steady_turns(ref, poses) == [True, True] + [False] * 7 + [True] * run + [False] * 2 + [True]
+    side = pose.copy()
+    side[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0] = pose[[R_SHOULDER, L_SHOULDER], 0].mean() + [-1, 1, -1, 1]
+    assert warp.torso_state(pose, side, 1.0) == "side-on" and warp.MIN_TURN_RUN == 5
+    T, F, S = turned, pose, side
+    poses = [T, T, F, F, F, T, F, F, F, T, T, S, S, T, T, F, F, T, F, T, T, T, T, F]
+    expected = [1, 1] + [0] * 7 + [1] * 6 + [0] * 9  # the two at the start, the run bridged over its side-on frames
+    assert warp.steady_turns(ref, poses) == [bool(e) for e in expected]  # not the moment, the 1 or the 4 inside
     transforms, skipped = warp.part_transforms(ref, turned, turned=False)
     (head,) = [t for t in transforms if t.part == warp.HEAD_PART]
     assert "head" not in skipped and not head.stand_in

@@ -205,13 +205,18 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
 def turned_around(reference: WarpReference, target_pose: np.ndarray) -> bool:
     """Whether the target's torso is mirrored against the photo's (`torso_state`): the driving
     person turned their back."""
+    return _target_torso(reference, target_pose) == "mirrored"
+
+
+def _target_torso(reference: WarpReference, target_pose: np.ndarray) -> str | None:
+    """`torso_state` of the target against the photo, None where either has no torso."""
     config = reference.config
     target_pose = check_pose(target_pose, "target")
     ok_t = joint_ok(target_pose, config.min_confidence)
     if reference.crops[TORSO] is None or missing_reason(TORSO, ok_t, "target") is not None:
-        return False
+        return None
     scale = body_scale(reference.pose, target_pose, config.min_confidence)
-    return torso_state(reference.pose, target_pose, scale, config.collapse_ratio) == "mirrored"
+    return torso_state(reference.pose, target_pose, scale, config.collapse_ratio)
 
 
 def _stands_in(stand_in: StandIn, part: int, target_pose: np.ndarray, ok_t: np.ndarray, scale: float,
@@ -276,11 +281,20 @@ def _extremity_matrix(part: int, extremity: Extremity, target_pose: np.ndarray, 
 
 def steady_turns(reference: WarpReference, poses, *, min_run: int = MIN_TURN_RUN) -> list[bool]:
     """For a video: whether the person turned their back in each frame, as `part_transforms`'s
-    `turned`: the frames whose torso is mirrored against the photo's (`turned_around`), but for runs
-    of them shorter than `min_run` frames inside the clip. A torso seen side-on can flip to mirrored
-    for a frame (taichi_forest.mp4 frame 36): alone, the face would turn to the back of the head
-    and back, and every limb to its other side. poses (T, 13, 3) in the reference's pixels."""
-    flags = np.array([turned_around(reference, pose) for pose in poses], bool)
+    `turned`. The frames whose torso is mirrored against the photo's (`turned_around`), and the
+    stretches between two of them that show no torso facing the camera (side-on, twisted, folded
+    or unseen: a person doing yoga with her back to the camera passes through side-on poses, and
+    her face flashed up in them); then runs shorter than `min_run` frames inside the clip are
+    dropped (a torso seen side-on can flip to mirrored for a frame, taichi_forest.mp4 frame 36:
+    alone, the face would turn to the back of the head and back, and every limb to its other
+    side). poses (T, 13, 3) in the reference's pixels."""
+    states = [_target_torso(reference, pose) for pose in poses]
+    flags = np.array([state == "mirrored" for state in states], bool)
+    facing = [state in ("ok", "edge-on reference") for state in states]
+    turned = np.flatnonzero(flags)
+    for before, after in zip(turned[:-1], turned[1:]):
+        if after - before > 1 and not any(facing[before + 1:after]):
+            flags[before + 1:after] = True
     return [bool(flag) for flag in _without_short_runs(flags, min_run)]
 
 
