@@ -1440,6 +1440,32 @@ def test_the_back_of_the_head_is_its_hair_or_its_scalp_above_the_chin(hair):
     assert np.abs(after[lower] - before[lower]).max() < 0.5  # the neck as it was
 
 
+@given(seed=st.integers(0, 10_000), size=st.integers(1, 40), radius=st.floats(0.5, 30.0),
+       nose=st.tuples(st.floats(-20, 60), st.floats(-20, 60)))
+@settings(max_examples=60, deadline=None)
+def test_the_back_of_any_head_keeps_its_coverage_and_stays_in_range(seed, size, radius, nose):
+    """Any crop (tiny, the nose outside it, no hair, no skin): the coverage as it was, the colour
+    premultiplied by it and within 0..255, nothing changed below the chin."""
+    from ilat_video.warp import back
+
+    rng = np.random.default_rng(seed)
+    coverage = np.clip(rng.uniform(-0.5, 1.5, (size, size + 3)), 0, 1).astype(np.float32)
+    prem = np.concatenate([rng.uniform(0, 255, (size, size + 3, 3)) * coverage[..., None], coverage[..., None]], -1)
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = rng.uniform(-20, 60, (13, 2))
+    pose[HEAD, :2] = nose
+    out = back.back_of_head(prem.astype(np.float32), 0, 0, pose, radius)
+    assert out.shape == prem.shape and np.array_equal(out[..., 3], prem[..., 3])
+    assert np.isfinite(out).all() and (out[..., :3] >= -1e-3).all()
+    assert (out[..., :3] <= 255 * out[..., 3:] + 1e-3).all()
+    neck = pose[[R_SHOULDER, L_SHOULDER], :2].mean(0)
+    up = pose[HEAD, :2] - neck
+    ys, xs = np.mgrid[0:size, 0:size + 3]
+    along = ((xs - neck[0]) * up[0] + (ys - neck[1]) * up[1]) / max(float(up @ up), 1e-9)
+    kept = (along < back.CHIN - 1e-3) | (coverage < 0.5)
+    assert np.array_equal(out[kept], prem.astype(np.float32)[kept])
+
+
 @pytest.mark.parametrize("turn_around", [True, False])
 def test_a_person_turned_round_is_the_photos_front_sides_swapped_under_the_back_of_the_head(turn_around):
     """The driving person turned their back (a mirrored torso; here the photo's own pose seen from

@@ -79,5 +79,5 @@ def back_of_head(prem: np.ndarray, x0: int, y0: int, pose: np.ndarray, radius: f
     else:
         back = fill_from_part(rgb, upper & ~hair, hair)
     out = prem.copy()
-    out[..., :3] = back.astype(np.float32) * coverage[..., None]
+    out[..., :3] = np.where(upper[..., None], back.astype(np.float32) * coverage[..., None], prem[..., :3])
     return out
