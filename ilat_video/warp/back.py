@@ -10,9 +10,10 @@ From behind, a head is its hair (or its scalp), down to the nape. So the back is
 with its face taken out and filled from the hair round it (a smooth fill: no strands, no parting).
 The face is the skin-coloured pixels joined to the nose, with whatever they enclose (eyes, brows,
 mouth), always a core round the nose and nothing beyond FACE_REACH of it (fair hair is the colour
-of skin); the hair is the head's other pixels above the chin, a little away from the face. A head
-with almost no pixels left for hair is filled with the skin's colour. Below the chin, the neck
-stays as it is.
+of skin); the hair is the head's other pixels above the chin, a little away from the face. A
+crown the colour of the skin is a bald scalp: the face then reaches as far as the skin does, and
+is filled flat with the crown's colour, as is a head with almost no pixels left for hair. Below
+the chin, the neck stays as it is.
 """
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 Limbs follow their bone (limb_matrix, across-scale g = body_scale), the torso its 4 corners
 (fit_affine) unless torso_state finds it mirrored, twisted or collapsed, the head rides on the
 neck (_head_matrix), a hand or foot follows its own bone when both poses show its points
-(_extremity_matrix) and rides on its limb otherwise. The method: the package docstring
-(ilat_video/warp/__init__.py).
+(_extremity_matrix) and rides on its limb otherwise. A target turned around (its torso mirrored:
+`turned_around`, in a video `steady_turns`) has its left and right swapped first, and its head
+is drawn from its back. The method: the package docstring (ilat_video/warp/__init__.py).
 """
 from __future__ import annotations
 
