@@ -383,6 +383,50 @@ def test_arms_the_colour_of_the_body_keep_their_capsules():
     assert (capsules != by_colour).sum() <= 0.002 * capsules.sum()
 
 
+def _arms_held_out_with_round_shoulders():
+    """A drawn person with the arms held out level, and a disc in each arm's colour round its
+    shoulder joint, wider than the arm: the shoulder's cap (image, mask, pose)."""
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = [[120, 35], [85, 70], [155, 70], [47, 70], [193, 70], [10, 70], [230, 70],
+                   [97, 140], [143, 140], [95, 185], [145, 185], [95, 230], [145, 230]]
+    image, mask = draw_person(pose, 240, 240)
+    for shoulder, (_joints, _radius, colour) in ((R_SHOULDER, DRAWN_PARTS[4]), (L_SHOULDER, DRAWN_PARTS[5])):
+        cap = np.zeros(mask.shape, np.uint8)
+        cv2.circle(cap, tuple(np.round(pose[shoulder, :2]).astype(int)), round(0.15 * torso_height(pose)), 1, -1)
+        image[cap > 0], mask = colour, mask | (cap > 0)
+    return image, mask, pose
+
+
+def test_the_shoulders_cap_above_an_arm_held_out_comes_down_with_it():
+    """The arm's capsule (its radius measured along the bone's middle) is thinner than the round
+    shoulder, so the torso took the cap's top: lowered, the arm left it sticking out beside the neck
+    (the warrior on the beach). The cap above the arm beyond the joint is the arm's."""
+    image, mask, pose = _arms_held_out_with_round_shoulders()
+    ys, xs = np.mgrid[0:240, 0:240]
+    beyond = (xs < pose[R_SHOULDER, 0]) | (xs > pose[L_SHOULDER, 0])
+    cap = mask & beyond & (ys < pose[R_SHOULDER, 1] - 0.1 * torso_height(pose))  # above the arm's band
+    lowered = rotate(rotate(pose, R_SHOULDER, [R_ELBOW, R_WRIST], -80), L_SHOULDER, [L_ELBOW, L_WRIST], 80)
+    above_beyond = (ys < lowered[R_SHOULDER, 1] - 2) & ((xs < lowered[R_SHOULDER, 0] - 2)
+                                                      | (xs > lowered[L_SHOULDER, 0] + 2))
+    torso_left_out = {}
+    for caps in (False, True):
+        reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(shoulder_caps=caps))
+        if caps:
+            assert cap.sum() > 15
+            assert np.isin(reference.labels[cap], ARM_PARTS).all()
+        result = warp.warp_to_pose(reference, lowered)
+        torso_left_out[caps] = int((above_beyond & (result.alpha > 0.5) & (result.part_labels == warp.TORSO)).sum())
+    assert torso_left_out[True] <= 3 < 10 <= torso_left_out[False]  # 2 against 24
+
+
+@pytest.mark.parametrize("pose_of", [standing_pose, arms_at_sides])
+def test_arms_hanging_down_have_no_shoulder_cap_to_give(pose_of):
+    pose = pose_of(240, 160)
+    image, mask = draw_person(pose, 240, 160)
+    without = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(shoulder_caps=False))
+    assert np.array_equal(warp.prepare_reference(image, mask, pose).labels, without.labels)
+
+
 @pytest.fixture(scope="module")
 def photo():
     """The Quick start's photo: hands hanging beside blue denim shorts, thighs wider than the shins."""

@@ -136,6 +136,9 @@ class WarpConfig:
         them at an arm's edge: the reference's elbows are moved there, measured on the arms' own
         pixels, and every target's alike (`elbows.py`); False: the elbows as given, and an arm bent
         in the target stands out of its elbow as two lobes.
+    shoulder_caps: a shoulder's cap beyond its joint, on the arm's side away from the hip, is the
+        arm's, not the torso's (`reference._shoulder_cap`); False: the nearest bone in radii owns
+        it, and an arm raised in the photo leaves the cap's top sticking out when it comes down.
     """
 
     min_confidence: float = 0.0
@@ -157,6 +160,7 @@ class WarpConfig:
     antialias_arms: bool = True
     clean_outline: bool = True
     medial_elbows: bool = True
+    shoulder_caps: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",

@@ -64,6 +64,10 @@ from .parts import (
 logger = logging.getLogger(__name__)
 
 SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background / person
+# The torso owns no pixel of a shoulder's cap (`_shoulder_cap`) within SHOULDER_CAP_REACH x the upper arm's
+# radius of its bone; an arm within SHOULDER_CAP_ANGLE degrees of the way to its hip has no cap, nor has a
+# torso whose shoulders are under SHOULDER_CAP_WIDTH x its spine apart
+SHOULDER_CAP_REACH, SHOULDER_CAP_ANGLE, SHOULDER_CAP_WIDTH = 2.0, 15.0, 0.45
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
 HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
 # A limb whose bone in the photo is under FORESHORTENED x its other side's (at least MIN_STAND_IN x the
@@ -247,7 +251,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     x0, y0, x1, y1 = box
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    box_labels = _nearest_parts(xs, ys, segments, polygon, radii)
+    box_labels = _nearest_parts(xs, ys, segments, polygon, radii, shoulder_caps=config.shoulder_caps)
     box_mask = mask[y0:y1, x0:x1]
     beneath = _beneath_arms(xs, ys, segments, polygon, radii) if config.arms_by_colour or config.hidden_body else None
     if config.arms_by_colour and beneath is not None:
@@ -475,11 +479,12 @@ def _person_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.ndarray | None,
-                   radii: np.ndarray, *, with_score: bool = False):
+                   radii: np.ndarray, *, with_score: bool = False, shoulder_caps: bool = False):
     """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
     in units of its part's radius. An arm owns its whole capsule (arms are in front); a root
-    limb's cap behind the shoulder or hip joint is the torso's. with_score: also that distance,
-    float32 (h, w) (an arm's less 1 inside its capsule)."""
+    limb's round end behind the shoulder or hip joint is the torso's; with shoulder_caps, the
+    shoulder's cap beyond the joint is the arm's (`_shoulder_cap`). with_score: also that distance, float32 (h, w) (an
+    arm's less 1 inside its capsule)."""
     present = [p for p in range(len(PART_NAMES)) if segments[p] is not None]
     if not present:
         raise NoPersonError("warp: the reference pose has no body part with all its joints; "
@@ -495,6 +500,11 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
             behind = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) < 0
             scores[i][behind] = np.inf
     index = {part: i for i, part in enumerate(present)}
+    if shoulder_caps and TORSO in index:
+        for arm in (R_UPPER, L_UPPER):
+            if arm in index:
+                cap = _shoulder_cap(xs, ys, segments, arm) & (scores[index[arm]] < SHOULDER_CAP_REACH)
+                scores[index[TORSO]][cap] = np.inf
     for upper, lower in LIMB_CHAINS:  # elbows and knees: each limb keeps to its side of the joint
         if upper in index and lower in index:
             side = _joint_side(xs, ys, segments[upper][0], segments[lower][0])
@@ -506,6 +516,32 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
     if with_score:  # and the winner's distance in its radii
         return labels, np.take_along_axis(scores, nearest[None], axis=0)[0]
     return labels
+
+
+def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> np.ndarray:
+    """bool (h, w): the shoulder's cap, which moves with the arm and the torso does not own: the
+    pixels beyond an upper arm's shoulder joint along the shoulders' line (away from the other
+    shoulder) and along the arm, on the arm's side away from the hip. The arm's capsule, measured
+    along its bone's middle, is thinner than the shoulder, so the torso took the cap: the warrior's
+    horizontal arms left it sticking out beside his neck as a flap when they came down. The side
+    beneath the arm is the torso's flank; an arm hanging along it (within SHOULDER_CAP_ANGLE of the
+    way to the hip) has no cap to give, nor has a torso seen side-on (its shoulders under
+    SHOULDER_CAP_WIDTH x its spine apart), where the shoulders' line says little of which way is out:
+    the tennis player's took the back of his head."""
+    (ax, ay), (bx, by) = segments[arm][0]
+    spine, shoulders, hips = segments[TORSO]
+    if np.hypot(*(shoulders[1] - shoulders[0])) < SHOULDER_CAP_WIDTH * np.hypot(*(spine[1] - spine[0])):
+        return np.zeros((ys.shape[0], xs.shape[1]), bool)
+    ox, oy = shoulders[1 if arm == R_UPPER else 0]  # the other shoulder
+    hx, hy = hips[0 if arm == R_UPPER else 1]  # the hip on the arm's side
+    along, to_hip = np.array([bx - ax, by - ay]), np.array([hx - ax, hy - ay])
+    side_of_hip = along[0] * to_hip[1] - along[1] * to_hip[0]
+    if abs(side_of_hip) < np.sin(np.radians(SHOULDER_CAP_ANGLE)) * np.hypot(*along) * np.hypot(*to_hip):
+        return np.zeros((ys.shape[0], xs.shape[1]), bool)
+    outward = (xs - ax) * (ax - ox) + (ys - ay) * (ay - oy) > 0
+    ahead = (xs - ax) * along[0] + (ys - ay) * along[1] > 0
+    away_from_hip = (along[0] * (ys - ay) - along[1] * (xs - ax)) * side_of_hip < 0
+    return outward & ahead & away_from_hip
 
 
 def _joint_side(xs: np.ndarray, ys: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray | None:
