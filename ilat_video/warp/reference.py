@@ -23,7 +23,7 @@ from ..spread import fill_by_material
 from .back import back_of_head
 from .colour import release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
-from .geometry import closed_by, inside_polygon, shape_distance, smoothstep
+from .geometry import closed_by, grown_by, inside_polygon, shape_distance, smoothstep
 from .parts import (
     ARM_PARTS,
     ARMS_LAYER,
@@ -95,6 +95,7 @@ STRAND_WIDTH = 0.4  # strands of arm narrower than this x the narrower forearm's
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
+HIDDEN_SOURCE_GAP = 1.0  # ... and at least this x that radius away from the arms
 # The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
 # the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
 # between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
@@ -770,7 +771,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     each pixel's distance to the silhouette's edge.
     The fill reads only pixels the mask covers fully and at least HIDDEN_SOURCE_DEPTH x the wider
     forearm's radius inside the silhouette: MediaPipe's mask runs some pixels past the body, and
-    that rim of wall, spread into the hidden body, drew white streaks down a black suit.
+    that rim of wall, spread into the hidden body, drew white streaks down a black suit. Its
+    materials are read no nearer an arm than HIDDEN_SOURCE_GAP x that radius: a capsule misses a
+    strip of the arm's skin along its edge, which the body owns, and the dancer's chest behind
+    her forearm was filled with that skin, a pale brown band across her grey tee (the detail
+    still comes from beside the seam: it is weighed by how well it agrees with the fill).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
@@ -802,11 +807,13 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     clean = body & solid & (depth > HIDDEN_SOURCE_DEPTH * max(forearms))  # no rim of wall
     if clean.sum() < MIN_HIDDEN:
         clean = body
+    off_arms = ~grown_by(is_arm, HIDDEN_SOURCE_GAP * max(forearms))  # no rim of the arm's own skin
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
-        filled = fill_by_material(image, pixels, sources)
-        if HIDDEN_DETAIL:
+        materials = sources & off_arms if (sources & off_arms).sum() >= MIN_HIDDEN else sources
+        filled = fill_by_material(image, pixels, materials)
+        if HIDDEN_DETAIL:  # the detail beside the seam, less its mean, where it agrees with the fill
             filled = _with_detail(image, filled, pixels, sources, int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
