@@ -570,8 +570,9 @@ def test_the_trunk_behind_folded_arms_shows_when_they_are_raised():
 def test_the_trunk_behind_folded_arms_is_not_filled_with_their_rims(monkeypatch):
     """Forearms folded across the belly, drawn wider than their capsules (an arm across the body has
     no edge in the mask to measure it by): the torso owns a strip of each forearm's colour along its
-    edge. The trunk the raised arms uncover is filled from the torso's pixels a forearm's radius
-    away from them, so in the torso's colours; read up to the arms, half of it was the forearms'."""
+    edge. The trunk the raised arms uncover takes its materials from none of the torso's pixels in
+    the arms' colours within a forearm's radius of them, so it is the torso's colours; read up to
+    the arms, half of it was the forearms'."""
     from ilat_video.warp import reference as reference_module
 
     folded = standing_pose(240, 160)
@@ -597,6 +598,27 @@ def test_the_trunk_behind_folded_arms_is_not_filled_with_their_rims(monkeypatch)
     assert off_colour() < 0.1  # 0.04 (the texture's own swing is 30 levels)
     monkeypatch.setattr(reference_module, "HIDDEN_SOURCE_GAP", 0.0)
     assert off_colour() > 0.3  # 0.50
+
+
+def test_only_pixels_in_the_arms_colours_count_as_arm_coloured():
+    """`colour.arm_coloured`, which keeps a rim of the arm's skin out of the hidden body's materials
+    while the denim cuff beside a hand stays in them: pixels in colours the arm has (and the body
+    lacks) are the arm's, the body's colours are not, a colour neither has goes to neither."""
+    from ilat_video.warp.colour import arm_coloured
+
+    rng = np.random.default_rng(0)
+    skin, denim, red = (220, 170, 140), (40, 70, 140), (200, 20, 20)
+    image = np.empty((60, 90, 3), np.uint8)
+    image[:, :30], image[:, 30:60], image[:, 60:] = skin, denim, red
+    image = np.clip(image + rng.integers(-6, 7, image.shape), 0, 255).astype(np.uint8)
+    arm, body = np.zeros((60, 90), bool), np.zeros((60, 90), bool)
+    arm[:, :25], body[:, 35:60] = True, True
+    body[:10, :25] = True  # a little skin among the body's pixels: the arm's colour is still likelier the arm's
+    found = arm_coloured(image, arm & ~body, body)
+    assert found[:, :30].mean() > 0.95 and not found[:, 30:60].any()
+    few = np.zeros_like(arm)
+    few[0, :10] = True
+    assert not arm_coloured(image, few, body).any()  # too few samples to say
 
 
 def test_no_wall_streaks_down_the_suit_behind_his_folded_arms():

@@ -122,6 +122,18 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
     return out
 
 
+def arm_coloured(image: np.ndarray, arm: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """bool (h, w): the pixels whose colour is likelier among the `arm` pixels' than among the `body`
+    pixels' (bool (h, w) each; their smoothed Lab histograms, as `release_by_colour` uses). None of
+    them when either has fewer than MIN_SAMPLES pixels. image: uint8 (h, w, 3) RGB."""
+    if arm.sum() < MIN_SAMPLES or body.sum() < MIN_SAMPLES:
+        return np.zeros(arm.shape, bool)
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
+    bins = (lab.astype(np.int32) * BINS) // 256
+    index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
+    return _likelihood(index[arm])[index] > _likelihood(index[body])[index]
+
+
 def _fingers(released: np.ndarray, kept: np.ndarray, image: np.ndarray, xs: np.ndarray, ys: np.ndarray,
              segments: np.ndarray, radius: float) -> np.ndarray:
     """bool (h, w): the pixels of `released` over the hand (within the forearm's radius of its hand

@@ -21,7 +21,7 @@ from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material
 from .back import back_of_head
-from .colour import release_by_colour, rims_by_colour
+from .colour import arm_coloured, release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
 from .geometry import closed_by, grown_by, inside_polygon, shape_distance, smoothstep
 from .parts import (
@@ -772,10 +772,12 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     The fill reads only pixels the mask covers fully and at least HIDDEN_SOURCE_DEPTH x the wider
     forearm's radius inside the silhouette: MediaPipe's mask runs some pixels past the body, and
     that rim of wall, spread into the hidden body, drew white streaks down a black suit. Its
-    materials are read no nearer an arm than HIDDEN_SOURCE_GAP x that radius: a capsule misses a
-    strip of the arm's skin along its edge, which the body owns, and the dancer's chest behind
-    her forearm was filled with that skin, a pale brown band across her grey tee (the detail
-    still comes from beside the seam: it is weighed by how well it agrees with the fill).
+    materials are read from no pixel within HIDDEN_SOURCE_GAP x that radius of an arm whose colour
+    is likelier the arms' than the body's (`colour.arm_coloured`): a capsule misses a strip of the
+    arm's skin along its edge, which the body owns, and the dancer's chest behind her forearm was
+    filled with that skin, a pale brown band across her grey tee; the denim cuff beside a hand is
+    read, and carries on behind it (the detail still comes from beside the seam: it is weighed by
+    how well it agrees with the fill).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
@@ -807,7 +809,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     clean = body & solid & (depth > HIDDEN_SOURCE_DEPTH * max(forearms))  # no rim of wall
     if clean.sum() < MIN_HIDDEN:
         clean = body
-    off_arms = ~grown_by(is_arm, HIDDEN_SOURCE_GAP * max(forearms))  # no rim of the arm's own skin
+    # no rim of the arm's own skin: beside the arms, no pixel in the arms' colours
+    off_arms = ~(grown_by(is_arm, HIDDEN_SOURCE_GAP * max(forearms)) & arm_coloured(image, is_arm & solid, clean))
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
