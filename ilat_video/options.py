@@ -56,7 +56,8 @@ class RenderOptions:
     repair: on the photo path, "holes" (default) fills the holes the warp leaves inside the person
     and the target torso it leaves bare from their surroundings (`compose.holes_in_person`,
     `compose.uncovered_torso`, OpenCV); "body" also fills the target
-    skeleton's core where the warp put nobody (`compose.uncovered_body`); "ilat" fills the holes
+    skeleton's trunk (torso, upper arms, thighs) where the warp put nobody from the warped person's
+    own pixels (`compose.uncovered_trunk`); "ilat" fills the holes
     so, then regenerates the holes and the uncovered body (`compose.repair_region`) with iLAT,
     tile by tile (`repair.py`; the model folder's `repair/` transformer when it has one; about 1 s
     a frame); "none" lets the plate show through. Measured in `docs/results.md`.

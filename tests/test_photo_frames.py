@@ -533,6 +533,37 @@ def test_a_hole_in_the_target_torso_is_filled_from_the_torso():
     assert np.array_equal(out[~shirt], frame[~shirt])
 
 
+def test_the_body_repair_fills_the_trunk_from_the_person_and_leaves_the_head_and_feet():
+    """`--repair body`: the target's thighs the warp left bare (a squat's, parted from the trunk) are
+    filled from the warped person's own pixels, black shorts and not the white wall around; the
+    core of the head, the forearms and the shanks is left alone (filled, it reached past them
+    where the driving pose is a little off)."""
+    from ilat_video.compose import fill_holes, uncovered_body, uncovered_trunk
+    from ilat_video.warp import TORSO, WarpResult
+
+    height, width = 200, 140
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = [(70, 25), (45, 55), (95, 55), (35, 90), (105, 90), (30, 120), (110, 120),
+                   (52, 110), (88, 110), (45, 150), (95, 150), (45, 190), (95, 190)]
+    frame = np.full((height, width, 3), 235, np.uint8)
+    person = np.zeros((height, width), bool)
+    person[55:111, 45:96] = True  # the torso alone drawn: head, arms and legs left bare
+    frame[person] = 20
+    alpha = person.astype(np.float32)
+    warped = WarpResult(image=frame.copy(), alpha=alpha, confidence=alpha,
+                        part_labels=np.where(person, TORSO, -1).astype(np.int8))
+    trunk, core = uncovered_trunk(warped, pose), uncovered_body(warped, pose)
+    assert trunk[130, 48]  # a thigh
+    assert not trunk[180, 45] and not trunk[25, 70] and not trunk[118, 30]  # a shin, the head, a forearm
+    assert core[180, 45] and core[25, 70]  # the whole core has them
+    holes = np.zeros_like(person)
+    out = fill_holes(frame, warped, pose, body_height=55.0, holes=holes, body=True)
+    assert out[trunk].mean() < 20 + 8  # the shorts' black
+    untouched = ~person & (cv2.dilate(trunk.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0)  # past its blend
+    assert untouched[180, 45] and untouched[25, 70] and np.array_equal(out[untouched], frame[untouched])
+    assert np.array_equal(fill_holes(frame, warped, pose, body_height=55.0, holes=holes)[trunk], frame[trunk])
+
+
 @given(seed=st.integers(0, 2 ** 16))
 @settings(max_examples=10, deadline=None)
 def test_a_material_fill_carries_each_material_on_instead_of_mixing_them(seed):

@@ -82,10 +82,10 @@ def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str |
                    "left).")
 @click.option("--repair", type=click.Choice(REPAIRS), default="holes", show_default=True,
               help="Photo frames: fill the holes the warp leaves inside the person (a hand moved off the hip, "
-                   "tears at bent joints) from their surroundings (holes); body: also the skeleton's core where the "
-                   "warp put nobody; ilat: then regenerate the holes and the uncovered body with iLAT, tile by "
-                   "tile (experimental: about 1 s a frame, a little closer to the truth, docs/results.md); "
-                   "none: let the background show.")
+                   "tears at bent joints) from their surroundings (holes); body: also the trunk (torso, upper arms, "
+                   "thighs) where the warp put nobody, from the person; ilat: then regenerate the holes and the "
+                   "uncovered body with iLAT, tile by tile (experimental: about 1 s a frame, a little closer to "
+                   "the truth, docs/results.md); none: let the background show.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Square frames generated together (faster per frame; memory grows with it, not with the video).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling (same seed, same video).")
