@@ -443,10 +443,11 @@ def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
 
 def uncovered_trunk(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
     """bool (H, W): `uncovered_body` without the head, the forearms and the shanks (the torso, the
-    upper arms and the thighs, with the elbows' and knees' discs): where the squatting woman's
-    thighs part from her trunk, her shorts, and not the wall. With the head, the hands and the feet
-    the core reached past them where the driving pose's are a little off: filled, it cost the head
-    0.74 dB and the feet 0.40 in self-reenactment."""
+    upper arms and the thighs, with the elbows' and knees' discs): what `--repair body` fills from
+    the warped person (a squat's thighs parted from the trunk: the shorts, not the wall). The whole
+    core reaches past the head, the hands and the feet where the driving pose is a little off:
+    inpainted from everything around, it cost the head 0.74 dB in self-reenactment; filled from the
+    person, the feet 0.40 and the background a motion reveals 0.73 (`docs/results.md`)."""
     trunk = np.array(target_pose, np.float64, copy=True)
     trunk[[HEAD, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE], 2] = 0.0
     return uncovered_body(warped, trunk)
@@ -468,11 +469,12 @@ def fill_holes(frame: np.ndarray, warped: WarpResult, target_pose: np.ndarray, b
     """What `--repair holes` draws into a warped frame (uint8 (H, W, 3), the warp over the plate), and
     what `--repair ilat` and its training samples start from: the holes inside the warped person
     inpainted from everything around (`fill`), and, with FILL_UNCOVERED_TORSO, the target torso the
-    warp left bare, holes in it included, filled from the warped torso's own pixels (`fill_from_part`): the shirt an arm
-    uncovered comes from the shirt, not from the wall behind it (inpainted, a gap down the shirt's
-    side between it and the wall came out as a comb of the two); with body (`--repair body`), then
-    the target's trunk the warp left bare (`uncovered_trunk`) filled from the warped person's own
-    pixels. holes: `holes_in_person(warped, body_height, target_pose)` when the caller already has it."""
+    warp left bare, holes in it included, filled from the warped torso's own pixels
+    (`fill_from_part`): the shirt an arm uncovered comes from the shirt, not from the wall behind it
+    (inpainted, a gap down the shirt's side between it and the wall came out as a comb of the two);
+    with body (`--repair body`), then the target's trunk the warp left bare (`uncovered_trunk`)
+    filled from the warped person's own pixels. holes: `holes_in_person(warped, body_height,
+    target_pose)` when the caller already has it."""
     if holes is None:
         holes = holes_in_person(warped, body_height, target_pose)
     torso = uncovered_torso(warped, target_pose) if FILL_UNCOVERED_TORSO else np.zeros_like(holes)

@@ -484,8 +484,8 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
     """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
     in units of its part's radius. An arm owns its whole capsule (arms are in front); a root
     limb's round end behind the shoulder or hip joint is the torso's; with shoulder_caps, the
-    shoulder's cap beyond the joint is the arm's (`_shoulder_cap`). with_score: also that distance, float32 (h, w) (an
-    arm's less 1 inside its capsule)."""
+    shoulder's cap beyond the joint is the arm's (`_shoulder_cap`). with_score: also that
+    distance, float32 (h, w) (an arm's less 1 inside its capsule)."""
     present = [p for p in range(len(PART_NAMES)) if segments[p] is not None]
     if not present:
         raise NoPersonError("warp: the reference pose has no body part with all its joints; "
