@@ -95,7 +95,8 @@ STRAND_WIDTH = 0.4  # strands of arm narrower than this x the narrower forearm's
 MIN_HIDDEN = 20  # fewer hidden pixels than this for a part are not worth filling
 SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius wide, recoloured (`_clean_seams`)
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
-HIDDEN_SOURCE_GAP = 1.0  # ... and at least this x that radius away from the arms
+HIDDEN_SOURCE_GAP = 1.0  # ... its materials none this near (x that radius) an arm in the arms' colours ...
+HIDDEN_SOURCE_SEAM = 0.5  # ... nor any this near an arm (the seam's pixels mix the arm's skin and the shirt)
 # The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
 # the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
 # between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
@@ -773,10 +774,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     forearm's radius inside the silhouette: MediaPipe's mask runs some pixels past the body, and
     that rim of wall, spread into the hidden body, drew white streaks down a black suit. Its
     materials are read from no pixel within HIDDEN_SOURCE_GAP x that radius of an arm whose colour
-    is likelier the arms' than the body's (`colour.arm_coloured`): a capsule misses a strip of the
-    arm's skin along its edge, which the body owns, and the dancer's chest behind her forearm was
-    filled with that skin, a pale brown band across her grey tee; the denim cuff beside a hand is
-    read, and carries on behind it (the detail still comes from beside the seam: it is weighed by
+    is likelier the arms' than the body's (`colour.arm_coloured`), nor from any within
+    HIDDEN_SOURCE_SEAM x that radius (the seam's pixels mix the two): a capsule misses a strip of
+    the arm's skin along its edge, which the body owns, and the dancer's chest behind her forearm
+    was filled with that skin, a pale brown band across her grey tee; the denim cuff beside a hand
+    is read, and carries on behind it (the detail still comes from beside the seam: it is weighed by
     how well it agrees with the fill).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
@@ -809,8 +811,9 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     clean = body & solid & (depth > HIDDEN_SOURCE_DEPTH * max(forearms))  # no rim of wall
     if clean.sum() < MIN_HIDDEN:
         clean = body
-    # no rim of the arm's own skin: beside the arms, no pixel in the arms' colours
+    # no rim of the arm's own skin: beside the arms, no pixel in the arms' colours, and none at all at the seam
     off_arms = ~(grown_by(is_arm, HIDDEN_SOURCE_GAP * max(forearms)) & arm_coloured(image, is_arm & solid, clean))
+    off_arms &= ~grown_by(is_arm, HIDDEN_SOURCE_SEAM * max(forearms))
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
