@@ -23,7 +23,7 @@ from ..spread import fill_by_material
 from .back import back_of_head
 from .colour import arm_coloured, release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
-from .geometry import closed_by, grown_by, inside_polygon, shape_distance, smoothstep
+from .geometry import closed_by, distance_from, inside_polygon, shape_distance, smoothstep
 from .parts import (
     ARM_PARTS,
     ARMS_LAYER,
@@ -812,8 +812,9 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     if clean.sum() < MIN_HIDDEN:
         clean = body
     # no rim of the arm's own skin: beside the arms, no pixel in the arms' colours, and none at all at the seam
-    off_arms = ~(grown_by(is_arm, HIDDEN_SOURCE_GAP * max(forearms)) & arm_coloured(image, is_arm & solid, clean))
-    off_arms &= ~grown_by(is_arm, HIDDEN_SOURCE_SEAM * max(forearms))
+    from_arms = distance_from(is_arm)
+    off_arms = ~((from_arms <= HIDDEN_SOURCE_GAP * max(forearms)) & arm_coloured(image, is_arm & solid, clean))
+    off_arms &= from_arms > HIDDEN_SOURCE_SEAM * max(forearms)
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
