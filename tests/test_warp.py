@@ -1306,6 +1306,53 @@ def test_a_leg_hidden_behind_the_other_is_drawn_from_the_other_where_it_moves_cl
         assert covered < 0.9 and red > blue + 50  # its own strip: narrower, red
 
 
+def _forearm_behind_the_head(height: int = 240, width: int = 160):
+    """A standing person whose left arm is raised behind the head, the forearm across it and the
+    hand out the other side (a tennis player's far arm, reaching for the ball behind his face), the
+    elbow hidden (confidence 0.3, as MediaPipe says of such a joint): (image, mask, pose, head)."""
+    pose = standing_pose(height, width)
+    pose[L_ELBOW] = (0.58 * width, 0.12 * height, 0.3)
+    pose[L_WRIST] = (0.30 * width, 0.12 * height, 0.9)
+    image, mask = draw_person(pose, height, width)
+    head = drawn_parts(pose, height, width)[3]  # drawn again, over the arm
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    texture = np.array(DRAWN_PARTS[3][2], np.float32) + 30 * (np.sin(0.9 * xs + 3) * np.cos(0.7 * ys))[..., None]
+    image[head] = np.clip(np.round(texture[head]), 0, 255).astype(np.uint8)
+    return image, mask, pose, head
+
+
+@pytest.mark.parametrize("hidden_arms", [False, True])
+def test_an_arm_behind_the_head_leaves_the_face_and_is_drawn_from_the_other_arm(hidden_arms):
+    """The forearm behind the head does not own the face its capsule crosses: the head keeps it, and
+    moved clear (held out to the side), the forearm is drawn from the right forearm's pixels,
+    mirrored (reddish), where without the rule it carried the face's skin away with it; the photo's
+    own pose gives back the photo, the forearm from its own pixels."""
+    image, mask, pose, head = _forearm_behind_the_head()
+    reference = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(hidden_arms=hidden_arms))
+    nose = segment_distance_map(mask.shape, pose[HEAD, :2], pose[HEAD, :2])
+    face = head & (nose < 0.6 * 0.3 * torso_height(pose)) & (
+        segment_distance_map(mask.shape, pose[L_ELBOW, :2], pose[L_WRIST, :2]) < 4)  # the middle of the face
+    head_share = (reference.labels[face] == warp.HEAD_PART).mean()
+    own = warp.warp_to_pose(reference, pose)
+    assert np.abs(own.image.astype(int) - image.astype(int))[mask].mean() < 1.0
+    assert not any(tr.stand_in for tr in warp.part_transforms(reference, pose)[0])
+    target = pose.copy()
+    target[L_ELBOW, :2] = pose[L_SHOULDER, :2] + (30, 0)
+    target[L_WRIST, :2] = pose[L_SHOULDER, :2] + (55, 0)
+    elbow, wrist = target[L_ELBOW, :2], target[L_WRIST, :2]
+    forearm = segment_distance_map(mask.shape, elbow + 0.3 * (wrist - elbow), elbow + 0.8 * (wrist - elbow)) < 3
+    result = warp.warp_to_pose(reference, target)
+    assert (result.alpha[forearm] > 0.5).mean() > 0.9
+    red, green, blue = result.image[forearm].astype(float).mean(axis=0)
+    if hidden_arms:
+        assert head_share > 0.9
+        assert warp.L_FORE in reference.stand_ins
+        assert red > blue + 100 and green < 130  # the right arm's (220, 80, 40), not the skin (230, 180, 150)
+    else:
+        assert head_share < 0.1
+        assert green > 130  # the face's skin, carried away
+
+
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------
 
 def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:

@@ -29,6 +29,7 @@ from ..pose.skeleton import (
     R_SHOULDER,
     R_WRIST,
 )
+from .geometry import shape_distance
 
 PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forearm", "left_upper_arm",
                                "left_forearm", "right_thigh", "right_shank", "left_thigh", "left_shank",
@@ -139,6 +140,12 @@ class WarpConfig:
     shoulder_caps: a shoulder's cap beyond its joint, on the arm's side away from the hip, is the
         arm's, not the torso's (`reference._shoulder_cap`); False: the nearest bone in radii owns
         it, and an arm raised in the photo leaves the cap's top sticking out when it comes down.
+    hidden_arms: an arm with a joint the pose calls hidden (confidence under
+        `reference.ARM_JOINT_HIDDEN`: MediaPipe's visibility) is behind the head or the body there,
+        not in front: its bones there own no pixel within the head's or torso's reach, and one the
+        photo shows mostly hidden is drawn from its other side, mirrored, where a target moves it
+        clear of what hid it (`reference._hidden_arms`); False: every arm owns its whole capsule,
+        and a tennis player's far forearm, behind his face, took his face with it when it moved.
     """
 
     min_confidence: float = 0.0
@@ -161,6 +168,7 @@ class WarpConfig:
     clean_outline: bool = True
     medial_elbows: bool = True
     shoulder_caps: bool = True
+    hidden_arms: bool = True
 
     def __post_init__(self):
         for name in ("blend", "collapse_ratio", "seam_scale", "rotation_scale", "anisotropy_scale",
@@ -232,6 +240,30 @@ def check_extras(extras, which: str) -> np.ndarray | None:
 def neck_point(pose: np.ndarray) -> np.ndarray:
     """The shoulder midpoint: where the head sits and the spine starts."""
     return (pose[R_SHOULDER, :2].astype(np.float64) + pose[L_SHOULDER, :2]) / 2
+
+
+def head_bone(pose: np.ndarray) -> np.ndarray:
+    """The head's bone (1, 2, 2): from halfway up the neck -> nose line to 0.3 of it past the nose."""
+    neck = neck_point(pose)
+    v = pose[HEAD, :2].astype(np.float64) - neck
+    return np.array([[neck + 0.5 * v, pose[HEAD, :2] + 0.3 * v]])
+
+
+def torso_polygon(pose: np.ndarray) -> np.ndarray:
+    """The torso's corners (4, 2): right shoulder, left shoulder, left hip, right hip."""
+    return pose[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP], :2].astype(np.float64)
+
+
+def distance_to_part(pose: np.ndarray, part: int, point: np.ndarray) -> float:
+    """Pixels from point (x, y) to the head's bone (part HEAD_PART) or into the torso's polygon
+    (TORSO: 0 inside it) of a pose."""
+    x = np.array([[float(point[0])]])
+    y = np.array([[float(point[1])]])
+    if part == HEAD_PART:
+        return float(shape_distance(x, y, head_bone(pose), None)[0, 0])
+    if part == TORSO:
+        return float(shape_distance(x, y, None, torso_polygon(pose))[0, 0])
+    raise ValueError(f"distance_to_part: the head ({HEAD_PART}) or the torso ({TORSO}), got {part}")
 
 
 def link_joints(a: int, b: int) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ or foot) for targets that place it on its own. The method: the package docstring
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -41,6 +41,7 @@ from .parts import (
     LIMB_BONES,
     LIMB_CHAINS,
     LINKS,
+    PART_JOINTS,
     PART_LAYER,
     PART_NAMES,
     R_FORE,
@@ -56,9 +57,12 @@ from .parts import (
     extremity_bone,
     joint_ok,
     link_point,
+    distance_to_part,
+    head_bone,
     missing_reason,
     neck_point,
     torso_frame,
+    torso_polygon,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,6 +88,13 @@ MIRRORED_LIMBS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_F
 OCCLUDED_WIDTH = 0.5
 OCCLUDED_LEG_WIDTH = 0.75
 OCCLUDED_LENGTH = 0.7
+# An arm joint with confidence under ARM_JOINT_HIDDEN (MediaPipe's visibility: the joint is likely
+# covered) is behind the head or the body (WarpConfig.hidden_arms). A part of that arm whose visible
+# pixels per pixel of bone are under OCCLUDED_WIDTH x its other side's is drawn from the other side,
+# mirrored, where a target moves its far joint (elbow, wrist) transforms.OCCLUDED_CLEAR x its radius farther
+# from what hid it (the head or the torso, whichever is nearer in their radii) than in the photo.
+ARM_JOINT_HIDDEN = 0.5
+HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE))
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 _SAME_LEG = {R_THIGH: R_SHANK, R_SHANK: R_THIGH, L_THIGH: L_SHANK, L_SHANK: L_THIGH}
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
@@ -159,13 +170,16 @@ class StandIn:
     (WarpConfig.turned_around: its face filled from its hair), where a target's torso is turned
     around. crop, segments (S, 2, 2) (the first is its bone) and radius: the other side's, mirrored
     or not (the head's own); other: that part; apart: for a hidden leg, the pixels between its far
-    joint (knee, ankle) and the other's in the photo, None otherwise."""
+    joint (knee, ankle) and the other's in the photo; for an arm behind the head or the body
+    (WarpConfig.hidden_arms), between its far joint (elbow, wrist) and the part that hid it,
+    hidden_by (`distance_to_part`); None otherwise."""
 
     crop: _PartCrop
     segments: np.ndarray
     radius: float
     other: int = -1
     apart: float | None = None
+    hidden_by: int | None = None
 
 
 @dataclass
@@ -246,14 +260,15 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     _warn_if_pose_off_mask(binary, pose, ok, height)
     inside = cv2.distanceTransform(binary, cv2.DIST_L2, 5)  # to the silhouette's edge
     radii = _part_radii(inside, pose, segments, height)
-    polygon = (pose[[R_SHOULDER, L_SHOULDER, L_HIP, R_HIP], :2].astype(np.float64)
-               if segments[TORSO] is not None else None)
+    polygon = torso_polygon(pose) if segments[TORSO] is not None else None
 
     box = _person_box(mask)
     x0, y0, x1, y1 = box
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    box_labels = _nearest_parts(xs, ys, segments, polygon, radii, shoulder_caps=config.shoulder_caps)
+    behind = _arms_behind(pose) if config.hidden_arms else frozenset()
+    box_labels = _nearest_parts(xs, ys, segments, polygon, radii, shoulder_caps=config.shoulder_caps,
+                                arms_behind=behind)
     box_mask = mask[y0:y1, x0:x1]
     beneath = _beneath_arms(xs, ys, segments, polygon, radii) if config.arms_by_colour or config.hidden_body else None
     if config.arms_by_colour and beneath is not None:
@@ -311,6 +326,8 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     mirrored = _foreshortened(pose, height, segments) if config.mirror_foreshortened else []
     hidden_legs = _occluded(segments, crops, {limb for limb, _other in mirrored}) if config.copy_hidden_legs else []
     stand_ins = _stand_ins(mirrored + hidden_legs, pose, segments, radii, crops, {limb for limb, _other in hidden_legs})
+    for limb, stand_in in _hidden_arms(pose, segments, radii, crops, behind, set(stand_ins)).items():
+        stand_ins[limb] = stand_in
     if config.turned_around and crops[HEAD_PART] is not None:  # for targets turned around
         head = crops[HEAD_PART]
         back = _PartCrop(head.x0, head.y0, back_of_head(head.prem, head.x0, head.y0, pose, float(radii[HEAD_PART])),
@@ -404,9 +421,7 @@ def _part_segments(pose: np.ndarray, extras: np.ndarray | None, ok: np.ndarray,
         segments[TORSO] = np.array([[neck, pelvis], [xy[R_SHOULDER], xy[L_SHOULDER]],
                                     [xy[R_HIP], xy[L_HIP]]])
     if ok[[HEAD, R_SHOULDER, L_SHOULDER]].all():
-        neck = neck_point(pose)
-        v = xy[HEAD] - neck
-        segments[HEAD_PART] = np.array([[neck + 0.5 * v, xy[HEAD] + 0.3 * v]])
+        segments[HEAD_PART] = head_bone(pose)
     for part, (a, b) in LIMB_BONES.items():
         if not (ok[a] and ok[b]):
             continue
@@ -481,9 +496,11 @@ def _person_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.ndarray | None,
-                   radii: np.ndarray, *, with_score: bool = False, shoulder_caps: bool = False):
+                   radii: np.ndarray, *, with_score: bool = False, shoulder_caps: bool = False,
+                   arms_behind: frozenset = frozenset()):
     """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
-    in units of its part's radius. An arm owns its whole capsule (arms are in front); a root
+    in units of its part's radius. An arm owns its whole capsule (arms are in front) unless it is
+    in arms_behind (`_arms_behind`): those own nothing within the head's or torso's radius; a root
     limb's round end behind the shoulder or hip joint is the torso's; with shoulder_caps, the
     shoulder's cap beyond the joint is the arm's (`_shoulder_cap`). with_score: also that
     distance, float32 (h, w) (an arm's less 1 inside its capsule)."""
@@ -495,13 +512,19 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
     for i, part in enumerate(present):
         d = shape_distance(xs, ys, segments[part], polygon if part == TORSO else None)
         scores[i] = d / radii[part]
-        if PART_LAYER[part] == ARMS_LAYER:  # arms are in front: they own their whole capsule
+        if PART_LAYER[part] == ARMS_LAYER and part not in arms_behind:  # in front: its whole capsule
             np.subtract(scores[i], 1.0, out=scores[i], where=scores[i] < 1.0)
         if part in ROOT_LIMBS:  # the shoulder's and hip's caps, behind the joint, are the torso's
             (ax, ay), (bx, by) = segments[part][0]
             behind = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) < 0
             scores[i][behind] = np.inf
     index = {part: i for i, part in enumerate(present)}
+    for arm in arms_behind & set(index):  # behind the head or body, up to its far joint: what they reach is theirs
+        (ax, ay), (bx, by) = segments[arm][0]
+        along = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) <= (bx - ax) ** 2 + (by - ay) ** 2
+        for body in (TORSO, HEAD_PART):
+            if body in index:
+                scores[index[arm]][along & (scores[index[body]] <= 1.0)] = np.inf
     if shoulder_caps and TORSO in index:
         for arm in (R_UPPER, L_UPPER):
             if arm in index:
@@ -518,6 +541,13 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
     if with_score:  # and the winner's distance in its radii
         return labels, np.take_along_axis(scores, nearest[None], axis=0)[0]
     return labels
+
+
+def _arms_behind(pose: np.ndarray) -> frozenset:
+    """The arm parts (upper arms, forearms) with a joint the pose calls hidden: confidence above 0
+    (seen at all) but under ARM_JOINT_HIDDEN."""
+    hidden = (pose[:, 2] > 0) & (pose[:, 2] < ARM_JOINT_HIDDEN)
+    return frozenset(part for part in (R_UPPER, R_FORE, L_UPPER, L_FORE) if hidden[list(PART_JOINTS[part])].any())
 
 
 def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> np.ndarray:
@@ -1045,6 +1075,45 @@ def _occluded(segments: list, crops: list, taken: set) -> list:
                     "where a pose moves it clear, drawn from the %s", PART_NAMES[limb],
                     PART_NAMES[other], widths[limb], widths[other], PART_NAMES[other])
     return list(found.items())
+
+
+def _hidden_arms(pose: np.ndarray, segments: list, radii: np.ndarray, crops: list, behind: frozenset,
+                 taken: set) -> dict:
+    """{arm part: StandIn} for the parts of the arms behind the head or body (`_arms_behind`) that
+    the photo shows mostly hidden (ARM_JOINT_HIDDEN and after): the other side, mirrored, as for a
+    foreshortened limb, and how far the part's far joint is from the head or torso, whichever hid
+    it. taken: limbs already stood in for. A tennis player's far forearm, behind his face, kept only
+    his fingers past his cheek: drawn from its own pixels alone it was a hand in the air."""
+    if segments[TORSO] is None:
+        return {}
+    width = {}
+    for part in {p for pair in HIDDEN_ARMS for p in pair}:
+        if segments[part] is not None and crops[part] is not None:
+            width[part] = _width_along(crops[part], segments[part][0])
+    pairs = [(limb, other) for limb, other in HIDDEN_ARMS
+             if limb in behind and other not in behind and limb not in taken and limb in width and other in width
+             and width[limb] < OCCLUDED_WIDTH * width[other]]
+    out = {}
+    for limb, stand_in in _stand_ins(pairs, pose, segments, radii, crops).items():
+        end = pose[LIMB_BONES[limb][1], :2]
+        by = min((HEAD_PART, TORSO), key=lambda part: distance_to_part(pose, part, end) / max(radii[part], 1e-6)
+                 if segments[part] is not None else np.inf)
+        out[limb] = replace(stand_in, apart=distance_to_part(pose, by, end), hidden_by=by)
+        logger.info("warp: the %s is mostly hidden behind the %s in the photo: where a pose moves it clear, "
+                    "drawn from the %s, mirrored", PART_NAMES[limb], PART_NAMES[by], PART_NAMES[stand_in.other])
+    return out
+
+
+def _width_along(crop: _PartCrop, bone: np.ndarray) -> float:
+    """A part's own pixels beside its bone (those whose foot on the bone's line falls between its
+    joints: not a hand past the wrist) per pixel of bone."""
+    (ax, ay), (bx, by) = bone
+    length2 = max((bx - ax) ** 2 + (by - ay) ** 2, 1.0)
+    h, w = crop.primary.shape
+    xs = np.arange(crop.x0, crop.x0 + w, dtype=np.float64)[None, :]
+    ys = np.arange(crop.y0, crop.y0 + h, dtype=np.float64)[:, None]
+    along = ((xs - ax) * (bx - ax) + (ys - ay) * (by - ay)) / length2
+    return float(crop.primary[(along >= 0) & (along <= 1)].sum()) / np.sqrt(length2)
 
 
 def _stand_ins(pairs: list, pose: np.ndarray, segments: list, radii: np.ndarray, crops: list,

@@ -41,11 +41,13 @@ from .parts import (
     HANDS,
     HEAD_PART,
     LIMB_BONES,
+    PART_JOINTS,
     PART_NAMES,
     TORSO,
     WarpConfig,
     check_extras,
     check_pose,
+    distance_to_part,
     extremity_bone,
     joint_ok,
     missing_reason,
@@ -224,7 +226,14 @@ def _stands_in(stand_in: StandIn, part: int, target_pose: np.ndarray, ok_t: np.n
                stretch: float) -> bool:
     """Whether a limb with a stand-in (`reference.StandIn`) is drawn from it in this target:
     a foreshortened one straightened past STAND_IN_STRETCH x its length in the photo, a hidden leg
-    moved OCCLUDED_CLEAR x its radius farther from its other side than in the photo."""
+    moved OCCLUDED_CLEAR x its radius farther from its other side than in the photo, an arm the
+    photo shows behind the head or body moved as far farther from that (`reference._hidden_arms`)."""
+    if stand_in.hidden_by is not None:
+        end = LIMB_BONES[part][1]
+        if not (ok_t[end] and ok_t[list(PART_JOINTS[stand_in.hidden_by])].all()):
+            return False
+        away = distance_to_part(target_pose, stand_in.hidden_by, target_pose[end, :2]) / max(scale, 1e-9)
+        return away > stand_in.apart + OCCLUDED_CLEAR * stand_in.radius
     if stand_in.apart is None:
         return stretch > STAND_IN_STRETCH
     end, other_end = LIMB_BONES[part][1], LIMB_BONES[stand_in.other][1]
