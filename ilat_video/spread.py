@@ -14,6 +14,9 @@ MATERIALS = 3  # fill_by_material sorts the known pixels into this many colours 
 MATERIAL_SAMPLES = 20000  # ... fitted on at most this many of them
 MATERIAL_APART = 20.0  # ... colours nearer than this (CIE Lab, L 0..100) are shades of one material
 MATERIAL_EDGE = 1.0  # the borders between materials softened by a blur of this sigma (work-side pixels)
+ROW_MATERIAL_REACH = 8  # fill_by_material's rows: a side's material is the commonest of this many work-side
+# pixels past the hole's edge along the row, and ...
+ROW_SMOOTH = 0.05  # ... the rows' material shares are smoothed down the rows by this sigma x the hole's height
 
 
 def fill_scaled(image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int], work_side: int,
@@ -57,22 +60,38 @@ def fill_from_part(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, wo
 
 
 def fill_by_material(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, materials: int = MATERIALS,
-                     work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
+                     work_side: int = PLATE_WORK_SIDE, rows: np.ndarray | None = None) -> np.ndarray:
     """`image` with `hole` (bool (H, W)) filled from the `known` pixels (bool (H, W)) alone, one
     material at a time: the known pixels are sorted into `materials` colours (k-means in Lab), and
     each hole pixel takes the mean colour of the material with the most known pixels around it
     (Gaussian-weighted, at the smallest scale, sigma 1, 2, 4, ... pixels at `work_side`, that has
     enough of them), its borders softened over about a pixel. Where `fill_from_part` mixes what is
     around (denim above a hem and skin below it averaged into a pale blue-grey), this carries each
-    on: denim where denim is nearer, skin where skin is. Every pixel away from the hole is the
-    input's; the same input gives the same output. uint8 (H, W, 3)."""
+    on: denim where denim is nearer, skin where skin is. rows: bool (H, W), or None: the pixels
+    that say which material each row of the hole carries (`_row_classes`: each matched to the
+    nearest of the known pixels' materials, so they need not be known themselves: the skin beside
+    a hand that was not read for its likeness to the hand's); where its row has some, a hole pixel
+    takes that material, whatever else lies nearer: the mean of the material's pixels among these
+    around it, at the smallest scale that has enough of them (the rows within the box of the hole
+    and the known pixels). Every pixel
+    away from the hole is the input's; the same input gives the same output. uint8 (H, W, 3)."""
 
-    def spread(small: np.ndarray, todo: np.ndarray, small_known: np.ndarray) -> np.ndarray:
+    def spread(small: np.ndarray, todo: np.ndarray, small_known: np.ndarray,
+               small_rows: np.ndarray | None = None) -> np.ndarray:
         hole = todo.copy()
-        classes = _materials(small, small_known, materials)
+        classes = _materials(small, small_known, materials, also=small_rows)
         colour = small.astype(np.float32)
-        members = [(classes == c).astype(np.float32) for c in range(classes.max() + 1)]
+        members = [np.where(small_known, classes == c, False).astype(np.float32) for c in range(classes.max() + 1)]
         out = colour.copy()
+        if small_rows is not None:  # each row's material first: its known pixels' local mean
+            along_row = _row_classes(np.where(small_rows & ~hole, classes, -1), hole)
+            for c in range(len(members)):
+                member = (small_rows & ~hole & (classes == c)).astype(np.float32)
+                if member.any():
+                    for sigma, ready, density in _growing_scales(todo & (along_row == c), member):
+                        mean = cv2.GaussianBlur(colour * member[..., None], (0, 0), sigma)[ready]
+                        out[ready] = mean / np.maximum(density[ready], 1e-12)[:, None]
+                    todo &= along_row != c
         for sigma, ready, _den in _growing_scales(todo, small_known.astype(np.float32)):
             best = np.full(int(ready.sum()), -1.0, np.float32)
             for member in members:
@@ -87,23 +106,74 @@ def fill_by_material(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *, 
         out[hole] = soft[hole]
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
-    return _fill_from_known(image, hole, known, work_side, spread)
+    return _fill_from_known(image, hole, known, work_side, spread, rows)
 
 
-def _fill_from_known(image: np.ndarray, hole: np.ndarray, known: np.ndarray, work_side: int, fill) -> np.ndarray:
-    """`fill(small image, small hole (bool), small known pixels (bool, none in the hole)) -> small
-    filled image` run through `fill_scaled` on the box of the hole and the known pixels; the image
-    as it is when either is empty."""
+def _row_classes(classes: np.ndarray, hole: np.ndarray, reach: int = ROW_MATERIAL_REACH) -> np.ndarray:
+    """int (h, w): each hole pixel's material from its row: each material's share at the nearest
+    known pixels on the left and on the right (the commonest within `reach`), carried linearly
+    across between them (the one side's where the other has none), smoothed down the rows (a hem
+    seen at two heights either side of a hand slants across it instead of stepping), the largest;
+    -1 where its row has no known pixel, and outside the hole."""
+    h, w = classes.shape
+    count = int(classes.max()) + 1
+    if count <= 0 or not hole.any():
+        return np.full((h, w), -1, np.int32)
+    # per material, how many of its pixels lie in each row up to each column: a side's material is
+    # the commonest of the `reach` columns beyond the hole's edge there
+    ahead = np.concatenate([np.zeros((h, 1, count), np.int32),
+                            np.cumsum(np.stack([classes == c for c in range(count)], -1), axis=1, dtype=np.int32)], 1)
+    cols = np.broadcast_to(np.arange(w), (h, w))
+    known = classes >= 0
+    left = np.maximum.accumulate(np.where(known, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(known, cols, w)[:, ::-1], axis=1)[:, ::-1]
+    has_left, has_right = left >= 0, right < w
+
+    def commonest(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        start, stop = np.clip(start, 0, w), np.clip(stop, 0, w)
+        take = lambda at: np.take_along_axis(ahead, at[..., None], axis=1)  # noqa: E731
+        return (take(stop) - take(start)).argmax(-1)
+
+    left_class = commonest(left - reach + 1, left + 1)
+    right_class = commonest(right, right + reach)
+    t = np.where(has_left & has_right, (cols - left) / np.maximum(right - left, 1), np.where(has_right, 1.0, 0.0))
+    shares = np.zeros((h, w, count), np.float32)
+    rows = (has_left | has_right) & hole
+    for c in range(count):
+        shares[..., c] = np.where(rows, (1 - t) * (has_left & (left_class == c)) + t * (has_right & (right_class == c)),
+                                  0.0)
+    ys = np.nonzero(hole.any(axis=1))[0]
+    sigma = max(1.0, ROW_SMOOTH * float(ys.max() - ys.min() + 1))
+    weight = cv2.GaussianBlur(rows.astype(np.float32), (1, 0), sigmaX=0.01, sigmaY=sigma)
+    smooth = cv2.GaussianBlur(shares, (1, 0), sigmaX=0.01, sigmaY=sigma)
+    if smooth.ndim == 2:
+        smooth = smooth[..., None]
+    best = (smooth / np.maximum(weight, 1e-6)[..., None]).argmax(-1)
+    return np.where(rows, best, -1)
+
+
+def _fill_from_known(image: np.ndarray, hole: np.ndarray, known: np.ndarray, work_side: int, fill,
+                     rows: np.ndarray | None = None) -> np.ndarray:
+    """`fill(small image, small hole (bool), small known pixels (bool, none in the hole)[, small
+    rows]) -> small filled image` run through `fill_scaled` on the box of the hole and the known
+    pixels (rows: an extra bool (H, W) scaled alike and passed on where given); the image as it is
+    when either is empty."""
     if not hole.any() or not known.any():
         return image.copy()
     ys, xs = np.nonzero(hole | known)
     box = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)
 
+    def scaled(pixels: np.ndarray, shape) -> np.ndarray:
+        return cv2.resize(pixels[box[0]:box[1], box[2]:box[3]].astype(np.uint8), shape[::-1],
+                          interpolation=cv2.INTER_NEAREST) > 0
+
     def method(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
-        small_known = cv2.resize(known[box[0]:box[1], box[2]:box[3]].astype(np.uint8), small_hole.shape[::-1],
-                                 interpolation=cv2.INTER_NEAREST) > 0
-        small_known &= small_hole == 0
-        return fill(small, small_hole > 0, small_known) if small_known.any() else small
+        small_known = scaled(known, small_hole.shape) & (small_hole == 0)
+        if not small_known.any():
+            return small
+        if rows is None:
+            return fill(small, small_hole > 0, small_known)
+        return fill(small, small_hole > 0, small_known, scaled(rows, small_hole.shape))
 
     return fill_scaled(image, hole, box, work_side, method)
 
@@ -123,11 +193,12 @@ def _growing_scales(todo: np.ndarray, weight: np.ndarray):
         sigma *= 2.0
 
 
-def _materials(image: np.ndarray, known: np.ndarray, count: int) -> np.ndarray:
+def _materials(image: np.ndarray, known: np.ndarray, count: int, also: np.ndarray | None = None) -> np.ndarray:
     """int (h, w): each known pixel's material, 0 .. count - 1 at most (k-means of the Lab colours,
     started by k-means++ from a fixed seed, fitted on at most MATERIAL_SAMPLES of them; centres
     nearer than MATERIAL_APART joined: the shading of one white shirt is one material, filled
-    smoothly, not a patchwork of flat shades), -1 elsewhere."""
+    smoothly, not a patchwork of flat shades), and each pixel of `also` (bool, or None) matched to
+    the nearest of those materials; -1 elsewhere."""
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[known]  # L 0..100
     rng = np.random.default_rng(0)
     fit = lab if len(lab) <= MATERIAL_SAMPLES else lab[rng.choice(len(lab), MATERIAL_SAMPLES, replace=False)]
@@ -148,5 +219,7 @@ def _materials(image: np.ndarray, known: np.ndarray, count: int) -> np.ndarray:
                 group[group == group[b]] = group[a]
     _, group = np.unique(group, return_inverse=True)
     classes = np.full(known.shape, -1, np.int32)
-    classes[known] = group[((lab[:, None] - centres[None]) ** 2).sum(-1).argmin(1)]
+    labelled = known if also is None else known | also
+    every = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[labelled]
+    classes[labelled] = group[((every[:, None] - centres[None]) ** 2).sum(-1).argmin(1)]
     return classes

@@ -605,6 +605,45 @@ def test_a_material_fill_carries_each_material_on_instead_of_mixing_them(seed):
     assert (smooth_off > 8).mean() > (off > 8).mean()  # the smooth fill mixes them
 
 
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=10, deadline=None)
+def test_a_material_fill_by_rows_ends_a_hem_where_its_row_ends_it(seed):
+    """A leg of two materials, much of the upper (denim) and a little of the lower (skin) below a
+    hem, with a hole across the hem at the leg's outer side (a hanging hand: nothing known beyond
+    it), and the lower's pixels beside the hole not among the known ones (as skin beside a hand is
+    not read: it looks like the hand's) but among the rows': with the rows read first, every hole
+    row above the hem (past the soft border) is the upper colour and every one below it the lower,
+    a level hem; read by what lies most around, the upper reaches below the hem."""
+    from ilat_video.spread import MATERIAL_APART, fill_by_material
+
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(100, 200)), int(rng.integers(60, 160))
+    upper, lower = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    while np.linalg.norm(_lab(upper) - _lab(lower)) < 2 * MATERIAL_APART:
+        lower = rng.integers(0, 256, 3)
+    hem = int(rng.integers(2 * height // 3, 4 * height // 5))
+    image = np.empty((height, width, 3), np.uint8)
+    image[:hem], image[hem:] = upper, lower
+    leg = np.zeros((height, width), bool)
+    left, right = width // 5, 4 * width // 5
+    leg[:, left:right] = True
+    hole = np.zeros_like(leg)
+    reach = max(6, (height - hem) // 2)
+    hole[hem - reach:hem + reach, left:left + max(6, (right - left) // 2)] = True
+    beside = np.zeros_like(leg)
+    beside[hem:, left:left + max(6, (right - left) // 2) + max(6, (right - left) // 4)] = True
+    rows = leg & ~hole
+    known = rows & ~beside
+    out = fill_by_material(image, hole, known, rows=rows)
+    above, below = hole.copy(), hole.copy()
+    above[hem - 2:] = False
+    below[:hem + 2] = False
+    assert np.abs(out[above].astype(int) - upper).max(1).max() <= 8
+    assert np.abs(out[below].astype(int) - lower).max(1).max() <= 8
+    plain = fill_by_material(image, hole, known)
+    assert (np.abs(plain[below].astype(int) - upper).max(1) <= 8).any()  # the upper hangs below the hem
+
+
 def _lab(rgb) -> np.ndarray:
     return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255, cv2.COLOR_RGB2LAB).reshape(3)
 

@@ -933,6 +933,32 @@ def test_the_body_a_hand_hid_shows_when_the_hand_moves_away(photo):
     assert covered[False, L_WRIST] < 0.01 and covered[True, L_WRIST] < 0.01
 
 
+@pytest.mark.parametrize("hemmed", [False, True])
+def test_the_cuff_behind_her_hand_ends_where_it_ends_beside_it(photo, monkeypatch, hemmed):
+    """Her right hand hangs over the end of her shorts' cuff. Raised, the thigh it uncovers carries the
+    cuff on and ends it at the cuff's own bottom beside the hand (rows first: HEMMED_PARTS), skin
+    below; read by what lay most around it, the denim hung a tooth down her thigh (17.5% of the pixels
+    more than 3 rows below the cuff were denim-blue)."""
+    from ilat_video.warp import reference as warp_reference
+
+    image, found, _reference = photo
+    if not hemmed:
+        monkeypatch.setattr(warp_reference, "HEMMED_PARTS", ())
+    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
+    raised = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
+    result = warp.warp_to_pose(reference, raised)
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    hand = np.isin(reference.labels, ARM_PARTS) & (
+        np.hypot(xs - found.pose[R_WRIST, 0], ys - found.pose[R_WRIST, 1]) < 0.5 * reference.height)
+    blue = lambda rgb: rgb[..., 2].astype(int) > rgb[..., 0].astype(int) + 30  # noqa: E731
+    past = (xs > np.nonzero(hand.any(axis=0))[0].max()) & (xs <= np.nonzero(hand.any(axis=0))[0].max() + 10)
+    cuff_bottom = ys[(reference.labels == warp.R_THIGH) & past & blue(image)].max()
+    below = hand & (result.alpha > 0.5) & (ys > cuff_bottom + 3)
+    assert below.sum() > 300  # the thigh below the cuff is drawn where the hand was
+    denim = (below & blue(result.image)).sum() / below.sum()
+    assert (denim < 0.02) if hemmed else (denim > 0.1)
+
+
 def test_no_see_through_line_where_a_part_meets_the_body_it_draws_for_an_arm(photo):
     """Moved by half a pixel, the thigh's and torso's own pixels and the shorts they draw for the hand
     that hid them meet without a line the plate shows through: a part's coverage counts once there

@@ -108,6 +108,11 @@ SEAM_WIDTH = 0.2  # the seams between arms and body, this x the forearm's radius
 HIDDEN_SOURCE_DEPTH = 0.5  # the hidden body is filled from pixels this x the wider forearm's radius inside
 HIDDEN_SOURCE_GAP = 1.0  # ... its materials none this near (x that radius) an arm in the arms' colours ...
 HIDDEN_SOURCE_SEAM = 0.5  # ... nor any this near an arm (the seam's pixels mix the arm's skin and the shirt)
+# The legs' hidden pixels take their materials from their rows first (`spread.fill_by_material`'s rows: the
+# nearest of the leg's own pixels along the row, the seam's left out, the arm-coloured ones read too): a
+# hem runs across a leg, and a hand hanging at the side hides its end; the trunk's materials run every way
+# (hair over a shoulder, the shadow under a folded arm), and rows carried hair across a shirt's shoulders.
+HEMMED_PARTS = (R_THIGH, L_THIGH, R_SHANK, L_SHANK)
 # The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
 # the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
 # between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
@@ -809,7 +814,9 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     the arm's skin along its edge, which the body owns, and the dancer's chest behind her forearm
     was filled with that skin, a pale brown band across her grey tee; the denim cuff beside a hand
     is read, and carries on behind it (the detail still comes from beside the seam: it is weighed by
-    how well it agrees with the fill).
+    how well it agrees with the fill). A leg's fill takes each row's material from the leg's pixels
+    nearest along the row first (HEMMED_PARTS): the shorts' cuff behind a hanging hand ended in a
+    tooth of denim down the thigh, the denim being the most of what lay around.
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
@@ -843,13 +850,15 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         clean = body
     # no rim of the arm's own skin: beside the arms, no pixel in the arms' colours, and none at all at the seam
     from_arms = distance_from(is_arm)
-    off_arms = ~((from_arms <= HIDDEN_SOURCE_GAP * max(forearms)) & arm_coloured(image, is_arm & solid, clean))
-    off_arms &= from_arms > HIDDEN_SOURCE_SEAM * max(forearms)
+    off_seam = from_arms > HIDDEN_SOURCE_SEAM * max(forearms)
+    off_arms = off_seam & ~((from_arms <= HIDDEN_SOURCE_GAP * max(forearms))
+                           & arm_coloured(image, is_arm & solid, clean))
     for part, pixels in out.items():  # each from its own visible pixels: the trunk behind folded arms
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
         materials = sources & off_arms if (sources & off_arms).sum() >= MIN_HIDDEN else sources
-        filled = fill_by_material(image, pixels, materials)
+        rows = sources & off_seam if part in HEMMED_PARTS else None  # a hem runs across a leg
+        filled = fill_by_material(image, pixels, materials, rows=rows)
         if HIDDEN_DETAIL:  # the detail beside the seam, less its mean, where it agrees with the fill
             filled = _with_detail(image, filled, pixels, sources, int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
