@@ -514,6 +514,28 @@ def test_arms_held_out_carry_no_rim_of_what_stood_behind_them(name):
     assert lighter[0] > 20 and lighter[1] < 0.6 * lighter[0]
 
 
+@pytest.mark.parametrize("lightness", [1.0, 0.5])
+def test_her_lit_inner_forearm_beside_the_wall_gap_stays_with_the_arm(photo, monkeypatch, lightness):
+    """Below her right elbow, the wall shows in a sliver between her forearm and her waist, and the
+    forearm's edge beside it is lit pale. Lightness weighed at half against hue in the rims' nearest
+    colours (RIM_LIGHTNESS): that lit skin stays with the arm (its edge held a bite when raised), the
+    wall still goes; at full weight the skin went with the wall."""
+    from ilat_video.warp import colour
+
+    image, found, _reference = photo
+    monkeypatch.setattr(colour, "RIM_LIGHTNESS", lightness)
+    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
+    elbow, wrist = found.pose[R_ELBOW, :2], found.pose[R_WRIST, :2]
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    below_elbow = ((ys > elbow[1]) & (ys < elbow[1] + 0.4 * (wrist[1] - elbow[1]))
+                   & (xs > elbow[0]) & (xs < elbow[0] + 30))
+    rgb = image.astype(int)
+    skin, wall = below_elbow & (rgb[..., 0] > rgb[..., 2] + 25), below_elbow & (np.abs(rgb[..., 0] - rgb[..., 2]) < 15)
+    dropped = (skin & (reference.mask < 0.5)).sum()
+    assert wall.sum() > 200 and (wall & (reference.mask >= 0.5)).sum() < 0.35 * wall.sum()
+    assert (dropped < 80) if lightness < 1.0 else (dropped > 120)  # 45 and 160 at 5f45c37
+
+
 def test_a_sleeve_the_colour_of_the_wall_keeps_its_pixels():
     """Arms drawn in the background's own colour: every one of their pixels is as like the arm's
     core as the wall, so none is taken for the background, and the reference is as without the rule."""

@@ -60,6 +60,8 @@ FINGER_MARGIN = 15.0  # ... and stay with the hand when one is this near in colo
 RIM_REACH = 3.0  # an arm pixel's colour is looked for this many of its radii around it
 RIM_MARGIN = 12.0  # ... and goes to the background or the body when nearer to it than the others by this (Lab)
 RIM_CLOSING = 0.15  # ... those pixels closed over this x the arm's radius (a disc)
+RIM_LIGHTNESS = 0.5  # ... the colours' lightness (Lab L) at this weight against their hue: light across a round
+# arm shades its middle and lights its rim, and a lit rim of skin beside a pale wall went with the wall
 MIN_PIECE = 6  # ... pieces of the background fewer pixels than this stay with the arm
 FAR_NEIGHBOURHOOD = 3.0  # a piece is compared with the background within this many radii of it
 SLICE = 0.5  # a sleeve is judged in slices across the bone this many radii long (`_sleeves`)
@@ -170,7 +172,8 @@ def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body
     shorts' shadow is rare): held out, the arm drew a pale, blue-flecked fringe along its inner side.
 
     Each arm pixel outside its core (`_arm_core`, its rim measured from the silhouette's outer
-    edge) finds the nearest colour (Lab, `matte.nearest_colour`, within RIM_REACH of the arm's
+    edge) finds the nearest colour (Lab, its lightness weighed by RIM_LIGHTNESS: a lit rim of skin
+    is as light as a pale wall, not as warm; `matte.nearest_colour`, within RIM_REACH of the arm's
     radii) among the arm's core, the body beside it and the background just outside the
     silhouette (the arm's core: every arm's, so that a sleeve's hem in the forearm's capsule is
     told by the upper arm's sleeve). It is the background's, or the body's (where `allowed`:
@@ -186,6 +189,7 @@ def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body
     filled: the wall round a speck MediaPipe left out is no rim of the arm)."""
     person = mask >= 0.5
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    lab_lit = lab * np.array([RIM_LIGHTNESS, 1.0, 1.0], np.float32)  # for the nearest colours
     lab8 = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
     arms = np.isin(labels, ARM_PARTS)
     is_arm, drawn = arms & person, arms & (mask > 0.0)
@@ -208,7 +212,7 @@ def rims_by_colour(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, body
             out = np.full(pixels.shape, np.inf, np.float32)
             if sure.sum() >= MIN_SAMPLES:
                 ys_, xs_ = np.nonzero(pixels)
-                out[ys_, xs_] = nearest_colour(lab, ys_, xs_, sure, reach, unit)
+                out[ys_, xs_] = nearest_colour(lab_lit, ys_, xs_, sure, reach, unit)
             return out
 
         # The arm's candidates and the body beside it, in one search each against the arms' cores
