@@ -1961,6 +1961,32 @@ def test_a_head_swung_round_the_neck_turns_at_most_the_tilt_limit(person, swing)
     assert abs(_head_turn(reference, swung)) <= np.degrees(warp.HEAD_TILT_LIMIT) + 1e-3
 
 
+@pytest.mark.parametrize("looking", [0.0, 0.2, 0.45, 0.7])
+def test_a_face_seen_turned_is_not_tipped_to_face_the_camera(person, looking):
+    """The photo's nose sits `looking` x its distance from the neck to the side (a face turned to
+    look along an arm, as the warrior's is: 0.69), the target's straight above the neck: the head
+    tilts by the swing between them only as far as a frontal face's swing is believed
+    (HEAD_TURNED): fully under 0.3, not at all past 0.6, less between; and the target's own
+    turned face counts the same."""
+    from ilat_video.warp.transforms import HEAD_TURNED
+
+    _, _, pose, _reference = person
+    neck = (pose[R_SHOULDER, :2] + pose[L_SHOULDER, :2]) / 2
+    up = pose[HEAD, :2] - neck
+    length = float(np.hypot(*up))
+    turned = pose.copy()
+    turned[HEAD, :2] = neck + length * np.array([looking, -np.sqrt(1 - looking ** 2)], np.float32)
+    image, mask = draw_person(turned, 240, 160)
+    reference = warp.prepare_reference(image, mask, turned)
+    swing = float(np.degrees(np.arcsin(looking)))
+    tipped = abs(_head_turn(reference, pose))
+    low, high = HEAD_TURNED
+    belief = float(np.clip((high - looking) / (high - low), 0.0, 1.0))
+    assert tipped == pytest.approx(min(belief * swing, np.degrees(warp.HEAD_TILT_LIMIT)), abs=0.5)
+    frontal = warp.prepare_reference(*draw_person(pose, 240, 160), pose)
+    assert abs(_head_turn(frontal, turned)) == pytest.approx(tipped, abs=0.5)  # the other way round alike
+
+
 def test_the_head_turns_with_the_shoulders(person):
     """The whole upper body leaning 30 degrees: the head leans with it, on the neck."""
     _, _, pose, reference = person

@@ -64,6 +64,9 @@ HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see
 # says nothing of how the upper body turned (it points up the back in one pose and across the chest
 # in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
+# A nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the spine)
+# is a face seen turning; past HEAD_TURNED[1], turned: the head's tilt is followed less, then not at all.
+HEAD_TURNED = (0.3, 0.6)
 HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
@@ -373,6 +376,28 @@ def transform_trust(matrix: np.ndarray, config: WarpConfig = WarpConfig()) -> fl
                         - 0.5 * (magnify / config.magnification_scale) ** 2))
 
 
+def _sideways(pose: np.ndarray) -> float:
+    """How far to the side of the neck the nose sits: the neck -> nose vector's component across
+    the spine (neck to the hips' middle), over its length; 0 where the hips or the nose are not
+    seen."""
+    xy = pose[:, :2].astype(np.float64)
+    if not (pose[[HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
+        return 0.0
+    neck = neck_point(pose)
+    nose, spine = xy[HEAD] - neck, neck - xy[[R_HIP, L_HIP]].mean(0)
+    length, height = float(np.hypot(*nose)), float(np.hypot(*spine))
+    if length < 1e-6 or height < 1e-6:
+        return 0.0
+    return _cross(spine, nose) / (height * length)
+
+
+def _tilt_belief(sideways: float) -> float:
+    """1 for faces seen about frontal (the nose under HEAD_TURNED[0] of its length to the side of
+    the neck), 0 for faces seen turned (over HEAD_TURNED[1]), linear between."""
+    low, high = HEAD_TURNED
+    return float(np.clip((high - sideways) / (high - low), 0.0, 1.0))
+
+
 def _cross(u, v) -> float:
     return float(u[0] * v[1] - u[1] * v[0])
 
@@ -454,8 +479,11 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
     HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
-    upside down beside his hand. by_spine: turn with the spine whatever the shoulders show (a
-    mirrored torso's shoulder line points the other way)."""
+    upside down beside his hand. The tilt is believed less the more either face is seen turned
+    (`_tilt_belief`): a nose off to the side of the neck says where the face looks, and the warrior
+    looking along his arm, animated by someone facing the camera, had his face tipped back 25
+    degrees. by_spine: turn with the spine whatever the shoulders show (a mirrored torso's
+    shoulder line points the other way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -477,5 +505,6 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
             shoulders = spine
     tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
+    extra *= _tilt_belief(max(abs(_sideways(ref_pose)), abs(_sideways(target_pose))))
     angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
     return similarity_matrix(angle, scale, neck_point(ref_pose), neck_point(target_pose))
