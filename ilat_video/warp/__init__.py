@@ -95,7 +95,7 @@ How it works
    hips) to the target's; head: turned as the shoulder line turns (as the spine turns where either
    pose shows the shoulders side-on, under HEAD_SHOULDERS_SIDE_ON x the spine, and the two turns
    differ by more than HEAD_SHOULDERS_DISAGREE), and further as the neck->nose direction turns by
-   at most HEAD_TILT_LIMIT (less, then not at all, where either pose's nose sits far to the side of
+   at most HEAD_TILT_LIMIT (less, then not at all, where the photo's nose sits far to the side of
    its neck, a face seen turned: HEAD_TURNED), scale g, neck onto neck.
    g = median over the bones of target length / reference length.
    Hands and feet: a limb move of their own bone, wrist -> knuckles' midpoint or ankle -> toe

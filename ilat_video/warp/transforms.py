@@ -64,8 +64,8 @@ HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see
 # says nothing of how the upper body turned (it points up the back in one pose and across the chest
 # in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
-# A nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the spine)
-# is a face seen turning; past HEAD_TURNED[1], turned: the head's tilt is followed less, then not at all.
+# A photo's nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the
+# spine) is a face seen turning; past HEAD_TURNED[1], turned: the head's tilt is followed less, then not at all.
 HEAD_TURNED = (0.3, 0.6)
 HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
@@ -479,11 +479,13 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
     HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
-    upside down beside his hand. The tilt is believed less the more either face is seen turned
-    (`_tilt_belief`): a nose off to the side of the neck says where the face looks, and the warrior
-    looking along his arm, animated by someone facing the camera, had his face tipped back 25
-    degrees. by_spine: turn with the spine whatever the shoulders show (a mirrored torso's
-    shoulder line points the other way)."""
+    upside down beside his hand. The tilt is believed less the more the photo's face is seen
+    turned (`_tilt_belief`): its nose off to the side of the neck says where it looks, and the
+    warrior looking along his arm, animated by someone facing the camera, had his face tipped back
+    25 degrees. (Not the target's: a driver's head rolling in a side bend moves the nose aside as
+    much as a look does, and followed upright the head stood off the truth's.) by_spine: turn
+    with the spine whatever the shoulders show (a mirrored torso's shoulder line points the other
+    way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -505,6 +507,6 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
             shoulders = spine
     tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
-    extra *= _tilt_belief(max(abs(_sideways(ref_pose)), abs(_sideways(target_pose))))
+    extra *= _tilt_belief(abs(_sideways(ref_pose)))
     angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
     return similarity_matrix(angle, scale, neck_point(ref_pose), neck_point(target_pose))
