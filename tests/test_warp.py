@@ -1965,27 +1965,33 @@ def test_a_head_swung_round_the_neck_turns_at_most_the_tilt_limit(person, swing)
 def test_a_face_seen_turned_is_not_tipped_to_face_the_camera(person, looking):
     """The photo's nose sits `looking` x its distance from the neck to the side (a face turned to
     look along an arm, as the warrior's is: 0.69), the target's straight above the neck: the head
-    tilts by the swing between them only as far as a frontal face's swing is believed
-    (HEAD_TURNED): fully under 0.3, not at all past 0.6, less between. A frontal photo follows a
-    target's turned face the whole swing (up to the limit): a driver's head rolling in a side bend
-    moves the nose aside as a look does."""
+    tilts by the swing between them as far as the photo's face is not seen turned (its direction
+    measured as if it looked ahead, HEAD_TURNED): the whole swing under 0.3, none past 0.6, part
+    of it between. A target whose nose swings 40 degrees off straight up (a head bowed in a lunge)
+    tilts the head to the limit whatever the photo. A frontal photo follows a target's turned face
+    the whole swing, up to the limit: a driver's head rolling in a side bend moves the nose aside
+    as a look does."""
     from ilat_video.warp.transforms import HEAD_TURNED
 
     _, _, pose, _reference = person
     neck = (pose[R_SHOULDER, :2] + pose[L_SHOULDER, :2]) / 2
-    up = pose[HEAD, :2] - neck
-    length = float(np.hypot(*up))
-    turned = pose.copy()
-    turned[HEAD, :2] = neck + length * np.array([looking, -np.sqrt(1 - looking ** 2)], np.float32)
-    image, mask = draw_person(turned, 240, 160)
-    reference = warp.prepare_reference(image, mask, turned)
-    swing = float(np.degrees(np.arcsin(looking)))
-    tipped = abs(_head_turn(reference, pose))
+    length = float(np.hypot(*(pose[HEAD, :2] - neck)))
+
+    def nose_at(sideways: float) -> np.ndarray:
+        moved = pose.copy()
+        moved[HEAD, :2] = neck + length * np.array([sideways, -np.sqrt(1 - sideways ** 2)], np.float32)
+        return moved
+
+    turned = nose_at(looking)
+    reference = warp.prepare_reference(*draw_person(turned, 240, 160), turned)
+    swing, limit = float(np.degrees(np.arcsin(looking))), np.degrees(warp.HEAD_TILT_LIMIT)
     low, high = HEAD_TURNED
-    belief = float(np.clip((high - looking) / (high - low), 0.0, 1.0))
-    assert tipped == pytest.approx(min(belief * swing, np.degrees(warp.HEAD_TILT_LIMIT)), abs=0.5)
+    seen = 1.0 - float(np.clip((looking - low) / (high - low), 0.0, 1.0))
+    assert abs(_head_turn(reference, pose)) == pytest.approx(min(seen * swing, limit), abs=0.5)
+    bowed = nose_at(-np.sin(np.radians(40.0)))
+    assert abs(_head_turn(reference, bowed)) == pytest.approx(limit, abs=0.5)
     frontal = warp.prepare_reference(*draw_person(pose, 240, 160), pose)
-    assert abs(_head_turn(frontal, turned)) == pytest.approx(min(swing, np.degrees(warp.HEAD_TILT_LIMIT)), abs=0.5)
+    assert abs(_head_turn(frontal, turned)) == pytest.approx(min(swing, limit), abs=0.5)
 
 
 def test_the_head_turns_with_the_shoulders(person):

@@ -65,7 +65,7 @@ HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see
 # in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
 # A photo's nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the
-# spine) is a face seen turning; past HEAD_TURNED[1], turned: the head's tilt is followed less, then not at all.
+# spine) is a face seen turning; past HEAD_TURNED[1], turned: its tilt is measured as if it looked ahead.
 HEAD_TURNED = (0.3, 0.6)
 HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
@@ -391,11 +391,25 @@ def _sideways(pose: np.ndarray) -> float:
     return _cross(spine, nose) / (height * length)
 
 
-def _tilt_belief(sideways: float) -> float:
-    """1 for faces seen about frontal (the nose under HEAD_TURNED[0] of its length to the side of
-    the neck), 0 for faces seen turned (over HEAD_TURNED[1]), linear between."""
+def _looking_ahead(pose: np.ndarray) -> np.ndarray:
+    """Where the nose of a photo's face would be, looking ahead: the nose itself for a face seen
+    about frontal (under HEAD_TURNED[0] of the neck -> nose length to the side of the spine's line),
+    straight up the spine from the neck at the same distance for one seen turned (past
+    HEAD_TURNED[1]), the direction turned linearly between."""
+    sideways = abs(_sideways(pose))
     low, high = HEAD_TURNED
-    return float(np.clip((high - sideways) / (high - low), 0.0, 1.0))
+    ahead = float(np.clip((sideways - low) / (high - low), 0.0, 1.0))
+    nose = pose[HEAD, :2].astype(np.float64)
+    if ahead <= 0.0:
+        return nose
+    neck = neck_point(pose)
+    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
+    look = nose - neck
+    up = spine / np.hypot(*spine) * np.hypot(*look)
+    turn = np.arctan2(up[1], up[0]) - np.arctan2(look[1], look[0])
+    turn = ahead * ((turn + np.pi) % (2 * np.pi) - np.pi)
+    c, s = np.cos(turn), np.sin(turn)
+    return neck + np.array([c * look[0] - s * look[1], s * look[0] + c * look[1]])
 
 
 def _cross(u, v) -> float:
@@ -479,13 +493,12 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
     HEAD_SHOULDERS_SIDE_ON x the spine) and their turn and the spine's differ by more than
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
-    upside down beside his hand. The tilt is believed less the more the photo's face is seen
-    turned (`_tilt_belief`): its nose off to the side of the neck says where it looks, and the
-    warrior looking along his arm, animated by someone facing the camera, had his face tipped back
-    25 degrees. (Not the target's: a driver's head rolling in a side bend moves the nose aside as
-    much as a look does, and followed upright the head stood off the truth's.) by_spine: turn
-    with the spine whatever the shoulders show (a mirrored torso's shoulder line points the other
-    way)."""
+    upside down beside his hand. The photo's neck -> head direction is measured as if its face
+    looked ahead where it is seen turned (`_looking_ahead`): its nose off to the side of the neck
+    says where it looks, and the warrior looking along his arm, animated by someone facing the
+    camera, had his face tipped back 25 degrees. (Not the target's: a driver's head rolling in a
+    side bend moves the nose aside as much as a look does.) by_spine: turn with the spine whatever
+    the shoulders show (a mirrored torso's shoulder line points the other way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -505,8 +518,7 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
             shoulders = spine or 0.0
         elif spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
             shoulders = spine
-    tilt = turn(neck_point(ref_pose), ref[HEAD], neck_point(target_pose), tgt[HEAD])
+    tilt = turn(neck_point(ref_pose), _looking_ahead(ref_pose), neck_point(target_pose), tgt[HEAD])
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
-    extra *= _tilt_belief(abs(_sideways(ref_pose)))
     angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
     return similarity_matrix(angle, scale, neck_point(ref_pose), neck_point(target_pose))
