@@ -54,11 +54,11 @@ from .parts import (
     check_extras,
     check_pose,
     extra_points,
+    distance_to_part,
     extremity_bone,
+    head_bone,
     joint_ok,
     link_point,
-    distance_to_part,
-    head_bone,
     missing_reason,
     neck_point,
     torso_frame,
@@ -1089,10 +1089,11 @@ def _occluded(segments: list, crops: list, taken: set) -> list:
 def _hidden_arms(pose: np.ndarray, segments: list, radii: np.ndarray, crops: list, behind: frozenset,
                  taken: set) -> dict:
     """{arm part: StandIn} for the parts of the arms behind the head or body (`_arms_behind`) that
-    the photo shows mostly hidden (ARM_JOINT_HIDDEN and after): the other side, mirrored, as for a
-    foreshortened limb, and how far the part's far joint is from the head or torso, whichever hid
-    it. taken: limbs already stood in for. A tennis player's far forearm, behind his face, kept only
-    his fingers past his cheek: drawn from its own pixels alone it was a hand in the air."""
+    the photo shows mostly hidden (under OCCLUDED_WIDTH x the other arm's pixels beside the bone,
+    the other arm not behind itself): the other side, mirrored, as for a foreshortened limb, and
+    how far the part's far joint is from the head or torso, whichever hid it (nearer in radii).
+    taken: limbs already stood in for. A tennis player's far forearm, behind his face, kept only his
+    fingers past his cheek: drawn from its own pixels alone it was a hand in the air."""
     if segments[TORSO] is None:
         return {}
     width = {}

@@ -64,10 +64,10 @@ HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see
 # says nothing of how the upper body turned (it points up the back in one pose and across the chest
 # in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
+HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 # A photo's nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the
 # spine) is a face seen turning; past HEAD_TURNED[1], turned: its tilt is measured as if it looked ahead.
 HEAD_TURNED = (0.3, 0.6)
-HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
 # A hand or foot moves on its own only when its target bone and width are at least EXTREMITY_FOLD of
