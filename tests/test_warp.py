@@ -1401,6 +1401,18 @@ def test_an_arm_behind_the_head_leaves_the_face_and_is_drawn_from_the_other_arm(
         assert green > 130  # the face's skin, carried away
 
 
+def test_arms_both_hidden_keep_their_capsules():
+    """Both elbows hidden (hands clasped behind the back, or, here, the right arm's elbow as unsure
+    as the raised left's): neither arm can stand in for the other, and each keeps its capsule as
+    before (drawn in the body's colours rather than not at all): labels as with the rule off."""
+    image, mask, pose, _head = _forearm_behind_the_head()
+    pose[R_ELBOW, 2] = 0.3
+    ruled = warp.prepare_reference(image, mask, pose)
+    plain = warp.prepare_reference(image, mask, pose, config=warp.WarpConfig(hidden_arms=False))
+    assert np.array_equal(ruled.labels, plain.labels)
+    assert set(ruled.stand_ins) == set(plain.stand_ins)
+
+
 # --- (g) hands and feet follow the target's own hand and foot points --------------------------
 
 def _turned_extras(pose: np.ndarray, extras: np.ndarray, joint: int, points, degrees: float) -> np.ndarray:

@@ -77,12 +77,12 @@ How it works
    half the other's) is drawn from the other leg as it is (both feet point one way in a turned
    view), in the frames that move its knee or ankle clear of the other's
    (WarpConfig.copy_hidden_legs): the strip the photo shows of it was a thin stick with a spike
-   for a shoe. An arm with a joint the pose calls hidden (confidence under ARM_JOINT_HIDDEN) is
-   behind the head or body there (WarpConfig.hidden_arms): up to its far joint it owns no pixel
-   within the head's or torso's radius (a tennis player's far forearm, behind his face, took the
-   face with it), and a part of it the photo shows mostly hidden (its pixels beside its bone, per
-   pixel of bone, under half the other arm's) is drawn from the other arm, mirrored, in the frames
-   that move its elbow or wrist clear of the head or torso that hid it.
+   for a shoe. An arm with a joint the pose calls hidden (confidence under ARM_JOINT_HIDDEN), the
+   other arm's seen, is behind the head or body there (WarpConfig.hidden_arms): up to its far
+   joint it owns no pixel within the head's or torso's radius (a tennis player's far forearm,
+   behind his face, took the face with it), and a part of it the photo shows mostly hidden (its
+   pixels beside its bone, per pixel of bone, under half the other arm's) is drawn from the other
+   arm, mirrored, in the frames that move its elbow or wrist clear of the head or torso that hid it.
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's
    heel and toe with confidence > WarpConfig.extras_confidence, its forearm's or shank's pixels are
    also cut in two, by the nearer of the limb's bone and the hand's or foot's segments: the limb

@@ -141,8 +141,9 @@ class WarpConfig:
         arm's, not the torso's (`reference._shoulder_cap`); False: the nearest bone in radii owns
         it, and an arm raised in the photo leaves the cap's top sticking out when it comes down.
     hidden_arms: an arm with a joint the pose calls hidden (confidence under
-        `reference.ARM_JOINT_HIDDEN`: MediaPipe's visibility) is behind the head or the body there,
-        not in front: its bones there own no pixel within the head's or torso's reach, and one the
+        `reference.ARM_JOINT_HIDDEN`: MediaPipe's visibility), the other arm's seen, is behind the
+        head or the body there, not in front: its bones there own no pixel within the head's or
+        torso's reach, and one the
         photo shows mostly hidden is drawn from its other side, mirrored, where a target moves it
         clear of what hid it (`reference._hidden_arms`); False: every arm owns its whole capsule,
         and a tennis player's far forearm, behind his face, took his face with it when it moved.

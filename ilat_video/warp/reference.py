@@ -89,10 +89,11 @@ OCCLUDED_WIDTH = 0.5
 OCCLUDED_LEG_WIDTH = 0.75
 OCCLUDED_LENGTH = 0.7
 # An arm joint with confidence under ARM_JOINT_HIDDEN (MediaPipe's visibility: the joint is likely
-# covered) is behind the head or the body (WarpConfig.hidden_arms). A part of that arm whose visible
-# pixels per pixel of bone are under OCCLUDED_WIDTH x its other side's is drawn from the other side,
-# mirrored, where a target moves its far joint (elbow, wrist) transforms.OCCLUDED_CLEAR x its radius farther
-# from what hid it (the head or the torso, whichever is nearer in their radii) than in the photo.
+# covered), the other arm's seen, is behind the head or the body (WarpConfig.hidden_arms). A part of
+# that arm whose visible pixels per pixel of bone are under OCCLUDED_WIDTH x its other side's is drawn
+# from the other side, mirrored, where a target moves its far joint (elbow, wrist)
+# transforms.OCCLUDED_CLEAR x its radius farther from what hid it (the head or the torso, whichever is
+# nearer in their radii) than in the photo.
 ARM_JOINT_HIDDEN = 0.5
 HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE))
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
@@ -549,10 +550,14 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
 
 
 def _arms_behind(pose: np.ndarray) -> frozenset:
-    """The arm parts (upper arms, forearms) with a joint the pose calls hidden: confidence above 0
-    (seen at all) but under ARM_JOINT_HIDDEN."""
+    """The arm parts (upper arms, forearms) with a joint the pose calls hidden (confidence above 0,
+    seen at all, but under ARM_JOINT_HIDDEN) whose other side's joints are all seen: that one can
+    stand in for it. Both hidden (hands clasped behind the back), each keeps its capsule: an arm
+    drawn in the body's colours, not none."""
     hidden = (pose[:, 2] > 0) & (pose[:, 2] < ARM_JOINT_HIDDEN)
-    return frozenset(part for part in (R_UPPER, R_FORE, L_UPPER, L_FORE) if hidden[list(PART_JOINTS[part])].any())
+    seen = pose[:, 2] >= ARM_JOINT_HIDDEN
+    return frozenset(part for part, other in HIDDEN_ARMS
+                     if hidden[list(PART_JOINTS[part])].any() and seen[list(PART_JOINTS[other])].all())
 
 
 def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> np.ndarray:
