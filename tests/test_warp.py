@@ -1401,6 +1401,42 @@ def test_an_arm_behind_the_head_leaves_the_face_and_is_drawn_from_the_other_arm(
         assert green > 130  # the face's skin, carried away
 
 
+@pytest.mark.parametrize("face_reach", [False, True])
+def test_a_hand_past_a_profiles_nose_is_not_the_faces(monkeypatch, face_reach):
+    """A face seen in profile (the nose at the head's edge, 0.57 of its distance from the neck to the
+    side) with the far forearm behind it, its hand out past the nose (the tennis player's): the
+    pixels of the arm more than FACE_PAST_NOSE of the head's radius past the nose are the arm's, not
+    the head's, whose capsule reaches past the nose (without the limit the head took them: a lump
+    of palm at his mouth in every frame). The face just behind the nose is the head's either way."""
+    from ilat_video.warp import reference as warp_reference
+
+    if not face_reach:
+        monkeypatch.setattr(warp_reference, "_face_reach", lambda *args: None)
+    height, width = 240, 160
+    pose = standing_pose(height, width)
+    unit = torso_height(pose)
+    neck = (pose[R_SHOULDER, :2] + pose[L_SHOULDER, :2]) / 2
+    radius = 0.3 * unit
+    centre = neck + np.array([0.0, -1.2 * radius], np.float32)
+    pose[HEAD, :2] = centre + np.array([0.9 * radius, -0.1 * radius], np.float32)
+    pose[L_ELBOW] = (centre[0] - 0.5 * radius, centre[1], 0.3)
+    pose[L_WRIST] = (centre[0] + 1.9 * radius, centre[1], 0.9)
+    image, mask = draw_person(pose, height, width)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    head = np.hypot(xs - centre[0], ys - centre[1]) <= radius
+    texture = np.array(DRAWN_PARTS[3][2], np.float32) + 30 * (np.sin(0.9 * xs + 3) * np.cos(0.7 * ys))[..., None]
+    image[head] = np.clip(np.round(texture[head]), 0, 255).astype(np.uint8)  # the head over the arm
+    mask |= head
+    arm = drawn_parts(pose, height, width)[5] & ~head
+    past = arm & (xs > pose[HEAD, 0] + 0.3 * radius) & (xs < pose[L_WRIST, 0])
+    reference = warp.prepare_reference(image, mask, pose)
+    assert past.sum() > 50
+    face = head & (xs < pose[HEAD, 0]) & (xs > pose[HEAD, 0] - 0.6 * radius) & (np.abs(ys - centre[1]) < 0.3 * radius)
+    assert (reference.labels[face] == warp.HEAD_PART).mean() > 0.9
+    taken = (reference.labels[past] == warp.HEAD_PART).mean()
+    assert (taken < 0.05) if face_reach else (taken > 0.3)
+
+
 def test_arms_both_hidden_keep_their_capsules():
     """Both elbows hidden (hands clasped behind the back, or, here, the right arm's elbow as unsure
     as the raised left's): neither arm can stand in for the other, and each keeps its capsule as
@@ -1983,7 +2019,7 @@ def test_a_face_seen_turned_is_not_tipped_to_face_the_camera(person, looking):
     tilts the head to the limit whatever the photo. A frontal photo follows a target's turned face
     the whole swing, up to the limit: a driver's head rolling in a side bend moves the nose aside
     as a look does."""
-    from ilat_video.warp.transforms import HEAD_TURNED
+    from ilat_video.warp.parts import HEAD_TURNED
 
     _, _, pose, _reference = person
     neck = (pose[R_SHOULDER, :2] + pose[L_SHOULDER, :2]) / 2

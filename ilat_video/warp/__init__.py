@@ -80,7 +80,8 @@ How it works
    for a shoe. An arm with a joint the pose calls hidden (confidence under ARM_JOINT_HIDDEN), the
    other arm's seen, is behind the head or body there (WarpConfig.hidden_arms): up to its far
    joint it owns no pixel within the head's or torso's radius (a tennis player's far forearm,
-   behind his face, took the face with it), and a part of it the photo shows mostly hidden (its
+   behind his face, took the face with it; the head's reach ends at the nose of a face seen in
+   profile, `reference._face_reach`), and a part of it the photo shows mostly hidden (its
    pixels beside its bone, per pixel of bone, under half the other arm's) is drawn from the other
    arm, mirrored, in the frames that move its elbow or wrist clear of the head or torso that hid it.
    Hands and feet (EXTREMITIES): where the reference's extras show a hand's knuckles or a foot's

@@ -37,6 +37,11 @@ PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forear
 (TORSO, HEAD_PART, R_UPPER, R_FORE, L_UPPER, L_FORE, R_THIGH, R_SHANK, L_THIGH, L_SHANK,
  R_HAND, L_HAND, R_FOOT, L_FOOT) = range(14)
 BODY_LAYER, ARMS_LAYER = 0, 1
+# A nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the spine,
+# `nose_sideways`) is a face seen turning; past HEAD_TURNED[1], turned (seen in profile, it ends at its
+# nose): a photo's tilt is then measured as if it looked ahead (`transforms._looking_ahead`), and the head
+# claims no pixel past its nose from an arm behind it (`reference._face_reach`).
+HEAD_TURNED = (0.3, 0.6)
 ROOT_LIMBS = (R_UPPER, L_UPPER, R_THIGH, L_THIGH)  # limbs hanging from the torso
 PART_LAYER = (BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER, ARMS_LAYER,
               BODY_LAYER, BODY_LAYER, BODY_LAYER, BODY_LAYER, ARMS_LAYER, ARMS_LAYER, BODY_LAYER, BODY_LAYER)
@@ -241,6 +246,21 @@ def check_extras(extras, which: str) -> np.ndarray | None:
 def neck_point(pose: np.ndarray) -> np.ndarray:
     """The shoulder midpoint: where the head sits and the spine starts."""
     return (pose[R_SHOULDER, :2].astype(np.float64) + pose[L_SHOULDER, :2]) / 2
+
+
+def nose_sideways(pose: np.ndarray) -> float:
+    """How far to the side of the neck the nose sits, signed: the neck -> nose vector's component
+    across the spine (neck to the hips' middle), over its length; 0 where the hips or the nose are
+    not seen. About 0 for a face seen from the front, toward 1 for one seen in profile (HEAD_TURNED)."""
+    if not (pose[[HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
+        return 0.0
+    neck = neck_point(pose)
+    nose = pose[HEAD, :2].astype(np.float64) - neck
+    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
+    length, height = float(np.hypot(*nose)), float(np.hypot(*spine))
+    if length < 1e-6 or height < 1e-6:
+        return 0.0
+    return float(spine[0] * nose[1] - spine[1] * nose[0]) / (height * length)
 
 
 def head_bone(pose: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from .parts import (
     EXTREMITY_OF,
     HANDS,
     HEAD_PART,
+    HEAD_TURNED,
     L_FORE,
     L_SHANK,
     L_THIGH,
@@ -61,6 +62,7 @@ from .parts import (
     link_point,
     missing_reason,
     neck_point,
+    nose_sideways,
     torso_frame,
     torso_polygon,
 )
@@ -95,6 +97,7 @@ OCCLUDED_LENGTH = 0.7
 # transforms.OCCLUDED_CLEAR x its radius farther from what hid it (the head or the torso, whichever is
 # nearer in their radii) than in the photo.
 ARM_JOINT_HIDDEN = 0.5
+FACE_PAST_NOSE = 0.15  # x the head's radius: the face seen in profile reaches this far past its nose (`_face_reach`)
 HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE))
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 _SAME_LEG = {R_THIGH: R_SHANK, R_SHANK: R_THIGH, L_THIGH: L_SHANK, L_SHANK: L_THIGH}
@@ -273,8 +276,9 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     behind = _arms_behind(pose) if config.hidden_arms else frozenset()
+    face = _face_reach(xs, ys, pose, float(radii[HEAD_PART])) if behind and segments[HEAD_PART] is not None else None
     box_labels = _nearest_parts(xs, ys, segments, polygon, radii, shoulder_caps=config.shoulder_caps,
-                                arms_behind=behind)
+                                arms_behind=behind, face_reach=face)
     box_mask = mask[y0:y1, x0:x1]
     beneath = _beneath_arms(xs, ys, segments, polygon, radii) if config.arms_by_colour or config.hidden_body else None
     if config.arms_by_colour and beneath is not None:
@@ -503,10 +507,11 @@ def _person_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.ndarray | None,
                    radii: np.ndarray, *, with_score: bool = False, shoulder_caps: bool = False,
-                   arms_behind: frozenset = frozenset()):
+                   arms_behind: frozenset = frozenset(), face_reach: np.ndarray | None = None):
     """int8 (h, w): the part owning each pixel of the grid xs (1, w), ys (h, 1): the nearest bone
     in units of its part's radius. An arm owns its whole capsule (arms are in front) unless it is
-    in arms_behind (`_arms_behind`): those own nothing within the head's or torso's radius; a root
+    in arms_behind (`_arms_behind`): those own nothing within the head's or torso's radius (the
+    head's only within face_reach, bool (h, w) or None: `_face_reach`); a root
     limb's round end behind the shoulder or hip joint is the torso's; with shoulder_caps, the
     shoulder's cap beyond the joint is the arm's (`_shoulder_cap`). with_score: also that
     distance, float32 (h, w) (an arm's less 1 inside its capsule)."""
@@ -530,7 +535,11 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
         along = (xs - ax) * (bx - ax) + (ys - ay) * (by - ay) <= (bx - ax) ** 2 + (by - ay) ** 2
         for body in (TORSO, HEAD_PART):
             if body in index:
-                scores[index[arm]][along & (scores[index[body]] <= 1.0)] = np.inf
+                claimed = along & (scores[index[body]] <= 1.0)
+                if body == HEAD_PART and face_reach is not None:
+                    claimed &= face_reach
+                    scores[index[body]][~face_reach] = np.inf  # past a profile's nose: no face to draw
+                scores[index[arm]][claimed] = np.inf
     if shoulder_caps and TORSO in index:
         for arm in (R_UPPER, L_UPPER):
             if arm in index:
@@ -547,6 +556,27 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
     if with_score:  # and the winner's distance in its radii
         return labels, np.take_along_axis(scores, nearest[None], axis=0)[0]
     return labels
+
+
+def _face_reach(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, radius: float) -> np.ndarray | None:
+    """bool (h, w): the pixels a head may claim from an arm behind it: a face seen turned ends at its
+    nose along its look (across the spine, toward the nose's side), a frontal one a radius past it
+    (HEAD_TURNED, linear between; FACE_PAST_NOSE x the radius more either way); None where the pose
+    says nothing of the look (hips unseen, or the nose on the spine's line)."""
+    sideways = nose_sideways(pose)
+    low, high = HEAD_TURNED
+    turned = float(np.clip((abs(sideways) - low) / (high - low), 0.0, 1.0))
+    if sideways == 0.0 or turned <= 0.0:
+        return None
+    neck = neck_point(pose)
+    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
+    up = spine / np.hypot(*spine)
+    look = pose[HEAD, :2].astype(np.float64) - neck
+    look = look - (look @ up) * up  # across the spine, toward the nose's side
+    look /= max(float(np.hypot(*look)), 1e-9)
+    nose = pose[HEAD, :2].astype(np.float64)
+    past = (xs - nose[0]) * look[0] + (ys - nose[1]) * look[1]
+    return past <= (FACE_PAST_NOSE + 1.0 - turned) * radius
 
 
 def _arms_behind(pose: np.ndarray) -> frozenset:

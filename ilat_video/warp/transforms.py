@@ -40,6 +40,7 @@ from .parts import (
     EXTREMITIES,
     HANDS,
     HEAD_PART,
+    HEAD_TURNED,
     LIMB_BONES,
     PART_JOINTS,
     PART_NAMES,
@@ -52,6 +53,7 @@ from .parts import (
     joint_ok,
     missing_reason,
     neck_point,
+    nose_sideways,
     torso_frame,
 )
 from .reference import Extremity, StandIn, WarpReference
@@ -65,9 +67,6 @@ HEAD_TILT_LIMIT = np.radians(25.0)  # the head's turn beyond the shoulders' (see
 # in the other), and the head turns with the spine instead.
 HEAD_SHOULDERS_SIDE_ON = 0.5
 HEAD_SHOULDERS_DISAGREE = np.radians(45.0)
-# A photo's nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the
-# spine) is a face seen turning; past HEAD_TURNED[1], turned: its tilt is measured as if it looked ahead.
-HEAD_TURNED = (0.3, 0.6)
 _REFERENCE_EDGE_ON = 0.2  # a reference torso with area < this x height^2 is seen edge-on
 MIN_SCALE = 0.01  # the smallest body scale g (keeps every part's transform invertible)
 # A hand or foot moves on its own only when its target bone and width are at least EXTREMITY_FOLD of
@@ -376,27 +375,12 @@ def transform_trust(matrix: np.ndarray, config: WarpConfig = WarpConfig()) -> fl
                         - 0.5 * (magnify / config.magnification_scale) ** 2))
 
 
-def _sideways(pose: np.ndarray) -> float:
-    """How far to the side of the neck the nose sits: the neck -> nose vector's component across
-    the spine (neck to the hips' middle), over its length; 0 where the hips or the nose are not
-    seen."""
-    xy = pose[:, :2].astype(np.float64)
-    if not (pose[[HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
-        return 0.0
-    neck = neck_point(pose)
-    nose, spine = xy[HEAD] - neck, neck - xy[[R_HIP, L_HIP]].mean(0)
-    length, height = float(np.hypot(*nose)), float(np.hypot(*spine))
-    if length < 1e-6 or height < 1e-6:
-        return 0.0
-    return _cross(spine, nose) / (height * length)
-
-
 def _looking_ahead(pose: np.ndarray) -> np.ndarray:
     """Where the nose of a photo's face would be, looking ahead: the nose itself for a face seen
     about frontal (under HEAD_TURNED[0] of the neck -> nose length to the side of the spine's line),
     straight up the spine from the neck at the same distance for one seen turned (past
     HEAD_TURNED[1]), the direction turned linearly between."""
-    sideways = abs(_sideways(pose))
+    sideways = abs(nose_sideways(pose))
     low, high = HEAD_TURNED
     ahead = float(np.clip((sideways - low) / (high - low), 0.0, 1.0))
     nose = pose[HEAD, :2].astype(np.float64)
