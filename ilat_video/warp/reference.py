@@ -538,7 +538,8 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
                 claimed = along & (scores[index[body]] <= 1.0)
                 if body == HEAD_PART and face_reach is not None:
                     claimed &= face_reach
-                    scores[index[body]][~face_reach] = np.inf  # past a profile's nose: no face to draw
+                    past = ~face_reach & (scores[index[arm]] <= 1.0)  # past a profile's nose, on the arm
+                    scores[index[body]][past] = np.inf
                 scores[index[arm]][claimed] = np.inf
     if shoulder_caps and TORSO in index:
         for arm in (R_UPPER, L_UPPER):
@@ -561,8 +562,9 @@ def _nearest_parts(xs: np.ndarray, ys: np.ndarray, segments: list, polygon: np.n
 def _face_reach(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, radius: float) -> np.ndarray | None:
     """bool (h, w): the pixels a head may claim from an arm behind it: a face seen turned ends at its
     nose along its look (across the spine, toward the nose's side), a frontal one a radius past it
-    (HEAD_TURNED, linear between; FACE_PAST_NOSE x the radius more either way); None where the pose
-    says nothing of the look (hips unseen, or the nose on the spine's line)."""
+    (HEAD_TURNED, linear between; FACE_PAST_NOSE x the radius more either way); None for a face seen
+    from the front (its radius is its reach) and where the pose says nothing of the look (hips
+    unseen, or the nose on the spine's line)."""
     sideways = nose_sideways(pose)
     low, high = HEAD_TURNED
     turned = float(np.clip((abs(sideways) - low) / (high - low), 0.0, 1.0))
