@@ -77,8 +77,7 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
     bool (h, w), the only pixels that may go back (all when None); depth: float32 (h, w), each
     person pixel's distance to the silhouette's edge, when the caller has it."""
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
-    bins = (lab.astype(np.int32) * BINS) // 256
-    index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
+    index = _bin_index(lab)
     is_arm = np.isin(labels, ARM_PARTS)
     body = person & ~is_arm
     out = labels.copy()
@@ -130,9 +129,7 @@ def arm_coloured(image: np.ndarray, arm: np.ndarray, body: np.ndarray) -> np.nda
     them when either has fewer than MIN_SAMPLES pixels. image: uint8 (h, w, 3) RGB."""
     if arm.sum() < MIN_SAMPLES or body.sum() < MIN_SAMPLES:
         return np.zeros(arm.shape, bool)
-    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
-    bins = (lab.astype(np.int32) * BINS) // 256
-    index = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
+    index = _bin_index(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB))
     return _likelihood(index[arm])[index] > _likelihood(index[body])[index]
 
 
@@ -365,6 +362,13 @@ def _sleeves(rim: np.ndarray, rim_like_body: np.ndarray, xs: np.ndarray, ys: np.
     total = np.bincount(slices[rim], minlength=count)
     like_body = np.bincount(slices[rim_like_body], minlength=count)
     return ((total >= 3) & (like_body >= SLEEVE_SHARE * total))[slices]
+
+
+def _bin_index(lab: np.ndarray) -> np.ndarray:
+    """int32 (h, w): each pixel's bin among the BINS^3 bins of `_likelihood`'s histograms; lab: uint8
+    (h, w, 3) 8-bit Lab."""
+    bins = lab.astype(np.int32) * BINS // 256
+    return (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
 
 
 def _likelihood(samples: np.ndarray) -> np.ndarray:

@@ -263,6 +263,13 @@ def nose_sideways(pose: np.ndarray) -> float:
     return float(spine[0] * nose[1] - spine[1] * nose[0]) / (height * length)
 
 
+def face_turned(pose: np.ndarray) -> float:
+    """How far a face is seen turned, from `nose_sideways`: 0 under HEAD_TURNED[0] (about frontal),
+    1 past HEAD_TURNED[1] (in profile), linear between."""
+    low, high = HEAD_TURNED
+    return float(np.clip((abs(nose_sideways(pose)) - low) / (high - low), 0.0, 1.0))
+
+
 def head_bone(pose: np.ndarray) -> np.ndarray:
     """The head's bone (1, 2, 2): from halfway up the neck -> nose line to 0.3 of it past the nose."""
     neck = neck_point(pose)

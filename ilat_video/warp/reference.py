@@ -34,7 +34,6 @@ from .parts import (
     EXTREMITY_OF,
     HANDS,
     HEAD_PART,
-    HEAD_TURNED,
     L_FORE,
     L_SHANK,
     L_THIGH,
@@ -57,12 +56,12 @@ from .parts import (
     extra_points,
     distance_to_part,
     extremity_bone,
+    face_turned,
     head_bone,
     joint_ok,
     link_point,
     missing_reason,
     neck_point,
-    nose_sideways,
     torso_frame,
     torso_polygon,
 )
@@ -565,10 +564,8 @@ def _face_reach(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, radius: float)
     (HEAD_TURNED, linear between; FACE_PAST_NOSE x the radius more either way); None for a face seen
     from the front (its radius is its reach) and where the pose says nothing of the look (hips
     unseen, or the nose on the spine's line)."""
-    sideways = nose_sideways(pose)
-    low, high = HEAD_TURNED
-    turned = float(np.clip((abs(sideways) - low) / (high - low), 0.0, 1.0))
-    if sideways == 0.0 or turned <= 0.0:
+    turned = face_turned(pose)
+    if turned <= 0.0:
         return None
     neck = neck_point(pose)
     spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)

@@ -40,7 +40,6 @@ from .parts import (
     EXTREMITIES,
     HANDS,
     HEAD_PART,
-    HEAD_TURNED,
     LIMB_BONES,
     PART_JOINTS,
     PART_NAMES,
@@ -50,10 +49,10 @@ from .parts import (
     check_pose,
     distance_to_part,
     extremity_bone,
+    face_turned,
     joint_ok,
     missing_reason,
     neck_point,
-    nose_sideways,
     torso_frame,
 )
 from .reference import Extremity, StandIn, WarpReference
@@ -380,9 +379,7 @@ def _looking_ahead(pose: np.ndarray) -> np.ndarray:
     about frontal (under HEAD_TURNED[0] of the neck -> nose length to the side of the spine's line),
     straight up the spine from the neck at the same distance for one seen turned (past
     HEAD_TURNED[1]), the direction turned linearly between."""
-    sideways = abs(nose_sideways(pose))
-    low, high = HEAD_TURNED
-    ahead = float(np.clip((sideways - low) / (high - low), 0.0, 1.0))
+    ahead = face_turned(pose)
     nose = pose[HEAD, :2].astype(np.float64)
     if ahead <= 0.0:
         return nose
