@@ -7,9 +7,11 @@ hole only: PSNR and MAE (on 0..255, MAE reported in [0, 1]) against the true bac
 seconds per frame.
 
 Methods:
-- default: `compose.background_plate(image, hole)` (the default plate, `compose.inpaint_mixed`: the
-  membrane, the picture's own patches and its rows carried across the hole mixed by how well each
-  predicts a ring round the hole);
+- default: `compose.background_plate(image, hole)` (the default plate, `compose.inpaint_textured`:
+  copies of the picture's own pixels where the background round the hole is textured, `mixed`
+  where it is plain);
+- mixed: `compose.inpaint_mixed` (the membrane, the picture's own patches and its rows carried
+  across the hole mixed by how well each predicts a ring round the hole; the default before);
 - ns: OpenCV Navier-Stokes inpainting at the image's size (radius 5; `--plate ns`, the default plate
   until experiments/results/probe_plate.md, is the same at 512 px and below);
 - smooth: `compose.inpaint_smooth` (the membrane: Laplace's equation inside the hole, at 512 px);
@@ -46,7 +48,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import fine_tune  # noqa: E402
-from ilat_video.compose import background_plate, inpaint_patches, inpaint_rows, inpaint_smooth, person_hole
+from ilat_video.compose import (  # noqa: E402
+    background_plate,
+    inpaint_mixed,
+    inpaint_patches,
+    inpaint_rows,
+    inpaint_smooth,
+    person_hole,
+)
 from ilat_video.crop import image_to_tensor, tensor_to_image
 from ilat_video.data.inpaint_pairs import body_height
 from ilat_video.data.synth import file_video
@@ -99,6 +108,7 @@ def methods(models: list[str], with_pose: bool):
     tokenizer, shipped = load_models(ROOT / "models" / "demo")
     table = {
         "default": lambda im, h, bg, p: background_plate(im, h),
+        "mixed": lambda im, h, bg, p: inpaint_mixed(im, h),
         "ns": lambda im, h, bg, p: ns(im, h),
         "smooth": lambda im, h, bg, p: inpaint_smooth(im, h),
         "rows": lambda im, h, bg, p: inpaint_rows(im, h),

@@ -21,9 +21,13 @@ INTER_AREA):
 - warp: `RenderOptions(plate="none", repair="none")`, the reference person warped over frame 0 as
   it is (the reference's ghost stays where the person moved away);
 - warp+plate: `RenderOptions(plate="inpaint", repair="none")`, warped over the inpainted plate
-  (the default plate: a smooth fill, the photo's own patches and its rows mixed, `compose.inpaint_mixed`);
+  (the default plate: the photo's own pixels copied into the hole where the background round it is
+  textured, the smooth mix where it is plain, `compose.inpaint_textured`);
 - warp+plate+holes: `RenderOptions(plate="inpaint", repair="holes")`, the current default: also the
   holes the warp leaves inside the person filled from their surroundings (OpenCV).
+- warp+mixed+holes: the plate by the smooth mix alone (`plate="mixed"`, `compose.inpaint_mixed`: a
+  membrane, the photo's patches and its rows mixed by how well each predicts the ring round the
+  hole; the default plate before the copies);
 - warp+ns+holes: the plate by OpenCV's Navier-Stokes alone (`plate="ns"`, the default before the mix);
 - warp+patches+holes: the plate made from the photo's own patches alone (`plate="patches"`, OpenCV's
   shift-map inpainting);
@@ -193,6 +197,7 @@ METHODS: dict[str, MethodFn] = {
     "warp+plate+holes": lambda clip: warp_frames(clip, "inpaint", "holes"),
     "warp+plate+body": lambda clip: warp_frames(clip, "inpaint", "body"),
     "warp+ns+holes": lambda clip: warp_frames(clip, "ns", "holes"),
+    "warp+mixed+holes": lambda clip: warp_frames(clip, "mixed", "holes"),
     "warp+patches+holes": lambda clip: warp_frames(clip, "patches", "holes"),
     "warp+plate+ilat": lambda clip: warp_frames(clip, "inpaint", "ilat"),
     "warp+ilat-plate+ilat": lambda clip: warp_frames(clip, "ilat", "ilat"),

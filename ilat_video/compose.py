@@ -10,9 +10,11 @@
 The reference's own pixels carry the person, part by part (`warp/`), so the face, the clothes and
 the photo's resolution survive. What the warp cannot show is filled:
 - the background behind where the person stood: the *plate*, the photo with the person removed and
-  the hole inpainted, made once per video (`background_plate`; by default a smooth membrane fill,
-  the photo's own patches and its rows carried across the hole mixed by how well each predicts the
-  pixels round the hole, or none at all: the warped person over the photo as it is, ghost included);
+  the hole inpainted, made once per video (`background_plate`; by default copies of the photo's
+  own pixels where the background round the hole is textured (`exemplar.py`) and, where it is
+  plain, a smooth membrane fill, the photo's own patches and its rows carried across the hole mixed
+  by how well each predicts the pixels round the hole; or none at all: the warped person over the
+  photo as it is, ghost included);
 - the holes the warped parts leave inside the person (a hand moved off the hip, the crotch on a
   step, tears at bent joints) are filled from their surroundings (`holes_in_person`, `fill`:
   OpenCV by default, iLAT as an experiment), and the target torso an arm uncovered from the warped
@@ -36,6 +38,8 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from .errors import IlatError, NoPersonError
+from .exemplar import WORK_SIDE as EXEMPLAR_SIDE
+from .exemplar import fill_exemplar
 from .inpaint import inpaint as ilat_inpaint
 from .matte import refine_edge
 from .options import PLATES
@@ -67,6 +71,17 @@ PATCH_WORK_SIDE = 256  # the shift-map plate works on the whole photo at this lo
 CHECK_RING = 0.04
 CHECK_POWER = 2.0
 ROW_ENDS = 4  # the rows fill carries the mean of this many known pixels beyond each end of a run
+# The default plate copies the photo's own pixels into the hole (`exemplar.fill_exemplar`) where the
+# background round it is textured (grass, foliage, railings, stairs, tiles), and keeps the smooth mix
+# (`inpaint_mixed`) where it is plain (a wall, a door, the sky), whose copies show as blocks of the
+# wrong shade. Texture: the lightness's mean distance (CIE L) from its blur of sigma TEXTURE_SIGMA
+# (pixels at exemplar.WORK_SIDE) on the ring round the hole, spread into it as the mix's errors are;
+# the mix below TEXTURE_PLAIN, copies above TEXTURE_RICH, smoothstep between. On the development
+# photos the hole's median: studio walls 0.0 to 0.09, a door 0.62, stairs 2.0, grass 1.6 to 4.1,
+# foliage 5.9 (the hole's share copied: 0, 0.41, 1.0, 0.98 to 1.0, 0.94).
+TEXTURE_SIGMA = 1.5
+TEXTURE_PLAIN = 0.5
+TEXTURE_RICH = 1.0
 # The person's hole is MediaPipe's mask grown by this share of the body's height (its soft edge,
 # hair): experiments/results/probe_hole_growth.md, real self-reenactment: 0.015 against the 0.06 of
 # before, background PSNR +0.8 dB, revealed +0.3 dB (64% of moments); a wider hole is filled by
@@ -277,6 +292,56 @@ def inpaint_mixed(image: np.ndarray, hole: np.ndarray, *, check_share: float = C
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[~hole] = image[~hole]
     return out
+
+
+def inpaint_textured(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """`image` with `hole` (bool (H, W)) filled by copies of the photo's own pixels where the
+    background round the hole is textured and by the smooth mix where it is plain (`texture_share`,
+    TEXTURE_*): the copies (`exemplar.fill_exemplar`) follow the mix's colours and edges (its guide)
+    and are blended into their surroundings by the membrane. Every pixel outside the hole is the
+    input's. uint8 (H, W, 3)."""
+    smooth = inpaint_mixed(image, hole)
+    if not hole.any():
+        return smooth
+    share = texture_share(image, hole)
+    if not (share[hole] > 0).any():
+        return smooth
+    sharp = fill_exemplar(image, hole, smooth=inpaint_smooth, guide=smooth)
+    if sharp is None:  # the hole is nearly all of the picture: nothing to copy from
+        return smooth
+    share = share[..., None]
+    out = np.round(smooth * (1 - share) + sharp * share)
+    return np.where(hole[..., None], out, image).astype(np.uint8)
+
+
+def texture_share(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: how much of each hole pixel the copies fill (TEXTURE_*): 1 where
+    the background round the hole is textured, 0 where it is plain; 0 outside the hole."""
+    height, width = hole.shape
+    share = np.zeros((height, width), np.float32)
+    if not hole.any() or hole.all():
+        return share
+    scale = min(1.0, EXEMPLAR_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    known = (~small_hole).astype(np.float32)
+    light = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255,
+                         cv2.COLOR_RGB2LAB)[..., 0]
+    blurred = (cv2.GaussianBlur(light * known, (0, 0), TEXTURE_SIGMA)
+               / np.maximum(cv2.GaussianBlur(known, (0, 0), TEXTURE_SIGMA), 1e-6))
+    detail = np.abs(light - blurred)
+    extent = _hole_extent(small_hole)
+    # The ring the mix is scored on, past the 2 pixels whose blur sees the hole.
+    ring = grown_by(small_hole, 2 + max(2, round(CHECK_RING * extent))) & (cv2.erode(known, np.ones((5, 5), np.uint8)) > 0)
+    if not ring.any():
+        return share
+    sigma = max(1.0, 0.1 * extent)
+    ring = ring.astype(np.float32)
+    texture = cv2.GaussianBlur(detail * ring, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(ring, (0, 0), sigma), 1e-6)
+    texture = cv2.resize(texture, (width, height), interpolation=cv2.INTER_LINEAR)
+    ramp = np.clip((texture - TEXTURE_PLAIN) / (TEXTURE_RICH - TEXTURE_PLAIN), 0.0, 1.0)
+    share[hole] = (ramp * ramp * (3 - 2 * ramp))[hole]
+    return share
 
 
 def _hole_extent(hole: np.ndarray) -> int:
@@ -502,8 +567,10 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
 
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
                      pose: np.ndarray | None = None) -> np.ndarray:
-    """The photo with `hole` (bool (H, W)) filled: the membrane, the picture's own patches and its
-    rows mixed by how well each predicts the pixels around the hole (`inpaint_mixed`, "inpaint"),
+    """The photo with `hole` (bool (H, W)) filled: copies of the photo's own pixels where the
+    background round the hole is textured, the mix below where it is plain (`inpaint_textured`,
+    "inpaint"); the membrane, the picture's own patches and its rows mixed by how well each
+    predicts the pixels around the hole (`inpaint_mixed`, "mixed"),
     OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE, scaled back and blended into the hole over
     a few pixels (`inpaint`, "ns", the default until experiments/results/probe_plate.md), the patches
     alone (`inpaint_patches`, "patches"), iLAT under an empty pose ("ilat", `models` = (tokenizer,
@@ -514,6 +581,8 @@ def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpa
     if method == "none":
         return image.copy()
     if method == "inpaint":
+        return inpaint_textured(image, hole)
+    if method == "mixed":
         return inpaint_mixed(image, hole)
     if method == "patches":
         return inpaint_patches(image, hole)

@@ -73,9 +73,11 @@ def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str |
               help="Cap the result's longer side (photo frames; default: the photo's own size).")
 @click.option("--plate", type=click.Choice(PLATES), default="inpaint", show_default=True,
               help="Behind the person (photo frames): the photo with the person removed and the hole filled, once "
-                   "per video (a few seconds): inpaint mixes a smooth fill, the photo's own patches and its rows "
-                   "carried across the hole, pixel by pixel by how well each predicts the ring round the "
-                   "hole; ns: OpenCV's Navier-Stokes alone "
+                   "per video (a few seconds): inpaint copies the photo's own pixels into the hole where the "
+                   "background round it is textured (grass, foliage, railings, stairs) and takes mixed's fill "
+                   "where it is plain (a wall, a door, the sky); mixed blends a smooth fill, the photo's own "
+                   "patches and its rows carried across the hole, pixel by pixel by how well each predicts the "
+                   "ring round the hole (blurred on texture); ns: OpenCV's Navier-Stokes alone "
                    "(smooth, ~0.1 s; a person-shaped seam on plain walls); patches: the photo's own patches alone "
                    "(texture carries on, lower PSNR); ilat: by iLAT under an empty pose (experimental: slower, and "
                    "worse with the shipped model); none: the photo as it is (the reference shows where the person "
