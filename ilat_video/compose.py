@@ -34,8 +34,6 @@ import logging
 
 import cv2
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg
 
 from .errors import IlatError, NoPersonError
 from .exemplar import WORK_SIDE as EXEMPLAR_SIDE
@@ -45,7 +43,7 @@ from .matte import refine_edge
 from .options import PLATES
 from .regions import default_thickness, pose_region
 from .repair import repair as ilat_repair
-from .spread import PLATE_WORK_SIDE, fill_from_part, fill_scaled
+from .spread import PLATE_WORK_SIDE, fill_from_part, fill_scaled, solve_poisson
 from .pose.skeleton import HEAD, L_ANKLE, L_HIP, L_SHOULDER, L_WRIST, R_ANKLE, R_HIP, R_SHOULDER, R_WRIST
 from .warp import (
     HEAD_PART,
@@ -176,35 +174,8 @@ def inpaint_smooth(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLAT
 
 def _membrane(small: np.ndarray, small_hole: np.ndarray) -> np.ndarray:
     """Each pixel of `small_hole` (uint8, 1 = fill) the mean of its 4 neighbours inside the picture
-    (Dirichlet on the known pixels, Neumann at the picture's edge), solved directly (sparse LU)."""
-    height, width = small_hole.shape
-    unknown = small_hole > 0
-    if unknown.all():
-        return small.copy()
-    ys, xs = np.nonzero(unknown)
-    count = len(ys)
-    index = np.full((height, width), -1, np.int64)
-    index[ys, xs] = np.arange(count)
-    values = small.astype(np.float64)
-    diagonal, rhs = np.zeros(count), np.zeros((count, values.shape[2]))
-    rows, cols = [], []
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-        ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
-        neighbour = np.where(inside, index[ny, nx], -1)
-        diagonal += inside
-        free = neighbour >= 0
-        rows.append(np.nonzero(free)[0])
-        cols.append(neighbour[free])
-        known = inside & ~free
-        rhs[known] += values[ny[known], nx[known]]
-    rows.append(np.arange(count))
-    cols.append(np.arange(count))
-    data = np.concatenate([-np.ones(sum(len(r) for r in rows[:-1])), diagonal])
-    matrix = scipy.sparse.csc_matrix((data, (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
-    out = values.copy()
-    out[ys, xs] = scipy.sparse.linalg.splu(matrix).solve(rhs)
+    (Dirichlet on the known pixels, Neumann at the picture's edge)."""
+    out = solve_poisson(small.astype(np.float64), small_hole > 0)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
@@ -298,7 +269,7 @@ def inpaint_textured(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """`image` with `hole` (bool (H, W)) filled by copies of the photo's own pixels where the
     background round the hole is textured and by the smooth mix where it is plain (`texture_share`,
     TEXTURE_*): the copies (`exemplar.fill_exemplar`) follow the mix's colours and edges (its guide)
-    and are blended into their surroundings by the membrane. Every pixel outside the hole is the
+    and are blended into each other and their surroundings. Every pixel outside the hole is the
     input's. uint8 (H, W, 3)."""
     smooth = inpaint_mixed(image, hole)
     if not hole.any():
@@ -306,7 +277,7 @@ def inpaint_textured(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     share = texture_share(image, hole)
     if not (share[hole] > 0).any():
         return smooth
-    sharp = fill_exemplar(image, hole, smooth=inpaint_smooth, guide=smooth)
+    sharp = fill_exemplar(image, hole, guide=smooth)
     if sharp is None:  # the hole is nearly all of the picture: nothing to copy from
         return smooth
     share = share[..., None]
@@ -332,7 +303,8 @@ def texture_share(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     detail = np.abs(light - blurred)
     extent = _hole_extent(small_hole)
     # The ring the mix is scored on, past the 2 pixels whose blur sees the hole.
-    ring = grown_by(small_hole, 2 + max(2, round(CHECK_RING * extent))) & (cv2.erode(known, np.ones((5, 5), np.uint8)) > 0)
+    clear = cv2.erode(known, np.ones((5, 5), np.uint8)) > 0
+    ring = grown_by(small_hole, 2 + max(2, round(CHECK_RING * extent))) & clear
     if not ring.any():
         return share
     sigma = max(1.0, 0.1 * extent)

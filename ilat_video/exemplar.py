@@ -1,26 +1,30 @@
 """A hole filled from the picture's own patches, edges first, sharp at the picture's own resolution.
 
-    plate = fill_exemplar(photo, hole)
+    plate = fill_exemplar(photo, hole, guide=smooth_fill)
 
 The person's hole in a photo is tall and person-shaped, and what stood behind them is a railing,
-stairs, a door, grass: a smooth fill (`compose.inpaint_smooth`) leaves a blurred person-shaped
+stairs, a lawn, foliage: a smooth fill (`compose.inpaint_smooth`) leaves a blurred person-shaped
 smear there, and mixing smooth fills with copied ones (`compose.inpaint_mixed`) averages the smear
-into the copies. Here every hole pixel is a copy of a real pixel of the photo.
+into the copies. Here every hole pixel is a copy of a real pixel of the photo, its light adjusted.
 
-At a work size (WORK_SIDE on the longer side) the hole is filled patch by patch from its rim
-inwards, in the order of exemplar-based inpainting (after Criminisi, Perez and Toyama, 2004): the
-rim point filled next is the one whose patch is most known (confidence, carried inwards with the
-filled pixels) times how squarely an edge of the picture runs into the hole there (the isophote
-against the rim's normal). Edges (a rail, a step, a horizon, the frame of a door) are carried
-across before the flat areas between them are filled. Each patch copies the patch of the picture
-nearest in colour (CIE Lab) on its known pixels, among the patches wholly outside the hole, with a
-small price on distance (`NEARBY`) so that of near-equal candidates the nearby one wins.
+At a work size (WORK_SIDE on the longer side) the hole is filled patch by patch (PATCH pixels
+square) from its rim inwards, in the order of exemplar-based inpainting (after Criminisi, Perez and
+Toyama, 2004): the rim point filled next is the one whose patch is most known (confidence, carried
+inwards with the filled pixels) times how squarely an edge of the picture runs into the hole there
+(the isophote against the rim's normal, floored at DATA_FLOOR so that confidence mostly decides).
+Each patch copies the patch of the picture nearest in colour (CIE Lab) on its known pixels and,
+when a guide is given, near the guide on the rest: a smooth fill's colours and edges (the rows of
+stairs, a lawn's shade) steer the copies, which bring the texture. Candidates wholly outside the
+hole only, each paying for its distance (ACROSS, ALONG): what stood behind a person mostly runs
+across the hole at the same height.
 
 Each work pixel thus has a source; at the photo's size every hole pixel copies the photo's pixel at
 its work pixel's offset, scaled: the texture keeps the photo's resolution. Last, the copies are
-blended into their surroundings as in Poisson image editing: the difference between each pixel
-beside the hole and its copy (what the copy would have shown there) is spread smoothly across the
-hole (`compose`'s membrane) and added, so a shaded wall stays shaded and no rim shows.
+blended as in Poisson image editing (Perez, Gangnet and Blake, 2003): at the work size, the fill
+whose differences between neighbours are the copies' own within each piece copied with one offset,
+and nothing across the seams between pieces or across the rim, is solved for with the rim fixed;
+its difference from the copies, scaled up, is added. A piece from a shaded patch beside one from a
+lit patch keeps its texture and takes the light round it: no seams, no rim.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ import logging
 
 import cv2
 import numpy as np
+
+from .spread import NEIGHBOURS, solve_poisson
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +45,17 @@ ACROSS = 50.0
 ALONG = 1000.0
 MIN_SOURCES = 64  # with fewer whole patches outside the hole there is nothing to copy: `fill_exemplar` gives None
 DATA_FLOOR = 0.05  # the edge term's floor: on flat areas (and, for the most part, near edges) confidence decides
-RIM = 0.008  # the rim whose differences are spread over the hole: this share of the longer side (at least 3 px)
 
 
-def fill_exemplar(image: np.ndarray, hole: np.ndarray, *, work_side: int = WORK_SIDE, smooth=None,
-                  guide: np.ndarray | None = None, guide_weight: float = 0.5) -> np.ndarray | None:
+def fill_exemplar(image: np.ndarray, hole: np.ndarray, *, work_side: int = WORK_SIDE, guide: np.ndarray | None = None,
+                  guide_weight: float = 0.5, blend: bool = True) -> np.ndarray | None:
     """`image` (uint8 (H, W, 3) RGB) with `hole` (bool (H, W)) filled by copies of its own pixels
     (the module's docstring); every pixel outside the hole is the input's. None when the picture
     has too few whole patches outside the hole to copy from (a hole over nearly all of it).
-    smooth: `smooth(image, hole) -> uint8 (H, W, 3)`, the membrane that spreads the rim's
-    differences (`compose.inpaint_smooth`); None: the copies are pasted as they are."""
+    guide: uint8 (H, W, 3), a fill of the hole the copies should stay near (a smooth one: its
+    colours and its edges), weighed guide_weight^2 against a known pixel. blend: the seams between
+    copies and with the rim smoothed away (`_blend_seams`); False: the copies as they are.
+    uint8 (H, W, 3)."""
     hole = np.asarray(hole, dtype=bool)
     if not hole.any():
         return image.copy()
@@ -77,8 +84,10 @@ def fill_exemplar(image: np.ndarray, hole: np.ndarray, *, work_side: int = WORK_
     from_y[bad] = np.clip(np.round((source_y[i, j][bad] + 0.5) / sy - 0.5), 0, height - 1).astype(np.int64)
     from_x[bad] = np.clip(np.round((source_x[i, j][bad] + 0.5) / sx - 0.5), 0, width - 1).astype(np.int64)
     out[ys, xs] = image[from_y, from_x]
-    if smooth is not None:
-        out = _blend_rim(image, hole, out, (ys, xs), (from_y - ys, from_x - xs), smooth)
+    if blend:
+        correction = _blend_seams(small, small_hole, source_y, source_x)
+        correction = cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)[ys, xs]
+        out[ys, xs] = np.clip(np.round(out[ys, xs] + correction), 0, 255).astype(np.uint8)
     return out
 
 
@@ -168,32 +177,37 @@ def _next_point(lab: np.ndarray, known: np.ndarray, todo: np.ndarray, confidence
     return int(py + y0), int(px + x0)
 
 
-def _blend_rim(image: np.ndarray, hole: np.ndarray, out: np.ndarray, where: tuple[np.ndarray, np.ndarray],
-               offsets: tuple[np.ndarray, np.ndarray], smooth) -> np.ndarray:
-    """`out` with the rim's differences spread over the hole: each known pixel beside the hole
-    against the pixel its nearest hole pixel's copy would show there; the differences, filled
-    smoothly into the hole by `smooth`, are added to the copies."""
-    height, width = hole.shape
-    reach = max(3, round(RIM * max(height, width)))
-    ring = (cv2.dilate(hole.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0) & ~hole
-    offset_y = np.zeros((height, width), np.int64)
-    offset_x = np.zeros((height, width), np.int64)
-    offset_y[where], offset_x[where] = offsets
-    _, nearest = cv2.distanceTransformWithLabels((~hole).astype(np.uint8), cv2.DIST_L2, 5,
-                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    label_y = np.zeros(nearest.max() + 1, np.int64)
-    label_x = np.zeros(nearest.max() + 1, np.int64)
-    label_y[nearest[where]], label_x[nearest[where]] = where
-    ry, rx = np.nonzero(ring)
-    hy, hx = label_y[nearest[ry, rx]], label_x[nearest[ry, rx]]
-    fy, fx = ry + offset_y[hy, hx], rx + offset_x[hy, hx]
-    usable = (fy >= 0) & (fy < height) & (fx >= 0) & (fx < width)
-    fy, fx = np.clip(fy, 0, height - 1), np.clip(fx, 0, width - 1)
-    usable &= ~hole[fy, fx]
-    difference = np.full((height, width, 3), 128.0, np.float32)
-    difference[ry, rx] = 128.0 + image[ry, rx].astype(np.float32) - image[fy, fx]
-    difference[ry[~usable], rx[~usable]] = 128.0
-    spread = smooth(np.clip(np.round(difference), 0, 255).astype(np.uint8), hole).astype(np.float32) - 128.0
-    blended = out.copy()
-    blended[where] = np.clip(np.round(out[where] + spread[where]), 0, 255).astype(np.uint8)
-    return blended
+def _blend_seams(small: np.ndarray, todo: np.ndarray, source_y: np.ndarray, source_x: np.ndarray) -> np.ndarray:
+    """float32 (h, w, 3): what to add to the copies at the work size (0 outside `todo`) so that
+    they meet each other and the rim without a step, as in Poisson image editing. Each link between
+    neighbours p and q = p + d should differ as the picture does beside the sources: by
+    small[s_p] - small[s_p + d] as p's piece sees it, by small[s_q - d] - small[s_q] as q's does
+    (the mean of the two, of those whose pixels lie outside the hole); within a piece copied with
+    one offset both are the copies' own difference. A piece from a shaded patch beside one from a
+    lit patch keeps its texture and takes the light round it, and a rail or a step's edge that both
+    pieces carry runs on through the seam."""
+    height, width = todo.shape
+    picture = small.astype(np.float64)
+    copies = picture[source_y, source_x]
+    guidance = []
+    for dy, dx in NEIGHBOURS:
+        views, counts = np.zeros_like(picture), np.zeros((height, width))
+        # p's view: the pixel beside its source, if that lies in the picture and outside the hole.
+        by, bx = source_y + dy, source_x + dx
+        ok = (by >= 0) & (by < height) & (bx >= 0) & (bx < width)
+        by, bx = np.clip(by, 0, height - 1), np.clip(bx, 0, width - 1)
+        ok &= ~todo[by, bx]
+        views[ok] += copies[ok] - picture[by, bx][ok]
+        counts += ok
+        # q's view (q = p + d): the pixel before q's source.
+        qy, qx = np.clip(np.arange(height) + dy, 0, height - 1), np.clip(np.arange(width) + dx, 0, width - 1)
+        q_source_y, q_source_x = source_y[np.ix_(qy, qx)], source_x[np.ix_(qy, qx)]
+        ay, ax = q_source_y - dy, q_source_x - dx
+        ok = (ay >= 0) & (ay < height) & (ax >= 0) & (ax < width)
+        ay, ax = np.clip(ay, 0, height - 1), np.clip(ax, 0, width - 1)
+        ok &= ~todo[ay, ax]
+        views[ok] += picture[ay, ax][ok] - picture[q_source_y, q_source_x][ok]
+        counts += ok
+        guidance.append(views / np.maximum(counts, 1)[..., None])
+    solved = solve_poisson(copies, todo, guidance)
+    return (solved - copies).astype(np.float32)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 PLATE_WORK_SIDE = 512  # the smooth fills work at this longer side, then are scaled back
 MATERIALS = 3  # fill_by_material sorts the known pixels into this many colours (k-means in Lab)
@@ -17,6 +19,47 @@ MATERIAL_EDGE = 1.0  # the borders between materials softened by a blur of this 
 ROW_MATERIAL_REACH = 8  # fill_by_material's rows: a side's material is the commonest of this many work-side
 # pixels past the hole's edge along the row, and ...
 ROW_SMOOTH = 0.05  # ... the rows' material shares are smoothed down the rows by this sigma x the hole's height
+
+
+NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (dy, dx): the 4 links of each pixel, in `solve_poisson`'s order
+
+
+def solve_poisson(values: np.ndarray, unknown: np.ndarray, guidance=None) -> np.ndarray:
+    """`values` (float (h, w, c)) with the `unknown` pixels (bool (h, w)) solved for, directly
+    (sparse LU): for each unknown pixel p, the sum over its neighbours q = p + d inside the picture
+    (NEIGHBOURS; known ones fixed, Dirichlet; the picture's edge, Neumann) of f(p) - f(q) equals the
+    sum of guidance[k][p], what each link's difference should be (float (h, w, c) for each d_k).
+    guidance None: the membrane, each unknown pixel the mean of its neighbours (Laplace's
+    equation); given: Poisson image editing. float64 (h, w, c)."""
+    height, width = unknown.shape
+    out = np.array(values, dtype=np.float64)
+    if not unknown.any() or unknown.all():
+        return out
+    ys, xs = np.nonzero(unknown)
+    count = len(ys)
+    index = np.full((height, width), -1, np.int64)
+    index[ys, xs] = np.arange(count)
+    diagonal, rhs = np.zeros(count), np.zeros((count, out.shape[2]))
+    rows, cols = [], []
+    for k, (dy, dx) in enumerate(NEIGHBOURS):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
+        neighbour = np.where(inside, index[ny, nx], -1)
+        diagonal += inside
+        free = neighbour >= 0
+        rows.append(np.nonzero(free)[0])
+        cols.append(neighbour[free])
+        known = inside & ~free
+        rhs[known] += out[ny[known], nx[known]]
+        if guidance is not None:
+            rhs[inside] += guidance[k][ys[inside], xs[inside]]
+    rows.append(np.arange(count))
+    cols.append(np.arange(count))
+    data = np.concatenate([-np.ones(sum(len(r) for r in rows[:-1])), diagonal])
+    matrix = scipy.sparse.csc_matrix((data, (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
+    out[ys, xs] = scipy.sparse.linalg.splu(matrix).solve(rhs)
+    return out
 
 
 def fill_scaled(image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int], work_side: int,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ilat_video.compose import inpaint_mixed, inpaint_smooth, inpaint_textured, texture_share
+from ilat_video.compose import inpaint_mixed, inpaint_textured, texture_share
 from ilat_video.exemplar import fill_exemplar
 
 
@@ -51,7 +51,7 @@ def test_every_hole_pixel_is_a_copy_of_a_pixel_outside_the_hole(seed):
     hole = hole > 0
     damaged = image.copy()
     damaged[hole] = (255, 0, 255)  # a colour the picture has nowhere else: no copy may carry it in
-    out = fill_exemplar(damaged, hole)
+    out = fill_exemplar(damaged, hole, blend=False)
     assert out.dtype == np.uint8 and out.shape == image.shape
     assert np.array_equal(out[~hole], damaged[~hole])
     assert _copies_only(out, damaged, hole)
@@ -64,7 +64,7 @@ def test_a_photo_larger_than_the_work_size_is_filled_with_its_own_full_resolutio
     hole = _person_hole(640, 960)
     damaged = image.copy()
     damaged[hole] = 0
-    out = fill_exemplar(damaged, hole)
+    out = fill_exemplar(damaged, hole, blend=False)
     assert _copies_only(out, damaged, hole)
     detail = np.abs(out.astype(float) - cv2.GaussianBlur(out, (0, 0), 1.0))[hole].mean()
     truth_detail = np.abs(image.astype(float) - cv2.GaussianBlur(image, (0, 0), 1.0))[hole].mean()
@@ -80,7 +80,7 @@ def test_a_texture_continues_across_a_person_shaped_hole_where_the_smooth_mix_bl
     def detail(filled):
         return np.abs(filled.astype(float) - cv2.GaussianBlur(filled, (0, 0), 1.5))[hole].mean()
 
-    copied = fill_exemplar(damaged, hole, smooth=inpaint_smooth, guide=inpaint_mixed(damaged, hole))
+    copied = fill_exemplar(damaged, hole, guide=inpaint_mixed(damaged, hole))
     mixed = inpaint_mixed(damaged, hole)
     truth = detail(image)
     assert detail(copied) > 0.7 * truth > detail(mixed), (detail(copied), truth, detail(mixed))
@@ -106,8 +106,8 @@ def test_the_rim_blend_carries_the_lighting_across_the_hole():
         truth = cv2.GaussianBlur(image.astype(np.float32), (0, 0), 4)
         return np.abs(low - truth)[hole].mean()
 
-    pasted = fill_exemplar(damaged, hole)
-    blended = fill_exemplar(damaged, hole, smooth=inpaint_smooth)
+    pasted = fill_exemplar(damaged, hole, blend=False)
+    blended = fill_exemplar(damaged, hole)
     assert lighting_error(blended) < lighting_error(pasted)
     assert lighting_error(blended) < 6.0, lighting_error(blended)
 
@@ -145,7 +145,9 @@ def test_the_default_plate_is_copies_on_texture_and_changes_nothing_outside_the_
     damaged[hole] = 128
     out = inpaint_textured(damaged, hole)
     assert np.array_equal(out[~hole], damaged[~hole])
-    # Copies blended at the rim: sharp like the texture, not the mix's blur.
-    detail = np.abs(out.astype(float) - cv2.GaussianBlur(out, (0, 0), 1.5))[hole].mean()
-    mixed = inpaint_mixed(damaged, hole)
-    assert detail > 2 * np.abs(mixed.astype(float) - cv2.GaussianBlur(mixed, (0, 0), 1.5))[hole].mean()
+    # Copies, blended: nearly as much fine detail as the texture has, where the mix has about half.
+
+    def detail(filled):
+        return np.abs(filled.astype(float) - cv2.GaussianBlur(filled, (0, 0), 1.5))[hole].mean()
+
+    assert detail(out) > 0.8 * detail(image) > detail(inpaint_mixed(damaged, hole)), detail(out)
