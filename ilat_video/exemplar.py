@@ -38,7 +38,8 @@ from .spread import NEIGHBOURS, solve_poisson
 log = logging.getLogger(__name__)
 
 WORK_SIDE = 320  # the patches are chosen at this longer side (the time grows ~ side^4: the hole's area x the search)
-PATCH = 13  # pixels (odd) at the work size
+PATCH = 13  # pixels (odd) at the work size; a smaller picture's patches cover as much of it (at least MIN_PATCH)
+MIN_PATCH = 5
 # A candidate patch pays ACROSS (Lab^2 per known pixel) x its horizontal distance / the work side, squared,
 # and ALONG x its vertical one: what stood behind a person mostly runs across the hole at the same height.
 ACROSS = 50.0
@@ -97,13 +98,15 @@ def _fill_small(small: np.ndarray, todo: np.ndarray, guide: np.ndarray | None = 
     outside `todo` (bool (h, w)), inside it a pixel outside, chosen patch by patch (the module's
     docstring). None when fewer than MIN_SOURCES whole patches lie outside `todo`."""
     height, width = todo.shape
-    r = PATCH // 2
+    longer = max(height, width)
+    side = PATCH if longer >= WORK_SIDE else max(MIN_PATCH, 2 * round((PATCH // 2) * longer / WORK_SIDE) + 1)
+    r = side // 2
     lab = np.pad(cv2.cvtColor(small.astype(np.float32) / 255, cv2.COLOR_RGB2LAB), ((r, r), (r, r), (0, 0)))
     if guide is not None:
         guide = np.pad(cv2.cvtColor(guide.astype(np.float32) / 255, cv2.COLOR_RGB2LAB), ((r, r), (r, r), (0, 0)))
     known = np.pad(~todo, r, constant_values=False)  # the padding is neither known nor to fill
     todo = np.pad(todo, r, constant_values=False)
-    patch = np.ones((PATCH, PATCH), np.uint8)
+    patch = np.ones((side, side), np.uint8)
     # Candidate sources: patches wholly known (centres in the unpadded picture's coordinates).
     whole = cv2.erode(known.astype(np.uint8), patch, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     candidate = whole[r:r + height, r:r + width]
@@ -116,7 +119,7 @@ def _fill_small(small: np.ndarray, todo: np.ndarray, guide: np.ndarray | None = 
     across, along = ACROSS / float(max(height, width)) ** 2, ALONG / float(max(height, width)) ** 2
     steps = 0
     while todo.any():
-        y, x = _next_point(lab, known, todo, confidence)
+        y, x = _next_point(lab, known, todo, confidence, side)
         window = (slice(y - r, y + r + 1), slice(x - r, x + r + 1))
         mask = known[window]
         template = lab[window].copy()
@@ -136,7 +139,7 @@ def _fill_small(small: np.ndarray, todo: np.ndarray, guide: np.ndarray | None = 
         lab[target_y, target_x] = lab[from_y, from_x]
         source_y[target_y, target_x] = from_y - r
         source_x[target_y, target_x] = from_x - r
-        confidence[target_y, target_x] = confidence[window][mask].sum() / PATCH ** 2
+        confidence[target_y, target_x] = confidence[window][mask].sum() / side ** 2
         known[target_y, target_x] = True
         todo[target_y, target_x] = False
         steps += 1
@@ -144,10 +147,11 @@ def _fill_small(small: np.ndarray, todo: np.ndarray, guide: np.ndarray | None = 
     return source_y[r:r + height, r:r + width], source_x[r:r + height, r:r + width]
 
 
-def _next_point(lab: np.ndarray, known: np.ndarray, todo: np.ndarray, confidence: np.ndarray) -> tuple[int, int]:
+def _next_point(lab: np.ndarray, known: np.ndarray, todo: np.ndarray, confidence: np.ndarray, side: int
+                ) -> tuple[int, int]:
     """The rim pixel (padded coordinates) of `todo` to fill next: the most known patch where an edge
     runs most squarely into the hole (confidence x edge term), worked out over the rim's box only."""
-    reach = PATCH + 2
+    reach = side + 2
     ys, xs = np.nonzero(todo)
     y0, y1 = max(0, ys.min() - reach), min(todo.shape[0], ys.max() + reach + 1)
     x0, x1 = max(0, xs.min() - reach), min(todo.shape[1], xs.max() + reach + 1)
@@ -155,8 +159,8 @@ def _next_point(lab: np.ndarray, known: np.ndarray, todo: np.ndarray, confidence
     rim = box_todo & (cv2.dilate(box_known.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
     if not rim.any():  # a hole with no known pixel beside it (nothing can be: `_fill_small` checks)
         rim = box_todo
-    size = (PATCH, PATCH)
-    trust = cv2.boxFilter(confidence[y0:y1, x0:x1] * box_known, -1, size, normalize=False) / PATCH ** 2
+    size = (side, side)
+    trust = cv2.boxFilter(confidence[y0:y1, x0:x1] * box_known, -1, size, normalize=False) / side ** 2
     # The edge term: the known pixels' gradients (where all 3x3 around are known), as a structure
     # tensor averaged over the patch, against the normal of the rim.
     light = lab[y0:y1, x0:x1, 0] / 100.0
