@@ -119,8 +119,9 @@ def summary(clips: list[dict]) -> list[str]:
     difference = np.array([r["copies"]["psnr"] - r["mixed"]["psnr"] for r in rows])
     closer = np.array([abs(np.log(r["copies"]["detail"])) < abs(np.log(r["mixed"]["detail"])) for r in rows])
     better, equal = 100 * (difference > 0).mean(), 100 * (difference == 0).mean()
-    lines += ["", f"Paired over the {len(rows)} moments: revealed PSNR, copies minus mixed, {difference.mean():+.2f} dB "
-              f"(copies better on {better:.0f}%, equal on {equal:.0f}%); detail nearer the truth's (ratio nearer 1) "
+    lines += ["", f"Paired over the {len(rows)} moments: revealed PSNR, copies minus mixed, "
+              f"{difference.mean():+.2f} dB (copies better on {better:.0f}%, equal on {equal:.0f}%); "
+              "detail nearer the truth's (ratio nearer 1) "
               f"with the copies on {100 * closer.mean():.0f}%."]
     return lines
 
