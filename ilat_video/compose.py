@@ -540,7 +540,7 @@ def repair_region(warped: WarpResult, target_pose: np.ndarray, body_height: floa
 def background_plate(image: np.ndarray, hole: np.ndarray, *, method: str = "inpaint", models=None,
                      pose: np.ndarray | None = None) -> np.ndarray:
     """The photo with `hole` (bool (H, W)) filled: copies of the photo's own pixels where the
-    background round the hole is textured, the mix below where it is plain (`inpaint_textured`,
+    background round the hole is textured and the mix (next) where it is plain (`inpaint_textured`,
     "inpaint"); the membrane, the picture's own patches and its rows mixed by how well each
     predicts the pixels around the hole (`inpaint_mixed`, "mixed"),
     OpenCV's Navier-Stokes inpainting at PLATE_WORK_SIDE, scaled back and blended into the hole over

@@ -21,10 +21,11 @@ across the hole at the same height.
 Each work pixel thus has a source; at the photo's size every hole pixel copies the photo's pixel at
 its work pixel's offset, scaled: the texture keeps the photo's resolution. Last, the copies are
 blended as in Poisson image editing (Perez, Gangnet and Blake, 2003): at the work size, the fill
-whose differences between neighbours are the copies' own within each piece copied with one offset,
-and nothing across the seams between pieces or across the rim, is solved for with the rim fixed;
-its difference from the copies, scaled up, is added. A piece from a shaded patch beside one from a
-lit patch keeps its texture and takes the light round it: no seams, no rim.
+whose differences between neighbours are those the picture shows beside their sources (the
+copies' own within a piece copied with one offset; across a seam between pieces, or at the rim,
+the mean of what each side's source shows there) is solved for with the rim fixed; its difference
+from the copies, scaled up, is added. A piece from a shaded patch beside one from a lit patch
+keeps its texture and takes the light round it: no step at the seams or the rim.
 """
 from __future__ import annotations
 
@@ -169,8 +170,8 @@ def _next_point(lab: np.ndarray, known: np.ndarray, todo: np.ndarray, confidence
     sound = (cv2.erode(box_known.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0).astype(np.float32)
     count = np.maximum(cv2.boxFilter(sound, -1, size, normalize=False), 1.0)
     jxx, jxy, jyy = (cv2.boxFilter(v * sound, -1, size, normalize=False) / count for v in (gx * gx, gx * gy, gy * gy))
-    side = cv2.GaussianBlur(box_known.astype(np.float32), (0, 0), 1.5)
-    nx, ny = cv2.Sobel(side, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(side, cv2.CV_32F, 0, 1, ksize=3)
+    outside = cv2.GaussianBlur(box_known.astype(np.float32), (0, 0), 1.5)  # its gradient: the rim's normal
+    nx, ny = cv2.Sobel(outside, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(outside, cv2.CV_32F, 0, 1, ksize=3)
     norm = np.maximum(np.hypot(nx, ny), 1e-6)
     nx, ny = nx / norm, ny / norm
     # |isophote . normal|^2 = (gx ny - gy nx)^2, averaged: ny^2 Jxx - 2 nx ny Jxy + nx^2 Jyy.

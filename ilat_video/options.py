@@ -27,7 +27,8 @@ MAX_TUNING_STEPS = 10_000
 # The frame written: the photo's own size with the reference's pixels warped to each pose, or the
 # model's square crop around the person (the paper's setting, every pixel of the person generated).
 FRAMES = ("photo", "square")
-# The background behind the person: inpainted once per video by OpenCV or by iLAT, or the photo as is.
+# The background behind the person: inpainted once per video (copies of the photo's own pixels on
+# texture and smooth fills, smooth fills alone, OpenCV's, iLAT's), or the photo as is.
 PLATES = ("inpaint", "mixed", "ns", "patches", "ilat", "none")
 SQUARE_ONLY = ("top_k", "temperature", "background", "decode", "views", "personalize", "personalize_transformer",
                "keep_still")

@@ -3,6 +3,7 @@ warped frame and the body an arm hides in the reference share.
 
     filled = fill_from_part(image, hole, known)   # the hole from the known pixels alone
     filled = fill_by_material(image, hole, known) # ... each pixel from one material of them
+    solved = solve_poisson(values, unknown)       # the membrane (or, with a guidance field, Poisson editing)
 """
 from __future__ import annotations
 

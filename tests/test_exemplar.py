@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ilat_video.compose import inpaint_mixed, inpaint_textured, texture_share
 from ilat_video.exemplar import fill_exemplar
+from ilat_video.spread import NEIGHBOURS, solve_poisson
 
 
 def _texture(height: int, width: int, seed: int = 0, period: int | None = None) -> np.ndarray:
@@ -90,9 +91,10 @@ def test_a_texture_continues_across_a_person_shaped_hole_where_the_smooth_mix_bl
     assert np.median(row_error) < 12, np.median(row_error)
 
 
-def test_the_rim_blend_carries_the_lighting_across_the_hole():
+def test_the_blend_carries_the_lighting_across_the_hole():
     """A texture lit from the left (a ramp of 100 grey levels across): copied patches come from
-    either side at their own brightness; blended at the rim, the hole's brightness follows the ramp."""
+    either side at their own brightness; blended in the gradient domain, the hole's brightness
+    follows the ramp."""
     height, width = 160, 240
     texture = _texture(height, width, period=16).astype(float) * 0.4
     ramp = np.linspace(0, 100, width)[None, :, None]
@@ -151,3 +153,27 @@ def test_the_default_plate_is_copies_on_texture_and_changes_nothing_outside_the_
         return np.abs(filled.astype(float) - cv2.GaussianBlur(filled, (0, 0), 1.5))[hole].mean()
 
     assert detail(out) > 0.8 * detail(image) > detail(inpaint_mixed(damaged, hole)), detail(out)
+
+
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=5, deadline=None)
+def test_poisson_with_a_pictures_own_differences_gives_the_picture_back(seed):
+    """The solver's invariant: guided by a picture's own differences between neighbours, with the
+    pixels outside the unknown region fixed at the picture's, it gives back the picture exactly
+    (whatever the region's shape, at the picture's edge too); unguided, it reproduces any linear
+    ramp (the membrane)."""
+    rng = np.random.default_rng(seed)
+    picture = rng.uniform(0, 255, (30, 40, 3))
+    unknown = rng.uniform(size=(30, 40)) < 0.5
+    unknown[0, 0] = False  # at least one pixel fixed
+    guidance = []
+    for dy, dx in NEIGHBOURS:
+        shifted = np.roll(picture, (-dy, -dx), axis=(0, 1))  # the neighbour p + d (wrapped pixels go unused)
+        guidance.append(picture - shifted)
+    start = np.where(unknown[..., None], 0.0, picture)
+    np.testing.assert_allclose(solve_poisson(start, unknown, guidance), picture, atol=1e-6)
+    y, x = np.mgrid[0:30, 0:40]
+    ramp = np.repeat((3.0 * x - 2.0 * y + 7)[..., None], 3, axis=2)
+    hole = np.zeros((30, 40), bool)
+    hole[5:25, 8:30] = True
+    np.testing.assert_allclose(solve_poisson(np.where(hole[..., None], 0.0, ramp), hole), ramp, atol=1e-6)
