@@ -151,6 +151,17 @@ class Clip:
     size: tuple[int, int]
     max_side: int
 
+    @classmethod
+    def in_pairs(cls, animator: Animator, reference, poses, frame0: np.ndarray, times: list[int],
+                 size: tuple[int, int], max_side: int) -> Clip:
+        """The clip that drives `reference` (frame 0's) with the truth's own poses (no retargeting)
+        at t - 1 and t for each t in `times`: a method's output 2i + 1 is the moment times[i], and
+        2i the frame before it (for flicker)."""
+        picked = [t + d for t in times for d in (-1, 0)]
+        target = poses.replace(keypoints=poses.keypoints[picked],
+                               extras=None if poses.extras is None else poses.extras[picked])
+        return cls(animator, animator.plan(reference, target, retarget="none"), resize(frame0, size), size, max_side)
+
 
 def copy_frames(clip: Clip) -> Iterator[np.ndarray]:
     for _ in range(len(clip.plan.target)):
@@ -282,11 +293,7 @@ def evaluate_clip(name: str, animator: Animator, args, methods: dict[str, Method
         reference = animator.load_reference(frames[0])
     except NoPersonError:
         return {**empty, "size": size, "skipped": {**skipped, "no person found in frame 0": len(moments)}}
-    picked = [m["t"] + d for m in moments for d in (-1, 0)]
-    target = poses.replace(keypoints=poses.keypoints[picked],
-                           extras=None if poses.extras is None else poses.extras[picked])
-    plan = animator.plan(reference, target, retarget="none")
-    clip = Clip(animator, plan, resize(frames[0], size), size, args.max_side)
+    clip = Clip.in_pairs(animator, reference, poses, frames[0], [m["t"] for m in moments], size, args.max_side)
     reference_person = resize(reference.mask.astype(np.float32), size) >= 0.5
 
     outputs, seconds = {}, {}

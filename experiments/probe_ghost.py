@@ -69,10 +69,7 @@ def probe_clip(name: str, animator: Animator, frames_wanted: int, max_side: int)
         moments.append((t, resize(person.mask.astype(np.float32), size) >= 0.5, resize(frames[t], size)))
     if not moments:
         return []
-    picked = [t + d for t, _mask, _truth in moments for d in (-1, 0)]
-    target = poses.replace(keypoints=poses.keypoints[picked],
-                           extras=None if poses.extras is None else poses.extras[picked])
-    clip = Clip(animator, animator.plan(reference, target, retarget="none"), resize(frames[0], size), size, max_side)
+    clip = Clip.in_pairs(animator, reference, poses, frames[0], [m[0] for m in moments], size, max_side)
     outputs = {method: list(METHODS[method](clip)) for method in ("warp", "warp+plate+holes")}
     stood = resize(reference.mask.astype(np.float32), size) >= 0.5  # where frame 0 shows its person
     rows = []

@@ -80,10 +80,7 @@ def probe_clip(name: str, animator: Animator, frames_wanted: int, max_side: int)
             moments.append((t, revealed, resize(frames[t], size)))
     if not moments:
         return None
-    picked = [t + d for t, _revealed, _truth in moments for d in (-1, 0)]
-    target = poses.replace(keypoints=poses.keypoints[picked],
-                           extras=None if poses.extras is None else poses.extras[picked])
-    clip = Clip(animator, animator.plan(reference, target, retarget="none"), resize(frames[0], size), size, max_side)
+    clip = Clip.in_pairs(animator, reference, poses, frames[0], [m[0] for m in moments], size, max_side)
     outputs = {NAMES[m]: list(METHODS[m](clip)) for m in NAMES}
     stage = Stage.prepare(reference.image, reference.mask, reference.pose, reference.extras, max_side=max_side,
                           plate="none")

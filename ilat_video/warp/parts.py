@@ -248,19 +248,23 @@ def neck_point(pose: np.ndarray) -> np.ndarray:
     return (pose[R_SHOULDER, :2].astype(np.float64) + pose[L_SHOULDER, :2]) / 2
 
 
+def spine(pose: np.ndarray) -> np.ndarray:
+    """The spine, pointing up: the hips' middle -> the neck (`neck_point`), float64 (2,)."""
+    return neck_point(pose) - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
+
+
 def nose_sideways(pose: np.ndarray) -> float:
     """How far to the side of the neck the nose sits, signed: the neck -> nose vector's component
     across the spine (neck to the hips' middle), over its length; 0 where the hips or the nose are
     not seen. About 0 for a face seen from the front, toward 1 for one seen in profile (HEAD_TURNED)."""
     if not (pose[[HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
         return 0.0
-    neck = neck_point(pose)
-    nose = pose[HEAD, :2].astype(np.float64) - neck
-    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
-    length, height = float(np.hypot(*nose)), float(np.hypot(*spine))
+    nose = pose[HEAD, :2].astype(np.float64) - neck_point(pose)
+    up = spine(pose)
+    length, height = float(np.hypot(*nose)), float(np.hypot(*up))
     if length < 1e-6 or height < 1e-6:
         return 0.0
-    return float(spine[0] * nose[1] - spine[1] * nose[0]) / (height * length)
+    return float(up[0] * nose[1] - up[1] * nose[0]) / (height * length)
 
 
 def face_turned(pose: np.ndarray) -> float:

@@ -62,6 +62,7 @@ from .parts import (
     link_point,
     missing_reason,
     neck_point,
+    spine,
     torso_frame,
     torso_polygon,
 )
@@ -567,10 +568,9 @@ def _face_reach(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, radius: float)
     turned = face_turned(pose)
     if turned <= 0.0:
         return None
-    neck = neck_point(pose)
-    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
-    up = spine / np.hypot(*spine)
-    look = pose[HEAD, :2].astype(np.float64) - neck
+    up = spine(pose)
+    up /= np.hypot(*up)
+    look = pose[HEAD, :2].astype(np.float64) - neck_point(pose)
     look = look - (look @ up) * up  # across the spine, toward the nose's side
     look /= max(float(np.hypot(*look)), 1e-9)
     nose = pose[HEAD, :2].astype(np.float64)

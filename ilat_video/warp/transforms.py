@@ -53,6 +53,7 @@ from .parts import (
     joint_ok,
     missing_reason,
     neck_point,
+    spine,
     torso_frame,
 )
 from .reference import Extremity, StandIn, WarpReference
@@ -384,9 +385,9 @@ def _looking_ahead(pose: np.ndarray) -> np.ndarray:
     if ahead <= 0.0:
         return nose
     neck = neck_point(pose)
-    spine = neck - pose[[R_HIP, L_HIP], :2].astype(np.float64).mean(0)
     look = nose - neck
-    up = spine / np.hypot(*spine) * np.hypot(*look)
+    up = spine(pose)
+    up = up / np.hypot(*up) * np.hypot(*look)
     turn = np.arctan2(up[1], up[0]) - np.arctan2(look[1], look[0])
     turn = ahead * ((turn + np.pi) % (2 * np.pi) - np.pi)
     c, s = np.cos(turn), np.sin(turn)
