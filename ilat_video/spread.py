@@ -15,7 +15,10 @@ import scipy.sparse.linalg
 PLATE_WORK_SIDE = 512  # the smooth fills work at this longer side, then are scaled back
 MATERIALS = 3  # fill_by_material sorts the known pixels into this many colours (k-means in Lab)
 MATERIAL_SAMPLES = 20000  # ... fitted on at most this many of them
-MATERIAL_APART = 20.0  # ... colours nearer than this (CIE Lab, L 0..100) are shades of one material
+MATERIAL_APART = 20.0  # ... colours nearer than this (CIE Lab, L 0..100) are shades of one material, and
+MATERIAL_GRADUAL = 0.15  # ... so are two that meet in a gradual change: across their border the colour changes
+# by less than this x the distance between them a pixel (the median over the border; an edge between two
+# materials changes by a third to a half of it a pixel)
 MATERIAL_EDGE = 1.0  # the borders between materials softened by a blur of this sigma (work-side pixels)
 ROW_MATERIAL_REACH = 8  # fill_by_material's rows: a side's material is the commonest of this many work-side
 # pixels past the hole's edge along the row, and ...
@@ -264,6 +267,39 @@ def _materials(image: np.ndarray, known: np.ndarray, count: int, also: np.ndarra
     _, group = np.unique(group, return_inverse=True)
     classes = np.full(known.shape, -1, np.int32)
     labelled = known if also is None else known | also
-    every = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[labelled]
-    classes[labelled] = group[((every[:, None] - centres[None]) ** 2).sum(-1).argmin(1)]
-    return classes
+    every = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    classes[labelled] = group[((every[labelled][:, None] - centres[None]) ** 2).sum(-1).argmin(1)]
+    joined = _shades_joined(every, np.where(known, classes, -1))
+    return np.where(classes >= 0, joined[np.maximum(classes, 0)], -1)
+
+
+def _shades_joined(lab: np.ndarray, classes: np.ndarray, min_border: int = 8) -> np.ndarray:
+    """int (count,): each material of `classes` (int (h, w), -1 where unknown) renumbered, those
+    that are shades of one joined: two that meet along a border (at least `min_border` pixel pairs
+    side by side) across which the colour (`lab`, float32 (h, w, 3)) changes gradually, by a median
+    under MATERIAL_GRADUAL x the distance between their mean colours a pixel (over the three pixels
+    from the one before the border to the one after it). A grey tee in light and shadow is one
+    material, whose shades a fill should blend; the k-means of its colours split it into a light
+    and a dark one, and behind an arm the fill drew flat blocks of each, one as dark as the jeans."""
+    count = int(classes.max()) + 1
+    group = np.arange(max(count, 0))
+    if count < 2:
+        return group
+    centres = [lab[classes == c].mean(0) for c in range(count)]
+    pairs, steps = [], []
+    for axis in (0, 1):
+        line, colour = np.moveaxis(classes, axis, 0), np.moveaxis(lab, axis, 0)
+        if line.shape[0] < 4:
+            continue
+        before, a, b, after = line[:-3], line[1:-2], line[2:-1], line[3:]
+        border = (a >= 0) & (b >= 0) & (a != b) & (before == a) & (after == b)  # a clean border, both sides known
+        pairs.append(np.minimum(a, b)[border] * count + np.maximum(a, b)[border])
+        steps.append(np.linalg.norm(colour[3:] - colour[:-3], axis=-1)[border] / 3.0)
+    pairs, steps = np.concatenate(pairs or [[]]).astype(np.int64), np.concatenate(steps or [[]])
+    for pair in np.unique(pairs):
+        first, second = divmod(int(pair), count)
+        values = steps[pairs == pair]
+        apart = float(np.linalg.norm(centres[first] - centres[second]))
+        if len(values) >= min_border and np.median(values) < MATERIAL_GRADUAL * apart:
+            group[group == group[second]] = group[first]
+    return np.unique(group, return_inverse=True)[1]

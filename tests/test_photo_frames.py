@@ -644,6 +644,34 @@ def test_a_material_fill_by_rows_ends_a_hem_where_its_row_ends_it(seed):
     assert (np.abs(plain[below].astype(int) - upper).max(1) <= 8).any()  # the upper hangs below the hem
 
 
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=10, deadline=None)
+def test_a_material_fill_blends_the_shades_of_one_material(seed):
+    """A part of one material shaded from dark to light down its length (a grey tee in light and in
+    the shadow of an arm), far more than MATERIAL_APART from end to end, with a band across it
+    hidden (the arm): its colours meet gradually everywhere, so they are one material, and the
+    fill follows the shading without a step (the k-means alone split it into flat blocks, a step of
+    about a sixth of the range between them), near the shading it hides."""
+    from ilat_video.spread import MATERIAL_APART, fill_by_material
+
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(80, 200)), int(rng.integers(60, 160))
+    dark, light = int(rng.integers(20, 60)), int(rng.integers(170, 230))
+    ramp = np.linspace(dark, light, height)[:, None, None] + rng.integers(-10, 10, 3)
+    image = np.clip(np.broadcast_to(ramp, (height, width, 3)), 0, 255).round().astype(np.uint8)
+    assert np.linalg.norm(_lab(image[0, 0]) - _lab(image[-1, 0])) > 2.5 * MATERIAL_APART
+    part = np.zeros((height, width), bool)
+    part[:, width // 5:4 * width // 5] = True
+    hole = np.zeros_like(part)
+    top = int(rng.integers(height // 4, height // 2))
+    hole[top:top + max(6, height // 5), width // 5:3 * width // 5] = True
+    out = fill_by_material(image, hole, part & ~hole).astype(int)
+    per_row = (light - dark) / height
+    down = hole[1:] & hole[:-1]
+    assert np.abs(np.diff(out, axis=0)).max(2)[down].max() <= 2 * per_row + 6
+    assert np.abs(out[hole] - image[hole]).max(1).mean() < 10
+
+
 def _lab(rgb) -> np.ndarray:
     return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255, cv2.COLOR_RGB2LAB).reshape(3)
 
