@@ -85,6 +85,13 @@ TEXTURE_RICH = 1.0
 # before, background PSNR +0.8 dB, revealed +0.3 dB (64% of moments); a wider hole is filled by
 # smearing more of the surroundings into a person-shaped halo.
 HOLE_GROWTH = 0.015
+# Round the head (within HAIR_AROUND x its radius of the head joint), the hole also takes in what lies
+# within HAIR_REACH x the body's height of it, touching it, and coloured more like the head's rim
+# (its pixels within that reach inside the mask) than like the background beyond (from that reach to
+# twice it): hair that sticks out past MediaPipe's mask, which stayed in the plate (`hair_past_mask`).
+HAIR_REACH = 0.06
+HAIR_AROUND = 2.0
+HAIR_COLOURS = 4  # the rim's colours and the background's, each this many k-means centres (CIE Lab)
 HOLE_CLOSING = 0.04  # gaps inside the warped person narrower than about twice this share of its height are holes
 HOLE_LARGEST = 0.12  # ... and smaller in area than a square of this share of its height
 HOLE_ADDED = 0.2  # ... where the closing adds at least this share of a coarse pixel's coverage
@@ -160,6 +167,67 @@ def person_hole(mask: np.ndarray, body_height: float, growth: float = HOLE_GROWT
     radius = max(1, int(round(growth * body_height)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate((mask >= 0.3).astype(np.uint8), kernel) > 0
+
+
+def hair_past_mask(image: np.ndarray, mask: np.ndarray, hole: np.ndarray, head: np.ndarray, head_radius: float,
+                   body_height: float) -> np.ndarray:
+    """bool (H, W): the person's `hole` with the hair past the mask round the head added: the
+    pixels within HAIR_REACH x `body_height` of the hole and HAIR_AROUND x `head_radius` of the head
+    joint (`head`, (x, y, confidence)) whose colour (CIE Lab) lies nearer the head's rim (the
+    `mask`'s pixels, at least 1/2, within that reach of its edge, near the head) than the background
+    beyond (the pixels from that reach to twice it off the hole) and that touch the hole through such
+    pixels, a pixel wider (their soft edge). MediaPipe's mask stops short of spiky or flyaway hair;
+    its tips stayed in the plate, and where the head moved away they showed as dark specks in the
+    sky, streaked along the rows by the fill. A background the hair's colour beside the head (a dark
+    tree behind dark hair) is taken in too, and filled. The hole as it is without a head joint or
+    where either side has too few pixels to read."""
+    reach = max(2, int(round(HAIR_REACH * body_height)))
+    if head[2] <= 0 or HAIR_REACH <= 0:
+        return hole
+    height, width = hole.shape
+    around = HAIR_AROUND * head_radius
+    x0, x1 = max(0, int(head[0] - around - 2 * reach)), min(width, int(np.ceil(head[0] + around + 2 * reach)) + 1)
+    y0, y1 = max(0, int(head[1] - around - 2 * reach)), min(height, int(np.ceil(head[1] + around + 2 * reach)) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return hole
+    box = np.s_[y0:y1, x0:x1]
+    box_hole, person = hole[box], mask[box] >= 0.5
+    from_head = np.hypot(np.arange(x0, x1)[None, :] - head[0], np.arange(y0, y1)[:, None] - head[1])
+    off_hole = cv2.distanceTransform((~box_hole).astype(np.uint8), cv2.DIST_L2, 5)
+    in_person = cv2.distanceTransform(person.astype(np.uint8), cv2.DIST_L2, 5)
+    rim = person & (in_person <= reach) & (from_head <= around)
+    beyond = ~box_hole & (off_hole > reach) & (off_hole <= 2 * reach) & (from_head <= around + 2 * reach)
+    candidate = ~box_hole & (off_hole <= reach) & (from_head <= around)
+    if rim.sum() < 4 * HAIR_COLOURS or beyond.sum() < 4 * HAIR_COLOURS or not candidate.any():
+        return hole
+    lab = cv2.cvtColor(image[box].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+    def nearest(centres: np.ndarray) -> np.ndarray:
+        return np.sqrt(((lab[candidate][:, None] - centres[None]) ** 2).sum(-1)).min(1)
+
+    like = np.zeros_like(box_hole)
+    like[candidate] = nearest(_colour_centres(lab[rim])) < nearest(_colour_centres(lab[beyond]))
+    count, pieces = cv2.connectedComponents((box_hole | like).astype(np.uint8), connectivity=8)
+    touching = np.isin(pieces, np.unique(pieces[box_hole])) & like
+    if not touching.any():
+        return hole
+    grown = (cv2.dilate(touching.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & (off_hole <= reach + 1)
+    log.debug("plate: the hole takes in %d pixels of hair past the mask", int((grown & ~box_hole).sum()))
+    out = hole.copy()
+    out[box] |= grown
+    return out
+
+
+def _colour_centres(lab: np.ndarray, count: int = HAIR_COLOURS, samples: int = 4000) -> np.ndarray:
+    """float32 (k, 3): k-means centres (k <= count) of the colours `lab` (N, 3), fitted on at most
+    `samples` of them drawn with a fixed seed: the same input gives the same centres."""
+    rng = np.random.default_rng(0)
+    fit = lab if len(lab) <= samples else lab[rng.choice(len(lab), samples, replace=False)]
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, _, centres = cv2.kmeans(np.ascontiguousarray(fit, np.float32), min(count, len(fit)), None, criteria, 2,
+                               cv2.KMEANS_PP_CENTERS)
+    return centres
 
 
 def inpaint_smooth(image: np.ndarray, hole: np.ndarray, *, work_side: int = PLATE_WORK_SIDE) -> np.ndarray:
@@ -601,7 +669,8 @@ class Stage:
         size = output_size(width, height, max_side)
         image, mask, pose, extras = resize_person(image, mask, pose, extras, size)
         reference = prepare_reference(image, refine_edge(image, mask) if edge else mask, pose, extras)
-        hole = person_hole(mask, body_height(reference))
+        hole = hair_past_mask(image, mask, person_hole(mask, body_height(reference)), pose[HEAD],
+                              float(reference.radii[HEAD_PART]), body_height(reference))
         return cls(reference=reference, plate=background_plate(image, hole, method=plate, models=models, pose=pose),
                    hole=hole, size=size, scale=(size[0] / width, size[1] / height))
 

@@ -149,6 +149,52 @@ def test_the_default_plate_changes_no_pixel_outside_the_hole(seed):
     assert np.array_equal(inpaint_mixed(image, np.zeros_like(hole)), image)
 
 
+@given(seed=st.integers(0, 2 ** 16))
+@settings(max_examples=10, deadline=None)
+def test_the_hole_takes_in_hair_past_the_mask_and_nothing_else(seed):
+    """A head (a disc of hair's colour over a face's) on a textured background, its mask stopping
+    short of spikes of hair that stick out of it: the hole round the head takes in the spikes, no
+    pixel of background beyond them, nothing farther than HAIR_REACH x the body's height off the
+    hole, and nothing round the body away from the head, where a spike of the same colour reaches
+    past the mask too."""
+    from ilat_video.compose import HAIR_AROUND, HAIR_REACH, hair_past_mask
+
+    rng = np.random.default_rng(seed)
+    size, body_height, head_radius = 200, 300.0, 22.0
+    hair, skin, wall = rng.integers(0, 70, 3), rng.integers(150, 230, 3), rng.integers(100, 220, 3)
+    while min(np.linalg.norm(_lab(wall) - _lab(hair)), np.linalg.norm(_lab(wall) - _lab(skin))) < 25:
+        wall = rng.integers(100, 220, 3)  # a background unlike the head (its noise is a few Lab units)
+    image = np.clip(wall + rng.normal(0, 4, (size, size, 3)), 0, 255).astype(np.uint8)
+    centre = (100, 70)
+    cv2.circle(image, centre, int(head_radius), [int(c) for c in hair], -1)
+    cv2.circle(image, (100, 78), 14, [int(c) for c in skin], -1)
+    cv2.rectangle(image, (70, 100), (130, 199), [int(c) for c in hair], -1)  # a body in the hair's colour
+    mask = np.zeros((size, size), np.float32)
+    cv2.circle(mask, centre, int(head_radius), 1.0, -1)
+    cv2.rectangle(mask, (70, 100), (130, 199), 1.0, -1)
+    spikes = np.zeros((size, size), np.uint8)
+    for angle in rng.uniform(np.pi * 1.1, np.pi * 1.9, 3):  # over the top of the head
+        tip = (int(centre[0] + 36 * np.cos(angle)), int(centre[1] + 36 * np.sin(angle)))
+        cv2.line(spikes, centre, tip, 1, 3)
+    cv2.line(spikes, (130, 180), (150, 180), 1, 3)  # a strap's end beside the body, far from the head
+    spikes = spikes.astype(bool) & (mask < 0.5)
+    image[spikes] = hair
+    hole = mask >= 0.3
+    head = np.array([centre[0], centre[1], 1.0], np.float32)
+    grown = hair_past_mask(image, mask, hole, head, head_radius, body_height)
+    ys, xs = np.mgrid[0:size, 0:size]
+    near_head = np.hypot(xs - centre[0], ys - centre[1]) <= HAIR_AROUND * head_radius
+    assert grown[hole].all()
+    assert grown[spikes & near_head].mean() > 0.9
+    soft_edge = cv2.dilate((hole | (spikes & near_head)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert not (grown & ~soft_edge).any()  # no background pixel beyond the spikes and their edge
+    off_hole = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    assert off_hole[grown].max() <= HAIR_REACH * body_height + 1.5
+    assert not grown[spikes & ~near_head].any()
+    head[2] = 0.0
+    assert np.array_equal(hair_past_mask(image, mask, hole, head, head_radius, body_height), hole)
+
+
 @pytest.mark.parametrize("share, message", [(0.0, "empty"), (1.0, "covers 100%")])
 def test_a_mask_that_is_empty_or_fills_the_photo_is_refused(share, message):
     mask = np.zeros((40, 30), np.float32)
