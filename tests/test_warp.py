@@ -419,6 +419,30 @@ def test_the_shoulders_cap_above_an_arm_held_out_comes_down_with_it():
     assert torso_left_out[True] <= 3 < 10 <= torso_left_out[False]  # 2 against 24
 
 
+def test_the_armpit_beside_an_arm_held_out_comes_down_with_it(monkeypatch):
+    """Beneath an arm held out, what lies past the torso's flank (the line from the shoulder to the
+    hip) is the armpit: the arm's. The torso took it, and drew it, lowered the arm to hang inside
+    where the armpit was, as a wedge of skin sticking out past its side (the warrior on the beach).
+    The torso alone, drawn to the lowered pose: a third or less of what it drew there before."""
+    from ilat_video.warp import reference as module
+
+    image, mask, pose = _arms_held_out_with_round_shoulders()
+    lowered = rotate(rotate(pose, R_SHOULDER, [R_ELBOW, R_WRIST], -100), L_SHOULDER, [L_ELBOW, L_WRIST], 100)
+    ys, xs = np.mgrid[0:240, 0:240]
+    past_flanks = np.zeros((240, 240), bool)  # below a shoulder and farther out than it (the hips lie inside)
+    for shoulder, outward in ((R_SHOULDER, -1.0), (L_SHOULDER, 1.0)):
+        x, y = lowered[shoulder, :2]
+        past_flanks |= ((xs - x) * outward > 2) & (ys > y) & (ys < y + 0.5 * torso_height(pose))
+    left_out = {}
+    for armpit in (False, True):
+        monkeypatch.setattr(module, "ARMPIT_CAP", armpit)
+        reference = warp.prepare_reference(image, mask, pose)
+        torso_alone = dataclasses.replace(reference, crops=[c if p == warp.TORSO else None
+                                                            for p, c in enumerate(reference.crops)])
+        left_out[armpit] = int((past_flanks & (warp.warp_to_pose(torso_alone, lowered).alpha > 0.5)).sum())
+    assert left_out[True] * 3 <= left_out[False]
+
+
 @pytest.mark.parametrize("pose_of", [standing_pose, arms_at_sides])
 def test_arms_hanging_down_have_no_shoulder_cap_to_give(pose_of):
     pose = pose_of(240, 160)

@@ -74,6 +74,9 @@ SOFT_MASK = (0.25, 0.75)  # soft mask values below / above count as background /
 # radius of its bone; an arm within SHOULDER_CAP_ANGLE degrees of the way to its hip has no cap, nor has a
 # torso whose shoulders are under SHOULDER_CAP_WIDTH x its spine apart
 SHOULDER_CAP_REACH, SHOULDER_CAP_ANGLE, SHOULDER_CAP_WIDTH = 2.0, 15.0, 0.45
+# ... and of an arm raised more than ARMPIT_ANGLE degrees from the way to its hip, the cap takes in what lies past
+# the torso's flank beneath the arm (the armpit; nearer the hip, the side of the torso past that line is its own)
+ARMPIT_CAP, ARMPIT_ANGLE = True, 45.0
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
 HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
 # A limb whose bone in the photo is under FORESHORTENED x its other side's (at least MIN_STAND_IN x the
@@ -592,13 +595,16 @@ def _arms_behind(pose: np.ndarray) -> frozenset:
 def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> np.ndarray:
     """bool (h, w): the shoulder's cap, which moves with the arm and the torso does not own: the
     pixels beyond an upper arm's shoulder joint along the shoulders' line (away from the other
-    shoulder) and along the arm, on the arm's side away from the hip. The arm's capsule, measured
-    along its bone's middle, is thinner than the shoulder, so the torso took the cap: the warrior's
-    horizontal arms left it sticking out beside his neck as a flap when they came down. The side
-    beneath the arm is the torso's flank; an arm hanging along it (within SHOULDER_CAP_ANGLE of the
-    way to the hip) has no cap to give, nor has a torso seen side-on (its shoulders under
-    SHOULDER_CAP_WIDTH x its spine apart), where the shoulders' line says little of which way is out:
-    the tennis player's took the back of his head."""
+    shoulder) and along the arm, on the arm's side away from the hip, and with ARMPIT_CAP, of an arm
+    raised past ARMPIT_ANGLE, on its side towards the hip too where they lie past the torso's flank
+    (the line from the shoulder to the hip). The arm's capsule, measured along its bone's middle, is
+    thinner than the shoulder, so the torso took the cap: the warrior's horizontal arms left it
+    sticking out beside his neck as a flap when they came down, and the armpit's skin below them,
+    past his flanks, as wedges of skin; the baseball player's glove, held at his shoulder, stayed
+    there as a flap when his arm moved. The side beneath the arm, inside the flank, is the torso's; an arm hanging along
+    it (within SHOULDER_CAP_ANGLE of the way to the hip) has no cap to give, nor has a torso seen
+    side-on (its shoulders under SHOULDER_CAP_WIDTH x its spine apart), where the shoulders' line
+    says little of which way is out: the tennis player's took the back of his head."""
     (ax, ay), (bx, by) = segments[arm][0]
     spine, shoulders, hips = segments[TORSO]
     if np.hypot(*(shoulders[1] - shoulders[0])) < SHOULDER_CAP_WIDTH * np.hypot(*(spine[1] - spine[0])):
@@ -612,7 +618,14 @@ def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> n
     outward = (xs - ax) * (ax - ox) + (ys - ay) * (ay - oy) > 0
     ahead = (xs - ax) * along[0] + (ys - ay) * along[1] > 0
     away_from_hip = (along[0] * (ys - ay) - along[1] * (xs - ax)) * side_of_hip < 0
-    return outward & ahead & away_from_hip
+    raised = abs(side_of_hip) >= np.sin(np.radians(ARMPIT_ANGLE)) * np.hypot(*along) * np.hypot(*to_hip) \
+        or along @ to_hip < 0  # past ARMPIT_ANGLE from the way to the hip (the sine's other side: past 90)
+    if not ARMPIT_CAP or not raised:
+        return outward & ahead & away_from_hip
+    flank = np.array([hx - ax, hy - ay])  # the torso's side, shoulder -> hip
+    inner = flank[0] * (oy - ay) - flank[1] * (ox - ax)
+    past_flank = (flank[0] * (ys - ay) - flank[1] * (xs - ax)) * inner < 0
+    return outward & ahead & (away_from_hip | past_flank)
 
 
 def _joint_side(xs: np.ndarray, ys: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray | None:
