@@ -207,7 +207,7 @@ def hair_past_mask(image: np.ndarray, mask: np.ndarray, hole: np.ndarray, head: 
 
     like = np.zeros_like(box_hole)
     like[candidate] = nearest(_colour_centres(lab[rim])) < nearest(_colour_centres(lab[beyond]))
-    count, pieces = cv2.connectedComponents((box_hole | like).astype(np.uint8), connectivity=8)
+    _, pieces = cv2.connectedComponents((box_hole | like).astype(np.uint8), connectivity=8)
     touching = np.isin(pieces, np.unique(pieces[box_hole])) & like
     if not touching.any():
         return hole
@@ -223,7 +223,7 @@ def _colour_centres(lab: np.ndarray, count: int = HAIR_COLOURS, samples: int = 4
     `samples` of them drawn with a fixed seed: the same input gives the same centres."""
     rng = np.random.default_rng(0)
     fit = lab if len(lab) <= samples else lab[rng.choice(len(lab), samples, replace=False)]
-    cv2.setRNGSeed(0)
+    cv2.setRNGSeed(0)  # k-means++ draws its first centres from OpenCV's generator
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     _, _, centres = cv2.kmeans(np.ascontiguousarray(fit, np.float32), min(count, len(fit)), None, criteria, 2,
                                cv2.KMEANS_PP_CENTERS)

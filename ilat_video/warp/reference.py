@@ -601,10 +601,11 @@ def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> n
     thinner than the shoulder, so the torso took the cap: the warrior's horizontal arms left it
     sticking out beside his neck as a flap when they came down, and the armpit's skin below them,
     past his flanks, as wedges of skin; the baseball player's glove, held at his shoulder, stayed
-    there as a flap when his arm moved. The side beneath the arm, inside the flank, is the torso's; an arm hanging along
-    it (within SHOULDER_CAP_ANGLE of the way to the hip) has no cap to give, nor has a torso seen
-    side-on (its shoulders under SHOULDER_CAP_WIDTH x its spine apart), where the shoulders' line
-    says little of which way is out: the tennis player's took the back of his head."""
+    there as a flap when his arm moved. The side beneath the arm, inside the flank, is the torso's;
+    an arm hanging along it (within SHOULDER_CAP_ANGLE of the way to the hip) has no cap to give,
+    nor has a torso seen side-on (its shoulders under SHOULDER_CAP_WIDTH x its spine apart), where
+    the shoulders' line says little of which way is out: the tennis player's took the back of his
+    head."""
     (ax, ay), (bx, by) = segments[arm][0]
     spine, shoulders, hips = segments[TORSO]
     if np.hypot(*(shoulders[1] - shoulders[0])) < SHOULDER_CAP_WIDTH * np.hypot(*(spine[1] - spine[0])):
@@ -622,9 +623,8 @@ def _shoulder_cap(xs: np.ndarray, ys: np.ndarray, segments: list, arm: int) -> n
         or along @ to_hip < 0  # past ARMPIT_ANGLE from the way to the hip (the sine's other side: past 90)
     if not ARMPIT_CAP or not raised:
         return outward & ahead & away_from_hip
-    flank = np.array([hx - ax, hy - ay])  # the torso's side, shoulder -> hip
-    inner = flank[0] * (oy - ay) - flank[1] * (ox - ax)
-    past_flank = (flank[0] * (ys - ay) - flank[1] * (xs - ax)) * inner < 0
+    inner = to_hip[0] * (oy - ay) - to_hip[1] * (ox - ax)  # the other shoulder's side of the flank (shoulder -> hip)
+    past_flank = (to_hip[0] * (ys - ay) - to_hip[1] * (xs - ax)) * inner < 0
     return outward & ahead & (away_from_hip | past_flank)
 
 
