@@ -462,6 +462,47 @@ def photo():
     return image, found, warp.prepare_reference(image, found.mask, found.pose, found.extras)
 
 
+@pytest.fixture(scope="module")
+def warrior():
+    """A man in warrior II on a beach, his arms held out level, a black tank top over his shoulders."""
+    from ilat_video.fileio import load_image
+    from ilat_video.pose.extract import extract_image_person
+
+    image = load_image(REAL / "yoga_warrior_beach.jpg")
+    return image, extract_image_person(image)
+
+
+def test_the_warriors_shoulders_and_armpits_come_down_with_his_arms(warrior, monkeypatch):
+    """His arms lowered, the torso alone (drawn without the arms) leaves next to nothing beside his
+    shoulders past its sides: his armpits' skin (ARMPIT_CAP) and the dark edge of the tank top
+    above his arms' roots, in the cap but given back to the torso by colour (CAP_KEEPS_COLOURS),
+    come down with the arms. Both off, the torso drew them there as wedges of skin and a dark flap:
+    714 pixels past its sides against 147 (254 with the armpits alone)."""
+    from ilat_video.warp import reference as module
+
+    image, found = warrior
+    pose = found.pose
+    lowered = rotate(rotate(pose, R_SHOULDER, [R_ELBOW, R_WRIST], -95), L_SHOULDER, [L_ELBOW, L_WRIST], 95)
+    height, width = image.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    unit = torso_height(pose)
+    beside = np.zeros((height, width), bool)  # farther out than a shoulder, from a little above it to below
+    for shoulder, outward in ((R_SHOULDER, -1.0), (L_SHOULDER, 1.0)):
+        x, y = lowered[shoulder, :2]
+        beside |= ((xs - x) * outward > 2) & (ys > y - 0.3 * unit) & (ys < y + 0.5 * unit)
+    drawn = {}
+    for armpit, keeps in ((False, False), (True, False), (True, True)):
+        monkeypatch.setattr(module, "ARMPIT_CAP", armpit)
+        monkeypatch.setattr(module, "CAP_KEEPS_COLOURS", keeps)
+        reference = warp.prepare_reference(image, found.mask, pose, found.extras)
+        alone = dataclasses.replace(reference, crops=[c if p == warp.TORSO else None
+                                                      for p, c in enumerate(reference.crops)],
+                                    extremities={}, stand_ins={})
+        drawn[armpit, keeps] = int((beside & (warp.warp_to_pose(alone, lowered).alpha > 0.5)).sum())
+    assert drawn[True, True] < drawn[True, False] < drawn[False, False]
+    assert drawn[True, True] * 4 <= drawn[False, False]
+
+
 def test_a_real_hand_beside_the_shorts_leaves_the_denim(photo):
     image, found, _reference = photo
     blue = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 2].astype(int) - 128 < -15

@@ -77,6 +77,8 @@ SHOULDER_CAP_REACH, SHOULDER_CAP_ANGLE, SHOULDER_CAP_WIDTH = 2.0, 15.0, 0.45
 # ... and of an arm raised more than ARMPIT_ANGLE degrees from the way to its hip, the cap takes in what lies past
 # the torso's flank beneath the arm (the armpit; nearer the hip, the side of the torso past that line is its own)
 ARMPIT_CAP, ARMPIT_ANGLE = True, 45.0
+# ... and the arms' colour release (`colour.release_by_colour`) gives none of the cap back to the torso
+CAP_KEEPS_COLOURS = True
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
 HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
 # A limb whose bone in the photo is under FORESHORTENED x its other side's (at least MIN_STAND_IN x the
@@ -286,8 +288,13 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     beneath = _beneath_arms(xs, ys, segments, polygon, radii) if config.arms_by_colour or config.hidden_body else None
     if config.arms_by_colour and beneath is not None:
         body_labels, reach = beneath
+        allowed = reach <= 1.0
+        if config.shoulder_caps and CAP_KEEPS_COLOURS and segments[TORSO] is not None:  # the cap stays the arm's
+            for arm in (R_UPPER, L_UPPER):
+                if segments[arm] is not None:
+                    allowed &= ~_shoulder_cap(xs, ys, segments, arm)
         box_labels = release_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, body_labels, xs, ys,
-                                       segments, radii, allowed=reach <= 1.0, depth=inside[y0:y1, x0:x1])
+                                       segments, radii, allowed=allowed, depth=inside[y0:y1, x0:x1])
     if config.rims_by_colour and beneath is not None:  # the arms' rims along the silhouette's outer edge
         outer_depth = cv2.distanceTransform(binary_fill_holes(binary[y0:y1, x0:x1]).astype(np.uint8), cv2.DIST_L2, 5)
         box_labels, seen = rims_by_colour(image[y0:y1, x0:x1], box_mask, box_labels, beneath[0], xs, ys, segments,
