@@ -1046,6 +1046,38 @@ def test_the_cuff_behind_her_hand_ends_where_it_ends_beside_it(photo, monkeypatc
     assert (denim < 0.02) if hemmed else (denim > 0.1)
 
 
+@pytest.mark.parametrize("strips", [False, True])
+def test_the_side_of_her_top_under_her_arm_ends_at_its_upper_edge(photo, monkeypatch, strips):
+    """Her left arm hangs beside her top, hiding a strip of its side up to the armpit. Held out, the
+    strip the arm uncovers is the top's grey below the top's upper edge and skin above it (rows
+    first for an upright strip of the trunk: TRUNK_STRIP); read by what lay most around it, the grey
+    rose above the edge to the armpit (60% of the strip's pixels above the edge were grey, 2% now)."""
+    from ilat_video.warp import reference as warp_reference
+
+    image, found, _reference = photo
+    if not strips:
+        monkeypatch.setattr(warp_reference, "TRUNK_STRIP", 0.0)
+    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
+    result = warp.warp_to_pose(reference, rotate(found.pose, L_SHOULDER, [L_ELBOW, L_WRIST], -90))
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    near = np.hypot(xs - found.pose[L_SHOULDER, 0], ys - found.pose[L_SHOULDER, 1]) < 0.35 * reference.height
+
+    def grey(rgb: np.ndarray) -> np.ndarray:  # the top: dark and without colour (skin is pale, denim blue)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(int)
+        return (np.abs(lab[..., 1] - 128) < 8) & (np.abs(lab[..., 2] - 128) < 8) & (lab[..., 0] < 150)
+
+    torso = near & (reference.labels == warp.TORSO)
+    top_share = (torso & grey(image)).sum(axis=1) / np.maximum(torso.sum(axis=1), 1)
+    upper_edge = np.flatnonzero((top_share > 0.5) & (torso.sum(axis=1) > 10))[0]  # not her grey strap
+    uncovered = near & np.isin(reference.labels, ARM_PARTS) & (result.part_labels == warp.TORSO) & (result.alpha >= 0.5)
+    above = uncovered & (ys < upper_edge)
+    assert above.sum() > 100  # 208 of the strip's 518 pixels
+    share = (above & grey(result.image)).sum() / above.sum()
+    assert (share < 0.1) if strips else (share > 0.4)
+    below = uncovered & (ys > upper_edge + 3)
+    assert (below & grey(result.image)).sum() / below.sum() > 0.7  # the top carries on below its edge
+
+
 def test_no_see_through_line_where_a_part_meets_the_body_it_draws_for_an_arm(photo):
     """Moved by half a pixel, the thigh's and torso's own pixels and the shorts they draw for the hand
     that hid them meet without a line the plate shows through: a part's coverage counts once there

@@ -54,7 +54,8 @@ How it works
    body part that would own them were there no arms also draws them, filled from its own visible
    pixels around them one material at a time (denim above a hem, skin below it:
    `spread.fill_by_material`; a leg's from its rows first, so that a cuff ends level behind a
-   hand: `reference.HEMMED_PARTS`), with the detail of its pixels beside them reflected along the rows
+   hand: `reference.HEMMED_PARTS`, and an upright strip of the trunk's, so that a top's upper edge
+   carries on under a hanging arm: `reference.TRUNK_STRIP`), with the detail of its pixels beside them reflected along the rows
    (the denim's weave, a cuff's stitched roll: `reference._with_detail`), under the arms: when the
    arm moves away they show instead of a hole (WarpConfig.hidden_body). Along the seam between an
    arm and the body the photo's pixels mix the two (a dark rim of denim along a forearm that lay on

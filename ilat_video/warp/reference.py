@@ -122,6 +122,11 @@ HIDDEN_SOURCE_SEAM = 0.5  # ... nor any this near an arm (the seam's pixels mix 
 # hem runs across a leg, and a hand hanging at the side hides its end; the trunk's materials run every way
 # (hair over a shoulder, the shadow under a folded arm), and rows carried hair across a shirt's shoulders.
 HEMMED_PARTS = (R_THIGH, L_THIGH, R_SHANK, L_SHANK)
+# ... and so do the trunk's hidden pieces no wider along their rows, on average, than this x the wider
+# forearm's radius (`_upright_strips`): the side of a top under an arm hanging beside it, across which the
+# top's upper edge runs at the armpit (read by what lay most around, the top's grey rose above that edge
+# to the armpit: arm-coloured skin beside an arm is not read); 0: none
+TRUNK_STRIP = 1.0
 # The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
 # the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
 # between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
@@ -870,7 +875,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     is read, and carries on behind it (the detail still comes from beside the seam: it is weighed by
     how well it agrees with the fill). A leg's fill takes each row's material from the leg's pixels
     nearest along the row first (HEMMED_PARTS): the shorts' cuff behind a hanging hand ended in a
-    tooth of denim down the thigh, the denim being the most of what lay around.
+    tooth of denim down the thigh, the denim being the most of what lay around; so does a strip of
+    the trunk's side under a hanging arm (TRUNK_STRIP).
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
@@ -911,12 +917,29 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
         own = clean & (labels == part)  # looks like the trunk, not like the thighs beside it
         sources = own if own.sum() >= MIN_HIDDEN else clean
         materials = sources & off_arms if (sources & off_arms).sum() >= MIN_HIDDEN else sources
-        rows = sources & off_seam if part in HEMMED_PARTS else None  # a hem runs across a leg
-        filled = fill_by_material(image, pixels, materials, rows=rows)
+        rows = sources & off_seam  # a hem runs across a leg, and across a strip of the trunk's side
+        strips = pixels if part in HEMMED_PARTS else np.zeros_like(pixels)
+        if part == TORSO and TRUNK_STRIP > 0:
+            strips = _upright_strips(pixels, TRUNK_STRIP * max(forearms))
+        filled = fill_by_material(image, pixels & ~strips, materials)
+        if strips.any():
+            filled[strips] = fill_by_material(image, strips, materials, rows=rows)[strips]
         if HIDDEN_DETAIL:  # the detail beside the seam, less its mean, where it agrees with the fill
             filled = _with_detail(image, filled, pixels, sources, int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
+
+
+def _upright_strips(pixels: np.ndarray, width: float) -> np.ndarray:
+    """bool (h, w): the 8-connected pieces of `pixels` whose runs along the rows are on average no
+    wider than `width` pixels (their area over the rows they span): strips standing up, such as the
+    side of a top an arm hung beside."""
+    count, pieces, stats, _centres = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
+    ys, _xs = np.nonzero(pixels)
+    rows = np.bincount(np.unique(pieces[pixels] * pixels.shape[0] + ys) // pixels.shape[0], minlength=count)
+    narrow = np.zeros(count, bool)  # rows: how many rows each piece has pixels in
+    narrow[1:] = stats[1:, cv2.CC_STAT_AREA] <= width * np.maximum(rows[1:], 1)
+    return narrow[pieces] & pixels
 
 
 def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int
