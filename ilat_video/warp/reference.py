@@ -19,7 +19,7 @@ from scipy.ndimage import binary_fill_holes
 
 from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
-from ..spread import fill_by_material
+from ..spread import fill_by_material, solve_poisson
 from .back import back_of_head
 from .colour import arm_coloured, release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
@@ -127,6 +127,11 @@ HEMMED_PARTS = (R_THIGH, L_THIGH, R_SHANK, L_SHANK)
 # top's upper edge runs at the armpit (read by what lay most around, the top's grey rose above that edge
 # to the armpit: arm-coloured skin beside an arm is not read); 0: none
 TRUNK_STRIP = 1.0
+# The fills read by rows are shaded to meet the part's own pixels round them (`_shaded_to_rim`): the
+# difference at each such pixel whose colour is within this (CIE Lab) of the fill beside it, spread over
+# the fill by the membrane. The thigh round a hand that hung over a cuff lies in the hand's shadow, and
+# the fill from beyond it drew a paler oval there; 0: flat
+RIM_MATCH = 20.0
 # The hidden body takes the detail of the body beside it reflected along its rows (`_reflected_along_rows`):
 # the colour less its Gaussian blur of DETAIL_SIGMA pixels, weighed by exp(-(the colour difference (RGB)
 # between that blur and the fill / DETAIL_AGREE)^2); False / 0: the fill alone, flat
@@ -876,7 +881,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
     how well it agrees with the fill). A leg's fill takes each row's material from the leg's pixels
     nearest along the row first (HEMMED_PARTS): the shorts' cuff behind a hanging hand ended in a
     tooth of denim down the thigh, the denim being the most of what lay around; so does a strip of
-    the trunk's side under a hanging arm (TRUNK_STRIP).
+    the trunk's side under a hanging arm (TRUNK_STRIP). Those row fills are then shaded to meet the
+    part's pixels round them (`_shaded_to_rim`, RIM_MATCH): the thigh below a hand lies in its shadow.
 
     Hidden body is where an arm interrupts the body's outline: the arm pixels a closing of the body
     without the arms (a disc of HIDDEN_REACH x the wider forearm's radius: `geometry.closed_by`)
@@ -926,6 +932,8 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
             filled[strips] = fill_by_material(image, strips, materials, rows=rows)[strips]
         if HIDDEN_DETAIL:  # the detail beside the seam, less its mean, where it agrees with the fill
             filled = _with_detail(image, filled, pixels, sources, int(np.ceil(SEAM_WIDTH * max(forearms))) + 1)
+        if strips.any() and RIM_MATCH > 0:  # lit or shaded as the part beside it
+            filled = _shaded_to_rim(image, filled, strips, body & solid & (labels == part), RIM_MATCH)
         colour[pixels] = filled[pixels]  # its blend into the hole's rim would touch the body's own pixels
     return out, colour
 
@@ -940,6 +948,41 @@ def _upright_strips(pixels: np.ndarray, width: float) -> np.ndarray:
     narrow = np.zeros(count, bool)  # rows: how many rows each piece has pixels in
     narrow[1:] = stats[1:, cv2.CC_STAT_AREA] <= width * np.maximum(rows[1:], 1)
     return narrow[pieces] & pixels
+
+
+def _shaded_to_rim(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, own: np.ndarray, match: float
+                   ) -> np.ndarray:
+    """uint8 (h, w, 3): `filled` with a smooth correction over the `hole` (bool (h, w)) so that it
+    meets the `own` pixels round it: at each own pixel touching the hole whose colour (in `image`) is
+    within `match` (CIE Lab) of the nearest filled pixel's, the difference between the two, spread
+    over the hole by the membrane (Laplace's equation; 0 at the hole's other neighbours: another
+    material, another part, the background). Pixels away from the hole are `filled`'s."""
+    ring = own & ~hole & (cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    if not ring.any():
+        return filled
+    ys, xs = np.nonzero(hole | ring)
+    y0, y1 = max(int(ys.min()) - 1, 0), int(ys.max()) + 2
+    x0, x1 = max(int(xs.min()) - 1, 0), int(xs.max()) + 2
+    box_hole, box_ring = hole[y0:y1, x0:x1], ring[y0:y1, x0:x1]
+    # each ring pixel's nearest hole pixel: the labels of the distance transform to the hole
+    _distance, nearest = cv2.distanceTransformWithLabels((~box_hole).astype(np.uint8), cv2.DIST_L2, 5,
+                                                         labelType=cv2.DIST_LABEL_PIXEL)
+    hy, hx = np.nonzero(box_hole)
+    where = np.zeros((int(nearest.max()) + 1, 2), np.int64)
+    where[nearest[hy, hx]] = np.stack([hy, hx], axis=1)
+    ry, rx = np.nonzero(box_ring)
+    ny, nx = where[nearest[ry, rx]].T
+    rim = image[y0:y1, x0:x1][ry, rx].astype(np.float32)
+    inside = filled[y0:y1, x0:x1][ny, nx].astype(np.float32)
+    lab = cv2.cvtColor(np.concatenate([rim, inside])[:, None, :] / 255, cv2.COLOR_RGB2LAB)[:, 0]
+    alike = np.linalg.norm(lab[:len(rim)] - lab[len(rim):], axis=1) < match
+    values = np.zeros((y1 - y0, x1 - x0, 3), np.float64)
+    values[ry[alike], rx[alike]] = rim[alike] - inside[alike]
+    correction = solve_poisson(values, box_hole)
+    out = filled.copy()
+    box = out[y0:y1, x0:x1]
+    box[box_hole] = np.clip(np.round(box[box_hole] + correction[box_hole]), 0, 255).astype(np.uint8)
+    return out
 
 
 def _with_detail(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, source: np.ndarray, gap: int
