@@ -1202,6 +1202,46 @@ def test_spread_legs_bend_the_shorts_at_the_hips(photo):
     assert blended_notches < 0.7 * rigid_notches
 
 
+def _squatting(pose: np.ndarray, degrees: float, length: float, same_way: bool) -> np.ndarray:
+    """Both thighs turned by `degrees` about their hips (the left one the other way unless
+    `same_way`) and drawn at `length` of their length, the shins carried along: the knees brought
+    forward, as a squat seen side-on shows them (or knees out to the sides)."""
+    out = pose.copy()
+    for hip, knee, ankle, sign in ((R_HIP, R_KNEE, R_ANKLE, 1.0), (L_HIP, L_KNEE, L_ANKLE, 1.0 if same_way else -1.0)):
+        out = rotate(out, hip, [knee, ankle], sign * degrees)
+        shorter = (out[knee, :2] - out[hip, :2]) * (1.0 - length)
+        out[[knee, ankle], :2] -= shorter
+    return out
+
+
+@pytest.mark.parametrize("degrees", [95, -95])
+def test_thighs_brought_forward_bend_the_shorts_instead_of_hanging_a_flap(photo, monkeypatch, degrees):
+    """Both knees brought forward the same way, the thighs drawn at 0.55 of their length and turned
+    95 degrees from the spine (a squat seen side-on, facing either way): the hips blend through the
+    turn, and less of a leg of the shorts hangs rigidly below the hips (denim drawn below them, away
+    from the thighs: 231 and 290 pixels with the limits of a thigh in the picture's plane, 97 and 57
+    with them raised for a foreshortened one). Knees turned out to the sides, the limits stay."""
+    from ilat_video.warp import blend
+
+    image, found, reference = photo
+    xs, ys = np.arange(image.shape[1], dtype=np.float32)[None, :], np.arange(image.shape[0], dtype=np.float32)[:, None]
+    reach = 1.2 * reference.radius_of(warp.R_THIGH)
+
+    def hanging(pose: np.ndarray) -> int:
+        result = warp.warp_to_pose(reference, pose)
+        denim = (result.image[..., 2].astype(int) > result.image[..., 0].astype(int) + 30) & (result.alpha >= 0.5)
+        thighs = np.minimum(warp.segment_distance(xs, ys, pose[R_HIP, :2], pose[R_KNEE, :2]),
+                            warp.segment_distance(xs, ys, pose[L_HIP, :2], pose[L_KNEE, :2])) < reach
+        return int((denim & ~thighs & (ys > pose[[R_HIP, L_HIP], 1].max() + reach)).sum())
+
+    side_on, apart = (_squatting(found.pose, degrees, 0.55, same) for same in (True, False))
+    raised, frame = hanging(side_on), warp.warp_to_pose(reference, apart).image
+    monkeypatch.setattr(blend, "TURN_FORESHORTENED", 0.0)
+    rigid = hanging(side_on)
+    assert rigid > 200 and raised < 0.5 * rigid
+    assert (warp.warp_to_pose(reference, apart).image == frame).all()
+
+
 def test_spread_legs_hang_no_second_crotch_below_the_first(photo):
     """The thighs' pixels the torso also holds as the crotch, painted green: legs spread apart, the
     torso stretches its own shorts into the V and draws none of them (rigid hips hang them below it

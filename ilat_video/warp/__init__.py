@@ -113,7 +113,8 @@ How it works
 3. Backward warping: for each output pixel in a part's target box, the reference pixel it comes
    from under that part's transform (cv2.warpAffine, bilinear); near a hip, the torso and the thigh
    both fetch through one blend of their two transforms (`blend.py`, WarpConfig.blend_hips), so
-   that the shorts bend into a leg turned away instead of tearing into a flap below a notch. Legs
+   that the shorts bend into a leg turned away instead of tearing into a flap below a notch (also
+   into both thighs brought forward, drawn short, in a squat seen side-on). Legs
    spread apart stretch the shorts' crotch into the V; the torso's crotch pixels are then not
    drawn (they would hang below as a second pair of hems), but where the legs close together they
    fill the crack between the thighs (`render._crotch_from_below`). The colour fetched is

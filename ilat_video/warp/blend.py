@@ -19,7 +19,17 @@ right angle apart folds the pixels between them into a fan), and a hand or foot 
 (`experiments/results/probe_joint_blend.md`, every joint blended). What the torso holds as the
 crotch is drawn or not by `render._crotch_from_below`.
 At a hip the strength s fades from 1 to 0 as the thigh turns from TURN_FULL to TURN_NONE degrees
-against the torso (a leg kicked high stays rigid).
+against the torso (a leg kicked high or raised sideways stays rigid: blended, the shorts' side was
+pulled into a spike along it). A thigh the target draws shorter than the photo's (against the body's
+scale across it: `_foreshortening`) points at the camera, the knee brought forward as in a squat: its
+turn in the picture says little of how far the hip bent, and a rigid shorts' leg swung across the
+crotch and left a flap of denim hanging below. When the other thigh turns the same way, by
+TURN_SAME_WAY degrees or more (the body seen side-on, both knees forward: a squat, a lunge; thighs
+turned apart, knees out to the sides, keep the limits, as blended there the shorts' hems were
+pulled down into points), both limits rise by up to TURN_FORESHORTENED degrees: fully for a thigh
+drawn at FORESHORTENED_FULL of its length or less, not at all above FORESHORTENED_NONE, and not for
+one drawn at under FORESHORTENED_COLLAPSED of its length either (as good as a point: a blend
+towards its squashed map pulled slivers of the shorts down the leg).
 """
 from __future__ import annotations
 
@@ -34,6 +44,10 @@ HIPS = ((TORSO, R_THIGH), (TORSO, L_THIGH))
 CORE = 1.25  # lateral is 1 within this many joint radii of the line halving the bend...
 REACH = 2.0  # ... and falls smoothly to 0 at this many
 TURN_FULL, TURN_NONE = 60.0, 110.0  # degrees the thigh turns against the torso: full blend below, none above
+TURN_FORESHORTENED = 40.0  # ... both raised by this much for a thigh drawn short (pointing at the camera)
+TURN_SAME_WAY = 30.0  # ... when the other thigh turns the same way by at least this much (a body seen side-on)
+FORESHORTENED_FULL, FORESHORTENED_NONE = 0.6, 0.85  # its length / the body's scale: fully at or below, none above
+FORESHORTENED_COLLAPSED = (0.3, 0.45)  # ... and none below the first, fully again from the second
 
 
 @dataclass(frozen=True)
@@ -62,15 +76,21 @@ def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
     (not a stand-in: the other side's pixels) and turned less than TURN_NONE apart."""
     moved = {tr.part: tr for tr in transforms}
     out: dict[int, list[Blend]] = {}
+    spine = torso_frame(reference.pose)[1]
+    turns = {thigh: ((_turn(moved[thigh].matrix, _bone(reference.pose, thigh))
+                      - _turn(moved[TORSO].matrix, spine) + 180.0) % 360.0 - 180.0)
+             for _torso, thigh in HIPS if TORSO in moved and thigh in moved}  # signed, degrees
     for upper, lower, centre, radius in reference.links:
         if (upper, lower) not in HIPS or upper not in moved or lower not in moved:
             continue
         torso, thigh = moved[upper], moved[lower]
         if PART_LAYER[upper] != PART_LAYER[lower] or torso.stand_in or thigh.stand_in:
             continue
-        spine, bone = torso_frame(reference.pose)[1], _bone(reference.pose, lower)
-        turn = abs(_turn(thigh.matrix, bone) - _turn(torso.matrix, spine))
-        turn = min(turn, 360.0 - turn)
+        bone = _bone(reference.pose, lower)
+        turn = abs(turns[lower])
+        other = turns.get(R_THIGH if lower == L_THIGH else L_THIGH)
+        if other is not None and other * turns[lower] > 0 and abs(other) >= TURN_SAME_WAY:  # seen from the side
+            turn -= TURN_FORESHORTENED * _foreshortening(thigh.matrix, bone)
         strength = 1.0 - smoothstep((turn - TURN_FULL) / (TURN_NONE - TURN_FULL))
         if strength <= 0.0:
             continue
@@ -84,6 +104,17 @@ def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
         for tr, other, sign in ((torso, thigh, 1.0), (thigh, torso, -1.0)):
             out.setdefault(tr.part, []).append(Blend(affine_inverse(other.matrix), joint, normal, sign, size, strength))
     return out
+
+
+def _foreshortening(matrix: np.ndarray, bone: np.ndarray) -> float:
+    """In [0, 1]: how far a thigh moved by the 2x3 `matrix` (reference bone `bone`) points at the
+    camera: its bone's stretch over the stretch across it (a limb keeps the body's scale across), 1
+    at or below FORESHORTENED_FULL, 0 above FORESHORTENED_NONE and below FORESHORTENED_COLLAPSED[0]."""
+    along = _unit(bone)
+    ratio = np.hypot(*(matrix[:, :2] @ along)) / max(float(np.hypot(*(matrix[:, :2] @ [-along[1], along[0]]))), 1e-9)
+    low, high = FORESHORTENED_COLLAPSED
+    return float(smoothstep((FORESHORTENED_NONE - ratio) / (FORESHORTENED_NONE - FORESHORTENED_FULL))
+                 * smoothstep((ratio - low) / (high - low)))
 
 
 def blended_source(matrix: np.ndarray, blends: list[Blend], box) -> tuple[np.ndarray, np.ndarray]:
