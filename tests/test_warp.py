@@ -1025,6 +1025,19 @@ def test_the_body_a_hand_hid_shows_when_the_hand_moves_away(photo):
     assert covered[False, L_WRIST] < 0.01 and covered[True, L_WRIST] < 0.01
 
 
+def _her_right_hand_raised(image: np.ndarray, found):
+    """photo.jpg prepared as the module's settings stand, and drawn with both arms raised: (the
+    reference, the result, her right hand's arm pixels in the photo, the 10 columns past its far
+    side)."""
+    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
+    raised = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    hand = np.isin(reference.labels, ARM_PARTS) & (
+        np.hypot(xs - found.pose[R_WRIST, 0], ys - found.pose[R_WRIST, 1]) < 0.5 * reference.height)
+    far_side = np.nonzero(hand.any(axis=0))[0].max()
+    return reference, warp.warp_to_pose(reference, raised), hand, (xs > far_side) & (xs <= far_side + 10)
+
+
 @pytest.mark.parametrize("hemmed", [False, True])
 def test_the_cuff_behind_her_hand_ends_where_it_ends_beside_it(photo, monkeypatch, hemmed):
     """Her right hand hangs over the end of her shorts' cuff. Raised, the thigh it uncovers carries the
@@ -1036,14 +1049,9 @@ def test_the_cuff_behind_her_hand_ends_where_it_ends_beside_it(photo, monkeypatc
     image, found, _reference = photo
     if not hemmed:
         monkeypatch.setattr(warp_reference, "HEMMED_PARTS", ())
-    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
-    raised = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
-    result = warp.warp_to_pose(reference, raised)
+    reference, result, hand, past = _her_right_hand_raised(image, found)
     ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
-    hand = np.isin(reference.labels, ARM_PARTS) & (
-        np.hypot(xs - found.pose[R_WRIST, 0], ys - found.pose[R_WRIST, 1]) < 0.5 * reference.height)
     blue = lambda rgb: rgb[..., 2].astype(int) > rgb[..., 0].astype(int) + 30  # noqa: E731
-    past = (xs > np.nonzero(hand.any(axis=0))[0].max()) & (xs <= np.nonzero(hand.any(axis=0))[0].max() + 10)
     cuff_bottom = ys[(reference.labels == warp.R_THIGH) & past & blue(image)].max()
     below = hand & (result.alpha > 0.5) & (ys > cuff_bottom + 3)
     assert below.sum() > 300  # the thigh below the cuff is drawn where the hand was
@@ -1104,14 +1112,9 @@ def test_the_thigh_her_hand_hid_is_shaded_as_the_thigh_round_it(photo, monkeypat
     image, found, _reference = photo
     if not shaded:
         monkeypatch.setattr(warp_reference, "RIM_MATCH", 0.0)
-    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
-    raised = rotate(rotate(found.pose, R_SHOULDER, [R_ELBOW, R_WRIST], 150), L_SHOULDER, [L_ELBOW, L_WRIST], -150)
-    result = warp.warp_to_pose(reference, raised)
+    reference, result, hand, past = _her_right_hand_raised(image, found)
     ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
-    hand = np.isin(reference.labels, ARM_PARTS) & (
-        np.hypot(xs - found.pose[R_WRIST, 0], ys - found.pose[R_WRIST, 1]) < 0.5 * reference.height)
     skin = lambda rgb: rgb[..., 2].astype(int) <= rgb[..., 0].astype(int) + 30  # noqa: E731  (not denim)
-    past = (xs > np.nonzero(hand.any(axis=0))[0].max()) & (xs <= np.nonzero(hand.any(axis=0))[0].max() + 10)
     cuff_bottom = ys[(reference.labels == warp.R_THIGH) & past & ~skin(image)].max()
     drawn_skin = (result.alpha > 0.5) & skin(result.image) & (ys > cuff_bottom + 3)
     uncovered = hand & drawn_skin
