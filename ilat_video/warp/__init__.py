@@ -56,9 +56,10 @@ How it works
    `spread.fill_by_material`; a leg's from its rows first, so that a cuff ends level behind a
    hand: `reference.HEMMED_PARTS`, and an upright strip of the trunk's, so that a top's upper edge
    carries on under a hanging arm: `reference.TRUNK_STRIP`; these row fills are shaded to meet the
-   part's own pixels round them, the thigh in a hand's shadow: `reference._shaded_to_rim`), with the detail of its pixels beside them reflected along the rows
-   (the denim's weave, a cuff's stitched roll: `reference._with_detail`), under the arms: when the
-   arm moves away they show instead of a hole (WarpConfig.hidden_body). Along the seam between an
+   part's own pixels round them, the thigh in a hand's shadow: `reference._shaded_to_rim`), with
+   the detail of its pixels beside them reflected along the rows (the denim's weave, a cuff's
+   stitched roll: `reference._with_detail`), under the arms: when the arm moves away they show
+   instead of a hole (WarpConfig.hidden_body). Along the seam between an
    arm and the body the photo's pixels mix the two (a dark rim of denim along a forearm that lay on
    the shorts): each side's pixels within SEAM_WIDTH x the forearm's radius of the other are also
    kept in its own colours from a little deeper (`reference._clean_seams`); each side draws those

@@ -73,7 +73,8 @@ class Blend:
 
 def hip_blends(reference, transforms: list) -> dict[int, list[Blend]]:
     """{part: its Blends} for the hips whose torso and thigh are both drawn from their own pixels
-    (not a stand-in: the other side's pixels) and turned less than TURN_NONE apart."""
+    (not a stand-in: the other side's pixels) and turned less than TURN_NONE apart (more for a
+    foreshortened thigh turned the same way as the other: the module's docstring)."""
     moved = {tr.part: tr for tr in transforms}
     out: dict[int, list[Blend]] = {}
     spine = torso_frame(reference.pose)[1]

@@ -944,7 +944,8 @@ def _upright_strips(pixels: np.ndarray, width: float) -> np.ndarray:
     side of a top an arm hung beside."""
     count, pieces, stats, _centres = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
     ys, _xs = np.nonzero(pixels)
-    rows = np.bincount(np.unique(pieces[pixels] * pixels.shape[0] + ys) // pixels.shape[0], minlength=count)
+    rows = np.bincount(np.unique(pieces[pixels].astype(np.int64) * pixels.shape[0] + ys) // pixels.shape[0],
+                       minlength=count)
     narrow = np.zeros(count, bool)  # rows: how many rows each piece has pixels in
     narrow[1:] = stats[1:, cv2.CC_STAT_AREA] <= width * np.maximum(rows[1:], 1)
     return narrow[pieces] & pixels
