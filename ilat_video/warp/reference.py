@@ -940,14 +940,11 @@ def _hidden_body(image: np.ndarray, person: np.ndarray, solid: np.ndarray, label
 
 def _upright_strips(pixels: np.ndarray, width: float) -> np.ndarray:
     """bool (h, w): the 8-connected pieces of `pixels` whose runs along the rows are on average no
-    wider than `width` pixels (their area over the rows they span): strips standing up, such as the
-    side of a top an arm hung beside."""
-    count, pieces, stats, _centres = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
-    ys, _xs = np.nonzero(pixels)
-    rows = np.bincount(np.unique(pieces[pixels].astype(np.int64) * pixels.shape[0] + ys) // pixels.shape[0],
-                       minlength=count)
-    narrow = np.zeros(count, bool)  # rows: how many rows each piece has pixels in
-    narrow[1:] = stats[1:, cv2.CC_STAT_AREA] <= width * np.maximum(rows[1:], 1)
+    wider than `width` pixels (their area over the rows they span, every row of their box: a
+    connected piece skips none): strips standing up, such as the side of a top an arm hung beside."""
+    _count, pieces, stats, _centres = cv2.connectedComponentsWithStats(pixels.astype(np.uint8), connectivity=8)
+    narrow = stats[:, cv2.CC_STAT_AREA] <= width * stats[:, cv2.CC_STAT_HEIGHT]
+    narrow[0] = False  # the background
     return narrow[pieces] & pixels
 
 
