@@ -303,6 +303,35 @@ def test_a_capsule_wider_than_its_arm_gives_back_what_looks_like_the_body(stripe
         assert (out == labels).all()
 
 
+@pytest.mark.parametrize("waist", [False, True])
+def test_a_capsule_narrower_than_its_forearm_claims_the_skin_it_missed(waist):
+    """A skin forearm 12 pixels wide across a blue shirt, its capsule 8: the 2-pixel strips of skin
+    along its edges were the shirt's, and stayed on it when the arm moved (a brown line round the
+    body the arm hid). The claim gives them to the arm and no shirt pixel with them; beside a bare
+    waist (skin on the body's side too) the colours cannot say which is the arm's: nothing moves."""
+    from ilat_video.warp.colour import claim_by_colour
+
+    forearm = warp.PART_NAMES.index("right_forearm")
+    size = 120
+    image = _striped((220, 170, 140), size)
+    xs, ys = np.arange(size, dtype=np.float32)[None, :], np.arange(size, dtype=np.float32)[:, None]
+    if waist:
+        image[:, :54] = image[:, 54:66].mean(axis=1, keepdims=True).round().astype(np.uint8)
+    segments = [None] * len(warp.PART_NAMES)
+    segments[forearm] = np.array([[[60.0, 5.0], [60.0, 115.0]]])
+    radii = np.full(len(warp.PART_NAMES), 8.0)
+    capsule = np.abs(xs - 59.5) + np.zeros_like(ys) < 4
+    labels = np.where(capsule, forearm, 0).astype(np.int8)
+    out = claim_by_colour(image, np.ones((size, size), bool), labels, xs, ys, segments, radii)
+    stripe = np.abs(xs - 59.5) + np.zeros_like(ys) < 6
+    missed = stripe & ~capsule & (ys > 8) & (ys < 112)  # clear of the bone's ends
+    if waist:
+        assert (out == labels).all()
+    else:
+        assert (out[missed] == forearm).mean() > 0.95  # 0 before the claim
+        assert (out[~stripe] == 0).all()  # the shirt stays the shirt's
+
+
 def _arm_beside_the_body(over_the_arm: str):
     """A hanging arm as MediaPipe sees one: a skin stripe (x 84-103) beside a blue textured body, its
     bone along its inner edge (x 88), its capsule (radius 14) reaching 10 pixels into the body.

@@ -23,7 +23,9 @@ How it works
    gives back to the body the capsule pixels whose colours the body around it explains better than
    the arm's own (`colour.release_by_colour`; WarpConfig.arms_by_colour): the strip of shorts beside
    a hanging hand, the edge of the top along an upper arm, the shirt around an arm across the chest,
-   which would otherwise travel with the arm. What the histograms leave along an arm's inner side
+   which would otherwise travel with the arm; a forearm wider than its capsule then claims the
+   strip of its own skin the capsule missed (`colour.claim_by_colour`: it stayed on the shorts'
+   side as a pale line, on a jacket as a patch of the hand). What the histograms leave along an arm's inner side
    is judged again by nearest colours (`colour.rims_by_colour`; WarpConfig.rims_by_colour): the
    wall seen between an arm and the waist, which MediaPipe calls person, is not drawn, and the
    shadowed edge of the shorts beside it goes to the body. Small pieces of body an arm surrounds

@@ -1,4 +1,4 @@
-"""Giving an arm's capsule back to the body where its colours say so.
+"""Giving an arm's capsule back to the body, and a forearm what its capsule missed, where their colours say so.
 
 An arm owns its whole capsule (arms are drawn in front, `reference._nearest_parts`), but a capsule
 is a guess at the arm's outline: a hand hanging beside the shorts takes a strip of denim with it,
@@ -24,6 +24,10 @@ leaves its rim bare, and goes back to the head and torso, where it hangs when th
 Over the hand, what would go back in the hand's own colours stays (`_fingers`): a piece can join
 the strip of shorts beside a hand to the pale edge of the fingers resting on them.
 
+`claim_by_colour` is the other way round, for the forearms: the body's pixels just past a
+forearm's own that its colours say are the arm's (the strip of skin a capsule narrower than the
+forearm missed) go to it.
+
 `rims_by_colour` then judges what is left along the arms' inner sides by nearest colours, pixel by
 pixel, where a histogram sees a rare colour as noise: the wall MediaPipe calls person between an
 arm and the waist is not drawn, and the shorts' shadowed edge beside a hanging hand goes to the body.
@@ -36,7 +40,7 @@ from scipy.ndimage import gaussian_filter
 
 from ..matte import nearest_colour
 from .geometry import distance_from, grown_by, shape_distance
-from .parts import ARM_PARTS
+from .parts import ARM_PARTS, HEAD_PART, L_FORE, R_FORE
 
 CORE = 0.5  # the arm's colours at first: its pixels within this share of its radius from its bone
 RING = 2.0  # the body's colours: body pixels within this many radii of the arm's bone
@@ -66,6 +70,12 @@ MIN_PIECE = 6  # ... pieces of the background fewer pixels than this stay with t
 FAR_NEIGHBOURHOOD = 3.0  # a piece is compared with the background within this many radii of it
 SLICE = 0.5  # a sleeve is judged in slices across the bone this many radii long (`_sleeves`)
 SLEEVE_SHARE = 0.5  # a slice whose rim looks like the body this much is a sleeve, and stays with the arm
+# What a forearm's capsule missed of it (`claim_by_colour`): body pixels up to CLAIM_REACH x its radius
+# past its own, attached to it, whose colour is at least exp(CLAIM_EVIDENCE) times likelier among its
+# pixels than among the body's around it, in pieces nearer its colour than the body's beside them; 0: none
+CLAIM_REACH = 0.5
+CLAIM_EVIDENCE = 2.0
+CLAIM_PARTS = (R_FORE, L_FORE)
 
 
 def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, body_labels: np.ndarray,
@@ -120,6 +130,54 @@ def release_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray,
         if released.any() and len(segments[part]) > 1:  # a forearm with its hand
             released &= ~_fingers(released, mine & ~released, image, xs, ys, segments[part], radii[part])
         out[released] = body_labels[released]
+    return out
+
+
+def claim_by_colour(image: np.ndarray, person: np.ndarray, labels: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                    segments: list, radii: np.ndarray) -> np.ndarray:
+    """The owners `labels` (int8 (h, w) over the person's box) with the body pixels along each
+    forearm that are its own given to it: the release's other side. A capsule is as wide as the
+    radius the silhouette gave the arm, and a forearm may be wider: the strip of skin along its edge
+    stayed the body's, and when the arm moved away it was drawn as a pale line down the side of
+    `photo.jpg`'s shorts, and as a patch of skin on the businessman's jacket where his hand lay
+    among his folded arms. A body pixel
+    (not the head's: a hand by the face) within CLAIM_REACH x the forearm's radius of its pixels is
+    claimed where its colour is likelier the arm's (its core along its bone: not the rim along the
+    silhouette the release reads, which mixes in the wall beside a hand held out) than the
+    body's around it (within RING radii of its bone, that strip left out) by exp(CLAIM_EVIDENCE),
+    in pieces that touch the arm and whose mean colour is nearer the arm's beside them than the
+    body's (`_believable`, the sides swapped). Skin beside a hanging arm, a bare waist, is among the
+    body's colours too: nothing is claimed. image: uint8 (h, w, 3) RGB; person: bool (h, w); xs (1,
+    w), ys (h, 1): the box's pixel coordinates."""
+    out = labels.copy()
+    if CLAIM_REACH <= 0:
+        return out
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
+    index = _bin_index(lab)
+    lab_float = lab.astype(np.float32)
+    is_arm = np.isin(labels, ARM_PARTS)
+    body = person & ~is_arm & (labels != HEAD_PART)
+    for part in CLAIM_PARTS:
+        mine = person & (labels == part)
+        if segments[part] is None or mine.sum() < MIN_SAMPLES:
+            continue
+        radius = float(radii[part])
+        band = body & grown_by(mine, max(1, int(round(CLAIM_REACH * radius))))
+        if not band.any():
+            continue
+        distance = shape_distance(xs, ys, segments[part], None) / radius
+        around = body & ~band & (distance < RING)
+        arm = mine & (distance < CORE)
+        if arm.sum() < MIN_SAMPLES or around.sum() < MIN_SAMPLES:
+            continue
+        p_arm, p_body = _likelihood(index[arm]), _likelihood(index[around])
+        evidence = np.clip(np.log(p_arm[index] / p_body[index]), -MAX_EVIDENCE, MAX_EVIDENCE).astype(np.float32)
+        evidence = cv2.GaussianBlur(evidence, (0, 0), max(0.75, EVIDENCE_BLUR * radius))
+        claimed = _attached(band & (evidence > CLAIM_EVIDENCE), mine)
+        if claimed.any():
+            claimed = _believable(claimed, body & ~claimed, mine, lab_float, radius)
+        out[claimed] = part
+        body &= ~claimed
     return out
 
 

@@ -21,7 +21,7 @@ from ..errors import IlatError, NoPersonError
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material, solve_poisson
 from .back import back_of_head
-from .colour import arm_coloured, release_by_colour, rims_by_colour
+from .colour import arm_coloured, claim_by_colour, release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
 from .geometry import closed_by, distance_from, inside_polygon, shape_distance, smoothstep
 from .parts import (
@@ -305,6 +305,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
                     allowed &= ~_shoulder_cap(xs, ys, segments, arm)
         box_labels = release_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, body_labels, xs, ys,
                                        segments, radii, allowed=allowed, depth=inside[y0:y1, x0:x1])
+        box_labels = claim_by_colour(image[y0:y1, x0:x1], box_mask >= 0.5, box_labels, xs, ys, segments, radii)
     if config.rims_by_colour and beneath is not None:  # the arms' rims along the silhouette's outer edge
         outer_depth = cv2.distanceTransform(binary_fill_holes(binary[y0:y1, x0:x1]).astype(np.uint8), cv2.DIST_L2, 5)
         box_labels, seen = rims_by_colour(image[y0:y1, x0:x1], box_mask, box_labels, beneath[0], xs, ys, segments,
