@@ -57,12 +57,15 @@ def check_output_path(output: str | os.PathLike, *inputs: str | os.PathLike | No
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as uint8 (H, W, 3) RGB.
+    """Read an image file as uint8 (H, W, 3) RGB, upright as it is shown.
 
-    Grayscale, palette, 16-bit and RGBA images are converted explicitly; transparent pixels of an
-    RGBA image are composited onto white (photos with an alpha channel are usually cut-outs).
+    A phone stores a photo taken upright as the sensor's landscape pixels and an EXIF orientation
+    tag that says how to turn them: the tag is applied (read raw, the person lay on their side and
+    the pose was not found or was nonsense). Grayscale, palette, 16-bit and RGBA images are
+    converted explicitly; transparent pixels of an RGBA image are composited onto white (photos
+    with an alpha channel are usually cut-outs).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
@@ -70,7 +73,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            return image_to_rgb(img)
+            return image_to_rgb(ImageOps.exif_transpose(img))
     except (UnidentifiedImageError, OSError) as exc:
         raise IlatError(f"{path}: not a readable image ({exc})") from exc
 

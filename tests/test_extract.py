@@ -218,6 +218,43 @@ def test_rgba_photo():
     assert np.allclose(extract_image_pose(load_image(WOMAN)), joints, atol=1e-3)
 
 
+# How each EXIF orientation (2-8) is shown: the stored pixels turned by this. The photo is stored
+# turned the other way, so that shown, it is the original.
+_SHOWN_BY = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
+_STORED_BY = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_270}
+
+
+def _stored_turned(image: Image.Image, orientation: int, path: Path) -> Path:
+    """`image` saved to `path` as a camera stores it: its pixels turned, with the EXIF orientation
+    tag that turns them back to show it."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image.transpose(_STORED_BY[orientation]).save(path, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_a_photo_is_read_as_it_is_shown_whatever_way_the_camera_stored_it(tmp_path, orientation):
+    rng = np.random.default_rng(orientation)
+    shown = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    stored = Image.fromarray(shown).transpose(_STORED_BY[orientation])
+    assert np.array_equal(np.asarray(stored.transpose(_SHOWN_BY[orientation])), shown)  # the tables agree
+    path = _stored_turned(Image.fromarray(shown), orientation, tmp_path / "photo.png")
+    assert np.array_equal(load_image(path), shown)  # read raw: the stored, turned pixels
+
+
+def test_a_phone_photo_stored_on_its_side_gives_the_upright_pose(tmp_path):
+    """A phone held upright stores its landscape sensor's pixels and orientation 6: the pose is the
+    upright photo's (read raw, MediaPipe saw her lying on her side)."""
+    upright = extract_image_pose(WOMAN)
+    phone = _stored_turned(Image.fromarray(load_image(WOMAN)), 6, tmp_path / "phone.png")
+    assert np.allclose(extract_image_pose(phone), upright, atol=1e-3)
+
+
 def test_image_with_two_people_largest_first():
     woman = load_image(WOMAN)
     canvas = np.full((922, 1400, 3), 255, np.uint8)

@@ -19,6 +19,7 @@ from .poses import person_choice
 
 # A photo whose longer side is beyond this, animated at its own size, gets a note on what that costs.
 LARGE_PHOTO_SIDE = 2160
+EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how a photo is turned to be shown
 
 
 def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str | None:
@@ -35,6 +36,8 @@ def large_photo_note(reference: Path, frame: str, max_side: int | None) -> str |
     try:
         with Image.open(reference) as image:
             width, height = image.size
+            if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # shown turned a quarter
+                width, height = height, width
     except (OSError, ValueError, UnidentifiedImageError):
         return None
     if max(width, height) <= LARGE_PHOTO_SIDE:
