@@ -75,7 +75,24 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             img.load()
             return image_to_rgb(ImageOps.exif_transpose(img))
     except (UnidentifiedImageError, OSError) as exc:
+        if _is_heif(path):
+            raise IlatError(f"{path}: a HEIC/HEIF photo (an iPhone's own format), which cannot be read here: save "
+                            "it as JPEG or PNG first (on the iPhone: Settings > Camera > Formats > Most "
+                            "Compatible)") from exc
         raise IlatError(f"{path}: not a readable image ({exc})") from exc
+
+
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def _is_heif(path: Path) -> bool:
+    """Whether the file starts as a HEIF image does (an ISO box 'ftyp' with a HEIF brand)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
 def image_to_rgb(img) -> np.ndarray:

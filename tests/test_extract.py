@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ilat_video.errors import ModelFileError, NoPersonError, VideoError
+from ilat_video.errors import IlatError, ModelFileError, NoPersonError, VideoError
 from ilat_video.fileio import load_image
 from ilat_video.pose import extract as ex
 from ilat_video.pose import landmarker
@@ -253,6 +253,18 @@ def test_a_phone_photo_stored_on_its_side_gives_the_upright_pose(tmp_path):
     upright = extract_image_pose(WOMAN)
     phone = _stored_turned(Image.fromarray(load_image(WOMAN)), 6, tmp_path / "phone.png")
     assert np.allclose(extract_image_pose(phone), upright, atol=1e-3)
+
+
+def test_an_iphone_heic_photo_gets_a_message_that_says_what_to_do(tmp_path):
+    """Pillow reads no HEIC: the message names the file, says what it is and how to get a JPEG."""
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes((24).to_bytes(4, "big") + b"ftypheic" + b"\0" * 4 + b"mif1heic" + b"\0" * 64)
+    with pytest.raises(IlatError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo .* JPEG or PNG"):
+        load_image(heic)
+    other = tmp_path / "notes.jpg"
+    other.write_bytes(b"not an image at all" * 4)
+    with pytest.raises(IlatError, match="not a readable image"):
+        load_image(other)
 
 
 def test_image_with_two_people_largest_first():
