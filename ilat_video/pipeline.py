@@ -39,7 +39,7 @@ from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
 from .regions import pose_region
 from .square import square_frames, token_region_rate
-from .video import VideoWriter, check_video_path, probe_video, read_frames
+from .video import VideoWriter, check_video_path, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +179,9 @@ class Animator:
             path = Path(driving)
             if not path.exists():
                 raise IlatError(f"{path}: no such driving video or pose file")
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                frames = read_frames(path, max_frames=None if max_frames is None else max_frames * stride,
-                                     stride=stride)
-                poses = extract_poses(frames, model_path=self.pose_model, progress=progress, person=person)
-                fps = probe_video(path).get("fps") or poses.fps
-                poses = poses.replace(fps=float(fps) / stride, source=str(path))
+            if path.suffix.lower() in VIDEO_SUFFIXES:  # every stride-th frame, at most max_frames
+                poses = extract_poses(path, model_path=self.pose_model, progress=progress, person=person,
+                                      max_frames=max_frames, stride=stride)
                 stride = 1
             else:
                 poses = load_poses(path)

@@ -340,3 +340,21 @@ def test_the_shipped_demo_model_loads_and_animates(tmp_path):
                                    reference_pose=root / "examples" / "reference_pose.json", max_frames=2,
                                    options=SQUARE))
     assert len(frames) == 2 and frames[0].shape == (animator.size, animator.size, 3)
+
+
+def test_a_driving_video_under_stride_has_its_poses_found_on_the_frames_kept_only(model_dir):
+    """--stride 3 --max-frames 4: the poses of frames 0, 3, 6 and 9, at a third of the video's rate,
+    named by the file (its warnings say which video); MediaPipe runs on those 4 frames only (it ran
+    on 12 before, three times the work, and the rest were thrown away)."""
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    video = DATA / "video" / "person_dribble.mp4"
+    seen = []
+    poses = animator.load_driving(video, max_frames=4, stride=3, progress=lambda done, total: seen.append(done))
+    whole = animator.load_driving(video, max_frames=10)
+    assert len(poses) == 4 and max(seen) == 4
+    assert poses.source == str(video)
+    assert poses.fps == pytest.approx(whole.fps / 3)
+    found = poses.has_person & whole.has_person[::3]
+    assert found.sum() >= 3
+    assert np.abs(poses.keypoints[found, :, :2] - whole.keypoints[::3][found, :, :2]).max() < 0.1 * whole.height
+
