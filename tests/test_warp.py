@@ -332,6 +332,36 @@ def test_a_capsule_narrower_than_its_forearm_claims_the_skin_it_missed(waist):
         assert (out[~stripe] == 0).all()  # the shirt stays the shirt's
 
 
+@pytest.mark.parametrize("own_width", [True, False])
+def test_an_elbows_disc_is_as_wide_as_the_arm_not_its_guessed_radius(monkeypatch, own_width):
+    """An arm 16 pixels wide hanging against the body: its radius is the default guess (16: the
+    silhouette's edge says nothing where arm and body meet), and the disc of the forearm the upper
+    arm draws at the elbow (and the other way) was that wide, so a raised, bent arm carried a knob
+    of forearm 16 pixels past its elbow (`photo.jpg`'s right elbow: 19 pixels on an arm 9 wide). It
+    is the arm's own half-width at the elbow (ELBOW_DISC_OWN)."""
+    from ilat_video.warp import reference
+
+    monkeypatch.setattr(reference, "ELBOW_DISC_OWN", own_width)
+    upper, fore = warp.PART_NAMES.index("right_upper_arm"), warp.PART_NAMES.index("right_forearm")
+    size = 120
+    xs, ys = np.arange(size, dtype=np.float32)[None, :], np.arange(size, dtype=np.float32)[:, None]
+    pose = np.ones((13, 3), np.float32)
+    pose[:, :2] = 100.0  # far off
+    pose[[R_SHOULDER, R_ELBOW, R_WRIST], :2] = [[40, 10], [40, 60], [40, 110]]
+    arm = (np.abs(xs - 40) <= 7) & (ys >= 5)
+    own = {upper: arm & (ys < 60), fore: arm & (ys >= 60), warp.TORSO: (xs >= 48) & (ys >= 5)}
+    person = arm | own[warp.TORSO]
+    distance = cv2.distanceTransform(np.pad(person, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    radii = np.full(len(warp.PART_NAMES), 16.0)
+    extra, links, _crotch = reference._overhangs(xs, ys, pose, own, radii, distance)
+    (radius,) = [r for a, b, _centre, r in links if (a, b) == (upper, fore)]
+    reach = ys[:, 0][extra[upper].any(axis=1)].max() - 60  # how far past the elbow the upper arm draws
+    if own_width:
+        assert 7.0 <= radius <= 8.5 and reach <= 8
+    else:
+        assert radius == 16.0 and reach >= 15
+
+
 def _arm_beside_the_body(over_the_arm: str):
     """A hanging arm as MediaPipe sees one: a skin stripe (x 84-103) beside a blue textured body, its
     bone along its inner edge (x 88), its capsule (radius 14) reaching 10 pixels into the body.

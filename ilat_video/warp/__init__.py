@@ -44,7 +44,9 @@ How it works
    (neck, elbows, hips, knees; at the shoulders only the torso) each part also owns its
    neighbour's pixels within a disc:
    the overhang that fills the outer side of a bent joint (at an elbow or knee the disc reaches the
-   silhouette's edge, up to 1.5 x the narrower limb's radius); the torso also holds the crotch, the
+   silhouette's edge, up to 1.5 x the narrower limb's radius; at an elbow no farther than the arm's
+   own pixels reach across it, `reference.ELBOW_DISC_OWN`: an arm hanging against the body has the
+   default radius, and a raised arm carried a knob of forearm past its elbow); the torso also holds the crotch, the
    thighs' pixels in the triangle between the hips and 0.4 of the way to the knees
    (`reference.CROTCH_DEPTH`), which it does not draw where legs spread apart stretch the shorts'
    own crotch over the V between them (step 3). Where an

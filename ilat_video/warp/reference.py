@@ -80,6 +80,10 @@ ARMPIT_CAP, ARMPIT_ANGLE = True, 45.0
 # ... and the arms' colour release (`colour.release_by_colour`) gives none of the cap back to the torso
 CAP_KEEPS_COLOURS = True
 JOINT_CAP_REACH = 1.5  # an elbow's or knee's overhang disc reaches at most this x the narrower limb's radius
+# ... and an elbow's no farther than the arm's own pixels reach across it (`_reach_across`), nor less than
+# ELBOW_DISC_LEAST x that radius: an arm hanging against the body has no edge of its own to measure and
+# gets the default radius, and a raised arm carried a knob of forearm that far past its elbow; False: off
+ELBOW_DISC_OWN, ELBOW_DISC_LEAST = True, 0.5
 HIDDEN_REACH = 1.5  # the body's outline is closed over arms this many forearm radii wide (`_hidden_body`)
 # A limb whose bone in the photo is under FORESHORTENED x its other side's (at least MIN_STAND_IN x the
 # torso height) points at the camera: it is drawn from the other side's pixels, mirrored.
@@ -674,6 +678,27 @@ def _beneath_arms(xs: np.ndarray, ys: np.ndarray, segments: list, polygon, radii
     return _nearest_parts(xs, ys, body_segments, polygon, radii, with_score=True)
 
 
+def _reach_across(limb: np.ndarray, centre, along, xs: np.ndarray, ys: np.ndarray, radius: float) -> float | None:
+    """How far the limb (bool (h, w) over the grid xs (1, w), ys (h, 1)) reaches from `centre` (x,
+    y) across the direction `along` (2,), to the farther of its two sides (its pixels in a row
+    along the normal, half-pixel steps, up to 3 x radius): the disc at a joint that covers the
+    limb's width there, the joint on its middle line or not. None when the centre is off the limb."""
+    h, w = limb.shape
+    normal = np.array([-along[1], along[0]], np.float64) / max(float(np.hypot(*along)), 1e-9)
+    steps = np.arange(0.0, 3.0 * radius + 1.0, 0.5)
+    reach = []
+    for sign in (1.0, -1.0):
+        cols = np.round(centre[0] + sign * steps * normal[0] - xs[0, 0]).astype(int)
+        rows = np.round(centre[1] + sign * steps * normal[1] - ys[0, 0]).astype(int)
+        inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+        on = np.zeros(len(steps), bool)
+        on[inside] = limb[rows[inside], cols[inside]]
+        if not on[0]:
+            return None
+        reach.append(float(steps[np.argmin(on)]) if not on.all() else float(steps[-1]))
+    return (reach[0] + reach[1]) / 2
+
+
 def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radii: np.ndarray,
                distance: np.ndarray) -> tuple[dict, list, np.ndarray | None]:
     """({part: bool (h, w), the neighbour's pixels it also draws}, links, crotch): at each joint of
@@ -682,19 +707,30 @@ def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radi
     draws only as the crotch (`_crotch`), or None. At an elbow or knee the disc reaches the
     silhouette's edge (distance: each pixel's distance to it, float32 (H, W)) where the joint is
     wider than the narrower limb's radius, up to JOINT_CAP_REACH x that radius: a bent knee is
-    widest at the joint, and a smaller cap left a notch on its outer side."""
+    widest at the joint, and a smaller cap left a notch on its outer side. At an elbow it reaches
+    no farther than the arm's own pixels do across it (ELBOW_DISC_OWN): the radius is a guess."""
     extra = {p: np.zeros_like(own[p]) for p in own}
     links = []
     chains = set(LIMB_CHAINS)
+    bx0, by0 = int(xs[0, 0]), int(ys[0, 0])
+    person = distance[by0:by0 + ys.shape[0], bx0:bx0 + xs.shape[1]] > 0  # the silhouette over the box
     for a, b, a_over_b, b_over_a, factor in LINKS:
         if a not in own or b not in own:
             continue
         center = link_point(a, b, pose)
         radius = factor * (min(radii[a], radii[b]) if a != TORSO else radii[b])
-        if (a, b) in chains:
+        if (a, b) in chains:  # out to the silhouette's edge where the joint is wider than the limb
             h, w = distance.shape
             col, row = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(center, (w, h)))
+            least = radius
             radius = max(radius, min(float(distance[row, col]), JOINT_CAP_REACH * radius))
+            if a in ARM_PARTS and ELBOW_DISC_OWN:  # ... but no wider than the arm is across the elbow
+                (s0, j0), (j1, e1) = LIMB_BONES[a], LIMB_BONES[b]
+                along = sum((pose[j, :2] - pose[i, :2]) / max(float(np.hypot(*(pose[j, :2] - pose[i, :2]))), 1e-9)
+                            for i, j in ((s0, j0), (j1, e1)))
+                across = _reach_across((own[a] | own[b]) & person, center, along, xs, ys, least)
+                if across is not None:
+                    radius = min(radius, max(across, ELBOW_DISC_LEAST * least))
         links.append((a, b, center, float(radius)))
         disc = ((xs - center[0]) ** 2 + (ys - center[1]) ** 2) <= radius ** 2
         if a_over_b:
