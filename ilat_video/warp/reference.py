@@ -680,9 +680,10 @@ def _beneath_arms(xs: np.ndarray, ys: np.ndarray, segments: list, polygon, radii
 
 def _reach_across(limb: np.ndarray, centre, along, xs: np.ndarray, ys: np.ndarray, radius: float) -> float | None:
     """How far the limb (bool (h, w) over the grid xs (1, w), ys (h, 1)) reaches from `centre` (x,
-    y) across the direction `along` (2,), to the farther of its two sides (its pixels in a row
-    along the normal, half-pixel steps, up to 3 x radius): the disc at a joint that covers the
-    limb's width there, the joint on its middle line or not. None when the centre is off the limb."""
+    y) across the direction `along` (2,): the mean of its reach to either side (its pixels in a row
+    along the normal, half-pixel steps, up to 3 x radius), its half-width there. The farther side
+    alone grew the disc where an arm's pixels at the elbow run on into the body's side; the nearer
+    alone shrank it where the joint is off the middle line. None when the centre is off the limb."""
     h, w = limb.shape
     normal = np.array([-along[1], along[0]], np.float64) / max(float(np.hypot(*along)), 1e-9)
     steps = np.arange(0.0, 3.0 * radius + 1.0, 0.5)
