@@ -306,8 +306,8 @@ def test_a_capsule_wider_than_its_arm_gives_back_what_looks_like_the_body(stripe
 @pytest.mark.parametrize("waist", [False, True])
 def test_a_capsule_narrower_than_its_forearm_claims_the_skin_it_missed(waist):
     """A skin forearm 12 pixels wide across a blue shirt, its capsule 8: the 2-pixel strips of skin
-    along its edges were the shirt's, and stayed on it when the arm moved (a brown line round the
-    body the arm hid). The claim gives them to the arm and no shirt pixel with them; beside a bare
+    along its edges were the shirt's, and stayed on it when the arm moved (a pale line down the side
+    of `photo.jpg`'s shorts). The claim gives them to the arm and no shirt pixel with them; beside a bare
     waist (skin on the body's side too) the colours cannot say which is the arm's: nothing moves."""
     from ilat_video.warp.colour import claim_by_colour
 
@@ -337,8 +337,8 @@ def test_an_elbows_disc_is_as_wide_as_the_arm_not_its_guessed_radius(monkeypatch
     """An arm 16 pixels wide hanging against the body: its radius is the default guess (16: the
     silhouette's edge says nothing where arm and body meet), and the disc of the forearm the upper
     arm draws at the elbow (and the other way) was that wide, so a raised, bent arm carried a knob
-    of forearm 16 pixels past its elbow (`photo.jpg`'s right elbow: 19 pixels on an arm 9 wide). It
-    is the arm's own half-width at the elbow (ELBOW_DISC_OWN)."""
+    of forearm 16 pixels past its elbow (`photo.jpg`'s right elbow: 19 pixels on an arm 24 across).
+    It is the arm's own half-width at the elbow (ELBOW_DISC_OWN)."""
     from ilat_video.warp import reference
 
     monkeypatch.setattr(reference, "ELBOW_DISC_OWN", own_width)
