@@ -334,7 +334,7 @@ def test_a_capsule_narrower_than_its_forearm_claims_the_skin_it_missed(waist):
 
 @pytest.mark.parametrize("own_width", [True, False])
 def test_an_elbows_disc_is_as_wide_as_the_arm_not_its_guessed_radius(monkeypatch, own_width):
-    """An arm 16 pixels wide hanging against the body: its radius is the default guess (16: the
+    """An arm 15 pixels wide hanging against the body: its radius is the default guess (16: the
     silhouette's edge says nothing where arm and body meet), and the disc of the forearm the upper
     arm draws at the elbow (and the other way) was that wide, so a raised, bent arm carried a knob
     of forearm 16 pixels past its elbow (`photo.jpg`'s right elbow: 19 pixels on an arm 24 across).
