@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -249,7 +250,19 @@ PLAY = """async (selector) => {
 
 
 @pytest.mark.slow
-def test_the_page_animates_the_examples_one_job_at_a_time_and_the_video_plays(browser, page, server, tmp_path):
+def test_the_page_animates_the_examples_one_job_at_a_time_and_the_video_plays(browser, page, server, animator,
+                                                                             tmp_path, monkeypatch):
+    # The first job is held once it has its poses (the quick preset's take a fraction of a second,
+    # and its whole job a few), until the test has seen the second one wait in the queue.
+    found = animator.load_driving
+    release = threading.Event()
+
+    def held(*args, **kwargs):
+        poses = found(*args, **kwargs)
+        release.wait(timeout=120)
+        return poses
+
+    monkeypatch.setattr(animator, "load_driving", held)
     _upload(page, PHOTO, DANCE)
     other = browser.new_context()
     second = other.new_page()
@@ -258,7 +271,10 @@ def test_the_page_animates_the_examples_one_job_at_a_time_and_the_video_plays(br
     page.click("#animate")
     page.get_by_text("finding the driving poses").first.wait_for(timeout=60_000)  # the first job runs...
     second.click("#animate")
-    second.get_by_text(re.compile(r"queue: *1 */ *1")).first.wait_for(timeout=10_000)  # ...the second waits
+    try:
+        second.get_by_text(re.compile(r"queue: *1 */ *1")).first.wait_for(timeout=10_000)  # ...the second waits
+    finally:
+        release.set()
     page.wait_for_selector("#result video", timeout=180_000)
     quick = PRESETS["quick"]
     for selector in ("#skeleton video", "#result video"):
