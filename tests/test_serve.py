@@ -268,13 +268,13 @@ def test_the_page_animates_the_examples_one_job_at_a_time_and_the_video_plays(br
     second = other.new_page()
     second.goto(server.url)
     _upload(second, PHOTO, DANCE_POSES)
-    page.click("#animate")
-    page.get_by_text("finding the driving poses").first.wait_for(timeout=60_000)  # the first job runs...
-    second.click("#animate")
     try:
+        page.click("#animate")
+        page.get_by_text("finding the driving poses").first.wait_for(timeout=60_000)  # the first job runs...
+        second.click("#animate")
         second.get_by_text(re.compile(r"queue: *1 */ *1")).first.wait_for(timeout=10_000)  # ...the second waits
     finally:
-        release.set()
+        release.set()  # whatever happened: no job left held
     page.wait_for_selector("#result video", timeout=180_000)
     quick = PRESETS["quick"]
     for selector in ("#skeleton video", "#result video"):
