@@ -659,11 +659,17 @@ def _joint_side(xs: np.ndarray, ys: np.ndarray, upper: np.ndarray, lower: np.nda
     Without it the thicker limb's capsule reaches round the joint: the thigh owned a wedge of the
     shin's outer side below the knee, which stuck out as a spike when the knee bent."""
     joint = upper[1]
-    directions = [(b - a) / max(np.hypot(*(b - a)), 1e-9) for a, b in (upper, lower)]
-    normal = directions[0] + directions[1]
+    normal = _through_joint(upper, lower)
     if np.hypot(*normal) < 2 * np.sin(np.radians(10)):
         return None
     return (xs - np.float32(joint[0])) * np.float32(normal[0]) + (ys - np.float32(joint[1])) * np.float32(normal[1])
+
+
+def _through_joint(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """(2,): the sum of an elbow's or knee's two bones' unit directions (upper: (2, 2) shoulder or
+    hip -> joint; lower: joint -> wrist or ankle): the limb's way through the joint, and the normal
+    of the line that halves its bend."""
+    return sum((b - a) / max(float(np.hypot(*(b - a))), 1e-9) for a, b in (upper, lower))
 
 
 def _beneath_arms(xs: np.ndarray, ys: np.ndarray, segments: list, polygon, radii: np.ndarray):
@@ -726,9 +732,7 @@ def _overhangs(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, own: dict, radi
             least = radius
             radius = max(radius, min(float(distance[row, col]), JOINT_CAP_REACH * radius))
             if a in ARM_PARTS and ELBOW_DISC_OWN:  # ... but no wider than the arm is across the elbow
-                (s0, j0), (j1, e1) = LIMB_BONES[a], LIMB_BONES[b]
-                along = sum((pose[j, :2] - pose[i, :2]) / max(float(np.hypot(*(pose[j, :2] - pose[i, :2]))), 1e-9)
-                            for i, j in ((s0, j0), (j1, e1)))
+                along = _through_joint(pose[list(LIMB_BONES[a]), :2], pose[list(LIMB_BONES[b]), :2])
                 across = _reach_across((own[a] | own[b]) & person, center, along, xs, ys, least)
                 if across is not None:
                     radius = min(radius, max(across, ELBOW_DISC_LEAST * least))
