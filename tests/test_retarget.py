@@ -412,6 +412,7 @@ def test_steady_keeps_every_joint_inside_the_image(seed, frames, missing, tight)
     width, height = REF_SIZE
     ref_height = rng.uniform(0.8, 0.95) * height if tight else rng.uniform(80, 250)
     reference = random_pose(rng, ref_height / 1.25, (rng.uniform(100, width - 100), rng.uniform(150, height - 120)))
+    reference[:, :2] = np.clip(reference[:, :2], 0, [width - 1, height - 1])  # a photo that shows the whole person
     out = retarget(driving, reference, REF_SIZE, "steady")
     kp = out.keypoints.astype(np.float64)
     placed = kp[..., 2] > 0
@@ -436,6 +437,53 @@ def test_steady_margins_stay_clear_when_the_reference_leaves_room():
     assert (out[..., 0] >= FRAME_MARGIN * ref_height - 1e-3).all()
     assert (out[..., 0] <= REF_SIZE[0] - 1 - FRAME_MARGIN * ref_height + 1e-3).all()
     assert np.abs(ground(out) - ground(reference)).max() < 1e-3   # it shrank about its feet
+
+
+def trunk_length(kp: np.ndarray) -> np.ndarray:
+    """Shoulder midpoint to hip midpoint, per frame of (T, 13, 3) or for one (13, 3) pose."""
+    neck = (kp[..., sk.R_SHOULDER, :2] + kp[..., sk.L_SHOULDER, :2]) / 2
+    pelvis = (kp[..., sk.R_HIP, :2] + kp[..., sk.L_HIP, :2]) / 2
+    return np.linalg.norm(neck - pelvis, axis=-1)
+
+
+LEG_JOINTS = [sk.R_KNEE, sk.L_KNEE, sk.R_ANKLE, sk.L_ANKLE]
+
+
+def test_steady_animates_a_photo_cut_at_the_waist_as_it_was_framed():
+    # A photo that ends at the hips: the pose model's guesses for the knees and ankles lie below
+    # its edge at confidences of a few hundredths. The arms swing over the head and, here, far out
+    # to the sides: a figure fitted into the frame shrank to half about its guessed feet, below the
+    # photo, and sank. The figure keeps its size and its hips' height, and the hands leave the frame.
+    kp = dancing(60)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])      # arms reaching far out
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 340))          # hips at y 340 of 384
+    assert reference[LEG_JOINTS, 1].min() > REF_SIZE[1] + 30
+    guessed = reference.copy()
+    guessed[LEG_JOINTS, 2] = [0.05, 0.1, 0.01, 0.02]
+    out = retarget(PoseSequence(kp, 640, 480, FPS), guessed, REF_SIZE, "steady").keypoints.astype(np.float64)
+    hips_y = out[:, [sk.R_HIP, sk.L_HIP], 1].mean(1)
+    assert np.abs(hips_y - reference[[sk.R_HIP, sk.L_HIP], 1].mean()).max() < 1e-3
+    assert np.abs(trunk_length(out) / trunk_length(reference) - 1).max() < 0.02
+    assert (out[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any() or (out[:, [sk.R_WRIST, sk.L_WRIST], 0] > REF_SIZE[0]).any()
+    # the guesses past the edge count for nothing: the same as no legs at all
+    unseen = reference.copy()
+    unseen[LEG_JOINTS, 2] = 0.0
+    alone = retarget(PoseSequence(kp, 640, 480, FPS), unseen, REF_SIZE, "steady").keypoints.astype(np.float64)
+    assert np.allclose(alone[..., :2], out[..., :2], atol=1e-6)
+
+
+def test_steady_sizes_the_figure_on_the_parts_both_show():
+    # A long-legged reference, whole in its photo, and a driving video cut at the waist (no knees,
+    # no ankles in any frame): its trunk takes the reference's trunk's size. Sized by whole heights,
+    # the driving's guessed from standard proportions, the trunk grew by the reference's extra leg.
+    reference = similar(STANDARD_FIGURE, 150, 0.0, (256, 200))
+    pelvis = reference[[sk.R_HIP, sk.L_HIP], :2].mean(0)
+    reference[LEG_JOINTS, :2] = pelvis + 1.4 * (reference[LEG_JOINTS, :2] - pelvis)   # legs 1.4x as long
+    assert reference[:, 1].max() < REF_SIZE[1]
+    kp = dancing(60)
+    kp[:, LEG_JOINTS, 2] = 0.0
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    assert np.abs(np.median(trunk_length(out)) / trunk_length(reference) - 1) < 0.03
 
 
 # --- missing joints, empty frames, confidences --------------------------------------------------

@@ -110,6 +110,7 @@ FIT_WINDOW_SECONDS = 0.5       # how gradually the figure shrinks or slides to s
 FRAME_MARGIN = 0.02            # joints stay this far inside the image (in reference body heights) ...
 HEAD_MARGIN = 0.08             # ... and the head joint this far below the top (room for the skull)
 MIN_FIT = 0.5                  # the figure never shrinks below this share; a last clip keeps it inside
+PAST_EDGE = 0.05               # a joint further than this (in body heights) past the photo's edge is out of view
 
 # The highest confidence a filled (not seen) joint gets.
 FILL_CONFIDENCE = 0.5
@@ -205,10 +206,13 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
         return PoseSequence(out.astype(np.float32), width, height, driving.fps, source)
 
     drv = driving.keypoints.astype(np.float64)
+    as_given = ref
+    if mode == "steady":
+        ref = _in_view(ref, width, height, ref_name)
     ratio = _size_ratio(ref, ref_name, drv[person], driving.source)
     ref_full = _complete_reference(ref, drv[person], ratio)
     if mode == "steady":
-        out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height))
+        out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height), as_given, ref_name)
     else:
         guide = _scale_mode(drv, person, ref, ref_full, ratio)
         if mode == "scale":
@@ -511,14 +515,23 @@ def _bones_mode(guide: np.ndarray, person: np.ndarray, ref_full: np.ndarray) -> 
 
 
 def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: np.ndarray, fps: float,
-                 size: tuple[int, int]) -> np.ndarray:
+                 size: tuple[int, int], as_given: np.ndarray, name: str = "<reference pose>") -> np.ndarray:
     """(T, 13, 3): per-frame size and anchors from smoothed driving measures, then the fill rule, then
-    the fit into the frame (module docstring, `steady`)."""
-    ref_height = body_height(ref)
-    heights = np.where(person, body_height(drv), np.nan)
+    the fit into the frame (module docstring, `steady`). ref: the reference's joints in view
+    (`_in_view`); as_given: all of them, where the fit may reach."""
+    cut = bool((_outside(ref_full, *size) & (ref_full[:, 1] > size[1] - 1)).any())  # the lower edge cuts the legs
+    # Each frame's size ratio on the joints both show: a photo cut at the waist is sized by its head
+    # and trunk against the driving's, and a driving video cut at the waist by its own, instead of
+    # against a whole height guessed from standard proportions for the legs one of them lacks.
+    both = (ref[:, 2] > 0)[None, :] & (drv[..., 2] > 0)                          # (T, 13)
+    ref_heights = body_height(np.where(both[..., None], ref[None], 0.0))
+    heights = body_height(np.where(both[..., None], drv, 0.0))
+    log_ratio = np.where(person, np.log(ref_heights) - np.log(heights), np.nan)
+    if not np.isfinite(log_ratio).any():
+        log_ratio = np.where(person, np.log(body_height(ref)) - np.log(body_height(drv)), np.nan)
     # Log space, so that a zoom in and the same zoom out weigh the same.
-    size_now = np.exp(_smooth(np.log(heights), _half_window(SIZE_WINDOW_SECONDS, fps), np.median))
-    scale = ref_height / size_now                                                  # (T,)
+    scale = np.exp(_smooth(log_ratio, _half_window(SIZE_WINDOW_SECONDS, fps), np.median))   # (T,)
+    size_now = body_height(ref) / scale
 
     ref_anchor, drv_anchor = np.zeros(2), np.zeros((len(drv), 2))
     ref_x, ref_y = _anchor_candidates(ref[None])
@@ -530,6 +543,8 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
                 ground = axis == 1 and kind == 0
                 if ground:   # the ground line: where the lowest ankle comes back down to
                     track = _ground_line(drv_values, _half_window(GROUND_WINDOW_SECONDS, fps))
+                elif cut and axis == 1:  # held at its height in the photo: rising would lift its cut edge
+                    track = _interpolate(drv_values)
                 else:        # the body's own slow drift, which a pan or a zoom also makes
                     track = _smooth(drv_values, _half_window(LATERAL_WINDOW_SECONDS, fps), np.median)
                 ref_anchor[axis], drv_anchor[:, axis] = ref_value[0], track
@@ -538,7 +553,34 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
                 *ref_anchor, np.nanmin(size_now), np.nanmax(size_now))
 
     out = _map_and_fill(drv, person, ref_full, scale[:, None, None], drv_anchor[:, None, :], ref_anchor)
-    return _fit_in_frame(out, person, ref, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
+    if cut:  # a photo of part of the person: framed as it was taken
+        logger.warning("%s: the photo's lower edge cuts the person: animated as framed (the figure keeps its size "
+                       "and its height in the frame; what the motion takes past the edges leaves the frame)", name)
+        return out
+    return _fit_in_frame(out, person, as_given, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
+
+
+def _outside(pose: np.ndarray, width: int, height: int) -> np.ndarray:
+    """bool (13,): the joints of `pose` (13, 3) past the image's edges by more than PAST_EDGE x its
+    body height (an ankle a few pixels past the lower edge is a foot at the edge, not a guess)."""
+    slack = PAST_EDGE * body_height(pose) if (pose[:, 2] > 0).sum() > 1 else 0.0
+    slack = slack if np.isfinite(slack) else 0.0
+    xy = pose[:, :2]
+    return (pose[:, 2] > 0) & ((xy < -slack).any(1) | (xy[:, 0] > width - 1 + slack) | (xy[:, 1] > height - 1 + slack))
+
+
+def _in_view(ref: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
+    """The reference with its joints past the image's edges unseen (confidence 0): a photo cut at the
+    waist has no knees, and what a pose model places below its edge is a guess (MediaPipe's come with
+    confidences of 0.01-0.1), which would set the figure's size and ground line."""
+    outside = _outside(ref, width, height)
+    if not outside.any() or outside.all():
+        return ref
+    logger.info("%s: %d joint(s) of the reference lie past the photo's edge and are taken as not seen", name,
+                int(outside.sum()))
+    ref = ref.copy()
+    ref[outside] = 0.0
+    return ref
 
 
 def _fit_in_frame(out: np.ndarray, person: np.ndarray, ref: np.ndarray, pivot: np.ndarray, size: tuple[int, int],
