@@ -1645,6 +1645,23 @@ def _forearm_behind_the_head(height: int = 240, width: int = 160):
     return image, mask, pose, head
 
 
+@pytest.mark.parametrize("edge", [None, 0.1, 0.2, 0.3])
+def test_a_wrist_at_the_photos_edge_is_cut_by_the_frame_not_behind_the_body(edge):
+    """MediaPipe calls a wrist whose hand runs past a waist-length photo's lower edge hidden (0.4 on
+    `photo.jpg` cut at the waist): that arm was taken to be behind the body, and its forearm drawn
+    from the other one, mirrored, a broken arm. Within ARM_AT_EDGE x the torso's height of the edge
+    it is the photo's edge that hides the hand; farther in, the joint is behind the body."""
+    from ilat_video.warp.reference import ARM_AT_EDGE, _arms_behind
+    height, width = 240, 160
+    pose = standing_pose(height, width)
+    pose[L_WRIST, 2] = 0.4
+    unit = torso_height(pose)
+    shape = None if edge is None else (int(np.ceil(pose[L_WRIST, 1] + edge * unit)), width)  # cut below the wrist
+    behind = _arms_behind(pose, shape, unit)
+    assert (warp.L_FORE in behind) == (edge is None or edge > ARM_AT_EDGE)
+    assert warp.R_FORE not in behind
+
+
 @pytest.mark.parametrize("hidden_arms", [False, True])
 def test_an_arm_behind_the_head_leaves_the_face_and_is_drawn_from_the_other_arm(hidden_arms):
     """The forearm behind the head does not own the face its capsule crosses: the head keeps it, and

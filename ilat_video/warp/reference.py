@@ -106,6 +106,7 @@ OCCLUDED_LENGTH = 0.7
 # transforms.OCCLUDED_CLEAR x its radius farther from what hid it (the head or the torso, whichever is
 # nearer in their radii) than in the photo.
 ARM_JOINT_HIDDEN = 0.5
+ARM_AT_EDGE = 0.25  # ... unless it lies within this x the torso's height of the photo's edge: cut by the frame
 FACE_PAST_NOSE = 0.15  # x the head's radius: the face seen in profile reaches this far past its nose (`_face_reach`)
 HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE))
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
@@ -294,7 +295,7 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
     x0, y0, x1, y1 = box
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    behind = _arms_behind(pose) if config.hidden_arms else frozenset()
+    behind = _arms_behind(pose, mask.shape, height) if config.hidden_arms else frozenset()
     face = _face_reach(xs, ys, pose, float(radii[HEAD_PART])) if behind and segments[HEAD_PART] is not None else None
     box_labels = _nearest_parts(xs, ys, segments, polygon, radii, shoulder_caps=config.shoulder_caps,
                                 arms_behind=behind, face_reach=face)
@@ -603,12 +604,18 @@ def _face_reach(xs: np.ndarray, ys: np.ndarray, pose: np.ndarray, radius: float)
     return past <= (FACE_PAST_NOSE + 1.0 - turned) * radius
 
 
-def _arms_behind(pose: np.ndarray) -> frozenset:
+def _arms_behind(pose: np.ndarray, shape: tuple[int, int] | None = None, height: float = 0.0) -> frozenset:
     """The arm parts (upper arms, forearms) with a joint the pose calls hidden (confidence above 0,
     seen at all, but under ARM_JOINT_HIDDEN) whose other side's joints are all seen: that one can
     stand in for it. Both hidden (hands clasped behind the back), each keeps its capsule: an arm
-    drawn in the body's colours, not none."""
+    drawn in the body's colours, not none. A joint within ARM_AT_EDGE x `height` of the edge of an
+    image of `shape` (h, w) is not hidden but cut by the frame (MediaPipe calls a wrist whose hand
+    runs past a waist-length photo's lower edge hidden: 0.4), and its arm is drawn as the photo shows it."""
     hidden = (pose[:, 2] > 0) & (pose[:, 2] < ARM_JOINT_HIDDEN)
+    if shape is not None:
+        reach = ARM_AT_EDGE * height
+        x, y = pose[:, 0], pose[:, 1]
+        hidden &= ~((x < reach) | (y < reach) | (x > shape[1] - 1 - reach) | (y > shape[0] - 1 - reach))
     seen = pose[:, 2] >= ARM_JOINT_HIDDEN
     return frozenset(part for part, other in HIDDEN_ARMS
                      if hidden[list(PART_JOINTS[part])].any() and seen[list(PART_JOINTS[other])].all())
