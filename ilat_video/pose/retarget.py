@@ -36,9 +36,10 @@ Modes (DESIGN.md section 7):
   camera, where one similarity lets camera motion become body motion (a zoom grows the figure, a
   tilt slides it off its ground line, a tight photo loses raised arms over its edge). Frame t is
   mapped by ``s_t = H_ref / h_t`` and anchors, all from smoothed driving measures (centred windows,
-  seconds at the driving fps): h_t, the body height's rolling median then mean over
-  SIZE_WINDOW_SECONDS (in log space), so a zoom does not change the figure's size while a bend
-  or a squat still foreshortens it; the ground line g_t, a rolling upper envelope (90th percentile
+  seconds at the driving fps): H_ref / h_t, the ratio of the two body heights measured on the
+  joints both poses show in that frame (a driving video or a photo cut at the waist is sized by
+  head and trunk), its rolling median then mean over SIZE_WINDOW_SECONDS (in log space), so a zoom
+  does not change the figure's size while a bend or a squat still foreshortens it; the ground line g_t, a rolling upper envelope (90th percentile
   of the lowest ankle's y) then mean over GROUND_WINDOW_SECONDS, mapped onto the reference's lowest
   ankle, so the feet stand on the reference's ground line whenever the driving feet are on theirs
   and rise only for a jump shorter than about that window; the hip midpoint's x, rolling median
@@ -50,7 +51,11 @@ Modes (DESIGN.md section 7):
   heights; never tighter than the reference pose itself), the figure shrinks about its ground
   point and slides sideways, eased in and out over FIT_WINDOW_SECONDS and never less than a frame
   needs; below MIN_FIT the joints are clipped to the frame. So every placed joint is inside the
-  image. Why the default: on the nine real clips x five photos it keeps every joint in the frame
+  image. Reference joints further than PAST_EDGE past the photo's edge are not seen (a pose
+  model's guesses); a photo whose lower edge cuts the legs (its completed pose reaches below it) is
+  animated as framed: the vertical anchor (the hips) is held at its height each frame, unsmoothed,
+  since rising would show the cut edge, and there is no fit: what moves past the edges leaves the
+  frame. Why the default: on the nine real clips x five photos it keeps every joint in the frame
   (`scale`: 19% of frames have one outside), with a quarter of `scale`'s foot drift and, through a
   synthetic handheld camera, a third of its camera leak (`benchmarks/results/retarget.md`). Its
   costs: drift slower than LATERAL_WINDOW_SECONDS is lost, a figure shrinks for a moment to fit
