@@ -1147,6 +1147,28 @@ def test_a_fill_shaded_to_its_rim_carries_a_linear_shading_on_exactly(seed):
     assert (_shaded_to_rim(ramp, flat, hole, np.zeros_like(hole), match=40.0) == flat).all()
 
 
+@pytest.mark.parametrize("edge", ["top", "bottom", "left", "right"])
+def test_a_fill_at_the_photos_edge_is_shaded_to_its_rim(edge):
+    """A hole the photo's edge cuts (a chest-up photo, the trunk behind an arm running out of it):
+    the box round the hole and its rim ran a row or column past the image, and at a longer side of
+    360 `photo.jpg` cut at the chest stopped with an IndexError. The fill still moves toward the ramp."""
+    from ilat_video.warp.reference import _shaded_to_rim
+
+    h, w = 60, 80
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    ramp = np.round(120 + ys[..., None] * np.array([0.3, 0.1, -0.2]) + xs[..., None] * 0.2).astype(np.uint8)
+    hole = ((xs - 40) / 18) ** 2 + ((ys - 30) / 12) ** 2 <= 1
+    rows, cols = {"top": (slice(30, h), slice(None)), "bottom": (slice(0, 31), slice(None)),
+                  "left": (slice(None), slice(40, w)), "right": (slice(None), slice(0, 41))}[edge]
+    ramp, hole = ramp[rows, cols], hole[rows, cols]
+    flat = ramp.copy()
+    flat[hole] = ramp[hole].mean(0).round()
+    out = _shaded_to_rim(ramp, flat, hole, ~hole, match=40.0)
+    assert (out[~hole] == flat[~hole]).all()
+    error = lambda image: np.abs(image.astype(int) - ramp.astype(int))[hole].mean()  # noqa: E731
+    assert error(out) < 0.5 * error(flat)
+
+
 def test_upright_strips_are_the_pieces_no_wider_than_asked_along_their_rows():
     from ilat_video.warp.reference import _upright_strips
 

@@ -1008,8 +1008,8 @@ def _shaded_to_rim(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, own:
     if not ring.any():
         return filled
     ys, xs = np.nonzero(hole | ring)
-    y0, y1 = max(int(ys.min()) - 1, 0), int(ys.max()) + 2
-    x0, x1 = max(int(xs.min()) - 1, 0), int(xs.max()) + 2
+    y0, y1 = max(int(ys.min()) - 1, 0), min(int(ys.max()) + 2, hole.shape[0])  # a hole at the photo's edge:
+    x0, x1 = max(int(xs.min()) - 1, 0), min(int(xs.max()) + 2, hole.shape[1])  # its box stops there
     box_hole, box_ring = hole[y0:y1, x0:x1], ring[y0:y1, x0:x1]
     # each ring pixel's nearest hole pixel: the labels of the distance transform to the hole
     _distance, nearest = cv2.distanceTransformWithLabels((~box_hole).astype(np.uint8), cv2.DIST_L2, 5,
