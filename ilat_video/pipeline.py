@@ -37,6 +37,7 @@ from .pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
 from .pose.retarget import MODES as RETARGET_MODES
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
+from .pose.skeleton import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
 from .regions import pose_region
 from .square import square_frames, token_region_rate
 from .video import VideoWriter, check_video_path, read_frames
@@ -55,6 +56,30 @@ class Reference:
     name: str
     mask: np.ndarray | None = None  # float32 (H, W) in [0, 1]: MediaPipe's person mask, when it ran
     extras: np.ndarray | None = None  # float32 (10, 3): hand and foot points, when MediaPipe ran
+
+
+# MediaPipe places every joint, the ones a photo does not show too: a photo cut at the waist gets
+# knees and ankles at visibilities of 0-0.23, below its edge or squeezed into it over the jacket
+# (where the warp drew legs from the jacket's hem); in the twelve whole-body development photos no
+# knee or ankle is under 0.38 (a far knee seen side-on)
+LEG_GUESS = 0.25  # knees and ankles under this visibility are not seen (confidence 0), their feet neither
+_LEG_JOINTS = {R_KNEE: (), L_KNEE: (), R_ANKLE: (6, 8), L_ANKLE: (7, 9)}  # -> its foot's points (heel, toe)
+
+
+def _without_guessed_legs(person, name: str):
+    """MediaPipe's result with its guessed knees and ankles unseen (LEG_GUESS)."""
+    guessed = [j for j in _LEG_JOINTS if 0 < person.pose[j, 2] < LEG_GUESS]
+    if not guessed:
+        return person
+    pose = person.pose.copy()
+    pose[guessed, 2] = 0.0
+    extras = None if person.extras is None else person.extras.copy()
+    if extras is not None:
+        for joint in guessed:
+            extras[list(_LEG_JOINTS[joint]), 2] = 0.0
+    log.info("%s: %d knee(s) and ankle(s) MediaPipe guesses (visibility under %.2f) taken as not in the photo",
+             name, len(guessed), LEG_GUESS)
+    return dataclasses.replace(person, pose=pose, extras=extras)
 
 
 @dataclasses.dataclass
@@ -149,6 +174,7 @@ class Animator:
         if reference_pose is None:
             person = extract_image_person(image if not isinstance(reference, (str, os.PathLike)) else reference,
                                           model_path=self.pose_model, person=choice)
+            person = _without_guessed_legs(person, name)
             pose = person.pose
         else:
             if isinstance(reference_pose, (str, os.PathLike)):

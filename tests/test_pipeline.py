@@ -15,7 +15,8 @@ from ilat_video.errors import IlatError, ModelFileError
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
 from ilat_video.nn.transformer import LATransformer, transformer_preset
 from ilat_video.options import RenderOptions
-from ilat_video.pipeline import Animator
+from ilat_video.pipeline import LEG_GUESS, Animator
+from ilat_video.pose import skeleton as sk
 from ilat_video.pose.formats import load_poses, save_poses
 from ilat_video.pose.sequence import PoseSequence
 from ilat_video.video import VideoWriter, read_frames
@@ -358,3 +359,20 @@ def test_a_driving_video_under_stride_has_its_poses_found_on_the_frames_kept_onl
     assert found.sum() >= 3
     assert np.abs(poses.keypoints[found, :, :2] - whole.keypoints[::3][found, :, :2]).max() < 0.1 * whole.height
 
+
+
+@pytest.mark.parametrize("kept", [1.0, 0.5])
+def test_knees_and_ankles_mediapipe_guesses_below_a_photos_edge_are_not_seen(model_dir, tmp_path, kept):
+    """`photo.jpg` cut at the waist: MediaPipe places knees and ankles below the edge at visibilities
+    of 0.01-0.11 (and, on a suit cut at the hem, squeezed into the photo over the jacket, where the
+    warp drew legs from it). They are not seen, nor their feet's points; the whole photo's are."""
+    photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "photo.jpg")
+    path = tmp_path / "photo.png"
+    photo.crop((0, 0, photo.width, int(kept * photo.height))).save(path)
+    ref = Animator.from_pretrained(model_dir, device="cpu").load_reference(path)
+    legs = [sk.R_KNEE, sk.L_KNEE, sk.R_ANKLE, sk.L_ANKLE]
+    if kept == 1.0:
+        assert (ref.pose[legs, 2] > LEG_GUESS).all() and (ref.extras[6:, 2] > 0).all()
+    else:
+        assert (ref.pose[legs, 2] == 0).all() and (ref.extras[6:, 2] == 0).all()
+        assert (ref.pose[[sk.R_HIP, sk.L_HIP], 2] > 0.5).all()
