@@ -1667,6 +1667,35 @@ def _forearm_behind_the_head(height: int = 240, width: int = 160):
     return image, mask, pose, head
 
 
+@pytest.mark.parametrize("cut", [None, 0.65, 0.72])
+def test_legs_the_photos_edge_cuts_move_with_the_torso(cut):
+    """A photo that ends at mid-thigh (0.65 of its height: half the thighs' bones past its edge) or
+    just above the knees (0.72: the knees a few pixels past it, the thighs running out of it):
+    posed, the thighs swung their cut ends into view (two stumps, or a smear of jacket where the
+    pose model guessed knees below it). They and the shanks ride on the torso; a whole person is
+    posed as before."""
+    height, width = 240, 160
+    pose = standing_pose(height, width)
+    image, mask = draw_person(pose, height, width)
+    if cut is not None:
+        rows = int(cut * height)
+        image, mask = image[:rows], mask[:rows]
+    reference = warp.prepare_reference(image, mask, pose)
+    target = rotate(rotate(pose, R_HIP, [R_KNEE, R_ANKLE], -35), L_HIP, [L_KNEE, L_ANKLE], 35)  # legs apart
+    moves = {tr.part: tr.matrix for tr in warp.part_transforms(reference, target)[0]}
+    legs = {warp.R_THIGH, warp.L_THIGH, warp.R_SHANK, warp.L_SHANK}
+    if cut is None:
+        assert reference.framed_out == frozenset()
+        assert not np.allclose(moves[warp.R_THIGH], moves[warp.TORSO], atol=1e-3)
+    else:
+        assert reference.framed_out == legs
+        for leg in legs & set(moves):
+            assert np.allclose(moves[leg], moves[warp.TORSO], atol=1e-9)
+        drawn = warp.warp_to_pose(reference, target)
+        own = warp.warp_to_pose(reference, pose)
+        assert np.array_equal(drawn.alpha[-3:] > 0.5, own.alpha[-3:] > 0.5)  # the cut stays at the edge
+
+
 @pytest.mark.parametrize("edge", [None, 0.1, 0.2, 0.3])
 def test_a_wrist_at_the_photos_edge_is_cut_by_the_frame_not_behind_the_body(edge):
     """MediaPipe calls a wrist whose hand runs past a waist-length photo's lower edge hidden (0.4 on

@@ -107,6 +107,10 @@ OCCLUDED_LENGTH = 0.7
 # nearer in their radii) than in the photo.
 ARM_JOINT_HIDDEN = 0.5
 ARM_AT_EDGE = 0.25  # ... unless it lies within this x the torso's height of the photo's edge: cut by the frame
+# A limb whose bone lies over FRAMED_OUT of its length past the photo's edge (and the limbs below it)
+# moves with what it hangs from (the torso, the upper arm or thigh) instead of being posed
+FRAMED_OUT = 0.3
+FRAMED_RUN = 1.5  # ... or whose far joint is this x its radius from the edge and its pixels run along it as far
 FACE_PAST_NOSE = 0.15  # x the head's radius: the face seen in profile reaches this far past its nose (`_face_reach`)
 HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE, R_FORE))
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
@@ -244,6 +248,7 @@ class WarpReference:
     stand_ins: dict = field(default_factory=dict)  # foreshortened or hidden limb, or the head -> StandIn
     seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
     elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
+    framed_out: frozenset = frozenset()  # limbs the photo's edge cuts: they ride on their parents (`_framed_out`)
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
@@ -371,9 +376,39 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         stand_ins[HEAD_PART] = StandIn(back, segments[HEAD_PART].copy(), float(radii[HEAD_PART]), HEAD_PART)
     extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
+    framed_out = _framed_out(pose, segments, labels, radii)
+    if framed_out:
+        logger.info("warp: the photo's edge cuts the %s: moved with what they hang from, not posed (the rest of "
+                    "them is not in the photo)", ", ".join(PART_NAMES[p] for p in sorted(framed_out)))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
-                         seam_width if clean is not None else 0.0, elbows)
+                         seam_width if clean is not None else 0.0, elbows, framed_out)
+
+
+def _framed_out(pose: np.ndarray, segments: list, labels: np.ndarray, radii: np.ndarray) -> frozenset:
+    """The limbs the photo's edge cuts, and the limbs below them: those whose bone lies over
+    FRAMED_OUT of its length past the edges of the image (labels: int8 (H, W), the owners), or whose
+    far joint lies within FRAMED_RUN x their radius of an edge (or past it) and whose own pixels run
+    along it for as long (a shoe resting on the lower edge, its ankle above it, is not cut). Posed, a limb cut by the frame
+    swings its cut end into view: the thighs of a photo cut above the knees spread as two stumps,
+    and the strip of thigh below a jacket, with a knee the pose model guessed below it, as a smear."""
+    h, w = labels.shape
+    border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    out = set()
+    for part, (a, b) in LIMB_BONES.items():
+        if segments[part] is None:
+            continue
+        along = np.linspace(0.0, 1.0, 33)[:, None]
+        points = pose[a, :2] + along * (pose[b, :2] - pose[a, :2])
+        past = (points[:, 0] < 0) | (points[:, 1] < 0) | (points[:, 0] > w - 1) | (points[:, 1] > h - 1)
+        x, y = pose[b, :2]
+        near = min(x, y, w - 1 - x, h - 1 - y) <= FRAMED_RUN * radii[part]  # its far joint by the edge, or past it
+        if past.mean() > FRAMED_OUT or (near and (border == part).sum() >= FRAMED_RUN * radii[part]):
+            out.add(part)
+    for upper, lower in LIMB_CHAINS:
+        if upper in out and segments[lower] is not None:
+            out.add(lower)
+    return frozenset(out)
 
 
 def _local_mean(colour: np.ndarray, source: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ from .parts import (
     HANDS,
     HEAD_PART,
     LIMB_BONES,
+    LIMB_CHAINS,
     PART_JOINTS,
     PART_NAMES,
     TORSO,
@@ -179,6 +180,14 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
             reason = "the target torso is mirrored (the person turned around)"
         if reason is not None:
             skipped[PART_NAMES[part]] = reason
+            continue
+        if part in reference.framed_out:  # the photo shows a strip of it: it moves with what it hangs from
+            parent = next((upper for upper, lower in LIMB_CHAINS if lower == part), TORSO)
+            carried = next((tr for tr in transforms if tr.part == parent and not tr.stand_in), None)
+            if carried is None:
+                skipped[PART_NAMES[part]] = f"the photo's edge cuts it and its {PART_NAMES[parent]} is not drawn"
+            else:
+                transforms.append(PartTransform(part, carried.matrix.copy(), carried.trust))
             continue
         if part == TORSO:
             matrix = _torso_matrix(ref_pose, target_pose, scale, torso)
