@@ -486,6 +486,21 @@ def test_steady_sizes_the_figure_on_the_parts_both_show():
     assert np.abs(np.median(trunk_length(out)) / trunk_length(reference) - 1) < 0.03
 
 
+def test_steady_does_not_size_a_head_and_shoulders_photo_by_the_head_alone():
+    # A photo cut at the chest (its hips below the edge) and a driving figure that nods (its head
+    # dips toward its shoulders and back, three times): the only part of the height both show is
+    # the head's, and sized by it the figure grew by half at every nod. Without the trunk in
+    # common, the whole heights set the size.
+    reference = similar(STANDARD_FIGURE, 400, 0.0, (256, 420))          # hips at y 420 of 384
+    kp = dancing(90)
+    neck = (kp[:, sk.R_SHOULDER, :2] + kp[:, sk.L_SHOULDER, :2]) / 2
+    nod = 1.0 - 0.35 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(90) / 30))     # 1 -> 0.65 -> 1
+    kp[:, sk.HEAD, :2] = neck + nod[:, None] * (kp[:, sk.HEAD, :2] - neck)
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    span = np.linalg.norm(out[:, sk.R_SHOULDER, :2] - out[:, sk.L_SHOULDER, :2], axis=1)
+    assert span.max() / span.min() < 1.08
+
+
 # --- missing joints, empty frames, confidences --------------------------------------------------
 
 def rigid_motion_with_holes(rng, frames: int, hideable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

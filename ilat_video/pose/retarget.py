@@ -37,8 +37,9 @@ Modes (DESIGN.md section 7):
   tilt slides it off its ground line, a tight photo loses raised arms over its edge). Frame t is
   mapped by ``s_t = H_ref / h_t`` and anchors, all from smoothed driving measures (centred windows,
   seconds at the driving fps): H_ref / h_t, the ratio of the two body heights measured on the
-  joints both poses show in that frame (a driving video or a photo cut at the waist is sized by
-  head and trunk), its rolling median then mean over SIZE_WINDOW_SECONDS (in log space), so a zoom
+  joints both poses show in that frame where they share the trunk (a driving video or a photo cut
+  at the waist is sized by head and trunk; the whole heights otherwise: a head alone says little,
+  a nod would scale the figure), its rolling median then mean over SIZE_WINDOW_SECONDS (in log space), so a zoom
   does not change the figure's size while a bend or a squat still foreshortens it; the ground line g_t, a rolling upper envelope (90th percentile
   of the lowest ankle's y) then mean over GROUND_WINDOW_SECONDS, mapped onto the reference's lowest
   ankle, so the feet stand on the reference's ground line whenever the driving feet are on theirs
@@ -531,9 +532,10 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     both = (ref[:, 2] > 0)[None, :] & (drv[..., 2] > 0)                          # (T, 13)
     ref_heights = body_height(np.where(both[..., None], ref[None], 0.0))
     heights = body_height(np.where(both[..., None], drv, 0.0))
-    log_ratio = np.where(person, np.log(ref_heights) - np.log(heights), np.nan)
-    if not np.isfinite(log_ratio).any():
-        log_ratio = np.where(person, np.log(body_height(ref)) - np.log(body_height(drv)), np.nan)
+    # ... where they share the trunk: a head's length alone says little (a nod would scale the figure)
+    trunk = both[:, [R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all(1)
+    whole = np.log(body_height(ref)) - np.log(body_height(drv))
+    log_ratio = np.where(person, np.where(trunk, np.log(ref_heights) - np.log(heights), whole), np.nan)
     # Log space, so that a zoom in and the same zoom out weigh the same.
     scale = np.exp(_smooth(log_ratio, _half_window(SIZE_WINDOW_SECONDS, fps), np.median))   # (T,)
     size_now = body_height(ref) / scale
