@@ -66,7 +66,7 @@ LEG_GUESS = 0.25  # knees and ankles under this visibility are not seen (confide
 _LEG_JOINTS = {R_KNEE: (), L_KNEE: (), R_ANKLE: (6, 8), L_ANKLE: (7, 9)}  # -> its foot's points (heel, toe)
 
 
-def _without_guessed_legs(person, name: str):
+def without_guessed_legs(person, name: str):
     """MediaPipe's result with its guessed knees and ankles unseen (LEG_GUESS)."""
     guessed = [j for j in _LEG_JOINTS if 0 < person.pose[j, 2] < LEG_GUESS]
     if not guessed:
@@ -174,7 +174,7 @@ class Animator:
         if reference_pose is None:
             person = extract_image_person(image if not isinstance(reference, (str, os.PathLike)) else reference,
                                           model_path=self.pose_model, person=choice)
-            person = _without_guessed_legs(person, name)
+            person = without_guessed_legs(person, name)
             pose = person.pose
         else:
             if isinstance(reference_pose, (str, os.PathLike)):
@@ -224,7 +224,8 @@ class Animator:
         """Retarget the motion, fill frames without a person, and fix one crop for the whole video."""
         _check_retarget(retarget)
         height, width = reference.image.shape[:2]
-        target = retarget_poses(driving, reference.pose, (width, height), mode=retarget)
+        named = PoseSequence(np.asarray(reference.pose, np.float32)[None], width, height, source=reference.name)
+        target = retarget_poses(driving, named, mode=retarget)  # its messages name the photo
         missing = ~target.has_person
         if missing.any():
             log.warning("%s: %d of %d frames have no person; they hold the last pose seen",
