@@ -2,6 +2,7 @@
 the driving frame above the result at a few moments.
 
     python scripts/photo_strips.py --photos A.jpg B.png C.png --videos D.mp4 E.mp4 --out docs/photo_strips.jpg
+    python scripts/photo_strips.py --cut 0.5 --out docs/waist_up.jpg   # the photos' top halves: waist-up
 
 Defaults: three photos and two videos of the development data in ../shared/data (see its NOTICE).
 """
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from ilat_video.options import RenderOptions
 from ilat_video.pipeline import Animator, default_model_dir
@@ -53,6 +55,15 @@ def row(animator: Animator, photo: Path, video: Path, moments: int, frames: int)
     return np.asarray(label)
 
 
+def top_share(photo: Path, share: float, folder: Path) -> Path:
+    """The top `share` of the photo's height, saved in `folder` (PNG, named after the photo)."""
+    image = Image.open(photo)
+    image = ImageOps.exif_transpose(image)
+    cut = folder / f"{photo.stem}_top{round(100 * share)}.png"
+    image.crop((0, 0, image.width, max(1, round(share * image.height)))).save(cut)
+    return cut
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", nargs="+", type=Path, default=PHOTOS)
@@ -61,10 +72,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60, help="Driving frames animated per pair.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "photo_strips.jpg")
     parser.add_argument("--width", type=int, default=1200, help="The picture's width at most, in pixels.")
+    parser.add_argument("--cut", type=float, default=None,
+                        help="Animate each photo's top share of its height only (0.5: a photo cut at the waist).")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     animator = Animator.from_pretrained(default_model_dir(), device="cpu")
-    rows = [row(animator, photo, video, args.moments, args.frames) for photo in args.photos for video in args.videos]
+    with tempfile.TemporaryDirectory() as folder:
+        photos = args.photos if args.cut is None else [top_share(p, args.cut, Path(folder)) for p in args.photos]
+        rows = [row(animator, photo, video, args.moments, args.frames) for photo in photos for video in args.videos]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     picture = Image.fromarray(np.concatenate(rows, axis=0))
