@@ -1696,6 +1696,30 @@ def test_legs_the_photos_edge_cuts_move_with_the_torso(cut):
         assert np.array_equal(drawn.alpha[-3:] > 0.5, own.alpha[-3:] > 0.5)  # the cut stays at the edge
 
 
+def test_a_trunk_whose_hips_are_past_the_photos_edge_rides_on_its_shoulders():
+    """A photo cut at the chest: its hips and legs are the pose model's guesses past the edge, and the
+    frames' come from the driving body's proportions. An affine from the guessed hips to those
+    stretched the trunk, and the legs' bones set the body's scale: the head grew. The trunk turns and
+    moves with the shoulders' line at the photo's size, and the scale comes from what the photo
+    shows (the arms, the shoulders' span, the head over them)."""
+    height, width = 240, 160
+    pose = standing_pose(height, width)
+    image, mask = draw_person(pose, height, width)
+    rows = int(0.45 * height)  # the hips at 0.56 of the height, the arms' elbows at 0.43
+    reference = warp.prepare_reference(image[:rows], mask[:rows], pose)
+    assert {R_HIP, L_HIP, R_KNEE, L_KNEE, R_ANKLE, L_ANKLE} <= reference.out_of_view
+    target = pose.copy()
+    target[[R_HIP, L_HIP], 1] += 40  # elsewhere, and the legs longer
+    target[[R_KNEE, L_KNEE], 1] += 60
+    target[[R_ANKLE, L_ANKLE], 1] += 80
+    moves = {tr.part: tr.matrix for tr in warp.part_transforms(reference, target)[0]}
+    still = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert np.allclose(moves[warp.TORSO], still, atol=1e-6)
+    assert np.allclose(moves[warp.HEAD_PART], still, atol=1e-6)
+    drawn = warp.warp_to_pose(reference, target)
+    assert np.array_equal(drawn.alpha > 0.5, warp.warp_to_pose(reference, pose).alpha > 0.5)
+
+
 @pytest.mark.parametrize("edge", [None, 0.1, 0.2, 0.3])
 def test_a_wrist_at_the_photos_edge_is_cut_by_the_frame_not_behind_the_body(edge):
     """MediaPipe calls a wrist whose hand runs past a waist-length photo's lower edge hidden (0.4 on

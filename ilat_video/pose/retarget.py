@@ -39,11 +39,12 @@ Modes (DESIGN.md section 7):
   seconds at the driving fps): H_ref / h_t, the ratio of the two body heights measured on the
   joints both poses show in that frame where they share the trunk (a driving video or a photo cut
   at the waist is sized by head and trunk; the whole heights otherwise: a head alone says little,
-  a nod would scale the figure), its rolling median then mean over SIZE_WINDOW_SECONDS (in log space), so a zoom
-  does not change the figure's size while a bend or a squat still foreshortens it; the ground line g_t, a rolling upper envelope (90th percentile
-  of the lowest ankle's y) then mean over GROUND_WINDOW_SECONDS, mapped onto the reference's lowest
-  ankle, so the feet stand on the reference's ground line whenever the driving feet are on theirs
-  and rise only for a jump shorter than about that window; the hip midpoint's x, rolling median
+  a nod would scale the figure), its rolling median then mean over SIZE_WINDOW_SECONDS (in log
+  space), so a zoom does not change the figure's size while a bend or a squat still foreshortens
+  it; the ground line g_t, a rolling upper envelope (90th percentile of the lowest ankle's y)
+  then mean over GROUND_WINDOW_SECONDS, mapped onto the reference's lowest ankle, so the feet
+  stand on the reference's ground line whenever the driving feet are on theirs and rise only for a
+  jump shorter than about that window; the hip midpoint's x, rolling median
   then mean over LATERAL_WINDOW_SECONDS, mapped onto the reference's: sideways motion faster than
   that (a step, a sway) is kept, slower drift is taken as the camera's (or as walking off, which a
   still photo cannot show) and removed. Without ankles (hips, shoulders, centroid) the same
@@ -101,8 +102,8 @@ from .skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["retarget", "body_height", "MODES", "DEFAULT_MODE", "FILL_CONFIDENCE", "CHAIN_SHARES", "BONE_SHARES",
-           "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
+__all__ = ["retarget", "past_the_edge", "body_height", "MODES", "DEFAULT_MODE", "FILL_CONFIDENCE", "CHAIN_SHARES",
+           "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
 
 MODES: tuple[str, ...] = ("none", "scale", "relative", "bones", "steady")
 # The mode the CLI and the Animator use unless told otherwise (why: the module docstring, `steady`).
@@ -574,6 +575,12 @@ def _outside(pose: np.ndarray, width: int, height: int) -> np.ndarray:
     slack = slack if np.isfinite(slack) else 0.0
     xy = pose[:, :2]
     return (pose[:, 2] > 0) & ((xy < -slack).any(1) | (xy[:, 0] > width - 1 + slack) | (xy[:, 1] > height - 1 + slack))
+
+
+def past_the_edge(pose: np.ndarray, width: int, height: int) -> np.ndarray:
+    """bool (13,): the joints of `pose` (13, 3) further than PAST_EDGE x its body height past the
+    edges of a width x height image: the photo does not show them (a pose model's guesses)."""
+    return _outside(np.asarray(pose, np.float64), width, height)
 
 
 def _in_view(ref: np.ndarray, width: int, height: int, name: str) -> np.ndarray:

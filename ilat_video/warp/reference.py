@@ -18,6 +18,7 @@ import numpy as np
 from scipy.ndimage import binary_fill_holes
 
 from ..errors import IlatError, NoPersonError
+from ..pose.retarget import past_the_edge
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material, solve_poisson
 from .back import back_of_head
@@ -249,6 +250,7 @@ class WarpReference:
     seam_width: float = 0.0  # pixels: the seam between the arms and the body recoloured in the clean colours
     elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
     framed_out: frozenset = frozenset()  # limbs the photo's edge cuts: they ride on their parents (`_framed_out`)
+    out_of_view: frozenset = frozenset()  # joints past the photo's edge (a pose model's guesses): no scale, no torso
 
     def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
@@ -382,29 +384,43 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
                     "them is not in the photo)", ", ".join(PART_NAMES[p] for p in sorted(framed_out)))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
-                         seam_width if clean is not None else 0.0, elbows, framed_out)
+                         seam_width if clean is not None else 0.0, elbows, framed_out, _out_of_view(pose, mask.shape))
+
+
+def _out_of_view(pose: np.ndarray, shape: tuple[int, int]) -> frozenset:
+    """The joints of `pose` past the edges of an image of `shape` (h, w) as retargeting judges them
+    (`retarget.past_the_edge`: a hip a few pixels past a waist-up photo's edge is a hip)."""
+    return frozenset(int(j) for j in np.flatnonzero(past_the_edge(pose, shape[1], shape[0])))
 
 
 def _framed_out(pose: np.ndarray, segments: list, labels: np.ndarray, radii: np.ndarray) -> frozenset:
     """The limbs the photo's edge cuts, and the limbs below them: those whose bone lies over
-    FRAMED_OUT of its length past the edges of the image (labels: int8 (H, W), the owners), or whose
-    far joint lies within FRAMED_RUN x their radius of an edge (or past it) and whose own pixels run
-    along it for as long (a shoe resting on the lower edge, its ankle above it, is not cut). Posed, a limb cut by the frame
-    swings its cut end into view: the thighs of a photo cut above the knees spread as two stumps,
-    and the strip of thigh below a jacket, with a knee the pose model guessed below it, as a smear."""
+    FRAMED_OUT of its length past the edges of the image (labels: int8 (H, W), the owners); and
+    the upper arms and thighs whose far joint lies within FRAMED_RUN x their radius of an edge (or
+    past it) where the limb below runs out of the photo so (its bone past the edge), or where their
+    own pixels and the lower limb's run along that edge for as long (a shoe resting on the lower
+    edge, its ankle above it, is not cut). Posed, a limb cut by the frame swings its cut end into
+    view: the thighs of a photo cut above the knees spread as two stumps, a chest-up photo's upper
+    arm rose as a stump carrying the hair over it, and the strip of thigh below a jacket, with a
+    knee the pose model guessed below it, swung up as a smear. A forearm whose hand alone the edge
+    cuts is posed: riding on its upper arm it would show its cut end as well, without its bend."""
     h, w = labels.shape
     border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
-    out = set()
-    for part, (a, b) in LIMB_BONES.items():
-        if segments[part] is None:
+
+    def past_share(part: int) -> float:
+        a, b = LIMB_BONES[part]
+        points = pose[a, :2] + np.linspace(0.0, 1.0, 33)[:, None] * (pose[b, :2] - pose[a, :2])
+        return float(((points[:, 0] < 0) | (points[:, 1] < 0) | (points[:, 0] > w - 1) | (points[:, 1] > h - 1)).mean())
+
+    out = {part for part in LIMB_BONES if segments[part] is not None and past_share(part) > FRAMED_OUT}
+    for upper, lower in LIMB_CHAINS:
+        if segments[upper] is None or upper in out:
             continue
-        along = np.linspace(0.0, 1.0, 33)[:, None]
-        points = pose[a, :2] + along * (pose[b, :2] - pose[a, :2])
-        past = (points[:, 0] < 0) | (points[:, 1] < 0) | (points[:, 0] > w - 1) | (points[:, 1] > h - 1)
-        x, y = pose[b, :2]
-        near = min(x, y, w - 1 - x, h - 1 - y) <= FRAMED_RUN * radii[part]  # its far joint by the edge, or past it
-        if past.mean() > FRAMED_OUT or (near and (border == part).sum() >= FRAMED_RUN * radii[part]):
-            out.add(part)
+        x, y = pose[LIMB_BONES[upper][1], :2]
+        if min(x, y, w - 1 - x, h - 1 - y) > FRAMED_RUN * radii[upper]:  # its far joint well inside
+            continue
+        if lower in out or np.isin(border, [upper, lower]).sum() >= FRAMED_RUN * radii[upper]:
+            out.add(upper)
     for upper, lower in LIMB_CHAINS:
         if upper in out and segments[lower] is not None:
             out.add(lower)

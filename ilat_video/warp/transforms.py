@@ -151,7 +151,7 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
         elbow_scale = body_scale(ref_pose, target_pose, bones=LEG_BONES)  # alone: its own pose lands on them
         target_pose = moved_elbows(target_pose, reference.elbows, elbow_scale)
     ok_t = joint_ok(target_pose, config.min_confidence)
-    scale = body_scale(ref_pose, target_pose, config.min_confidence)
+    scale = body_scale(ref_pose, target_pose, config.min_confidence, out_of_view=reference.out_of_view)
     skipped: dict[str, str] = dict(reference.missing)
     transforms: list[PartTransform] = []
     torso = None
@@ -190,7 +190,7 @@ def part_transforms(reference: WarpReference, target_pose: np.ndarray, target_ex
                 transforms.append(PartTransform(part, carried.matrix.copy(), carried.trust))
             continue
         if part == TORSO:
-            matrix = _torso_matrix(ref_pose, target_pose, scale, torso)
+            matrix = _torso_matrix(ref_pose, target_pose, scale, torso, reference.out_of_view)
             if torso in SPINE_FALLBACKS:  # drawn, but the pixels say little about this view of the body
                 transforms.append(PartTransform(part, matrix, FALLBACK_TRUST * transform_trust(matrix, config)))
                 continue
@@ -229,7 +229,7 @@ def _target_torso(reference: WarpReference, target_pose: np.ndarray) -> str | No
     ok_t = joint_ok(target_pose, config.min_confidence)
     if reference.crops[TORSO] is None or missing_reason(TORSO, ok_t, "target") is not None:
         return None
-    scale = body_scale(reference.pose, target_pose, config.min_confidence)
+    scale = body_scale(reference.pose, target_pose, config.min_confidence, out_of_view=reference.out_of_view)
     return torso_state(reference.pose, target_pose, scale, config.collapse_ratio)
 
 
@@ -440,11 +440,24 @@ _SCALE_BONES = ((R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW)
 
 
 def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confidence: float = 0.0, *,
-               bones=_SCALE_BONES) -> float:
+               bones=_SCALE_BONES, out_of_view: Collection[int] = ()) -> float:
     """g: median over the bones seen in both poses (`bones`: the limbs; and the spine) of target /
-    reference length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point)."""
+    reference length; 1 when no bone is seen in both; at least MIN_SCALE (a body shrunk to a point).
+    out_of_view: reference joints past the photo's edge (a pose model's guesses), whose bones say
+    nothing; without the spine, the shoulders' span and the head's height over them count instead."""
     ok = joint_ok(reference_pose, min_confidence) & joint_ok(target_pose, min_confidence)
+    ok[list(out_of_view)] = False
     ratios = []
+    if out_of_view and not ok[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all() and ok[[R_SHOULDER, L_SHOULDER]].all():
+        spans = [(reference_pose[R_SHOULDER, :2], reference_pose[L_SHOULDER, :2],
+                  target_pose[R_SHOULDER, :2], target_pose[L_SHOULDER, :2])]
+        if ok[HEAD]:
+            spans.append((reference_pose[HEAD, :2], neck_point(reference_pose),
+                          target_pose[HEAD, :2], neck_point(target_pose)))
+        for a_r, b_r, a_t, b_t in spans:
+            ref = float(np.hypot(*(b_r - a_r)))
+            if ref > 1e-6:
+                ratios.append(float(np.hypot(*(b_t - a_t))) / ref)
     for a, b in bones:
         if ok[a] and ok[b]:
             ref = np.hypot(*(reference_pose[b, :2] - reference_pose[a, :2]))
@@ -457,12 +470,18 @@ def body_scale(reference_pose: np.ndarray, target_pose: np.ndarray, min_confiden
     return max(float(np.median(ratios)), MIN_SCALE) if ratios else 1.0
 
 
-def _torso_matrix(ref_pose, target_pose, scale, state) -> np.ndarray:
-    """The 4 corners' least-squares affine for an ordinary torso; the spine as a bone otherwise:
+def _torso_matrix(ref_pose, target_pose, scale, state, out_of_view: Collection[int] = ()) -> np.ndarray:
+    """The 4 corners' least-squares affine for an ordinary torso; the shoulders' line as a bone (the
+    photo's own size across it: scaled, a trunk the photo's edge cuts lifted its cut edge into view)
+    where the photo's hips are past its edge (`out_of_view`: the pose model's guesses, from which an
+    affine stretched a chest-up photo's trunk); the spine as a bone otherwise:
     an edge-on reference at body scale; a target torso side-on, turned round or twisted at the
     width it shows (between SIDE_ON_WIDTH and 1 of the reference's, at body scale), never mirrored:
     the reference's front is kept the right way round, and the trust is lowered (FALLBACK_TRUST)."""
     corners = [R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]
+    if {R_HIP, L_HIP} & set(out_of_view) and not {R_SHOULDER, L_SHOULDER} & set(out_of_view):
+        return limb_matrix(ref_pose[R_SHOULDER, :2], ref_pose[L_SHOULDER, :2], target_pose[R_SHOULDER, :2],
+                           target_pose[L_SHOULDER, :2], 1.0)
     if state == "ok":
         return fit_affine(ref_pose[corners, :2], target_pose[corners, :2])
     across = scale
