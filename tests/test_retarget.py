@@ -472,6 +472,22 @@ def test_steady_animates_a_photo_cut_at_the_waist_as_it_was_framed():
     assert np.allclose(alone[..., :2], out[..., :2], atol=1e-6)
 
 
+def test_steady_animates_a_photo_cut_at_its_side_as_it_was_framed():
+    # A photo whose left edge cuts the person's arm (elbow and wrist past it, as a pose model guesses
+    # them): the arms, swinging out, would need the figure shrunk to half to stay inside; it keeps its
+    # size, its feet on their line and its hips where they stand across the photo, and the hands leave.
+    kp = dancing(60)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (60, 200))               # standing at the left edge
+    reference[sk.R_ELBOW, 0], reference[sk.R_WRIST, 0] = -40.0, -70.0
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    assert np.abs(trunk_length(out) / trunk_length(reference) - 1).max() < 0.02
+    hips_x = out[:, [sk.R_HIP, sk.L_HIP], 0].mean(1)
+    assert np.abs(hips_x - reference[[sk.R_HIP, sk.L_HIP], 0].mean()).max() < 1e-3
+    assert np.abs(ground(out) - ground(reference)).max() < 0.05 * body_height(reference)
+    assert (out[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any()
+
+
 def test_steady_sizes_the_figure_on_the_parts_both_show():
     # A long-legged reference, whole in its photo, and a driving video cut at the waist (no knees,
     # no ankles in any frame): its trunk takes the reference's trunk's size. Sized by whole heights,

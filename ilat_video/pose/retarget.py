@@ -54,10 +54,10 @@ Modes (DESIGN.md section 7):
   point and slides sideways, eased in and out over FIT_WINDOW_SECONDS and never less than a frame
   needs; below MIN_FIT the joints are clipped to the frame. So every placed joint is inside the
   image. Reference joints further than PAST_EDGE past the photo's edge are not seen (a pose
-  model's guesses); a photo whose lower edge cuts the legs (its completed pose reaches below it) is
-  animated as framed: the vertical anchor (the hips) is held at its height each frame, unsmoothed,
-  since rising would show the cut edge, and there is no fit: what moves past the edges leaves the
-  frame. Why the default: on the nine real clips x five photos it keeps every joint in the frame
+  model's guesses); a photo whose edges cut the person (its completed pose reaches past them) is
+  animated as framed: there is no fit, what moves past the edges leaves the frame, and the anchor
+  is held where the photo has it each frame, unsmoothed, across a cut side edge and up and down
+  where the lower edge cuts the legs (the hips: rising would show the cut edge). Why the default: on the nine real clips x five photos it keeps every joint in the frame
   (`scale`: 19% of frames have one outside), with a quarter of `scale`'s foot drift and, through a
   synthetic handheld camera, a third of its camera leak (`benchmarks/results/retarget.md`). Its
   costs: drift slower than LATERAL_WINDOW_SECONDS is lost, a figure shrinks for a moment to fit
@@ -526,7 +526,7 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     """(T, 13, 3): per-frame size and anchors from smoothed driving measures, then the fill rule, then
     the fit into the frame (module docstring, `steady`). ref: the reference's joints in view
     (`_in_view`); as_given: all of them, where the fit may reach."""
-    cut = bool((_outside(ref_full, *size) & (ref_full[:, 1] > size[1] - 1)).any())  # the lower edge cuts the legs
+    cut = _cut_edges(ref_full, *size)  # the photo's edges its person runs past (the completed pose reaches past them)
     # Each frame's size ratio on the joints both show: a photo cut at the waist is sized by its head
     # and trunk against the driving's, and a driving video cut at the waist by its own, instead of
     # against a whole height guessed from standard proportions for the legs one of them lacks.
@@ -551,8 +551,8 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
                 ground = axis == 1 and kind == 0
                 if ground:   # the ground line: where the lowest ankle comes back down to
                     track = _ground_line(drv_values, _half_window(GROUND_WINDOW_SECONDS, fps))
-                elif cut and axis == 1:  # held at its height in the photo: rising would lift its cut edge
-                    track = _interpolate(drv_values)
+                elif ("lower" in cut and axis == 1) or (cut & {"left", "right"} and axis == 0):
+                    track = _interpolate(drv_values)  # held in the photo: moving off the cut edge shows it
                 else:        # the body's own slow drift, which a pan or a zoom also makes
                     track = _smooth(drv_values, _half_window(LATERAL_WINDOW_SECONDS, fps), np.median)
                 ref_anchor[axis], drv_anchor[:, axis] = ref_value[0], track
@@ -562,10 +562,20 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
 
     out = _map_and_fill(drv, person, ref_full, scale[:, None, None], drv_anchor[:, None, :], ref_anchor)
     if cut:  # a photo of part of the person: framed as it was taken
-        logger.warning("%s: the photo's lower edge cuts the person: animated as framed (the figure keeps its size "
-                       "and its height in the frame; what the motion takes past the edges leaves the frame)", name)
+        logger.warning("%s: the photo's %s edge%s cut%s the person: animated as framed (the figure keeps its size%s; "
+                       "what the motion takes past the edges leaves the frame)", name, " and ".join(sorted(cut)),
+                       "s" if len(cut) > 1 else "", "" if len(cut) > 1 else "s",
+                       " and its place there" if cut - {"upper"} else "")
         return out
     return _fit_in_frame(out, person, as_given, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
+
+
+def _cut_edges(pose: np.ndarray, width: int, height: int) -> set:
+    """The edges of a width x height photo ("lower", "upper", "left", "right") that `pose` (13, 3)
+    runs past (`_outside`)."""
+    past, xy = _outside(pose, width, height), pose[:, :2]
+    return {edge for edge, beyond in (("lower", xy[:, 1] > height - 1), ("upper", xy[:, 1] < 0),
+                                      ("left", xy[:, 0] < 0), ("right", xy[:, 0] > width - 1)) if (past & beyond).any()}
 
 
 def _outside(pose: np.ndarray, width: int, height: int) -> np.ndarray:
