@@ -488,6 +488,20 @@ def test_steady_animates_a_photo_cut_at_its_side_as_it_was_framed():
     assert (out[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any()
 
 
+def test_steady_fits_a_whole_photo_whose_pose_lacks_a_wrist():
+    # The photo's pose lacks a wrist (confidence 0) and the driving raises its arms high from the
+    # first frame: the wrist completed from there lies above the photo, which says nothing of how
+    # the photo is framed: the figure is still fitted inside it.
+    kp = dancing(60)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 1] -= 200
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 200))
+    reference[sk.R_WRIST, 2] = 0.0
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    placed = out[..., 2] > 0
+    inside = (out[..., :2] >= 0).all(-1) & (out[..., 0] <= REF_SIZE[0] - 1) & (out[..., 1] <= REF_SIZE[1] - 1)
+    assert inside[placed].all()
+
+
 def test_steady_sizes_the_figure_on_the_parts_both_show():
     # A long-legged reference, whole in its photo, and a driving video cut at the waist (no knees,
     # no ankles in any frame): its trunk takes the reference's trunk's size. Sized by whole heights,

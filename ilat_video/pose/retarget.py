@@ -57,8 +57,11 @@ Modes (DESIGN.md section 7):
   model's guesses); a photo whose edges cut the person (its completed pose reaches past them) is
   animated as framed: there is no fit, what moves past the edges leaves the frame, and the anchor
   is held where the photo has it each frame, unsmoothed, across a cut side edge and up and down
-  where the lower edge cuts the legs (the hips: rising would show the cut edge). Why the default: on the nine real clips x five photos it keeps every joint in the frame
-  (`scale`: 19% of frames have one outside), with a quarter of `scale`'s foot drift and, through a
+  where the lower edge cuts the legs (the hips: rising would show the cut edge). The side and upper
+  edges are judged on the joints the photo's own pose places past them, the lower one on the
+  completed pose too (a pose file may leave a waist-up photo's legs out). Why the default: on the
+  nine real clips x five photos it keeps every joint in the frame (`scale`: 19% of frames have one
+  outside), with a quarter of `scale`'s foot drift and, through a
   synthetic handheld camera, a third of its camera leak (`benchmarks/results/retarget.md`). Its
   costs: drift slower than LATERAL_WINDOW_SECONDS is lost, a figure shrinks for a moment to fit
   raised arms, and a camera that moves fast (a whip pan) still moves the figure.
@@ -526,7 +529,9 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     """(T, 13, 3): per-frame size and anchors from smoothed driving measures, then the fill rule, then
     the fit into the frame (module docstring, `steady`). ref: the reference's joints in view
     (`_in_view`); as_given: all of them, where the fit may reach."""
-    cut = _cut_edges(ref_full, *size)  # the photo's edges its person runs past (the completed pose reaches past them)
+    # The photo's edges its person runs past: a completion from the driving's first frame (a wrist it
+    # lacks, raised there) says nothing about the photo's framing, but legs completed below it do
+    cut = _cut_edges(as_given, *size) | (_cut_edges(ref_full, *size) & {"lower"})
     # Each frame's size ratio on the joints both show: a photo cut at the waist is sized by its head
     # and trunk against the driving's, and a driving video cut at the waist by its own, instead of
     # against a whole height guessed from standard proportions for the legs one of them lacks.
