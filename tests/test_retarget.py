@@ -519,7 +519,7 @@ def test_steady_sizes_the_figure_on_the_parts_both_show():
 def test_steady_does_not_size_a_head_and_shoulders_photo_by_the_head_alone():
     # A photo cut at the chest (its hips below the edge) and a driving figure that nods (its head
     # dips toward its shoulders and back, three times): the only part of the height both show is
-    # the head's, and sized by it the figure grew by half at every nod. Without the trunk in
+    # the head's, and sized by it the figure grew by a fifth at every nod. Without the trunk in
     # common, the whole heights set the size.
     reference = similar(STANDARD_FIGURE, 400, 0.0, (256, 420))          # hips at y 420 of 384
     kp = dancing(90)
