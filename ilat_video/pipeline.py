@@ -37,7 +37,7 @@ from .pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
 from .pose.retarget import MODES as RETARGET_MODES
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
-from .pose.skeleton import L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
+from .pose.skeleton import JOINT_NAMES, L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
 from .regions import pose_region
 from .square import square_frames, token_region_rate
 from .video import VideoWriter, check_video_path, read_frames
@@ -277,7 +277,11 @@ class Animator:
         with torch.inference_mode():
             stage = Stage.prepare(reference.image, mask, reference.pose, reference.extras, max_side=options.max_side,
                                   plate=options.plate, name=reference.name, models=models)
-        told = set()
+        told = set(stage.reference.missing)
+        if told:  # once, by the joints: a photo cut at the waist has no knees and ankles, so no legs
+            gone = [JOINT_NAMES[j] for j in range(len(JOINT_NAMES)) if not reference.pose[j, 2] > 0]
+            log.warning("%s: the photo's pose has no %s: its %s not drawn", reference.name, ", ".join(gone),
+                        ", ".join(sorted(told)) + (" are" if len(told) > 1 else " is"))
         total = len(plan.target)
         # The driving hand and foot points, retargeted with the joints: the hands and feet follow them.
         extras = plan.target.extras if options.extremities else None

@@ -361,6 +361,24 @@ def test_a_driving_video_under_stride_has_its_poses_found_on_the_frames_kept_onl
 
 
 
+def test_a_photo_cut_at_the_waist_is_said_once_in_two_lines(model_dir, tmp_path, driving, caplog):
+    """`photo.jpg` cut at the waist: one warning that its lower edge cuts the person and is animated as
+    framed, and one that names the joints its pose lacks and the legs not drawn (it listed each leg
+    part with its joints again, four reasons in one line), and nothing about parts in later frames."""
+    photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "photo.jpg")
+    path = tmp_path / "waist_up.png"
+    photo.crop((0, 0, photo.width, photo.height // 2)).save(path)
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    with caplog.at_level("WARNING"):
+        frames = list(animator.animate(path, driving, max_frames=3, options=RenderOptions(max_side=160)))
+    assert len(frames) == 3
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and str(path) in r.getMessage()]
+    cut = [m for m in said if "lower edge cuts the person" in m]
+    legs = [m for m in said if "the photo's pose has no right_knee, left_knee, right_ankle, left_ankle" in m]
+    assert len(cut) == 1 and len(legs) == 1 and "left_thigh" in legs[0] and "right_shank" in legs[0]
+    assert len(said) == 2
+
+
 @pytest.mark.parametrize("kept", [1.0, 0.5])
 def test_knees_and_ankles_mediapipe_guesses_below_a_photos_edge_are_not_seen(model_dir, tmp_path, kept):
     """`photo.jpg` cut at the waist: MediaPipe places knees and ankles below the edge at visibilities

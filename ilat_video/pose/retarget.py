@@ -570,7 +570,7 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
         logger.warning("%s: the photo's %s edge%s cut%s the person: animated as framed (the figure keeps its size%s; "
                        "what the motion takes past the edges leaves the frame)", name, " and ".join(sorted(cut)),
                        "s" if len(cut) > 1 else "", "" if len(cut) > 1 else "s",
-                       " and its place there" if cut - {"upper"} else "")
+                       " and stays against the cut edge" if cut - {"upper"} else "")
         return out
     return _fit_in_frame(out, person, as_given, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
 
