@@ -41,6 +41,7 @@ from .pose.skeleton import JOINT_NAMES, L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
 from .regions import pose_region
 from .square import square_frames, token_region_rate
 from .video import VideoWriter, check_video_path, read_frames
+from .warp.parts import joint_ok
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ class Animator:
                                   plate=options.plate, name=reference.name, models=models)
         told = set(stage.reference.missing)
         if told:  # once, by the joints: a photo cut at the waist has no knees and ankles, so no legs
-            gone = [JOINT_NAMES[j] for j in range(len(JOINT_NAMES)) if not reference.pose[j, 2] > 0]
+            seen = joint_ok(stage.reference.pose, stage.reference.config.min_confidence)
+            gone = [name for name, ok in zip(JOINT_NAMES, seen) if not ok]
             log.warning("%s: the photo's pose has no %s: its %s not drawn", reference.name, ", ".join(gone),
                         ", ".join(sorted(told)) + (" are" if len(told) > 1 else " is"))
         total = len(plan.target)
