@@ -37,11 +37,11 @@ from .pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
 from .pose.retarget import MODES as RETARGET_MODES
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
-from .pose.skeleton import JOINT_NAMES, L_ANKLE, L_KNEE, R_ANKLE, R_KNEE
+from .pose.skeleton import JOINT_NAMES, L_KNEE, R_KNEE
 from .regions import pose_region
 from .square import square_frames, token_region_rate
 from .video import VideoWriter, check_video_path, read_frames
-from .warp.parts import joint_ok
+from .warp.parts import EXTREMITIES, L_FOOT, R_FOOT, joint_ok
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class Reference:
 # (where the warp drew legs from the jacket's hem); in the twelve whole-body development photos no
 # knee or ankle is under 0.38 (a far knee seen side-on)
 LEG_GUESS = 0.25  # knees and ankles under this visibility are not seen (confidence 0), their feet neither
-_LEG_JOINTS = {R_KNEE: (), L_KNEE: (), R_ANKLE: (6, 8), L_ANKLE: (7, 9)}  # -> its foot's points (heel, toe)
+_LEG_JOINTS = {R_KNEE: (), L_KNEE: (), **{joint: points for _limb, joint, points in
+                                         (EXTREMITIES[R_FOOT], EXTREMITIES[L_FOOT])}}  # -> its foot's points
 
 
 def without_guessed_legs(person, name: str):

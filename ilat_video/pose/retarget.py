@@ -105,8 +105,8 @@ from .skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["retarget", "past_the_edge", "body_height", "MODES", "DEFAULT_MODE", "FILL_CONFIDENCE", "CHAIN_SHARES",
-           "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
+__all__ = ["retarget", "past_the_edge", "inside_by", "body_height", "MODES", "DEFAULT_MODE", "FILL_CONFIDENCE",
+           "CHAIN_SHARES", "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
 
 MODES: tuple[str, ...] = ("none", "scale", "relative", "bones", "steady")
 # The mode the CLI and the Animator use unless told otherwise (why: the module docstring, `steady`).
@@ -577,32 +577,34 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
 
 def _cut_edges(pose: np.ndarray, width: int, height: int) -> set:
     """The edges of a width x height photo ("lower", "upper", "left", "right") that `pose` (13, 3)
-    runs past (`_outside`)."""
-    past, xy = _outside(pose, width, height), pose[:, :2]
+    runs past (`past_the_edge`)."""
+    past, xy = past_the_edge(pose, width, height), pose[:, :2]
     return {edge for edge, beyond in (("lower", xy[:, 1] > height - 1), ("upper", xy[:, 1] < 0),
                                       ("left", xy[:, 0] < 0), ("right", xy[:, 0] > width - 1)) if (past & beyond).any()}
 
 
-def _outside(pose: np.ndarray, width: int, height: int) -> np.ndarray:
-    """bool (13,): the joints of `pose` (13, 3) past the image's edges by more than PAST_EDGE x its
-    body height (an ankle a few pixels past the lower edge is a foot at the edge, not a guess)."""
-    slack = PAST_EDGE * body_height(pose) if (pose[:, 2] > 0).sum() > 1 else 0.0
-    slack = slack if np.isfinite(slack) else 0.0
-    xy = pose[:, :2]
-    return (pose[:, 2] > 0) & ((xy < -slack).any(1) | (xy[:, 0] > width - 1 + slack) | (xy[:, 1] > height - 1 + slack))
+def inside_by(xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """float (N,): how far each point of xy (N, 2) lies inside a width x height image, from its
+    nearest edge (negative: past it)."""
+    xy = np.asarray(xy, np.float64)
+    return np.minimum(np.minimum(xy[:, 0], width - 1 - xy[:, 0]), np.minimum(xy[:, 1], height - 1 - xy[:, 1]))
 
 
 def past_the_edge(pose: np.ndarray, width: int, height: int) -> np.ndarray:
     """bool (13,): the joints of `pose` (13, 3) further than PAST_EDGE x its body height past the
-    edges of a width x height image: the photo does not show them (a pose model's guesses)."""
-    return _outside(np.asarray(pose, np.float64), width, height)
+    edges of a width x height image: the photo does not show them (a pose model's guesses; an ankle a
+    few pixels past the lower edge is a foot at the edge)."""
+    pose = np.asarray(pose, np.float64)
+    slack = PAST_EDGE * body_height(pose) if (pose[:, 2] > 0).sum() > 1 else 0.0
+    slack = slack if np.isfinite(slack) else 0.0
+    return (pose[:, 2] > 0) & (inside_by(pose[:, :2], width, height) < -slack)
 
 
 def _in_view(ref: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
     """The reference with its joints past the image's edges unseen (confidence 0): a photo cut at the
     waist has no knees, and what a pose model places below its edge is a guess (MediaPipe's come with
     confidences of 0.01-0.1), which would set the figure's size and ground line."""
-    outside = _outside(ref, width, height)
+    outside = past_the_edge(ref, width, height)
     if not outside.any() or outside.all():
         return ref
     logger.info("%s: %d joint(s) of the reference lie past the photo's edge and are taken as not seen", name,

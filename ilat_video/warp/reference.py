@@ -18,7 +18,7 @@ import numpy as np
 from scipy.ndimage import binary_fill_holes
 
 from ..errors import IlatError, NoPersonError
-from ..pose.retarget import past_the_edge
+from ..pose.retarget import inside_by, past_the_edge
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
 from ..spread import fill_by_material, solve_poisson
 from .back import back_of_head
@@ -410,14 +410,13 @@ def _framed_out(pose: np.ndarray, segments: list, labels: np.ndarray, radii: np.
     def past_share(part: int) -> float:
         a, b = LIMB_BONES[part]
         points = pose[a, :2] + np.linspace(0.0, 1.0, 33)[:, None] * (pose[b, :2] - pose[a, :2])
-        return float(((points[:, 0] < 0) | (points[:, 1] < 0) | (points[:, 0] > w - 1) | (points[:, 1] > h - 1)).mean())
+        return float((inside_by(points, w, h) < 0).mean())
 
     out = {part for part in LIMB_BONES if segments[part] is not None and past_share(part) > FRAMED_OUT}
     for upper, lower in LIMB_CHAINS:
         if segments[upper] is None or upper in out:
             continue
-        x, y = pose[LIMB_BONES[upper][1], :2]
-        if min(x, y, w - 1 - x, h - 1 - y) > FRAMED_RUN * radii[upper]:  # its far joint well inside
+        if inside_by(pose[None, LIMB_BONES[upper][1], :2], w, h)[0] > FRAMED_RUN * radii[upper]:  # well inside
             continue
         if lower in out or np.isin(border, [upper, lower]).sum() >= FRAMED_RUN * radii[upper]:
             out.add(upper)
@@ -664,9 +663,7 @@ def _arms_behind(pose: np.ndarray, shape: tuple[int, int] | None = None, height:
     runs past a waist-length photo's lower edge hidden: 0.4), and its arm is drawn as the photo shows it."""
     hidden = (pose[:, 2] > 0) & (pose[:, 2] < ARM_JOINT_HIDDEN)
     if shape is not None:
-        reach = ARM_AT_EDGE * height
-        x, y = pose[:, 0], pose[:, 1]
-        hidden &= ~((x < reach) | (y < reach) | (x > shape[1] - 1 - reach) | (y > shape[0] - 1 - reach))
+        hidden &= inside_by(pose[:, :2], shape[1], shape[0]) >= ARM_AT_EDGE * height
     seen = pose[:, 2] >= ARM_JOINT_HIDDEN
     return frozenset(part for part, other in HIDDEN_ARMS
                      if hidden[list(PART_JOINTS[part])].any() and seen[list(PART_JOINTS[other])].all())
