@@ -394,3 +394,31 @@ def test_knees_and_ankles_mediapipe_guesses_below_a_photos_edge_are_not_seen(mod
     else:
         assert (ref.pose[legs, 2] == 0).all() and (ref.extras[6:, 2] == 0).all()
         assert (ref.pose[[sk.R_HIP, sk.L_HIP], 2] > 0.5).all()
+
+
+def test_a_driving_video_cut_at_the_waist_stands_the_photo_on_its_own_legs(model_dir, tmp_path, caplog):
+    """`examples/dance.mp4` cut just below the dancer's hips, as a webcam frames a person: MediaPipe
+    guesses her knees and ankles below the frame, and the photo's legs bent and shrank with the
+    guesses. They are not seen: `photo.jpg`'s own legs stand in, as the photo has them, hanging from
+    its hips (at most shrunk with the figure to fit raised arms), the feet on its ground line, and
+    the CLI says so once, naming the video."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    video = tmp_path / "waist_up.mp4"
+    with VideoWriter(video, fps=30, preset="ultrafast") as writer:
+        for frame in read_frames(examples / "dance.mp4", max_frames=8):
+            writer.write(np.ascontiguousarray(frame[:220]))     # hips at y 181-212 of 360, knees 242-265
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    reference = animator.load_reference(examples / "photo.jpg")
+    with caplog.at_level("WARNING"):
+        plan = animator.plan(reference, animator.load_driving(video))
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [m for m in said if m.startswith(f"{video}: the video's frame cuts the person")] == said
+    assert len(said) == 1 and "right_knee, left_knee, right_ankle, left_ankle" in said[0]
+    target, pose = plan.target.keypoints.astype(np.float64), reference.pose.astype(np.float64)
+    ground = pose[[sk.R_ANKLE, sk.L_ANKLE], 1].max()
+    assert np.abs(target[:, [sk.R_ANKLE, sk.L_ANKLE], 1].max(1) - ground).max() < 0.01 * (ground - pose[sk.HEAD, 1])
+    for hip, knee, ankle in ((sk.R_HIP, sk.R_KNEE, sk.R_ANKLE), (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE)):
+        for joint in (knee, ankle):
+            want, got = pose[joint, :2] - pose[hip, :2], target[:, joint, :2] - target[:, hip, :2]
+            assert np.abs(want[0] * got[:, 1] - want[1] * got[:, 0]).max() < 1e-3 * (want @ want)
+            assert (got @ want > 0.8 * (want @ want)).all()

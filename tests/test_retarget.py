@@ -96,6 +96,12 @@ def moved(seq: PoseSequence, scale: float, shift) -> PoseSequence:
                         seq.source)
 
 
+def well_inside(seq: PoseSequence) -> PoseSequence:
+    """The sequence in the middle of a frame so large that no joint lies near its edges (`steady`
+    takes joints past the driving frame's edges as not seen)."""
+    return moved(seq, 1.0, (2000, 2000)).replace(width=8000, height=8000)
+
+
 def bone_length(kp: np.ndarray, a: int, b: int) -> np.ndarray:
     return np.linalg.norm(kp[..., a, :2].astype(np.float64) - kp[..., b, :2], axis=-1)
 
@@ -259,6 +265,7 @@ def test_driving_size_and_position_do_not_leak(mode, seed, scale, dx, dy, missin
     driving = random_motion(rng, int(rng.integers(1, 8)), missing=missing, empty=0.1)
     if not driving.has_person.any():
         return
+    driving = well_inside(driving)   # moved or not
     reference = random_pose(rng, 170, (256, 200))
     base = retarget(driving, reference, REF_SIZE, mode).keypoints
     other = retarget(moved(driving, scale, (dx, dy)), reference, REF_SIZE, mode).keypoints
@@ -454,13 +461,13 @@ def test_steady_animates_a_photo_cut_at_the_waist_as_it_was_framed():
     # its edge at confidences of a few hundredths. The arms swing over the head and, here, far out
     # to the sides: a figure fitted into the frame shrank to half about its guessed feet, below the
     # photo, and sank. The figure keeps its size and its hips' height, and the hands leave the frame.
-    kp = dancing(60)
+    kp = dancing(60, x=640)                                              # in a frame 1280 wide
     kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])      # arms reaching far out
     reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 340))          # hips at y 340 of 384
     assert reference[LEG_JOINTS, 1].min() > REF_SIZE[1] + 30
     guessed = reference.copy()
     guessed[LEG_JOINTS, 2] = [0.05, 0.1, 0.01, 0.02]
-    out = retarget(PoseSequence(kp, 640, 480, FPS), guessed, REF_SIZE, "steady").keypoints.astype(np.float64)
+    out = retarget(PoseSequence(kp, 1280, 480, FPS), guessed, REF_SIZE, "steady").keypoints.astype(np.float64)
     hips_y = out[:, [sk.R_HIP, sk.L_HIP], 1].mean(1)
     assert np.abs(hips_y - reference[[sk.R_HIP, sk.L_HIP], 1].mean()).max() < 1e-3
     assert np.abs(trunk_length(out) / trunk_length(reference) - 1).max() < 0.02
@@ -468,7 +475,7 @@ def test_steady_animates_a_photo_cut_at_the_waist_as_it_was_framed():
     # the guesses past the edge count for nothing: the same as no legs at all
     unseen = reference.copy()
     unseen[LEG_JOINTS, 2] = 0.0
-    alone = retarget(PoseSequence(kp, 640, 480, FPS), unseen, REF_SIZE, "steady").keypoints.astype(np.float64)
+    alone = retarget(PoseSequence(kp, 1280, 480, FPS), unseen, REF_SIZE, "steady").keypoints.astype(np.float64)
     assert np.allclose(alone[..., :2], out[..., :2], atol=1e-6)
 
 
@@ -476,11 +483,11 @@ def test_steady_animates_a_photo_cut_at_its_side_as_it_was_framed():
     # A photo whose left edge cuts the person's arm (elbow and wrist past it, as a pose model guesses
     # them): the arms, swinging out, would need the figure shrunk to half to stay inside; it keeps its
     # size, its feet on their line and its hips where they stand across the photo, and the hands leave.
-    kp = dancing(60)
+    kp = dancing(60, x=640)
     kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])
     reference = similar(STANDARD_FIGURE, 300, 0.0, (60, 200))               # standing at the left edge
     reference[sk.R_ELBOW, 0], reference[sk.R_WRIST, 0] = -40.0, -70.0
-    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    out = retarget(PoseSequence(kp, 1280, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
     assert np.abs(trunk_length(out) / trunk_length(reference) - 1).max() < 0.02
     hips_x = out[:, [sk.R_HIP, sk.L_HIP], 0].mean(1)
     assert np.abs(hips_x - reference[[sk.R_HIP, sk.L_HIP], 0].mean()).max() < 1e-3
@@ -529,6 +536,97 @@ def test_steady_does_not_size_a_head_and_shoulders_photo_by_the_head_alone():
     out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
     span = np.linalg.norm(out[:, sk.R_SHOULDER, :2] - out[:, sk.L_SHOULDER, :2], axis=1)
     assert span.max() / span.min() < 1.08
+
+
+LEGS = ((sk.R_HIP, sk.R_KNEE, sk.R_ANKLE), (sk.L_HIP, sk.L_KNEE, sk.L_ANKLE))
+
+
+def test_steady_stands_the_photo_on_its_own_legs_for_a_video_cut_at_the_waist(caplog):
+    # A driving video that ends just below the hips (a webcam's view) of a figure dancing with bent
+    # knees and arms swung over its head: the pose model's knees and ankles are guesses below the
+    # frame. They are not seen: the photo's legs stand in for them, as the photo has them, hanging
+    # from the hips, the feet on the photo's ground line. Taken as seen, the legs squatted with the
+    # guesses; carried by the similarity that fits the photo's hanging arms to the raised ones, they
+    # turned over the head.
+    kp = dancing(90)
+    assert kp[:, [sk.R_HIP, sk.L_HIP], 1].max() < 280 < 280 + 0.05 * 300 + 20 < kp[:, LEG_JOINTS, 1].min()
+    guessed = kp.copy()
+    guessed[:, LEG_JOINTS, 2] = 0.2
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 220))
+    with caplog.at_level("WARNING"):
+        out = retarget(PoseSequence(guessed, 640, 280, FPS, "webcam.mp4"), reference, REF_SIZE,
+                       "steady").keypoints.astype(np.float64)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(said) == 1 and "webcam.mp4: the video's frame cuts the person" in said[0]
+    assert "right_knee, left_knee, right_ankle, left_ankle past its edge in most frames" in said[0]
+    assert np.abs(ground(out) - ground(reference)).max() < 1e-3
+    for hip, knee, ankle in LEGS:          # the photo's leg, at most shrunk to fit the raised arms
+        for joint in (knee, ankle):
+            want, got = reference[joint, :2] - reference[hip, :2], out[:, joint, :2] - out[:, hip, :2]
+            cross = want[0] * got[:, 1] - want[1] * got[:, 0]
+            assert np.abs(cross).max() < 1e-6 * np.linalg.norm(want) ** 2          # the same direction
+            assert (got @ want > 0.8 * want @ want).all()
+    # the guesses past the edge count for nothing: the same as a pose file without legs
+    no_legs = kp.copy()
+    no_legs[:, LEG_JOINTS] = 0.0
+    alone = retarget(PoseSequence(no_legs, 640, 280, FPS), reference, REF_SIZE, "steady").keypoints
+    np.testing.assert_allclose(alone[..., :2], out[..., :2], atol=1e-3)
+
+
+def test_steady_keeps_what_the_pose_model_says_below_a_knee_or_a_shoulder_in_view(caplog):
+    # A frame that cuts only the ankles (the knees in view, a squat's ankles guessed below them): the
+    # same figure as with the whole body in view, and nothing said. A frame cut at the chest: the
+    # legs go, but the arms, whose hands hang below it and swing up over the head, keep the
+    # driving's angles (the photo's hanging arms would not wave).
+    kp = dancing(90)
+    assert kp[:, LEG_JOINTS[:2], 1].max() < 350 < 350 + 0.05 * 300 + 10 < kp[:, LEG_JOINTS[2:], 1].min()
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 220))
+    whole = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints
+    with caplog.at_level("WARNING"):
+        shins = retarget(PoseSequence(kp, 640, 350, FPS), reference, REF_SIZE, "steady").keypoints
+    assert not caplog.records
+    np.testing.assert_allclose(shins, whole, atol=1e-3)
+    chest = kp[:, [sk.R_SHOULDER, sk.L_SHOULDER], 1].max() + 30
+    assert (kp[:, [sk.R_HIP, sk.L_HIP], 1] > chest + 20).all() and (kp[:, sk.R_WRIST, 1] > chest).mean() > 0.3
+    cut = retarget(PoseSequence(kp, 640, int(chest), FPS), reference, REF_SIZE, "steady").keypoints
+    for a, b in ((sk.R_SHOULDER, sk.R_ELBOW), (sk.R_ELBOW, sk.R_WRIST), (sk.L_SHOULDER, sk.L_ELBOW)):
+        turn = lambda p: np.arctan2(*(p[:, b, :2] - p[:, a, :2]).T[::-1])  # noqa: E731
+        assert np.abs(np.angle(np.exp(1j * (turn(cut) - turn(whole))))).max() < 1e-3
+
+
+def test_steady_sizes_a_head_and_shoulders_video_by_its_head_and_shoulders():
+    # A driving video of head and shoulders only (no hips: a webcam close up) whose person nods,
+    # the head dipping to two thirds of its height over the shoulders three times. Its whole height,
+    # guessed from the head's length, made the figure a third larger at every nod; sized by head and
+    # shoulders near their longest, it keeps its size, and the photo's hips and legs stay put.
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 220))
+    kp = np.repeat(similar(STANDARD_FIGURE, 400, 0.0, (320, 330))[None], 90, 0)
+    neck = (kp[:, sk.R_SHOULDER, :2] + kp[:, sk.L_SHOULDER, :2]) / 2
+    nod = 1.0 - 0.35 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(90) / 30))     # 1 -> 0.65 -> 1
+    kp[:, sk.HEAD, :2] = neck + nod[:, None] * (kp[:, sk.HEAD, :2] - neck)
+    kp[:, [sk.R_HIP, sk.L_HIP] + LEG_JOINTS, 2] = 0.0
+    out = retarget(PoseSequence(kp, 640, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    span = np.linalg.norm(out[:, sk.R_SHOULDER, :2] - out[:, sk.L_SHOULDER, :2], axis=1)
+    ref_span = np.linalg.norm(reference[sk.R_SHOULDER, :2] - reference[sk.L_SHOULDER, :2])
+    assert np.abs(span / ref_span - 1).max() < 0.03
+    lower = [sk.R_HIP, sk.L_HIP] + LEG_JOINTS         # hanging from the shoulders, within 1% of the height
+    assert np.abs(out[:, lower, :2] - reference[lower, :2]).max() < 0.01 * body_height(reference)
+
+
+def test_steady_keeps_the_feet_on_the_ground_when_the_fit_shrinks_a_figure_without_legs():
+    # The same head-and-shoulders video with arms spread far wider than the photo: the figure shrinks
+    # to fit, about the photo's ground line. It shrank about the neck (the driving's only anchor)
+    # and lifted the photo's feet off the floor.
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 220))
+    kp = np.repeat(similar(STANDARD_FIGURE, 400, 0.0, (1000, 330))[None], 60, 0)
+    for side, (elbow, wrist) in ((-1, (sk.R_ELBOW, sk.R_WRIST)), (1, (sk.L_ELBOW, sk.L_WRIST))):
+        shoulder = kp[:, sk.R_SHOULDER if side < 0 else sk.L_SHOULDER, :2]
+        kp[:, elbow, :2] = shoulder + (side * 200, 0)
+        kp[:, wrist, :2] = shoulder + (side * 400, 0)
+    kp[:, [sk.R_HIP, sk.L_HIP] + LEG_JOINTS, 2] = 0.0
+    out = retarget(PoseSequence(kp, 2000, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    assert trunk_length(out[30]) < 0.9 * trunk_length(reference)                   # it had to shrink
+    assert np.abs(ground(out) - ground(reference)).max() < 1e-3
 
 
 # --- missing joints, empty frames, confidences --------------------------------------------------
@@ -583,7 +681,7 @@ def test_bones_fills_hidden_arms_where_a_rigidly_moving_body_has_them(seed, fram
 @given(seed=seeds, frames=st.integers(1, 10))
 def test_confidences_seen_joints_keep_theirs_filled_ones_are_capped(mode, seed, frames):
     rng = np.random.default_rng(seed)
-    driving = random_motion(rng, frames, missing=0.3, empty=0.2)
+    driving = well_inside(random_motion(rng, frames, missing=0.3, empty=0.2))
     reference = random_pose(rng, 170, (256, 200))
     out = retarget(driving, reference, REF_SIZE, mode)
     seen = driving.confidence > 0

@@ -59,7 +59,15 @@ Modes (DESIGN.md section 7):
   is held where the photo has it each frame, unsmoothed, across a cut side edge and up and down
   where the lower edge cuts the legs (the hips: rising would show the cut edge). The side and upper
   edges are judged on the joints the photo's own pose places past them, the lower one on the
-  completed pose too (a pose file may leave a waist-up photo's legs out). Why the default: on the
+  completed pose too (a pose file may leave a waist-up photo's legs out). A driving video whose
+  frame cuts the person's legs off (its hips, or its knees, past its edges in most frames: a
+  webcam's view) has its legs not seen in any frame (an ankle below a knee in view and the arms
+  keep the pose model's guesses); the photo's own legs stand in, each joint moved with the nearest
+  joint up its limb that the driving shows (a knee and an ankle with their hip, a hip with its
+  shoulder), the hips (or the neck) held where the photo has them and the fit's shrink made about
+  the photo's ground line, so the photo stands on its feet while its upper body moves. Without the
+  hips, the size is measured on the head and the shoulders' span, near their longest over
+  UPPER_SIZE_WINDOW_SECONDS (a shrug or raised arms shorten them). Why the default: on the
   nine real clips x five photos it keeps every joint in the frame (`scale`: 19% of frames have one
   outside), with a quarter of `scale`'s foot drift and, through a
   synthetic handheld camera, a third of its camera leak (`benchmarks/results/retarget.md`). Its
@@ -100,7 +108,7 @@ import numpy as np
 
 from ..errors import IlatError, NoPersonError, PoseFileError
 from .sequence import PoseSequence
-from .skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NUM_JOINTS, R_ANKLE,
+from .skeleton import (HEAD, JOINT_NAMES, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NUM_JOINTS, R_ANKLE,
                        R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST)
 
 logger = logging.getLogger(__name__)
@@ -114,6 +122,7 @@ DEFAULT_MODE = "steady"
 
 # `steady`: the smoothing windows (seconds, centred on the frame) and the frame margins.
 SIZE_WINDOW_SECONDS = 1.0      # the driving body's size: a rolling median, then a rolling mean
+UPPER_SIZE_WINDOW_SECONDS = 2.0  # ... without hips, by head and shoulders: a rolling low envelope of the ratio
 GROUND_WINDOW_SECONDS = 0.5    # the driving ground line: a rolling upper envelope of the lowest ankle
 LATERAL_WINDOW_SECONDS = 2.0   # the driving body's place across the frame: a rolling median, then mean
 FIT_WINDOW_SECONDS = 0.5       # how gradually the figure shrinks or slides to stay in the frame
@@ -121,6 +130,7 @@ FRAME_MARGIN = 0.02            # joints stay this far inside the image (in refer
 HEAD_MARGIN = 0.08             # ... and the head joint this far below the top (room for the skull)
 MIN_FIT = 0.5                  # the figure never shrinks below this share; a last clip keeps it inside
 PAST_EDGE = 0.05               # a joint further than this (in body heights) past the photo's edge is out of view
+EDGE_GUESS = 0.5               # a driving joint past its frame's edge with a confidence under this is a guess
 
 # The highest confidence a filled (not seen) joint gets.
 FILL_CONFIDENCE = 0.5
@@ -219,6 +229,7 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
     as_given = ref
     if mode == "steady":
         ref = _in_view(ref, width, height, ref_name)
+        drv = _driving_in_view(drv, driving.width, driving.height, driving.source)
     ratio = _size_ratio(ref, ref_name, drv[person], driving.source)
     ref_full = _complete_reference(ref, drv[person], ratio)
     if mode == "steady":
@@ -389,10 +400,17 @@ class _CarryAlong:
     least squares) that takes the joints seen in both frames from there to here: a translation only
     when fewer than 3 joints are shared, nothing when none are. Fitting to the joint's own last seen
     frame, not chaining frame to frame, keeps a long gap from drifting.
+
+    hang (`steady`): a joint the driving has not yet seen is the reference's own, moved with the
+    nearest joint up its limb that is seen (`_holder`: a knee and an ankle with their hip, a hip with
+    its shoulder), not turned or scaled: the reference's limbs are in the photo's pose, not the
+    driving's, and a similarity fitted to the driving's raised arms would turn the photo's legs over
+    its head.
     """
 
-    def __init__(self, start: np.ndarray):
+    def __init__(self, start: np.ndarray, hang: bool = False):
         seen = start[:, 2] > 0
+        self.start = start if hang else None
         self.last: list[tuple[np.ndarray, np.ndarray] | None] = [(start, seen) if seen[j] else None
                                                                  for j in range(NUM_JOINTS)]
 
@@ -409,6 +427,11 @@ class _CarryAlong:
             scale_rotation, shift = _fit_similarity(key_pose[common, :2], current[common, :2])
             out[joints, :2] = key_pose[joints, :2] @ scale_rotation.T + shift
             out[joints, 2] = np.minimum(key_pose[joints, 2], FILL_CONFIDENCE)
+            if key_pose is self.start:  # never seen: the reference's own, hanging from what holds it
+                for joint in joints:
+                    holder = _holder(joint, common)
+                    if holder is not None:
+                        out[joint, :2] = key_pose[joint, :2] + current[holder, :2] - key_pose[holder, :2]
         return out
 
     def update(self, pose: np.ndarray, seen: np.ndarray) -> None:
@@ -416,6 +439,24 @@ class _CarryAlong:
         entry = (pose, seen.copy())
         for joint in np.flatnonzero(seen):
             self.last[joint] = entry
+
+
+# What holds each joint up: a limb's joint its parent, a hip its shoulder, a shoulder its hip, the head
+# a shoulder. `_holder` walks this to the first joint seen.
+_HELD_BY = {R_ELBOW: R_SHOULDER, R_WRIST: R_ELBOW, L_ELBOW: L_SHOULDER, L_WRIST: L_ELBOW,
+            R_KNEE: R_HIP, R_ANKLE: R_KNEE, L_KNEE: L_HIP, L_ANKLE: L_KNEE,
+            R_HIP: R_SHOULDER, L_HIP: L_SHOULDER, R_SHOULDER: R_HIP, L_SHOULDER: L_HIP, HEAD: R_SHOULDER}
+
+
+def _holder(joint: int, seen: np.ndarray) -> int | None:
+    """The nearest joint up `_HELD_BY` from `joint` that `seen` (13,) bool has; None when none."""
+    visited = {joint}
+    while joint in _HELD_BY and _HELD_BY[joint] not in visited:
+        joint = _HELD_BY[joint]
+        if seen[joint]:
+            return joint
+        visited.add(joint)
+    return None
 
 
 def _fit_similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -445,7 +486,7 @@ def _scale_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: 
 
 
 def _map_and_fill(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, scale, drv_anchor,
-                  ref_anchor) -> np.ndarray:
+                  ref_anchor, hang: bool = False) -> np.ndarray:
     """(T, 13, 3): every seen driving joint moved by scale x (joint - drv_anchor) + ref_anchor
     (scale and drv_anchor broadcast over frames and joints), then the joints not seen filled
     along the reference's own (`_CarryAlong`)."""
@@ -454,7 +495,7 @@ def _map_and_fill(drv: np.ndarray, person: np.ndarray, ref_full: np.ndarray, sca
     mapped = scale * (drv[..., :2] - drv_anchor) + ref_anchor
     out[..., :2] = np.where(seen[..., None], mapped, 0.0)
     out[..., 2] = drv[..., 2]
-    carry = _CarryAlong(ref_full)
+    carry = _CarryAlong(ref_full, hang)
     for t in np.flatnonzero(person):
         out[t] = carry.fill(out[t], seen[t])
         carry.update(out[t], seen[t])
@@ -541,6 +582,16 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     # ... where they share the trunk: a head's length alone says little (a nod would scale the figure)
     trunk = both[:, [R_SHOULDER, L_SHOULDER, R_HIP, L_HIP]].all(1)
     whole = np.log(body_height(ref)) - np.log(body_height(drv))
+    # A driving video cut above the hips (a webcam's view) has no height of its own but a guess from
+    # the head's length, which a shrug or raised arms shorten by a third: sized instead by the head
+    # and the shoulders' span both show, near their longest over a few seconds (projection and
+    # shrugs only shorten them)
+    upper = np.log(_upper_size(ref[None])) - np.log(_upper_size(drv))
+    upper = np.where(np.isfinite(upper) & person, upper, np.nan)
+    if np.isfinite(upper).any():
+        upper = _near_longest(upper, _half_window(UPPER_SIZE_WINDOW_SECONDS, fps))
+    no_hips = (drv[:, [R_HIP, L_HIP], 2] <= 0).any(1)
+    whole = np.where(no_hips & np.isfinite(upper), upper, whole)
     log_ratio = np.where(person, np.where(trunk, np.log(ref_heights) - np.log(heights), whole), np.nan)
     # Log space, so that a zoom in and the same zoom out weigh the same.
     scale = np.exp(_smooth(log_ratio, _half_window(SIZE_WINDOW_SECONDS, fps), np.median))   # (T,)
@@ -558,6 +609,12 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
                     track = _ground_line(drv_values, _half_window(GROUND_WINDOW_SECONDS, fps))
                 elif ("lower" in cut and axis == 1) or (cut & {"left", "right"} and axis == 0):
                     track = _interpolate(drv_values)  # held in the photo: moving off the cut edge shows it
+                elif axis == 1 and np.isfinite(ref_y[0][0]):
+                    # A driving video cut above the ankles and a photo that stands: the photo's legs stand
+                    # in for the ones the video does not show, so its hips (or neck) are held where the
+                    # photo has them; a bob or a landing of legs nobody sees would sink them through the
+                    # floor or lift them off it
+                    track = _interpolate(drv_values)
                 else:        # the body's own slow drift, which a pan or a zoom also makes
                     track = _smooth(drv_values, _half_window(LATERAL_WINDOW_SECONDS, fps), np.median)
                 ref_anchor[axis], drv_anchor[:, axis] = ref_value[0], track
@@ -565,14 +622,17 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     logger.info("retarget (steady): reference anchor (%.1f, %.1f), driving height %.1f-%.1f px",
                 *ref_anchor, np.nanmin(size_now), np.nanmax(size_now))
 
-    out = _map_and_fill(drv, person, ref_full, scale[:, None, None], drv_anchor[:, None, :], ref_anchor)
+    out = _map_and_fill(drv, person, ref_full, scale[:, None, None], drv_anchor[:, None, :], ref_anchor, hang=True)
     if cut:  # a photo of part of the person: framed as it was taken
         logger.warning("%s: the photo's %s edge%s cut%s the person: animated as framed (the figure keeps its size%s; "
                        "what the motion takes past the edges leaves the frame)", name, " and ".join(sorted(cut)),
                        "s" if len(cut) > 1 else "", "" if len(cut) > 1 else "s",
                        " and stays against the cut edge" if cut - {"upper"} else "")
         return out
-    return _fit_in_frame(out, person, as_given, ref_anchor, size, _half_window(FIT_WINDOW_SECONDS, fps))
+    # The shrink keeps the feet on the ground line: the photo's, when the driving shows no ankles
+    # (a video cut at the waist anchors on the hips, which a shrink about them would lift off it)
+    pivot = np.array([ref_anchor[0], ref_y[0][0] if np.isfinite(ref_y[0][0]) else ref_anchor[1]])
+    return _fit_in_frame(out, person, as_given, pivot, size, _half_window(FIT_WINDOW_SECONDS, fps))
 
 
 def _cut_edges(pose: np.ndarray, width: int, height: int) -> set:
@@ -612,6 +672,41 @@ def _in_view(ref: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
     ref = ref.copy()
     ref[outside] = 0.0
     return ref
+
+
+def _driving_in_view(drv: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
+    """The driving poses (T, 13, 3) without the legs its frame cuts off: the hips, or the knees, past
+    its edges in most frames with a person, and what hangs from them, unseen in every frame. A video
+    cut at the waist (a webcam's view) comes with knees and ankles a pose model guesses below it,
+    which set the figure's size, legs and ground line: the figure shrank by a fifth whenever a
+    jumping person's hips rose from guessed legs that stayed put. The photo's own legs stand in for
+    them (`_CarryAlong`, hang). Past the edge means further than PAST_EDGE body heights, or past it at
+    all under EDGE_GUESS (MediaPipe's knees just below a waist-high frame: 0.2-0.36). The clip keeps
+    one rule throughout, so a leg does not jump between the driving's and the photo's. Kept as the
+    pose model gives them: an ankle below a knee in view (a squat puts it where the squat does) and
+    the arms (a hand below a chest-high frame hangs there, and rises into view to wave)."""
+    kp = np.asarray(drv, np.float64)
+    seen = kp[..., 2] > 0
+    person = seen.any(1)
+    if not person.any():
+        return drv
+    heights = body_height(kp)
+    slack = np.where(np.isfinite(heights) & (seen.sum(1) > 1), PAST_EDGE * heights, 0.0)        # (T,)
+    depth = inside_by(kp[..., :2].reshape(-1, 2), width, height).reshape(seen.shape)
+    past = seen & ((depth < -slack[:, None]) | ((depth < 0) & (kp[..., 2] < EDGE_GUESS)))
+    most = past[person].mean(0) > 0.5
+    cut = np.zeros(NUM_JOINTS, bool)
+    for hip, knee, ankle in _LEGS:  # an ankle goes with its knee, but below a knee in view it is the squat's
+        cut[hip] = most[hip]
+        cut[knee] = most[knee] or cut[hip]
+        cut[ankle] = cut[knee]
+    if not cut.any() or cut[seen.any(0)].all():
+        return drv
+    logger.warning("%s: the video's frame cuts the person (%s past its edge in most frames): the photo's "
+                   "own stand in for them", name, ", ".join(JOINT_NAMES[j] for j in np.flatnonzero(cut)))
+    drv = drv.copy()
+    drv[:, cut] = 0.0
+    return drv
 
 
 def _fit_in_frame(out: np.ndarray, person: np.ndarray, ref: np.ndarray, pivot: np.ndarray, size: tuple[int, int],
@@ -689,6 +784,25 @@ def _ground_line(lowest_ankle: np.ndarray, half: int) -> np.ndarray:
     not their average, and a steady trend does not bias it as an envelope of the raw track would)."""
     trend = _smooth(lowest_ankle, 2 * half, np.median)
     return trend + _smooth(lowest_ankle - trend, half, _upper_envelope)
+
+
+def _upper_size(kp: np.ndarray) -> np.ndarray:
+    """(T,) the head-to-neck length plus the shoulders' span of kp (T, 13, 3); NaN where one is not seen."""
+    xy, seen = kp[..., :2], kp[..., 2] > 0
+    neck = (xy[:, R_SHOULDER] + xy[:, L_SHOULDER]) / 2
+    size = np.linalg.norm(xy[:, HEAD] - neck, axis=-1) + np.linalg.norm(xy[:, R_SHOULDER] - xy[:, L_SHOULDER], axis=-1)
+    return np.where(seen[:, [HEAD, R_SHOULDER, L_SHOULDER]].all(1) & (size > 0), size, np.nan)
+
+
+def _near_longest(log_ratio: np.ndarray, half: int) -> np.ndarray:
+    """(T,) log size ratios (T,) with NaN (filled linearly) taken near the driving body's longest: a
+    rolling low percentile then a rolling mean over 2 * half + 1 frames, the windows cut short at the
+    ends (a reflected dip would make up a body longer than any frame shows)."""
+    values = _interpolate(np.asarray(log_ratio, np.float64))
+    if half == 0 or not np.isfinite(values).all():
+        return values
+    low = np.nanpercentile(_windows(values, half, np.nan), 10, axis=1)
+    return np.nanmean(_windows(low, half, np.nan), axis=1)
 
 
 def _upper_envelope(window: np.ndarray, axis: int) -> np.ndarray:
