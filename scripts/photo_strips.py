@@ -3,6 +3,7 @@ the driving frame above the result at a few moments.
 
     python scripts/photo_strips.py --photos A.jpg B.png C.png --videos D.mp4 E.mp4 --out docs/photo_strips.jpg
     python scripts/photo_strips.py --cut 0.5 --out docs/waist_up.jpg   # the photos' top halves: waist-up
+    python scripts/photo_strips.py --cut-videos 0.55 --out docs/waist_up_driving.jpg   # webcam-like videos
 
 Defaults: three photos and two videos of the development data in ../shared/data (see its NOTICE).
 """
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from ilat_video.options import RenderOptions
 from ilat_video.pipeline import Animator, default_model_dir
-from ilat_video.video import read_frames
+from ilat_video.video import VideoWriter, probe_video, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -64,6 +65,15 @@ def top_share(photo: Path, share: float, folder: Path) -> Path:
     return cut
 
 
+def top_share_video(video: Path, share: float, frames: int, folder: Path) -> Path:
+    """The top `share` of the video's first `frames` frames (an even height), saved in `folder`."""
+    cut = folder / f"{video.stem}_top{round(100 * share)}.mp4"
+    with VideoWriter(cut, fps=probe_video(video)["fps"], preset="ultrafast") as writer:
+        for frame in read_frames(video, max_frames=frames):
+            writer.write(np.ascontiguousarray(frame[:max(2, round(share * frame.shape[0]) // 2 * 2)]))
+    return cut
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", nargs="+", type=Path, default=PHOTOS)
@@ -74,12 +84,16 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1200, help="The picture's width at most, in pixels.")
     parser.add_argument("--cut", type=float, default=None,
                         help="Animate each photo's top share of its height only (0.5: a photo cut at the waist).")
+    parser.add_argument("--cut-videos", type=float, default=None,
+                        help="Drive with each video's top share of its height only (a webcam's view).")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     animator = Animator.from_pretrained(default_model_dir(), device="cpu")
     with tempfile.TemporaryDirectory() as folder:
         photos = args.photos if args.cut is None else [top_share(p, args.cut, Path(folder)) for p in args.photos]
-        rows = [row(animator, photo, video, args.moments, args.frames) for photo in photos for video in args.videos]
+        videos = args.videos if args.cut_videos is None else [
+            top_share_video(v, args.cut_videos, args.frames, Path(folder)) for v in args.videos]
+        rows = [row(animator, photo, video, args.moments, args.frames) for photo in photos for video in videos]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     picture = Image.fromarray(np.concatenate(rows, axis=0))
