@@ -14,8 +14,8 @@ from ilat_video.cli import main
 from ilat_video.errors import IlatError, NoPersonError, PoseFileError
 from ilat_video.pose import skeleton as sk
 from ilat_video.pose.formats import load_poses, save_poses
-from ilat_video.pose.retarget import (DEFAULT_MODE, FILL_CONFIDENCE, FRAME_MARGIN, HEAD_MARGIN, LIMB_BONES, MODES,
-                                      STANDARD_FIGURE, body_height, retarget)
+from ilat_video.pose.retarget import (DEFAULT_MODE, FIGURE_CONFIDENCE, FILL_CONFIDENCE, FRAME_MARGIN, HEAD_MARGIN,
+                                      LIMB_BONES, MODES, STANDARD_FIGURE, body_height, retarget)
 from ilat_video.pose.sequence import PoseSequence
 
 DATA = Path(__file__).parent / "data"
@@ -479,6 +479,24 @@ def test_steady_animates_a_photo_cut_at_the_waist_as_it_was_framed():
     assert np.allclose(alone[..., :2], out[..., :2], atol=1e-6)
 
 
+def test_steady_animates_a_photo_and_a_video_both_cut_at_the_waist_as_framed():
+    # Neither the photo nor the driving video shows legs (a selfie and a webcam): nothing placed
+    # them below the photo's edge, so the photo was taken as whole and shrunk to fit the arms, half
+    # its size at times. The legs the standard figure would have below the hips say it is cut.
+    kp = dancing(60, x=640)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])
+    kp[:, LEG_JOINTS] = 0.0
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (256, 340))          # hips at y 340 of 384
+    reference[LEG_JOINTS] = 0.0
+    out = retarget(PoseSequence(kp, 1280, 480, FPS), reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    hips_y = out[:, [sk.R_HIP, sk.L_HIP], 1].mean(1)
+    assert np.abs(hips_y - reference[[sk.R_HIP, sk.L_HIP], 1].mean()).max() < 1e-3
+    assert np.abs(trunk_length(out) / trunk_length(reference) - 1).max() < 0.02
+    assert (out[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any() or (out[:, [sk.R_WRIST, sk.L_WRIST], 0] > REF_SIZE[0]).any()
+    assert (out[:, LEG_JOINTS, 1] > REF_SIZE[1]).all()
+    np.testing.assert_allclose(out[:, LEG_JOINTS, 2], FIGURE_CONFIDENCE, rtol=1e-6)
+
+
 def test_steady_animates_a_photo_cut_at_its_side_as_it_was_framed():
     # A photo whose left edge cuts the person's arm (elbow and wrist past it, as a pose model guesses
     # them): the arms, swinging out, would need the figure shrunk to half to stay inside; it keeps its
@@ -719,8 +737,12 @@ def test_a_joint_nobody_shows_stays_missing_and_reference_gaps_come_from_the_dri
     reference[sk.L_WRIST] = 0    # nor does the reference: it stays missing
     reference[sk.R_ELBOW] = 0    # the reference lacks the right elbow: completed from the driving
     reference[sk.L_KNEE] = 0     # ... and the left knee, which the driving shows
+    kp[:, sk.R_ANKLE] = 0        # a leg's joint nobody shows: the standard figure's, hardly trusted
+    reference[sk.R_ANKLE] = 0
+    driving = driving.replace(keypoints=kp)
     out = retarget(driving, reference, REF_SIZE, mode)
     assert (out.confidence[:, sk.L_WRIST] == 0).all()
+    np.testing.assert_allclose(out.confidence[:, sk.R_ANKLE], FIGURE_CONFIDENCE, rtol=1e-6)
     assert (out.confidence[3:, sk.R_ELBOW] == kp[3:, sk.R_ELBOW, 2]).all()
     # Before frame 3 it comes from the completed reference (which took it from frame 3): present, capped.
     early = out.confidence[:3, sk.R_ELBOW]

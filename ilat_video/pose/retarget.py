@@ -88,7 +88,11 @@ Missing joints (confidence 0), `scale`, `relative` and `bones`:
    position in the last frame that saw it (before any: the completed reference), carried along
    with the body by the 2-D similarity that best moves the joints seen in both frames from there
    to here (a translation when fewer than 3 are shared). See `_CarryAlong`.
-3. A joint that neither the reference nor any driving frame shows stays missing (confidence 0).
+3. A joint that neither the reference nor any driving frame shows stays missing (confidence 0),
+   but for the hips, knees and ankles: those are placed as the standard figure has them, fitted to
+   the head, shoulders and hips the completed reference has, at FIGURE_CONFIDENCE (a photo and a
+   video both cut at the waist: the legs below the photo say it is cut there; both cut at the
+   chest: the figure keeps a trunk).
 
 Output confidences: a joint the driving sees keeps the driving's confidence (in every mode; in
 `bones` too, where its position comes from the reference's bone lengths). A filled joint gets
@@ -114,6 +118,7 @@ from .skeleton import (HEAD, JOINT_NAMES, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHO
 logger = logging.getLogger(__name__)
 
 __all__ = ["retarget", "past_the_edge", "inside_by", "body_height", "MODES", "DEFAULT_MODE", "FILL_CONFIDENCE",
+           "FIGURE_CONFIDENCE",
            "CHAIN_SHARES", "BONE_SHARES", "STANDARD_FIGURE", "TORSO_JOINTS", "LIMB_BONES"]
 
 MODES: tuple[str, ...] = ("none", "scale", "relative", "bones", "steady")
@@ -134,6 +139,8 @@ EDGE_GUESS = 0.5               # a driving joint past its frame's edge with a co
 
 # The highest confidence a filled (not seen) joint gets.
 FILL_CONFIDENCE = 0.5
+# A joint neither the reference nor the driving shows, placed as the standard figure has it.
+FIGURE_CONFIDENCE = 0.1
 
 # A standard adult figure, standing straight and facing the camera, in shares of standing height
 # (rounded from segment-length tables): head joint 0.11 above the shoulder line, shoulders 0.20
@@ -231,7 +238,7 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
         ref = _in_view(ref, width, height, ref_name)
         drv = _driving_in_view(drv, driving.width, driving.height, driving.source)
     ratio = _size_ratio(ref, ref_name, drv[person], driving.source)
-    ref_full = _complete_reference(ref, drv[person], ratio)
+    ref_full = _complete_by_figure(_complete_reference(ref, drv[person], ratio))
     if mode == "steady":
         out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height), as_given, ref_name)
     else:
@@ -390,6 +397,22 @@ def _complete_reference(ref: np.ndarray, drv: np.ndarray, ratio: float) -> np.nd
                 full[joint, :2] = ref[common, :2].mean(0) + ratio * offset
                 full[joint, 2] = min(FILL_CONFIDENCE, drv[t, joint, 2])
                 break
+    return full
+
+
+def _complete_by_figure(full: np.ndarray) -> np.ndarray:
+    """The completed reference with the hips, knees and ankles that neither it nor the driving shows
+    (a photo and a video both cut at the waist, or at the chest) placed as the standard figure has
+    them, fitted to the head, shoulders and hips it has, at confidence FIGURE_CONFIDENCE: the legs
+    below a waist-up photo's edge say it is cut there, and a chest-up figure has a trunk to draw."""
+    missing = [j for j in (R_HIP, L_HIP, R_KNEE, L_KNEE, R_ANKLE, L_ANKLE) if full[j, 2] <= 0]
+    basis = [j for j in TORSO_JOINTS if full[j, 2] > 0]
+    if not missing or len(basis) < 3:
+        return full
+    matrix, shift = _fit_similarity(STANDARD_FIGURE[basis, :2], full[basis, :2])
+    full = full.copy()
+    full[missing, :2] = STANDARD_FIGURE[missing, :2] @ matrix.T + shift
+    full[missing, 2] = FIGURE_CONFIDENCE
     return full
 
 
