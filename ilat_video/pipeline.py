@@ -35,6 +35,7 @@ from .pose.formats import load_poses
 from .pose.formats import save_poses as write_poses
 from .pose.retarget import DEFAULT_MODE as DEFAULT_RETARGET
 from .pose.retarget import MODES as RETARGET_MODES
+from .pose.retarget import body_height
 from .pose.retarget import retarget as retarget_poses
 from .pose.sequence import PoseSequence
 from .pose.skeleton import JOINT_NAMES, L_KNEE, R_KNEE
@@ -66,6 +67,24 @@ class Reference:
 LEG_GUESS = 0.25  # knees and ankles under this visibility are not seen (confidence 0), their feet neither
 _LEG_JOINTS = {R_KNEE: (), L_KNEE: (), **{joint: points for _limb, joint, points in
                                          (EXTREMITIES[R_FOOT], EXTREMITIES[L_FOOT])}}  # -> its foot's points
+
+
+# A photo cut through the body at a side may keep every joint inside it (photo.jpg cut down its
+# middle): its person mask runs along that edge. None of the twelve whole-body development photos
+# touches a side edge; photo.jpg cut at 45% of its width runs 0.47 body heights along it. The top
+# is not judged so: whole photos' heads touch it for up to 0.10 (a cut through a head runs about as far)
+SIDE_RUN = 0.1  # the mask (>= 0.5) along the photo's left or right edge for more than this x body height: cut
+
+
+def cut_sides(mask: np.ndarray | None, pose: np.ndarray) -> set:
+    """The photo's side edges ("left", "right") its person runs off (SIDE_RUN), by its mask (H, W);
+    none without a mask or a measurable pose."""
+    height = body_height(np.asarray(pose, np.float64))
+    if mask is None or not np.isfinite(height):
+        return set()
+    person = np.asarray(mask) >= 0.5
+    return {side for side, column in (("left", person[:, 0]), ("right", person[:, -1]))
+            if column.sum() > SIDE_RUN * height}
 
 
 def without_guessed_legs(person, name: str):
@@ -227,7 +246,8 @@ class Animator:
         _check_retarget(retarget)
         height, width = reference.image.shape[:2]
         named = PoseSequence(np.asarray(reference.pose, np.float32)[None], width, height, source=reference.name)
-        target = retarget_poses(driving, named, mode=retarget)  # its messages name the photo
+        target = retarget_poses(driving, named, mode=retarget,   # its messages name the photo
+                                cut=cut_sides(reference.mask, reference.pose))
         missing = ~target.has_person
         if missing.any():
             log.warning("%s: %d of %d frames have no person; they hold the last pose seen",

@@ -15,7 +15,8 @@ from ilat_video.errors import IlatError, ModelFileError
 from ilat_video.nn.tokenizer import TokenizerConfig, TSVQGAN
 from ilat_video.nn.transformer import LATransformer, transformer_preset
 from ilat_video.options import RenderOptions
-from ilat_video.pipeline import LEG_GUESS, Animator
+from ilat_video.pipeline import LEG_GUESS, Animator, cut_sides
+from ilat_video.pose.retarget import body_height
 from ilat_video.pose import skeleton as sk
 from ilat_video.pose.formats import load_poses, save_poses
 from ilat_video.pose.sequence import PoseSequence
@@ -443,3 +444,24 @@ def test_a_photo_and_a_video_both_cut_at_the_chest_keep_the_trunk(model_dir, tmp
     own = np.asarray(Image.open(path).convert("RGB").resize((width, height), Image.LANCZOS), np.float64) / 255
     for frame in frames:
         assert np.abs(frame / 255.0 - own)[height // 2:].mean() < 0.06
+
+
+def test_a_photo_cut_down_the_middle_of_the_body_is_animated_as_framed(model_dir, tmp_path, caplog):
+    """`photo.jpg` with its left 45% cut off: every joint MediaPipe finds is inside, but the person
+    mask runs along the left edge for half the body's height (no whole-body development photo
+    touches a side). The photo is taken as cut there: its figure keeps its size, where it shrank to
+    fit the dancer's arms into the narrow photo."""
+    photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "photo.jpg")
+    path = tmp_path / "right_half.png"
+    photo.crop((int(0.45 * photo.width), 0, photo.width, photo.height)).save(path)
+    animator = Animator.from_pretrained(model_dir, device="cpu")
+    whole = animator.load_reference(Path(__file__).resolve().parents[1] / "examples" / "photo.jpg")
+    assert cut_sides(whole.mask, whole.pose) == set()
+    reference = animator.load_reference(path)
+    assert cut_sides(reference.mask, reference.pose) == {"left"}
+    with caplog.at_level("WARNING"):
+        plan = animator.plan(reference, animator.load_driving(Path(__file__).resolve().parents[1] / "examples"
+                                                              / "dance.mp4", max_frames=30))
+    assert any(f"{path}: the photo's left edge cuts the person" in r.getMessage() for r in caplog.records)
+    heights = body_height(plan.target.keypoints.astype(np.float64))
+    assert heights.min() > 0.85 * body_height(reference.pose.astype(np.float64))

@@ -513,6 +513,22 @@ def test_steady_animates_a_photo_cut_at_its_side_as_it_was_framed():
     assert (out[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any()
 
 
+def test_steady_takes_the_edges_its_caller_says_cut_the_person():
+    # A photo cut down the body's middle keeps every joint inside it; the caller, who has its person
+    # mask, says its left edge cuts the person: it keeps its size and place across, and the hands
+    # leave the frame. Not told, the figure shrinks to fit the arms.
+    kp = dancing(60, x=640)
+    kp[:, [sk.R_WRIST, sk.L_WRIST], 0] += np.array([-250.0, 250.0])
+    reference = similar(STANDARD_FIGURE, 300, 0.0, (70, 200))
+    driving = PoseSequence(kp, 1280, 480, FPS)
+    told = retarget(driving, reference, REF_SIZE, "steady", cut={"left"}).keypoints.astype(np.float64)
+    fitted = retarget(driving, reference, REF_SIZE, "steady").keypoints.astype(np.float64)
+    assert np.abs(trunk_length(told) / trunk_length(reference) - 1).max() < 0.02
+    assert np.abs(told[:, [sk.R_HIP, sk.L_HIP], 0].mean(1) - reference[[sk.R_HIP, sk.L_HIP], 0].mean()).max() < 1e-3
+    assert (told[:, [sk.R_WRIST, sk.L_WRIST], 0] < 0).any()
+    assert trunk_length(fitted).min() < 0.8 * trunk_length(reference)
+
+
 def test_steady_fits_a_whole_photo_whose_pose_lacks_a_wrist():
     # The photo's pose lacks a wrist (confidence 0) and the driving raises its arms high from the
     # first frame: the wrist completed from there lies above the photo, which says nothing of how

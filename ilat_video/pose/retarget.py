@@ -106,7 +106,7 @@ the reference image (an arm raised above the frame); they are not clipped.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -202,7 +202,8 @@ _LEGS = ((R_HIP, R_KNEE, R_ANKLE), (L_HIP, L_KNEE, L_ANKLE))
 
 
 def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
-             reference_size: tuple[int, int] | None = None, mode: str = DEFAULT_MODE) -> PoseSequence:
+             reference_size: tuple[int, int] | None = None, mode: str = DEFAULT_MODE, *,
+             cut: Iterable[str] = ()) -> PoseSequence:
     """The driving motion on the reference body, in the reference image's pixels.
 
     driving: the motion, (T, 13, 3) in the pixels of its own frames.
@@ -211,6 +212,9 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
     reference_size: (width, height) of the reference image. Default: the PoseSequence's size (an
         array needs it). A PoseSequence of another size is rescaled to it first.
     mode: one of MODES (see the module docstring for each, the fill rule and the confidences).
+    cut: edges of the photo ("lower", "upper", "left", "right") that cut the person where its joints
+        do not say so (the Animator judges the sides on the person mask: a photo cut down the body's
+        middle keeps every joint inside), for `steady`.
     Returns a PoseSequence of T frames, reference_size, driving.fps; frames without a person stay so.
     Raises IlatError for an unknown mode, PoseFileError for a malformed reference, NoPersonError
     when the reference (or, for modes other than `none`, every driving frame) shows too little of a
@@ -240,7 +244,8 @@ def retarget(driving: PoseSequence, reference_pose: np.ndarray | PoseSequence,
     ratio = _size_ratio(ref, ref_name, drv[person], driving.source)
     ref_full = _complete_by_figure(_complete_reference(ref, drv[person], ratio))
     if mode == "steady":
-        out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height), as_given, ref_name)
+        out = _steady_mode(drv, person, ref, ref_full, driving.fps, (width, height), as_given, ref_name,
+                           set(cut))
     else:
         guide = _scale_mode(drv, person, ref, ref_full, ratio)
         if mode == "scale":
@@ -589,13 +594,14 @@ def _bones_mode(guide: np.ndarray, person: np.ndarray, ref_full: np.ndarray) -> 
 
 
 def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full: np.ndarray, fps: float,
-                 size: tuple[int, int], as_given: np.ndarray, name: str = "<reference pose>") -> np.ndarray:
+                 size: tuple[int, int], as_given: np.ndarray, name: str = "<reference pose>",
+                 cut_given: set | None = None) -> np.ndarray:
     """(T, 13, 3): per-frame size and anchors from smoothed driving measures, then the fill rule, then
     the fit into the frame (module docstring, `steady`). ref: the reference's joints in view
     (`_in_view`); as_given: all of them, where the fit may reach."""
     # The photo's edges its person runs past: a completion from the driving's first frame (a wrist it
     # lacks, raised there) says nothing about the photo's framing, but legs completed below it do
-    cut = _cut_edges(as_given, *size) | (_cut_edges(ref_full, *size) & {"lower"})
+    cut = _cut_edges(as_given, *size) | (_cut_edges(ref_full, *size) & {"lower"}) | (cut_given or set())
     # Each frame's size ratio on the joints both show: a photo cut at the waist is sized by its head
     # and trunk against the driving's, and a driving video cut at the waist by its own, instead of
     # against a whole height guessed from standard proportions for the legs one of them lacks.
