@@ -874,6 +874,28 @@ def test_retarget_command_with_a_reference_image(tmp_path):
     assert written.same_as(want, atol=1e-3)
 
 
+def test_retarget_command_reads_a_photo_as_animate_does(tmp_path):
+    # The woman cut at the waist and down her left side: her guessed knees and ankles are not seen
+    # and her left side is cut, as `animate` has them, where the command took the photo as whole.
+    from PIL import Image
+
+    from ilat_video.pipeline import cut_sides, without_guessed_legs
+    from ilat_video.pose.extract import extract_image_person
+
+    image = Image.open(WOMAN).convert("RGB")
+    path = tmp_path / "cut.png"
+    image.crop((int(0.45 * image.width), 0, image.width, image.height // 2)).save(path)
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["retarget", str(PENN[2]), "--reference", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    person = without_guessed_legs(extract_image_person(path), str(path))
+    assert (person.pose[LEG_JOINTS, 2] == 0).all() and cut_sides(person.mask, person.pose) == {"left"}
+    reference = PoseSequence(person.pose[None], *Image.open(path).size, source=str(path))
+    want = retarget(load_poses(PENN[2]), reference, cut={"left"})
+    assert load_poses(out).same_as(want, atol=1e-3)
+    assert not load_poses(out).same_as(retarget(load_poses(PENN[2]), reference), atol=1e-3)
+
+
 def test_retarget_command_bad_input_exits_2_and_writes_nothing(pose_files):
     driving, reference, tmp_path = pose_files
     runner = CliRunner()

@@ -282,13 +282,20 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
     if reference.is_dir() or reference.suffix.lower() in _POSE_SUFFIXES:
         reference_pose = load_poses(reference)
         size = (reference_pose.width, reference_pose.height)
-    else:
-        from ..pose.extract import extract_image_pose
+        cut = set()
+    else:  # read as `animate` reads it: guessed legs unseen, a side its person runs off cut
+        import numpy as np
+
+        from ..pipeline import cut_sides, without_guessed_legs
+        from ..pose.extract import extract_image_person
+        from ..pose.sequence import PoseSequence
 
         image = load_image(reference)
         size = (image.shape[1], image.shape[0])
-        reference_pose = extract_image_pose(reference, model_path=pose_model)
-    target = retarget(driving, reference_pose, size, mode=mode)
+        person = without_guessed_legs(extract_image_person(reference, model_path=pose_model), str(reference))
+        reference_pose = PoseSequence(person.pose[None].astype(np.float32), *size, source=str(reference))
+        cut = cut_sides(person.mask, person.pose)
+    target = retarget(driving, reference_pose, size, mode=mode, cut=cut)
     save_poses(target, output, format=pose_format)
     click.echo(f"wrote {output} ({pose_format}, mode {mode}): {len(target)} frames "
                f"({int(target.has_person.sum())} with a person), {target.width}x{target.height} at {target.fps:g} fps")
