@@ -11,7 +11,10 @@ person mask every pixel is one of three kinds:
 - *other*: they differ, and frame 0 shows background there.
 For each kind: its share of the person, and each method's mean squared error on it. Then the
 default with warp alone's pixels put back on the ghost pixels only ("default + ghost"): if its
-person PSNR reaches warp alone's, the ghost explains the gap.
+person PSNR reaches warp alone's, the ghost explains the gap. Last, how far the ghost pixels lie
+from the person the warp drew (the nearest pixel inside frame 0's person that the two outputs draw
+alike; pixels at the compared size, BANDS): a thin fringe round the drawn outline is a silhouette a
+pixel or two short (or a pose a pixel or two off), a wide one a limb drawn elsewhere.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import math
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +47,7 @@ from ilat_video.pose.extract import extract_image_person  # noqa: E402
 from ilat_video.video import probe_video  # noqa: E402
 
 KINDS = ("same", "ghost", "other")
+BANDS = (1, 2, 3, 4, 6, 8, 12, 16, math.inf)  # upper bounds (pixels) of the ghost's distance bands
 
 
 def psnr(sum_squared: float, count: int) -> float:
@@ -84,6 +89,14 @@ def probe_clip(name: str, animator: Animator, frames_wanted: int, max_side: int)
         for kind, pixels in kinds.items():
             row[kind] = {"pixels": int(pixels.sum()),
                          **{method: float(err[pixels].sum()) for method, err in squared.items()}}
+        drawn = (~differ & stood).astype(np.uint8)
+        distance = cv2.distanceTransform(1 - drawn, cv2.DIST_L2, 3)
+        lower, row["bands"] = 0.0, []
+        for upper in BANDS:
+            band = kinds["ghost"] & (distance > lower) & (distance <= upper)
+            row["bands"].append({"pixels": int(band.sum()),
+                                 **{method: float(err[band].sum()) for method, err in squared.items()}})
+            lower = upper
         count = row["person"]
         row["psnr"] = {method: psnr(float(err[mask].sum()), count) for method, err in squared.items()}
         hybrid = float(squared["default"][mask].sum() - row["ghost"]["default"] + row["ghost"]["warp"])
@@ -116,6 +129,19 @@ def summary(rows: list[dict]) -> list[str]:
         if pixels:
             errors = [sum(r[kind][m] for r in rows) / pixels for m in ("warp", "default")]
             lines.append(f"| {kind} | {100 * pixels / total:.1f}% | {errors[0]:.4f} | {errors[1]:.4f} |")
+    ghost = sum(r["ghost"]["pixels"] for r in rows)
+    lines += ["", "The ghost pixels by their distance from the drawn person (pixels at the compared size), pooled:", "",
+              "| distance | share of the ghost | cumulative | warp alone's squared error | default's |",
+              "|---|---|---|---|---|"]
+    lower, cumulative = 0, 0
+    for k, upper in enumerate(BANDS):
+        pixels = sum(r["bands"][k]["pixels"] for r in rows)
+        cumulative += pixels
+        errors = [sum(r["bands"][k][m] for r in rows) / max(pixels, 1) for m in ("warp", "default")]
+        name = f"{lower}-{upper}" if math.isfinite(upper) else f"over {lower}"
+        lines.append(f"| {name} | {100 * pixels / max(ghost, 1):.1f}% | {100 * cumulative / max(ghost, 1):.1f}% | "
+                     f"{errors[0]:.4f} | {errors[1]:.4f} |")
+        lower = upper
     return lines
 
 
