@@ -619,7 +619,7 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
     upper = np.where(np.isfinite(upper) & person, upper, np.nan)
     if np.isfinite(upper).any():
         upper = _near_longest(upper, _half_window(UPPER_SIZE_WINDOW_SECONDS, fps))
-    no_hips = (drv[:, [R_HIP, L_HIP], 2] <= 0).any(1)
+    no_hips = (drv[:, [R_HIP, L_HIP], 2] <= 0).all(1)   # (a hip hidden for a moment: the whole height)
     whole = np.where(no_hips & np.isfinite(upper), upper, whole)
     log_ratio = np.where(person, np.where(trunk, np.log(ref_heights) - np.log(heights), whole), np.nan)
     # Log space, so that a zoom in and the same zoom out weigh the same.
