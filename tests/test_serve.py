@@ -110,6 +110,29 @@ def test_a_job_yields_the_skeleton_then_the_result_and_leaves_no_file(tmp_path, 
     assert list(root.iterdir()) == []
 
 
+def test_a_job_says_what_the_cli_would_warn_of_naming_the_uploads(tmp_path, animator):
+    """A photo cut at the waist and a driving video cut at the waist: the CLI warns of both, and the
+    page showed neither. The job's steps carry them, naming the uploads by their own names."""
+    from PIL import Image
+
+    from ilat_video.video import VideoWriter
+
+    photo = Image.open(PHOTO)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    photo.crop((0, 0, photo.width, photo.height // 2)).save(upload / "me_waist_up.png")
+    with VideoWriter(upload / "webcam.mp4", fps=30, preset="ultrafast") as writer:
+        for frame in read_frames(DANCE, max_frames=4):
+            writer.write(frame[:220].copy())               # the dancer's hips at y 181-212 of 360
+    steps = run_job(animator, upload / "me_waist_up.png", upload / "webcam.mp4", preset="quick", temp_root=tmp_path)
+    assert next(steps).notes == ()
+    notes = next(steps).notes
+    assert any(n.startswith("webcam.mp4: the video's frame cuts the person") for n in notes), notes
+    assert any(n.startswith("me_waist_up.png: the photo's lower edge cuts the person") for n in notes), notes
+    assert not any(str(upload) in n for n in notes)
+    steps.close()
+
+
 def test_a_job_abandoned_midway_leaves_no_file(tmp_path, animator):
     steps = run_job(animator, PHOTO, DANCE_POSES, preset="quick", temp_root=tmp_path)
     assert next(steps).path.is_file()

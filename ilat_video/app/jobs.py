@@ -9,10 +9,12 @@ is abandoned; whoever shows a yielded file copies it before asking for the next 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -54,12 +56,16 @@ PRESETS = {
 @dataclasses.dataclass(frozen=True)
 class JobStep:
     """What a job has made so far. kind: "skeleton" (the driving motion's poses drawn over the
-    driving video, or on black for a pose file) or "result" (the animation; `summary` set)."""
+    driving video, or on black for a pose file) or "result" (the animation; `summary` set). notes:
+    what the library warned of while making it (what `ilat-video animate` prints: a photo cut at
+    the waist, a video that cuts the legs off, frames without a person), uploads named by their
+    file names."""
 
     kind: str
     path: Path
     poses: PoseSequence
     summary: AnimationSummary | None = None
+    notes: tuple[str, ...] = ()
 
 
 JobProgress = Callable[[str, int, int], None]  # (what is being done, done, total)
@@ -92,6 +98,34 @@ def check_upload(path: str | os.PathLike, kind: str, *, max_bytes: int | None = 
     return path
 
 
+class _Notes(logging.Handler):
+    """The library's warnings logged by this thread, each once, with some paths renamed."""
+
+    def __init__(self, renames: dict[str, str]):
+        super().__init__(logging.WARNING)
+        self.thread, self.renames, self.messages = threading.get_ident(), renames, []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:  # another job's or the server's
+            return
+        message = record.getMessage()
+        for old, new in self.renames.items():
+            message = message.replace(old, new)
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+@contextlib.contextmanager
+def _noting(renames: dict[str, str]) -> Iterator[list[str]]:
+    """While inside: the library's warnings from this thread, collected in the list it gives."""
+    handler, library = _Notes(renames), logging.getLogger(__name__.split(".")[0])
+    library.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        library.removeHandler(handler)
+
+
 def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.PathLike, *, retarget: str | None = None,
             preset: str = "quick", max_bytes: int | None = None, temp_root: str | os.PathLike | None = None,
             progress: JobProgress | None = None) -> Iterator[JobStep]:
@@ -118,8 +152,10 @@ def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.Path
             def report(what: str):
                 return None if progress is None else (lambda done, total: progress(what, done, total))
 
-            poses = animator.load_driving(driving, max_frames=chosen.max_frames, stride=chosen.stride,
-                                          progress=report("finding the driving poses") if is_video else None)
+            renames = {str(path): path.name for path in (photo, driving)}
+            with _noting(renames) as notes:
+                poses = animator.load_driving(driving, max_frames=chosen.max_frames, stride=chosen.stride,
+                                              progress=report("finding the driving poses") if is_video else None)
             skeleton = folder / "skeleton.mp4"
             background = read_frames(driving, max_frames=len(poses), stride=chosen.stride) if is_video else None
             try:
@@ -129,13 +165,14 @@ def run_job(animator: Animator, photo: str | os.PathLike, driving: str | os.Path
             finally:
                 if background is not None:
                     background.close()
-            yield JobStep("skeleton", skeleton, poses)
+            yield JobStep("skeleton", skeleton, poses, notes=tuple(notes))
             result = folder / f"{photo.stem}_animated.mp4"
             retargeting = {} if retarget is None else {"retarget": retarget}
-            summary = animator.animate_to_file(photo, poses, result, options=chosen.options, **retargeting,
-                                               progress=report("animating"))
+            with _noting(renames) as notes:
+                summary = animator.animate_to_file(photo, poses, result, options=chosen.options, **retargeting,
+                                                   progress=report("animating"))
             log.info("%s: %d frames in %.1f s", result.name, summary.frames, summary.seconds)
-            yield JobStep("result", result, poses, summary)
+            yield JobStep("result", result, poses, summary, notes=tuple(notes))
     except IlatError as exc:
         message = str(exc)
         for path in (photo, driving):

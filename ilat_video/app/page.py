@@ -84,10 +84,11 @@ def build_page(animator: Animator, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_
                         temp_root=temp_root, progress=report)
         try:
             for step in steps:
+                notes = "".join(f"\n\nNote: {note}" for note in step.notes)  # what the CLI would print
                 if step.kind == "skeleton":
                     found = int(step.poses.has_person.sum())
                     yield (str(step.path), None, None,
-                           f"Driving poses: a person in {found} of {len(step.poses)} frames. Animating...")
+                           f"Driving poses: a person in {found} of {len(step.poses)} frames. Animating...{notes}")
                 else:
                     summary = step.summary
                     width, height = summary.frame_size
@@ -95,7 +96,7 @@ def build_page(animator: Animator, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_
                                f"pose." if summary.frames_without_person else "")
                     yield (gr.skip(), str(step.path), str(step.path),
                            f"Done: {summary.frames} frames at {summary.fps:g} fps, {width}x{height}, "
-                           f"{summary.frames_per_second:.2f} frames/s ({summary.seconds:.1f} s).{missing}")
+                           f"{summary.frames_per_second:.2f} frames/s ({summary.seconds:.1f} s).{missing}{notes}")
         except IlatError as exc:
             log.info("job refused: %s", exc)
             raise gr.Error(str(exc), title="Cannot animate", print_exception=False) from exc
