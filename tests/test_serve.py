@@ -133,6 +133,19 @@ def test_a_job_says_what_the_cli_would_warn_of_naming_the_uploads(tmp_path, anim
     steps.close()
 
 
+def test_a_job_says_a_damaged_video_was_read_as_far_as_it_goes(tmp_path, animator):
+    """The example video cut short: its frames are decoded ahead in another thread, which says where
+    the file ends; the skeleton step carries that, naming the upload."""
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    data = DANCE.read_bytes()
+    (upload / "short.mp4").write_bytes(data[:int(0.3 * len(data))])
+    steps = run_job(animator, PHOTO, upload / "short.mp4", preset="standard", temp_root=tmp_path)
+    notes = next(steps).notes
+    steps.close()
+    assert any(n.startswith("short.mp4:") and "truncated" in n for n in notes), notes
+
+
 def test_a_job_abandoned_midway_leaves_no_file(tmp_path, animator):
     steps = run_job(animator, PHOTO, DANCE_POSES, preset="quick", temp_root=tmp_path)
     assert next(steps).path.is_file()

@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -99,15 +98,15 @@ def check_upload(path: str | os.PathLike, kind: str, *, max_bytes: int | None = 
 
 
 class _Notes(logging.Handler):
-    """The library's warnings logged by this thread, each once, with some paths renamed."""
+    """The library's warnings, each once, with some paths renamed. From every thread: a video's
+    frames are decoded ahead in another (`video.prefetch`), which says what a damaged file held;
+    the page runs one job at a time (its queue), so no other job's warnings come in between."""
 
     def __init__(self, renames: dict[str, str]):
         super().__init__(logging.WARNING)
-        self.thread, self.renames, self.messages = threading.get_ident(), renames, []
+        self.renames, self.messages = renames, []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread != self.thread:  # another job's or the server's
-            return
         message = record.getMessage()
         for old, new in self.renames.items():
             message = message.replace(old, new)
@@ -117,7 +116,7 @@ class _Notes(logging.Handler):
 
 @contextlib.contextmanager
 def _noting(renames: dict[str, str]) -> Iterator[list[str]]:
-    """While inside: the library's warnings from this thread, collected in the list it gives."""
+    """While inside: the library's warnings, collected in the list it gives."""
     handler, library = _Notes(renames), logging.getLogger(__name__.split(".")[0])
     library.addHandler(handler)
     try:
