@@ -87,6 +87,13 @@ def cut_sides(mask: np.ndarray | None, pose: np.ndarray) -> set:
             if column.sum() > SIDE_RUN * height}
 
 
+def photo_person(photo, name: str, *, model_path=None, person=None):
+    """MediaPipe's person in a photo (a path or an RGB array) as the Animator takes it: its pose,
+    mask and hand and foot points, its guessed knees and ankles unseen (`without_guessed_legs`).
+    person: which one when several are found (pose.tracking.PersonChoice or its text)."""
+    return without_guessed_legs(extract_image_person(photo, model_path=model_path, person=person), name)
+
+
 def without_guessed_legs(person, name: str):
     """MediaPipe's result with its guessed knees and ankles unseen (LEG_GUESS)."""
     guessed = [j for j in _LEG_JOINTS if 0 < person.pose[j, 2] < LEG_GUESS]
@@ -193,9 +200,8 @@ class Animator:
         height, width = image.shape[:2]
         choice, person = person, None
         if reference_pose is None:
-            person = extract_image_person(image if not isinstance(reference, (str, os.PathLike)) else reference,
-                                          model_path=self.pose_model, person=choice)
-            person = without_guessed_legs(person, name)
+            person = photo_person(image if not isinstance(reference, (str, os.PathLike)) else reference, name,
+                                  model_path=self.pose_model, person=choice)
             pose = person.pose
         else:
             if isinstance(reference_pose, (str, os.PathLike)):

@@ -286,13 +286,12 @@ def retarget_command(poses, reference, output, mode, pose_format, pose_model) ->
     else:  # read as `animate` reads it: guessed legs unseen, a side its person runs off cut
         import numpy as np
 
-        from ..pipeline import cut_sides, without_guessed_legs
-        from ..pose.extract import extract_image_person
+        from ..pipeline import cut_sides, photo_person
         from ..pose.sequence import PoseSequence
 
         image = load_image(reference)
         size = (image.shape[1], image.shape[0])
-        person = without_guessed_legs(extract_image_person(reference, model_path=pose_model), str(reference))
+        person = photo_person(reference, str(reference), model_path=pose_model)
         reference_pose = PoseSequence(person.pose[None].astype(np.float32), *size, source=str(reference))
         cut = cut_sides(person.mask, person.pose)
     target = retarget(driving, reference_pose, size, mode=mode, cut=cut)

@@ -636,13 +636,12 @@ def _steady_mode(drv: np.ndarray, person: np.ndarray, ref: np.ndarray, ref_full:
                 ground = axis == 1 and kind == 0
                 if ground:   # the ground line: where the lowest ankle comes back down to
                     track = _ground_line(drv_values, _half_window(GROUND_WINDOW_SECONDS, fps))
-                elif ("lower" in cut and axis == 1) or (cut & {"left", "right"} and axis == 0):
-                    track = _interpolate(drv_values)  # held in the photo: moving off the cut edge shows it
-                elif axis == 1 and np.isfinite(ref_y[0][0]):
-                    # A driving video cut above the ankles and a photo that stands: the photo's legs stand
-                    # in for the ones the video does not show, so its hips (or neck) are held where the
-                    # photo has them; a bob or a landing of legs nobody sees would sink them through the
-                    # floor or lift them off it
+                elif ((axis == 1 and ("lower" in cut or np.isfinite(ref_y[0][0])))
+                      or (axis == 0 and cut & {"left", "right"})):
+                    # Held where the photo has it each frame: across a cut edge (moving off it shows the
+                    # cut), and up and down when the driving shows no ankles but the photo stands (its
+                    # legs stand in for the video's, and a bob or a landing of legs nobody sees would
+                    # sink them through the floor or lift them off it)
                     track = _interpolate(drv_values)
                 else:        # the body's own slow drift, which a pan or a zoom also makes
                     track = _smooth(drv_values, _half_window(LATERAL_WINDOW_SECONDS, fps), np.median)
@@ -680,13 +679,17 @@ def inside_by(xy: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def past_the_edge(pose: np.ndarray, width: int, height: int) -> np.ndarray:
-    """bool (13,): the joints of `pose` (13, 3) further than PAST_EDGE x its body height past the
-    edges of a width x height image: the photo does not show them (a pose model's guesses; an ankle a
-    few pixels past the lower edge is a foot at the edge)."""
+    """bool (13,) or (T, 13): the joints of `pose` (13, 3) or of each frame of poses (T, 13, 3)
+    further than PAST_EDGE x its body height past the edges of a width x height image: the image
+    does not show them (a pose model's guesses; an ankle a few pixels past the lower edge is a foot
+    at the edge)."""
     pose = np.asarray(pose, np.float64)
-    slack = PAST_EDGE * body_height(pose) if (pose[:, 2] > 0).sum() > 1 else 0.0
-    slack = slack if np.isfinite(slack) else 0.0
-    return (pose[:, 2] > 0) & (inside_by(pose[:, :2], width, height) < -slack)
+    frames = pose.reshape(-1, NUM_JOINTS, 3)
+    seen = frames[..., 2] > 0
+    heights = np.atleast_1d(body_height(frames))
+    slack = np.where(np.isfinite(heights) & (seen.sum(1) > 1), PAST_EDGE * heights, 0.0)       # (T,)
+    depth = inside_by(frames[..., :2].reshape(-1, 2), width, height).reshape(seen.shape)
+    return (seen & (depth < -slack[:, None])).reshape(pose.shape[:-1])
 
 
 def _in_view(ref: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
@@ -719,10 +722,8 @@ def _driving_in_view(drv: np.ndarray, width: int, height: int, name: str) -> np.
     person = seen.any(1)
     if not person.any():
         return drv
-    heights = body_height(kp)
-    slack = np.where(np.isfinite(heights) & (seen.sum(1) > 1), PAST_EDGE * heights, 0.0)        # (T,)
-    depth = inside_by(kp[..., :2].reshape(-1, 2), width, height).reshape(seen.shape)
-    past = seen & ((depth < -slack[:, None]) | ((depth < 0) & (kp[..., 2] < EDGE_GUESS)))
+    outside = inside_by(kp[..., :2].reshape(-1, 2), width, height).reshape(seen.shape) < 0
+    past = past_the_edge(kp, width, height) | (seen & outside & (kp[..., 2] < EDGE_GUESS))
     most = past[person].mean(0) > 0.5
     cut = np.zeros(NUM_JOINTS, bool)
     for hip, knee, ankle in _LEGS:  # an ankle goes with its knee, but below a knee in view it is the squat's
