@@ -2386,7 +2386,7 @@ def test_a_face_seen_turned_is_not_tipped_to_face_the_camera(person, looking):
     of it between. A target whose nose swings 40 degrees off straight up (a head bowed in a lunge)
     tilts the head to the limit whatever the photo. A frontal photo follows a target's turned face
     the whole swing, up to the limit: a driver's head rolling in a side bend moves the nose aside
-    as a look does."""
+    as a look does. A turned photo driven by its own pose keeps its head as it is."""
     from ilat_video.warp.parts import HEAD_TURNED
 
     _, _, pose, _reference = person
@@ -2408,6 +2408,12 @@ def test_a_face_seen_turned_is_not_tipped_to_face_the_camera(person, looking):
     assert abs(_head_turn(reference, bowed)) == pytest.approx(limit, abs=0.5)
     frontal = warp.prepare_reference(*draw_person(pose, 240, 160), pose)
     assert abs(_head_turn(frontal, turned)) == pytest.approx(min(swing, limit), abs=0.5)
+    # a target looking as the photo does is the photo: its own pose turns the head by nothing (it
+    # was tipped by the part of the swing taken as a look, to the limit for a face in profile), and
+    # one whose nose swings 15 degrees further the same way rolls the head by those 15 alone
+    assert abs(_head_turn(reference, turned)) < 1e-3
+    further = nose_at(np.sin(np.radians(swing + 15.0)))
+    assert abs(_head_turn(reference, further)) == pytest.approx(15.0, abs=0.5)
 
 
 def test_the_head_turns_with_the_shoulders(person):

@@ -39,7 +39,7 @@ PART_NAMES: tuple[str, ...] = ("torso", "head", "right_upper_arm", "right_forear
 BODY_LAYER, ARMS_LAYER = 0, 1
 # A nose more than HEAD_TURNED[0] of the neck -> nose length to the side of the neck (across the spine,
 # `nose_sideways`) is a face seen turning; past HEAD_TURNED[1], turned (seen in profile, it ends at its
-# nose): a photo's tilt is then measured as if it looked ahead (`transforms._looking_ahead`), and the head
+# nose): a photo's tilt is then measured as if it looked ahead (`transforms._photo_look`), and the head
 # claims no pixel past its nose from an arm behind it (`reference._face_reach`).
 HEAD_TURNED = (0.3, 0.6)
 ROOT_LIMBS = (R_UPPER, L_UPPER, R_THIGH, L_THIGH)  # limbs hanging from the torso

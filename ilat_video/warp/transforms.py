@@ -384,23 +384,41 @@ def transform_trust(matrix: np.ndarray, config: WarpConfig = WarpConfig()) -> fl
                         - 0.5 * (magnify / config.magnification_scale) ** 2))
 
 
-def _looking_ahead(pose: np.ndarray) -> np.ndarray:
-    """Where the nose of a photo's face would be, looking ahead: the nose itself for a face seen
-    about frontal (under HEAD_TURNED[0] of the neck -> nose length to the side of the spine's line),
-    straight up the spine from the neck at the same distance for one seen turned (past
-    HEAD_TURNED[1]), the direction turned linearly between."""
-    ahead = face_turned(pose)
-    nose = pose[HEAD, :2].astype(np.float64)
-    if ahead <= 0.0:
-        return nose
+def _look_aside(pose: np.ndarray) -> float:
+    """The signed angle (radians) that turns the pose's neck -> nose direction up its spine; 0 where
+    the hips or the nose are not seen."""
+    if not (pose[[HEAD, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 2] > 0).all():
+        return 0.0
+    look, up = pose[HEAD, :2].astype(np.float64) - neck_point(pose), spine(pose)
+    return float((np.arctan2(up[1], up[0]) - np.arctan2(look[1], look[0]) + np.pi) % (2 * np.pi) - np.pi)
+
+
+def _nose_turned(pose: np.ndarray, angle: float) -> np.ndarray:
+    """Where the pose's nose would be, its neck -> nose direction turned by `angle` (radians)."""
     neck = neck_point(pose)
-    look = nose - neck
-    up = spine(pose)
-    up = up / np.hypot(*up) * np.hypot(*look)
-    turn = np.arctan2(up[1], up[0]) - np.arctan2(look[1], look[0])
-    turn = ahead * ((turn + np.pi) % (2 * np.pi) - np.pi)
-    c, s = np.cos(turn), np.sin(turn)
+    look = pose[HEAD, :2].astype(np.float64) - neck
+    c, s = np.cos(angle), np.sin(angle)
     return neck + np.array([c * look[0] - s * look[1], s * look[0] + c * look[1]])
+
+
+def _photo_look(pose: np.ndarray) -> float:
+    """How far (radians, signed as `_look_aside`) a photo's face looks aside, as opposed to rolling:
+    none for a face seen about frontal (under HEAD_TURNED[0] of the neck -> nose length to the side
+    of the spine's line), all of its nose's turn off the spine for one seen turned (past
+    HEAD_TURNED[1]), linearly between. Turned back by it, the nose is where it would be looking
+    ahead."""
+    return face_turned(pose) * _look_aside(pose)
+
+
+def _shared_look(look: float, target_pose: np.ndarray) -> float:
+    """How much of a target's nose's turn off its spine is the photo's look (`_photo_look`): the turn
+    toward the same side, up to the photo's. A target seen as the photo is (its own pose, a clip
+    of the same turned face) tilts the head by nothing; one looking ahead, or to the other side,
+    by all of its turn (a driver's head rolling in a side bend moves the nose aside as a look does)."""
+    aside = _look_aside(target_pose)
+    if aside * look <= 0.0:
+        return 0.0
+    return float(np.sign(look) * min(abs(aside), abs(look)))
 
 
 def _cross(u, v) -> float:
@@ -504,11 +522,15 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
     HEAD_SHOULDERS_DISAGREE, the head turns with the spine: a tennis player seen from the side, his
     shoulder line pointing up his back, animated facing the camera had his face turned 110 degrees,
     upside down beside his hand. The photo's neck -> head direction is measured as if its face
-    looked ahead where it is seen turned (`_looking_ahead`): its nose off to the side of the neck
+    looked ahead where it is seen turned (`_photo_look`): its nose off to the side of the neck
     says where it looks, and the warrior looking along his arm, animated by someone facing the
-    camera, had his face tipped back 25 degrees. (Not the target's: a driver's head rolling in a
-    side bend moves the nose aside as much as a look does.) by_spine: turn with the spine whatever
-    the shoulders show (a mirrored torso's shoulder line points the other way)."""
+    camera, had his face tipped back 25 degrees. The target's likewise, as far as it turns the same
+    way as the photo's look and no further (`_shared_look`): the photo's own pose, or a clip of
+    that turned face, had it tipped by up to the limit (the tennis player, the warrior, three of the
+    seven self-reenactment clips); a target looking ahead or the other way is taken as it is (a
+    driver's head rolling in a side bend moves the nose aside as much as a look does). by_spine:
+    turn with the spine whatever the shoulders show (a mirrored torso's shoulder line points the
+    other way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
         u, v = b - a, d - c
         if np.hypot(*u) < 0.1 * height or np.hypot(*v) < 0.1 * height * scale:
@@ -528,7 +550,9 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
             shoulders = spine or 0.0
         elif spine is not None and abs((shoulders - spine + np.pi) % (2 * np.pi) - np.pi) > HEAD_SHOULDERS_DISAGREE:
             shoulders = spine
-    tilt = turn(neck_point(ref_pose), _looking_ahead(ref_pose), neck_point(target_pose), tgt[HEAD])
+    look = _photo_look(ref_pose)
+    tilt = turn(neck_point(ref_pose), _nose_turned(ref_pose, look),
+                neck_point(target_pose), _nose_turned(target_pose, _shared_look(look, target_pose)))
     extra = 0.0 if tilt is None else (tilt - shoulders + np.pi) % (2 * np.pi) - np.pi
     angle = shoulders + float(np.clip(extra, -HEAD_TILT_LIMIT, HEAD_TILT_LIMIT))
     return similarity_matrix(angle, scale, neck_point(ref_pose), neck_point(target_pose))
