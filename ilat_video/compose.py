@@ -479,6 +479,8 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
     and a wedge opened at an elbow stay holes. So do slivers under GAP_WIDTH x body height wide
     (what an opening by a disc that wide removes: a seam torn open), pieces with one neighbour (a
     tear within a part) and pieces between the head and the torso (the neck, hair over a shoulder).
+    Where no two parts hold GAP_SHARE of a rim each, a limb's parts count as one (`_chain_of`): an
+    arm hanging at the side splits its share of the space by the waist among three parts.
     The V that spread legs open between the thighs, below the crotch the torso draws, is background
     too: filled, it was a blurred dark blob of the shorts hanging below their hems.
     target_pose: (13, 3) in the frame's pixels."""
@@ -507,8 +509,9 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
         owners = owners[owners >= 0]
         if not len(owners):
             continue
-        counts = np.bincount(owners)
-        main = [int(p) for p in np.argsort(counts)[::-1][:2] if counts[p] >= GAP_SHARE * len(owners)]
+        main = _main_neighbours(owners)
+        if len(main) < 2:  # one limb's parts share the rim with one other: their chain stands for them
+            main = _main_neighbours(np.array([_chain_of(p) for p in owners]))
         if len(main) < 2 or set(main) == {TORSO, HEAD_PART}:  # the neck, hair over the shoulders
             continue
         # where two parts meet: the link that joins them, or, for parts not joined (an arm raised
@@ -529,6 +532,20 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
                 far &= np.hypot(xs - jx, ys - jy) > distance
         out[y0:y1, x0:x1] |= thick & far
     return out
+
+
+def _main_neighbours(owners: np.ndarray) -> list[int]:
+    """The one or two parts (or chains) holding the most of a piece's rim, each at least GAP_SHARE of it."""
+    counts = np.bincount(owners)
+    return [int(p) for p in np.argsort(counts)[::-1][:2] if counts[p] >= GAP_SHARE * len(owners)]
+
+
+def _chain_of(part: int) -> int:
+    """The part by which `part`'s chain hangs from the torso (an arm's upper arm for its forearm and
+    hand, the head for itself); the torso for itself. Between an arm hanging at the side and the
+    waist the arm's rim is split among its upper arm, forearm and hand, none a main neighbour on its
+    own: the wall seen there was filled as a tear in the torso, a smear of skin and shirt."""
+    return part if part == TORSO else _hung_from_torso(part)[1]
 
 
 def _hung_from_torso(part: int) -> tuple[int, int]:

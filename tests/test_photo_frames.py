@@ -402,6 +402,38 @@ def test_the_space_between_a_raised_arm_and_the_head_is_background():
     assert not (with_pose & ~without).any()  # it only ever takes holes away
 
 
+def test_the_space_between_an_arm_hanging_at_the_side_and_the_waist_is_background():
+    """The arm's side of the space is split among its upper arm, forearm and hand, none a main
+    neighbour alone: the space was filled as a tear in the torso, a smear of skin and shirt over
+    the wall seen there (the squats clip's own pose). The arm stands for its parts; near the
+    shoulder, where it hangs from the torso, the armpit is still a hole."""
+    from ilat_video.pose.skeleton import L_SHOULDER, R_ELBOW, R_SHOULDER, R_WRIST
+    from ilat_video.warp import PART_NAMES
+
+    torso, upper, fore, hand = (PART_NAMES.index(n) for n in ("torso", "right_upper_arm", "right_forearm",
+                                                              "right_hand"))
+    labels = np.full((200, 200), -1, np.int8)
+    labels[40:180, 80:130] = torso
+    labels[40:60, 62:72] = upper
+    labels[40:48, 62:80] = upper  # the shoulder, closing the space at its top
+    labels[60:85, 62:72] = fore
+    labels[85:110, 62:72] = hand  # each of the three under GAP_SHARE of the space's rim
+    warped = _warped_parts(labels)
+    pose = np.zeros((13, 3), np.float32)
+    pose[:, 2] = 1.0
+    pose[:, :2] = [105, 110]
+    pose[R_SHOULDER, :2], pose[L_SHOULDER, :2] = (75, 46), (125, 46)
+    pose[R_ELBOW, :2], pose[R_WRIST, :2] = (67, 60), (67, 85)
+    without = holes_in_person(warped, 240.0)
+    with_pose = holes_in_person(warped, 240.0, pose)
+    space = np.zeros_like(without)
+    space[66:108, 72:80] = True  # between the arm and the waist, 20 px and more from the shoulder
+    assert without[space].all()
+    assert not with_pose[space].any()
+    assert with_pose[48:58, 72:80].all()  # the armpit
+    assert not (with_pose & ~without).any()
+
+
 def test_a_sliver_between_parts_and_a_tear_at_a_joint_stay_holes():
     """A crack a few pixels wide between the arm and the head is a seam the warp tore open, not a
     space; and a wedge opened at the elbow lies at the joint of the two parts beside it."""
