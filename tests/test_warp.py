@@ -536,6 +536,24 @@ def warrior():
     return image, extract_image_person(image)
 
 
+def test_the_warriors_face_in_profile_comes_back_in_his_own_pose(warrior):
+    """He looks along his arm (his face in profile): driven by his own pose, his head is drawn where
+    it is, every pixel of it the photo's. His look was taken out of the photo's neck -> nose direction
+    and not out of the target's, and his face was tipped by the full 25 degrees."""
+    from ilat_video.warp.parts import face_turned
+
+    image, found = warrior
+    reference = warp.prepare_reference(image, found.mask, found.pose, found.extras)
+    assert face_turned(reference.pose) == 1.0
+    result = warp.warp_to_pose(reference, found.pose)
+    head = (reference.labels == warp.HEAD_PART) & (found.mask >= 0.99)
+    head = cv2.erode(head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert head.sum() > 2000
+    assert (result.alpha[head] >= 0.99).mean() > 0.99
+    solid = head & (result.alpha >= 0.99)
+    assert np.abs(result.image[solid].astype(int) - image[solid]).max() <= 1
+
+
 def test_the_warriors_shoulders_and_armpits_come_down_with_his_arms(warrior, monkeypatch):
     """His arms lowered, the torso alone (drawn without the arms) leaves next to nothing beside his
     shoulders past its sides: his armpits' skin (ARMPIT_CAP) and the dark edge of the tank top
