@@ -526,9 +526,9 @@ def _head_matrix(ref_pose, target_pose, scale, height, by_spine: bool = False) -
     says where it looks, and the warrior looking along his arm, animated by someone facing the
     camera, had his face tipped back 25 degrees. The target's likewise, as far as it turns the same
     way as the photo's look and no further (`_shared_look`): the photo's own pose, or a clip of
-    that turned face, had it tipped by up to the limit (the tennis player, the warrior, three of the
-    seven self-reenactment clips); a target looking ahead or the other way is taken as it is (a
-    driver's head rolling in a side bend moves the nose aside as much as a look does). by_spine:
+    that turned face, had it tipped by up to the limit (the tennis player, the warrior, both tai chi
+    clips of the self-reenactment bench); a target looking ahead or the other way is taken as it is
+    (a driver's head rolling in a side bend moves the nose aside as much as a look does). by_spine:
     turn with the spine whatever the shoulders show (a mirrored torso's shoulder line points the
     other way)."""
     def turn(a, b, c, d):  # the angle from vector b - a (reference) to d - c (target), or None
