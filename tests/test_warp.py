@@ -902,14 +902,9 @@ def test_arms_held_out_leave_the_denim_rim_of_their_seam_behind(photo, monkeypat
         assert rim.sum() > 500
         return float((lightness < 110).mean())
 
-    # the seams alone: the arms' sides the body hid (`_hidden_sides`) draw part of that edge too
-    config = warp.WarpConfig(hidden_arm_sides=False)
     monkeypatch.setattr(reference_module, "SEAM_WIDTH", 0.0)
-    before = dark_rim(warp.prepare_reference(image, found.mask, found.pose, found.extras, config=config))
-    monkeypatch.undo()
-    after = dark_rim(warp.prepare_reference(image, found.mask, found.pose, found.extras, config=config))
-    assert after < 0.7 * before  # 0.11 against 0.21 when written
-    assert dark_rim(reference) < 0.7 * before
+    before = dark_rim(warp.prepare_reference(image, found.mask, found.pose, found.extras))
+    assert dark_rim(reference) < 0.7 * before  # 0.11 against 0.21 when written
 
 
 def _lower_edge_jaggedness(result, pose: np.ndarray) -> float:

@@ -113,9 +113,6 @@ class WarpConfig:
         nearest colours (`colour.rims_by_colour`): pixels like the background just outside the
         silhouette (the wall between an arm and the waist, which MediaPipe calls person) are not
         drawn, pixels like the body beside the arm (the shadowed edge of the shorts) go to it.
-    hidden_arm_sides: an upper arm also draws, under the body, the side of it the body hides in the
-        photo (a ruffle over its inner side), in its own colours (`reference._hidden_sides`);
-        False: raised, it is as thin as the strip of it the photo shows.
     hidden_body: the body parts also draw, under the arms, the body the arms hide where they
         interrupt its outline, filled from the body's visible pixels around it
         (`reference._hidden_body`); False: a hole opens there when the arm moves away.
@@ -168,7 +165,6 @@ class WarpConfig:
     extras_keep_confidence: float = 0.25
     arms_by_colour: bool = True
     rims_by_colour: bool = True
-    hidden_arm_sides: bool = True
     hidden_body: bool = True
     mirror_foreshortened: bool = True
     copy_hidden_legs: bool = True

@@ -20,7 +20,7 @@ from scipy.ndimage import binary_fill_holes
 from ..errors import IlatError, NoPersonError
 from ..pose.retarget import inside_by, past_the_edge
 from ..pose.skeleton import HEAD, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER
-from ..spread import fill_by_material, fill_from_part, solve_poisson
+from ..spread import fill_by_material, solve_poisson
 from .back import back_of_head
 from .colour import arm_coloured, claim_by_colour, release_by_colour, rims_by_colour
 from .elbows import elbow_offsets, moved_elbows
@@ -117,9 +117,6 @@ HIDDEN_ARMS = ((R_UPPER, L_UPPER), (L_UPPER, R_UPPER), (R_FORE, L_FORE), (L_FORE
 OCCLUDED_LIMBS = ((R_THIGH, L_THIGH), (L_THIGH, R_THIGH), (R_SHANK, L_SHANK), (L_SHANK, R_SHANK))
 _SAME_LEG = {R_THIGH: R_SHANK, R_SHANK: R_THIGH, L_THIGH: L_SHANK, L_SHANK: L_THIGH}
 CROTCH_DEPTH = 0.4  # the torso draws the crotch down to this share of the hips' way to the knees (`_crotch`)
-HIDDEN_SIDE_FROM = 0.35  # an upper arm's side the body hides starts this share of the way down to the elbow
-HIDDEN_SIDE_SEAM = 3  # ... filled from the arm's pixels this many pixels clear of the body
-HIDDEN_SIDE_SLICES = 12  # ... measured in this many slices across the bone
 SIDE_START = 0.35  # a side is carried on under an arm only from this share of the way from shoulders to hips
 SIDE_GAP = 0.2  # ... across a seam of background up to this x the forearm's radius wide
 SIDE_MIN_SHARE = 0.05  # body pieces under this share of the largest have no side of their own (`_sides_under_arms`)
@@ -254,14 +251,10 @@ class WarpReference:
     elbows: dict = field(default_factory=dict)  # elbow joint -> its halves' offsets (`elbows.elbow_offsets`)
     framed_out: frozenset = frozenset()  # limbs the photo's edge cuts: they ride on their parents (`_framed_out`)
     out_of_view: frozenset = frozenset()  # joints past the photo's edge (a pose model's guesses): no scale, no torso
-    hidden_sides: dict = field(default_factory=dict)  # upper arm -> its side the body hides (`_hidden_sides`)
 
-    def crop_of(self, part: int, cut: bool = False, stand_in: bool = False, behind: bool = False) -> _PartCrop:
+    def crop_of(self, part: int, cut: bool = False, stand_in: bool = False) -> _PartCrop:
         """A part's pixels; cut: a limb's without its hand or foot (moving on its own); stand_in: a
-        foreshortened or hidden limb's stand-in's; behind: an upper arm's side the body hides
-        (`hidden_sides`)."""
-        if behind:
-            return self.hidden_sides[part]
+        foreshortened or hidden limb's stand-in's."""
         if stand_in:
             return self.stand_ins[part].crop
         return self.extremities[EXTREMITY_OF[part]].limb_crop if cut else self.crops[part]
@@ -385,77 +378,13 @@ def prepare_reference(image: np.ndarray, mask: np.ndarray, pose: np.ndarray,
         stand_ins[HEAD_PART] = StandIn(back, segments[HEAD_PART].copy(), float(radii[HEAD_PART]), HEAD_PART)
     extremities = _cut_extremities(colours, box_mask, box, xs, ys, pose, extras, own_shares, extra, segments, radii,
                                    crops, links, max(config.extras_confidence, config.min_confidence), clean)
-    sides = _hidden_sides(colours[y0:y1, x0:x1], box_mask, box_labels, xs, ys, segments, radii, box) \
-        if config.hidden_arm_sides else {}
     framed_out = _framed_out(pose, segments, labels, radii)
     if framed_out:
         logger.info("warp: the photo's edge cuts the %s: moved with what they hang from, not posed (the rest of "
                     "them is not in the photo)", ", ".join(PART_NAMES[p] for p in sorted(framed_out)))
     return WarpReference(image, mask, pose, extras, height, radii, segments, polygon, labels, crops,
                          config, dict(missing), links, extremities, stand_ins,
-                         seam_width if clean is not None else 0.0, elbows, framed_out, _out_of_view(pose, mask.shape),
-                         sides)
-
-
-def _hidden_sides(colour: np.ndarray, box_mask: np.ndarray, box_labels: np.ndarray, xs: np.ndarray, ys: np.ndarray,
-                  segments: list, radii: np.ndarray, box) -> dict:
-    """{upper arm: _PartCrop}: the side of an upper arm the body hides in the photo (a top's ruffle
-    over its inner side), in the arm's colours spread from its own pixels clear of the body. The
-    renderer draws it under the body (`render`), so it shows only where nothing else does: in the
-    photo's own pose nowhere, and once the arm moves away, as the rest of its width. Without it the
-    arm was as thin as the strip of it the photo shows, pinched at the elbow when raised.
-    In slices across the bone (HIDDEN_SIDE_SLICES, from HIDDEN_SIDE_FROM of the way down to the
-    elbow) the arm's visible width is measured; the widest (its 90th percentile) is the arm's, and a
-    slice narrower than that gets the difference on the side where the body adjoins it, no farther
-    than its capsule. colour: uint8 (h, w, 3) over the person's box; box_mask, box_labels: over it."""
-    out = {}
-    solid = box_mask >= 0.99
-    body = solid & (box_labels >= 0) & ~np.isin(box_labels, ARM_PARTS)
-    seam = cv2.dilate(body.astype(np.uint8), np.ones((2 * HIDDEN_SIDE_SEAM + 1,) * 2, np.uint8)) > 0
-    for part in (R_UPPER, L_UPPER):
-        if segments[part] is None:
-            continue
-        arm = solid & (box_labels == part)
-        (ax, ay), (bx, by) = segments[part][0]
-        length = float(np.hypot(bx - ax, by - ay))
-        if length < 1.0 or arm.sum() < 20:
-            continue
-        ux, uy = (bx - ax) / length, (by - ay) / length
-        along = ((xs - ax) * ux + (ys - ay) * uy) / length  # 0 at the shoulder, 1 at the elbow
-        across = (xs - ax) * -uy + (ys - ay) * ux  # pixels off the bone, signed
-        band = (along >= HIDDEN_SIDE_FROM) & (along <= 1.0) & (np.abs(across) <= radii[part])
-        slices = np.clip(((along - HIDDEN_SIDE_FROM) / (1.0 - HIDDEN_SIDE_FROM) * HIDDEN_SIDE_SLICES).astype(int),
-                         0, HIDDEN_SIDE_SLICES - 1)
-        spans = []
-        for i in range(HIDDEN_SIDE_SLICES):
-            here = band & (slices == i)
-            seen = across[here & arm]
-            spans.append((float(seen.min()), float(seen.max())) if seen.size else None)
-        widths = [hi - lo for lo, hi in (span for span in spans if span is not None)]
-        if len(widths) < HIDDEN_SIDE_SLICES // 2:
-            continue
-        full = float(np.percentile(widths, 90))
-        side = np.zeros(arm.shape, bool)
-        for i, span in enumerate(spans):
-            if span is None or full - (span[1] - span[0]) < 1.0:
-                continue
-            lo, hi = span
-            missing = full - (hi - lo)
-            here = band & (slices == i) & body
-            below = here & (across < lo) & (across >= lo - missing)
-            above = here & (across > hi) & (across <= hi + missing)
-            side |= below if below.sum() >= above.sum() else above  # the side the body adjoins
-        source = arm & ~seam  # along their seam the photo mixes the arm with the top
-        if side.sum() < 20 or source.sum() < 20:
-            continue
-        filled = fill_from_part(colour, side, source).astype(np.float32)
-        # reaching a couple of pixels under the arm's own edge: two soft edges meeting, each half
-        # covering the pixel, let the background through as a pale line between them
-        under = side | (cv2.dilate(side.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & arm
-        crop = _crop(filled, box_mask, box, under.astype(np.float32), np.zeros(side.shape, np.float32))
-        if crop is not None:
-            out[part] = crop
-    return out
+                         seam_width if clean is not None else 0.0, elbows, framed_out, _out_of_view(pose, mask.shape))
 
 
 def _out_of_view(pose: np.ndarray, shape: tuple[int, int]) -> frozenset:

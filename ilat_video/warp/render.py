@@ -8,7 +8,7 @@ method: the package docstring (ilat_video/warp/__init__.py).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -28,7 +28,6 @@ _LOG_FLOOR = -70.0  # skinning logits are clipped here so float32 weights never 
 # down than the torso's own map, not at all CROTCH_RAMP less (`_crotch_from_below`).
 CROTCH_FROM, CROTCH_RAMP = 0.08, 0.04
 SKIN_STRIDE = 2  # skinning distances are computed on every 2nd pixel and interpolated
-_BEHIND = -1  # the layer under the body: the arms' sides the body hid in the photo (`reference._hidden_sides`)
 
 
 @dataclass
@@ -192,14 +191,6 @@ def warp_to_pose(reference: WarpReference, target_pose: np.ndarray, *,
     for tr, seam_target in zip(drawn, seam_targets):
         _draw_part(reference, tr, boxes[tr.part], layers[PART_LAYER[tr.part]], config, seam_target,
                    blends.get(tr.part))
-    behind = [replace(tr, behind=True) for tr in drawn
-              if tr.part in reference.hidden_sides and not tr.stand_in]
-    behind_boxes = _part_boxes(reference, behind, height, width)
-    if behind_boxes:  # the arms' sides the body hid, under the body
-        layers[_BEHIND] = _Layer(_union(list(behind_boxes.values())))
-        for tr in behind:
-            if tr.part in behind_boxes:
-                _draw_part(reference, tr, behind_boxes[tr.part], layers[_BEHIND], config)
 
     seam_pixels = config.seam_scale * reference.height
     (ux0, uy0, ux1, uy1), colour, a, trust, labels = _stack_layers(layers, seam_pixels, reference.seam_width)
@@ -219,7 +210,7 @@ def _part_boxes(reference: WarpReference, transforms: list[PartTransform], heigh
     the parts that land in it at all."""
     boxes = {}
     for tr in transforms:
-        crop = reference.crop_of(tr.part, tr.cut, tr.stand_in, tr.behind)
+        crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
         ch, cw = crop.primary.shape
         corners = np.array([[crop.x0, crop.y0], [crop.x0 + cw, crop.y0], [crop.x0, crop.y0 + ch],
                             [crop.x0 + cw, crop.y0 + ch]], np.float64) - 0.5
@@ -267,15 +258,6 @@ def _stack_layers(layers: dict, seam_pixels: float, seam_width: float = 0.0):
         sl, colour_l, a_l, trust_l, labels_l, _clean = finished[layer_id]  # clean colours applied above
         colour[sl], a[sl], trust[sl] = _over(colour_l, a_l, trust_l, colour[sl], a[sl], trust[sl])
         labels[sl] = np.where(a_l >= 0.5, labels_l, labels[sl])
-    if _BEHIND in finished:  # wholly under the two: what they cover fully stays exactly theirs
-        sl, colour_l, a_l, trust_l, labels_l, _clean = finished[_BEHIND]
-        front = a[sl]
-        back = (1.0 - front) * a_l
-        total = np.maximum(front + back, 1e-30)
-        colour[sl] = (colour[sl] * front[..., None] + colour_l * back[..., None]) / total[..., None]
-        trust[sl] = (trust[sl] * front + trust_l * back) / total
-        labels[sl] = np.where((front < 0.5) & (front + back >= 0.5), labels_l, labels[sl])
-        a[sl] = front + back
     return (ux0, uy0, ux1, uy1), colour, a, trust, labels
 
 
@@ -391,7 +373,7 @@ def _draw_part(reference: WarpReference, tr: PartTransform, box, layer: _Layer,
     """Adds one part, fetched backwards through its transform over its output `box`, to its layer's
     sums; seam_target: the box its seam change maps into (`_seam_target_box`), or None; blends: its
     hips' `blend.Blend`s (near them it fetches through a blend of its and the other part's maps)."""
-    crop = reference.crop_of(tr.part, tr.cut, tr.stand_in, tr.behind)
+    crop = reference.crop_of(tr.part, tr.cut, tr.stand_in)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     xs = np.arange(bx0, bx1, dtype=np.float32)[None, :]

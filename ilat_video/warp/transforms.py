@@ -112,7 +112,6 @@ class PartTransform:
     trust: float
     cut: bool = False
     stand_in: bool = False  # drawn from its stand-in (WarpReference.stand_ins): a limb's other side, the head's back
-    behind: bool = False  # drawn from its side the body hides (WarpReference.hidden_sides), under the body
 
 
 # A target torso seen side-on, turned round or twisted is drawn along its spine (_torso_matrix) at
