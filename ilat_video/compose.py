@@ -48,6 +48,7 @@ from .pose.skeleton import HEAD, L_ANKLE, L_HIP, L_SHOULDER, L_WRIST, R_ANKLE, R
 from .warp import (
     HEAD_PART,
     LINKS,
+    PART_NAMES,
     TORSO,
     WarpReference,
     WarpResult,
@@ -481,7 +482,7 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
     and a wedge opened at an elbow stay holes. So do slivers under GAP_WIDTH x body height wide
     (what an opening by a disc that wide removes: a seam torn open), pieces with one neighbour (a
     tear within a part) and pieces between the head and the torso (the neck, hair over a shoulder).
-    Where no two parts hold GAP_SHARE of a rim each, a limb's parts count as one (`_chain_of`): an
+    Where no two parts hold GAP_SHARE of a rim each, a limb's parts count as one (`_chain_of`, `_CHAIN`): an
     arm hanging at the side splits its share of the space by the waist among three parts.
     The V that spread legs open between the thighs, below the crotch the torso draws, is background
     too: filled, it was a blurred dark blob of the shorts hanging below their hems.
@@ -513,7 +514,7 @@ def gaps_between_parts(holes: np.ndarray, warped: WarpResult, target_pose: np.nd
             continue
         main = _main_neighbours(owners)
         if len(main) < 2:  # one limb's parts share the rim with one other: their chain stands for them
-            main = _main_neighbours(np.array([_chain_of(p) for p in owners]))
+            main = _main_neighbours(_CHAIN[owners])
         if len(main) < 2 or set(main) == {TORSO, HEAD_PART}:  # the neck, hair over the shoulders
             continue
         # where two parts meet: the link that joins them, or, for parts not joined (an arm raised
@@ -555,6 +556,9 @@ def _hung_from_torso(part: int) -> tuple[int, int]:
     while _PARENT[part] != TORSO:
         part = _PARENT[part]
     return TORSO, part
+
+
+_CHAIN = np.array([_chain_of(p) for p in range(len(PART_NAMES))])  # part -> `_chain_of`, for arrays of labels
 
 
 def uncovered_body(warped: WarpResult, target_pose: np.ndarray) -> np.ndarray:
